@@ -1,0 +1,55 @@
+package infobloxcni.daemon;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import infobloxcni.plugin.Envelope;
+import infobloxcni.store.Attachment;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Requests that come from {@code infoblox-cni-recover} rather than from a runtime, over the same
+ * socket (root only), so that the journal is never opened by two processes at once. They carry
+ * the variable {@value #ENV} instead of CNI_COMMAND.
+ */
+final class AdminCommands {
+    static final String ENV = "INFOBLOX_CNI_ADMIN";
+
+    private final Ipam ipam;
+    private final JournalGuard journal;
+    private final JournalRebuilder rebuilder;
+    private final Reconciler reconciler;
+
+    AdminCommands(Ipam ipam, JournalGuard journal, JournalRebuilder rebuilder, Reconciler reconciler) {
+        this.ipam = ipam;
+        this.journal = journal;
+        this.rebuilder = rebuilder;
+        this.reconciler = reconciler;
+    }
+
+    Envelope.Response handle(Envelope.Request request) {
+        String command = request.env().get(ENV);
+        return switch (command) {
+            case "journal" -> ok(journalJson());
+            default -> new Envelope.Response(2, ("{\"error\":\"unknown admin command " + command.replace("\"", "'") + "\"}").getBytes(StandardCharsets.UTF_8));
+        };
+    }
+
+    ArrayNode journalJson() {
+        ArrayNode out = NetConf.JSON.createArrayNode();
+        for (Attachment a : journal.all()) out.add(toJson(a));
+        return out;
+    }
+
+    static ObjectNode toJson(Attachment a) {
+        return NetConf.JSON.createObjectNode()
+                .put("network", a.key().network()).put("containerId", a.key().containerId()).put("ifName", a.key().ifName())
+                .put("state", a.state().name()).put("address", a.address()).put("prefixLength", a.prefixLength())
+                .put("gateway", a.gateway()).put("ref", a.ref()).put("networkView", a.networkView()).put("cidr", a.cidr())
+                .put("mac", a.mac()).put("created", String.valueOf(a.created())).put("updated", String.valueOf(a.updated()))
+                .put("attempts", a.attempts()).put("lastError", a.lastError());
+    }
+
+    private static Envelope.Response ok(Object json) {
+        return new Envelope.Response(0, json.toString().getBytes(StandardCharsets.UTF_8));
+    }
+}

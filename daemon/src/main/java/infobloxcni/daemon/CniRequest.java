@@ -1,0 +1,80 @@
+package infobloxcni.daemon;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * One plugin invocation as the daemon sees it: the CNI_* variables, checked, and the parsed
+ * network configuration. Built by {@link #parse}, which names the variable or field at fault.
+ */
+public record CniRequest(
+        Command command,
+        String containerId,
+        String netns,
+        String ifName,
+        Map<String, String> args,
+        NetConf netConf) {
+
+    public enum Command { ADD, DEL, CHECK, STATUS, GC, VERSION }
+
+    private static final Pattern CONTAINER_ID = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.\\-]*");
+    private static final Pattern IF_NAME = Pattern.compile("[^/:\\s]{1,15}");
+
+    public static CniRequest parse(Map<String, String> env, byte[] stdin) throws CniError {
+        String commandText = env.get("CNI_COMMAND");
+        if (commandText == null || commandText.isBlank()) throw new CniError(CniError.INVALID_ENV, "CNI_COMMAND is not set");
+        Command command;
+        try {
+            command = Command.valueOf(commandText);
+        } catch (IllegalArgumentException e) {
+            throw new CniError(CniError.INVALID_ENV, "CNI_COMMAND '" + commandText + "' is not one of ADD, DEL, CHECK, STATUS, GC, VERSION");
+        }
+        if (command == Command.VERSION) return new CniRequest(command, null, null, null, Map.of(), null);
+
+        NetConf netConf = NetConf.parse(stdin);
+        if ((command == Command.STATUS || command == Command.GC) && !CniVersion.atLeast(netConf.cniVersion(), "1.1.0")) {
+            throw new CniError(CniError.INCOMPATIBLE_VERSION, command + " needs cniVersion 1.1.0, the configuration says " + netConf.cniVersion());
+        }
+        if (command == Command.CHECK && !CniVersion.atLeast(netConf.cniVersion(), "0.4.0")) {
+            throw new CniError(CniError.INCOMPATIBLE_VERSION, "CHECK needs cniVersion 0.4.0 or later, the configuration says " + netConf.cniVersion());
+        }
+        if (command == Command.STATUS || command == Command.GC) {
+            return new CniRequest(command, null, null, null, parseArgs(env.get("CNI_ARGS")), netConf);
+        }
+
+        String containerId = env.get("CNI_CONTAINERID");
+        if (containerId == null || containerId.isEmpty()) throw new CniError(CniError.INVALID_ENV, "CNI_CONTAINERID is not set");
+        if (containerId.length() > 1024 || !CONTAINER_ID.matcher(containerId).matches()) {
+            throw new CniError(CniError.INVALID_ENV, "CNI_CONTAINERID '" + containerId + "' must start with a letter or digit and hold only letters, digits, '_', '.', '-'");
+        }
+        String ifName = env.get("CNI_IFNAME");
+        if (ifName == null || ifName.isEmpty()) throw new CniError(CniError.INVALID_ENV, "CNI_IFNAME is not set");
+        if (!IF_NAME.matcher(ifName).matches() || ifName.equals(".") || ifName.equals("..")) {
+            throw new CniError(CniError.INVALID_ENV, "CNI_IFNAME '" + ifName + "' is not a valid interface name (1-15 characters, no '/', ':' or spaces)");
+        }
+        String netns = env.get("CNI_NETNS");
+        if (netns != null && netns.isEmpty()) netns = null;
+        if (netns == null && command != Command.DEL) throw new CniError(CniError.INVALID_ENV, "CNI_NETNS is not set");
+        return new CniRequest(command, containerId, netns, ifName, parseArgs(env.get("CNI_ARGS")), netConf);
+    }
+
+    /** {@code K=V;K2=V2}, as CNI_ARGS carries them. */
+    static Map<String, String> parseArgs(String cniArgs) throws CniError {
+        Map<String, String> args = new LinkedHashMap<>();
+        if (cniArgs == null || cniArgs.isBlank()) return args;
+        for (String pair : cniArgs.split(";")) {
+            if (pair.isEmpty()) continue;
+            int eq = pair.indexOf('=');
+            if (eq <= 0) throw new CniError(CniError.INVALID_ENV, "CNI_ARGS: '" + pair + "' is not KEY=VALUE");
+            args.put(pair.substring(0, eq), pair.substring(eq + 1));
+        }
+        return args;
+    }
+
+    /** The pod name, when the runtime tells it. */
+    public String podName() {
+        String name = args.get("K8S_POD_NAME");
+        return name == null || name.isBlank() ? null : name;
+    }
+}

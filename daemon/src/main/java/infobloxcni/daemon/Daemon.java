@@ -1,0 +1,86 @@
+package infobloxcni.daemon;
+
+import infobloxcni.wapi.WapiClient;
+import infobloxcni.wapi.WapiException;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Set;
+
+/**
+ * One running daemon: journal, grid client, IPAM verbs, background reconciler and the socket,
+ * wired together in the order that keeps every promise. It serves as soon as the socket is
+ * bound, also while the grid is unreachable; grid checks and journal repair run behind it.
+ */
+public final class Daemon implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Daemon.class.getName());
+    static final Duration JOURNAL_OPEN_TIMEOUT = Duration.ofSeconds(5);
+
+    private final DaemonConfig config;
+    private final WapiClient wapi;
+    private final JournalGuard journal;
+    private final Ipam ipam;
+    private final Reconciler reconciler;
+    private final SocketServer socket;
+
+    private Daemon(DaemonConfig config) {
+        this.config = config;
+        Clock clock = Clock.systemUTC();
+        this.journal = JournalGuard.open(config.journalDir(), JOURNAL_OPEN_TIMEOUT);
+        this.wapi = new WapiClient(config.wapi());
+        ReservationTags tags = new ReservationTags(config.hostId(), config.clusterName(), config.cmpType());
+        this.ipam = new Ipam(config, wapi, journal, tags, clock);
+        JournalRebuilder rebuilder = new JournalRebuilder(wapi, tags, config.cniCacheDir(), clock);
+        // An ADD_PENDING younger than two whole-call timeouts may still be in flight on the grid.
+        Duration addGrace = config.wapi().callTimeout().multipliedBy(2);
+        this.reconciler = new Reconciler(ipam, journal, rebuilder, clock, addGrace, config.releaseRetryMax());
+        ipam.onPendingRelease(reconciler::nudge);
+        this.socket = new SocketServer(config.socketPath(), config.socketPermissions(), config.socketGroup(),
+                new RequestHandler(ipam, new AdminCommands(ipam, journal, rebuilder, reconciler)));
+    }
+
+    public static Daemon start(DaemonConfig config) throws IOException {
+        Daemon daemon = new Daemon(config);
+        try {
+            daemon.socket.start();
+        } catch (IOException | RuntimeException e) {
+            daemon.close();
+            throw e;
+        }
+        Thread.ofVirtual().name("startup-checks").start(daemon::checkGrid);
+        daemon.reconciler.start(Duration.ofSeconds(1));
+        return daemon;
+    }
+
+    /** Says once, at start, whether the grid is reachable and which EAs it lacks. Never blocks serving. */
+    private void checkGrid() {
+        try {
+            wapi.probe();
+            Set<String> missing = wapi.missingEaDefinitions(ReservationTags.REQUIRED_EAS);
+            if (missing.isEmpty()) {
+                LOG.log(System.Logger.Level.INFO, "grid {0} reachable; all extensible attributes defined", config.wapi().gridHost());
+            } else {
+                LOG.log(System.Logger.Level.ERROR, "grid {0} lacks extensible attribute definition(s) {1}: ADDs will fail until "
+                        + "they are defined (Cloud Network Automation license, or define them under Administration > Extensible Attributes)",
+                        config.wapi().gridHost(), missing);
+            }
+        } catch (WapiException e) {
+            LOG.log(System.Logger.Level.WARNING, "grid not usable yet, serving anyway: {0}", e.getMessage());
+        }
+    }
+
+    public Path socketPath() { return socket.path(); }
+
+    public Ipam ipam() { return ipam; }
+
+    int journalQuarantines() { return journal.quarantines(); }
+
+    @Override
+    public void close() {
+        socket.close();
+        reconciler.close();
+        wapi.close();
+        journal.close();
+    }
+}

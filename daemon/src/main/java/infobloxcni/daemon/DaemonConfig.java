@@ -1,0 +1,64 @@
+package infobloxcni.daemon;
+
+import infobloxcni.wapi.WapiConfig;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Everything the daemon runs with, validated in the constructor so the rest of the code can
+ * trust it. The allocation defaults are the original driver's flags; a netconf value wins.
+ *
+ * @param socketPermissions who may talk to the daemon: owner only (root) unless configured
+ * @param socketGroup       group to hand the socket to, or null
+ * @param cniCacheDir       the runtime's CNI result cache, read when the journal must be rebuilt
+ * @param releaseRetryMax   longest pause between two attempts at a pending release
+ */
+public record DaemonConfig(
+        WapiConfig wapi,
+        Path socketDir,
+        String driverName,
+        Set<PosixFilePermission> socketPermissions,
+        String socketGroup,
+        Path stateDir,
+        Path cniCacheDir,
+        String networkView,
+        List<String> networkContainers,
+        int prefixLength,
+        String clusterName,
+        String cmpType,
+        String hostId,
+        Duration releaseRetryMax) {
+
+    private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.\\-]*");
+
+    public DaemonConfig {
+        if (driverName == null || !NAME.matcher(driverName).matches()) throw new IllegalArgumentException("--driver-name must be a plain file name, got '" + driverName + "'");
+        if (hostId == null || !NAME.matcher(hostId).matches()) throw new IllegalArgumentException("--host-id must hold only letters, digits, '_', '.', '-', got '" + hostId + "'");
+        if (networkView == null || networkView.isBlank()) throw new IllegalArgumentException("--network-view must not be empty");
+        if (prefixLength < 1 || prefixLength > 30) throw new IllegalArgumentException("--prefix-length must be 1..30, got " + prefixLength);
+        if (clusterName == null || clusterName.isBlank()) throw new IllegalArgumentException("--cluster-name must not be empty");
+        networkContainers = List.copyOf(networkContainers);
+        for (String container : networkContainers) {
+            try {
+                Ipv4Subnet.parse(container);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--network-container: " + e.getMessage());
+            }
+        }
+        if (networkContainers.isEmpty()) throw new IllegalArgumentException("--network-container must name at least one CIDR");
+        socketPermissions = Set.copyOf(socketPermissions);
+        if (releaseRetryMax == null || releaseRetryMax.isNegative() || releaseRetryMax.isZero()) releaseRetryMax = Duration.ofMinutes(5);
+    }
+
+    public Path socketPath() {
+        return socketDir.resolve(driverName + ".sock");
+    }
+
+    public Path journalDir() {
+        return stateDir.resolve("journal");
+    }
+}

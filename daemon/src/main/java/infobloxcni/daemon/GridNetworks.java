@@ -1,0 +1,188 @@
+package infobloxcni.daemon;
+
+import infobloxcni.wapi.FixedAddress;
+import infobloxcni.wapi.Network;
+import infobloxcni.wapi.WapiClient;
+import infobloxcni.wapi.WapiException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Makes sure the grid holds what an allocation needs (network view, network, gateway
+ * reservation) and remembers that it does, so that a warm daemon spends exactly one WAPI call
+ * per ADD. The memory is dropped for a network as soon as the grid says it is gone.
+ */
+final class GridNetworks {
+    private static final System.Logger LOG = System.getLogger(GridNetworks.class.getName());
+
+    /** What the netconf and the daemon's defaults ask for, merged (netconf wins). */
+    record Policy(String view, String networkName, Ipv4Subnet subnet, List<String> containers, int prefixLength, String gateway) { }
+
+    /** A network that exists on the grid with its gateway reserved. */
+    record Ensured(String view, Ipv4Subnet subnet, String gateway) { }
+
+    private final WapiClient wapi;
+    private final ReservationTags tags;
+    private final Map<Policy, Ensured> ensured = new ConcurrentHashMap<>();
+    private final Map<Policy, Object> ensuring = new ConcurrentHashMap<>();
+
+    GridNetworks(WapiClient wapi, ReservationTags tags) {
+        this.wapi = wapi;
+        this.tags = tags;
+    }
+
+    Ensured ensure(Policy policy) throws CniError {
+        Ensured known = ensured.get(policy);
+        if (known != null) return known;
+        // One thread per policy talks to the grid; the others wait and reuse its answer.
+        synchronized (ensuring.computeIfAbsent(policy, p -> new Object())) {
+            known = ensured.get(policy);
+            if (known != null) return known;
+            try {
+                ensureView(policy.view());
+                Ipv4Subnet subnet = policy.subnet() != null ? ensureSubnet(policy) : carveSubnet(policy);
+                String gateway = resolveGateway(policy, subnet);
+                ensureGatewayReserved(policy, gateway);
+                Ensured result = new Ensured(policy.view(), subnet, gateway);
+                ensured.put(policy, result);
+                LOG.log(System.Logger.Level.INFO, "network {0}: {1} in view {2}, gateway {3}", policy.networkName(), subnet, policy.view(), gateway);
+                return result;
+            } catch (WapiException e) {
+                throw GridErrors.toCni(e, "preparing network " + policy.networkName());
+            }
+        }
+    }
+
+    /** The grid said this network (or its view) is gone: look again next time. */
+    void forget(Policy policy) {
+        ensured.remove(policy);
+    }
+
+    /** Every policy whose network lives in this subnet: used when the grid says the network is gone. */
+    void forgetSubnet(String view, Ipv4Subnet subnet) {
+        ensured.entrySet().removeIf(e -> e.getValue().view().equals(view) && e.getValue().subnet().equals(subnet));
+    }
+
+    private void ensureView(String view) {
+        if (wapi.getNetworkView(view).isPresent()) return;
+        try {
+            wapi.createNetworkView(view, Map.of());
+            LOG.log(System.Logger.Level.INFO, "created network view {0}", view);
+        } catch (WapiException.Conflict raced) {
+            // another host created it in the meantime: exactly what we wanted
+        }
+    }
+
+    private Ipv4Subnet ensureSubnet(Policy policy) throws CniError {
+        String cidr = policy.subnet().toString();
+        Optional<Network> existing = wapi.getNetwork(policy.view(), cidr);
+        if (existing.isEmpty()) {
+            try {
+                wapi.createNetwork(policy.view(), cidr, Map.of(ReservationTags.NETWORK_NAME, policy.networkName()));
+                LOG.log(System.Logger.Level.INFO, "created network {0} in view {1} for {2}", cidr, policy.view(), policy.networkName());
+                return policy.subnet();
+            } catch (WapiException.Conflict raced) {
+                existing = wapi.getNetwork(policy.view(), cidr);
+                if (existing.isEmpty()) throw raced; // overlaps a different network: the grid's text says which
+            }
+        }
+        String owner = existing.get().extattrs().get(ReservationTags.NETWORK_NAME);
+        if (owner != null && !owner.equals(policy.networkName())) {
+            throw new CniError(CniError.NETWORK_NAME_CONFLICT, "subnet " + cidr + " in view " + policy.view()
+                    + " already belongs to network '" + owner + "', not '" + policy.networkName() + "'");
+        }
+        return policy.subnet();
+    }
+
+    /**
+     * Without a subnet, every host of a CNI network must land on the same one. The network is
+     * found by its {@code Network Name}; when missing, one host carves it; when two hosts carved
+     * at once, all pick the lowest, and the loser gives its empty network back.
+     */
+    private Ipv4Subnet carveSubnet(Policy policy) throws CniError {
+        Optional<Network> named = lowest(wapi.findNetworksByEa(policy.view(), ReservationTags.NETWORK_NAME, policy.networkName()));
+        if (named.isPresent()) return Ipv4Subnet.parse(named.get().cidr());
+
+        List<String> refusals = new ArrayList<>();
+        Network created = null;
+        for (String container : policy.containers()) {
+            try {
+                if (wapi.getNetworkContainer(policy.view(), container).isEmpty()) {
+                    try {
+                        wapi.createNetworkContainer(policy.view(), container, Map.of());
+                    } catch (WapiException.Conflict raced) {
+                        // created by another host meanwhile
+                    }
+                }
+                created = wapi.createNextAvailableNetwork(policy.view(), container, policy.prefixLength(),
+                        Map.of(ReservationTags.NETWORK_NAME, policy.networkName()));
+                break;
+            } catch (WapiException.Rejected | WapiException.Conflict | WapiException.NotFound refused) {
+                refusals.add(container + ": " + refused.gridText());
+            } catch (WapiException.Transient t) {
+                if (!t.mayHaveBeenApplied()) throw t;
+                break; // it may exist now: the search below tells
+            }
+        }
+        Optional<Network> winner = lowest(wapi.findNetworksByEa(policy.view(), ReservationTags.NETWORK_NAME, policy.networkName()));
+        if (winner.isEmpty()) {
+            throw new CniError(CniError.GRID_REJECTED, "no /" + policy.prefixLength() + " could be carved for network '"
+                    + policy.networkName() + "' in view " + policy.view() + " from " + String.join(", ", policy.containers())
+                    + (refusals.isEmpty() ? "" : ": " + String.join("; ", refusals)));
+        }
+        if (created != null && !created.ref().equals(winner.get().ref())) giveBack(created, winner.get());
+        else if (created != null) LOG.log(System.Logger.Level.INFO, "carved {0} for network {1}", created.cidr(), policy.networkName());
+        return Ipv4Subnet.parse(winner.get().cidr());
+    }
+
+    private void giveBack(Network ours, Network winner) {
+        try {
+            if (wapi.findFixedAddresses(ours.networkView(), Map.of("network", ours.cidr()), Map.of()).isEmpty()) {
+                wapi.delete(ours.ref());
+                LOG.log(System.Logger.Level.INFO, "another host carved {0} at the same time; gave back {1}", winner.cidr(), ours.cidr());
+            }
+        } catch (WapiException e) {
+            LOG.log(System.Logger.Level.WARNING, "could not give back duplicate network {0}: {1}", ours.cidr(), e.getMessage());
+        }
+    }
+
+    private static Optional<Network> lowest(List<Network> networks) {
+        return networks.stream().min(Comparator.comparingLong(n -> Integer.toUnsignedLong(Ipv4Subnet.parse(n.cidr()).base())));
+    }
+
+    /** {@code 0.0.0.1} style (host part only) means that host of the subnet; absent means the first host. */
+    static String resolveGateway(Policy policy, Ipv4Subnet subnet) throws CniError {
+        int gateway;
+        if (policy.gateway() == null) {
+            gateway = subnet.base() + 1;
+        } else {
+            int written = Ipv4Subnet.parseAddress(policy.gateway());
+            gateway = (written & Ipv4Subnet.mask(subnet.prefixLength())) == 0 ? subnet.base() | written : written;
+        }
+        if (!subnet.isUsableHost(gateway)) {
+            throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.gateway': " + (policy.gateway() == null ? "" : policy.gateway() + " -> ")
+                    + Ipv4Subnet.format(gateway) + " is not a usable host address of " + subnet);
+        }
+        return Ipv4Subnet.format(gateway);
+    }
+
+    private void ensureGatewayReserved(Policy policy, String gateway) {
+        Optional<FixedAddress> holder = wapi.findFixedAddressByIp(policy.view(), gateway);
+        if (holder.isPresent()) {
+            String vmId = holder.get().ea(ReservationTags.VM_ID);
+            if (vmId != null && !vmId.equals(ReservationTags.NO_CONTAINER)) {
+                LOG.log(System.Logger.Level.WARNING, "gateway {0} of network {1} is reserved for container {2}", gateway, policy.networkName(), vmId);
+            }
+            return;
+        }
+        try {
+            wapi.reserveAddress(policy.view(), gateway, tags.forGateway(policy.networkName()));
+        } catch (WapiException.Conflict raced) {
+            // reserved by another host meanwhile
+        }
+    }
+}

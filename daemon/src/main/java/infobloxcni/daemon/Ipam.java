@@ -1,0 +1,331 @@
+package infobloxcni.daemon;
+
+import infobloxcni.store.Attachment;
+import infobloxcni.store.AttachmentKey;
+import infobloxcni.store.AttachmentState;
+import infobloxcni.store.AttachmentStore;
+import infobloxcni.wapi.FixedAddress;
+import infobloxcni.wapi.WapiClient;
+import infobloxcni.wapi.WapiException;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The IPAM verbs. Every change to the grid follows the same rule: the intent is on disk in the
+ * journal before the grid hears of it, and the outcome after. When an outcome is unknown (the
+ * grid may have applied a write whose answer we never saw), the next attempt looks on the grid
+ * before it writes again, so nothing is allocated twice or leaked by a retry or a crash.
+ */
+public final class Ipam {
+    private static final System.Logger LOG = System.getLogger(Ipam.class.getName());
+
+    private final DaemonConfig config;
+    private final WapiClient wapi;
+    private final AttachmentStore journal;
+    private final GridNetworks networks;
+    private final ReservationTags tags;
+    private final KeyLocks locks = new KeyLocks(256);
+    private final Clock clock;
+    private volatile Runnable releasePending = () -> { };
+
+    public Ipam(DaemonConfig config, WapiClient wapi, AttachmentStore journal, ReservationTags tags, Clock clock) {
+        this.config = config;
+        this.wapi = wapi;
+        this.journal = journal;
+        this.tags = tags;
+        this.networks = new GridNetworks(wapi, tags);
+        this.clock = clock;
+    }
+
+    /** Called when a release could not finish now, to have it retried in the background. */
+    void onPendingRelease(Runnable nudge) {
+        this.releasePending = nudge;
+    }
+
+    // ------------------------------------------------------------------------------------- ADD
+
+    public byte[] add(CniRequest request) throws CniError {
+        NetConf conf = request.netConf();
+        AttachmentKey key = keyOf(request);
+        GridNetworks.Policy policy = policyFor(conf);
+        try (KeyLocks.Held held = locks.lock(key)) {
+            Attachment known = journal.get(key).orElse(null);
+            if (known != null && known.state() == AttachmentState.ALLOCATED) {
+                // A repeated ADD (a runtime retrying after a timeout): same answer, no grid call.
+                return CniResults.added(conf, known, known.gateway() != null ? known.gateway() : networks.ensure(policy).gateway());
+            }
+            if (known != null && known.state() == AttachmentState.DEL_PENDING) {
+                releaseNow(known); // finish the earlier DEL before this container gets a new address
+                known = null;
+            }
+            GridNetworks.Ensured network = networks.ensure(policy);
+            String mac = MacAddresses.of(request);
+            boolean outcomeUnknown = known != null; // an ADD_PENDING left by a lost answer or a crash
+            Attachment intent = (known != null ? known : Attachment.pending(key, network.view(), mac, clock.instant()))
+                    .withAttempt();
+            journal.put(intent);
+
+            FixedAddress reservation = outcomeUnknown ? adoptExisting(intent, network.view()) : null;
+            if (reservation == null) reservation = reserve(request, intent, network, policy);
+
+            Attachment allocated = intent.withAllocation(reservation.ipv4addr(), network.subnet().prefixLength(),
+                    network.gateway(), reservation.ref(), network.subnet().toString()).withState(AttachmentState.ALLOCATED);
+            journal.put(allocated);
+            return CniResults.added(conf, allocated, network.gateway());
+        }
+    }
+
+    /** One POST: the grid picks the lowest free address and the answer carries it. */
+    private FixedAddress reserve(CniRequest request, Attachment intent, GridNetworks.Ensured network, GridNetworks.Policy policy) throws CniError {
+        AttachmentKey key = intent.key();
+        try {
+            return wapi.reserveNextAvailableIp(network.view(), network.subnet().toString(),
+                    tags.forContainer(key, intent.mac(), request.podName()));
+        } catch (WapiException.Transient lost) {
+            if (!lost.mayHaveBeenApplied()) {
+                forgetIntent(intent);
+                throw GridErrors.toCni(lost, "reserving an address");
+            }
+            journal.put(intent.withError(lost.getMessage()));
+            FixedAddress found = adoptExistingQuietly(intent, network.view());
+            if (found != null) return found;
+            throw GridErrors.toCni(lost, "reserving an address");
+        } catch (WapiException.Rejected | WapiException.NotFound gone) {
+            // Most often the network (or view) was removed on the grid behind our back.
+            networks.forget(policy);
+            forgetIntent(intent);
+            throw GridErrors.toCni(gone, "reserving an address in " + network.subnet());
+        } catch (WapiException refused) {
+            forgetIntent(intent);
+            throw GridErrors.toCni(refused, "reserving an address in " + network.subnet());
+        }
+    }
+
+    /** The grid certainly holds nothing for this attempt: the intent can go. */
+    private void forgetIntent(Attachment intent) {
+        if (intent.attempts() <= 1) journal.remove(intent.key());
+        else journal.put(intent.withError("last attempt refused"));
+    }
+
+    /**
+     * Looks on the grid for what an earlier attempt may have reserved, and keeps exactly one:
+     * when a lost answer was followed by a retry that also landed, the extra copies are released.
+     */
+    private FixedAddress adoptExisting(Attachment intent, String view) throws CniError {
+        List<FixedAddress> found;
+        try {
+            found = findOnGrid(intent.key(), view, intent.cidr());
+        } catch (WapiException e) {
+            throw GridErrors.toCni(e, "looking for an earlier reservation of " + intent.key().containerId());
+        }
+        if (found.isEmpty()) return null;
+        for (FixedAddress extra : found.subList(1, found.size())) {
+            try {
+                wapi.delete(extra.ref());
+                LOG.log(System.Logger.Level.WARNING, "released duplicate reservation {0} of {1}", extra.ipv4addr(), intent.key());
+            } catch (WapiException.NotFound gone) {
+                // already released
+            } catch (WapiException e) {
+                LOG.log(System.Logger.Level.WARNING, "duplicate reservation {0} of {1} left for recovery: {2}", extra.ipv4addr(), intent.key(), e.getMessage());
+            }
+        }
+        LOG.log(System.Logger.Level.INFO, "adopted reservation {0} of {1} from the grid", found.getFirst().ipv4addr(), intent.key());
+        return found.getFirst();
+    }
+
+    private FixedAddress adoptExistingQuietly(Attachment intent, String view) {
+        try {
+            return adoptExisting(intent, view);
+        } catch (CniError e) {
+            return null;
+        }
+    }
+
+    /** Reservations on the grid that belong to this attachment, oldest first. */
+    public List<FixedAddress> findOnGrid(AttachmentKey key, String view, String cidr) {
+        return wapi.findFixedAddressesByEa(view, ReservationTags.VM_ID, key.containerId()).stream()
+                .filter(r -> ReservationTags.belongsTo(r, key))
+                .filter(r -> cidr == null || r.network() == null || r.network().equals(cidr) || ReservationTags.ownerOf(r).isPresent())
+                .toList();
+    }
+
+    // ------------------------------------------------------------------------------------- DEL
+
+    /**
+     * Releases this attachment's reservation. Succeeds when it is already gone; when the grid is
+     * unreachable the release stays in the journal, is retried in the background, and the
+     * runtime is told the DEL succeeded (it has nothing better to do with a failure).
+     */
+    public void del(CniRequest request) throws CniError {
+        AttachmentKey key = keyOf(request);
+        String view = policyFor(request.netConf()).view();
+        try (KeyLocks.Held held = locks.lock(key)) {
+            Attachment known = journal.get(key).orElse(null);
+            Attachment intent = (known != null ? known : Attachment.pending(key, view, MacAddresses.NONE, clock.instant()))
+                    .withState(AttachmentState.DEL_PENDING);
+            journal.put(intent);
+            try {
+                release(intent);
+                journal.remove(key);
+            } catch (WapiException e) {
+                journal.put(intent.withError(e.getMessage()));
+                LOG.log(System.Logger.Level.WARNING, "release of {0} deferred: {1}", key, e.getMessage());
+                releasePending.run();
+            }
+        }
+    }
+
+    /** Deletes on the grid what belongs to this attachment: its known ref, or whatever a search finds. */
+    public void release(Attachment attachment) {
+        List<String> refs = new ArrayList<>();
+        if (attachment.ref() != null) refs.add(attachment.ref());
+        else findOnGrid(attachment.key(), attachment.networkView(), attachment.cidr()).forEach(r -> refs.add(r.ref()));
+        for (String ref : refs) {
+            try {
+                wapi.delete(ref);
+                LOG.log(System.Logger.Level.INFO, "released {0} of {1}", ref, attachment.key());
+            } catch (WapiException.NotFound alreadyGone) {
+                // released earlier, perhaps by a run that crashed before it could say so
+            }
+        }
+    }
+
+    /** Releases now or fails with "try again": used where the release must finish first. */
+    private void releaseNow(Attachment pending) throws CniError {
+        try {
+            release(pending);
+            journal.remove(pending.key());
+        } catch (WapiException e) {
+            throw GridErrors.toCni(e, "finishing the earlier release of " + pending.key().containerId());
+        }
+    }
+
+    // ----------------------------------------------------------------------------------- CHECK
+
+    public void check(CniRequest request) throws CniError {
+        AttachmentKey key = keyOf(request);
+        List<String> expected = request.netConf().prevResultAddresses();
+        if (expected.isEmpty()) throw new CniError(CniError.INVALID_NETCONF, "field 'prevResult' holds no address to check");
+        String view = policyFor(request.netConf()).view();
+        try (KeyLocks.Held held = locks.lock(key)) {
+            Attachment known = journal.get(key).filter(a -> a.state() == AttachmentState.ALLOCATED).orElse(null);
+            Optional<FixedAddress> onGrid;
+            try {
+                onGrid = known != null && known.ref() != null
+                        ? wapi.getFixedAddress(known.ref())
+                        : findOnGrid(key, view, null).stream().findFirst();
+            } catch (WapiException e) {
+                throw GridErrors.toCni(e, "checking the reservation of " + key.containerId());
+            }
+            if (onGrid.isEmpty() || !key.containerId().equals(onGrid.get().ea(ReservationTags.VM_ID))) {
+                throw new CniError(CniError.RESERVATION_MISMATCH, "the grid holds no reservation for container " + key.containerId()
+                        + " on " + key.ifName() + " in network " + key.network());
+            }
+            String address = onGrid.get().ipv4addr();
+            boolean listed = expected.stream().anyMatch(e -> e.equals(address) || e.startsWith(address + "/"));
+            if (!listed) {
+                throw new CniError(CniError.RESERVATION_MISMATCH, "prevResult says " + expected + " but the grid reserves "
+                        + address + " for container " + key.containerId());
+            }
+            if (known == null) adoptChecked(key, onGrid.get(), request);
+        }
+    }
+
+    /** CHECK proved a reservation the journal did not know (e.g. made by the original driver): remember it. */
+    private void adoptChecked(AttachmentKey key, FixedAddress reservation, CniRequest request) {
+        String cidr = reservation.network();
+        int prefix = cidr == null ? 32 : Ipv4Subnet.parse(cidr).prefixLength();
+        String gateway = request.netConf().prevResult().path("ips").path(0).path("gateway").asText(null);
+        journal.put(Attachment.pending(key, reservation.networkView(), reservation.mac(), clock.instant())
+                .withAllocation(reservation.ipv4addr(), prefix, gateway, reservation.ref(), cidr).withState(AttachmentState.ALLOCATED));
+    }
+
+    // ---------------------------------------------------------------------------------- STATUS
+
+    public void status() throws CniError {
+        try {
+            wapi.probe();
+        } catch (WapiException e) {
+            throw new CniError(CniError.STATUS_CANNOT_ADD, "cannot allocate: " + e.getMessage());
+        }
+    }
+
+    // -------------------------------------------------------------------------------------- GC
+
+    /**
+     * Releases every attachment of this network that the runtime no longer lists: in the
+     * journal, and on the grid among this host's reservations. Goes on past failures and
+     * reports them together.
+     */
+    public void gc(CniRequest request) throws CniError {
+        NetConf conf = request.netConf();
+        Set<String> valid = new HashSet<>();
+        if (conf.validAttachments() != null) conf.validAttachments().forEach(a -> valid.add(a.containerId() + "/" + a.ifName()));
+        String view = policyFor(conf).view();
+        List<String> failures = new ArrayList<>();
+
+        Set<AttachmentKey> stale = new HashSet<>();
+        for (Attachment a : journal.all()) {
+            if (a.key().network().equals(conf.name()) && !valid.contains(a.key().containerId() + "/" + a.key().ifName())) stale.add(a.key());
+        }
+        try {
+            for (FixedAddress r : wapi.findFixedAddresses(view, Map.of("comment~", tags.thisHostCommentRegex(conf.name())), Map.of())) {
+                ReservationTags.Owner owner = ReservationTags.ownerOf(r).orElseThrow();
+                String containerId = r.ea(ReservationTags.VM_ID);
+                if (containerId != null && !valid.contains(containerId + "/" + owner.ifName())) {
+                    stale.add(new AttachmentKey(owner.network(), containerId, owner.ifName()));
+                }
+            }
+        } catch (WapiException e) {
+            failures.add("listing this host's reservations: " + e.getMessage());
+        }
+
+        for (AttachmentKey key : stale) {
+            try (KeyLocks.Held held = locks.lock(key)) {
+                Attachment known = journal.get(key).orElse(null);
+                if (known != null && known.state() == AttachmentState.ADD_PENDING) continue; // an ADD in flight owns it
+                Attachment intent = (known != null ? known : Attachment.pending(key, view, MacAddresses.NONE, clock.instant()))
+                        .withState(AttachmentState.DEL_PENDING);
+                journal.put(intent);
+                try {
+                    release(intent);
+                    journal.remove(key);
+                    LOG.log(System.Logger.Level.INFO, "GC released {0}", key);
+                } catch (WapiException e) {
+                    journal.put(intent.withError(e.getMessage()));
+                    failures.add(key.containerId() + "/" + key.ifName() + ": " + e.getMessage());
+                }
+            }
+        }
+        if (!failures.isEmpty()) {
+            releasePending.run();
+            throw new CniError(CniError.TRY_AGAIN_LATER, "GC could not release " + failures.size() + " attachment(s); they stay queued",
+                    String.join("; ", failures));
+        }
+    }
+
+    // -------------------------------------------------------------------------------- helpers
+
+    static AttachmentKey keyOf(CniRequest request) {
+        return new AttachmentKey(request.netConf().name(), request.containerId(), request.ifName());
+    }
+
+    GridNetworks.Policy policyFor(NetConf conf) {
+        return new GridNetworks.Policy(
+                conf.networkView() != null ? conf.networkView() : config.networkView(),
+                conf.name(),
+                conf.subnet(),
+                conf.networkContainers().isEmpty() ? config.networkContainers() : conf.networkContainers(),
+                conf.prefixLength() > 0 ? conf.prefixLength() : config.prefixLength(),
+                conf.gateway());
+    }
+
+    KeyLocks locks() { return locks; }
+
+    AttachmentStore journal() { return journal; }
+}

@@ -1,0 +1,117 @@
+package infobloxcni.daemon;
+
+import infobloxcni.store.Attachment;
+import infobloxcni.store.AttachmentKey;
+import infobloxcni.store.AttachmentStore;
+import infobloxcni.store.Journal;
+import infobloxcni.store.JournalException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+
+/**
+ * Keeps the daemon serving when its journal is damaged. An open that throws or hangs, or a read
+ * or write that fails later, moves the journal aside (kept for forensics), starts an empty one
+ * and flags it for a rebuild from the grid. The grid is the truth; the journal is a fast copy.
+ */
+final class JournalGuard implements AttachmentStore {
+    private static final System.Logger LOG = System.getLogger(JournalGuard.class.getName());
+
+    private final Path dir;
+    private final Duration openTimeout;
+    private volatile AttachmentStore current;
+    private volatile boolean needsRebuild;
+    private final AtomicInteger quarantines = new AtomicInteger();
+
+    private JournalGuard(Path dir, Duration openTimeout) {
+        this.dir = dir;
+        this.openTimeout = openTimeout;
+    }
+
+    static JournalGuard open(Path dir, Duration openTimeout) {
+        JournalGuard guard = new JournalGuard(dir, openTimeout);
+        try {
+            guard.current = openWithin(dir, openTimeout);
+        } catch (Exception e) {
+            guard.quarantineAndStartEmpty(e);
+        }
+        return guard;
+    }
+
+    private static AttachmentStore openWithin(Path dir, Duration timeout) throws Exception {
+        FutureTask<AttachmentStore> opening = new FutureTask<>(() -> Journal.open(dir));
+        Thread opener = new Thread(opening, "journal-open");
+        opener.setDaemon(true); // a hung open must not keep the process alive
+        opener.start();
+        try {
+            return opening.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof Exception cause ? cause : e;
+        } catch (TimeoutException e) {
+            opening.cancel(true);
+            throw new TimeoutException("opening the journal in " + dir + " took longer than " + timeout.toSeconds() + " s");
+        }
+    }
+
+    private synchronized void quarantineAndStartEmpty(Exception cause) {
+        AttachmentStore broken = current;
+        current = null;
+        if (broken != null) {
+            try {
+                broken.close();
+            } catch (RuntimeException ignored) {
+                // it is broken; closing is a courtesy
+            }
+        }
+        Path aside = Journal.quarantine(dir);
+        quarantines.incrementAndGet();
+        LOG.log(System.Logger.Level.ERROR, "JOURNAL DAMAGED (" + cause + "); moved aside to " + aside
+                + "; starting empty and rebuilding from the grid and the CNI cache");
+        try {
+            current = openWithin(dir, openTimeout);
+        } catch (Exception e) {
+            throw new JournalException("cannot start a fresh journal in " + dir + ": " + e.getMessage(), e);
+        }
+        needsRebuild = true;
+    }
+
+    private <T> T guarded(Supplier<T> op) {
+        AttachmentStore before = current;
+        try {
+            return op.get();
+        } catch (JournalException e) {
+            synchronized (this) {
+                if (current == before) quarantineAndStartEmpty(e);
+            }
+            return op.get();
+        }
+    }
+
+    boolean needsRebuild() { return needsRebuild; }
+
+    void rebuilt() { needsRebuild = false; }
+
+    /** How often the journal had to be moved aside since start. */
+    int quarantines() { return quarantines.get(); }
+
+    @Override public Optional<Attachment> get(AttachmentKey key) { return guarded(() -> current.get(key)); }
+
+    @Override public List<Attachment> all() { return guarded(() -> current.all()); }
+
+    @Override public List<Attachment> byContainer(String containerId) { return guarded(() -> current.byContainer(containerId)); }
+
+    @Override public void put(Attachment a) { guarded(() -> { current.put(a); return null; }); }
+
+    @Override public void remove(AttachmentKey key) { guarded(() -> { current.remove(key); return null; }); }
+
+    @Override public synchronized void close() {
+        if (current != null) current.close();
+    }
+}

@@ -1,0 +1,115 @@
+package infobloxcni.daemon;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import infobloxcni.store.Attachment;
+import infobloxcni.store.AttachmentKey;
+import infobloxcni.store.AttachmentState;
+import infobloxcni.store.AttachmentStore;
+import infobloxcni.wapi.FixedAddress;
+import infobloxcni.wapi.WapiClient;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Rebuilds the journal from the two places that still know the truth after the journal is lost:
+ * the grid (every reservation whose comment names this host) and the runtime's CNI result cache
+ * (attachments the runtime believes exist, which also covers reservations made by the original
+ * driver). It only adopts: a rebuild never releases anything, because a live container's address
+ * is worth more than a leaked one.
+ */
+public final class JournalRebuilder {
+    private static final System.Logger LOG = System.getLogger(JournalRebuilder.class.getName());
+
+    /** One attachment a runtime has cached a result for. */
+    public record CachedAttachment(AttachmentKey key, String address, String gateway) { }
+
+    private final WapiClient wapi;
+    private final ReservationTags tags;
+    private final Path cniCacheDir;
+    private final Clock clock;
+
+    public JournalRebuilder(WapiClient wapi, ReservationTags tags, Path cniCacheDir, Clock clock) {
+        this.wapi = wapi;
+        this.tags = tags;
+        this.cniCacheDir = cniCacheDir;
+        this.clock = clock;
+    }
+
+    /** This host's reservations, in every view. */
+    public List<FixedAddress> thisHostsReservations() {
+        return wapi.findFixedAddresses(null, Map.of("comment~", tags.thisHostCommentRegex(null)), Map.of());
+    }
+
+    /** Adds to the journal every attachment it does not know; returns how many were adopted. */
+    public int rebuild(AttachmentStore journal) {
+        int adopted = 0;
+        List<CachedAttachment> cached = readCniCache(cniCacheDir);
+        for (FixedAddress r : thisHostsReservations()) {
+            ReservationTags.Owner owner = ReservationTags.ownerOf(r).orElseThrow();
+            String containerId = r.ea(ReservationTags.VM_ID);
+            if (containerId == null) continue;
+            AttachmentKey key = new AttachmentKey(owner.network(), containerId, owner.ifName());
+            if (journal.get(key).isPresent()) continue;
+            String gateway = cached.stream().filter(c -> c.key().equals(key)).map(CachedAttachment::gateway).findFirst().orElse(null);
+            journal.put(adopt(key, r, gateway));
+            adopted++;
+        }
+        for (CachedAttachment c : cached) {
+            if (journal.get(c.key()).isPresent()) continue;
+            List<FixedAddress> onGrid = wapi.findFixedAddressesByEa(null, ReservationTags.VM_ID, c.key().containerId()).stream()
+                    .filter(r -> ReservationTags.belongsTo(r, c.key()))
+                    .filter(r -> c.address() == null || c.address().equals(r.ipv4addr()))
+                    .toList();
+            if (!onGrid.isEmpty()) {
+                journal.put(adopt(c.key(), onGrid.getFirst(), c.gateway()));
+                adopted++;
+            }
+        }
+        LOG.log(System.Logger.Level.WARNING, "journal rebuilt from the grid and the CNI cache: {0} attachment(s) adopted", adopted);
+        return adopted;
+    }
+
+    Attachment adopt(AttachmentKey key, FixedAddress r, String gateway) {
+        int prefix = r.network() == null ? 32 : Ipv4Subnet.parse(r.network()).prefixLength();
+        return Attachment.pending(key, r.networkView(), r.mac(), clock.instant())
+                .withAllocation(r.ipv4addr(), prefix, gateway, r.ref(), r.network()).withState(AttachmentState.ALLOCATED);
+    }
+
+    /**
+     * Reads libcni's result cache ({@code <dir>/<network>-<container>-<ifname>}, JSON of kind
+     * cniCacheV1). Unreadable entries are skipped: the cache is a hint, not a source of truth.
+     */
+    public static List<CachedAttachment> readCniCache(Path dir) {
+        List<CachedAttachment> out = new ArrayList<>();
+        if (dir == null || !Files.isDirectory(dir)) return out;
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
+            for (Path file : files) {
+                try {
+                    if (!Files.isRegularFile(file) || Files.size(file) > 1 << 20) continue;
+                    JsonNode entry = NetConf.JSON.readTree(file.toFile());
+                    String id = entry.path("containerId").asText(null);
+                    String ifName = entry.path("ifName").asText(null);
+                    String network = entry.path("networkName").asText(null);
+                    if (id == null || ifName == null || network == null) continue;
+                    JsonNode ip = entry.path("result").path("ips").path(0);
+                    String address = ip.path("address").asText(null);
+                    if (address == null) address = entry.path("result").path("ip4").path("ip").asText(null);
+                    String gateway = ip.path("gateway").asText(entry.path("result").path("ip4").path("gateway").asText(null));
+                    out.add(new CachedAttachment(new AttachmentKey(network, id, ifName),
+                            address == null ? null : address.replaceFirst("/.*", ""), gateway));
+                } catch (IOException | RuntimeException e) {
+                    LOG.log(System.Logger.Level.DEBUG, "skipping CNI cache entry {0}: {1}", file, e.getMessage());
+                }
+            }
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "cannot read CNI cache {0}: {1}", dir, e.getMessage());
+        }
+        return out;
+    }
+}

@@ -1,0 +1,37 @@
+package infobloxcni.daemon;
+
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Serializes work on the same attachment (network, container, interface) while letting other
+ * attachments proceed. Striped: two keys may share a stripe, which only costs a little waiting.
+ */
+final class KeyLocks {
+    private final ReentrantLock[] stripes;
+
+    KeyLocks(int stripes) {
+        this.stripes = new ReentrantLock[stripes];
+        for (int i = 0; i < stripes; i++) this.stripes[i] = new ReentrantLock();
+    }
+
+    /** Locks the stripe of {@code key}; close the handle to unlock. */
+    Held lock(Object key) {
+        ReentrantLock lock = stripeOf(key);
+        lock.lock();
+        return lock::unlock;
+    }
+
+    /** Locks only if nobody holds the stripe now (background work steps aside for requests). */
+    Held tryLock(Object key) {
+        ReentrantLock lock = stripeOf(key);
+        return lock.tryLock() ? lock::unlock : null;
+    }
+
+    private ReentrantLock stripeOf(Object key) {
+        return stripes[Math.floorMod(key.hashCode() * 0x9E3779B9, stripes.length)];
+    }
+
+    interface Held extends AutoCloseable {
+        @Override void close();
+    }
+}

@@ -1,0 +1,217 @@
+package infobloxcni.daemon;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * The network configuration a runtime passes on stdin, reduced to what this driver uses and
+ * validated once, here: every later step can trust these fields. Field names are the original
+ * driver's ({@code network-view}, {@code network-container}, {@code prefix-length}...).
+ *
+ * @param subnet            null: carve one out of a network container
+ * @param gateway           as written (may be {@code 0.0.0.1}-style, resolved against the subnet later); null: first host
+ * @param networkContainers empty: use the daemon's
+ * @param prefixLength      0: use the daemon's
+ * @param routes            passed through to the result untouched
+ * @param dns               passed through to the result untouched (ipam.dns, else the top-level dns)
+ * @param prevResult        CHECK/DEL only; null otherwise
+ * @param validAttachments  GC only: {@code cni.dev/valid-attachments}
+ */
+public record NetConf(
+        String cniVersion,
+        String name,
+        String ipamType,
+        Ipv4Subnet subnet,
+        String gateway,
+        String networkView,
+        List<String> networkContainers,
+        int prefixLength,
+        ArrayNode routes,
+        ObjectNode dns,
+        String runtimeMac,
+        JsonNode prevResult,
+        List<Attachment> validAttachments) {
+
+    /** One entry of {@code cni.dev/valid-attachments}. */
+    public record Attachment(String containerId, String ifName) { }
+
+    static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
+            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).maxStringLength(1 << 20).build())
+            .build());
+    private static final Pattern NETWORK_NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.\\-]*");
+    private static final Pattern MAC = Pattern.compile("([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}");
+    static final String DEFAULT_VERSION = "0.1.0";
+
+    /** Parses and validates; the error names the offending field. */
+    public static NetConf parse(byte[] stdin) throws CniError {
+        JsonNode root;
+        try {
+            root = JSON.readTree(stdin);
+        } catch (JsonProcessingException e) {
+            throw new CniError(CniError.DECODE_FAILURE, "network configuration is not valid JSON: " + e.getOriginalMessage());
+        } catch (java.io.IOException e) {
+            throw new CniError(CniError.DECODE_FAILURE, "network configuration unreadable: " + e.getMessage());
+        }
+        if (root == null || !root.isObject()) {
+            throw new CniError(CniError.DECODE_FAILURE, "network configuration must be a JSON object");
+        }
+        String version = optionalText(root, "cniVersion", "cniVersion");
+        if (version == null) version = DEFAULT_VERSION;
+        if (!CniVersion.isSupported(version)) {
+            throw new CniError(CniError.INCOMPATIBLE_VERSION, "cniVersion " + version + " is not supported; supported: " + CniVersion.SUPPORTED);
+        }
+        return parseFields(version, root);
+    }
+
+    /** The cniVersion to answer in, even for a config that fails validation. */
+    public static String versionOf(byte[] stdin) {
+        try {
+            JsonNode v = JSON.readTree(stdin).get("cniVersion");
+            if (v != null && v.isTextual() && CniVersion.isSupported(v.asText())) return v.asText();
+        } catch (Exception ignored) {
+            // fall through
+        }
+        return CniVersion.LATEST;
+    }
+
+    private static NetConf parseFields(String version, JsonNode root) throws CniError {
+        String name = optionalText(root, "name", "name");
+        if (name == null || !NETWORK_NAME.matcher(name).matches()) {
+            throw new CniError(CniError.INVALID_NETCONF, "field 'name' must be a network name (letters, digits, '_', '.', '-'), got " + show(name));
+        }
+        JsonNode ipam = root.get("ipam");
+        if (ipam == null || !ipam.isObject()) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam' is missing or not an object");
+        String ipamType = optionalText(ipam, "type", "ipam.type");
+        if (ipamType == null || ipamType.isBlank()) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.type' is missing");
+
+        Ipv4Subnet subnet = null;
+        String subnetText = optionalText(ipam, "subnet", "ipam.subnet");
+        if (subnetText != null && !subnetText.isBlank()) {
+            if (subnetText.contains(":")) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.subnet': IPv6 (" + subnetText + ") is not supported yet");
+            try {
+                subnet = Ipv4Subnet.parse(subnetText);
+            } catch (IllegalArgumentException e) {
+                throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.subnet': " + e.getMessage());
+            }
+            if (subnet.prefixLength() > 30) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.subnet': /" + subnet.prefixLength() + " leaves no room for a gateway and containers");
+        }
+
+        String gateway = optionalText(ipam, "gateway", "ipam.gateway");
+        if (gateway != null && gateway.isBlank()) gateway = null;
+        if (gateway != null) {
+            try {
+                Ipv4Subnet.parseAddress(gateway);
+            } catch (IllegalArgumentException e) {
+                throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.gateway': " + e.getMessage());
+            }
+        }
+
+        String view = optionalText(ipam, "network-view", "ipam.network-view");
+        if (view != null && view.isBlank()) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.network-view' must not be empty");
+
+        List<String> containers = new ArrayList<>();
+        String containerText = optionalText(ipam, "network-container", "ipam.network-container");
+        if (containerText != null && !containerText.isBlank()) {
+            for (String c : containerText.split(",")) {
+                try {
+                    containers.add(Ipv4Subnet.parse(c.trim()).toString());
+                } catch (IllegalArgumentException e) {
+                    throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.network-container': " + e.getMessage());
+                }
+            }
+        }
+
+        int prefixLength = 0;
+        JsonNode prefix = ipam.get("prefix-length");
+        if (prefix != null && !prefix.isNull()) {
+            if (prefix.isTextual() && prefix.asText().matches("\\d{1,2}")) prefixLength = Integer.parseInt(prefix.asText());
+            else if (prefix.isIntegralNumber()) prefixLength = prefix.asInt();
+            else throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.prefix-length' must be a number, got " + prefix);
+            if (prefixLength < 1 || prefixLength > 30) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.prefix-length' must be 1..30, got " + prefixLength);
+        }
+
+        ArrayNode routes = JSON.createArrayNode();
+        JsonNode routesNode = ipam.get("routes");
+        if (routesNode != null && !routesNode.isNull()) {
+            if (!routesNode.isArray()) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.routes' must be an array");
+            for (JsonNode route : routesNode) {
+                if (!route.isObject() || !route.path("dst").isTextual()) {
+                    throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.routes': every route needs a 'dst', got " + route);
+                }
+                routes.add(route);
+            }
+        }
+
+        ObjectNode dns = null;
+        JsonNode dnsNode = ipam.has("dns") ? ipam.get("dns") : root.get("dns");
+        if (dnsNode != null && !dnsNode.isNull()) {
+            if (!dnsNode.isObject()) throw new CniError(CniError.INVALID_NETCONF, "field 'dns' must be an object");
+            dns = (ObjectNode) dnsNode;
+        }
+
+        String runtimeMac = null;
+        JsonNode runtimeConfig = root.get("runtimeConfig");
+        if (runtimeConfig != null && runtimeConfig.isObject()) {
+            runtimeMac = optionalText(runtimeConfig, "mac", "runtimeConfig.mac");
+            if (runtimeMac != null && !MAC.matcher(runtimeMac).matches()) {
+                throw new CniError(CniError.INVALID_NETCONF, "field 'runtimeConfig.mac' is not a MAC address: " + show(runtimeMac));
+            }
+        }
+
+        JsonNode prevResult = root.get("prevResult");
+        if (prevResult != null && !prevResult.isObject()) prevResult = null;
+
+        List<Attachment> valid = null;
+        JsonNode attachments = root.get("cni.dev/valid-attachments");
+        if (attachments != null && !attachments.isNull()) {
+            if (!attachments.isArray()) throw new CniError(CniError.INVALID_NETCONF, "field 'cni.dev/valid-attachments' must be an array");
+            valid = new ArrayList<>();
+            for (JsonNode a : attachments) {
+                String id = a.path("containerID").asText(null);
+                String ifName = a.path("ifname").asText(null);
+                if (id == null || ifName == null) {
+                    throw new CniError(CniError.INVALID_NETCONF, "field 'cni.dev/valid-attachments': each entry needs containerID and ifname, got " + a);
+                }
+                valid.add(new Attachment(id, ifName));
+            }
+        }
+
+        return new NetConf(version, name, ipamType, subnet, gateway, view, List.copyOf(containers), prefixLength,
+                routes, dns, runtimeMac == null ? null : runtimeMac.toLowerCase(), prevResult, valid == null ? null : List.copyOf(valid));
+    }
+
+    private static String optionalText(JsonNode node, String field, String path) throws CniError {
+        JsonNode value = node.get(field);
+        if (value == null || value.isNull()) return null;
+        if (!value.isTextual()) throw new CniError(CniError.INVALID_NETCONF, "field '" + path + "' must be a string, got " + value);
+        return value.asText();
+    }
+
+    private static String show(String s) {
+        return s == null ? "nothing" : "'" + s + "'";
+    }
+
+    /** The addresses a previous result holds, whatever its format (0.1.0 ip4, or ips[]). */
+    public List<String> prevResultAddresses() {
+        if (prevResult == null) return List.of();
+        List<String> out = new ArrayList<>();
+        for (JsonNode ip : prevResult.path("ips")) {
+            if (ip.path("address").isTextual()) out.add(ip.path("address").asText());
+        }
+        if (prevResult.path("ip4").path("ip").isTextual()) out.add(prevResult.path("ip4").path("ip").asText());
+        return out;
+    }
+
+    static List<String> splitList(String commaList) {
+        return Arrays.stream(commaList.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+    }
+}

@@ -1,0 +1,144 @@
+package infobloxcni.daemon;
+
+import infobloxcni.store.Attachment;
+import infobloxcni.store.AttachmentKey;
+import infobloxcni.store.AttachmentState;
+import infobloxcni.wapi.FixedAddress;
+import infobloxcni.wapi.WapiException;
+import io.github.resilience4j.core.IntervalFunction;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Finishes what the journal says is unfinished, in the background, without holding up requests:
+ * <ul>
+ *   <li>{@code DEL_PENDING}: release on the grid, retried with exponential backoff until done;</li>
+ *   <li>{@code ADD_PENDING} (an answer lost, or the daemon killed mid-call): once no request is
+ *       working on it and the grid has had time to finish the call, look on the grid: adopt what
+ *       is there, else drop the intent. Nothing is released on a guess.</li>
+ * </ul>
+ */
+final class Reconciler implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(Reconciler.class.getName());
+
+    private final Ipam ipam;
+    private final JournalGuard journal;
+    private final JournalRebuilder rebuilder;
+    private final Clock clock;
+    private final Duration addGrace;
+    private final IntervalFunction backoff;
+    private final Map<AttachmentKey, Instant> notBefore = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "reconciler");
+        t.setDaemon(true);
+        return t;
+    });
+    private final AtomicBoolean nudged = new AtomicBoolean();
+
+    /**
+     * @param addGrace how long an ADD_PENDING is left alone: longer than one WAPI call can take,
+     *                 so a write still in flight on the grid is never mistaken for no write
+     */
+    Reconciler(Ipam ipam, JournalGuard journal, JournalRebuilder rebuilder, Clock clock, Duration addGrace, Duration maxBackoff) {
+        this.ipam = ipam;
+        this.journal = journal;
+        this.rebuilder = rebuilder;
+        this.clock = clock;
+        this.addGrace = addGrace;
+        this.backoff = IntervalFunction.ofExponentialBackoff(Duration.ofSeconds(1), 2.0, maxBackoff);
+    }
+
+    void start(Duration tick) {
+        scheduler.scheduleWithFixedDelay(this::runSafely, 0, tick.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Something new is pending: have a look on the next tick even if backoff says later. */
+    void nudge() {
+        nudged.set(true);
+    }
+
+    private void runSafely() {
+        try {
+            reconcileOnce();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, "reconcile pass failed", e);
+        }
+    }
+
+    /** One pass over the unfinished records; returns how many are still unfinished. */
+    int reconcileOnce() {
+        if (journal.needsRebuild()) {
+            try {
+                rebuilder.rebuild(journal);
+                journal.rebuilt();
+            } catch (WapiException e) {
+                LOG.log(System.Logger.Level.WARNING, "journal rebuild waits for the grid: {0}", e.getMessage());
+                return -1;
+            }
+        }
+        boolean force = nudged.getAndSet(false);
+        Instant now = clock.instant();
+        List<Attachment> pending = journal.all().stream().filter(a -> a.state() != AttachmentState.ALLOCATED).toList();
+        int left = 0;
+        for (Attachment a : pending) {
+            Instant due = notBefore.get(a.key());
+            if (due != null && now.isBefore(due) && !(force && a.state() == AttachmentState.DEL_PENDING)) {
+                left++;
+                continue;
+            }
+            if (!resolve(a.key(), now)) left++;
+        }
+        notBefore.keySet().removeIf(k -> journal.get(k).isEmpty());
+        return left;
+    }
+
+    /** Returns true when the record is settled (gone or allocated). */
+    private boolean resolve(AttachmentKey key, Instant now) {
+        try (KeyLocks.Held held = ipam.locks().tryLock(key)) {
+            if (held == null) return false; // a request is working on it right now
+            Attachment a = journal.get(key).orElse(null);
+            if (a == null || a.state() == AttachmentState.ALLOCATED) return true;
+            try {
+                if (a.state() == AttachmentState.DEL_PENDING) {
+                    ipam.release(a);
+                    journal.remove(key);
+                    LOG.log(System.Logger.Level.INFO, "pending release of {0} done", key);
+                    return true;
+                }
+                if (a.updated().plus(addGrace).isAfter(now)) return false;
+                List<FixedAddress> found = ipam.findOnGrid(key, a.networkView(), a.cidr());
+                if (found.isEmpty()) {
+                    journal.remove(key);
+                    LOG.log(System.Logger.Level.INFO, "unfinished ADD of {0} left nothing on the grid; dropped", key);
+                } else {
+                    FixedAddress r = found.getFirst();
+                    int prefix = r.network() == null ? 32 : Ipv4Subnet.parse(r.network()).prefixLength();
+                    journal.put(a.withAllocation(r.ipv4addr(), prefix, a.gateway(), r.ref(), r.network()).withState(AttachmentState.ALLOCATED));
+                    LOG.log(System.Logger.Level.INFO, "unfinished ADD of {0} had reserved {1}; adopted", key, r.ipv4addr());
+                }
+                return true;
+            } catch (WapiException e) {
+                Attachment failed = a.withAttempt().withError(e.getMessage());
+                journal.put(failed);
+                Duration wait = Duration.ofMillis(backoff.apply(Math.max(1, failed.attempts())));
+                notBefore.put(key, now.plus(wait));
+                LOG.log(System.Logger.Level.WARNING, "{0} of {1} not settled, next try in {2}s: {3}",
+                        a.state(), key, wait.toSeconds(), e.getMessage());
+                return false;
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        scheduler.shutdownNow();
+    }
+}

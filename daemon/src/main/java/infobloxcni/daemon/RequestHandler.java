@@ -1,0 +1,60 @@
+package infobloxcni.daemon;
+
+import infobloxcni.plugin.Envelope;
+import infobloxcni.store.JournalException;
+import java.util.function.Function;
+
+/**
+ * Turns one plugin request into one answer. Whatever happens inside (bad input, a grid error, a
+ * bug), the plugin gets CNI error JSON with a code, and the daemon carries on.
+ */
+final class RequestHandler implements Function<Envelope.Request, Envelope.Response> {
+    private static final System.Logger LOG = System.getLogger(RequestHandler.class.getName());
+    private static final int INTERNAL_ERROR = 199;
+    private static final byte[] NOTHING = new byte[0];
+
+    private final Ipam ipam;
+    private final AdminCommands admin;
+
+    RequestHandler(Ipam ipam, AdminCommands admin) {
+        this.ipam = ipam;
+        this.admin = admin;
+    }
+
+    @Override
+    public Envelope.Response apply(Envelope.Request request) {
+        if (request.env().containsKey(AdminCommands.ENV)) return admin.handle(request);
+        String version = NetConf.versionOf(request.stdin());
+        long started = System.nanoTime();
+        String command = request.env().getOrDefault("CNI_COMMAND", "?");
+        String who = request.env().getOrDefault("CNI_CONTAINERID", "-") + "/" + request.env().getOrDefault("CNI_IFNAME", "-");
+        try {
+            CniRequest cni = CniRequest.parse(request.env(), request.stdin());
+            byte[] out = switch (cni.command()) {
+                case ADD -> ipam.add(cni);
+                case DEL -> { ipam.del(cni); yield NOTHING; }
+                case CHECK -> { ipam.check(cni); yield NOTHING; }
+                case STATUS -> { ipam.status(); yield NOTHING; }
+                case GC -> { ipam.gc(cni); yield NOTHING; }
+                case VERSION -> CniResults.version(version);
+            };
+            LOG.log(System.Logger.Level.INFO, "{0} {1} ok in {2} ms", command, who, (System.nanoTime() - started) / 1_000_000);
+            return new Envelope.Response(0, out);
+        } catch (CniError e) {
+            LOG.log(System.Logger.Level.WARNING, "{0} {1} failed with code {2}: {3}", command, who, e.code(), e.getMessage());
+            return new Envelope.Response(1, CniResults.error(version, e));
+        } catch (JournalException e) {
+            LOG.log(System.Logger.Level.ERROR, command + " " + who + ": journal failure", e);
+            return new Envelope.Response(1, CniResults.error(version, new CniError(CniError.IO_FAILURE,
+                    "local journal unusable, nothing was sent to the grid: " + e.getMessage())));
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.ERROR, command + " " + who + ": internal error", e);
+            return new Envelope.Response(1, CniResults.error(version, new CniError(INTERNAL_ERROR, "internal error in infoblox-cni-daemon: " + e)));
+        }
+    }
+
+    static Envelope.Response malformedEnvelope(Exception e) {
+        return new Envelope.Response(1, CniResults.error(CniVersion.LATEST,
+                new CniError(CniError.DECODE_FAILURE, "malformed request from plugin: " + e.getMessage())));
+    }
+}

@@ -1,0 +1,99 @@
+package infobloxcni.daemon;
+
+import infobloxcni.store.AttachmentKey;
+import infobloxcni.wapi.FixedAddress;
+import infobloxcni.wapi.FixedAddressSpec;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * How a reservation on the grid names its owner, so that it can always be traced back to one
+ * (host, network, container, interface):
+ * <ul>
+ *   <li>EA {@code VM ID} = container ID (the original driver's convention, kept for migration);</li>
+ *   <li>{@code comment} = {@code infoblox-cni host=<host-id> net=<network name> if=<ifname>}: the
+ *       parts no cloud EA holds. A comment needs no EA definition on the grid and WAPI can search
+ *       it by regular expression, which is how a host finds its own reservations.</li>
+ * </ul>
+ */
+public final class ReservationTags {
+    public static final String VM_ID = "VM ID";
+    public static final String VM_NAME = "VM Name";
+    public static final String TENANT_ID = "Tenant ID";
+    public static final String CMP_TYPE = "CMP Type";
+    public static final String CLOUD_API_OWNED = "Cloud API Owned";
+    public static final String NETWORK_NAME = "Network Name";
+    public static final List<String> REQUIRED_EAS = List.of(VM_ID, VM_NAME, TENANT_ID, CMP_TYPE, CLOUD_API_OWNED, NETWORK_NAME);
+    /** VM ID of reservations that belong to no container (gateways), as the original driver wrote it. */
+    public static final String NO_CONTAINER = "N/A";
+
+    private static final Pattern COMMENT = Pattern.compile("^infoblox-cni host=(\\S+) net=(\\S+) if=(\\S+)");
+
+    /** The owner written in a reservation's comment. */
+    public record Owner(String hostId, String network, String ifName) { }
+
+    private final String hostId;
+    private final String clusterName;
+    private final String cmpType;
+
+    public ReservationTags(String hostId, String clusterName, String cmpType) {
+        this.hostId = hostId;
+        this.clusterName = clusterName;
+        this.cmpType = cmpType;
+    }
+
+    public String hostId() { return hostId; }
+
+    /** What a container's reservation carries. */
+    FixedAddressSpec forContainer(AttachmentKey key, String mac, String podName) {
+        Map<String, String> eas = new LinkedHashMap<>();
+        eas.put(VM_ID, key.containerId());
+        eas.put(TENANT_ID, clusterName);
+        eas.put(CMP_TYPE, cmpType);
+        eas.put(CLOUD_API_OWNED, "True");
+        if (podName != null) eas.put(VM_NAME, podName);
+        return new FixedAddressSpec(mac, podName, comment(key), null, eas);
+    }
+
+    /** What a gateway reservation carries: reserved, tied to no container. */
+    FixedAddressSpec forGateway(String networkName) {
+        return new FixedAddressSpec(FixedAddressSpec.NO_MAC, null, "infoblox-cni gateway of network " + networkName, "RESERVED",
+                Map.of(VM_ID, NO_CONTAINER, TENANT_ID, clusterName, CLOUD_API_OWNED, "True"));
+    }
+
+    String comment(AttachmentKey key) {
+        return "infoblox-cni host=" + hostId + " net=" + key.network() + " if=" + key.ifName();
+    }
+
+    /** A WAPI regular expression matching the comments of this host's reservations (optionally one network). */
+    public String thisHostCommentRegex(String network) {
+        // Host IDs and network names hold only letters, digits, '_', '.', '-': only '.' needs escaping.
+        return "^infoblox-cni host=" + hostId.replace(".", "\\.") + " net=" + (network == null ? "" : network.replace(".", "\\.") + " ");
+    }
+
+    public static Optional<Owner> ownerOf(FixedAddress reservation) {
+        if (reservation.comment() == null) return Optional.empty();
+        Matcher m = COMMENT.matcher(reservation.comment());
+        return m.find() ? Optional.of(new Owner(m.group(1), m.group(2), m.group(3))) : Optional.empty();
+    }
+
+    /**
+     * Whether a reservation found by {@code VM ID} belongs to this attachment. One we wrote must
+     * name the same network and interface; one without our comment (the original driver's) is
+     * accepted when it carries the container ID, so migration adopts instead of duplicating.
+     */
+    public static boolean belongsTo(FixedAddress reservation, AttachmentKey key) {
+        if (!key.containerId().equals(reservation.ea(VM_ID))) return false;
+        return ownerOf(reservation)
+                .map(owner -> owner.network().equals(key.network()) && owner.ifName().equals(key.ifName()))
+                .orElse(true);
+    }
+
+    public boolean isThisHosts(FixedAddress reservation) {
+        return ownerOf(reservation).map(owner -> owner.hostId().equals(hostId)).orElse(false);
+    }
+}

@@ -1,0 +1,128 @@
+package infobloxcni.daemon;
+
+import infobloxcni.plugin.Envelope;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Function;
+
+/**
+ * The Unix socket the plugin talks to. One virtual thread per connection, so slow grid calls for
+ * one container never hold up another. The socket file is owner-only unless configured.
+ */
+final class SocketServer implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(SocketServer.class.getName());
+
+    private final Path path;
+    private final Set<PosixFilePermission> permissions;
+    private final String group;
+    private final Function<Envelope.Request, Envelope.Response> handler;
+    private final ExecutorService connections = Executors.newVirtualThreadPerTaskExecutor();
+    private ServerSocketChannel server;
+    private Thread acceptor;
+
+    SocketServer(Path path, Set<PosixFilePermission> permissions, String group, Function<Envelope.Request, Envelope.Response> handler) {
+        this.path = path;
+        this.permissions = permissions;
+        this.group = group;
+        this.handler = handler;
+    }
+
+    /** Binds the socket; refuses when another daemon already serves it. */
+    void start() throws IOException {
+        Files.createDirectories(path.getParent());
+        if (Files.exists(path)) {
+            if (someoneListens(path)) {
+                throw new IOException("another daemon is already serving " + path + "; stop it first");
+            }
+            LOG.log(System.Logger.Level.INFO, "removing stale socket {0}", path);
+            Files.delete(path);
+        }
+        server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(path));
+        PosixFileAttributeView view = Files.getFileAttributeView(path, PosixFileAttributeView.class);
+        view.setPermissions(permissions);
+        if (group != null) {
+            GroupPrincipal principal = path.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName(group);
+            view.setGroup(principal);
+        }
+        acceptor = Thread.ofPlatform().name("socket-acceptor").daemon(true).start(this::acceptLoop);
+        LOG.log(System.Logger.Level.INFO, "listening on {0}", path);
+    }
+
+    private static boolean someoneListens(Path path) {
+        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            probe.connect(UnixDomainSocketAddress.of(path));
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private void acceptLoop() {
+        while (server.isOpen()) {
+            try {
+                SocketChannel channel = server.accept();
+                connections.submit(() -> serve(channel));
+            } catch (ClosedChannelException closed) {
+                return;
+            } catch (IOException | RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "accept failed: {0}", e.getMessage());
+            }
+        }
+    }
+
+    private void serve(SocketChannel channel) {
+        try (channel) {
+            InputStream in = Channels.newInputStream(channel);
+            Envelope.Request request;
+            try {
+                request = Envelope.Request.read(in);
+            } catch (Envelope.MalformedEnvelopeException e) {
+                // Not our plugin, or a broken one: answer if we can, and carry on serving others.
+                LOG.log(System.Logger.Level.WARNING, "malformed request on {0}: {1}", path, e.getMessage());
+                write(channel, RequestHandler.malformedEnvelope(e));
+                return;
+            }
+            write(channel, handler.apply(request));
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "connection failed: {0}", e.toString());
+        }
+    }
+
+    private static void write(SocketChannel channel, Envelope.Response response) throws IOException {
+        OutputStream out = Channels.newOutputStream(channel);
+        response.write(out);
+        out.flush();
+    }
+
+    Path path() { return path; }
+
+    @Override
+    public void close() {
+        try {
+            if (server != null) server.close();
+            if (acceptor != null) acceptor.join(2000);
+            Files.deleteIfExists(path);
+        } catch (IOException e) {
+            LOG.log(System.Logger.Level.WARNING, "closing {0}: {1}", path, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        connections.shutdown();
+    }
+}

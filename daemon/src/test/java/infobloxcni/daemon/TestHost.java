@@ -1,0 +1,150 @@
+package infobloxcni.daemon;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import infobloxcni.plugin.Envelope;
+import infobloxcni.wapi.SslVerify;
+import infobloxcni.wapi.WapiConfig;
+import infobloxcni.wapisim.WapiSimulator;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One container host for tests: a real daemon in this JVM, on its own socket and journal,
+ * talking HTTP to a {@link WapiSimulator}. Requests go over the real Unix socket in the real
+ * envelope, exactly as the plugin sends them.
+ */
+public final class TestHost implements AutoCloseable {
+    public static final String USER = "admin";
+    public static final String PASSWORD = "infoblox";
+
+    public final Path dir;
+    public final String hostId;
+    private final WapiSimulator grid;
+    private Daemon daemon;
+
+    public TestHost(WapiSimulator grid, Path dir, String hostId) {
+        this.grid = grid;
+        this.dir = dir;
+        this.hostId = hostId;
+    }
+
+    public static WapiSimulator startGrid() {
+        return WapiSimulator.builder().port(0).credentials(USER, PASSWORD).https(false).build().start();
+    }
+
+    public DaemonConfig config() {
+        return config(Duration.ofSeconds(2));
+    }
+
+    public DaemonConfig config(Duration callTimeout) {
+        WapiConfig wapi = new WapiConfig("127.0.0.1", grid.port(), "2.5", USER, PASSWORD, new SslVerify.System(), false,
+                Duration.ofSeconds(1), callTimeout, callTimeout);
+        return new DaemonConfig(wapi, dir.resolve("run"), "infoblox", PosixFilePermissions.fromString("rw-------"), null,
+                dir.resolve("state"), dir.resolve("cni-cache"), "default", List.of("172.18.0.0/16"), 24, "cluster-1", "Kubernetes",
+                hostId, Duration.ofSeconds(2));
+    }
+
+    public TestHost start() throws IOException {
+        daemon = Daemon.start(config());
+        return this;
+    }
+
+    public TestHost start(DaemonConfig config) throws IOException {
+        daemon = Daemon.start(config);
+        return this;
+    }
+
+    public Daemon daemon() { return daemon; }
+
+    public Path socket() { return dir.resolve("run").resolve("infoblox.sock"); }
+
+    public Path journalDir() { return dir.resolve("state").resolve("journal"); }
+
+    /** Stops the daemon, keeping its journal; {@link #start()} brings it back. */
+    public void stop() {
+        if (daemon != null) daemon.close();
+        daemon = null;
+    }
+
+    @Override
+    public void close() {
+        stop();
+    }
+
+    /** A CNI call as the plugin would forward it. */
+    public Answer call(String command, String containerId, String ifName, String netconf) {
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("CNI_COMMAND", command);
+        if (containerId != null) env.put("CNI_CONTAINERID", containerId);
+        if (ifName != null) env.put("CNI_IFNAME", ifName);
+        env.put("CNI_NETNS", "/var/run/netns/does-not-exist");
+        env.put("CNI_PATH", "/opt/cni/bin");
+        return send(env, netconf);
+    }
+
+    public Answer send(Map<String, String> env, String stdin) {
+        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            channel.connect(UnixDomainSocketAddress.of(socket()));
+            new Envelope.Request(env, stdin.getBytes(StandardCharsets.UTF_8)).write(Channels.newOutputStream(channel));
+            Envelope.Response response = Envelope.Response.read(Channels.newInputStream(channel));
+            return new Answer(response.exitCode(), new String(response.stdout(), StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The plugin's exit code and stdout. */
+    public record Answer(int exitCode, String stdout) {
+        public JsonNode json() {
+            try {
+                return NetConf.JSON.readTree(stdout);
+            } catch (IOException e) {
+                throw new AssertionError("not JSON: " + stdout, e);
+            }
+        }
+
+        public int code() { return json().path("code").asInt(); }
+
+        public String msg() { return json().path("msg").asText(); }
+
+        /** The one address of an ADD result, whatever the layout. */
+        public String address() {
+            JsonNode j = json();
+            return j.has("ip4") ? j.path("ip4").path("ip").asText() : j.path("ips").path(0).path("address").asText();
+        }
+
+        public boolean ok() { return exitCode == 0; }
+
+        @Override
+        public String toString() { return "exit " + exitCode + ": " + stdout; }
+    }
+
+    public static String netconf(String version, String name, String ipamExtra) {
+        return "{\"cniVersion\":\"" + version + "\",\"name\":\"" + name + "\",\"type\":\"bridge\",\"ipam\":{\"type\":\"infoblox\""
+                + (ipamExtra.isEmpty() ? "" : "," + ipamExtra) + "}}";
+    }
+
+    /** Adds prevResult (for CHECK/DEL) to a netconf. */
+    public static String withPrevResult(String netconf, String addResult) {
+        return netconf.substring(0, netconf.length() - 1) + ",\"prevResult\":" + addResult + "}";
+    }
+
+    public static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) return;
+        try (var walk = Files.walk(dir)) {
+            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+}

@@ -1,0 +1,440 @@
+package infobloxcni.wapi;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.resilience4j.core.IntervalFunction;
+import io.github.resilience4j.retry.Retry;
+import io.github.resilience4j.retry.RetryConfig;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.X509TrustManager;
+import okhttp3.Call;
+import okhttp3.ConnectionPool;
+import okhttp3.Cookie;
+import okhttp3.Credentials;
+import okhttp3.EventListener;
+import okhttp3.HttpUrl;
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.Response;
+
+/**
+ * A typed client for the few WAPI calls an IPAM driver needs. One instance per grid, shared by
+ * all threads: it holds the warm connection pool and the {@code ibapauth} session.
+ *
+ * <p>Retries are deliberately narrow. A request is sent again only when repeating it cannot
+ * change the grid twice: reads, and writes that certainly never left this host. Everything
+ * else surfaces as {@link WapiException.Transient} with {@code mayHaveBeenApplied} set, and the
+ * caller (who knows what it was trying to do) looks before it writes again.
+ */
+public final class WapiClient implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(WapiClient.class.getName());
+    private static final MediaType JSON = MediaType.get("application/json");
+    private static final Pattern NETWORK_FULL = Pattern.compile("Cannot find \\d+ available IP address");
+    private static final String SESSION_COOKIE = "ibapauth";
+
+    static final String FIXED_ADDRESS_FIELDS = "ipv4addr,mac,name,comment,network,network_view,match_client,extattrs";
+    static final String NETWORK_FIELDS = "network,network_view,extattrs";
+    static final String VIEW_FIELDS = "name,extattrs";
+
+    private final WapiConfig config;
+    private final HttpUrl base;
+    private final OkHttpClient http;
+    private final ObjectMapper json = new ObjectMapper();
+    private final String basicAuth;
+    private final Retry retry;
+    private volatile String sessionCookie;
+
+    public WapiClient(WapiConfig config) {
+        this.config = config;
+        this.base = HttpUrl.get(config.baseUrl());
+        this.basicAuth = Credentials.basic(config.username(), config.password());
+        OkHttpClient.Builder builder = new OkHttpClient.Builder()
+                .connectTimeout(config.connectTimeout())
+                .readTimeout(config.readTimeout())
+                .writeTimeout(config.readTimeout())
+                .callTimeout(config.callTimeout())
+                // okhttp would silently re-send a POST on a dropped connection: that is how a
+                // lost response becomes a duplicate allocation. We decide about retries ourselves.
+                .retryOnConnectionFailure(false)
+                .followRedirects(false)
+                .connectionPool(new ConnectionPool(16, 2, TimeUnit.MINUTES))
+                .eventListenerFactory(call -> new SendTracker.Listener(call.request().tag(SendTracker.class)))
+                .addInterceptor(this::authenticate);
+        X509TrustManager trust = config.sslVerify().trustManager();
+        if (trust != null) {
+            builder.sslSocketFactory(SslVerify.sslContext(trust).getSocketFactory(), trust);
+            if (config.sslVerify() instanceof SslVerify.Disabled) builder.hostnameVerifier((host, session) -> true);
+        }
+        this.http = builder.build();
+        this.retry = Retry.of("wapi", RetryConfig.custom()
+                .maxAttempts(2)
+                .intervalFunction(IntervalFunction.of(100))
+                .retryOnException(e -> e instanceof RetryableFailure)
+                .build());
+    }
+
+    public WapiConfig config() { return config; }
+
+    // ---------------------------------------------------------------- network views
+
+    public Optional<NetworkView> getNetworkView(String name) {
+        return first(get("networkview", Map.of("name", name), VIEW_FIELDS)).map(WapiClient::toView);
+    }
+
+    public NetworkView createNetworkView(String name, Map<String, String> extattrs) {
+        ObjectNode body = json.createObjectNode().put("name", name);
+        if (!extattrs.isEmpty()) body.set("extattrs", Extattrs.toJson(extattrs));
+        return toView(create("networkview", body, VIEW_FIELDS));
+    }
+
+    // ---------------------------------------------------------------- networks
+
+    public Optional<Network> getNetwork(String view, String cidr) {
+        return first(get("network", viewAnd(view, "network", cidr), NETWORK_FIELDS)).map(WapiClient::toNetwork);
+    }
+
+    public List<Network> findNetworksByEa(String view, String eaName, String value) {
+        return get("network", viewAnd(view, "*" + eaName, value), NETWORK_FIELDS).stream().map(WapiClient::toNetwork).toList();
+    }
+
+    public Network createNetwork(String view, String cidr, Map<String, String> extattrs) {
+        return toNetwork(create("network", networkBody(view, cidr, extattrs), NETWORK_FIELDS));
+    }
+
+    /** Carves the lowest free {@code /prefixLength} out of a network container, in one call. */
+    public Network createNextAvailableNetwork(String view, String containerCidr, int prefixLength, Map<String, String> extattrs) {
+        String function = "func:nextavailablenetwork:" + containerCidr + "," + view + "," + prefixLength;
+        return toNetwork(create("network", networkBody(view, function, extattrs), NETWORK_FIELDS));
+    }
+
+    public Optional<Network> getNetworkContainer(String view, String cidr) {
+        return first(get("networkcontainer", viewAnd(view, "network", cidr), NETWORK_FIELDS)).map(WapiClient::toNetwork);
+    }
+
+    public Network createNetworkContainer(String view, String cidr, Map<String, String> extattrs) {
+        return toNetwork(create("networkcontainer", networkBody(view, cidr, extattrs), NETWORK_FIELDS));
+    }
+
+    // ---------------------------------------------------------------- fixed addresses
+
+    /**
+     * Reserves the lowest free address of {@code cidr} in one round trip: the reply carries the
+     * new object, address included. A lost reply means the reservation may exist: search it by
+     * its EAs before asking again.
+     */
+    public FixedAddress reserveNextAvailableIp(String view, String cidr, FixedAddressSpec spec) {
+        return reserve(view, "func:nextavailableip:" + cidr + "," + view, spec);
+    }
+
+    /** Reserves one given address (e.g. a gateway, with {@code match_client} RESERVED). */
+    public FixedAddress reserveAddress(String view, String ipv4addr, FixedAddressSpec spec) {
+        return reserve(view, ipv4addr, spec);
+    }
+
+    private FixedAddress reserve(String view, String ipv4addr, FixedAddressSpec spec) {
+        ObjectNode body = json.createObjectNode().put("ipv4addr", ipv4addr).put("network_view", view);
+        body.put("mac", spec.mac() == null ? FixedAddressSpec.NO_MAC : spec.mac());
+        putIfPresent(body, "name", spec.name());
+        putIfPresent(body, "comment", spec.comment());
+        putIfPresent(body, "match_client", spec.matchClient());
+        if (!spec.extattrs().isEmpty()) body.set("extattrs", Extattrs.toJson(spec.extattrs()));
+        return toFixedAddress(create("fixedaddress", body, FIXED_ADDRESS_FIELDS));
+    }
+
+    /**
+     * Searches fixed addresses. {@code fields} are exact-match search fields ({@code ipv4addr},
+     * {@code mac}, {@code network}, or {@code comment~} for a regular expression); {@code eas}
+     * match extensible attributes. A null view searches every view.
+     */
+    public List<FixedAddress> findFixedAddresses(String view, Map<String, String> fields, Map<String, String> eas) {
+        Map<String, String> query = new LinkedHashMap<>();
+        if (view != null) query.put("network_view", view);
+        query.putAll(fields);
+        eas.forEach((name, value) -> query.put("*" + name, value));
+        return get("fixedaddress", query, FIXED_ADDRESS_FIELDS).stream().map(WapiClient::toFixedAddress).toList();
+    }
+
+    public List<FixedAddress> findFixedAddressesByEa(String view, String eaName, String value) {
+        return findFixedAddresses(view, Map.of(), Map.of(eaName, value));
+    }
+
+    public Optional<FixedAddress> findFixedAddressByIp(String view, String ipv4addr) {
+        return findFixedAddresses(view, Map.of("ipv4addr", ipv4addr), Map.of()).stream().findFirst();
+    }
+
+    public Optional<FixedAddress> getFixedAddress(String ref) {
+        try {
+            return Optional.of(toFixedAddress(execute("GET", refUrl(ref).addQueryParameter("_return_fields", FIXED_ADDRESS_FIELDS).build(), null)));
+        } catch (WapiException.NotFound e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Updates mac, name, comment; merges the given EAs into the existing ones. */
+    public FixedAddress updateFixedAddress(String ref, FixedAddressSpec changes) {
+        ObjectNode body = json.createObjectNode();
+        putIfPresent(body, "mac", changes.mac());
+        putIfPresent(body, "name", changes.name());
+        putIfPresent(body, "comment", changes.comment());
+        putIfPresent(body, "match_client", changes.matchClient());
+        if (!changes.extattrs().isEmpty()) body.set("extattrs+", Extattrs.toJson(changes.extattrs()));
+        HttpUrl url = refUrl(ref).addQueryParameter("_return_fields", FIXED_ADDRESS_FIELDS).build();
+        return toFixedAddress(execute("PUT", url, body));
+    }
+
+    /** Deletes an object by ref. Throws {@link WapiException.NotFound} when it is already gone. */
+    public void delete(String ref) {
+        execute("DELETE", refUrl(ref).build(), null);
+    }
+
+    // ---------------------------------------------------------------- EA definitions, health
+
+    /** Which of these extensible attributes are not defined on the grid, in the given order. */
+    public Set<String> missingEaDefinitions(Collection<String> names) {
+        Set<String> defined = new LinkedHashSet<>();
+        for (JsonNode def : get("extensibleattributedef", Map.of(), "name")) defined.add(def.path("name").asText());
+        Set<String> missing = new LinkedHashSet<>(names);
+        missing.removeAll(defined);
+        return missing;
+    }
+
+    /** Cheapest call that proves the grid is reachable and accepts our credentials. */
+    public void probe() {
+        HttpUrl url = base.newBuilder().addPathSegment("networkview")
+                .addQueryParameter("_max_results", "1").addQueryParameter("_return_fields", "name").build();
+        execute("GET", url, null);
+    }
+
+    @Override
+    public void close() {
+        String cookie = sessionCookie;
+        if (cookie != null) {
+            try {
+                execute("POST", base.newBuilder().addPathSegment("logout").build(), json.createObjectNode());
+            } catch (WapiException e) {
+                LOG.log(System.Logger.Level.DEBUG, "logout failed: {0}", e.getMessage());
+            }
+        }
+        http.dispatcher().executorService().shutdown();
+        http.connectionPool().evictAll();
+    }
+
+    // ---------------------------------------------------------------- plumbing
+
+    private List<JsonNode> get(String type, Map<String, String> query, String returnFields) {
+        HttpUrl.Builder url = base.newBuilder().addPathSegment(type);
+        query.forEach(url::addQueryParameter);
+        url.addQueryParameter("_return_fields", returnFields);
+        JsonNode result = execute("GET", url.build(), null);
+        if (!result.isArray()) throw malformed("GET", type, "expected a JSON array, got " + result.getNodeType(), false);
+        List<JsonNode> out = new ArrayList<>();
+        result.forEach(out::add);
+        return out;
+    }
+
+    private JsonNode create(String type, ObjectNode body, String returnFields) {
+        HttpUrl url = base.newBuilder().addPathSegment(type).addQueryParameter("_return_fields", returnFields).build();
+        JsonNode result = execute("POST", url, body);
+        if (!result.isObject() || !result.hasNonNull("_ref")) {
+            throw malformed("POST", type, "expected the created object, got " + abbreviate(result.toString()), true);
+        }
+        return result;
+    }
+
+    private HttpUrl.Builder refUrl(String ref) {
+        if (ref == null || ref.isBlank() || ref.startsWith("/") || ref.contains("..") || ref.contains("?")) {
+            throw new IllegalArgumentException("not a WAPI object reference: " + ref);
+        }
+        return base.newBuilder().addPathSegments(ref);
+    }
+
+    private Map<String, String> viewAnd(String view, String field, String value) {
+        Map<String, String> query = new LinkedHashMap<>();
+        if (view != null) query.put("network_view", view);
+        query.put(field, value);
+        return query;
+    }
+
+    private ObjectNode networkBody(String view, String network, Map<String, String> extattrs) {
+        ObjectNode body = json.createObjectNode().put("network", network).put("network_view", view);
+        if (!extattrs.isEmpty()) body.set("extattrs", Extattrs.toJson(extattrs));
+        return body;
+    }
+
+    private JsonNode execute(String method, HttpUrl url, JsonNode body) {
+        try {
+            return retry.executeSupplier(() -> executeOnce(method, url, body));
+        } catch (RetryableFailure e) {
+            throw e.failure;
+        }
+    }
+
+    private JsonNode executeOnce(String method, HttpUrl url, JsonNode body) {
+        SendTracker tracker = new SendTracker();
+        RequestBody requestBody = body == null ? null : RequestBody.create(body.toString(), JSON);
+        Request request = new Request.Builder().url(url).method(method, requestBody).tag(SendTracker.class, tracker)
+                .header("Accept", "application/json").build();
+        String what = method + " " + describe(url);
+        long started = System.nanoTime();
+        try (Response response = http.newCall(request).execute()) {
+            String text = response.body() == null ? "" : response.body().string();
+            LOG.log(System.Logger.Level.DEBUG, "{0} -> {1} in {2} ms", what, response.code(), (System.nanoTime() - started) / 1_000_000);
+            if (!response.isSuccessful()) throw failure(method, what, response.code(), text);
+            try {
+                return json.readTree(text.isEmpty() ? "null" : text);
+            } catch (IOException e) {
+                throw malformed(method, describe(url), "unreadable JSON body: " + abbreviate(text), !method.equals("GET"));
+            }
+        } catch (IOException e) {
+            WapiException.Transient failure = ioFailure(method, what, e, tracker.sent);
+            boolean safeToRepeat = !failure.mayHaveBeenApplied() && !(e instanceof InterruptedIOException);
+            if (safeToRepeat) throw new RetryableFailure(failure);
+            throw failure;
+        }
+    }
+
+    private static WapiException.Transient ioFailure(String method, String what, IOException e, boolean sent) {
+        boolean neverSent = !sent || e instanceof ConnectException || e instanceof UnknownHostException
+                || e instanceof NoRouteToHostException || e instanceof SSLException;
+        boolean mayHaveBeenApplied = !method.equals("GET") && !neverSent;
+        String reason = e instanceof SSLException
+                ? "TLS handshake failed (is the grid's certificate trusted? see --ssl-verify): " + e.getMessage()
+                : e instanceof InterruptedIOException ? "no answer in time (" + e.getMessage() + ")"
+                : e.getClass().getSimpleName() + ": " + e.getMessage();
+        String suffix = mayHaveBeenApplied ? "; the request may have been applied" : "";
+        return new WapiException.Transient(what + ": grid unreachable: " + reason + suffix, 0, null, null, mayHaveBeenApplied, e);
+    }
+
+    private WapiException failure(String method, String what, int status, String body) {
+        String code = null;
+        String text = null;
+        try {
+            JsonNode error = json.readTree(body);
+            if (error != null && error.isObject()) {
+                code = error.path("code").isMissingNode() ? null : error.path("code").asText();
+                text = error.path("text").isMissingNode() ? null : error.path("text").asText();
+                if (text == null && error.hasNonNull("Error")) text = error.get("Error").asText();
+            }
+        } catch (IOException ignored) {
+            // not JSON: keep the raw body below
+        }
+        if (text == null) text = abbreviate(body.isBlank() ? "HTTP " + status : body);
+        String message = what + ": " + text;
+        if (status == 401) return new WapiException.AuthenticationFailed(what + ": authentication failed (check --wapi-username and the password)", status, code, text);
+        if (status == 404 || (code != null && code.contains("NotFound"))) return new WapiException.NotFound(message, status, code, text);
+        if (NETWORK_FULL.matcher(text).find()) return new WapiException.NetworkFull(message, status, code, text);
+        if (code != null && code.contains("Conflict")) return new WapiException.Conflict(message, status, code, text);
+        if (status >= 500 || status == 408 || status == 429) {
+            // The grid answered but failed: a write may or may not have been committed.
+            return new WapiException.Transient(message, status, code, text, !method.equals("GET") && status != 503 && status != 429, null);
+        }
+        return new WapiException.Rejected(message, status, code, text);
+    }
+
+    private static WapiException.Transient malformed(String method, String what, String detail, boolean mayHaveBeenApplied) {
+        return new WapiException.Transient(method + " " + what + ": malformed answer from grid: " + detail, 200, null, null,
+                mayHaveBeenApplied && !method.equals("GET"), null);
+    }
+
+    /** Sends the session cookie when we have one; falls back to Basic auth when it expired. */
+    private Response authenticate(okhttp3.Interceptor.Chain chain) throws IOException {
+        Request original = chain.request();
+        String cookie = sessionCookie;
+        if (cookie != null) {
+            Response response = chain.proceed(original.newBuilder().header("Cookie", SESSION_COOKIE + "=" + cookie).build());
+            if (response.code() != 401) return remember(response);
+            response.close();
+            sessionCookie = null;
+        }
+        return remember(chain.proceed(original.newBuilder().header("Authorization", basicAuth).build()));
+    }
+
+    private Response remember(Response response) {
+        for (Cookie c : Cookie.parseAll(response.request().url(), response.headers())) {
+            if (c.name().equals(SESSION_COOKIE)) sessionCookie = c.value();
+        }
+        if (response.request().url().encodedPath().endsWith("/logout")) sessionCookie = null;
+        return response;
+    }
+
+    private String describe(HttpUrl url) {
+        String path = url.encodedPath().substring(base.encodedPath().length());
+        String query = url.query();
+        return query == null ? path : path + "?" + query;
+    }
+
+    private static void putIfPresent(ObjectNode node, String field, String value) {
+        if (value != null) node.put(field, value);
+    }
+
+    private static Optional<JsonNode> first(List<JsonNode> results) {
+        return results.stream().findFirst();
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 300 ? s : s.substring(0, 300) + "...";
+    }
+
+    private static String text(JsonNode node, String field) {
+        JsonNode value = node.get(field);
+        return value == null || value.isNull() ? null : value.asText();
+    }
+
+    private static NetworkView toView(JsonNode node) {
+        return new NetworkView(text(node, "_ref"), text(node, "name"), Extattrs.fromJson(node.get("extattrs")));
+    }
+
+    private static Network toNetwork(JsonNode node) {
+        return new Network(text(node, "_ref"), text(node, "network"), text(node, "network_view"), Extattrs.fromJson(node.get("extattrs")));
+    }
+
+    private static FixedAddress toFixedAddress(JsonNode node) {
+        return new FixedAddress(text(node, "_ref"), text(node, "ipv4addr"), text(node, "mac"), text(node, "name"),
+                text(node, "comment"), text(node, "network"), text(node, "network_view"), text(node, "match_client"),
+                Extattrs.fromJson(node.get("extattrs")));
+    }
+
+    /** Marks a failure that is safe to repeat; unwrapped before it leaves this class. */
+    private static final class RetryableFailure extends RuntimeException {
+        final WapiException.Transient failure;
+
+        RetryableFailure(WapiException.Transient failure) {
+            super(failure.getMessage(), null, false, false);
+            this.failure = failure;
+        }
+    }
+
+    /** Remembers whether okhttp started writing the request, i.e. whether the grid may have seen it. */
+    private static final class SendTracker {
+        volatile boolean sent;
+
+        static final class Listener extends EventListener {
+            private final SendTracker tracker;
+
+            Listener(SendTracker tracker) { this.tracker = tracker; }
+
+            @Override
+            public void requestHeadersStart(Call call) {
+                if (tracker != null) tracker.sent = true;
+            }
+        }
+    }
+}

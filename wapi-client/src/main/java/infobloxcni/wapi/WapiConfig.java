@@ -1,0 +1,70 @@
+package infobloxcni.wapi;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Everything needed to reach one grid, validated here and nowhere else. The password is held
+ * but never printed: {@link #toString()} redacts it.
+ */
+public record WapiConfig(
+        String gridHost,
+        int port,
+        String wapiVersion,
+        String username,
+        String password,
+        SslVerify sslVerify,
+        boolean https,
+        Duration connectTimeout,
+        Duration readTimeout,
+        Duration callTimeout) {
+
+    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
+    public static final Duration DEFAULT_READ_TIMEOUT = Duration.ofSeconds(20);
+    public static final Duration DEFAULT_CALL_TIMEOUT = Duration.ofSeconds(30);
+
+    public WapiConfig {
+        if (gridHost == null || gridHost.isBlank()) throw new IllegalArgumentException("--grid-host must not be empty");
+        if (port < 1 || port > 65535) throw new IllegalArgumentException("--wapi-port must be 1..65535, got " + port);
+        if (wapiVersion == null || !wapiVersion.matches("\\d+(\\.\\d+){0,3}")) {
+            throw new IllegalArgumentException("--wapi-version must look like 2.5 or 2.12.3, got '" + wapiVersion + "'");
+        }
+        username = username == null ? "" : username;
+        password = password == null ? "" : password;
+        Objects.requireNonNull(sslVerify, "sslVerify");
+        connectTimeout = positive(connectTimeout, DEFAULT_CONNECT_TIMEOUT, "--wapi-connect-timeout");
+        readTimeout = positive(readTimeout, DEFAULT_READ_TIMEOUT, "--wapi-read-timeout");
+        callTimeout = positive(callTimeout, DEFAULT_CALL_TIMEOUT, "--wapi-call-timeout");
+    }
+
+    /** A config for https://host:port with default timeouts. */
+    public static WapiConfig of(String gridHost, int port, String wapiVersion, String username, String password, SslVerify sslVerify) {
+        return new WapiConfig(gridHost, port, wapiVersion, username, password, sslVerify, true, null, null, null);
+    }
+
+    public WapiConfig withHttps(boolean https) {
+        return new WapiConfig(gridHost, port, wapiVersion, username, password, sslVerify, https, connectTimeout, readTimeout, callTimeout);
+    }
+
+    public WapiConfig withTimeouts(Duration connect, Duration read, Duration call) {
+        return new WapiConfig(gridHost, port, wapiVersion, username, password, sslVerify, https, connect, read, call);
+    }
+
+    /** e.g. {@code https://grid.example:443/wapi/v2.5/}. */
+    public String baseUrl() {
+        String host = gridHost.contains(":") && !gridHost.startsWith("[") ? "[" + gridHost + "]" : gridHost;
+        return (https ? "https" : "http") + "://" + host + ":" + port + "/wapi/v" + wapiVersion + "/";
+    }
+
+    private static Duration positive(Duration value, Duration fallback, String flag) {
+        if (value == null) return fallback;
+        if (value.isNegative() || value.isZero()) throw new IllegalArgumentException(flag + " must be positive (no infinite timeouts), got " + value);
+        return value;
+    }
+
+    @Override
+    public String toString() {
+        return "WapiConfig[" + baseUrl() + ", user=" + username + ", password=" + (password.isEmpty() ? "<none>" : "<redacted>")
+                + ", sslVerify=" + sslVerify + ", connect=" + connectTimeout + ", read=" + readTimeout + ", call=" + callTimeout + "]";
+    }
+}

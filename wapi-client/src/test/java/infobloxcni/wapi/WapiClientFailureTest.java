@@ -1,0 +1,259 @@
+package infobloxcni.wapi;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.absent;
+import static com.github.tomakehurst.wiremock.client.WireMock.any;
+import static com.github.tomakehurst.wiremock.client.WireMock.anyUrl;
+import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
+import static com.github.tomakehurst.wiremock.client.WireMock.get;
+import static com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.post;
+import static com.github.tomakehurst.wiremock.client.WireMock.postRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
+import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.options;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.github.tomakehurst.wiremock.WireMockServer;
+import com.github.tomakehurst.wiremock.http.Fault;
+import com.github.tomakehurst.wiremock.verification.LoggedRequest;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What a simulator should not fake: broken transports and odd answers. Each one must surface as
+ * the right typed error, and a write must never be sent twice on its own.
+ */
+class WapiClientFailureTest {
+    private static final String SECRET = "s3cret-Passw0rd";
+    private WireMockServer wire;
+    private WapiClient client;
+
+    @BeforeEach
+    void start() {
+        wire = new WireMockServer(options().dynamicPort().bindAddress("127.0.0.1"));
+        wire.start();
+        client = clientFor(wire.port(), Duration.ofMillis(500), Duration.ofSeconds(2));
+    }
+
+    @AfterEach
+    void stop() {
+        client.close();
+        wire.stop();
+    }
+
+    private static WapiClient clientFor(int port, Duration read, Duration call) {
+        return new WapiClient(WapiConfig.of("127.0.0.1", port, "2.5", "admin", SECRET, new SslVerify.System())
+                .withHttps(false).withTimeouts(Duration.ofMillis(500), read, call));
+    }
+
+    private static FixedAddressSpec spec() {
+        return new FixedAddressSpec("aa:bb:cc:dd:ee:ff", "pod", null, null, Map.of("VM ID", "c1"));
+    }
+
+    private WapiException.Transient postAndExpectTransient() {
+        return assertThrows(WapiException.Transient.class, () -> client.reserveNextAvailableIp("default", "10.0.0.0/24", spec()));
+    }
+
+    @Test
+    void unauthorizedIsAnAuthenticationFailureThatNeverShowsThePassword() {
+        wire.stubFor(any(anyUrl()).willReturn(aResponse().withStatus(401).withBody("<html>Authorization Required</html>")));
+        WapiException e = assertThrows(WapiException.AuthenticationFailed.class, client::probe);
+        assertEquals(401, e.httpStatus());
+        assertFalse(e.getMessage().contains(SECRET));
+        assertFalse(client.config().toString().contains(SECRET));
+        assertTrue(client.config().toString().contains("<redacted>"));
+    }
+
+    @Test
+    void serverErrorOnReadIsTransientAndNotRetriedByTheClient() {
+        wire.stubFor(get(anyUrl()).willReturn(aResponse().withStatus(502).withBody(
+                "{\"Error\":\"x\",\"code\":\"Server.Busy\",\"text\":\"upstream busy\"}")));
+        var e = assertThrows(WapiException.Transient.class, () -> client.getNetworkView("default"));
+        assertFalse(e.mayHaveBeenApplied());
+        assertEquals("upstream busy", e.gridText());
+        assertEquals(1, wire.findAll(getRequestedFor(anyUrl())).size(), "a 5xx answer is not retried by the client");
+    }
+
+    @Test
+    void serverErrorOnWriteMayHaveBeenAppliedAndIsNotResent() {
+        wire.stubFor(post(anyUrl()).willReturn(aResponse().withStatus(500).withBody(
+                "{\"Error\":\"AdmConError\",\"code\":\"Server.Internal\",\"text\":\"internal error\"}")));
+        var e = postAndExpectTransient();
+        assertTrue(e.mayHaveBeenApplied());
+        assertEquals(1, wire.findAll(postRequestedFor(anyUrl())).size());
+    }
+
+    @Test
+    void slowAnswerHitsTheReadTimeoutAndIsNotResent() {
+        wire.stubFor(post(anyUrl()).willReturn(aResponse().withStatus(201).withFixedDelay(1500).withBody("{}")));
+        long started = System.nanoTime();
+        var e = postAndExpectTransient();
+        long ms = (System.nanoTime() - started) / 1_000_000;
+        assertTrue(e.mayHaveBeenApplied(), e.getMessage());
+        assertTrue(e.getMessage().contains("no answer in time"), e.getMessage());
+        assertTrue(ms < 1400, "read timeout of 500 ms must cut the call short, took " + ms);
+        assertEquals(1, wire.findAll(postRequestedFor(anyUrl())).size());
+    }
+
+    @Test
+    void wholeCallTimeoutBoundsASlowReadToo() {
+        client.close();
+        client = clientFor(wire.port(), Duration.ofSeconds(10), Duration.ofMillis(700));
+        wire.stubFor(get(anyUrl()).willReturn(aResponse().withStatus(200).withFixedDelay(3000).withBody("[]")));
+        long started = System.nanoTime();
+        var e = assertThrows(WapiException.Transient.class, () -> client.getNetworkView("v"));
+        long ms = (System.nanoTime() - started) / 1_000_000;
+        assertFalse(e.mayHaveBeenApplied());
+        assertTrue(ms < 2500, "call timeout of 700 ms must end the call, took " + ms);
+    }
+
+    @Test
+    void connectionResetAfterSendingAWriteMayHaveBeenApplied() {
+        wire.stubFor(post(anyUrl()).willReturn(aResponse().withFault(Fault.CONNECTION_RESET_BY_PEER)));
+        var e = postAndExpectTransient();
+        assertTrue(e.mayHaveBeenApplied());
+        assertEquals(1, wire.findAll(postRequestedFor(anyUrl())).size(), "a lost response must never be re-sent");
+    }
+
+    @Test
+    void emptyResponseIsALostResponse() {
+        wire.stubFor(post(anyUrl()).willReturn(aResponse().withFault(Fault.EMPTY_RESPONSE)));
+        assertTrue(postAndExpectTransient().mayHaveBeenApplied());
+        assertEquals(1, wire.findAll(postRequestedFor(anyUrl())).size());
+    }
+
+    @Test
+    void garbageThenCloseOnReadIsTransient() {
+        wire.stubFor(get(anyUrl()).willReturn(aResponse().withFault(Fault.RANDOM_DATA_THEN_CLOSE)));
+        var e = assertThrows(WapiException.Transient.class, () -> client.getNetworkView("v"));
+        assertFalse(e.mayHaveBeenApplied());
+    }
+
+    @Test
+    void malformedBodiesAreTransientErrors() {
+        wire.stubFor(get(anyUrl()).willReturn(aResponse().withStatus(200).withBody("{not json")));
+        var read = assertThrows(WapiException.Transient.class, () -> client.getNetworkView("v"));
+        assertTrue(read.getMessage().contains("malformed"), read.getMessage());
+        assertFalse(read.mayHaveBeenApplied());
+
+        wire.stubFor(get(anyUrl()).willReturn(aResponse().withStatus(200).withBody("{\"result\": 1}")));
+        assertThrows(WapiException.Transient.class, () -> client.getNetworkView("v"));
+
+        wire.stubFor(post(anyUrl()).willReturn(aResponse().withStatus(201).withBody("\"fixedaddress/abc:10.0.0.2/default\"")));
+        var write = postAndExpectTransient();
+        assertTrue(write.mayHaveBeenApplied(), "a write that answered 201 happened, whatever the body");
+    }
+
+    @Test
+    void connectionRefusedCertainlyDidNotReachTheGrid() throws Exception {
+        int closedPort;
+        try (ServerSocket s = new ServerSocket(0)) { closedPort = s.getLocalPort(); }
+        try (WapiClient refused = clientFor(closedPort, Duration.ofSeconds(1), Duration.ofSeconds(2))) {
+            var e = assertThrows(WapiException.Transient.class, () -> refused.reserveNextAvailableIp("default", "10.0.0.0/24", spec()));
+            assertFalse(e.mayHaveBeenApplied(), e.getMessage());
+            assertEquals(0, e.httpStatus());
+        }
+    }
+
+    @Test
+    void gridRefusalsMapToTheirTypesAndKeepTheGridText() {
+        wire.stubFor(post(anyUrl()).willReturn(aResponse().withStatus(400).withBody(
+                "{\"Error\":\"AdmConDataError: None (IBDataError: IB.Data:Cannot find 1 available IP address(es) in this network)\","
+                        + "\"code\":\"Client.Ibap.Data\",\"text\":\"Cannot find 1 available IP address(es) in this network\"}")));
+        var full = assertThrows(WapiException.NetworkFull.class, () -> client.reserveNextAvailableIp("default", "10.0.0.0/24", spec()));
+        assertEquals("Cannot find 1 available IP address(es) in this network", full.gridText());
+
+        wire.stubFor(post(anyUrl()).willReturn(aResponse().withStatus(400).withBody(
+                "{\"Error\":\"AdmConDataError\",\"code\":\"Client.Ibap.Data.Conflict\",\"text\":\"The network view v already exists.\"}")));
+        var conflict = assertThrows(WapiException.Conflict.class, () -> client.createNetworkView("v", Map.of()));
+        assertTrue(conflict.getMessage().contains("The network view v already exists."));
+
+        wire.stubFor(any(anyUrl()).willReturn(aResponse().withStatus(404).withBody(
+                "{\"Error\":\"AdmConDataNotFoundError\",\"code\":\"Client.Ibap.Data.NotFound\",\"text\":\"Reference not found\"}")));
+        assertThrows(WapiException.NotFound.class, () -> client.delete("fixedaddress/abc:10.0.0.2/default"));
+        assertTrue(client.getFixedAddress("fixedaddress/abc:10.0.0.2/default").isEmpty());
+
+        wire.stubFor(post(anyUrl()).willReturn(aResponse().withStatus(400).withBody(
+                "{\"Error\":\"AdmConProtoError\",\"code\":\"Client.Ibap.Proto\",\"text\":\"Unknown extensible attribute: VM ID\"}")));
+        var rejected = assertThrows(WapiException.Rejected.class, () -> client.createNetwork("default", "10.0.0.0/24", Map.of("VM ID", "x")));
+        assertEquals("Unknown extensible attribute: VM ID", rejected.gridText());
+    }
+
+    @Test
+    void sessionCookieIsReusedAndBasicAuthComesBackWhenItExpires() {
+        wire.stubFor(get(anyUrl()).withHeader("Authorization", absent()).withCookie("ibapauth", equalTo("tok1"))
+                .willReturn(aResponse().withStatus(200).withBody("[]")));
+        wire.stubFor(get(anyUrl()).withHeader("Authorization", equalTo("Basic " + java.util.Base64.getEncoder().encodeToString(("admin:" + SECRET).getBytes())))
+                .willReturn(aResponse().withStatus(200).withHeader("Set-Cookie", "ibapauth=tok1; httponly; Path=/").withBody("[]")));
+        client.probe();
+        client.probe();
+        List<LoggedRequest> requests = wire.findAll(getRequestedFor(anyUrl()));
+        assertTrue(requests.get(0).containsHeader("Authorization"));
+        assertFalse(requests.get(1).containsHeader("Authorization"), "second call rides on the session cookie");
+
+        wire.resetAll();
+        wire.stubFor(get(anyUrl()).withHeader("Authorization", absent()).willReturn(aResponse().withStatus(401)));
+        wire.stubFor(get(anyUrl()).withHeader("Authorization", equalTo("Basic " + java.util.Base64.getEncoder().encodeToString(("admin:" + SECRET).getBytes())))
+                .willReturn(aResponse().withStatus(200).withBody("[]")));
+        client.probe();
+        assertEquals(2, wire.findAll(getRequestedFor(anyUrl())).size(), "expired cookie: one refusal, then Basic auth");
+    }
+
+    @Test
+    void everyValueInAUrlIsEncoded() {
+        wire.stubFor(get(urlPathEqualTo("/wapi/v2.5/fixedaddress")).willReturn(aResponse().withStatus(200).withBody("[]")));
+        client.findFixedAddressesByEa("my view&x=1", "VM ID", "c1;rm -rf&_max_results=1");
+        LoggedRequest r = wire.findAll(getRequestedFor(urlPathEqualTo("/wapi/v2.5/fixedaddress"))).getFirst();
+        assertEquals("my view&x=1", r.queryParameter("network_view").firstValue());
+        assertEquals("c1;rm -rf&_max_results=1", r.queryParameter("*VM ID").firstValue());
+        assertFalse(r.getUrl().contains(" "), r.getUrl());
+        assertFalse(r.getQueryParams().containsKey("_max_results"));
+        assertThrows(IllegalArgumentException.class, () -> client.delete("../../etc"));
+    }
+
+    @Test
+    void tlsVerificationIsOnByDefault() {
+        WireMockServer tls = new WireMockServer(options().dynamicHttpsPort().httpDisabled(true).bindAddress("127.0.0.1"));
+        tls.start();
+        try (WapiClient verifying = new WapiClient(WapiConfig.of("127.0.0.1", tls.httpsPort(), "2.5", "admin", SECRET, SslVerify.parse("true")));
+             WapiClient trusting = new WapiClient(WapiConfig.of("127.0.0.1", tls.httpsPort(), "2.5", "admin", SECRET, SslVerify.parse("false")))) {
+            tls.stubFor(get(anyUrl()).willReturn(aResponse().withStatus(200).withBody("[]")));
+            var e = assertThrows(WapiException.Transient.class, verifying::probe);
+            assertTrue(e.getMessage().contains("TLS"), e.getMessage());
+            assertFalse(e.mayHaveBeenApplied());
+            trusting.probe();
+        } finally {
+            tls.stop();
+        }
+    }
+
+    @Test
+    void aBadCaFileIsAStartupErrorNotADowngrade(@TempDir Path dir) throws Exception {
+        var missing = assertThrows(IllegalArgumentException.class, () -> SslVerify.parse(dir.resolve("nope.pem").toString()));
+        assertTrue(missing.getMessage().contains("nope.pem"));
+        Path junk = Files.writeString(dir.resolve("junk.pem"), "not a certificate");
+        assertThrows(IllegalArgumentException.class, () -> SslVerify.parse(junk.toString()));
+        assertInstanceOf(SslVerify.System.class, SslVerify.parse(null));
+        assertInstanceOf(SslVerify.Disabled.class, SslVerify.parse("FALSE"));
+    }
+
+    @Test
+    void timeoutsMustBeFinite() {
+        assertThrows(IllegalArgumentException.class, () -> WapiConfig.of("h", 443, "2.5", "u", "p", new SslVerify.System())
+                .withTimeouts(Duration.ZERO, null, null));
+        assertThrows(IllegalArgumentException.class, () -> WapiConfig.of("h", 0, "2.5", "u", "p", new SslVerify.System()));
+        assertThrows(IllegalArgumentException.class, () -> WapiConfig.of("h", 443, "v2", "u", "p", new SslVerify.System()));
+    }
+}
