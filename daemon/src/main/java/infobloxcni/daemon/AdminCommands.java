@@ -14,24 +14,33 @@ import java.nio.charset.StandardCharsets;
 final class AdminCommands {
     static final String ENV = "INFOBLOX_CNI_ADMIN";
 
-    private final Ipam ipam;
     private final JournalGuard journal;
-    private final JournalRebuilder rebuilder;
-    private final Reconciler reconciler;
+    private final JournalAudit audit;
 
-    AdminCommands(Ipam ipam, JournalGuard journal, JournalRebuilder rebuilder, Reconciler reconciler) {
-        this.ipam = ipam;
+    AdminCommands(JournalGuard journal, JournalAudit audit) {
         this.journal = journal;
-        this.rebuilder = rebuilder;
-        this.reconciler = reconciler;
+        this.audit = audit;
     }
 
     Envelope.Response handle(Envelope.Request request) {
         String command = request.env().get(ENV);
         return switch (command) {
             case "journal" -> ok(journalJson());
+            case "audit" -> audit(request);
             default -> new Envelope.Response(2, ("{\"error\":\"unknown admin command " + command.replace("\"", "'") + "\"}").getBytes(StandardCharsets.UTF_8));
         };
+    }
+
+    /** stdin: {"apply": bool, "liveSource": "...", "live": [..] or null}; answers the report. */
+    private Envelope.Response audit(Envelope.Request request) {
+        try {
+            var args = NetConf.JSON.readTree(request.stdin());
+            var report = audit.run(JournalAudit.liveFromJson(args.get("live")), args.path("liveSource").asText(null),
+                    args.path("apply").asBoolean(false));
+            return ok(JournalAudit.toJson(report));
+        } catch (java.io.IOException | RuntimeException e) {
+            return new Envelope.Response(3, NetConf.JSON.createObjectNode().put("error", e.toString()).toString().getBytes(StandardCharsets.UTF_8));
+        }
     }
 
     ArrayNode journalJson() {

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -36,8 +37,11 @@ public final class Daemon implements AutoCloseable {
         Duration addGrace = config.wapi().callTimeout().multipliedBy(2);
         this.reconciler = new Reconciler(ipam, journal, rebuilder, clock, addGrace, config.releaseRetryMax());
         ipam.onPendingRelease(reconciler::nudge);
+        // Bounded: with the grid away the ADD cannot succeed anyway, and should say so soon.
+        Duration syncWait = config.wapi().callTimeout().compareTo(Duration.ofSeconds(5)) < 0 ? config.wapi().callTimeout() : Duration.ofSeconds(5);
+        ipam.beforeAllocatingUnknown(() -> journal.awaitGridSync(syncWait));
         this.socket = new SocketServer(config.socketPath(), config.socketPermissions(), config.socketGroup(),
-                new RequestHandler(ipam, new AdminCommands(ipam, journal, rebuilder, reconciler)));
+                new RequestHandler(ipam, new AdminCommands(journal, new JournalAudit(wapi, journal, ipam, rebuilder, tags))));
     }
 
     public static Daemon start(DaemonConfig config) throws IOException {
@@ -67,6 +71,25 @@ public final class Daemon implements AutoCloseable {
             }
         } catch (WapiException e) {
             LOG.log(System.Logger.Level.WARNING, "grid not usable yet, serving anyway: {0}", e.getMessage());
+        }
+    }
+
+    /**
+     * Runs the audit with the daemon stopped: the recover command opens the journal itself
+     * (the journal's lock keeps a daemon from starting meanwhile).
+     */
+    public static JournalAudit.Report auditOffline(DaemonConfig config, List<JournalAudit.LiveAttachment> live, String liveSource, boolean apply) {
+        Clock clock = Clock.systemUTC();
+        try (WapiClient wapi = new WapiClient(config.wapi())) {
+            JournalGuard journal = JournalGuard.open(config.journalDir(), JOURNAL_OPEN_TIMEOUT);
+            try {
+                ReservationTags tags = new ReservationTags(config.hostId(), config.clusterName(), config.cmpType());
+                Ipam ipam = new Ipam(config, wapi, journal, tags, clock);
+                JournalRebuilder rebuilder = new JournalRebuilder(wapi, tags, config.cniCacheDir(), clock);
+                return new JournalAudit(wapi, journal, ipam, rebuilder, tags).run(live, liveSource, apply);
+            } finally {
+                journal.close();
+            }
         }
     }
 

@@ -1,14 +1,7 @@
 package infobloxcni.daemon;
 
 import infobloxcni.wapi.SslVerify;
-import infobloxcni.wapi.WapiConfig;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Callable;
 import java.util.logging.ConsoleHandler;
@@ -28,54 +21,8 @@ import picocli.CommandLine.Option;
         description = "Resident Infoblox IPAM daemon for CNI. The plugin (bin/infoblox) forwards every CNI call to it.")
 public final class DaemonMain implements Callable<Integer> {
 
-    @Option(names = {"--grid-host", "-grid-host"}, defaultValue = "192.168.124.200", description = "Infoblox grid host (default: ${DEFAULT-VALUE})")
-    String gridHost;
-    @Option(names = {"--wapi-port", "-wapi-port"}, defaultValue = "443", description = "WAPI port (default: ${DEFAULT-VALUE})")
-    int wapiPort;
-    @Option(names = {"--wapi-username", "-wapi-username"}, defaultValue = "", description = "WAPI user name")
-    String wapiUsername;
-    @Option(names = {"--wapi-password", "-wapi-password"}, description = "WAPI password (visible in ps: prefer env WAPI_PASSWORD or --wapi-password-file)")
-    String wapiPassword;
-    @Option(names = "--wapi-password-file", description = "file holding the WAPI password (first line)")
-    Path wapiPasswordFile;
-    @Option(names = {"--wapi-version", "-wapi-version"}, defaultValue = "2.5", description = "WAPI version (default: ${DEFAULT-VALUE})")
-    String wapiVersion;
-    @Option(names = {"--ssl-verify", "-ssl-verify"}, defaultValue = "true", description = "true, false, or a CA certificate file (default: ${DEFAULT-VALUE})")
-    String sslVerify;
-    @Option(names = "--wapi-scheme", defaultValue = "https", description = "https; http only for simulators in tests (default: ${DEFAULT-VALUE})")
-    String wapiScheme;
-    @Option(names = "--wapi-connect-timeout", defaultValue = "5s", converter = DurationConverter.class, description = "(default: ${DEFAULT-VALUE})")
-    Duration connectTimeout;
-    @Option(names = "--wapi-read-timeout", defaultValue = "20s", converter = DurationConverter.class, description = "(default: ${DEFAULT-VALUE})")
-    Duration readTimeout;
-    @Option(names = "--wapi-call-timeout", defaultValue = "30s", converter = DurationConverter.class, description = "whole WAPI call (default: ${DEFAULT-VALUE})")
-    Duration callTimeout;
-
-    @Option(names = {"--socket-dir", "-socket-dir"}, defaultValue = "/run/cni", description = "(default: ${DEFAULT-VALUE})")
-    Path socketDir;
-    @Option(names = {"--driver-name", "-driver-name"}, defaultValue = "infoblox", description = "socket is <socket-dir>/<driver-name>.sock (default: ${DEFAULT-VALUE})")
-    String driverName;
-    @Option(names = "--socket-mode", defaultValue = "rw-------", description = "socket file permissions (default: ${DEFAULT-VALUE}, root only)")
-    String socketMode;
-    @Option(names = "--socket-group", description = "group owning the socket (with --socket-mode rw-rw----)")
-    String socketGroup;
-    @Option(names = "--state-dir", defaultValue = "/var/lib/infoblox-cni", description = "journal location (default: ${DEFAULT-VALUE})")
-    Path stateDir;
-    @Option(names = "--cni-cache-dir", defaultValue = "/var/lib/cni/results", description = "the runtime's CNI result cache, read to rebuild a lost journal (default: ${DEFAULT-VALUE})")
-    Path cniCacheDir;
-
-    @Option(names = {"--network-view", "-network-view"}, defaultValue = "default", description = "(default: ${DEFAULT-VALUE})")
-    String networkView;
-    @Option(names = {"--network-container", "-network-container"}, defaultValue = "172.18.0.0/16", description = "comma list, tried in order (default: ${DEFAULT-VALUE})")
-    String networkContainer;
-    @Option(names = {"--prefix-length", "-prefix-length"}, defaultValue = "24", description = "(default: ${DEFAULT-VALUE})")
-    int prefixLength;
-    @Option(names = {"--cluster-name", "-cluster-name"}, defaultValue = "cluster-1", description = "written as EA Tenant ID (default: ${DEFAULT-VALUE})")
-    String clusterName;
-    @Option(names = "--cmp-type", defaultValue = "Kubernetes", description = "written as EA CMP Type (default: ${DEFAULT-VALUE})")
-    String cmpType;
-    @Option(names = "--host-id", description = "this host's name on its reservations (default: the host name)")
-    String hostId;
+    @CommandLine.Mixin
+    HostOptions host = new HostOptions();
     @Option(names = "--log-level", defaultValue = "INFO", description = "SEVERE, WARNING, INFO, FINE (default: ${DEFAULT-VALUE})")
     String logLevel;
 
@@ -89,12 +36,12 @@ public final class DaemonMain implements Callable<Integer> {
         Logger log = Logger.getLogger(DaemonMain.class.getName());
         DaemonConfig config;
         try {
-            config = config(System.getenv("WAPI_PASSWORD"));
+            config = host.toConfig(System.getenv("WAPI_PASSWORD"));
         } catch (IllegalArgumentException | IOException e) {
             System.err.println("infoblox-cni-daemon: " + e.getMessage());
             return 2;
         }
-        if (wapiPassword != null) log.warning("--wapi-password is visible to every user in ps; use env WAPI_PASSWORD or --wapi-password-file");
+        if (host.passwordOnCommandLine()) log.warning("--wapi-password is visible to every user in ps; use env WAPI_PASSWORD or --wapi-password-file");
         if (config.wapi().sslVerify() instanceof SslVerify.Disabled) log.warning("--ssl-verify false: the grid's certificate is NOT verified");
         log.info("starting with " + config.wapi() + ", socket " + config.socketPath() + ", state " + config.stateDir() + ", host-id " + config.hostId());
         Daemon daemon;
@@ -114,30 +61,8 @@ public final class DaemonMain implements Callable<Integer> {
         return 0;
     }
 
-    DaemonConfig config(String passwordFromEnv) throws IOException {
-        String password = wapiPassword;
-        if (password == null && wapiPasswordFile != null) {
-            password = Files.readAllLines(wapiPasswordFile, StandardCharsets.UTF_8).stream().findFirst().orElse("");
-        }
-        if (password == null) password = passwordFromEnv;
-        if (!wapiScheme.equals("https") && !wapiScheme.equals("http")) throw new IllegalArgumentException("--wapi-scheme must be https or http");
-        WapiConfig wapi = new WapiConfig(gridHost, wapiPort, wapiVersion, wapiUsername, password, SslVerify.parse(sslVerify),
-                wapiScheme.equals("https"), connectTimeout, readTimeout, callTimeout);
-        String host = hostId != null ? hostId : defaultHostId();
-        return new DaemonConfig(wapi, socketDir, driverName, PosixFilePermissions.fromString(socketMode), socketGroup,
-                stateDir, cniCacheDir, networkView, NetConf.splitList(networkContainer), prefixLength, clusterName, cmpType,
-                host, null);
-    }
-
-    private static String defaultHostId() throws IOException {
-        Path etcHostname = Path.of("/etc/hostname");
-        String name = Files.isReadable(etcHostname) ? Files.readString(etcHostname).trim() : "";
-        if (name.isEmpty()) name = InetAddress.getLocalHost().getHostName();
-        return name.replaceAll("[^a-zA-Z0-9_.\\-]", "-");
-    }
-
     /** One line per record on stderr; the JDK's default is two lines and chatty. */
-    static void configureLogging(Level level) {
+    public static void configureLogging(Level level) {
         System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ %4$s %3$s: %5$s%6$s%n");
         Logger root = Logger.getLogger("");
         for (var h : root.getHandlers()) root.removeHandler(h);
@@ -149,15 +74,4 @@ public final class DaemonMain implements Callable<Integer> {
         Logger.getLogger("okhttp3").setLevel(Level.WARNING);
     }
 
-    /** Accepts 500ms, 5s, 2m, or a bare number of seconds. */
-    static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
-        @Override
-        public Duration convert(String value) {
-            String v = value.trim().toLowerCase();
-            if (v.endsWith("ms")) return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
-            if (v.endsWith("s")) return Duration.ofSeconds(Long.parseLong(v.substring(0, v.length() - 1)));
-            if (v.endsWith("m")) return Duration.ofMinutes(Long.parseLong(v.substring(0, v.length() - 1)));
-            return Duration.ofSeconds(Long.parseLong(v));
-        }
-    }
 }

@@ -32,6 +32,7 @@ public final class Ipam {
     private final KeyLocks locks = new KeyLocks(256);
     private final Clock clock;
     private volatile Runnable releasePending = () -> { };
+    private volatile Runnable awaitJournalSync = () -> { };
 
     public Ipam(DaemonConfig config, WapiClient wapi, AttachmentStore journal, ReservationTags tags, Clock clock) {
         this.config = config;
@@ -40,6 +41,14 @@ public final class Ipam {
         this.tags = tags;
         this.networks = new GridNetworks(wapi, tags);
         this.clock = clock;
+    }
+
+    /**
+     * Called before allocating for an attachment the journal does not know, until the journal
+     * has been merged with the grid after start: the journal may have lost that attachment.
+     */
+    void beforeAllocatingUnknown(Runnable awaitSync) {
+        this.awaitJournalSync = awaitSync;
     }
 
     /** Called when a release could not finish now, to have it retried in the background. */
@@ -55,6 +64,10 @@ public final class Ipam {
         GridNetworks.Policy policy = policyFor(conf);
         try (KeyLocks.Held held = locks.lock(key)) {
             Attachment known = journal.get(key).orElse(null);
+            if (known == null) {
+                awaitJournalSync.run();
+                known = journal.get(key).orElse(null);
+            }
             if (known != null && known.state() == AttachmentState.ALLOCATED) {
                 // A repeated ADD (a runtime retrying after a timeout): same answer, no grid call.
                 return CniResults.added(conf, known, known.gateway() != null ? known.gateway() : networks.ensure(policy).gateway());

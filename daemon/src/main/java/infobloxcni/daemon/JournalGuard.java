@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
@@ -27,7 +28,8 @@ final class JournalGuard implements AttachmentStore {
     private final Path dir;
     private final Duration openTimeout;
     private volatile AttachmentStore current;
-    private volatile boolean needsRebuild;
+    /** Open until the journal has been merged with this host's reservations on the grid. */
+    private volatile CountDownLatch gridSync = new CountDownLatch(1);
     private final AtomicInteger quarantines = new AtomicInteger();
 
     private JournalGuard(Path dir, Duration openTimeout) {
@@ -79,7 +81,7 @@ final class JournalGuard implements AttachmentStore {
         } catch (Exception e) {
             throw new JournalException("cannot start a fresh journal in " + dir + ": " + e.getMessage(), e);
         }
-        needsRebuild = true;
+        if (gridSync.getCount() == 0) gridSync = new CountDownLatch(1);
     }
 
     private <T> T guarded(Supplier<T> op) {
@@ -94,9 +96,23 @@ final class JournalGuard implements AttachmentStore {
         }
     }
 
-    boolean needsRebuild() { return needsRebuild; }
+    /**
+     * True until the journal has been merged with the grid: after every start (the journal may
+     * have silently lost its last records, e.g. to a truncated file) and after a quarantine.
+     */
+    boolean needsGridSync() { return gridSync.getCount() > 0; }
 
-    void rebuilt() { needsRebuild = false; }
+    void gridSynced() { gridSync.countDown(); }
+
+    /** Waits (bounded) for the merge with the grid; false when it has not happened in time. */
+    boolean awaitGridSync(Duration max) {
+        try {
+            return gridSync.await(max.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
 
     /** How often the journal had to be moved aside since start. */
     int quarantines() { return quarantines.get(); }

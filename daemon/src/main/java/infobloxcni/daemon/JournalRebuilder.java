@@ -71,7 +71,9 @@ public final class JournalRebuilder {
                 adopted++;
             }
         }
-        LOG.log(System.Logger.Level.WARNING, "journal rebuilt from the grid and the CNI cache: {0} attachment(s) adopted", adopted);
+        // After a clean stop nothing is missing; anything adopted means the journal had lost it.
+        LOG.log(adopted == 0 ? System.Logger.Level.INFO : System.Logger.Level.WARNING,
+                "journal merged with the grid and the CNI cache: {0} attachment(s) adopted", adopted);
         return adopted;
     }
 

@@ -42,6 +42,8 @@ final class Reconciler implements AutoCloseable {
         return t;
     });
     private final AtomicBoolean nudged = new AtomicBoolean();
+    private Instant syncNotBefore = Instant.MIN;
+    private int syncFailures;
 
     /**
      * @param addGrace how long an ADD_PENDING is left alone: longer than one WAPI call can take,
@@ -75,12 +77,17 @@ final class Reconciler implements AutoCloseable {
 
     /** One pass over the unfinished records; returns how many are still unfinished. */
     int reconcileOnce() {
-        if (journal.needsRebuild()) {
+        if (journal.needsGridSync()) {
+            if (clock.instant().isBefore(syncNotBefore)) return -1;
             try {
                 rebuilder.rebuild(journal);
-                journal.rebuilt();
+                journal.gridSynced();
+                syncFailures = 0;
             } catch (WapiException e) {
-                LOG.log(System.Logger.Level.WARNING, "journal rebuild waits for the grid: {0}", e.getMessage());
+                Duration wait = Duration.ofMillis(backoff.apply(++syncFailures));
+                syncNotBefore = clock.instant().plus(wait);
+                LOG.log(System.Logger.Level.WARNING, "merging the journal with the grid waits for the grid (next try in {0}s): {1}",
+                        String.valueOf(wait.toSeconds()), e.getMessage());
                 return -1;
             }
         }
@@ -131,7 +138,7 @@ final class Reconciler implements AutoCloseable {
                 Duration wait = Duration.ofMillis(backoff.apply(Math.max(1, failed.attempts())));
                 notBefore.put(key, now.plus(wait));
                 LOG.log(System.Logger.Level.WARNING, "{0} of {1} not settled, next try in {2}s: {3}",
-                        a.state(), key, wait.toSeconds(), e.getMessage());
+                        a.state(), key, String.valueOf(wait.toSeconds()), e.getMessage());
                 return false;
             }
         }

@@ -38,7 +38,7 @@ final class RequestHandler implements Function<Envelope.Request, Envelope.Respon
                 case GC -> { ipam.gc(cni); yield NOTHING; }
                 case VERSION -> CniResults.version(version);
             };
-            LOG.log(System.Logger.Level.INFO, "{0} {1} ok in {2} ms", command, who, (System.nanoTime() - started) / 1_000_000);
+            LOG.log(System.Logger.Level.INFO, "{0} {1} ok in {2} ms", command, who, String.valueOf((System.nanoTime() - started) / 1_000_000));
             return new Envelope.Response(0, out);
         } catch (CniError e) {
             LOG.log(System.Logger.Level.WARNING, "{0} {1} failed with code {2}: {3}", command, who, e.code(), e.getMessage());

@@ -1,0 +1,253 @@
+package infobloxcni.daemon;
+
+import infobloxcni.store.Attachment;
+import infobloxcni.store.AttachmentKey;
+import infobloxcni.store.AttachmentState;
+import infobloxcni.store.AttachmentStore;
+import infobloxcni.wapi.FixedAddress;
+import infobloxcni.wapi.WapiClient;
+import infobloxcni.wapi.WapiException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What {@code infoblox-cni-recover} reports and repairs: every way the journal and the grid can
+ * disagree for this host. It runs inside the daemon (asked over the socket) or, with the daemon
+ * stopped, in the recover process itself; either way with the same key locks as requests.
+ * It never touches a reservation that names another host.
+ */
+public final class JournalAudit {
+    public enum Kind {
+        /** an intent whose outcome was never recorded (ADD_PENDING, DEL_PENDING) */
+        PENDING_INTENT,
+        /** the journal holds an address the grid no longer reserves */
+        MISSING_ON_GRID,
+        /** the grid holds a reservation of this host that the journal does not know */
+        ORPHAN_ON_GRID,
+        /** one address held by two attachments, or one attachment holding two addresses */
+        HELD_TWICE,
+        /** an attachment whose container the runtime no longer has */
+        DEAD_CONTAINER
+    }
+
+    /** One disagreement, and what --apply did about it. */
+    public record Finding(Kind kind, AttachmentKey key, String address, String detail, String repair) {
+        public boolean repaired() { return repair != null && !repair.startsWith("FAILED"); }
+    }
+
+    /** A container's attachment as the runtime knows it; network null means any network. */
+    public record LiveAttachment(String network, String containerId, String ifName) {
+        boolean matches(AttachmentKey key) {
+            return containerId.equals(key.containerId()) && ifName.equals(key.ifName()) && (network == null || network.equals(key.network()));
+        }
+    }
+
+    public record Report(List<Finding> findings, int journalRecords, int gridReservations, String liveSource, boolean applied) { }
+
+    private final WapiClient wapi;
+    private final AttachmentStore journal;
+    private final Ipam ipam;
+    private final JournalRebuilder rebuilder;
+    private final ReservationTags tags;
+
+    JournalAudit(WapiClient wapi, AttachmentStore journal, Ipam ipam, JournalRebuilder rebuilder, ReservationTags tags) {
+        this.wapi = wapi;
+        this.journal = journal;
+        this.ipam = ipam;
+        this.rebuilder = rebuilder;
+        this.tags = tags;
+    }
+
+    /**
+     * @param live   the attachments that still exist, or null when nobody can tell (then
+     *               nothing is called dead, and orphans are adopted rather than released)
+     * @param apply  repair as well as report
+     */
+    public Report run(List<LiveAttachment> live, String liveSource, boolean apply) {
+        List<Finding> findings = new ArrayList<>();
+        List<FixedAddress> hostReservations = rebuilder.thisHostsReservations();
+        Map<String, FixedAddress> byRef = new HashMap<>();
+        hostReservations.forEach(r -> byRef.put(r.ref(), r));
+
+        // 1. intents that never learned their outcome
+        for (Attachment a : journal.all()) {
+            if (a.state() == AttachmentState.ALLOCATED) continue;
+            findings.add(repairPending(a, apply));
+        }
+
+        // 2. journal records the grid no longer backs; 5. dead containers
+        for (Attachment a : journal.all()) {
+            if (a.state() != AttachmentState.ALLOCATED) continue;
+            boolean dead = live != null && live.stream().noneMatch(l -> l.matches(a.key()));
+            FixedAddress onGrid = a.ref() == null ? null : byRef.containsKey(a.ref()) ? byRef.get(a.ref()) : wapi.getFixedAddress(a.ref()).orElse(null);
+            if (onGrid == null) {
+                findings.add(repairMissing(a, dead, apply));
+            } else if (dead) {
+                findings.add(releaseDead(a, apply));
+            }
+        }
+
+        // 3. this host's reservations the journal does not know
+        Map<AttachmentKey, List<FixedAddress>> byKey = new LinkedHashMap<>();
+        for (FixedAddress r : hostReservations) {
+            ReservationTags.Owner owner = ReservationTags.ownerOf(r).orElseThrow();
+            String containerId = r.ea(ReservationTags.VM_ID);
+            if (containerId == null) continue;
+            byKey.computeIfAbsent(new AttachmentKey(owner.network(), containerId, owner.ifName()), k -> new ArrayList<>()).add(r);
+        }
+        for (var entry : byKey.entrySet()) {
+            AttachmentKey key = entry.getKey();
+            Optional<Attachment> known = journal.get(key);
+            List<FixedAddress> reservations = entry.getValue();
+            FixedAddress keep = known.flatMap(a -> reservations.stream().filter(r -> r.ref().equals(a.ref())).findFirst())
+                    .orElse(reservations.getFirst());
+            for (FixedAddress extra : reservations) {
+                if (extra != keep) findings.add(releaseReservation(Kind.HELD_TWICE, key, extra, "second reservation of the same attachment", apply));
+            }
+            if (known.isEmpty()) {
+                boolean dead = live != null && live.stream().noneMatch(l -> l.matches(key));
+                findings.add(dead
+                        ? releaseReservation(Kind.ORPHAN_ON_GRID, key, keep, "reserved on the grid, unknown to the journal, container gone", apply)
+                        : adoptOrphan(key, keep, apply));
+            }
+        }
+
+        // 4. one address in two journal records
+        Map<String, AttachmentKey> holders = new HashMap<>();
+        for (Attachment a : journal.all()) {
+            if (a.address() == null || a.state() != AttachmentState.ALLOCATED) continue;
+            String where = a.networkView() + "/" + a.address();
+            AttachmentKey other = holders.putIfAbsent(where, a.key());
+            if (other != null) {
+                findings.add(new Finding(Kind.HELD_TWICE, a.key(), a.address(), "journal also gives this address to " + other.containerId() + "/" + other.ifName(),
+                        apply ? "FAILED: needs a person: release one of the two containers" : null));
+            }
+        }
+        return new Report(findings, journal.all().size(), hostReservations.size(), liveSource, apply);
+    }
+
+    private Finding repairPending(Attachment a, boolean apply) {
+        String detail = a.state() + " since " + a.updated() + (a.lastError() == null ? "" : " (" + a.lastError() + ")");
+        if (!apply) return new Finding(Kind.PENDING_INTENT, a.key(), a.address(), detail, null);
+        try (KeyLocks.Held held = ipam.locks().lock(a.key())) {
+            Attachment now = journal.get(a.key()).orElse(null);
+            if (now == null || now.state() == AttachmentState.ALLOCATED) return new Finding(Kind.PENDING_INTENT, a.key(), a.address(), detail, "settled meanwhile");
+            if (now.state() == AttachmentState.DEL_PENDING) {
+                ipam.release(now);
+                journal.remove(now.key());
+                return new Finding(Kind.PENDING_INTENT, a.key(), a.address(), detail, "released");
+            }
+            List<FixedAddress> found = ipam.findOnGrid(now.key(), now.networkView(), now.cidr());
+            if (found.isEmpty()) {
+                journal.remove(now.key());
+                return new Finding(Kind.PENDING_INTENT, a.key(), a.address(), detail, "nothing on the grid; intent dropped");
+            }
+            journal.put(rebuilder.adopt(now.key(), found.getFirst(), now.gateway()));
+            return new Finding(Kind.PENDING_INTENT, a.key(), found.getFirst().ipv4addr(), detail, "adopted " + found.getFirst().ipv4addr());
+        } catch (WapiException e) {
+            return new Finding(Kind.PENDING_INTENT, a.key(), a.address(), detail, "FAILED: " + e.getMessage());
+        }
+    }
+
+    private Finding repairMissing(Attachment a, boolean dead, boolean apply) {
+        String detail = "journal says " + a.address() + " (" + a.ref() + "), the grid has no such reservation";
+        if (!apply) return new Finding(Kind.MISSING_ON_GRID, a.key(), a.address(), detail, null);
+        try (KeyLocks.Held held = ipam.locks().lock(a.key())) {
+            if (dead) {
+                journal.remove(a.key());
+                return new Finding(Kind.MISSING_ON_GRID, a.key(), a.address(), detail, "container gone; record dropped");
+            }
+            // The container still uses the address: reserve it again so nobody else gets it.
+            FixedAddress again = wapi.reserveAddress(a.networkView(), a.address(), tags.forContainer(a.key(), a.mac(), null));
+            journal.put(a.withRef(again.ref()));
+            return new Finding(Kind.MISSING_ON_GRID, a.key(), a.address(), detail, "reserved " + a.address() + " again");
+        } catch (WapiException e) {
+            return new Finding(Kind.MISSING_ON_GRID, a.key(), a.address(), detail, "FAILED: " + e.getMessage());
+        }
+    }
+
+    private Finding releaseDead(Attachment a, boolean apply) {
+        String detail = "container " + a.key().containerId() + " is not among the live attachments";
+        if (!apply) return new Finding(Kind.DEAD_CONTAINER, a.key(), a.address(), detail, null);
+        try (KeyLocks.Held held = ipam.locks().lock(a.key())) {
+            Attachment intent = a.withState(AttachmentState.DEL_PENDING);
+            journal.put(intent);
+            ipam.release(intent);
+            journal.remove(a.key());
+            return new Finding(Kind.DEAD_CONTAINER, a.key(), a.address(), detail, "released");
+        } catch (WapiException e) {
+            return new Finding(Kind.DEAD_CONTAINER, a.key(), a.address(), detail, "FAILED (release stays queued): " + e.getMessage());
+        }
+    }
+
+    private Finding adoptOrphan(AttachmentKey key, FixedAddress r, boolean apply) {
+        String detail = "reserved on the grid by this host, unknown to the journal";
+        if (!apply) return new Finding(Kind.ORPHAN_ON_GRID, key, r.ipv4addr(), detail, null);
+        try (KeyLocks.Held held = ipam.locks().lock(key)) {
+            if (journal.get(key).isEmpty()) journal.put(rebuilder.adopt(key, r, null));
+            return new Finding(Kind.ORPHAN_ON_GRID, key, r.ipv4addr(), detail, "adopted (container may be alive)");
+        }
+    }
+
+    private Finding releaseReservation(Kind kind, AttachmentKey key, FixedAddress r, String detail, boolean apply) {
+        if (!apply) return new Finding(kind, key, r.ipv4addr(), detail, null);
+        if (!tags.isThisHosts(r)) return new Finding(kind, key, r.ipv4addr(), detail, "FAILED: names another host; left alone");
+        try (KeyLocks.Held held = ipam.locks().lock(key)) {
+            wapi.delete(r.ref());
+            return new Finding(kind, key, r.ipv4addr(), detail, "released");
+        } catch (WapiException.NotFound gone) {
+            return new Finding(kind, key, r.ipv4addr(), detail, "already gone");
+        } catch (WapiException e) {
+            return new Finding(kind, key, r.ipv4addr(), detail, "FAILED: " + e.getMessage());
+        }
+    }
+
+    /** Reads the live set from the runtime's CNI cache; null when there is no cache to read. */
+    public static List<LiveAttachment> liveFromCniCache(java.nio.file.Path dir) {
+        if (dir == null || !java.nio.file.Files.isDirectory(dir)) return null;
+        return JournalRebuilder.readCniCache(dir).stream()
+                .map(c -> new LiveAttachment(c.key().network(), c.key().containerId(), c.key().ifName())).toList();
+    }
+
+    // ---------------------------------------------------------------- the report on the wire
+
+    public static com.fasterxml.jackson.databind.node.ObjectNode toJson(Report report) {
+        var json = NetConf.JSON.createObjectNode()
+                .put("journalRecords", report.journalRecords()).put("gridReservations", report.gridReservations())
+                .put("liveSource", report.liveSource()).put("applied", report.applied());
+        var list = json.putArray("findings");
+        for (Finding f : report.findings()) {
+            list.addObject().put("kind", f.kind().name()).put("network", f.key().network()).put("containerId", f.key().containerId())
+                    .put("ifName", f.key().ifName()).put("address", f.address()).put("detail", f.detail()).put("repair", f.repair());
+        }
+        return json;
+    }
+
+    public static Report fromJson(com.fasterxml.jackson.databind.JsonNode json) {
+        List<Finding> findings = new ArrayList<>();
+        for (var f : json.path("findings")) {
+            findings.add(new Finding(Kind.valueOf(f.path("kind").asText()),
+                    new AttachmentKey(f.path("network").asText(), f.path("containerId").asText(), f.path("ifName").asText()),
+                    f.path("address").asText(null), f.path("detail").asText(null), f.path("repair").asText(null)));
+        }
+        return new Report(findings, json.path("journalRecords").asInt(), json.path("gridReservations").asInt(),
+                json.path("liveSource").asText(null), json.path("applied").asBoolean());
+    }
+
+    static List<LiveAttachment> liveFromJson(com.fasterxml.jackson.databind.JsonNode json) {
+        if (json == null || !json.isArray()) return null;
+        List<LiveAttachment> out = new ArrayList<>();
+        for (var l : json) out.add(new LiveAttachment(l.path("network").asText(null), l.path("containerId").asText(), l.path("ifName").asText()));
+        return out;
+    }
+
+    static com.fasterxml.jackson.databind.node.ArrayNode liveToJson(List<LiveAttachment> live) {
+        var out = NetConf.JSON.createArrayNode();
+        for (LiveAttachment l : live) out.addObject().put("network", l.network()).put("containerId", l.containerId()).put("ifName", l.ifName());
+        return out;
+    }
+}
