@@ -16,10 +16,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -341,7 +345,7 @@ class BridgeEndToEndTest {
     }
 
     @ParameterizedTest(name = "cniVersion {0}")
-    @ValueSource(strings = {"0.2.0", "0.3.1", "0.4.0"})
+    @ValueSource(strings = {"0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0"})
     void olderCniVersionsWorkThroughTheBridgeToo(String version) {
         assumeNamespaces();
         String conf = netconf(version);
@@ -356,6 +360,39 @@ class BridgeEndToEndTest {
         }
         mustBridge("DEL", c, withPrev);
         assertEquals(List.of(), reservationsOf(c.id()));
+    }
+
+    @Test
+    void parallelAddsAndDelsThroughTheBridgeGetDistinctAddresses() throws Exception {
+        assumeNamespaces();
+        String conf = netconf("1.0.0");
+        List<Container> containers = new ArrayList<>();
+        for (int i = 0; i < 6; i++) containers.add(newContainer("p" + i));
+        List<Result> adds = new ArrayList<>();
+        try (ExecutorService pool = Executors.newFixedThreadPool(containers.size())) {
+            List<Future<Result>> futures = new ArrayList<>();
+            for (Container c : containers) futures.add(pool.submit(() -> bridge("ADD", c, conf)));
+            for (Future<Result> f : futures) adds.add(f.get());
+        }
+        Set<String> addresses = new HashSet<>();
+        for (int i = 0; i < containers.size(); i++) {
+            Result add = adds.get(i);
+            assertEquals(0, add.exit(), add::toString);
+            assertTrue(addresses.add(assertAttached(containers.get(i), add)), () -> "address given twice: " + adds);
+        }
+        try (ExecutorService pool = Executors.newFixedThreadPool(containers.size())) {
+            List<Future<Result>> futures = new ArrayList<>();
+            for (int i = 0; i < containers.size(); i++) {
+                Container c = containers.get(i);
+                String del = TestHost.withPrevResult(conf, adds.get(i).stdout());
+                futures.add(pool.submit(() -> bridge("DEL", c, del)));
+            }
+            for (Future<Result> f : futures) {
+                Result del = f.get();
+                assertEquals(0, del.exit(), del::toString);
+            }
+        }
+        for (Container c : containers) assertEquals(List.of(), reservationsOf(c.id()), c.id());
     }
 
     @Test

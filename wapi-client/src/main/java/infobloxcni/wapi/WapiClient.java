@@ -39,9 +39,10 @@ import okhttp3.Response;
  * A typed client for the few WAPI calls an IPAM driver needs. One instance per grid, shared by
  * all threads: it holds the warm connection pool and the {@code ibapauth} session.
  *
- * <p>Retries are deliberately narrow. A request is sent again only when repeating it cannot
- * change the grid twice: reads, and writes that certainly never left this host. Everything
- * else surfaces as {@link WapiException.Transient} with {@code mayHaveBeenApplied} set, and the
+ * <p>Retries are deliberately narrow: one more attempt, only after a broken connection (never
+ * after a timeout or an answer), and only when repeating cannot change the grid twice: reads,
+ * PUTs and DELETEs, and POSTs that certainly never left this host. A POST that may have arrived
+ * surfaces as {@link WapiException.Transient} with {@code mayHaveBeenApplied} set, and the
  * caller (who knows what it was trying to do) looks before it writes again.
  */
 public final class WapiClient implements AutoCloseable {
@@ -296,7 +297,7 @@ public final class WapiClient implements AutoCloseable {
         long started = System.nanoTime();
         try (Response response = http.newCall(request).execute()) {
             String text = response.body() == null ? "" : response.body().string();
-            LOG.log(System.Logger.Level.DEBUG, "{0} -> {1} in {2} ms", what, response.code(), (System.nanoTime() - started) / 1_000_000);
+            LOG.log(System.Logger.Level.DEBUG, "{0} -> {1} in {2} ms", what, response.code(), String.valueOf((System.nanoTime() - started) / 1_000_000));
             if (!response.isSuccessful()) throw failure(method, what, response.code(), text);
             try {
                 return json.readTree(text.isEmpty() ? "null" : text);
@@ -304,8 +305,14 @@ public final class WapiClient implements AutoCloseable {
                 throw malformed(method, describe(url), "unreadable JSON body: " + abbreviate(text), !method.equals("GET"));
             }
         } catch (IOException e) {
+            // One broken connection usually means the others in the pool are broken too (grid
+            // restarted, load balancer flushed): start the next call on fresh ones.
+            http.connectionPool().evictAll();
             WapiException.Transient failure = ioFailure(method, what, e, tracker.sent);
-            boolean safeToRepeat = !failure.mayHaveBeenApplied() && !(e instanceof InterruptedIOException);
+            // GET, PUT and DELETE may be repeated: a second DELETE finds nothing, a second PUT
+            // writes the same values. A POST creates, so it is repeated only if it never left.
+            boolean idempotent = !method.equals("POST");
+            boolean safeToRepeat = (idempotent || !failure.mayHaveBeenApplied()) && !(e instanceof InterruptedIOException);
             if (safeToRepeat) throw new RetryableFailure(failure);
             throw failure;
         }

@@ -1,0 +1,209 @@
+package infobloxcni.daemon;
+
+import static infobloxcni.daemon.TestHost.netconf;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import infobloxcni.store.Attachment;
+import infobloxcni.store.AttachmentKey;
+import infobloxcni.store.AttachmentState;
+import infobloxcni.store.Journal;
+import infobloxcni.wapisim.WapiSimulator;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * A restart in every intermediate state of the journal, and a journal damaged between runs:
+ * the daemon must settle every pending intent against the grid and answer correctly after.
+ */
+class RestartAndDamageTest {
+    private static final String NET = netconf("1.0.0", "net1", "\"subnet\":\"10.10.0.0/24\"");
+    private static final Instant LONG_AGO = Instant.parse("2020-01-01T00:00:00Z");
+
+    @TempDir Path dir;
+    WapiSimulator grid;
+    TestHost host;
+
+    @BeforeEach
+    void start() throws Exception {
+        grid = TestHost.startGrid();
+        host = new TestHost(grid, dir, "host-a").start();
+        assertTrue(host.call("ADD", "warm", "eth0", NET).ok());
+    }
+
+    @AfterEach
+    void stop() {
+        host.close();
+        grid.close();
+    }
+
+    private long reservationsOf(String containerId) {
+        return grid.objects("fixedaddress").stream().filter(f -> containerId.equals(IpamFlowsTest.ea(f, "VM ID"))).count();
+    }
+
+    /** Stops the daemon, lets the test edit its journal directly, starts it again. */
+    private void restartWith(java.util.function.Consumer<Journal> edit) throws Exception {
+        host.stop();
+        try (Journal journal = Journal.open(host.journalDir())) {
+            edit.accept(journal);
+        }
+        host.start();
+    }
+
+    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting until " + what);
+            Thread.sleep(50);
+        }
+    }
+
+    private java.util.Optional<Attachment> record(String containerId) {
+        return host.daemon().ipam().journal().get(new AttachmentKey("net1", containerId, "eth0"));
+    }
+
+    /** A reservation as an earlier run of this host would have made it, answer lost. */
+    private String reserveBehindTheDaemonsBack(String containerId, String ip) {
+        return grid.createObject("fixedaddress", Map.of("ipv4addr", ip, "network_view", "default", "mac", "00:00:00:00:00:00",
+                "comment", "infoblox-cni host=host-a net=net1 if=eth0",
+                "extattrs", Map.of("VM ID", Map.of("value", containerId))));
+    }
+
+    @Test
+    void addPendingWithAReservationOnTheGridIsAdopted() throws Exception {
+        reserveBehindTheDaemonsBack("c1", "10.10.0.77");
+        restartWith(j -> j.put(Attachment.pending(new AttachmentKey("net1", "c1", "eth0"), "default", null, LONG_AGO).withUpdated(LONG_AGO)));
+        await("the pending ADD is settled", () -> record("c1").map(a -> a.state() == AttachmentState.ALLOCATED).orElse(false));
+        grid.resetCounters();
+        var add = host.call("ADD", "c1", "eth0", NET);
+        assertEquals("10.10.0.77/24", add.address(), "the runtime's retry gets the adopted address");
+        assertEquals(0, grid.requestCount("POST", "fixedaddress"));
+        assertEquals(1, reservationsOf("c1"));
+    }
+
+    @Test
+    void addPendingWithNothingOnTheGridIsDropped() throws Exception {
+        restartWith(j -> j.put(Attachment.pending(new AttachmentKey("net1", "c1", "eth0"), "default", null, LONG_AGO).withUpdated(LONG_AGO)));
+        await("the pending ADD is dropped", () -> record("c1").isEmpty());
+        assertEquals(0, reservationsOf("c1"));
+    }
+
+    @Test
+    void aFreshAddPendingIsLeftToTheRetryWhichLooksBeforeAllocating() throws Exception {
+        reserveBehindTheDaemonsBack("c1", "10.10.0.78");
+        restartWith(j -> j.put(Attachment.pending(new AttachmentKey("net1", "c1", "eth0"), "default", null, Instant.now())));
+        var add = host.call("ADD", "c1", "eth0", NET);
+        assertEquals("10.10.0.78/24", add.address());
+        assertEquals(1, reservationsOf("c1"), "no second reservation");
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {true, false})
+    void delPendingIsReleasedAfterRestart(boolean refKnown) throws Exception {
+        String ref = reserveBehindTheDaemonsBack("c1", "10.10.0.79");
+        restartWith(j -> j.put(Attachment.pending(new AttachmentKey("net1", "c1", "eth0"), "default", null, LONG_AGO)
+                .withAllocation("10.10.0.79", 24, "10.10.0.1", refKnown ? ref : null, "10.10.0.0/24")
+                .withState(AttachmentState.DEL_PENDING)));
+        await("the pending release is done", () -> reservationsOf("c1") == 0 && record("c1").isEmpty());
+    }
+
+    @Test
+    void delWhileTheGridIsDownSucceedsAndIsReplayedWhenItComesBack() throws Exception {
+        assertTrue(host.call("ADD", "c1", "eth0", NET).ok());
+        grid.faults().outage(true);
+        var del = host.call("DEL", "c1", "eth0", NET);
+        assertTrue(del.ok(), "the runtime is told the DEL succeeded: " + del);
+        assertEquals(AttachmentState.DEL_PENDING, record("c1").orElseThrow().state());
+        grid.faults().outage(false);
+        await("the release is replayed", () -> reservationsOf("c1") == 0 && record("c1").isEmpty());
+    }
+
+    @Test
+    void aDelPendingSurvivesARestartDuringTheOutage() throws Exception {
+        assertTrue(host.call("ADD", "c1", "eth0", NET).ok());
+        grid.faults().outage(true);
+        assertTrue(host.call("DEL", "c1", "eth0", NET).ok());
+        host.stop();
+        host.start();
+        assertEquals(AttachmentState.DEL_PENDING, record("c1").orElseThrow().state());
+        grid.faults().outage(false);
+        await("the release is replayed after restart", () -> reservationsOf("c1") == 0 && record("c1").isEmpty());
+    }
+
+    @Test
+    void anAddOfAContainerWhoseDelIsStillPendingReleasesFirst() throws Exception {
+        String first = host.call("ADD", "c1", "eth0", NET).address();
+        grid.faults().outage(true);
+        assertTrue(host.call("DEL", "c1", "eth0", NET).ok());
+        grid.faults().outage(false);
+        var again = host.call("ADD", "c1", "eth0", NET);
+        assertTrue(again.ok(), again.toString());
+        assertEquals(1, reservationsOf("c1"), "old reservation released before the new one: " + first + " -> " + again.address());
+    }
+
+    @Test
+    void anAcknowledgedAddLostByTheJournalIsAdoptedAtStartNotDuplicated() throws Exception {
+        String address = host.call("ADD", "c1", "eth0", NET).address();
+        // As if the last records never reached the disk: the journal forgets c1.
+        restartWith(j -> j.remove(new AttachmentKey("net1", "c1", "eth0")));
+        var again = host.call("ADD", "c1", "eth0", NET);
+        assertEquals(address, again.address());
+        assertEquals(1, reservationsOf("c1"));
+    }
+
+    enum Damage { FLIP_BYTES, ZERO_PAGE, TRUNCATE, GARBAGE_FILE }
+
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(Damage.class)
+    void aDamagedJournalIsMovedAsideAndRebuiltFromTheGrid(Damage damage) throws Exception {
+        for (int i = 0; i < 20; i++) assertTrue(host.call("ADD", "d" + i, "eth0", NET).ok());
+        String address = host.call("ADD", "d7", "eth0", NET).address();
+        host.stop();
+        Path log = newestLog();
+        long size = Files.size(log);
+        try (RandomAccessFile f = new RandomAccessFile(log.toFile(), "rw")) {
+            switch (damage) {
+                case FLIP_BYTES -> { f.seek(size / 2); int b = f.read(); f.seek(size / 2); f.write(b ^ 0x5A); f.seek(size / 3); f.write(0xFF); }
+                case ZERO_PAGE -> { f.seek(Math.max(0, size / 2 - 2048)); f.write(new byte[(int) Math.min(4096, size / 2)]); }
+                case TRUNCATE -> f.setLength(size / 2);
+                case GARBAGE_FILE -> { f.seek(0); f.write("this is not a journal at all".getBytes()); }
+            }
+        }
+        host.start();
+        await("the journal is merged with the grid", () -> record("d7").isPresent());
+        grid.resetCounters();
+        for (int i = 0; i < 20; i++) assertTrue(host.call("ADD", "d" + i, "eth0", NET).ok());
+        assertEquals(address, host.call("ADD", "d7", "eth0", NET).address(), "same answer as before the damage");
+        assertEquals(0, grid.requestCount("POST", "fixedaddress"), "nothing allocated twice");
+        assertTrue(host.call("DEL", "d3", "eth0", NET).ok());
+        assertEquals(0, reservationsOf("d3"));
+        if (damage != Damage.TRUNCATE) {
+            assertTrue(host.daemon().journalQuarantines() > 0, "the damaged journal was moved aside");
+            try (Stream<Path> files = Files.list(host.journalDir())) {
+                assertTrue(files.anyMatch(p -> p.getFileName().toString().startsWith("corrupt-")), "kept for forensics");
+            }
+        }
+    }
+
+    private Path newestLog() throws Exception {
+        try (Stream<Path> files = Files.list(host.journalDir())) {
+            List<Path> logs = files.filter(p -> p.getFileName().toString().startsWith("log-")).sorted().toList();
+            assertFalse(logs.isEmpty(), "journal has a log file");
+            return logs.getLast();
+        }
+    }
+}
