@@ -1,0 +1,169 @@
+package infobloxcni.recovery;
+
+import static infobloxcni.daemon.TestHost.netconf;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import infobloxcni.daemon.TestHost;
+import infobloxcni.store.Attachment;
+import infobloxcni.store.AttachmentKey;
+import infobloxcni.store.AttachmentState;
+import infobloxcni.store.Journal;
+import infobloxcni.wapisim.WapiSimulator;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * The recover command against a simulated grid, with the daemon stopped (it opens the journal)
+ * and running (it asks the daemon): every kind of disagreement is reported, repaired by --apply,
+ * and the next run is clean. Other hosts' reservations are never touched.
+ */
+class RecoverMainTest {
+    private static final String NET = netconf("1.0.0", "net1", "\"subnet\":\"10.10.0.0/24\"");
+    private static final Instant LONG_AGO = Instant.parse("2020-01-01T00:00:00Z");
+
+    @TempDir Path dir;
+    WapiSimulator grid;
+    TestHost host;
+
+    @BeforeEach
+    void start() throws Exception {
+        grid = TestHost.startGrid();
+        host = new TestHost(grid, dir, "host-a").start();
+    }
+
+    @AfterEach
+    void stop() {
+        host.close();
+        grid.close();
+    }
+
+    record Run(int exit, String out) { }
+
+    private Run recover(String... extra) {
+        var config = host.config();
+        List<String> args = new ArrayList<>(List.of("--grid-host", "127.0.0.1", "--wapi-port", String.valueOf(config.wapi().port()),
+                "--wapi-scheme", "http", "--wapi-username", TestHost.USER, "--socket-dir", config.socketDir().toString(),
+                "--state-dir", config.stateDir().toString(), "--cni-cache-dir", dir.resolve("no-cache").toString(), "--host-id", "host-a"));
+        args.addAll(List.of(extra));
+        ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+        int exit = new CommandLine(new RecoverMain(new PrintStream(buffer, true, StandardCharsets.UTF_8), Map.of("WAPI_PASSWORD", TestHost.PASSWORD)))
+                .execute(args.toArray(String[]::new));
+        return new Run(exit, buffer.toString(StandardCharsets.UTF_8));
+    }
+
+    private long reservationsOf(String containerId) {
+        return grid.objects("fixedaddress").stream().filter(f -> {
+            Object eas = f.get("extattrs");
+            return eas instanceof Map<?, ?> m && m.get("VM ID") instanceof Map<?, ?> v && containerId.equals(v.get("value"));
+        }).count();
+    }
+
+    private String reserve(String containerId, String ip, String hostId) {
+        return grid.createObject("fixedaddress", Map.of("ipv4addr", ip, "network_view", "default", "mac", "00:00:00:00:00:00",
+                "comment", "infoblox-cni host=" + hostId + " net=net1 if=eth0", "extattrs", Map.of("VM ID", Map.of("value", containerId))));
+    }
+
+    /** One of every problem: the state a crash, an outage and a lost journal could leave behind. */
+    private Path makeAMess() throws Exception {
+        assertTrue(host.call("ADD", "alive", "eth0", NET).ok());
+        assertTrue(host.call("ADD", "dead", "eth0", NET).ok());
+        assertTrue(host.call("ADD", "vanished", "eth0", NET).ok());
+        host.stop();
+        reserve("orphan-live", "10.10.0.100", "host-a");
+        reserve("orphan-dead", "10.10.0.101", "host-a");
+        reserve("other-hosts", "10.10.0.102", "host-b");
+        String vanishedRef = grid.objects("fixedaddress").stream().filter(f -> "10.10.0.4".equals(f.get("ipv4addr"))).findFirst().orElseThrow().get("_ref").toString();
+        grid.deleteObject(vanishedRef);
+        String pendingRef = reserve("pending-del", "10.10.0.103", "host-a");
+        try (Journal j = Journal.open(host.journalDir())) {
+            j.put(Attachment.pending(new AttachmentKey("net1", "pending-del", "eth0"), "default", null, LONG_AGO)
+                    .withAllocation("10.10.0.103", 24, null, pendingRef, "10.10.0.0/24").withState(AttachmentState.DEL_PENDING));
+        }
+        return Files.writeString(dir.resolve("live.txt"), "# containerID ifname network\nalive eth0 net1\norphan-live eth0\nvanished eth0 net1\n");
+    }
+
+    @Test
+    void offlineReportThenRepairThenClean() throws Exception {
+        Path live = makeAMess();
+        Run report = recover("--live-file", live.toString());
+        assertEquals(RecoverMain.PROBLEMS_LEFT, report.exit(), report.out());
+        for (String expected : List.of("PENDING_INTENT", "pending-del", "MISSING_ON_GRID", "vanished", "ORPHAN_ON_GRID", "orphan-live",
+                "orphan-dead", "DEAD_CONTAINER", "dead", "report only")) {
+            assertTrue(report.out().contains(expected), "report names " + expected + ":\n" + report.out());
+        }
+        assertTrue(!report.out().contains("other-hosts"), "another host's reservation is not ours to report:\n" + report.out());
+        assertEquals(1, reservationsOf("dead"), "a report changes nothing");
+
+        Run repair = recover("--live-file", live.toString(), "--apply");
+        assertEquals(RecoverMain.REPAIRED, repair.exit(), repair.out());
+        assertEquals(0, reservationsOf("dead"));
+        assertEquals(0, reservationsOf("orphan-dead"));
+        assertEquals(0, reservationsOf("pending-del"));
+        assertEquals(1, reservationsOf("orphan-live"), "adopted, not released");
+        assertEquals(1, reservationsOf("vanished"), "a live container's lost reservation is reserved again");
+        assertEquals(1, reservationsOf("alive"));
+        assertEquals(1, reservationsOf("other-hosts"), "never touches other hosts' reservations");
+
+        Run clean = recover("--live-file", live.toString(), "--json");
+        assertEquals(RecoverMain.CLEAN, clean.exit(), clean.out());
+        assertTrue(clean.out().contains("\"findings\" : [ ]"), clean.out());
+
+        host.start();
+        assertEquals("10.10.0.100/24", host.call("ADD", "orphan-live", "eth0", NET).address(), "the daemon answers from the repaired journal");
+    }
+
+    @Test
+    void withTheDaemonRunningTheDaemonDoesTheWork() throws Exception {
+        Path live = makeAMess();
+        host.start();
+        Run repair = recover("--live-file", live.toString(), "--apply");
+        assertTrue(repair.exit() == RecoverMain.REPAIRED || repair.exit() == RecoverMain.CLEAN, repair.out());
+        assertEquals(0, reservationsOf("dead"));
+        assertEquals(1, reservationsOf("orphan-live"));
+        assertEquals(1, reservationsOf("other-hosts"));
+        Run clean = recover("--live-file", live.toString());
+        assertEquals(RecoverMain.CLEAN, clean.exit(), clean.out());
+    }
+
+    @Test
+    void aLostJournalIsRebuiltFromTheGrid() throws Exception {
+        assertTrue(host.call("ADD", "a", "eth0", NET).ok());
+        assertTrue(host.call("ADD", "b", "eth0", NET).ok());
+        host.stop();
+        TestHost.deleteTree(host.journalDir());
+        Run report = recover();
+        assertEquals(RecoverMain.PROBLEMS_LEFT, report.exit(), report.out());
+        assertTrue(report.out().contains("unknown (nothing is called dead)"), report.out());
+        Run repair = recover("--apply");
+        assertEquals(RecoverMain.REPAIRED, repair.exit(), repair.out());
+        assertEquals(1, reservationsOf("a"), "without a live list nothing is released");
+        assertEquals(RecoverMain.CLEAN, recover().exit());
+    }
+
+    @Test
+    void anUnreachableGridCannotBeAudited() {
+        host.stop();
+        grid.faults().outage(true);
+        Run run = recover();
+        assertEquals(RecoverMain.FAILED, run.exit(), run.out());
+    }
+
+    @Test
+    void aBadLiveFileIsAClearError() throws Exception {
+        Path bad = Files.writeString(dir.resolve("bad.txt"), "only-one-field\n");
+        assertEquals(RecoverMain.FAILED, recover("--live-file", bad.toString()).exit());
+    }
+}
