@@ -19,6 +19,8 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Function;
+import org.newsclub.net.unix.AFUNIXServerSocketChannel;
+import org.newsclub.net.unix.FileDescriptorCast;
 
 /**
  * The Unix socket the plugin talks to. One virtual thread per connection, so slow grid calls for
@@ -33,6 +35,7 @@ final class SocketServer implements AutoCloseable {
     private final Function<Envelope.Request, Envelope.Response> handler;
     private final ExecutorService connections = Executors.newVirtualThreadPerTaskExecutor();
     private ServerSocketChannel server;
+    private boolean ownsSocketFile;
     private Thread acceptor;
 
     SocketServer(Path path, Set<PosixFilePermission> permissions, String group, Function<Envelope.Request, Envelope.Response> handler) {
@@ -42,8 +45,22 @@ final class SocketServer implements AutoCloseable {
         this.handler = handler;
     }
 
-    /** Binds the socket; refuses when another daemon already serves it. */
+    /**
+     * Takes the socket systemd passed (socket activation), or binds one; refuses when another
+     * daemon already serves the path.
+     */
     void start() throws IOException {
+        server = inheritedFromSystemd();
+        if (server != null) {
+            LOG.log(System.Logger.Level.INFO, "serving the socket systemd passed (socket activation) for {0}", path);
+        } else {
+            bind();
+        }
+        acceptor = Thread.ofPlatform().name("socket-acceptor").daemon(true).start(this::acceptLoop);
+        LOG.log(System.Logger.Level.INFO, "listening on {0}", path);
+    }
+
+    private void bind() throws IOException {
         Files.createDirectories(path.getParent());
         if (Files.exists(path)) {
             if (someoneListens(path)) {
@@ -54,14 +71,25 @@ final class SocketServer implements AutoCloseable {
         }
         server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(path));
+        ownsSocketFile = true;
         PosixFileAttributeView view = Files.getFileAttributeView(path, PosixFileAttributeView.class);
         view.setPermissions(permissions);
         if (group != null) {
             GroupPrincipal principal = path.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName(group);
             view.setGroup(principal);
         }
-        acceptor = Thread.ofPlatform().name("socket-acceptor").daemon(true).start(this::acceptLoop);
-        LOG.log(System.Logger.Level.INFO, "listening on {0}", path);
+    }
+
+    /**
+     * systemd's protocol: LISTEN_PID is our pid and LISTEN_FDS=1 means fd 3 is a listening socket
+     * (set up by infoblox-cni-daemon.socket, which also owns its path and permissions).
+     */
+    private static ServerSocketChannel inheritedFromSystemd() throws IOException {
+        String fds = System.getenv("LISTEN_FDS");
+        String pid = System.getenv("LISTEN_PID");
+        if (fds == null || pid == null || !pid.equals(String.valueOf(ProcessHandle.current().pid()))) return null;
+        if (!fds.equals("1")) throw new IOException("systemd passed " + fds + " sockets (LISTEN_FDS); infoblox-cni-daemon takes exactly one");
+        return FileDescriptorCast.unsafeUsing(3).as(AFUNIXServerSocketChannel.class);
     }
 
     private static boolean someoneListens(Path path) {
@@ -117,7 +145,7 @@ final class SocketServer implements AutoCloseable {
         try {
             if (server != null) server.close();
             if (acceptor != null) acceptor.join(2000);
-            Files.deleteIfExists(path);
+            if (ownsSocketFile) Files.deleteIfExists(path);
         } catch (IOException e) {
             LOG.log(System.Logger.Level.WARNING, "closing {0}: {1}", path, e.getMessage());
         } catch (InterruptedException e) {

@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -73,6 +74,7 @@ class DaemonCrashTest {
     private Process daemon;
     private final List<Path> daemonLogs = new ArrayList<>();
     private ExecutorService pool;
+    private String daemonClassPath;
 
     // --------------------------------------------------------------------------- the model
 
@@ -232,14 +234,25 @@ class DaemonCrashTest {
 
             AtomicBoolean stop = new AtomicBoolean();
             AtomicInteger counter = new AtomicInteger();
+            CountDownLatch answered = new CountDownLatch(1);
             List<Future<?>> running = new ArrayList<>();
             for (int w = 0; w < workers; w++) {
                 Random wr = new Random(rnd.nextLong());
                 final int c = cycle;
-                running.add(pool.submit(() -> workload(c, counter, wr, model, stats, stop)));
+                running.add(pool.submit(() -> workload(c, counter, wr, model, stats, stop, answered)));
             }
-            long runMillis = 150 + rnd.nextInt(751);
-            long dropAt = rnd.nextDouble() < 0.6 ? rnd.nextLong(runMillis) : -1;
+            // Mostly the kill comes 150-900 ms after the first answer of this cycle, so that requests
+            // are in flight (a plugin JVM alone may take longer than that to start on a busy machine);
+            // sometimes 0-900 ms after the daemon serves, while the start-up merge may still run.
+            boolean early = rnd.nextDouble() < 0.2;
+            long runMillis = early ? rnd.nextInt(901) : 150 + rnd.nextInt(751);
+            long waitedMillis = 0;
+            if (!early) {
+                long w0 = System.nanoTime();
+                answered.await(20, TimeUnit.SECONDS);
+                waitedMillis = (System.nanoTime() - w0) / 1_000_000;
+            }
+            long dropAt = rnd.nextDouble() < 0.6 ? rnd.nextLong(Math.max(1, runMillis)) : -1;
             String dropMethod = rnd.nextBoolean() ? "POST" : "DELETE";
             long t0 = System.nanoTime();
             if (dropAt >= 0) {
@@ -259,8 +272,9 @@ class DaemonCrashTest {
                     fail("a worker of cycle " + cycle + " did not finish: " + e);
                 }
             }
-            log(String.format("cycle %d: up in %d ms, killed after %d ms, %d new containers%s", cycle, up, runMillis, counter.get(),
-                    dropAt >= 0 ? ", lost " + dropMethod + " answer armed at " + dropAt + " ms" : ""));
+            log(String.format("cycle %d: up in %d ms, killed %d ms after %s, %d requests served, %d new containers%s", cycle, up,
+                    runMillis, early ? "serving" : "the first answer (" + waitedMillis + " ms)", served(daemonLogs.getLast()),
+                    counter.get(), dropAt >= 0 ? ", lost " + dropMethod + " answer armed at " + dropAt + " ms" : ""));
         }
 
         // ----------------------------------------------------------------- the runtime catches up
@@ -336,15 +350,18 @@ class DaemonCrashTest {
 
     // ------------------------------------------------------------------------ workload
 
-    private void workload(int cycle, AtomicInteger counter, Random rnd, Model model, Stats stats, AtomicBoolean stop) {
+    private void workload(int cycle, AtomicInteger counter, Random rnd, Model model, Stats stats, AtomicBoolean stop, CountDownLatch answered) {
+        sleep(rnd.nextInt(200)); // the workers' calls should not all arrive at once
         while (!stop.get()) {
             Container del = model.pickForDel(rnd);
             if (del != null) {
                 del(del, model, stats, cycle);
+                answered.countDown();
                 continue;
             }
             Container c = model.create(cycle, counter.incrementAndGet());
             add(c, model, stats, cycle);
+            answered.countDown();
             // a runtime DELs right after a failed ADD
             if (c.add != Outcome.OK && !stop.get()) {
                 synchronized (model) {
@@ -464,7 +481,9 @@ class DaemonCrashTest {
         Path logFile = logDir.resolve(String.format("daemon-%04d.log", cycle));
         daemonLogs.add(logFile);
         String java = ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
-        List<String> argv = List.of(java, "-cp", System.getProperty("java.class.path"), "infobloxcni.daemon.DaemonMain",
+        // JVM flags only for start-up speed (the test restarts the daemon hundreds of times)
+        List<String> argv = List.of(java, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
+                "-cp", daemonClassPath(), "infobloxcni.daemon.DaemonMain",
                 "--grid-host", "127.0.0.1", "--wapi-port", String.valueOf(grid.port()), "--wapi-scheme", "http",
                 "--wapi-username", TestHost.USER, "--socket-dir", runDir.toString(), "--state-dir", stateDir.toString(),
                 "--cni-cache-dir", cacheDir.toString(), "--host-id", HOST_ID, "--wapi-call-timeout", "2s",
@@ -500,6 +519,48 @@ class DaemonCrashTest {
     }
 
     private Path socket() { return runDir.resolve("infoblox.sock"); }
+
+    /** How many CNI requests a daemon answered, from its log. */
+    private static int served(Path logFile) throws IOException {
+        int n = 0;
+        for (String line : Files.readAllLines(logFile, StandardCharsets.UTF_8)) {
+            if (line.contains("RequestHandler:")) n++;
+        }
+        return n;
+    }
+
+    /**
+     * A private copy of this JVM's class path for the daemon: other builds running on the same
+     * machine (mvn install rewrites target/classes and the local repository) must not change or
+     * break the daemon between two restarts of a long run.
+     */
+    private String daemonClassPath() throws IOException {
+        if (daemonClassPath != null) return daemonClassPath;
+        Path snapshot = work.resolve("classpath");
+        List<String> entries = new ArrayList<>();
+        int i = 0;
+        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            if (entry.isBlank()) continue;
+            Path from = Path.of(entry);
+            if (!Files.exists(from)) continue;
+            Path to = snapshot.resolve(String.format("%03d-%s", i++, from.getFileName()));
+            if (Files.isDirectory(from)) {
+                try (var walk = Files.walk(from)) {
+                    for (Path p : (Iterable<Path>) walk::iterator) {
+                        Path target = to.resolve(from.relativize(p).toString());
+                        if (Files.isDirectory(p)) Files.createDirectories(target);
+                        else Files.copy(p, target);
+                    }
+                }
+            } else {
+                Files.createDirectories(snapshot);
+                Files.copy(from, to);
+            }
+            entries.add(to.toString());
+        }
+        daemonClassPath = String.join(File.pathSeparator, entries);
+        return daemonClassPath;
+    }
 
     /** An admin request over the socket (as infoblox-cni-recover sends it); answers the JSON. */
     private JsonNode admin(String command, Duration limit) throws IOException {

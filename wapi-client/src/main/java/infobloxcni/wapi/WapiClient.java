@@ -50,6 +50,7 @@ public final class WapiClient implements AutoCloseable {
     private static final MediaType JSON = MediaType.get("application/json");
     private static final Pattern NETWORK_FULL = Pattern.compile("Cannot find \\d+ available IP address");
     private static final String SESSION_COOKIE = "ibapauth";
+    static final int MAX_RESULTS = 100_000;
 
     static final String FIXED_ADDRESS_FIELDS = "ipv4addr,mac,name,comment,network,network_view,match_client,extattrs";
     static final String NETWORK_FIELDS = "network,network_view,extattrs";
@@ -244,6 +245,8 @@ public final class WapiClient implements AutoCloseable {
         HttpUrl.Builder url = base.newBuilder().addPathSegment(type);
         query.forEach(url::addQueryParameter);
         url.addQueryParameter("_return_fields", returnFields);
+        // A grid answers an error past 1000 results unless told otherwise; a busy host can hold more.
+        url.addQueryParameter("_max_results", String.valueOf(MAX_RESULTS));
         JsonNode result = execute("GET", url.build(), null);
         if (!result.isArray()) throw malformed("GET", type, "expected a JSON array, got " + result.getNodeType(), false);
         List<JsonNode> out = new ArrayList<>();

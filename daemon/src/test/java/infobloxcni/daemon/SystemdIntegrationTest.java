@@ -1,0 +1,70 @@
+package infobloxcni.daemon;
+
+import static infobloxcni.daemon.TestHost.netconf;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import infobloxcni.wapisim.WapiSimulator;
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The units in systemd/ are valid, and the daemon serves a socket handed over by systemd. */
+class SystemdIntegrationTest {
+    static final Path REPO = Path.of(System.getProperty("user.dir")).getParent();
+
+    @TempDir Path dir;
+
+    @Test
+    void unitsPassSystemdAnalyzeVerify() throws Exception {
+        assumeTrue(new File("/usr/bin/systemd-analyze").canExecute(), "systemd-analyze not installed");
+        for (String unit : List.of("infoblox-cni-daemon.socket", "infoblox-cni-daemon.service")) {
+            String text = Files.readString(REPO.resolve("systemd").resolve(unit)).replace("/opt/infoblox-cni", REPO.toString());
+            Files.writeString(dir.resolve(unit), text);
+        }
+        Process verify = new ProcessBuilder("systemd-analyze", "verify", dir.resolve("infoblox-cni-daemon.socket").toString(),
+                dir.resolve("infoblox-cni-daemon.service").toString()).redirectErrorStream(true).start();
+        String out = new String(verify.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(verify.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, verify.exitValue(), out);
+        assertTrue(out.lines().noneMatch(l -> l.contains("infoblox-cni")), "no complaint about our units:\n" + out);
+    }
+
+    @Test
+    void theDaemonServesTheSocketSystemdPasses() throws Exception {
+        assumeTrue(new File("/usr/bin/systemd-socket-activate").canExecute(), "systemd-socket-activate not installed");
+        try (WapiSimulator grid = TestHost.startGrid()) {
+            TestHost host = new TestHost(grid, dir, "host-sa");
+            Path socket = host.socket();
+            Files.createDirectories(socket.getParent());
+            String java = ProcessHandle.current().info().command().orElse("java");
+            List<String> command = new ArrayList<>(List.of("systemd-socket-activate", "-l", socket.toString(),
+                    "-E", "WAPI_PASSWORD=" + TestHost.PASSWORD,
+                    java, "-Djava.io.tmpdir=" + dir, "-cp", System.getProperty("java.class.path"), DaemonMain.class.getName(),
+                    "--grid-host", "127.0.0.1", "--wapi-port", String.valueOf(grid.port()), "--wapi-scheme", "http",
+                    "--wapi-username", TestHost.USER, "--socket-dir", socket.getParent().toString(),
+                    "--state-dir", dir.resolve("state").toString(), "--host-id", "host-sa"));
+            Process activator = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("daemon.log").toFile()).start();
+            try {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                while (!Files.exists(socket) && System.nanoTime() < deadline) Thread.sleep(50);
+                // systemd-socket-activate starts the daemon on the first connection, as systemd would.
+                var add = host.call("ADD", "c1", "eth0", netconf("1.0.0", "net1", "\"subnet\":\"10.10.0.0/24\""));
+                String log = Files.readString(dir.resolve("daemon.log"));
+                assertTrue(add.ok(), add + "\n" + log);
+                assertTrue(log.contains("socket activation"), log);
+            } finally {
+                activator.descendants().forEach(ProcessHandle::destroy);
+                activator.destroy();
+                activator.waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+}
