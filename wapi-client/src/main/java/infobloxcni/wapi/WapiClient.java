@@ -63,6 +63,9 @@ public final class WapiClient implements AutoCloseable {
     private final String basicAuth;
     private final Retry retry;
     private volatile String sessionCookie;
+    private volatile long lastAnswerNanos = System.nanoTime();
+    /** Shorter than common keep-alive timeouts of web servers (Apache's default is 5 s). */
+    private static final long IDLE_BEFORE_FRESH_POST_NANOS = TimeUnit.SECONDS.toNanos(2);
 
     public WapiClient(WapiConfig config) {
         this.config = config;
@@ -292,6 +295,13 @@ public final class WapiClient implements AutoCloseable {
     }
 
     private JsonNode executeOnce(String method, HttpUrl url, JsonNode body) {
+        if (method.equals("POST") && System.nanoTime() - lastAnswerNanos > IDLE_BEFORE_FRESH_POST_NANOS) {
+            // A grid (or a balancer in front of it) closes idle keep-alive connections after a few
+            // seconds, and okhttp only checks connections idle for more than 10 s. A POST sent on
+            // such a connection fails in a way that looks like "may have been applied", so after a
+            // quiet spell a POST gets a fresh connection. Busy periods keep theirs warm.
+            http.connectionPool().evictAll();
+        }
         SendTracker tracker = new SendTracker();
         RequestBody requestBody = body == null ? null : RequestBody.create(body.toString(), JSON);
         Request request = new Request.Builder().url(url).method(method, requestBody).tag(SendTracker.class, tracker)
@@ -300,6 +310,7 @@ public final class WapiClient implements AutoCloseable {
         long started = System.nanoTime();
         try (Response response = http.newCall(request).execute()) {
             String text = response.body() == null ? "" : response.body().string();
+            lastAnswerNanos = System.nanoTime();
             LOG.log(System.Logger.Level.DEBUG, "{0} -> {1} in {2} ms", what, response.code(), String.valueOf((System.nanoTime() - started) / 1_000_000));
             if (!response.isSuccessful()) throw failure(method, what, response.code(), text);
             try {

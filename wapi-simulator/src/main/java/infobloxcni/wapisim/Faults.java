@@ -1,0 +1,178 @@
+package infobloxcni.wapisim;
+
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.function.Consumer;
+
+/**
+ * Fault injection for one simulator. Applies to WAPI calls only (paths under {@code /wapi/}), never to
+ * the {@code /_sim} control endpoint. For each WAPI call, in this order:
+ * <ol>
+ *   <li>the call is counted;</li>
+ *   <li>{@link #latency(Duration) latency} is slept;</li>
+ *   <li>a pending {@link #dropBeforeApplyingNext(int) drop-before} closes the connection (TCP reset),
+ *       nothing applied;</li>
+ *   <li>a pending {@link #failNext(int, int, String, String) failure} answers the WAPI error, nothing
+ *       applied;</li>
+ *   <li>the call is authenticated and carried out;</li>
+ *   <li>a pending {@link #dropAfterApplyingNext(int, String) drop-after} for the call's method discards
+ *       the answer and resets the connection: the change is applied but the client never learns it.</li>
+ * </ol>
+ * Every method may be called from any thread; each returns this object for chaining.
+ */
+public final class Faults {
+    private final Consumer<Boolean> outageSwitch;
+
+    private Duration latency = Duration.ZERO;
+    private int failRemaining;
+    private String failMethod;
+    private int failStatus;
+    private String failCode;
+    private String failText;
+    private int dropBeforeRemaining;
+    private String dropBeforeMethod;
+    private int dropAfterRemaining;
+    private String dropAfterMethod;
+    private boolean outage;
+
+    Faults(Consumer<Boolean> outageSwitch) {
+        this.outageSwitch = outageSwitch;
+    }
+
+    /** Adds this delay to every WAPI call (zero for none). */
+    public synchronized Faults latency(Duration d) {
+        Objects.requireNonNull(d, "latency");
+        if (d.isNegative()) throw new IllegalArgumentException("negative latency " + d);
+        latency = d;
+        return this;
+    }
+
+    /**
+     * The next {@code n} WAPI calls answer {@code httpStatus} with the body
+     * {@code {"Error": "<code>: <text>", "code": code, "text": text}}; nothing is applied.
+     * Replaces any failure still pending.
+     */
+    public Faults failNext(int n, int httpStatus, String code, String text) {
+        return failNext(n, httpStatus, code, text, null);
+    }
+
+    /** As {@link #failNext(int, int, String, String)}, counting only calls with this HTTP method (null: any). */
+    public synchronized Faults failNext(int n, int httpStatus, String code, String text, String method) {
+        if (n < 0) throw new IllegalArgumentException("n < 0");
+        if (httpStatus < 100 || httpStatus > 599) throw new IllegalArgumentException("status " + httpStatus);
+        failRemaining = n;
+        failStatus = httpStatus;
+        failCode = Objects.requireNonNull(code, "code");
+        failText = Objects.requireNonNull(text, "text");
+        failMethod = normalize(method);
+        return this;
+    }
+
+    /** The next {@code n} WAPI calls: the request is read, then the connection is reset; nothing is applied. */
+    public Faults dropBeforeApplyingNext(int n) {
+        return dropBeforeApplyingNext(n, null);
+    }
+
+    /** As {@link #dropBeforeApplyingNext(int)}, counting only calls with this HTTP method (null: any). */
+    public synchronized Faults dropBeforeApplyingNext(int n, String method) {
+        if (n < 0) throw new IllegalArgumentException("n < 0");
+        dropBeforeRemaining = n;
+        dropBeforeMethod = normalize(method);
+        return this;
+    }
+
+    /**
+     * The next {@code n} WAPI calls with this HTTP method (e.g. "POST", "DELETE"; null or "*": any) are
+     * carried out, then the connection is reset without any response: a lost response.
+     */
+    public synchronized Faults dropAfterApplyingNext(int n, String method) {
+        if (n < 0) throw new IllegalArgumentException("n < 0");
+        dropAfterRemaining = n;
+        dropAfterMethod = normalize(method);
+        return this;
+    }
+
+    /**
+     * On: the listening socket is closed (new connections are refused) and every open connection is
+     * reset. Off: the simulator listens again on the same port. Returns once the switch is done.
+     */
+    public Faults outage(boolean on) {
+        synchronized (this) {
+            if (outage == on) return this;
+            outage = on;
+        }
+        outageSwitch.accept(on);
+        return this;
+    }
+
+    /** Clears every fault: no latency, nothing pending, outage off. */
+    public Faults reset() {
+        synchronized (this) {
+            latency = Duration.ZERO;
+            failRemaining = 0;
+            dropBeforeRemaining = 0;
+            dropAfterRemaining = 0;
+        }
+        outage(false);
+        return this;
+    }
+
+    public synchronized Duration latency() {
+        return latency;
+    }
+
+    public synchronized boolean outage() {
+        return outage;
+    }
+
+    /** Failures still to be injected. */
+    public synchronized int pendingFailures() {
+        return failRemaining;
+    }
+
+    /** Drops-before still to be injected. */
+    public synchronized int pendingDropsBefore() {
+        return dropBeforeRemaining;
+    }
+
+    /** Drops-after still to be injected. */
+    public synchronized int pendingDropsAfter() {
+        return dropAfterRemaining;
+    }
+
+    // ---- consumed by the request path ----
+
+    synchronized boolean takeDropBefore(String method) {
+        if (dropBeforeRemaining > 0 && applies(dropBeforeMethod, method)) {
+            dropBeforeRemaining--;
+            return true;
+        }
+        return false;
+    }
+
+    synchronized WapiError takeFailure(String method) {
+        if (failRemaining > 0 && applies(failMethod, method)) {
+            failRemaining--;
+            return new WapiError(failStatus, failCode + ": " + failText, failCode, failText);
+        }
+        return null;
+    }
+
+    synchronized boolean takeDropAfter(String method) {
+        if (dropAfterRemaining > 0 && applies(dropAfterMethod, method)) {
+            dropAfterRemaining--;
+            return true;
+        }
+        return false;
+    }
+
+    private static boolean applies(String wanted, String method) {
+        return wanted == null || wanted.equals(method.toUpperCase(Locale.ROOT));
+    }
+
+    private static String normalize(String method) {
+        if (method == null || method.isBlank() || method.equals("*")) return null;
+        return method.trim().toUpperCase(Locale.ROOT);
+    }
+}

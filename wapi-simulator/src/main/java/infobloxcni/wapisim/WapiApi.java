@@ -1,0 +1,353 @@
+package infobloxcni.wapisim;
+
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.AbstractMap;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.security.SecureRandom;
+
+/**
+ * The WAPI surface over {@link WapiModel}: query parameters, return fields, result limits, paging,
+ * functions and the read-only objects a client may probe ({@code userprofile}, {@code member:license},
+ * {@code grid}, {@code ?_schema}). Authentication and faults are handled by the caller.
+ */
+final class WapiApi {
+
+    /** An answer: HTTP status and the JSON value to send. */
+    record Result(int status, Object json) {
+    }
+
+    private static final Set<String> IGNORED_CONTROLS = Set.of("_proxy_search", "_inheritance", "_return_type",
+            "_schema_version", "_schema_searchable", "_get_doc", "_approved", "_ref_only");
+    private static final int DEFAULT_MAX_RESULTS = 1000;
+    private static final int MAX_CURSORS = 256;
+    private static final List<String> SUPPORTED_VERSIONS = List.of("1.0", "1.1", "1.2", "1.2.1", "1.3", "1.4",
+            "1.4.1", "1.4.2", "1.5", "1.6", "1.6.1", "1.7", "1.7.1", "1.7.2", "1.7.3", "1.7.4", "1.7.5", "2.0",
+            "2.1", "2.1.1", "2.1.2", "2.2", "2.2.1", "2.2.2", "2.3", "2.3.1", "2.4", "2.5", "2.6", "2.6.1", "2.7",
+            "2.7.1", "2.7.2", "2.7.3", "2.8", "2.9", "2.9.1", "2.9.5", "2.9.7", "2.10", "2.10.1", "2.10.2",
+            "2.10.3", "2.10.5", "2.11", "2.11.1", "2.11.2", "2.11.3", "2.11.5", "2.12", "2.12.1", "2.12.2",
+            "2.12.3", "2.13");
+
+    private final WapiModel model;
+    private final String username;
+    private final boolean cloudLicense;
+    private final SecureRandom random = new SecureRandom();
+    private final LinkedHashMap<String, Cursor> cursors = new LinkedHashMap<>();
+
+    private static final class Cursor {
+        final ArrayDeque<Map<String, Object>> remaining;
+        final int pageSize;
+
+        Cursor(List<Map<String, Object>> remaining, int pageSize) {
+            this.remaining = new ArrayDeque<>(remaining);
+            this.pageSize = pageSize;
+        }
+    }
+
+    WapiApi(WapiModel model, String username, boolean cloudLicense) {
+        this.model = model;
+        this.username = username;
+        this.cloudLicense = cloudLicense;
+    }
+
+    /** Parsed query string: control arguments (leading '_') and the rest, both in order. */
+    static final class Query {
+        final Map<String, String> controls = new LinkedHashMap<>();
+        final List<Map.Entry<String, String>> args = new ArrayList<>();
+
+        String control(String name) {
+            return controls.get(name);
+        }
+    }
+
+    static Query parseQuery(String raw) {
+        Query q = new Query();
+        if (raw == null || raw.isEmpty()) return q;
+        for (String piece : raw.split("&")) {
+            if (piece.isEmpty()) continue;
+            int eq = piece.indexOf('=');
+            String k;
+            String v;
+            try {
+                k = URLDecoder.decode(eq < 0 ? piece : piece.substring(0, eq), StandardCharsets.UTF_8);
+                v = eq < 0 ? "" : URLDecoder.decode(piece.substring(eq + 1), StandardCharsets.UTF_8);
+            } catch (IllegalArgumentException e) {
+                throw WapiError.proto("Malformed query string");
+            }
+            if (k.startsWith("_")) q.controls.put(k, v);
+            else q.args.add(new AbstractMap.SimpleImmutableEntry<>(k, v));
+        }
+        return q;
+    }
+
+    /** Carries out one authenticated WAPI call. {@code rest} is the path after {@code /wapi/vX/}. */
+    Result call(String method, String version, String rest, Query q, byte[] body) {
+        for (String c : q.controls.keySet()) {
+            if (!IGNORED_CONTROLS.contains(c) && !Set.of("_return_fields", "_return_fields+", "_max_results",
+                    "_return_as_object", "_paging", "_page_id", "_function", "_schema", "_schema_searchable")
+                    .contains(c)) {
+                throw WapiError.proto("Unknown argument/field: '" + c + "'");
+            }
+        }
+        boolean asObject = "1".equals(q.control("_return_as_object"));
+        Result r = route(method, version, rest, q, body);
+        if (asObject && !(r.json() instanceof Map<?, ?> m && m.containsKey("result"))) {
+            Map<String, Object> wrapped = new LinkedHashMap<>();
+            wrapped.put("result", r.json());
+            return new Result(r.status(), wrapped);
+        }
+        return r;
+    }
+
+    private Result route(String method, String version, String rest, Query q, byte[] body) {
+        String function = q.control("_function");
+        if (rest.isEmpty()) {
+            if (method.equals("GET") && q.controls.containsKey("_schema")) return new Result(200, gridSchema(version));
+            throw WapiError.proto("Unknown object type ()");
+        }
+        if (rest.equals("logout")) throw WapiError.proto("Function logout illegal with this method");
+        int slash = rest.indexOf('/');
+        if (slash < 0) {
+            String type = rest;
+            if (!WapiModel.isModelledType(type)) return readOnlyObject(method, type, q);
+            if (function != null && !method.equals("POST")) {
+                throw WapiError.proto("Function " + function + " illegal with this method");
+            }
+            switch (method) {
+                case "GET" -> {
+                    if (q.controls.containsKey("_schema")) return new Result(200, objectSchema(type, version));
+                    return new Result(200, search(type, q));
+                }
+                case "POST" -> {
+                    if (function != null) throw WapiError.proto("Invalid reference: ");
+                    Map<String, Object> fields = bodyObject(body, q);
+                    return new Result(201, model.create(type, fields, returnSpec(q)));
+                }
+                case "PUT", "DELETE" -> throw WapiError.proto("A reference is required for " + method);
+                default -> throw WapiError.proto("Unsupported method " + method);
+            }
+        }
+        String ref = rest;
+        if (!WapiModel.isModelledType(rest.substring(0, slash))) {
+            throw WapiError.proto("Unknown object type (" + rest.substring(0, slash) + ")");
+        }
+        if (function != null && !method.equals("POST")) {
+            throw WapiError.proto("Function " + function + " illegal with this method");
+        }
+        return switch (method) {
+            case "GET" -> new Result(200, model.get(ref, returnSpec(q)));
+            case "PUT" -> new Result(200, model.update(ref, bodyObject(body, q), returnSpec(q)));
+            case "DELETE" -> {
+                Map<String, String> args = new LinkedHashMap<>();
+                for (Map.Entry<String, String> e : q.args) args.put(e.getKey(), e.getValue());
+                yield new Result(200, model.delete(ref, args));
+            }
+            case "POST" -> {
+                if (function == null) throw WapiError.proto("Function required for POST on a reference");
+                yield new Result(200, model.function(ref, function, bodyObject(body, q)));
+            }
+            default -> throw WapiError.proto("Unsupported method " + method);
+        };
+    }
+
+    /** The JSON body as an object; query arguments fill in fields the body does not carry. */
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> bodyObject(byte[] body, Query q) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : q.args) out.put(e.getKey(), e.getValue());
+        if (body.length > 0 && !new String(body, StandardCharsets.UTF_8).isBlank()) {
+            Object parsed = Json.parse(body);
+            if (!(parsed instanceof Map)) throw WapiError.proto("The request body must be a JSON object");
+            out.putAll((Map<String, Object>) parsed);
+        }
+        return out;
+    }
+
+    static WapiModel.ReturnSpec returnSpec(Query q) {
+        String plus = q.control("_return_fields+");
+        String exact = q.control("_return_fields");
+        if (plus == null && exact == null) return WapiModel.ReturnSpec.NONE;
+        List<String> fields = new ArrayList<>();
+        for (String s : (plus != null ? plus : exact).split(",")) {
+            if (!s.isBlank()) fields.add(s.trim());
+        }
+        return new WapiModel.ReturnSpec(true, plus != null, fields);
+    }
+
+    private Object search(String type, Query q) {
+        String pageId = q.control("_page_id");
+        if (pageId != null) return nextPage(pageId, q);
+        List<WapiModel.Cond> conds = new ArrayList<>();
+        for (Map.Entry<String, String> e : q.args) conds.add(condition(e.getKey(), e.getValue()));
+        Integer max = maxResults(q);
+        boolean paging = "1".equals(q.control("_paging"));
+        if (paging) {
+            if (!"1".equals(q.control("_return_as_object"))) {
+                throw WapiError.proto("_paging parameter requires _return_as_object to be set");
+            }
+            if (max == null || max <= 0) throw WapiError.proto("_paging parameter requires a positive _max_results");
+        }
+        List<Map<String, Object>> all = model.search(type, conds, returnSpec(q));
+        if (paging) return page(all, max);
+        return limit(all, max);
+    }
+
+    private static Integer maxResults(Query q) {
+        String s = q.control("_max_results");
+        if (s == null) return null;
+        try {
+            int n = Integer.parseInt(s.trim());
+            if (n == 0) throw WapiError.proto("Invalid value for _max_results: 0");
+            return n;
+        } catch (NumberFormatException e) {
+            throw WapiError.proto("Invalid value for _max_results: '" + s + "'");
+        }
+    }
+
+    private static List<Map<String, Object>> limit(List<Map<String, Object>> all, Integer max) {
+        int bound = max == null ? -DEFAULT_MAX_RESULTS : max;
+        if (bound > 0) return all.size() > bound ? new ArrayList<>(all.subList(0, bound)) : all;
+        if (all.size() > -bound) throw WapiError.proto("Result set too large (> " + -bound + ")");
+        return all;
+    }
+
+    private Map<String, Object> page(List<Map<String, Object>> all, int size) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("result", new ArrayList<>(all.subList(0, Math.min(size, all.size()))));
+        if (all.size() > size) {
+            String id = newCursorId();
+            synchronized (cursors) {
+                cursors.put(id, new Cursor(all.subList(size, all.size()), size));
+                while (cursors.size() > MAX_CURSORS) cursors.remove(cursors.keySet().iterator().next());
+            }
+            out.put("next_page_id", id);
+        }
+        return out;
+    }
+
+    private Map<String, Object> nextPage(String id, Query q) {
+        Integer max = maxResults(q);
+        List<Map<String, Object>> page = new ArrayList<>();
+        boolean more;
+        synchronized (cursors) {
+            Cursor c = cursors.get(id);
+            if (c == null) throw WapiError.proto("Invalid page id: " + id);
+            int size = max != null && max > 0 ? max : c.pageSize;
+            while (page.size() < size && !c.remaining.isEmpty()) page.add(c.remaining.poll());
+            more = !c.remaining.isEmpty();
+            if (!more) cursors.remove(id);
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("result", page);
+        if (more) out.put("next_page_id", id);
+        return out;
+    }
+
+    private String newCursorId() {
+        byte[] b = new byte[16];
+        random.nextBytes(b);
+        return "789c" + HexFormat.of().formatHex(b);
+    }
+
+    /** {@code field=v}, {@code field~=re}, {@code field:=v} (any case), {@code field!=v}, {@code *EA=v}. */
+    static WapiModel.Cond condition(String key, String value) {
+        boolean ea = key.startsWith("*");
+        String k = ea ? key.substring(1) : key;
+        boolean regex = false;
+        boolean ignoreCase = false;
+        boolean negate = false;
+        while (!k.isEmpty()) {
+            char c = k.charAt(k.length() - 1);
+            if (c == '~') regex = true;
+            else if (c == ':') ignoreCase = true;
+            else if (c == '!') negate = true;
+            else if (c == '<' || c == '>') throw WapiError.proto("Search modifier '" + c + "' is not supported");
+            else break;
+            k = k.substring(0, k.length() - 1);
+        }
+        if (k.isEmpty()) throw WapiError.proto("Empty search field");
+        if (negate && regex) throw WapiError.proto("Search modifiers '!' and '~' cannot be combined");
+        WapiModel.Op op = regex ? WapiModel.Op.REGEX : negate ? WapiModel.Op.NE : WapiModel.Op.EQ;
+        return WapiModel.cond(k, ea, op, ignoreCase, value);
+    }
+
+    // ---------------------------------------------------------------- read-only objects
+
+    private Result readOnlyObject(String method, String type, Query q) {
+        List<Map<String, Object>> objects = switch (type) {
+            case "userprofile" -> List.of(map("_ref", "userprofile/b25lLnVzZXJfcHJvZmlsZSQ:" + username,
+                    "name", username));
+            case "grid" -> List.of(map("_ref", "grid/b25lLmNsdXN0ZXIkMA:Infoblox"));
+            case "member:license" -> licenses();
+            default -> throw WapiError.proto("Unknown object type (" + type + ")");
+        };
+        if (!method.equals("GET")) throw WapiError.proto("Operation " + method + " not allowed for " + type);
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Map<String, Object> o : objects) {
+            boolean match = true;
+            for (Map.Entry<String, String> e : q.args) {
+                Object v = o.get(e.getKey());
+                if (v != null && !String.valueOf(v).equals(e.getValue())) match = false;
+            }
+            if (match) out.add(o);
+        }
+        return new Result(200, out);
+    }
+
+    private List<Map<String, Object>> licenses() {
+        List<Map<String, Object>> out = new ArrayList<>();
+        List<String> kinds = new ArrayList<>(List.of("NIOS", "DNS", "DHCP"));
+        if (cloudLicense) kinds.add("CLOUD_API");
+        long expiry = 4102444800L; // 2100-01-01
+        int i = 0;
+        for (String kind : kinds) {
+            String id = java.util.Base64.getUrlEncoder().withoutPadding()
+                    .encodeToString(("member_license$" + i++).getBytes(StandardCharsets.UTF_8));
+            out.add(map("_ref", "member:license/" + id + ":" + kind + "/SIMULATED",
+                    "expiry_date", expiry, "key", "SIMULATED-" + kind, "kind", "Static", "limit", "",
+                    "type", kind));
+        }
+        return out;
+    }
+
+    private static Map<String, Object> map(Object... kv) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (int i = 0; i < kv.length; i += 2) m.put((String) kv[i], kv[i + 1]);
+        return m;
+    }
+
+    private static Map<String, Object> gridSchema(String version) {
+        List<String> objects = new ArrayList<>(WapiModel.TYPES);
+        objects.addAll(List.of("grid", "member:license", "userprofile"));
+        objects.sort(null);
+        return map("requested_version", version, "supported_objects", objects,
+                "supported_versions", SUPPORTED_VERSIONS);
+    }
+
+    private static Map<String, Object> objectSchema(String type, String version) {
+        WapiModel.Spec spec = WapiModel.spec(type);
+        List<Map<String, Object>> fields = new ArrayList<>();
+        for (String f : spec.readable()) {
+            StringBuilder supports = new StringBuilder("r");
+            if (spec.creatable().contains(f)) supports.append('w');
+            if (spec.updatable().contains(f)) supports.append('u');
+            if (spec.searchable().contains(f)) supports.append('s');
+            String t = switch (f) {
+                case "extattrs" -> "extattr";
+                case "is_default", "disable", "enable_ddns" -> "bool";
+                case "netmask" -> "uint";
+                default -> "string";
+            };
+            fields.add(map("name", f, "supports", supports.toString(), "type", List.of(t),
+                    "is_array", false, "standard_field", spec.defaults().contains(f)));
+        }
+        return map("cloud_additional_restrictions", List.of(), "fields", fields, "restrictions", List.of(),
+                "type", type, "version", version);
+    }
+}
