@@ -178,18 +178,31 @@ public final class Ipam {
         AttachmentKey key = keyOf(request);
         String view = policyFor(request.netConf()).view();
         try (KeyLocks.Held held = locks.lock(key)) {
-            Attachment known = journal.get(key).orElse(null);
-            Attachment intent = (known != null ? known : Attachment.pending(key, view, MacAddresses.NONE, clock.instant()))
-                    .withState(AttachmentState.DEL_PENDING);
-            journal.put(intent);
-            try {
-                release(intent);
-                journal.remove(key);
-            } catch (WapiException e) {
-                journal.put(intent.withError(e.getMessage()));
-                LOG.log(System.Logger.Level.WARNING, "release of {0} deferred: {1}", key, e.getMessage());
+            WapiException deferred = releaseWithIntent(key, view);
+            if (deferred != null) {
+                LOG.log(System.Logger.Level.WARNING, "release of {0} deferred: {1}", key, deferred.getMessage());
                 releasePending.run();
             }
+        }
+    }
+
+    /**
+     * The one way an attachment is let go: DEL_PENDING on disk first, then the grid, then the
+     * record goes. On a grid failure the record stays DEL_PENDING for the reconciler and the
+     * failure is returned. The caller holds the key's lock.
+     */
+    WapiException releaseWithIntent(AttachmentKey key, String view) {
+        Attachment known = journal.get(key).orElse(null);
+        Attachment intent = (known != null ? known : Attachment.pending(key, view, MacAddresses.NONE, clock.instant()))
+                .withState(AttachmentState.DEL_PENDING);
+        journal.put(intent);
+        try {
+            release(intent);
+            journal.remove(key);
+            return null;
+        } catch (WapiException e) {
+            journal.put(intent.withAttempt().withError(e.getMessage()));
+            return e;
         }
     }
 
@@ -302,17 +315,9 @@ public final class Ipam {
             try (KeyLocks.Held held = locks.lock(key)) {
                 Attachment known = journal.get(key).orElse(null);
                 if (known != null && known.state() == AttachmentState.ADD_PENDING) continue; // an ADD in flight owns it
-                Attachment intent = (known != null ? known : Attachment.pending(key, view, MacAddresses.NONE, clock.instant()))
-                        .withState(AttachmentState.DEL_PENDING);
-                journal.put(intent);
-                try {
-                    release(intent);
-                    journal.remove(key);
-                    LOG.log(System.Logger.Level.INFO, "GC released {0}", key);
-                } catch (WapiException e) {
-                    journal.put(intent.withError(e.getMessage()));
-                    failures.add(key.containerId() + "/" + key.ifName() + ": " + e.getMessage());
-                }
+                WapiException failed = releaseWithIntent(key, known != null ? known.networkView() : view);
+                if (failed == null) LOG.log(System.Logger.Level.INFO, "GC released {0}", key);
+                else failures.add(key.containerId() + "/" + key.ifName() + ": " + failed.getMessage());
             }
         }
         if (!failures.isEmpty()) {

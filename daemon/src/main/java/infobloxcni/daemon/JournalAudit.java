@@ -174,13 +174,9 @@ public final class JournalAudit {
         String detail = "container " + a.key().containerId() + " is not among the live attachments";
         if (!apply) return new Finding(Kind.DEAD_CONTAINER, a.key(), a.address(), detail, null);
         try (KeyLocks.Held held = ipam.locks().lock(a.key())) {
-            Attachment intent = a.withState(AttachmentState.DEL_PENDING);
-            journal.put(intent);
-            ipam.release(intent);
-            journal.remove(a.key());
-            return new Finding(Kind.DEAD_CONTAINER, a.key(), a.address(), detail, "released");
-        } catch (WapiException e) {
-            return new Finding(Kind.DEAD_CONTAINER, a.key(), a.address(), detail, "FAILED (release stays queued): " + e.getMessage());
+            WapiException failed = ipam.releaseWithIntent(a.key(), a.networkView());
+            return new Finding(Kind.DEAD_CONTAINER, a.key(), a.address(), detail,
+                    failed == null ? "released" : "FAILED (release stays queued): " + failed.getMessage());
         }
     }
 

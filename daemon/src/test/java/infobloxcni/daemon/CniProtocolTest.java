@@ -25,24 +25,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /** Every CNI error code the daemon produces, and a socket that survives bad clients. */
-class CniProtocolTest {
+class CniProtocolTest extends GridAndDaemonTest {
     private static final String GOOD = netconf("1.0.0", "net1", "\"subnet\":\"10.10.0.0/24\"");
 
-    @TempDir Path dir;
-    WapiSimulator grid;
-    TestHost host;
 
-    @BeforeEach
-    void start() throws Exception {
-        grid = TestHost.startGrid();
-        host = new TestHost(grid, dir, "host-a").start();
-    }
 
-    @AfterEach
-    void stop() {
-        host.close();
-        grid.close();
-    }
 
     private TestHost.Answer add(String stdin) {
         return host.call("ADD", "c1", "eth0", stdin);

@@ -26,35 +26,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Every allocation flow, against a simulated grid, through the daemon's real socket. */
-class IpamFlowsTest {
+class IpamFlowsTest extends GridAndDaemonTest {
     private static final String SUBNET_NET = netconf("1.0.0", "net1", "\"subnet\":\"10.10.0.0/24\",\"network-view\":\"cni_view\"");
 
-    @TempDir Path dir;
-    WapiSimulator grid;
-    TestHost host;
 
-    @BeforeEach
-    void start() throws Exception {
-        grid = TestHost.startGrid();
-        host = new TestHost(grid, dir, "host-a").start();
-    }
 
-    @AfterEach
-    void stop() {
-        host.close();
-        grid.close();
-    }
 
-    private List<Map<String, Object>> reservationsOf(String containerId) {
-        return grid.objects("fixedaddress").stream().filter(f -> containerId.equals(ea(f, "VM ID"))).toList();
-    }
-
-    @SuppressWarnings("unchecked")
-    static String ea(Map<String, Object> object, String name) {
-        Object eas = object.get("extattrs");
-        if (!(eas instanceof Map<?, ?> map) || !(map.get(name) instanceof Map<?, ?> v)) return null;
-        return String.valueOf(((Map<String, Object>) v).get("value"));
-    }
 
     @Test
     void addReservesOnTheGridAndAnswersInTheConfiguredVersion() {

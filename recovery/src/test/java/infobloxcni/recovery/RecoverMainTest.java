@@ -4,6 +4,7 @@ import static infobloxcni.daemon.TestHost.netconf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import infobloxcni.daemon.GridAndDaemonTest;
 import infobloxcni.daemon.TestHost;
 import infobloxcni.store.Attachment;
 import infobloxcni.store.AttachmentKey;
@@ -30,25 +31,10 @@ import picocli.CommandLine;
  * and running (it asks the daemon): every kind of disagreement is reported, repaired by --apply,
  * and the next run is clean. Other hosts' reservations are never touched.
  */
-class RecoverMainTest {
+class RecoverMainTest extends GridAndDaemonTest {
     private static final String NET = netconf("1.0.0", "net1", "\"subnet\":\"10.10.0.0/24\"");
     private static final Instant LONG_AGO = Instant.parse("2020-01-01T00:00:00Z");
 
-    @TempDir Path dir;
-    WapiSimulator grid;
-    TestHost host;
-
-    @BeforeEach
-    void start() throws Exception {
-        grid = TestHost.startGrid();
-        host = new TestHost(grid, dir, "host-a").start();
-    }
-
-    @AfterEach
-    void stop() {
-        host.close();
-        grid.close();
-    }
 
     record Run(int exit, String out) { }
 
@@ -64,12 +50,6 @@ class RecoverMainTest {
         return new Run(exit, buffer.toString(StandardCharsets.UTF_8));
     }
 
-    private long reservationsOf(String containerId) {
-        return grid.objects("fixedaddress").stream().filter(f -> {
-            Object eas = f.get("extattrs");
-            return eas instanceof Map<?, ?> m && m.get("VM ID") instanceof Map<?, ?> v && containerId.equals(v.get("value"));
-        }).count();
-    }
 
     private String reserve(String containerId, String ip, String hostId) {
         return grid.createObject("fixedaddress", Map.of("ipv4addr", ip, "network_view", "default", "mac", "00:00:00:00:00:00",
@@ -105,17 +85,17 @@ class RecoverMainTest {
             assertTrue(report.out().contains(expected), "report names " + expected + ":\n" + report.out());
         }
         assertTrue(!report.out().contains("other-hosts"), "another host's reservation is not ours to report:\n" + report.out());
-        assertEquals(1, reservationsOf("dead"), "a report changes nothing");
+        assertEquals(1, reservationsOf("dead").size(), "a report changes nothing");
 
         Run repair = recover("--live-file", live.toString(), "--apply");
         assertEquals(RecoverMain.REPAIRED, repair.exit(), repair.out());
-        assertEquals(0, reservationsOf("dead"));
-        assertEquals(0, reservationsOf("orphan-dead"));
-        assertEquals(0, reservationsOf("pending-del"));
-        assertEquals(1, reservationsOf("orphan-live"), "adopted, not released");
-        assertEquals(1, reservationsOf("vanished"), "a live container's lost reservation is reserved again");
-        assertEquals(1, reservationsOf("alive"));
-        assertEquals(1, reservationsOf("other-hosts"), "never touches other hosts' reservations");
+        assertEquals(0, reservationsOf("dead").size());
+        assertEquals(0, reservationsOf("orphan-dead").size());
+        assertEquals(0, reservationsOf("pending-del").size());
+        assertEquals(1, reservationsOf("orphan-live").size(), "adopted, not released");
+        assertEquals(1, reservationsOf("vanished").size(), "a live container's lost reservation is reserved again");
+        assertEquals(1, reservationsOf("alive").size());
+        assertEquals(1, reservationsOf("other-hosts").size(), "never touches other hosts' reservations");
 
         Run clean = recover("--live-file", live.toString(), "--json");
         assertEquals(RecoverMain.CLEAN, clean.exit(), clean.out());
@@ -131,9 +111,9 @@ class RecoverMainTest {
         host.start();
         Run repair = recover("--live-file", live.toString(), "--apply");
         assertTrue(repair.exit() == RecoverMain.REPAIRED || repair.exit() == RecoverMain.CLEAN, repair.out());
-        assertEquals(0, reservationsOf("dead"));
-        assertEquals(1, reservationsOf("orphan-live"));
-        assertEquals(1, reservationsOf("other-hosts"));
+        assertEquals(0, reservationsOf("dead").size());
+        assertEquals(1, reservationsOf("orphan-live").size());
+        assertEquals(1, reservationsOf("other-hosts").size());
         Run clean = recover("--live-file", live.toString());
         assertEquals(RecoverMain.CLEAN, clean.exit(), clean.out());
     }
@@ -149,7 +129,7 @@ class RecoverMainTest {
         assertTrue(report.out().contains("unknown (nothing is called dead)"), report.out());
         Run repair = recover("--apply");
         assertEquals(RecoverMain.REPAIRED, repair.exit(), repair.out());
-        assertEquals(1, reservationsOf("a"), "without a live list nothing is released");
+        assertEquals(1, reservationsOf("a").size(), "without a live list nothing is released");
         assertEquals(RecoverMain.CLEAN, recover().exit());
     }
 

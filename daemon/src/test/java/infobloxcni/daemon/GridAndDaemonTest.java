@@ -1,0 +1,38 @@
+package infobloxcni.daemon;
+
+import infobloxcni.wapisim.WapiSimulator;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Base of the tests that need a simulated grid and one daemon ("host-a") in front of it. */
+public abstract class GridAndDaemonTest {
+    @TempDir protected Path dir;
+    protected WapiSimulator grid;
+    protected TestHost host;
+
+    @BeforeEach
+    void startGridAndDaemon() throws Exception {
+        grid = TestHost.startGrid();
+        host = new TestHost(grid, dir, "host-a").start();
+    }
+
+    @AfterEach
+    void stopGridAndDaemon() {
+        host.close();
+        grid.close();
+    }
+
+    /** The grid's fixed addresses whose {@code VM ID} is this container. */
+    protected List<Map<String, Object>> reservationsOf(String containerId) {
+        return grid.objects("fixedaddress").stream().filter(f -> containerId.equals(ea(f, "VM ID"))).toList();
+    }
+
+    public static String ea(Map<String, Object> object, String name) {
+        if (!(object.get("extattrs") instanceof Map<?, ?> eas) || !(eas.get(name) instanceof Map<?, ?> v)) return null;
+        return String.valueOf(v.get("value"));
+    }
+}
