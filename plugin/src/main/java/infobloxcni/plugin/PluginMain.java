@@ -1,0 +1,395 @@
+package infobloxcni.plugin;
+
+import java.io.BufferedInputStream;
+import java.io.FileDescriptor;
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The CNI IPAM executable ({@code bin/infoblox}). It forwards the request (the {@code CNI_*}
+ * environment and stdin) to the resident daemon over {@code <ipam.socket-dir>/<ipam.type>.sock},
+ * prints the daemon's answer on stdout and exits with the daemon's exit code. It answers VERSION
+ * itself, and reports a missing or unknown {@code CNI_COMMAND}, an unreachable daemon and a
+ * timeout as CNI error JSON. Nothing but CNI JSON is ever written to stdout.
+ *
+ * <p>Written for start-up time: JDK only, no lambdas, streams, regular expressions or
+ * {@code String.format}, and string concatenation compiled inline (see the module's pom).
+ */
+public final class PluginMain {
+
+    /** cniVersion used when the configuration has none (or cannot be parsed). */
+    static final String DEFAULT_CNI_VERSION = "1.1.0";
+    static final String SUPPORTED_VERSIONS = "[\"0.1.0\",\"0.2.0\",\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]";
+    static final String DEFAULT_SOCKET_DIR = "/run/cni";
+    static final String DEFAULT_TYPE = "infoblox";
+    static final int DEFAULT_TIMEOUT_SECONDS = 60;
+    static final int MIN_TIMEOUT_SECONDS = 1;
+    static final int MAX_TIMEOUT_SECONDS = 600;
+    /** Largest stdin accepted (the envelope's value limit). */
+    static final int MAX_STDIN_BYTES = Envelope.MAX_VALUE_BYTES;
+    /** Exit code of every error the plugin reports itself. */
+    static final int ERROR_EXIT = 1;
+
+    // CNI error codes the plugin produces itself
+    static final int CODE_IO = 5;
+    static final int CODE_INVALID_ENV = 4;
+    static final int CODE_DECODE = 6;
+    static final int CODE_TRY_AGAIN = 11;
+    static final int CODE_STATUS_CANNOT_ADD = 50;
+
+    private PluginMain() {
+    }
+
+    public static void main(String[] args) {
+        PrintStream out = System.out;
+        int code = run(System.getenv(), new FileInputStream(FileDescriptor.in), out, System.err,
+                System.getProperty("infoblox.plugin.name"));
+        out.flush();
+        System.exit(code);
+    }
+
+    /** A failure the plugin reports itself as CNI error JSON. */
+    static final class CniError extends Exception {
+        private static final long serialVersionUID = 1L;
+        final int code;
+        final String details;
+
+        CniError(int code, String msg, String details) {
+            super(msg, null, false, false);
+            this.code = code;
+            this.details = details;
+        }
+    }
+
+    /** The few netconf fields the plugin needs, with their defaults applied. */
+    static final class Netconf {
+        String cniVersion = DEFAULT_CNI_VERSION;
+        String type;
+        String socketDir = DEFAULT_SOCKET_DIR;
+        long timeoutMillis = DEFAULT_TIMEOUT_SECONDS * 1000L;
+        /** Why the configuration could not be read, or null. */
+        String parseError;
+
+        static Netconf of(byte[] stdin, String programName, String defaultSocketDir) {
+            Netconf n = new Netconf();
+            n.socketDir = defaultSocketDir;
+            n.type = validName(programName) ? programName : DEFAULT_TYPE;
+            Object doc;
+            try {
+                doc = MiniJson.parse(stdin);
+            } catch (MiniJson.JsonException e) {
+                n.parseError = e.getMessage();
+                return n;
+            }
+            if (!(doc instanceof Map<?, ?> conf)) {
+                n.parseError = "the network configuration is not a JSON object";
+                return n;
+            }
+            if (conf.get("cniVersion") instanceof String v && !v.isEmpty()) {
+                n.cniVersion = v;
+            }
+            if (conf.get("ipam") instanceof Map<?, ?> ipam) {
+                if (ipam.get("type") instanceof String t && validName(t)) {
+                    n.type = t;
+                }
+                if (ipam.get("socket-dir") instanceof String d && !d.isEmpty() && d.indexOf('\0') < 0) {
+                    n.socketDir = d;
+                }
+                Object t = ipam.get("daemon-timeout");
+                double seconds = Double.NaN;
+                if (t instanceof Number num) {
+                    seconds = num.doubleValue();
+                } else if (t instanceof String str) {
+                    try {
+                        seconds = Double.parseDouble(str.trim());
+                    } catch (NumberFormatException ignored) {
+                        // keep the default; the daemon validates the field
+                    }
+                }
+                if (!Double.isNaN(seconds)) {
+                    seconds = Math.max(MIN_TIMEOUT_SECONDS, Math.min(MAX_TIMEOUT_SECONDS, seconds));
+                    n.timeoutMillis = Math.round(seconds * 1000);
+                }
+            }
+            return n;
+        }
+
+        /** A plugin name usable as a socket file name. */
+        static boolean validName(String s) {
+            return s != null && !s.isEmpty() && !s.equals(".") && !s.equals("..") && s.indexOf('/') < 0
+                    && s.indexOf('\0') < 0;
+        }
+
+        Path socketPath() {
+            return Path.of(socketDir, type + ".sock");
+        }
+
+        String timeoutText() {
+            long ms = timeoutMillis;
+            return ms % 1000 == 0 ? (ms / 1000) + " s" : (ms / 1000.0) + " s";
+        }
+    }
+
+    /**
+     * Runs one CNI invocation.
+     *
+     * @param environment the process environment (only {@code CNI_*} variables are used)
+     * @param stdin       the network configuration
+     * @param stdout      receives exactly the CNI JSON to print
+     * @param stderr      diagnostics
+     * @param programName the name the plugin was invoked as, or null
+     * @return the exit code
+     */
+    static int run(Map<String, String> environment, InputStream stdin, OutputStream stdout, PrintStream stderr,
+                   String programName) {
+        return run(environment, stdin, stdout, stderr, programName, DEFAULT_SOCKET_DIR);
+    }
+
+    /** As {@link #run(Map, InputStream, OutputStream, PrintStream, String)}, with another default socket dir. */
+    static int run(Map<String, String> environment, InputStream stdin, OutputStream stdout, PrintStream stderr,
+                   String programName, String defaultSocketDir) {
+        Netconf conf = null;
+        try {
+            byte[] config;
+            try {
+                config = stdin.readNBytes(MAX_STDIN_BYTES + 1);
+            } catch (IOException e) {
+                throw new CniError(CODE_IO, "infoblox plugin could not read the network configuration from stdin: "
+                        + e.getMessage(), e.toString());
+            }
+            boolean tooLarge = config.length > MAX_STDIN_BYTES;
+            conf = Netconf.of(tooLarge ? new byte[0] : config, programName, defaultSocketDir);
+
+            String command = environment.get("CNI_COMMAND");
+            if (command == null || command.isEmpty()) {
+                throw new CniError(CODE_INVALID_ENV, "required environment variable CNI_COMMAND is not set",
+                        "the runtime sets CNI_COMMAND to one of ADD, DEL, CHECK, GC, STATUS, VERSION");
+            }
+            switch (command) {
+                case "VERSION":
+                    write(stdout, "{\"cniVersion\":" + MiniJson.quote(conf.cniVersion)
+                            + ",\"supportedVersions\":" + SUPPORTED_VERSIONS + "}\n");
+                    return 0;
+                case "ADD", "DEL", "CHECK", "GC", "STATUS":
+                    break;
+                default:
+                    throw new CniError(CODE_INVALID_ENV, "invalid environment variable CNI_COMMAND: unknown command "
+                            + MiniJson.quote(command), "expected one of ADD, DEL, CHECK, GC, STATUS, VERSION");
+            }
+            if (tooLarge) {
+                throw new CniError(CODE_DECODE, "network configuration on stdin is larger than " + MAX_STDIN_BYTES
+                        + " bytes (4 MiB), the most the infoblox plugin accepts", null);
+            }
+
+            TreeMap<String, String> env = new TreeMap<>();
+            for (Map.Entry<String, String> e : environment.entrySet()) {
+                if (e.getKey().startsWith("CNI_")) {
+                    env.put(e.getKey(), e.getValue());
+                }
+            }
+            Envelope.Request request;
+            try {
+                request = new Envelope.Request(env, config);
+            } catch (IllegalArgumentException e) {
+                throw new CniError(CODE_INVALID_ENV, "cannot forward the CNI_* environment: " + e.getMessage(), null);
+            }
+            Envelope.Response response = call(conf, command, request);
+            stdout.write(response.stdout());
+            stdout.flush();
+            return response.exitCode();
+        } catch (CniError e) {
+            printError(stdout, conf, e.code, e.getMessage(), e.details);
+            return ERROR_EXIT;
+        } catch (IOException e) {
+            // stdout itself failed: nothing more can be printed there
+            stderr.println("infoblox: cannot write to stdout: " + e);
+            return ERROR_EXIT;
+        } catch (RuntimeException | Error e) {
+            e.printStackTrace(stderr);
+            printError(stdout, conf, CODE_IO, "internal error in the infoblox plugin: " + e, null);
+            return ERROR_EXIT;
+        }
+    }
+
+    /** Connects, sends and receives, all within the configured timeout. */
+    static Envelope.Response call(Netconf conf, String command, Envelope.Request request) throws CniError {
+        Path socket = conf.socketPath();
+        // STATUS must answer 50 ("cannot ADD") rather than 11 when the daemon is not there
+        int unavailable = "STATUS".equals(command) ? CODE_STATUS_CANNOT_ADD : CODE_TRY_AGAIN;
+        SocketChannel channel;
+        try {
+            channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+        } catch (IOException | UnsupportedOperationException e) {
+            throw new CniError(CODE_IO, "infoblox plugin cannot open a Unix-domain socket: " + e.getMessage(),
+                    e.toString());
+        }
+        Watchdog watchdog = new Watchdog(channel, conf.timeoutMillis);
+        watchdog.start();
+        try {
+            try {
+                channel.connect(UnixDomainSocketAddress.of(socket));
+            } catch (IOException | RuntimeException e) {
+                if (watchdog.timedOut()) {
+                    throw timeout(conf, socket, unavailable, "connecting");
+                }
+                throw new CniError(unavailable, "infoblox daemon not reachable at " + socket + ": " + reason(e)
+                        + "; is infoblox-cni-daemon running?",
+                        "the plugin forwards every " + command + " to the daemon over " + socket
+                                + " (<ipam.socket-dir>/<ipam.type>.sock); start the daemon, or make ipam.socket-dir"
+                                + " and ipam.type match its --socket-dir and --driver-name");
+            }
+            Envelope.Response response;
+            try {
+                request.write(Channels.newOutputStream(channel));
+                try {
+                    channel.shutdownOutput();
+                } catch (IOException ignored) {
+                    // the daemon may already have closed its side; reading tells
+                }
+                response = Envelope.Response.read(new BufferedInputStream(Channels.newInputStream(channel), 8192));
+            } catch (Envelope.TruncatedEnvelopeException e) {
+                if (watchdog.timedOut()) {
+                    throw timeout(conf, socket, unavailable, "waiting for the answer");
+                }
+                throw new CniError(unavailable, "infoblox daemon at " + socket + " closed the connection without "
+                        + (e.endedBeforeFirstByte() ? "answering" : "a complete answer")
+                        + "; it may have restarted, try again", e.getMessage());
+            } catch (Envelope.MalformedEnvelopeException e) {
+                throw new CniError(CODE_IO, "infoblox daemon at " + socket + " sent an answer the plugin cannot read: "
+                        + e.getMessage(), "are the plugin and infoblox-cni-daemon from the same release?");
+            } catch (IOException e) {
+                if (watchdog.timedOut()) {
+                    throw timeout(conf, socket, unavailable, "waiting for the answer");
+                }
+                throw new CniError(unavailable, "infoblox daemon at " + socket + " failed during the request: "
+                        + reason(e) + "; it may have restarted, try again", e.toString());
+            }
+            if (!watchdog.finish()) {
+                throw timeout(conf, socket, unavailable, "waiting for the answer");
+            }
+            return response;
+        } finally {
+            watchdog.finish();
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // nothing to do
+            }
+        }
+    }
+
+    private static CniError timeout(Netconf conf, Path socket, int code, String phase) {
+        return new CniError(code, "infoblox daemon at " + socket + " did not answer within " + conf.timeoutText()
+                + " (ipam.daemon-timeout)", "timed out " + phase + "; the daemon may be overloaded or stuck,"
+                + " or the grid slow: raise ipam.daemon-timeout (1 to 600 s, default 60) or check the daemon's log");
+    }
+
+    private static String reason(Throwable e) {
+        String m = e.getMessage();
+        return m == null || m.isEmpty() ? e.getClass().getSimpleName() : m;
+    }
+
+    /**
+     * Closes the channel when the deadline passes, which makes a blocked connect, write or read
+     * fail at once. Exactly one of {@link #finish()} and the deadline wins.
+     */
+    static final class Watchdog extends Thread {
+        private static final int RUNNING = 0;
+        private static final int FINISHED = 1;
+        private static final int TIMED_OUT = 2;
+
+        private final SocketChannel channel;
+        private final long deadline;
+        private int state = RUNNING;
+
+        Watchdog(SocketChannel channel, long timeoutMillis) {
+            super("infoblox-plugin-timeout");
+            setDaemon(true);
+            this.channel = channel;
+            this.deadline = System.nanoTime() + timeoutMillis * 1_000_000L;
+        }
+
+        @Override
+        public void run() {
+            long remaining;
+            while ((remaining = deadline - System.nanoTime()) > 0) {
+                try {
+                    Thread.sleep(remaining / 1_000_000L + 1);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                synchronized (this) {
+                    if (state != RUNNING) {
+                        return;
+                    }
+                }
+            }
+            synchronized (this) {
+                if (state != RUNNING) {
+                    return;
+                }
+                state = TIMED_OUT;
+            }
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // the blocked call fails either way
+            }
+        }
+
+        /** Marks the call complete; false if the deadline had already passed. */
+        boolean finish() {
+            boolean won;
+            synchronized (this) {
+                if (state == RUNNING) {
+                    state = FINISHED;
+                }
+                won = state == FINISHED;
+            }
+            interrupt();
+            return won;
+        }
+
+        synchronized boolean timedOut() {
+            return state == TIMED_OUT;
+        }
+    }
+
+    // ---- output ---------------------------------------------------------------------------------
+
+    static String errorJson(String cniVersion, int code, String msg, String details) {
+        StringBuilder sb = new StringBuilder(256);
+        sb.append("{\"cniVersion\":").append(MiniJson.quote(cniVersion))
+                .append(",\"code\":").append(code)
+                .append(",\"msg\":").append(MiniJson.quote(msg));
+        if (details != null && !details.isEmpty()) {
+            sb.append(",\"details\":").append(MiniJson.quote(details));
+        }
+        return sb.append("}\n").toString();
+    }
+
+    private static void printError(OutputStream stdout, Netconf conf, int code, String msg, String details) {
+        String version = conf == null ? DEFAULT_CNI_VERSION : conf.cniVersion;
+        try {
+            write(stdout, errorJson(version, code, msg, details));
+        } catch (IOException ignored) {
+            // stdout is gone: the exit code still tells
+        }
+    }
+
+    private static void write(OutputStream out, String s) throws IOException {
+        out.write(s.getBytes(StandardCharsets.UTF_8));
+        out.flush();
+    }
+}
