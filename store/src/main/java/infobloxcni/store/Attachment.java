@@ -1,0 +1,90 @@
+package infobloxcni.store;
+
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * One attachment record as the journal stores it. Immutable; the withers return a copy.
+ *
+ * <p>Only {@code key} and {@code state} are required. {@code prefixLength} is 0..128 (0 while
+ * unknown) and {@code attempts} is non-negative; every other field may be null. The store keeps
+ * exactly what it is given (Instants to the nanosecond); it never changes a field by itself.
+ *
+ * <p>Every wither except {@link #withUpdated(Instant)} sets {@code updated} to
+ * {@link Instant#now()}. None of them changes {@code state} except {@link #withState}.
+ */
+public record Attachment(
+    AttachmentKey key,
+    AttachmentState state,
+    String address,
+    int prefixLength,
+    String gateway,
+    String ref,
+    String networkView,
+    String cidr,
+    String mac,
+    Instant created,
+    Instant updated,
+    int attempts,
+    String lastError) {
+
+  public Attachment {
+    Objects.requireNonNull(key, "key");
+    Objects.requireNonNull(state, "state");
+    if (prefixLength < 0 || prefixLength > 128) {
+      throw new IllegalArgumentException("prefixLength must be 0..128, got " + prefixLength);
+    }
+    if (attempts < 0) {
+      throw new IllegalArgumentException("attempts must be >= 0, got " + attempts);
+    }
+  }
+
+  /** A new ADD intent: state ADD_PENDING, attempts 0, created = updated = now, nothing allocated. */
+  public static Attachment pending(AttachmentKey key, String networkView, String mac, Instant now) {
+    return new Attachment(key, AttachmentState.ADD_PENDING, null, 0, null, null, networkView, null,
+        mac, now, now, 0, null);
+  }
+
+  /** Same record in another state (the daemon decides whether the transition is legal). */
+  public Attachment withState(AttachmentState newState) {
+    return new Attachment(key, newState, address, prefixLength, gateway, ref, networkView, cidr, mac,
+        created, Instant.now(), attempts, lastError);
+  }
+
+  /** Records what the grid allocated. Does not change the state: chain {@code withState(ALLOCATED)}. */
+  public Attachment withAllocation(String newAddress, int newPrefixLength, String newGateway,
+      String newRef, String newCidr) {
+    return new Attachment(key, state, newAddress, newPrefixLength, newGateway, newRef, networkView,
+        newCidr, mac, created, Instant.now(), attempts, lastError);
+  }
+
+  /** Sets (or with null clears) the last error. */
+  public Attachment withError(String error) {
+    return new Attachment(key, state, address, prefixLength, gateway, ref, networkView, cidr, mac,
+        created, Instant.now(), attempts, error);
+  }
+
+  /** One more attempt: attempts + 1, updated = now. */
+  public Attachment withAttempt() {
+    return new Attachment(key, state, address, prefixLength, gateway, ref, networkView, cidr, mac,
+        created, Instant.now(), attempts + 1, lastError);
+  }
+
+  /** Sets the grid object reference. */
+  public Attachment withRef(String newRef) {
+    return new Attachment(key, state, address, prefixLength, gateway, newRef, networkView, cidr, mac,
+        created, Instant.now(), attempts, lastError);
+  }
+
+  /** Sets the MAC address. */
+  public Attachment withMac(String newMac) {
+    return new Attachment(key, state, address, prefixLength, gateway, ref, networkView, cidr, newMac,
+        created, Instant.now(), attempts, lastError);
+  }
+
+  /** Same record with an explicit {@code updated} time (the other withers use now). */
+  public Attachment withUpdated(Instant newUpdated) {
+    return new Attachment(key, state, address, prefixLength, gateway, ref, networkView, cidr, mac,
+        created, newUpdated, attempts, lastError);
+  }
+}
