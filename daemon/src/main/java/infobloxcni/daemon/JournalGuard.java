@@ -57,7 +57,10 @@ final class JournalGuard implements AttachmentStore {
         } catch (ExecutionException e) {
             throw e.getCause() instanceof Exception cause ? cause : e;
         } catch (TimeoutException e) {
+            // Interrupting a thread blocked in file I/O closes its channels, which also releases
+            // the journal's lock, so that the journal can be moved aside.
             opening.cancel(true);
+            opener.join(2000);
             throw new TimeoutException("opening the journal in " + dir + " took longer than " + timeout.toSeconds() + " s");
         }
     }

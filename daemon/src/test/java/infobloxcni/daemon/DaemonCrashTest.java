@@ -70,6 +70,7 @@ class DaemonCrashTest {
     private Path cacheDir;
     private Path logDir;
     private Path plugin;
+    private Path pluginJar;
     private String netconf;
     private Process daemon;
     private final List<Path> daemonLogs = new ArrayList<>();
@@ -147,6 +148,7 @@ class DaemonCrashTest {
         final AtomicInteger delsOk = new AtomicInteger();
         final AtomicInteger delsUnknown = new AtomicInteger();
         final AtomicInteger delsFailed = new AtomicInteger();
+        final AtomicInteger inFlight = new AtomicInteger();
         final AtomicInteger dropsSet = new AtomicInteger();
         final AtomicInteger dropsPost = new AtomicInteger();
         final AtomicInteger dropsDelete = new AtomicInteger();
@@ -176,6 +178,60 @@ class DaemonCrashTest {
         netconf = "{\"cniVersion\":\"1.0.0\",\"name\":\"" + NETWORK + "\",\"type\":\"bridge\",\"ipam\":{\"type\":\"infoblox\","
                 + "\"subnet\":\"" + SUBNET + "\",\"socket-dir\":\"" + runDir + "\",\"daemon-timeout\":10}}";
         pool = Executors.newVirtualThreadPerTaskExecutor();
+        pluginJar = snapshotPluginJar();
+        preloadClassPath();
+    }
+
+    /**
+     * Loads this project's classes and opens every jar of the class path now, so that the
+     * in-process audit at the end does not depend on files that other builds on the same machine
+     * may be rewriting by then (an opened jar stays readable when it is replaced).
+     */
+    private static void preloadClassPath() throws IOException {
+        ClassLoader loader = DaemonCrashTest.class.getClassLoader();
+        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            Path path = Path.of(entry);
+            List<String> names = new ArrayList<>();
+            if (Files.isDirectory(path)) {
+                try (var walk = Files.walk(path)) {
+                    walk.map(p -> path.relativize(p).toString()).filter(n -> n.startsWith("infobloxcni/")).forEach(names::add);
+                }
+            } else if (Files.isRegularFile(path) && entry.endsWith(".jar")) {
+                try (java.util.jar.JarFile jar = new java.util.jar.JarFile(path.toFile())) {
+                    boolean first = true;
+                    for (var e : (Iterable<java.util.jar.JarEntry>) jar.stream()::iterator) {
+                        String n = e.getName();
+                        if (!n.endsWith(".class") || n.contains("-") || n.startsWith("META-INF/")) continue;
+                        if (first || n.startsWith("infobloxcni/")) names.add(n);
+                        first = false;
+                    }
+                }
+            }
+            for (String n : names) {
+                if (!n.endsWith(".class") || n.contains("-")) continue;
+                try {
+                    Class.forName(n.substring(0, n.length() - 6).replace('/', '.'), false, loader);
+                } catch (ClassNotFoundException | LinkageError ignored) {
+                    // optional dependencies missing: not needed
+                }
+            }
+        }
+    }
+
+    /**
+     * The plugin runs from a private copy of plugin/target/plugin.jar (through the wrapper's
+     * INFOBLOX_CNI_PLUGIN_JAR), with a start-up archive trained for that copy: other builds on the
+     * same machine must not pull the jar away in the middle of a long run.
+     */
+    private Path snapshotPluginJar() throws IOException {
+        Path jar = plugin.getParent().getParent().resolve("plugin/target/plugin.jar");
+        Path copy = work.resolve("plugin").resolve("plugin.jar");
+        Files.createDirectories(copy.getParent());
+        Files.copy(jar, copy);
+        ExternalCommand.Result train = ExternalCommand.run(Duration.ofMinutes(3), Map.of("INFOBLOX_CNI_PLUGIN_JAR", copy.toString()), null,
+                plugin.toString(), "--train");
+        if (!train.ok()) log("note: no start-up archive for the plugin copy, plugin calls will start slower:\n" + train);
+        return copy;
     }
 
     @AfterEach
@@ -283,10 +339,15 @@ class DaemonCrashTest {
         daemon = startDaemon(kills + 1);
         maxUpMillis = Math.max(maxUpMillis, awaitServing(daemon, kills + 1));
         List<Future<?>> cleanup = new ArrayList<>();
-        for (Container c : model.all()) {
-            if (c.needsDel()) cleanup.add(pool.submit(() -> delUntilDone(c, model, stats)));
+        ExecutorService runtime = Executors.newFixedThreadPool(workers); // as many plugin calls at once as before
+        try {
+            for (Container c : model.all()) {
+                if (c.needsDel()) cleanup.add(runtime.submit(() -> delUntilDone(c, model, stats)));
+            }
+            for (Future<?> f : cleanup) f.get(10, TimeUnit.MINUTES);
+        } finally {
+            runtime.shutdownNow();
         }
-        for (Future<?> f : cleanup) f.get(5, TimeUnit.MINUTES);
         JsonNode journal = awaitSettledJournal(Duration.ofSeconds(90), stats);
 
         daemon.destroy(); // SIGTERM: a clean stop
@@ -320,7 +381,7 @@ class DaemonCrashTest {
                     mergeAdoptedRecords += Integer.parseInt(m.group(1));
                 }
                 for (String what : List.of("adopted reservation", "released duplicate reservation", "had reserved", "left nothing on the grid",
-                        "release of", "pending release of", "removing stale socket", " SEVERE ", "internal error")) {
+                        "deferred", "pending release of", "removing stale socket", " SEVERE ", "internal error")) {
                     if (line.contains(what)) notable.merge(what.strip(), 1, Integer::sum);
                 }
             }
@@ -335,7 +396,9 @@ class DaemonCrashTest {
                 + " live_at_end=" + live.size() + " on_grid=" + truth.containerReservations
                 + " adds_unknown=" + stats.addsUnknown.get() + " adds_failed_other=" + stats.addsFailed.get()
                 + " dels_unknown=" + stats.delsUnknown.get() + " dels_failed_other=" + stats.delsFailed.get()
-                + " lost_post=" + stats.dropsPost.get() + " lost_delete=" + stats.dropsDelete.get() + " (armed " + stats.dropsSet.get() + ")"
+                + " unknown_while_daemon_had_it=" + stats.inFlight.get()
+                + " lost_armed=" + stats.dropsSet.get() + " (post " + stats.dropsPost.get() + ", delete " + stats.dropsDelete.get() + ")"
+                + " final_dels=" + cleanup.size()
                 + " merge_adopted_records=" + mergeAdoptedRecords + " max_restart_ms=" + maxUpMillis
                 + " journal_records_at_end=" + journal.size() + " audit_findings=" + audit.findings().size()
                 + " failure_codes=" + stats.failureCounts + " log_lines=" + notable;
@@ -388,7 +451,7 @@ class DaemonCrashTest {
                 c.history.add("cycle " + cycle + " ADD exit " + r.exit + " code " + r.code + ": " + r.msg);
             }
         }
-        if (r.exit != 0) stats.failure(r.code, "ADD " + c.id + ": " + r.msg);
+        if (r.exit != 0) failure(stats, r, "ADD " + c.id);
         if (r.exit == 0 && (r.address == null || !r.address.startsWith("10.66."))) {
             stats.problems.add("ADD " + c.id + " answered success without an address of " + SUBNET + ": " + r.stdout);
         }
@@ -408,7 +471,18 @@ class DaemonCrashTest {
             }
             c.busy = false;
         }
-        if (r.exit != 0) stats.failure(r.code, "DEL " + c.id + ": " + r.msg);
+        if (r.exit != 0) failure(stats, r, "DEL " + c.id);
+    }
+
+    /**
+     * A killed daemon and a lost grid answer both end in "try again" (11); any other code means
+     * something else went wrong (a journal failure, an internal error, a wrapper that cannot run).
+     */
+    private static void failure(Stats stats, Call r, String what) {
+        stats.failure(r.code, what + ": " + r.msg);
+        // the plugin's words when the daemon had the request and died before answering
+        if (r.msg.contains("failed during the request") || r.msg.contains("closed the connection")) stats.inFlight.incrementAndGet();
+        if (r.code != CniError.TRY_AGAIN_LATER) stats.problems.add(what + " failed with unexpected code " + r.code + ": " + r.msg);
     }
 
     /** The runtime's retries of an owed DEL, against a daemon that stays up. */
@@ -455,6 +529,7 @@ class DaemonCrashTest {
         env.put("CNI_IFNAME", "eth0");
         env.put("CNI_NETNS", "/nonexistent");
         env.put("CNI_PATH", plugin.getParent().toString());
+        env.put("INFOBLOX_CNI_PLUGIN_JAR", pluginJar.toString());
         ExternalCommand.Result r = ExternalCommand.run(PLUGIN_LIMIT, env, netconf, plugin.toString());
         if (r.timedOut()) return new Call(-1, -1, null, "plugin timed out: " + r, r.stdout());
         JsonNode json = null;
