@@ -29,6 +29,7 @@ final class MacAddresses {
 
     /** Asks {@code ip} inside the container's network namespace; bounded to two seconds. */
     static String readFromNetns(String netns, String ifName) {
+        if (!java.nio.file.Files.exists(java.nio.file.Path.of(netns))) return NONE; // gone, or never there: skip the fork
         ProcessBuilder pb = new ProcessBuilder("nsenter", "--net=" + netns, "ip", "-o", "link", "show", "dev", ifName)
                 .redirectErrorStream(true);
         Process process = null;
