@@ -9,7 +9,6 @@ import infobloxcni.store.Attachment;
 import infobloxcni.store.AttachmentKey;
 import infobloxcni.store.AttachmentState;
 import infobloxcni.store.Journal;
-import infobloxcni.wapisim.WapiSimulator;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,10 +18,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 

@@ -10,7 +10,6 @@ import infobloxcni.store.Attachment;
 import infobloxcni.store.AttachmentKey;
 import infobloxcni.store.AttachmentState;
 import infobloxcni.store.Journal;
-import infobloxcni.wapisim.WapiSimulator;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -20,10 +19,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /**
