@@ -24,33 +24,39 @@ final class RequestHandler implements Function<Envelope.Request, Envelope.Respon
     @Override
     public Envelope.Response apply(Envelope.Request request) {
         if (request.env().containsKey(AdminCommands.ENV)) return admin.handle(request);
-        String version = NetConf.versionOf(request.stdin());
         long started = System.nanoTime();
         String command = request.env().getOrDefault("CNI_COMMAND", "?");
         String who = request.env().getOrDefault("CNI_CONTAINERID", "-") + "/" + request.env().getOrDefault("CNI_IFNAME", "-");
+        CniRequest cni = null;
         try {
-            CniRequest cni = CniRequest.parse(request.env(), request.stdin());
+            cni = CniRequest.parse(request.env(), request.stdin());
             byte[] out = switch (cni.command()) {
                 case ADD -> ipam.add(cni);
                 case DEL -> { ipam.del(cni); yield NOTHING; }
                 case CHECK -> { ipam.check(cni); yield NOTHING; }
                 case STATUS -> { ipam.status(); yield NOTHING; }
                 case GC -> { ipam.gc(cni); yield NOTHING; }
-                case VERSION -> CniResults.version(version);
+                case VERSION -> CniResults.version(NetConf.versionOf(request.stdin()));
             };
             LOG.log(System.Logger.Level.INFO, "{0} {1} ok in {2} ms", command, who, String.valueOf((System.nanoTime() - started) / 1_000_000));
             return new Envelope.Response(0, out);
         } catch (CniError e) {
             LOG.log(System.Logger.Level.WARNING, "{0} {1} failed with code {2}: {3}", command, who, e.code(), e.getMessage());
-            return new Envelope.Response(1, CniResults.error(version, e));
+            return new Envelope.Response(1, CniResults.error(versionOf(cni, request), e));
         } catch (JournalException e) {
             LOG.log(System.Logger.Level.ERROR, command + " " + who + ": journal failure", e);
-            return new Envelope.Response(1, CniResults.error(version, new CniError(CniError.IO_FAILURE,
+            return new Envelope.Response(1, CniResults.error(versionOf(cni, request), new CniError(CniError.IO_FAILURE,
                     "local journal unusable, nothing was sent to the grid: " + e.getMessage())));
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.ERROR, command + " " + who + ": internal error", e);
-            return new Envelope.Response(1, CniResults.error(version, new CniError(INTERNAL_ERROR, "internal error in infoblox-cni-daemon: " + e)));
+            return new Envelope.Response(1, CniResults.error(versionOf(cni, request),
+                    new CniError(INTERNAL_ERROR, "internal error in infoblox-cni-daemon: " + e)));
         }
+    }
+
+    /** Errors answer in the config's cniVersion; the config is parsed a second time only when it failed the first. */
+    private static String versionOf(CniRequest parsed, Envelope.Request request) {
+        return parsed != null && parsed.netConf() != null ? parsed.netConf().cniVersion() : NetConf.versionOf(request.stdin());
     }
 
     static Envelope.Response malformedEnvelope(Exception e) {
