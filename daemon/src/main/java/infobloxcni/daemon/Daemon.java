@@ -32,7 +32,7 @@ public final class Daemon implements AutoCloseable {
         this.wapi = new WapiClient(config.wapi());
         ReservationTags tags = new ReservationTags(config.hostId(), config.clusterName(), config.cmpType());
         this.ipam = new Ipam(config, wapi, journal, tags, clock);
-        JournalRebuilder rebuilder = new JournalRebuilder(wapi, tags, config.cniCacheDir(), clock);
+        JournalRebuilder rebuilder = new JournalRebuilder(wapi, tags, config.cniCacheDir(), config.driverName(), clock);
         // An ADD_PENDING younger than two whole-call timeouts may still be in flight on the grid.
         Duration addGrace = config.wapi().callTimeout().multipliedBy(2);
         this.reconciler = new Reconciler(ipam, journal, rebuilder, clock, addGrace, config.releaseRetryMax());
@@ -85,7 +85,7 @@ public final class Daemon implements AutoCloseable {
             try {
                 ReservationTags tags = new ReservationTags(config.hostId(), config.clusterName(), config.cmpType());
                 Ipam ipam = new Ipam(config, wapi, journal, tags, clock);
-                JournalRebuilder rebuilder = new JournalRebuilder(wapi, tags, config.cniCacheDir(), clock);
+                JournalRebuilder rebuilder = new JournalRebuilder(wapi, tags, config.cniCacheDir(), config.driverName(), clock);
                 return new JournalAudit(wapi, journal, ipam, rebuilder, tags).run(live, liveSource, apply);
             } finally {
                 journal.close();

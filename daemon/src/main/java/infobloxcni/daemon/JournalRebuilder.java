@@ -26,18 +26,21 @@ import java.util.Map;
 public final class JournalRebuilder {
     private static final System.Logger LOG = System.getLogger(JournalRebuilder.class.getName());
 
-    /** One attachment a runtime has cached a result for. */
-    public record CachedAttachment(AttachmentKey key, String address, String gateway) { }
+    /** One attachment a runtime has cached a result for; ipamType null when the cached config is unreadable. */
+    public record CachedAttachment(AttachmentKey key, String address, String gateway, String ipamType) { }
 
     private final WapiClient wapi;
     private final ReservationTags tags;
     private final Path cniCacheDir;
+    private final String ipamType;
     private final Clock clock;
 
-    public JournalRebuilder(WapiClient wapi, ReservationTags tags, Path cniCacheDir, Clock clock) {
+    /** @param ipamType the driver name: cached attachments of networks using another IPAM are not ours */
+    public JournalRebuilder(WapiClient wapi, ReservationTags tags, Path cniCacheDir, String ipamType, Clock clock) {
         this.wapi = wapi;
         this.tags = tags;
         this.cniCacheDir = cniCacheDir;
+        this.ipamType = ipamType;
         this.clock = clock;
     }
 
@@ -61,7 +64,7 @@ public final class JournalRebuilder {
             adopted++;
         }
         for (CachedAttachment c : cached) {
-            if (journal.get(c.key()).isPresent()) continue;
+            if (!ipamType.equals(c.ipamType()) || journal.get(c.key()).isPresent()) continue;
             List<FixedAddress> onGrid = wapi.findFixedAddressesByEa(null, ReservationTags.VM_ID, c.key().containerId()).stream()
                     .filter(r -> ReservationTags.belongsTo(r, c.key()))
                     .filter(r -> c.address() == null || c.address().equals(r.ipv4addr()))
@@ -81,6 +84,17 @@ public final class JournalRebuilder {
         int prefix = r.network() == null ? 32 : Ipv4Subnet.parse(r.network()).prefixLength();
         return Attachment.pending(key, r.networkView(), r.mac(), clock.instant())
                 .withAllocation(r.ipv4addr(), prefix, gateway, r.ref(), r.network()).withState(AttachmentState.ALLOCATED);
+    }
+
+    /** libcni keeps the network config base64-encoded in the entry: its {@code ipam.type} says whose it is. */
+    private static String cachedIpamType(JsonNode entry) {
+        try {
+            JsonNode config = NetConf.JSON.readTree(java.util.Base64.getDecoder().decode(entry.path("config").asText("")));
+            JsonNode type = config == null ? null : config.path("ipam").path("type");
+            return type != null && type.isTextual() ? type.asText() : null;
+        } catch (IOException | IllegalArgumentException e) {
+            return null;
+        }
     }
 
     /**
@@ -104,7 +118,7 @@ public final class JournalRebuilder {
                     if (address == null) address = entry.path("result").path("ip4").path("ip").asText(null);
                     String gateway = ip.path("gateway").asText(entry.path("result").path("ip4").path("gateway").asText(null));
                     out.add(new CachedAttachment(new AttachmentKey(network, id, ifName),
-                            address == null ? null : address.replaceFirst("/.*", ""), gateway));
+                            address == null ? null : address.replaceFirst("/.*", ""), gateway, cachedIpamType(entry)));
                 } catch (IOException | RuntimeException e) {
                     LOG.log(System.Logger.Level.DEBUG, "skipping CNI cache entry {0}: {1}", file, e.getMessage());
                 }

@@ -146,6 +146,36 @@ class RestartAndDamageTest extends GridAndDaemonTest {
         assertEquals(1, reservationsOf("c1").size());
     }
 
+    /** A libcni cache entry, as a runtime leaves it in /var/lib/cni/results. */
+    private void cacheEntry(String network, String containerId, String ipamType, String address) throws Exception {
+        String config = "{\"cniVersion\":\"1.0.0\",\"name\":\"" + network + "\",\"type\":\"bridge\",\"ipam\":{\"type\":\"" + ipamType + "\"}}";
+        String entry = "{\"kind\":\"cniCacheV1\",\"containerId\":\"" + containerId + "\",\"ifName\":\"eth0\",\"networkName\":\"" + network
+                + "\",\"config\":\"" + java.util.Base64.getEncoder().encodeToString(config.getBytes()) + "\",\"result\":{\"cniVersion\":\"1.0.0\","
+                + "\"ips\":[{\"address\":\"" + address + "/24\",\"gateway\":\"10.10.0.1\"}]}}";
+        Path cache = host.config().cniCacheDir();
+        Files.createDirectories(cache);
+        Files.writeString(cache.resolve(network + "-" + containerId + "-eth0"), entry);
+    }
+
+    @Test
+    void theOriginalDriversReservationOfALiveContainerIsAdoptedFromTheCniCache() throws Exception {
+        // the original driver's reservation: VM ID only, no comment naming a host
+        grid.createObject("fixedaddress", Map.of("ipv4addr", "10.10.0.90", "network_view", "default", "mac", "00:00:00:00:00:00",
+                "extattrs", Map.of("VM ID", Map.of("value", "legacy"))));
+        cacheEntry("net1", "legacy", "infoblox", "10.10.0.90");
+        for (int i = 0; i < 5; i++) cacheEntry("other-net", "hl" + i, "host-local", "10.99.0." + (10 + i));
+        host.stop();
+        grid.resetCounters();
+        host.start();
+        await("the CNI cache entry is adopted", () -> record("legacy").isPresent());
+        assertEquals(2, grid.requestCount("GET", "fixedaddress"), "one search for this host's reservations, one for the cached "
+                + "infoblox attachment; none for host-local's: " + grid.requestLog());
+        var add = host.call("ADD", "legacy", "eth0", NET);
+        assertEquals("10.10.0.90/24", add.address(), "adopted, not duplicated");
+        assertEquals("10.10.0.1", add.json().path("ips").path(0).path("gateway").asText());
+        assertEquals(0, grid.requestCount("POST", "fixedaddress"));
+    }
+
     enum Damage { FLIP_BYTES, ZERO_PAGE, TRUNCATE, GARBAGE_FILE }
 
     @ParameterizedTest
