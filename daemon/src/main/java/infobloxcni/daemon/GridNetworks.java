@@ -62,11 +62,6 @@ final class GridNetworks {
         ensured.remove(policy);
     }
 
-    /** Every policy whose network lives in this subnet: used when the grid says the network is gone. */
-    void forgetSubnet(String view, Ipv4Subnet subnet) {
-        ensured.entrySet().removeIf(e -> e.getValue().view().equals(view) && e.getValue().subnet().equals(subnet));
-    }
-
     private void ensureView(String view) {
         if (wapi.getNetworkView(view).isPresent()) return;
         try {

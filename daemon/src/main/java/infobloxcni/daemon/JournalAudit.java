@@ -241,7 +241,7 @@ public final class JournalAudit {
         return out;
     }
 
-    static com.fasterxml.jackson.databind.node.ArrayNode liveToJson(List<LiveAttachment> live) {
+    public static com.fasterxml.jackson.databind.node.ArrayNode liveToJson(List<LiveAttachment> live) {
         var out = NetConf.JSON.createArrayNode();
         for (LiveAttachment l : live) out.addObject().put("network", l.network()).put("containerId", l.containerId()).put("ifName", l.ifName());
         return out;

@@ -108,10 +108,7 @@ public final class RecoverMain implements Callable<Integer> {
     private JournalAudit.Report askDaemon(Path socket, List<JournalAudit.LiveAttachment> live, String liveSource) throws IOException {
         ObjectMapper mapper = new ObjectMapper();
         var args = mapper.createObjectNode().put("apply", apply).put("liveSource", liveSource);
-        if (live != null) {
-            var list = args.putArray("live");
-            live.forEach(l -> list.addObject().put("network", l.network()).put("containerId", l.containerId()).put("ifName", l.ifName()));
-        }
+        if (live != null) args.set("live", JournalAudit.liveToJson(live));
         try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             channel.connect(UnixDomainSocketAddress.of(socket));
             new Envelope.Request(Map.of("INFOBLOX_CNI_ADMIN", "audit"), args.toString().getBytes(StandardCharsets.UTF_8))
