@@ -12,7 +12,7 @@ import java.util.Set;
  */
 final class ControlEndpoint {
     private static final Set<String> FAULT_KEYS = Set.of("latencyMs", "failNext", "dropBeforeApplyingNext",
-            "dropAfterApplyingNext", "outage");
+            "dropAfterApplyingNext", "failAfterApplyingNext", "outage");
 
     private final WapiSimulator sim;
 
@@ -74,6 +74,7 @@ final class ControlEndpoint {
         out.put("pendingFailures", f.pendingFailures());
         out.put("pendingDropsBefore", f.pendingDropsBefore());
         out.put("pendingDropsAfter", f.pendingDropsAfter());
+        out.put("pendingFailuresAfter", f.pendingFailuresAfter());
         out.put("outage", f.outage());
         return out;
     }
@@ -92,6 +93,10 @@ final class ControlEndpoint {
         if (fail != null && (!fail.containsKey("n") || !fail.containsKey("status"))) {
             throw new IllegalArgumentException("failNext needs n and status");
         }
+        Map<String, Object> failAfter = m.containsKey("failAfterApplyingNext") ? (Map<String, Object>) m.get("failAfterApplyingNext") : null;
+        if (failAfter != null && (!failAfter.containsKey("n") || !failAfter.containsKey("status"))) {
+            throw new IllegalArgumentException("failAfterApplyingNext needs n and status");
+        }
         Object before = m.get("dropBeforeApplyingNext");
         Object after = m.get("dropAfterApplyingNext");
         Boolean outage = m.containsKey("outage") ? (Boolean) m.get("outage") : null;
@@ -102,6 +107,11 @@ final class ControlEndpoint {
             f.failNext((int) number(fail.get("n")), (int) number(fail.get("status")),
                     String.valueOf(fail.getOrDefault("code", "Server.Error")),
                     String.valueOf(fail.getOrDefault("text", "Injected failure")), (String) fail.get("method"));
+        }
+        if (failAfter != null) {
+            f.failAfterApplyingNext((int) number(failAfter.get("n")), (int) number(failAfter.get("status")),
+                    String.valueOf(failAfter.getOrDefault("code", "Server.Error")),
+                    String.valueOf(failAfter.getOrDefault("text", "Injected failure")), (String) failAfter.get("method"));
         }
         if (before != null) {
             if (before instanceof Map<?, ?> b) f.dropBeforeApplyingNext((int) number(b.get("n")), (String) b.get("method"));

@@ -17,7 +17,10 @@ import java.util.function.Consumer;
  *       applied;</li>
  *   <li>the call is authenticated and carried out;</li>
  *   <li>a pending {@link #dropAfterApplyingNext(int, String) drop-after} for the call's method discards
- *       the answer and resets the connection: the change is applied but the client never learns it.</li>
+ *       the answer and resets the connection: the change is applied but the client never learns it;</li>
+ *   <li>a pending {@link #failAfterApplyingNext(int, int, String, String, String) fail-after} replaces the
+ *       answer with a WAPI error: the change is applied, the client is told it failed (a grid that
+ *       commits, then times out towards its proxy, answers like this).</li>
  * </ol>
  * Every method may be called from any thread; each returns this object for chaining.
  */
@@ -34,6 +37,11 @@ public final class Faults {
     private String dropBeforeMethod;
     private int dropAfterRemaining;
     private String dropAfterMethod;
+    private int failAfterRemaining;
+    private String failAfterMethod;
+    private int failAfterStatus;
+    private String failAfterCode;
+    private String failAfterText;
     private boolean outage;
 
     Faults(Consumer<Boolean> outageSwitch) {
@@ -94,6 +102,21 @@ public final class Faults {
     }
 
     /**
+     * The next {@code n} WAPI calls with this HTTP method (null or "*": any) are carried out, and then
+     * answered with the error {@code httpStatus}/{@code code}/{@code text} instead of their result.
+     */
+    public synchronized Faults failAfterApplyingNext(int n, int httpStatus, String code, String text, String method) {
+        if (n < 0) throw new IllegalArgumentException("n < 0");
+        if (httpStatus < 100 || httpStatus > 599) throw new IllegalArgumentException("status " + httpStatus);
+        failAfterRemaining = n;
+        failAfterStatus = httpStatus;
+        failAfterCode = Objects.requireNonNull(code, "code");
+        failAfterText = Objects.requireNonNull(text, "text");
+        failAfterMethod = normalize(method);
+        return this;
+    }
+
+    /**
      * On: the listening socket is closed (new connections are refused) and every open connection is
      * reset. Off: the simulator listens again on the same port. Returns once the switch is done.
      */
@@ -113,6 +136,7 @@ public final class Faults {
             failRemaining = 0;
             dropBeforeRemaining = 0;
             dropAfterRemaining = 0;
+            failAfterRemaining = 0;
         }
         outage(false);
         return this;
@@ -141,6 +165,11 @@ public final class Faults {
         return dropAfterRemaining;
     }
 
+    /** Fail-afters still to be injected. */
+    public synchronized int pendingFailuresAfter() {
+        return failAfterRemaining;
+    }
+
     // ---- consumed by the request path ----
 
     synchronized boolean takeDropBefore(String method) {
@@ -165,6 +194,14 @@ public final class Faults {
             return true;
         }
         return false;
+    }
+
+    synchronized WapiError takeFailureAfter(String method) {
+        if (failAfterRemaining > 0 && applies(failAfterMethod, method)) {
+            failAfterRemaining--;
+            return new WapiError(failAfterStatus, failAfterCode + ": " + failAfterText, failAfterCode, failAfterText);
+        }
+        return null;
     }
 
     private static boolean applies(String wanted, String method) {

@@ -1,9 +1,6 @@
 package infobloxcni.wapisim;
 
-import java.nio.charset.StandardCharsets;
-import java.security.SecureRandom;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -115,19 +112,22 @@ final class WapiModel {
         return SPECS.containsKey(type);
     }
 
-    /** One stored object. Only touched under the model lock. */
+    /**
+     * One stored object. Only touched under the model lock. Its identity on the wire is its key
+     * (see {@link GridRefs}), not this instance: a new object with the same key has the same ref.
+     */
     static final class Obj {
         final String type;
-        final String id;
         final long seq;
         final Map<String, Object> f = new LinkedHashMap<>();
         Map<String, Object> ea = new LinkedHashMap<>();
         Cidr cidr;  // network, networkcontainer
         long ip;    // fixedaddress
+        int viewIndex = -1;  // the grid's internal index of the view: its own for a view (default = 0), else its view's
+        String id;  // the opaque part of the ref, derived from the key on insert
 
-        Obj(String type, String id, long seq) {
+        Obj(String type, long seq) {
             this.type = type;
-            this.id = id;
             this.seq = seq;
         }
 
@@ -153,20 +153,20 @@ final class WapiModel {
     }
 
     private final ReentrantLock lock = new ReentrantLock();
-    private final String instanceTag;
     private long seq;
-    private final Map<String, Map<String, Obj>> byType = new HashMap<>();
+    private int nextViewIndex;
+    /** Every object of a type in creation order (keyed by {@link Obj#seq}). */
+    private final Map<String, TreeMap<Long, Obj>> byType = new HashMap<>();
+    /** Every object by the opaque part of its ref, i.e. by its key. */
     private final Map<String, Obj> byId = new HashMap<>();
     private final Map<String, TreeMap<Long, Obj>> fixedByView = new HashMap<>();
 
     WapiModel(boolean cloudEas) {
-        byte[] tag = new byte[3];
-        new SecureRandom().nextBytes(tag);
-        this.instanceTag = String.format(Locale.ROOT, "%02x%02x%02x", tag[0], tag[1], tag[2]);
-        for (String t : TYPES) byType.put(t, new LinkedHashMap<>());
+        for (String t : TYPES) byType.put(t, new TreeMap<>());
         Obj view = newObj(NETWORKVIEW);
         view.f.put("name", DEFAULT_VIEW);
         view.f.put("is_default", Boolean.TRUE);
+        view.viewIndex = nextViewIndex++;
         insert(view);
         if (cloudEas) {
             for (String name : CLOUD_EAS) {
@@ -192,20 +192,20 @@ final class WapiModel {
     // ------------------------------------------------------------------ refs
 
     private Obj newObj(String type) {
-        long s = ++seq;
-        String raw = spec(type).internal() + "$" + s + "." + instanceTag;
-        String id = Base64.getUrlEncoder().withoutPadding().encodeToString(raw.getBytes(StandardCharsets.UTF_8));
-        return new Obj(type, id, s);
+        return new Obj(type, ++seq);
     }
 
     private void insert(Obj o) {
-        byType.get(o.type).put(o.id, o);
-        byId.put(o.id, o);
+        if (!o.type.equals(NETWORKVIEW) && !o.type.equals(EADEF)) o.viewIndex = viewOf(o).viewIndex;
+        o.id = GridRefs.opaqueId(o);
+        Obj clash = byId.put(o.id, o);
+        if (clash != null) throw new IllegalStateException("two objects with the key of " + o.id); // guarded by validation
+        byType.get(o.type).put(o.seq, o);
         if (o.type.equals(FIXED)) fixedIndex(o.view()).put(o.ip, o);
     }
 
     private void remove(Obj o) {
-        byType.get(o.type).remove(o.id);
+        byType.get(o.type).remove(o.seq);
         byId.remove(o.id);
         if (o.type.equals(FIXED)) {
             TreeMap<Long, Obj> idx = fixedByView.get(o.view());
@@ -213,36 +213,32 @@ final class WapiModel {
         }
     }
 
+    /** After a change of a key field (a fixed address moved): the object answers to a new ref. */
+    private void rekey(Obj o) {
+        byId.remove(o.id);
+        o.id = GridRefs.opaqueId(o);
+        byId.put(o.id, o);
+    }
+
+    private Obj viewOf(Obj o) {
+        Obj view = findView(o.view());
+        if (view == null) throw new IllegalStateException("object in a missing view " + o.view()); // guarded by validation
+        return view;
+    }
+
     private TreeMap<Long, Obj> fixedIndex(String view) {
         return fixedByView.computeIfAbsent(view, v -> new TreeMap<>());
     }
 
     static String ref(Obj o) {
-        String readable = switch (o.type) {
-            case FIXED -> o.str("ipv4addr") + "/" + o.view();
-            case NETWORK, CONTAINER -> o.cidr + "/" + o.view();
-            case NETWORKVIEW -> o.str("name") + "/" + (Boolean.TRUE.equals(o.f.get("is_default")) ? "true" : "false");
-            default -> o.str("name");
-        };
-        return o.type + "/" + o.id + ":" + encodeReadable(readable);
+        return GridRefs.ref(o);
     }
 
-    /** Percent-encodes what may not stand in a URL path (spaces, '?', '#', '%', non-ASCII). */
-    static String encodeReadable(String s) {
-        StringBuilder b = new StringBuilder();
-        for (byte x : s.getBytes(StandardCharsets.UTF_8)) {
-            int c = x & 0xFF;
-            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-                    || "-._~/:@!$&'()*+,;=".indexOf(c) >= 0) {
-                b.append((char) c);
-            } else {
-                b.append('%').append(String.format(Locale.ROOT, "%02X", c));
-            }
-        }
-        return b.toString();
-    }
-
-    /** The object a ref names; the readable part after ':' is not checked, as on a grid. */
+    /**
+     * The object a ref names <em>now</em>: the opaque part encodes a key, so a ref kept from a
+     * deleted object names whatever holds that key today. The readable part after ':' is not
+     * checked, as on a grid.
+     */
     private Obj resolve(String ref) {
         int slash = ref.indexOf('/');
         if (slash <= 0) throw WapiError.proto("Invalid reference: " + ref);
@@ -265,10 +261,13 @@ final class WapiModel {
         return locked(() -> {
             List<String> fields = returnFields(spec, rs);
             for (Cond c : conds) checkCond(spec, c);
-            List<Map<String, Object>> out = new ArrayList<>();
+            List<Obj> hits = new ArrayList<>();
             for (Obj o : byType.get(type).values()) {
-                if (matches(o, conds)) out.add(render(o, fields));
+                if (matches(o, conds)) hits.add(o);
             }
+            hits.sort(GridRefs.KEY_ORDER);
+            List<Map<String, Object>> out = new ArrayList<>();
+            for (Obj o : hits) out.add(render(o, fields));
             return out;
         });
     }
@@ -475,6 +474,7 @@ final class WapiModel {
         o.f.put("name", name);
         putOpt(o, "comment", optString(body, "comment"));
         o.f.put("is_default", Boolean.FALSE);
+        o.viewIndex = nextViewIndex++;
         return o;
     }
 
@@ -730,6 +730,7 @@ final class WapiModel {
                                 o.f.put("ipv4addr", Ipv4.format(ip));
                                 o.f.put("network", network.cidr.toString());
                                 fixedIndex(o.view()).put(ip, o);
+                                rekey(o); // the IP is part of the key: a moved address has a new ref
                             });
                         }
                     }
@@ -813,7 +814,7 @@ final class WapiModel {
                 }
                 case EADEF -> {
                     String name = o.str("name");
-                    for (Map<String, Obj> all : byType.values()) {
+                    for (Map<Long, Obj> all : byType.values()) {
                         for (Obj x : all.values()) x.ea.remove(name);
                     }
                 }

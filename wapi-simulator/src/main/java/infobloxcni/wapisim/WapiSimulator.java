@@ -396,6 +396,8 @@ public final class WapiSimulator implements AutoCloseable {
             }
         }
         if (faults.takeDropAfter(method)) return drop(req);
+        WapiError afterApplying = faults.takeFailureAfter(method);
+        if (afterApplying != null) return logged(req, reply(afterApplying, headers));
         return logged(req, outcome);
     }
 

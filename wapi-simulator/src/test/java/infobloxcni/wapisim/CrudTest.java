@@ -390,12 +390,46 @@ class CrudTest {
     }
 
     @Test
-    void refsAreNeverReused() throws Exception {
+    void refsAreTheGridsOwnKeyEncoding() throws Exception {
+        // The refs of real grids, byte for byte (docs/wapi-simulator.md, "Refs", cites them).
+        c.create("network", "{\"network\":\"10.8.1.0/24\"}");
+        assertEquals("fixedaddress/ZG5zLmZpeGVkX2FkZHJlc3MkMTAuOC4xLjEwMC4wLi4:10.8.1.100/default",
+                c.create("fixedaddress", "{\"ipv4addr\":\"10.8.1.100\",\"mac\":\"aa:bb:cc:dd:ee:01\"}"));
+        assertEquals("network/ZG5zLm5ldHdvcmskMjIuMC4wLjAvMjQvMA:22.0.0.0/24/default",
+                c.create("network", "{\"network\":\"22.0.0.0/24\"}"));
+        assertEquals("extensibleattributedef/b25lLmV4dGVuc2libGVfYXR0cmlidXRlc19kZWYkLlNpdGU:Site",
+                c.create("extensibleattributedef", "{\"name\":\"Site\"}"));
+        assertEquals("networkview/ZG5zLm5ldHdvcmtfdmlldyQw:default/true", sim.objects("networkview").getFirst().get("_ref"));
+        String view = c.create("networkview", "{\"name\":\"cni_view\"}");
+        assertEquals("networkview/ZG5zLm5ldHdvcmtfdmlldyQx:cni_view/false", view, "the second view has index 1");
+        c.create("network", "{\"network\":\"10.79.0.0/24\",\"network_view\":\"cni_view\"}");
+        assertEquals("fixedaddress/ZG5zLmZpeGVkX2FkZHJlc3MkMTAuNzkuMC4yLjEuLg:10.79.0.2/cni_view",
+                c.create("fixedaddress", "{\"ipv4addr\":\"10.79.0.2\",\"mac\":\"aa:bb:cc:dd:ee:02\","
+                        + "\"network_view\":\"cni_view\"}"), "IP, then the view's index");
+    }
+
+    @Test
+    void aRefNamesAKeySoAReservationMadeAgainAnswersToTheOldRef() throws Exception {
+        c.create("network", "{\"network\":\"10.0.0.0/24\"}");
+        String a = c.create("fixedaddress", "{\"ipv4addr\":\"func:nextavailableip:10.0.0.0/24\",\"mac\":\"aa:bb:cc:dd:ee:01\",\"comment\":\"first\"}");
+        assertEquals(200, c.delete(a).status());
+        assertEquals(404, c.get(a).status(), "a stale ref answers 404 while nothing holds its key");
+        // nextavailableip hands out the lowest free address: the one just freed
+        String b = c.create("fixedaddress", "{\"ipv4addr\":\"func:nextavailableip:10.0.0.0/24\",\"mac\":\"aa:bb:cc:dd:ee:02\",\"comment\":\"second\"}");
+        assertEquals(a, b, "same IP, same view: byte-for-byte the same ref");
+        assertEquals("second", c.get(a + "?_return_fields=comment").json().get("comment").asText(), "the old ref names the new holder");
+        assertEquals(200, c.delete(a).status(), "and a DELETE by the old ref deletes the new holder");
+        assertTrue(sim.objects("fixedaddress").isEmpty());
+    }
+
+    @Test
+    void movingAFixedAddressChangesItsRef() throws Exception {
         c.create("network", "{\"network\":\"10.0.0.0/24\"}");
         String a = c.create("fixedaddress", "{\"ipv4addr\":\"10.0.0.5\",\"mac\":\"aa:bb:cc:dd:ee:01\"}");
-        c.delete(a);
-        String b = c.create("fixedaddress", "{\"ipv4addr\":\"10.0.0.5\",\"mac\":\"aa:bb:cc:dd:ee:01\"}");
-        assertFalse(a.equals(b), a + " reused");
-        assertEquals(404, c.get(a).status(), "the old ref stays dead");
+        String moved = c.put(a, "{\"ipv4addr\":\"10.0.0.6\"}").json().asText();
+        assertFalse(moved.equals(a), "the IP is part of the key");
+        assertTrue(moved.endsWith(":10.0.0.6/default"), moved);
+        assertEquals(404, c.get(a).status());
+        assertEquals(200, c.get(moved).status());
     }
 }

@@ -71,6 +71,18 @@ class FaultsTest {
     }
 
     @Test
+    void failAfterApplyingAppliesTheCallThenAnswersTheError() throws Exception {
+        String ref = c.create("fixedaddress", NEXT_IP);
+        sim.faults().failAfterApplyingNext(1, 503, "Server.Unavailable", "proxy timeout", "DELETE");
+        assertEquals(200, c.get(ref).status(), "other methods are not counted");
+        TestClient.Resp r = c.delete(ref);
+        assertEquals(503, r.status());
+        assertEquals("proxy timeout", r.text());
+        assertTrue(sim.objects("fixedaddress").isEmpty(), "the DELETE was applied all the same");
+        assertEquals(0, sim.faults().pendingFailuresAfter());
+    }
+
+    @Test
     void dropBeforeApplyingClosesTheConnectionAndAppliesNothing() throws Exception {
         c.get("network"); // a pooled keep-alive connection exists: a dropped POST is still not retried
         sim.faults().dropBeforeApplyingNext(1);

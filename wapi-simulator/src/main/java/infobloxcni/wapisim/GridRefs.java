@@ -1,0 +1,72 @@
+package infobloxcni.wapisim;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.Locale;
+
+/**
+ * How a grid forms {@code _ref}s: {@code <type>/<opaque>:<readable>}, where the opaque part is
+ * base64 of the object's <em>key</em> (its internal type name, then the key fields), with no
+ * counter or instance in it. So a ref names a key, not an object: delete a fixed address and
+ * reserve the same IP in the same view again, and the new object answers to byte-for-byte the
+ * old ref. Decoded refs of real grids, as asserted by Infoblox's own clients' tests, are cited in
+ * docs/wapi-simulator.md ("Refs").
+ *
+ * <ul>
+ *   <li>fixedaddress: {@code dns.fixed_address$<ip>.<view index>..}, readable {@code <ip>/<view name>}</li>
+ *   <li>network: {@code dns.network$<cidr>/<view index>}, readable {@code <cidr>/<view name>}</li>
+ *   <li>networkcontainer: {@code dns.network_container$<cidr>/<view index>}, readable {@code <cidr>/<view name>}</li>
+ *   <li>networkview: {@code dns.network_view$<view index>}, readable {@code <name>/<is_default>}</li>
+ *   <li>extensibleattributedef: {@code one.extensible_attributes_def$.<name>}, readable {@code <name>}</li>
+ * </ul>
+ */
+final class GridRefs {
+    private GridRefs() {
+    }
+
+    /** The order a grid lists search results in: by key (view, then address), not by age. */
+    static final Comparator<WapiModel.Obj> KEY_ORDER = Comparator
+            .comparingInt((WapiModel.Obj o) -> o.viewIndex)
+            .thenComparingLong(o -> o.cidr != null ? o.cidr.base() : o.ip)
+            .thenComparingInt(o -> o.cidr != null ? o.cidr.prefix() : 0)
+            .thenComparingLong(o -> o.seq);
+
+    /** The opaque part: base64 (unpadded) of the internal key. */
+    static String opaqueId(WapiModel.Obj o) {
+        String key = switch (o.type) {
+            case WapiModel.FIXED -> "dns.fixed_address$" + Ipv4.format(o.ip) + "." + o.viewIndex + "..";
+            case WapiModel.NETWORK -> "dns.network$" + o.cidr + "/" + o.viewIndex;
+            case WapiModel.CONTAINER -> "dns.network_container$" + o.cidr + "/" + o.viewIndex;
+            case WapiModel.NETWORKVIEW -> "dns.network_view$" + o.viewIndex;
+            case WapiModel.EADEF -> "one.extensible_attributes_def$." + o.str("name");
+            default -> throw new IllegalArgumentException("no key for " + o.type);
+        };
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(key.getBytes(StandardCharsets.UTF_8));
+    }
+
+    static String ref(WapiModel.Obj o) {
+        String readable = switch (o.type) {
+            case WapiModel.FIXED -> o.str("ipv4addr") + "/" + o.view();
+            case WapiModel.NETWORK, WapiModel.CONTAINER -> o.cidr + "/" + o.view();
+            case WapiModel.NETWORKVIEW -> o.str("name") + "/" + (Boolean.TRUE.equals(o.f.get("is_default")) ? "true" : "false");
+            default -> o.str("name");
+        };
+        return o.type + "/" + o.id + ":" + encodeReadable(readable);
+    }
+
+    /** Percent-encodes what may not stand in a URL path (spaces, '?', '#', '%', non-ASCII). */
+    static String encodeReadable(String s) {
+        StringBuilder b = new StringBuilder();
+        for (byte x : s.getBytes(StandardCharsets.UTF_8)) {
+            int c = x & 0xFF;
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+                    || "-._~/:@!$&'()*+,;=".indexOf(c) >= 0) {
+                b.append((char) c);
+            } else {
+                b.append('%').append(String.format(Locale.ROOT, "%02X", c));
+            }
+        }
+        return b.toString();
+    }
+}
