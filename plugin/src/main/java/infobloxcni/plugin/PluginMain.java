@@ -20,8 +20,9 @@ import java.util.TreeMap;
  * The CNI IPAM executable ({@code bin/infoblox}). It forwards the request (the {@code CNI_*}
  * environment and stdin) to the resident daemon over {@code <ipam.socket-dir>/<ipam.type>.sock},
  * prints the daemon's answer on stdout and exits with the daemon's exit code. It answers VERSION
- * itself, and reports a missing or unknown {@code CNI_COMMAND}, an unreachable daemon and a
- * timeout as CNI error JSON. Nothing but CNI JSON is ever written to stdout.
+ * itself, and reports a missing or unknown {@code CNI_COMMAND}, a network configuration that is not
+ * a JSON object (code 6, without a daemon call), an unreachable daemon and a timeout as CNI error
+ * JSON. Nothing but CNI JSON is ever written to stdout.
  *
  * <p>Written for start-up time: JDK only, no lambdas, streams, regular expressions or
  * {@code String.format}, and string concatenation compiled inline (see the module's pom).
@@ -93,7 +94,7 @@ public final class PluginMain {
                 return n;
             }
             if (!(doc instanceof Map<?, ?> conf)) {
-                n.parseError = "the network configuration is not a JSON object";
+                n.parseError = "it is not a JSON object";
                 return n;
             }
             if (conf.get("cniVersion") instanceof String v && !v.isEmpty()) {
@@ -190,6 +191,12 @@ public final class PluginMain {
             if (tooLarge) {
                 throw new CniError(CODE_DECODE, "network configuration on stdin is larger than " + MAX_STDIN_BYTES
                         + " bytes (4 MiB), the most the infoblox plugin accepts", null);
+            }
+            if (conf.parseError != null) {
+                // no daemon needed to say so, and it must not turn into "daemon not reachable" (11)
+                throw new CniError(CODE_DECODE, "network configuration on stdin could not be decoded: "
+                        + conf.parseError, "the runtime passes the network's configuration (a JSON object, e.g. "
+                        + "the file in /etc/cni/net.d) on stdin");
             }
 
             TreeMap<String, String> env = new TreeMap<>();

@@ -60,6 +60,7 @@ public final class Train {
                 expect("BOGUS", netconf, 1, "\"code\":4");
                 expect(null, netconf, 1, "\"code\":4");
                 expect("VERSION", "not json", 0, "\"cniVersion\":\"1.1.0\"");
+                expect("ADD", "not json", 1, "\"code\":6");
             }
         } finally {
             server.close();

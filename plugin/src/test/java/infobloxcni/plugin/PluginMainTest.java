@@ -135,15 +135,38 @@ class PluginMainTest {
     }
 
     @Test
-    void unparsableNetconfIsStillForwardedToTheDefaultSocket() throws IOException {
+    void undecodableNetconfIsCode6WithoutConnecting() throws IOException {
+        // garbage falls back to the default socket: a daemon there must not even be connected to
         Path defaultDir = Files.createDirectory(dir.resolve("default"));
-        try (FakeDaemon daemon = new FakeDaemon(defaultDir.resolve("infoblox.sock"), req -> Envelope.Response.of(1,
-                "{\"cniVersion\":\"1.1.0\",\"code\":6,\"msg\":\"cannot decode\"}"))) {
-            Run r = run(env("ADD"), "{not json");
-            assertEquals(1, r.exitCode());
-            assertEquals(6, r.code());
-            assertEquals("{not json", FakeDaemon.str(daemon.requests.get(0).stdin()));
+        try (FakeDaemon daemon = FakeDaemon.healthy(defaultDir.resolve("infoblox.sock"))) {
+            for (String command : new String[] {"ADD", "DEL", "CHECK", "GC", "STATUS"}) {
+                for (String stdin : new String[] {"{not json", "", "{\"cniVersion\":\"1.0.0\"} x", "\u00ff"}) {
+                    Run r = run(env(command), stdin);
+                    assertEquals(1, r.exitCode(), command + " " + stdin + ": " + r);
+                    assertEquals(6, r.code(), command + " " + stdin + ": " + r.stdout());
+                    assertEquals("1.1.0", r.json().get("cniVersion"));
+                    assertTrue(r.msg().startsWith("network configuration on stdin could not be decoded: "), r.msg());
+                    assertTrue(r.msg().contains(parserMessage(stdin)), "names the parser's problem: " + r.msg());
+                }
+                for (String stdin : new String[] {"[]", "\"x\"", "5", "null"}) {
+                    Run r = run(env(command), stdin);
+                    assertEquals(6, r.code(), command + " " + stdin + ": " + r.stdout());
+                    assertTrue(r.msg().startsWith("network configuration on stdin could not be decoded: ")
+                            && r.msg().contains("not a JSON object"), r.msg());
+                }
+            }
+            assertEquals(0, daemon.connections.get(), "no connection to the daemon");
+            assertEquals(0, daemon.requests.size());
         }
+    }
+
+    private static String parserMessage(String stdin) {
+        try {
+            MiniJson.parse(utf8(stdin));
+        } catch (MiniJson.JsonException e) {
+            return e.getMessage();
+        }
+        throw new AssertionError("parses: " + stdin);
     }
 
     @Test
