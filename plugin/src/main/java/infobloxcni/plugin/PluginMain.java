@@ -12,6 +12,7 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.TreeMap;
@@ -20,8 +21,15 @@ import java.util.TreeMap;
  * The CNI IPAM executable ({@code bin/infoblox}). It forwards the request (the {@code CNI_*}
  * environment and stdin) to the resident daemon over {@code <ipam.socket-dir>/<ipam.type>.sock},
  * prints the daemon's answer on stdout and exits with the daemon's exit code. It answers VERSION
- * itself, and reports a missing or unknown {@code CNI_COMMAND}, an unreachable daemon and a
- * timeout as CNI error JSON. Nothing but CNI JSON is ever written to stdout.
+ * itself, and reports a missing or unknown {@code CNI_COMMAND}, a network configuration that is not
+ * a JSON object (code 6, without a daemon call), an unreachable daemon and a timeout as CNI error
+ * JSON. Nothing but CNI JSON is ever written to stdout.
+ *
+ * <p>Without systemd socket activation a restarting daemon leaves its socket refused or missing
+ * for a moment; the plugin retries the connect (10 ms pauses growing to 200 ms) for
+ * {@code ipam.daemon-connect-timeout} seconds (default 5, at most {@code ipam.daemon-timeout})
+ * before it answers 11 (50 for STATUS). Other connect failures, and failures after connecting,
+ * are answered at once. The whole call stays within {@code ipam.daemon-timeout}.
  *
  * <p>Written for start-up time: JDK only, no lambdas, streams, regular expressions or
  * {@code String.format}, and string concatenation compiled inline (see the module's pom).
@@ -36,6 +44,11 @@ public final class PluginMain {
     static final int DEFAULT_TIMEOUT_SECONDS = 60;
     static final int MIN_TIMEOUT_SECONDS = 1;
     static final int MAX_TIMEOUT_SECONDS = 600;
+    /** How long a refused or missing socket is retried: a daemon restart without socket activation. */
+    static final int DEFAULT_CONNECT_TIMEOUT_SECONDS = 5;
+    /** First and largest pause between connect attempts. */
+    static final long FIRST_RETRY_MILLIS = 10;
+    static final long MAX_RETRY_MILLIS = 200;
     /** Largest stdin accepted (the envelope's value limit). */
     static final int MAX_STDIN_BYTES = Envelope.MAX_VALUE_BYTES;
     /** Exit code of every error the plugin reports itself. */
@@ -78,6 +91,8 @@ public final class PluginMain {
         String type;
         String socketDir = DEFAULT_SOCKET_DIR;
         long timeoutMillis = DEFAULT_TIMEOUT_SECONDS * 1000L;
+        /** How long connect attempts are repeated while the socket is refused or missing; 0: one attempt. */
+        long connectTimeoutMillis = DEFAULT_CONNECT_TIMEOUT_SECONDS * 1000L;
         /** Why the configuration could not be read, or null. */
         String parseError;
 
@@ -93,7 +108,7 @@ public final class PluginMain {
                 return n;
             }
             if (!(doc instanceof Map<?, ?> conf)) {
-                n.parseError = "the network configuration is not a JSON object";
+                n.parseError = "it is not a JSON object";
                 return n;
             }
             if (conf.get("cniVersion") instanceof String v && !v.isEmpty()) {
@@ -106,23 +121,34 @@ public final class PluginMain {
                 if (ipam.get("socket-dir") instanceof String d && !d.isEmpty() && d.indexOf('\0') < 0) {
                     n.socketDir = d;
                 }
-                Object t = ipam.get("daemon-timeout");
-                double seconds = Double.NaN;
-                if (t instanceof Number num) {
-                    seconds = num.doubleValue();
-                } else if (t instanceof String str) {
-                    try {
-                        seconds = Double.parseDouble(str.trim());
-                    } catch (NumberFormatException ignored) {
-                        // keep the default; the daemon validates the field
-                    }
-                }
+                double seconds = seconds(ipam.get("daemon-timeout"));
                 if (!Double.isNaN(seconds)) {
                     seconds = Math.max(MIN_TIMEOUT_SECONDS, Math.min(MAX_TIMEOUT_SECONDS, seconds));
                     n.timeoutMillis = Math.round(seconds * 1000);
                 }
+                seconds = seconds(ipam.get("daemon-connect-timeout"));
+                if (!Double.isNaN(seconds)) {
+                    n.connectTimeoutMillis = Math.round(Math.max(0, seconds) * 1000);
+                }
             }
+            // the retries happen inside the overall deadline
+            n.connectTimeoutMillis = Math.min(n.connectTimeoutMillis, n.timeoutMillis);
             return n;
+        }
+
+        /** A number of seconds given as a JSON number or a numeric string; NaN for anything else. */
+        private static double seconds(Object value) {
+            if (value instanceof Number num) {
+                return num.doubleValue();
+            }
+            if (value instanceof String str) {
+                try {
+                    return Double.parseDouble(str.trim());
+                } catch (NumberFormatException ignored) {
+                    // keep the default; the daemon validates the field
+                }
+            }
+            return Double.NaN;
         }
 
         /** A plugin name usable as a socket file name. */
@@ -136,7 +162,14 @@ public final class PluginMain {
         }
 
         String timeoutText() {
-            long ms = timeoutMillis;
+            return secondsText(timeoutMillis);
+        }
+
+        String connectTimeoutText() {
+            return secondsText(connectTimeoutMillis);
+        }
+
+        private static String secondsText(long ms) {
             return ms % 1000 == 0 ? (ms / 1000) + " s" : (ms / 1000.0) + " s";
         }
     }
@@ -191,6 +224,12 @@ public final class PluginMain {
                 throw new CniError(CODE_DECODE, "network configuration on stdin is larger than " + MAX_STDIN_BYTES
                         + " bytes (4 MiB), the most the infoblox plugin accepts", null);
             }
+            if (conf.parseError != null) {
+                // no daemon needed to say so, and it must not turn into "daemon not reachable" (11)
+                throw new CniError(CODE_DECODE, "network configuration on stdin could not be decoded: "
+                        + conf.parseError, "the runtime passes the network's configuration (a JSON object, e.g. "
+                        + "the file in /etc/cni/net.d) on stdin");
+            }
 
             TreeMap<String, String> env = new TreeMap<>();
             for (Map.Entry<String, String> e : environment.entrySet()) {
@@ -222,32 +261,47 @@ public final class PluginMain {
         }
     }
 
-    /** Connects, sends and receives, all within the configured timeout. */
+    /**
+     * Connects, sends and receives, all within the configured timeout. A refused or missing socket
+     * (the daemon restarting without socket activation) is retried for ipam.daemon-connect-timeout.
+     */
     static Envelope.Response call(Netconf conf, String command, Envelope.Request request) throws CniError {
         Path socket = conf.socketPath();
         // STATUS must answer 50 ("cannot ADD") rather than 11 when the daemon is not there
         int unavailable = "STATUS".equals(command) ? CODE_STATUS_CANNOT_ADD : CODE_TRY_AGAIN;
-        SocketChannel channel;
-        try {
-            channel = SocketChannel.open(StandardProtocolFamily.UNIX);
-        } catch (IOException | UnsupportedOperationException e) {
-            throw new CniError(CODE_IO, "infoblox plugin cannot open a Unix-domain socket: " + e.getMessage(),
-                    e.toString());
-        }
+        long started = System.nanoTime();
+        SocketChannel channel = open();
         Watchdog watchdog = new Watchdog(channel, conf.timeoutMillis);
         watchdog.start();
         try {
-            try {
-                channel.connect(UnixDomainSocketAddress.of(socket));
-            } catch (IOException | RuntimeException e) {
-                if (watchdog.timedOut()) {
-                    throw timeout(conf, socket, unavailable, "connecting");
+            // while the daemon is up the first attempt is the only one: the retries cost nothing then
+            long pause = FIRST_RETRY_MILLIS;
+            while (true) {
+                try {
+                    channel.connect(UnixDomainSocketAddress.of(socket));
+                    break;
+                } catch (IOException | RuntimeException e) {
+                    if (watchdog.timedOut()) {
+                        throw timeout(conf, socket, unavailable, "connecting");
+                    }
+                    boolean restarting = daemonRestarting(e, socket);
+                    long left = conf.connectTimeoutMillis * 1_000_000L - (System.nanoTime() - started);
+                    if (!restarting || left <= 0) {
+                        throw notReachable(conf, command, socket, unavailable, e,
+                                restarting && conf.connectTimeoutMillis > 0);
+                    }
+                    // the last pause ends at the connect deadline, so the last attempt is made there
+                    if (!pause(Math.min(pause, (left + 999_999) / 1_000_000L))) {
+                        throw notReachable(conf, command, socket, unavailable, e, false);
+                    }
+                    pause = Math.min(pause * 2, MAX_RETRY_MILLIS);
+                    // a channel whose connect failed is closed: every attempt needs a new one
+                    close(channel);
+                    channel = open();
+                    if (!watchdog.watch(channel)) {
+                        throw timeout(conf, socket, unavailable, "connecting");
+                    }
                 }
-                throw new CniError(unavailable, "infoblox daemon not reachable at " + socket + ": " + reason(e)
-                        + "; is infoblox-cni-daemon running?",
-                        "the plugin forwards every " + command + " to the daemon over " + socket
-                                + " (<ipam.socket-dir>/<ipam.type>.sock); start the daemon, or make ipam.socket-dir"
-                                + " and ipam.type match its --socket-dir and --driver-name");
             }
             Envelope.Response response;
             try {
@@ -281,12 +335,62 @@ public final class PluginMain {
             return response;
         } finally {
             watchdog.finish();
-            try {
-                channel.close();
-            } catch (IOException ignored) {
-                // nothing to do
-            }
+            close(channel);
         }
+    }
+
+    private static SocketChannel open() throws CniError {
+        try {
+            return SocketChannel.open(StandardProtocolFamily.UNIX);
+        } catch (IOException | UnsupportedOperationException e) {
+            throw new CniError(CODE_IO, "infoblox plugin cannot open a Unix-domain socket: " + e.getMessage(),
+                    e.toString());
+        }
+    }
+
+    private static void close(SocketChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // nothing to do
+        }
+    }
+
+    /**
+     * True for the connect failures of a daemon that is restarting: the socket file is there but
+     * nobody listens (refused), or it is not there yet. Anything else (permission denied, ...)
+     * will not go away by waiting.
+     */
+    private static boolean daemonRestarting(Throwable e, Path socket) {
+        if (e instanceof java.net.ConnectException) {
+            return true; // ECONNREFUSED
+        }
+        // ENOENT; but a path too long for a Unix socket is "missing" too, and stays so
+        String m = e.getMessage();
+        return e.getClass() == java.net.SocketException.class && (m == null || !m.contains("too long"))
+                && !Files.exists(socket);
+    }
+
+    /** Sleeps between connect attempts; false if interrupted. */
+    private static boolean pause(long millis) {
+        try {
+            Thread.sleep(millis);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private static CniError notReachable(Netconf conf, String command, Path socket, int code, Throwable e,
+                                         boolean retried) {
+        String tried = retried
+                ? ", still after retrying for " + conf.connectTimeoutText() + " (ipam.daemon-connect-timeout)" : "";
+        return new CniError(code, "infoblox daemon not reachable at " + socket + ": " + reason(e) + tried
+                + "; is infoblox-cni-daemon running?",
+                "the plugin forwards every " + command + " to the daemon over " + socket
+                        + " (<ipam.socket-dir>/<ipam.type>.sock); start the daemon, or make ipam.socket-dir"
+                        + " and ipam.type match its --socket-dir and --driver-name");
     }
 
     private static CniError timeout(Netconf conf, Path socket, int code, String phase) {
@@ -302,14 +406,15 @@ public final class PluginMain {
 
     /**
      * Closes the channel when the deadline passes, which makes a blocked connect, write or read
-     * fail at once. Exactly one of {@link #finish()} and the deadline wins.
+     * fail at once. Exactly one of {@link #finish()} and the deadline wins. A connect retry hands
+     * over its new channel with {@link #watch}.
      */
     static final class Watchdog extends Thread {
         private static final int RUNNING = 0;
         private static final int FINISHED = 1;
         private static final int TIMED_OUT = 2;
 
-        private final SocketChannel channel;
+        private SocketChannel channel; // guarded by this
         private final long deadline;
         private int state = RUNNING;
 
@@ -335,17 +440,28 @@ public final class PluginMain {
                     }
                 }
             }
+            SocketChannel ch;
             synchronized (this) {
                 if (state != RUNNING) {
                     return;
                 }
                 state = TIMED_OUT;
+                ch = channel;
             }
             try {
-                channel.close();
+                ch.close();
             } catch (IOException ignored) {
                 // the blocked call fails either way
             }
+        }
+
+        /** Watches this channel from now on; false (channel left open) if the deadline has passed. */
+        synchronized boolean watch(SocketChannel next) {
+            if (state != RUNNING) {
+                return false;
+            }
+            channel = next;
+            return true;
         }
 
         /** Marks the call complete; false if the deadline had already passed. */

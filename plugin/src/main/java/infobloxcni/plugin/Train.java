@@ -47,7 +47,9 @@ public final class Train {
                     + "\"routes\":[{\"dst\":\"0.0.0.0/0\"}],\"network-view\":\"default\",\"prefix-length\":24},"
                     + "\"runtimeConfig\":{\"mac\":\"aa:bb:cc:dd:ee:ff\"},\"args\":{\"x\":[1,2.5,-3e2,true,false,null,"
                     + "\"\\u00e9\\ud83d\\ude00\\n\"]}}";
-            String missing = netconf.replace(dir.toString(), dir.resolve("nowhere").toString());
+            // a short connect retry: trains the restart path without making training slow
+            String missing = netconf.replace(dir.toString(), dir.resolve("nowhere").toString())
+                    .replace("\"daemon-timeout\":30,", "\"daemon-timeout\":30,\"daemon-connect-timeout\":0.05,");
             for (int i = 0; i < rounds; i++) {
                 expect("VERSION", netconf, 0, "\"supportedVersions\"");
                 expect("ADD", netconf, 0, ADD_RESULT);
@@ -60,6 +62,7 @@ public final class Train {
                 expect("BOGUS", netconf, 1, "\"code\":4");
                 expect(null, netconf, 1, "\"code\":4");
                 expect("VERSION", "not json", 0, "\"cniVersion\":\"1.1.0\"");
+                expect("ADD", "not json", 1, "\"code\":6");
             }
         } finally {
             server.close();

@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
@@ -26,6 +27,8 @@ final class FakeDaemon implements AutoCloseable {
 
     final Path socket;
     final List<Envelope.Request> requests = new CopyOnWriteArrayList<>();
+    /** Connections accepted, whether or not a request followed. */
+    final AtomicInteger connections = new AtomicInteger();
     private final ServerSocketChannel server;
     private final Thread thread;
     private volatile Function<Envelope.Request, Envelope.Response> answer;
@@ -59,6 +62,7 @@ final class FakeDaemon implements AutoCloseable {
             } catch (IOException e) {
                 return;
             }
+            connections.incrementAndGet();
             Thread t = new Thread(() -> handle(ch), "fake-daemon-conn");
             t.setDaemon(true);
             t.start();

@@ -75,6 +75,9 @@ class PluginMainTest {
                 + "\"type\":\"infoblox\",\"socket-dir\":" + MiniJson.quote(dir.toString()) + extraIpam + "}}";
     }
 
+    /** No connect retries: for the tests that want a missing or refused socket answered at once. */
+    static final String NO_RETRY = ",\"daemon-connect-timeout\":0";
+
     static Run run(Map<String, String> env, byte[] stdin, String programName, String defaultSocketDir) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
@@ -135,15 +138,38 @@ class PluginMainTest {
     }
 
     @Test
-    void unparsableNetconfIsStillForwardedToTheDefaultSocket() throws IOException {
+    void undecodableNetconfIsCode6WithoutConnecting() throws IOException {
+        // garbage falls back to the default socket: a daemon there must not even be connected to
         Path defaultDir = Files.createDirectory(dir.resolve("default"));
-        try (FakeDaemon daemon = new FakeDaemon(defaultDir.resolve("infoblox.sock"), req -> Envelope.Response.of(1,
-                "{\"cniVersion\":\"1.1.0\",\"code\":6,\"msg\":\"cannot decode\"}"))) {
-            Run r = run(env("ADD"), "{not json");
-            assertEquals(1, r.exitCode());
-            assertEquals(6, r.code());
-            assertEquals("{not json", FakeDaemon.str(daemon.requests.get(0).stdin()));
+        try (FakeDaemon daemon = FakeDaemon.healthy(defaultDir.resolve("infoblox.sock"))) {
+            for (String command : new String[] {"ADD", "DEL", "CHECK", "GC", "STATUS"}) {
+                for (String stdin : new String[] {"{not json", "", "{\"cniVersion\":\"1.0.0\"} x", "\u00ff"}) {
+                    Run r = run(env(command), stdin);
+                    assertEquals(1, r.exitCode(), command + " " + stdin + ": " + r);
+                    assertEquals(6, r.code(), command + " " + stdin + ": " + r.stdout());
+                    assertEquals("1.1.0", r.json().get("cniVersion"));
+                    assertTrue(r.msg().startsWith("network configuration on stdin could not be decoded: "), r.msg());
+                    assertTrue(r.msg().contains(parserMessage(stdin)), "names the parser's problem: " + r.msg());
+                }
+                for (String stdin : new String[] {"[]", "\"x\"", "5", "null"}) {
+                    Run r = run(env(command), stdin);
+                    assertEquals(6, r.code(), command + " " + stdin + ": " + r.stdout());
+                    assertTrue(r.msg().startsWith("network configuration on stdin could not be decoded: ")
+                            && r.msg().contains("not a JSON object"), r.msg());
+                }
+            }
+            assertEquals(0, daemon.connections.get(), "no connection to the daemon");
+            assertEquals(0, daemon.requests.size());
         }
+    }
+
+    private static String parserMessage(String stdin) {
+        try {
+            MiniJson.parse(utf8(stdin));
+        } catch (MiniJson.JsonException e) {
+            return e.getMessage();
+        }
+        throw new AssertionError("parses: " + stdin);
     }
 
     @Test
@@ -220,7 +246,7 @@ class PluginMainTest {
 
     @Test
     void missingSocketIsCode11NamingThePath() {
-        Run r = run(env("ADD"), netconf("0.4.0", ""));
+        Run r = run(env("ADD"), netconf("0.4.0", NO_RETRY));
         assertEquals(1, r.exitCode());
         assertEquals(11, r.code());
         assertEquals("0.4.0", r.json().get("cniVersion"));
@@ -231,7 +257,7 @@ class PluginMainTest {
 
     @Test
     void statusWithoutDaemonIsCode50() {
-        Run r = run(env("STATUS"), netconf("1.1.0", ""));
+        Run r = run(env("STATUS"), netconf("1.1.0", NO_RETRY));
         assertEquals(1, r.exitCode());
         assertEquals(50, r.code());
         assertTrue(r.msg().contains(socket().toString()), r.msg());
@@ -244,15 +270,93 @@ class PluginMainTest {
         server.bind(UnixDomainSocketAddress.of(socket()));
         server.close();
         assertTrue(Files.exists(socket()));
-        Run r = run(env("DEL"), netconf("1.1.0", ""));
+        Run r = run(env("DEL"), netconf("1.1.0", NO_RETRY));
         assertEquals(11, r.code());
         assertTrue(r.msg().contains("Connection refused") && r.msg().contains(socket().toString()), r.msg());
         // a plain file where the socket should be
         Files.delete(socket());
         Files.writeString(socket(), "not a socket");
-        r = run(env("DEL"), netconf("1.1.0", ""));
+        r = run(env("DEL"), netconf("1.1.0", NO_RETRY));
         assertEquals(11, r.code());
         assertTrue(r.msg().contains(socket().toString()), r.msg());
+    }
+
+    // ---- the daemon restarting (no socket activation) ------------------------------------------------
+
+    @Test
+    void daemonThatComesUpWithinTheConnectTimeoutIsReached() throws Exception {
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            // socket file missing, then a stale one (refused): the two ways a restart looks from outside
+            for (boolean stale : new boolean[] {false, true}) {
+                if (stale) {
+                    ServerSocketChannel old = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+                    old.bind(UnixDomainSocketAddress.of(socket()));
+                    old.close();
+                    assertTrue(Files.exists(socket()));
+                }
+                long start = System.nanoTime();
+                Future<Run> call = pool.submit(() -> run(env("ADD"), netconf("1.1.0", "")));
+                sleep(1_000);
+                try (FakeDaemon daemon = FakeDaemon.healthy(socket())) {
+                    Run r = call.get(30, TimeUnit.SECONDS);
+                    long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                    assertEquals(0, r.exitCode(), "stale " + stale + ": " + r);
+                    assertEquals(FakeDaemon.ADD_RESULT, r.stdout());
+                    assertTrue(ms >= 950, "waited for the daemon: " + ms + " ms");
+                    assertEquals(1, daemon.connections.get());
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void noDaemonIsCode11AfterTheConnectTimeout() throws IOException {
+        long start = System.nanoTime();
+        Run r = run(env("ADD"), netconf("1.1.0", ",\"daemon-connect-timeout\":1"));
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertEquals(1, r.exitCode());
+        assertEquals(11, r.code(), r.stdout());
+        assertTrue(r.msg().startsWith("infoblox daemon not reachable at " + socket() + ": "), r.msg());
+        assertTrue(r.msg().contains("for 1 s (ipam.daemon-connect-timeout)"), "says how long: " + r.msg());
+        assertTrue(ms >= 900 && ms < 5_000, "took " + ms + " ms");
+
+        // refused, as a string, during STATUS
+        ServerSocketChannel old = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        old.bind(UnixDomainSocketAddress.of(socket()));
+        old.close();
+        start = System.nanoTime();
+        r = run(env("STATUS"), netconf("1.1.0", ",\"daemon-connect-timeout\":\"1\""));
+        ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertEquals(50, r.code(), r.stdout());
+        assertTrue(r.msg().contains("Connection refused") && r.msg().contains("for 1 s"), r.msg());
+        assertTrue(ms >= 900 && ms < 5_000, "took " + ms + " ms");
+    }
+
+    @Test
+    void connectTimeoutZeroFailsAtOnce() {
+        long start = System.nanoTime();
+        Run r = run(env("ADD"), netconf("1.1.0", ",\"daemon-connect-timeout\":0"));
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertEquals(11, r.code(), r.stdout());
+        assertTrue(r.msg().endsWith(": No such file or directory; is infoblox-cni-daemon running?"), r.msg());
+        assertTrue(ms < 2_000, "no retry (the default would wait 5 s): " + ms + " ms");
+    }
+
+    @Test
+    void aSocketPathTooLongIsNotRetried() {
+        // "missing" for good: waiting would only delay the answer
+        String longDir = dir.resolve("d".repeat(120)).toString();
+        String conf = "{\"cniVersion\":\"1.1.0\",\"ipam\":{\"type\":\"infoblox\",\"socket-dir\":"
+                + MiniJson.quote(longDir) + "}}";
+        long start = System.nanoTime();
+        Run r = run(env("ADD"), conf);
+        long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertEquals(11, r.code(), r.stdout());
+        assertTrue(r.msg().contains("too long") && !r.msg().contains("retrying"), r.msg());
+        assertTrue(ms < 2_000, "no retry (the default would wait 5 s): " + ms + " ms");
     }
 
     @Test
@@ -279,6 +383,7 @@ class PluginMainTest {
             Run r = run(env("ADD"), netconf("1.1.0", ""));
             assertEquals(11, r.code());
             assertTrue(r.msg().contains("closed the connection without answering"), r.msg());
+            assertEquals(1, daemon.connections.get(), "a failure after connecting is not retried");
         }
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(socket()));
@@ -342,6 +447,16 @@ class PluginMainTest {
         assertEquals(600_000, timeout("100000"));
         assertEquals(600_000, timeout("1e300"));
         assertEquals(30_000, timeout("\"30\""));
+        assertEquals(5_000, connectTimeout("", "null"));
+        assertEquals(5_000, connectTimeout("", "\"soon\""));
+        assertEquals(0, connectTimeout("", "0"));
+        assertEquals(0, connectTimeout("", "-1"));
+        assertEquals(2_500, connectTimeout("", "\" 2.5 \""));
+        assertEquals(60_000, connectTimeout("", "1e300"), "at most daemon-timeout");
+        assertEquals(10_000, connectTimeout("\"daemon-timeout\":10,", "30"));
+        assertEquals(1_000, connectTimeout("\"daemon-timeout\":1,", "null"), "the default, too");
+        assertEquals("2.5 s", PluginMain.Netconf.of(utf8("{\"ipam\":{\"daemon-connect-timeout\":2.5}}"), "x", "/d")
+                .connectTimeoutText());
         PluginMain.Netconf bad = PluginMain.Netconf.of(utf8("{\"ipam\":{\"type\":5,\"socket-dir\":[]}}"), "ib3", "/run/cni");
         assertEquals(Path.of("/run/cni/ib3.sock"), bad.socketPath());
         assertEquals("1.1.0", bad.cniVersion);
@@ -360,6 +475,11 @@ class PluginMainTest {
 
     private static long timeout(String value) {
         return PluginMain.Netconf.of(utf8("{\"ipam\":{\"daemon-timeout\":" + value + "}}"), "x", "/d").timeoutMillis;
+    }
+
+    private static long connectTimeout(String otherFields, String value) {
+        return PluginMain.Netconf.of(utf8("{\"ipam\":{" + otherFields + "\"daemon-connect-timeout\":" + value + "}}"),
+                "x", "/d").connectTimeoutMillis;
     }
 
     private static byte[] utf8(String s) {

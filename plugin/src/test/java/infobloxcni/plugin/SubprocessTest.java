@@ -171,7 +171,7 @@ class SubprocessTest {
         assertEquals(1, r.exitCode());
         assertEquals(4L, r.json().get("code"));
 
-        r = wrapper(env("DEL"), netconf(""));
+        r = wrapper(env("DEL"), netconf(",\"daemon-connect-timeout\":0"));
         assertEquals(1, r.exitCode());
         assertEquals(11L, r.json().get("code"));
         assertTrue(((String) r.json().get("msg")).contains(dir.resolve("infoblox.sock").toString()));
