@@ -45,6 +45,24 @@ final class GridRefs {
         return Base64.getUrlEncoder().withoutPadding().encodeToString(key.getBytes(StandardCharsets.UTF_8));
     }
 
+    /**
+     * The canonical opaque part for an opaque part a client sent, or null when it is not a key of
+     * that internal type (a grid answers those 400 "Invalid reference", not 404). Lenient like a
+     * grid's decoder: padded or not, either base64 alphabet.
+     */
+    static String canonicalId(String opaque, String internalType) {
+        byte[] raw;
+        try {
+            String unpadded = opaque.replace("=", "");
+            raw = Base64.getUrlDecoder().decode(unpadded.replace('+', '-').replace('/', '_'));
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+        String key = new String(raw, StandardCharsets.UTF_8);
+        if (!key.startsWith(internalType + "$")) return null;
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
+    }
+
     static String ref(WapiModel.Obj o) {
         String readable = switch (o.type) {
             case WapiModel.FIXED -> o.str("ipv4addr") + "/" + o.view();

@@ -37,6 +37,7 @@ final class WapiApi {
     private final WapiModel model;
     private final String username;
     private final boolean cloudLicense;
+    private final boolean requestObject;
     private final SecureRandom random = new SecureRandom();
     private final LinkedHashMap<String, Cursor> cursors = new LinkedHashMap<>();
 
@@ -50,10 +51,12 @@ final class WapiApi {
         }
     }
 
-    WapiApi(WapiModel model, String username, boolean cloudLicense) {
+    /** @param requestObject false: behave as a grid without the multiple-request object ("Unknown object type (request)") */
+    WapiApi(WapiModel model, String username, boolean cloudLicense, boolean requestObject) {
         this.model = model;
         this.username = username;
         this.cloudLicense = cloudLicense;
+        this.requestObject = requestObject;
     }
 
     /** Parsed query string: control arguments (leading '_') and the rest, both in order. */
@@ -112,6 +115,11 @@ final class WapiApi {
             throw WapiError.proto("Unknown object type ()");
         }
         if (rest.equals("logout")) throw WapiError.proto("Function logout illegal with this method");
+        if (rest.equals("request") && requestObject) {
+            if (!method.equals("POST")) throw WapiError.proto("Operation " + method + " not allowed for request");
+            if (body.length == 0) throw WapiError.proto("The request object needs a body");
+            return new Result(201, MultiRequest.run(model, Json.parse(body)));
+        }
         int slash = rest.indexOf('/');
         if (slash < 0) {
             String type = rest;
@@ -189,7 +197,7 @@ final class WapiApi {
         boolean paging = "1".equals(q.control("_paging"));
         if (paging) {
             if (!"1".equals(q.control("_return_as_object"))) {
-                throw WapiError.proto("_paging parameter requires _return_as_object to be set");
+                throw WapiError.proto("_return_as_object needs to be enabled for paging requests.");
             }
             if (max == null || max <= 0) throw WapiError.proto("_paging parameter requires a positive _max_results");
         }

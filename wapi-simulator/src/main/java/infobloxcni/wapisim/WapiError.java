@@ -75,10 +75,4 @@ public final class WapiError extends RuntimeException {
     static WapiError notFound(String text) {
         return new WapiError(404, "AdmConDataNotFoundError: " + text, "Client.Ibap.Data.NotFound", text);
     }
-
-    /** 401: bad or missing credentials. */
-    static WapiError auth() {
-        return new WapiError(401, "AdmConProtoError: Authorization Required", "Client.Ibap.Auth",
-                "Authorization Required");
-    }
 }

@@ -89,7 +89,7 @@ final class WapiModel {
                 Set.of("ipv4addr", "mac", "name", "network", "network_view", "comment", "match_client"),
                 Set.of("ipv4addr", "mac", "name", "comment"),
                 List.of("ipv4addr", "mac", "network_view")));
-        SPECS.put(EADEF, new Spec(EADEF, "dns.extensible_attributes_def",
+        SPECS.put(EADEF, new Spec(EADEF, "one.extensible_attributes_def",
                 List.of("name", "type", "comment"),
                 Set.of("name", "type", "comment"),
                 Set.of("comment"),
@@ -180,6 +180,11 @@ final class WapiModel {
 
     // ------------------------------------------------------------------ locking
 
+    /** Runs {@code body} as one step: no other call sees the model in between (the lock is reentrant). */
+    <T> T atomically(Supplier<T> body) {
+        return locked(body);
+    }
+
     private <T> T locked(Supplier<T> body) {
         lock.lock();
         try {
@@ -246,7 +251,8 @@ final class WapiModel {
         spec(type);
         String rest = ref.substring(slash + 1);
         int colon = rest.indexOf(':');
-        String id = colon < 0 ? rest : rest.substring(0, colon);
+        String id = GridRefs.canonicalId(colon < 0 ? rest : rest.substring(0, colon), spec(type).internal());
+        if (id == null) throw WapiError.proto("Invalid reference: " + ref);
         Obj o = byId.get(id);
         if (o == null || !o.type.equals(type)) {
             throw WapiError.notFound("Reference " + ref + " not found");
@@ -916,7 +922,7 @@ final class WapiModel {
             if (!used.containsKey(cand) && !exclude.contains(cand)) out.add(cand);
         }
         if (out.size() < num) {
-            throw WapiError.data("Cannot find " + num + " available IP address(es) in this network");
+            throw WapiError.data("Cannot find " + num + " available IP address(es) in this network.");
         }
         return out;
     }
@@ -1088,7 +1094,7 @@ final class WapiModel {
     }
 
     private void requireView(String view) {
-        if (findView(view) == null) throw WapiError.data("Network view " + view + " not found");
+        if (findView(view) == null) throw WapiError.notFound("Network View " + view + " not found");
     }
 
     private Obj eaDef(String name) {

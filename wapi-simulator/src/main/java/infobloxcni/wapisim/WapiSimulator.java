@@ -65,7 +65,7 @@ public final class WapiSimulator implements AutoCloseable {
     private WapiSimulator(Builder b) {
         this.config = b;
         this.model = new WapiModel(b.cloudEas);
-        this.api = new WapiApi(model, b.username, b.cloudEas);
+        this.api = new WapiApi(model, b.username, b.cloudEas, b.requestObject);
         this.faults = new Faults(this::switchOutage);
         this.control = new ControlEndpoint(this);
         this.userBytes = b.username.getBytes(StandardCharsets.UTF_8);
@@ -88,6 +88,7 @@ public final class WapiSimulator implements AutoCloseable {
         private Path seed;
         private String seedJson;
         private boolean cloudEas = true;
+        private boolean requestObject = true;
         private Duration sessionTimeout = Duration.ofSeconds(600);
         private Duration idleTimeout = Duration.ofMinutes(5);
         private PrintStream accessLog;
@@ -136,6 +137,15 @@ public final class WapiSimulator implements AutoCloseable {
         /** Whether the cloud EA definitions (VM ID, VM Name, ...) exist at start; default true. */
         public Builder cloudEas(boolean cloudEas) {
             this.cloudEas = cloudEas;
+            return this;
+        }
+
+        /**
+         * Whether WAPI's multiple-request object ({@code POST request}) exists; default true. False
+         * answers it as a grid without it would: 400 "Unknown object type (request)".
+         */
+        public Builder requestObject(boolean requestObject) {
+            this.requestObject = requestObject;
             return this;
         }
 
@@ -378,8 +388,7 @@ public final class WapiSimulator implements AutoCloseable {
         List<Map.Entry<String, String>> headers = new ArrayList<>();
         String session = authenticate(req, headers);
         if (session == null) {
-            return logged(req, reply(WapiError.auth(),
-                    List.of(Map.entry("WWW-Authenticate", "Basic realm=\"InfoBlox ONE Platform\""))));
+            return logged(req, unauthorized());
         }
         MiniHttpServer.Outcome outcome;
         if (rest.equals("logout") && method.equals("POST")) {
@@ -503,6 +512,16 @@ public final class WapiSimulator implements AutoCloseable {
         }
         PrintStream out = config.accessLog;
         if (out != null) out.println(line);
+    }
+
+    /** A grid's web server answers 401 with its own HTML page, not a WAPI JSON body. */
+    private static MiniHttpServer.Reply unauthorized() {
+        String html = "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>401 Authorization Required</title>\n"
+                + "</head><body>\n<h1>Authorization Required</h1>\n<p>This server could not verify that you\nare authorized to access "
+                + "the document\nrequested.</p>\n</body></html>\n";
+        List<Map.Entry<String, String>> h = List.of(Map.entry("Content-Type", "text/html; charset=iso-8859-1"),
+                Map.entry("WWW-Authenticate", "Basic realm=\"InfoBlox ONE Platform\""));
+        return new MiniHttpServer.Reply(new MiniHttpServer.Response(401, h, html.getBytes(StandardCharsets.ISO_8859_1)), null);
     }
 
     static MiniHttpServer.Reply reply(WapiError e, List<Map.Entry<String, String>> headers) {

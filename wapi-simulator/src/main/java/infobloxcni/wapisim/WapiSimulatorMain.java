@@ -57,6 +57,9 @@ public final class WapiSimulatorMain implements Callable<Integer> {
     @Option(names = "--no-cloud-eas", description = "start without the cloud EA definitions (VM ID, VM Name, ...)")
     boolean noCloudEas;
 
+    @Option(names = "--no-request-object", description = "behave as a grid without the multiple-request object (POST request)")
+    boolean noRequestObject;
+
     @Option(names = "--verbose", description = "log one line per WAPI call on stderr (method, path, status)")
     boolean verbose;
 
@@ -102,7 +105,8 @@ public final class WapiSimulatorMain implements Callable<Integer> {
         String pw = resolvePassword();
         int p = port != null ? port : https ? 8443 : 8080;
         WapiSimulator.Builder b = WapiSimulator.builder().port(p).bindAddress(bind).credentials(username, pw)
-                .https(https).cloudEas(!noCloudEas);
+                .https(https).cloudEas(!noCloudEas)
+                .requestObject(!noRequestObject);
         if (seed != null) b.seed(seed);
         if (verbose) b.accessLog(err);
         if (latencyMs < 0) throw new IllegalArgumentException("--latency-ms must not be negative");

@@ -231,8 +231,8 @@ class CrudTest {
 
         TestClient.Resp wrongView = c.post("fixedaddress",
                 "{\"ipv4addr\":\"10.0.0.7\",\"mac\":\"aa:bb:cc:dd:ee:02\",\"network_view\":\"nope\"}");
-        assertEquals(400, wrongView.status());
-        assertTrue(wrongView.text().contains("nope"), wrongView.body());
+        assertEquals(404, wrongView.status(), "a grid answers a missing view AdmConDataNotFoundError, 404");
+        assertEquals("Network View nope not found", wrongView.text(), wrongView.body());
 
         TestClient.Resp badMac = c.post("fixedaddress", "{\"ipv4addr\":\"10.0.0.7\",\"mac\":\"aa:bb:cc\"}");
         assertEquals(400, badMac.status());
@@ -299,8 +299,8 @@ class CrudTest {
         assertEquals("Client.Ibap.Proto", hostBits.code());
         assertEquals(400, c.post("network", "{\"network\":\"10.0.0.0/33\"}").status());
         TestClient.Resp noView = c.post("network", "{\"network\":\"10.0.0.0/24\",\"network_view\":\"missing\"}");
-        assertEquals(400, noView.status());
-        assertTrue(noView.code().startsWith("Client.Ibap.Data"), noView.body());
+        assertEquals(404, noView.status());
+        assertEquals("Client.Ibap.Data.NotFound", noView.code(), noView.body());
         assertTrue(noView.text().contains("missing"), noView.body());
 
         // deleting the outer container takes what is inside with it (in its view only)

@@ -54,7 +54,7 @@ class NextAvailableTest {
                 + "\"mac\":\"00:00:00:00:00:00\",\"network_view\":\"cni_view\"}");
         assertEquals(400, full.status());
         assertEquals("Client.Ibap.Data", full.code());
-        assertEquals("Cannot find 1 available IP address(es) in this network", full.text());
+        assertEquals("Cannot find 1 available IP address(es) in this network.", full.text());
         assertEquals(6, sim.objects("fixedaddress").size());
 
         // free .3: it is the next one handed out; then full again
@@ -90,14 +90,14 @@ class NextAvailableTest {
     }
 
     @Test
-    void missingNetworkOrViewIsA400NamingIt() throws Exception {
+    void missingNetworkIsA400AndAMissingViewA404NamingIt() throws Exception {
         TestClient.Resp r = c.post("fixedaddress", "{\"ipv4addr\":\"func:nextavailableip:10.9.0.0/24,cni_view\","
                 + "\"mac\":\"aa:bb:cc:dd:ee:ff\",\"network_view\":\"cni_view\"}");
         assertEquals(400, r.status());
         assertTrue(r.text().contains("10.9.0.0/24"), r.body());
         TestClient.Resp v = c.post("fixedaddress", "{\"ipv4addr\":\"func:nextavailableip:10.9.0.0/24,ghost\","
                 + "\"mac\":\"aa:bb:cc:dd:ee:ff\"}");
-        assertEquals(400, v.status());
+        assertEquals(404, v.status());
         assertTrue(v.text().contains("ghost"), v.body());
     }
 
@@ -112,7 +112,7 @@ class NextAvailableTest {
         assertEquals(1, sim.objects("fixedaddress").size());
         TestClient.Resp tooMany = c.post(net + "?_function=next_available_ip", "{\"num\":6}");
         assertEquals(400, tooMany.status());
-        assertEquals("Cannot find 6 available IP address(es) in this network", tooMany.text());
+        assertEquals("Cannot find 6 available IP address(es) in this network.", tooMany.text());
         assertEquals(400, c.get(net + "?_function=next_available_ip").status(), "functions need POST");
     }
 
