@@ -129,15 +129,14 @@ final class GridNetworks {
                     + policy.networkName() + "' in view " + policy.view() + " from " + String.join(", ", policy.containers())
                     + (refusals.isEmpty() ? "" : ": " + String.join("; ", refusals)));
         }
-        if (created != null && !created.ref().equals(winner.get().ref())) giveBack(created, winner.get());
+        if (created != null && !created.ref().equals(winner.get().ref())) giveBack(created, winner.get(), policy.networkName());
         else if (created != null) LOG.log(System.Logger.Level.INFO, "carved {0} for network {1}", created.cidr(), policy.networkName());
         return Ipv4Subnet.parse(winner.get().cidr());
     }
 
-    private void giveBack(Network ours, Network winner) {
+    private void giveBack(Network ours, Network winner, String networkName) {
         try {
-            if (wapi.findFixedAddresses(ours.networkView(), Map.of("network", ours.cidr()), Map.of()).isEmpty()) {
-                wapi.delete(ours.ref());
+            if (wapi.deleteEmptyNetworkIf(ours.networkView(), ours.cidr(), ReservationTags.NETWORK_NAME, networkName)) {
                 LOG.log(System.Logger.Level.INFO, "another host carved {0} at the same time; gave back {1}", winner.cidr(), ours.cidr());
             }
         } catch (WapiException e) {

@@ -5,6 +5,7 @@ import infobloxcni.store.AttachmentKey;
 import infobloxcni.store.AttachmentState;
 import infobloxcni.store.AttachmentStore;
 import infobloxcni.wapi.FixedAddress;
+import infobloxcni.wapi.VerifiedWrite;
 import infobloxcni.wapi.WapiClient;
 import infobloxcni.wapi.WapiException;
 import java.time.Clock;
@@ -139,10 +140,9 @@ public final class Ipam {
         if (found.isEmpty()) return null;
         for (FixedAddress extra : found.subList(1, found.size())) {
             try {
-                wapi.delete(extra.ref());
-                LOG.log(System.Logger.Level.WARNING, "released duplicate reservation {0} of {1}", extra.ipv4addr(), intent.key());
-            } catch (WapiException.NotFound gone) {
-                // already released
+                if (releaseSeen(intent.key(), extra) == VerifiedWrite.Outcome.WRITTEN) {
+                    LOG.log(System.Logger.Level.WARNING, "released duplicate reservation {0} of {1}", extra.ipv4addr(), intent.key());
+                }
             } catch (WapiException e) {
                 LOG.log(System.Logger.Level.WARNING, "duplicate reservation {0} of {1} left for recovery: {2}", extra.ipv4addr(), intent.key(), e.getMessage());
             }
@@ -159,10 +159,10 @@ public final class Ipam {
         }
     }
 
-    /** Reservations on the grid that belong to this attachment, oldest first. */
+    /** Reservations on the grid that belong to this attachment ({@link ReservationTags#claimsOf}), in the grid's order. */
     public List<FixedAddress> findOnGrid(AttachmentKey key, String view, String cidr) {
         return wapi.findFixedAddressesByEa(view, ReservationTags.VM_ID, key.containerId()).stream()
-                .filter(r -> ReservationTags.belongsTo(r, key))
+                .filter(r -> tags.owns(r, key))
                 .filter(r -> cidr == null || r.network() == null || r.network().equals(cidr) || ReservationTags.ownerOf(r).isPresent())
                 .toList();
     }
@@ -206,19 +206,40 @@ public final class Ipam {
         }
     }
 
-    /** Deletes on the grid what belongs to this attachment: its known ref, or whatever a search finds. */
+    /**
+     * Deletes on the grid what belongs to this attachment, and nothing else. The journal's ref
+     * is never used to write: it names a key (IP and view), and by now that key may hold another
+     * container's reservation (the grid hands a freed address out again at once), a printer an
+     * operator reserved, or something that is not a reservation at all. So the address the
+     * journal knows is released only if what it holds now is provably this attachment's
+     * ({@link ReservationTags#claimsOf}); when it is not (or the journal knows no address), a
+     * search by {@code VM ID} finds what is this attachment's wherever it is. Something that is
+     * no longer ours counts as already released: it is logged and left alone.
+     */
     public void release(Attachment attachment) {
-        List<String> refs = new ArrayList<>();
-        if (attachment.ref() != null) refs.add(attachment.ref());
-        else findOnGrid(attachment.key(), attachment.networkView(), attachment.cidr()).forEach(r -> refs.add(r.ref()));
-        for (String ref : refs) {
-            try {
-                wapi.delete(ref);
-                LOG.log(System.Logger.Level.INFO, "released {0} of {1}", ref, attachment.key());
-            } catch (WapiException.NotFound alreadyGone) {
-                // released earlier, perhaps by a run that crashed before it could say so
-            }
+        AttachmentKey key = attachment.key();
+        String view = attachment.networkView();
+        if (attachment.address() != null) {
+            VerifiedWrite.Outcome atKnownAddress = logRelease(key, wapi.deleteFixedAddressIf(view, attachment.address(), tags.claimsOf(key)));
+            if (atKnownAddress == VerifiedWrite.Outcome.WRITTEN) return;
         }
+        for (FixedAddress r : findOnGrid(key, view, attachment.cidr())) releaseSeen(key, r);
+    }
+
+    /** Releases a reservation a search has just returned, if it is still this attachment's. */
+    VerifiedWrite.Outcome releaseSeen(AttachmentKey key, FixedAddress seen) {
+        return logRelease(key, wapi.deleteFixedAddressIf(seen.networkView(), seen.ipv4addr(), tags.claimsOf(key), seen));
+    }
+
+    private static VerifiedWrite.Outcome logRelease(AttachmentKey key, VerifiedWrite w) {
+        switch (w.outcome()) {
+            case WRITTEN -> LOG.log(System.Logger.Level.INFO, "released {0} of {1}", w.holder().ipv4addr(), key);
+            case ABSENT -> { } // released earlier, perhaps by a run that crashed before it could say so
+            case HELD_BY_ANOTHER -> LOG.log(System.Logger.Level.WARNING,
+                    "{0} no longer holds the reservation of {1} (it holds VM ID {2}, comment \"{3}\"): left alone, counted as released",
+                    w.holder().ipv4addr(), key, w.holder().ea(ReservationTags.VM_ID), w.holder().comment());
+        }
+        return w.outcome();
     }
 
     /** Releases now or fails with "try again": used where the release must finish first. */
@@ -242,13 +263,15 @@ public final class Ipam {
             Attachment known = journal.get(key).filter(a -> a.state() == AttachmentState.ALLOCATED).orElse(null);
             Optional<FixedAddress> onGrid;
             try {
-                onGrid = known != null && known.ref() != null
-                        ? wapi.getFixedAddress(known.ref())
-                        : findOnGrid(key, view, null).stream().findFirst();
+                // What the journal's address holds now, if it is still ours; else a search by VM ID.
+                onGrid = known != null && known.address() != null
+                        ? wapi.findFixedAddressByIp(known.networkView(), known.address()).filter(r -> tags.owns(r, key))
+                        : Optional.empty();
+                if (onGrid.isEmpty()) onGrid = findOnGrid(key, view, null).stream().findFirst();
             } catch (WapiException e) {
                 throw GridErrors.toCni(e, "checking the reservation of " + key.containerId());
             }
-            if (onGrid.isEmpty() || !key.containerId().equals(onGrid.get().ea(ReservationTags.VM_ID))) {
+            if (onGrid.isEmpty()) {
                 throw new CniError(CniError.RESERVATION_MISMATCH, "the grid holds no reservation for container " + key.containerId()
                         + " on " + key.ifName() + " in network " + key.network());
             }
@@ -290,8 +313,13 @@ public final class Ipam {
      */
     public void gc(CniRequest request) throws CniError {
         NetConf conf = request.netConf();
+        if (conf.validAttachments() == null) {
+            // The spec requires the key; without it "nothing is valid" would release every container of the network.
+            throw new CniError(CniError.INVALID_NETCONF, "field 'cni.dev/valid-attachments' is required for GC (an empty list means "
+                    + "no attachment is valid); nothing was released");
+        }
         Set<String> valid = new HashSet<>();
-        if (conf.validAttachments() != null) conf.validAttachments().forEach(a -> valid.add(a.containerId() + "/" + a.ifName()));
+        conf.validAttachments().forEach(a -> valid.add(a.containerId() + "/" + a.ifName()));
         String view = policyFor(conf).view();
         List<String> failures = new ArrayList<>();
 
@@ -301,11 +329,8 @@ public final class Ipam {
         }
         try {
             for (FixedAddress r : wapi.findFixedAddresses(view, Map.of("comment~", tags.thisHostCommentRegex(conf.name())), Map.of())) {
-                ReservationTags.Owner owner = ReservationTags.ownerOf(r).orElseThrow();
-                String containerId = r.ea(ReservationTags.VM_ID);
-                if (containerId != null && !valid.contains(containerId + "/" + owner.ifName())) {
-                    stale.add(new AttachmentKey(owner.network(), containerId, owner.ifName()));
-                }
+                AttachmentKey key = tags.keyOf(r);
+                if (key != null && !valid.contains(key.containerId() + "/" + key.ifName())) stale.add(key);
             }
         } catch (WapiException e) {
             failures.add("listing this host's reservations: " + e.getMessage());

@@ -30,8 +30,15 @@ public final class JournalAudit {
         ORPHAN_ON_GRID,
         /** one address held by two attachments, or one attachment holding two addresses */
         HELD_TWICE,
+        /**
+         * the journal's address (and ref: a ref names the address) now holds someone else's
+         * reservation: another container's, another host's, one an operator made
+         */
+        HELD_BY_ANOTHER,
         /** an attachment whose container the runtime no longer has */
-        DEAD_CONTAINER
+        DEAD_CONTAINER,
+        /** a record that could not be checked (the detail says why); the other records were */
+        NOT_CHECKED
     }
 
     /** One disagreement, and what --apply did about it. */
@@ -70,40 +77,41 @@ public final class JournalAudit {
     public Report run(List<LiveAttachment> live, String liveSource, boolean apply) {
         List<Finding> findings = new ArrayList<>();
         List<FixedAddress> hostReservations = rebuilder.thisHostsReservations();
-        Map<String, FixedAddress> byRef = new HashMap<>();
-        hostReservations.forEach(r -> byRef.put(r.ref(), r));
+        Map<String, FixedAddress> byAddress = new HashMap<>();
+        hostReservations.forEach(r -> byAddress.put(r.networkView() + "/" + r.ipv4addr(), r));
 
         // 1. intents that never learned their outcome
         for (Attachment a : journal.all()) {
             if (a.state() == AttachmentState.ALLOCATED) continue;
-            findings.add(repairPending(a, apply));
+            findings.add(isolated(a, () -> repairPending(a, apply)));
         }
 
-        // 2. journal records the grid no longer backs; 5. dead containers
+        // 2. journal records the grid no longer backs; 5. dead containers. What the record's
+        // address holds is looked at, never trusted by ref: the ref names the address, not the holder.
         for (Attachment a : journal.all()) {
             if (a.state() != AttachmentState.ALLOCATED) continue;
-            boolean dead = live != null && live.stream().noneMatch(l -> l.matches(a.key()));
-            FixedAddress onGrid = a.ref() == null ? null : byRef.containsKey(a.ref()) ? byRef.get(a.ref()) : wapi.getFixedAddress(a.ref()).orElse(null);
-            if (onGrid == null) {
-                findings.add(repairMissing(a, dead, apply));
-            } else if (dead) {
-                findings.add(releaseDead(a, apply));
-            }
+            findings.add(isolated(a, () -> {
+                boolean dead = live != null && live.stream().noneMatch(l -> l.matches(a.key()));
+                FixedAddress onGrid = a.address() == null ? null : byAddress.containsKey(a.networkView() + "/" + a.address())
+                        ? byAddress.get(a.networkView() + "/" + a.address()) : wapi.findFixedAddressByIp(a.networkView(), a.address()).orElse(null);
+                if (onGrid == null) return repairMissing(a, dead, apply);
+                if (!tags.owns(onGrid, a.key())) return dropHeldByAnother(a, onGrid, apply);
+                return dead ? releaseDead(a, apply) : null;
+            }));
         }
 
         // 3. this host's reservations the journal does not know
         Map<AttachmentKey, List<FixedAddress>> byKey = new LinkedHashMap<>();
         for (FixedAddress r : hostReservations) {
-            ReservationTags.Owner owner = ReservationTags.ownerOf(r).orElseThrow();
-            String containerId = r.ea(ReservationTags.VM_ID);
-            if (containerId == null) continue;
-            byKey.computeIfAbsent(new AttachmentKey(owner.network(), containerId, owner.ifName()), k -> new ArrayList<>()).add(r);
+            AttachmentKey key = tags.keyOf(r);
+            if (key != null) byKey.computeIfAbsent(key, k -> new ArrayList<>()).add(r);
         }
         for (var entry : byKey.entrySet()) {
             AttachmentKey key = entry.getKey();
             Optional<Attachment> known = journal.get(key);
             List<FixedAddress> reservations = entry.getValue();
-            FixedAddress keep = known.flatMap(a -> reservations.stream().filter(r -> r.ref().equals(a.ref())).findFirst())
+            FixedAddress keep = known.flatMap(a -> reservations.stream()
+                            .filter(r -> r.ipv4addr().equals(a.address()) && r.networkView().equals(a.networkView())).findFirst())
                     .orElse(reservations.getFirst());
             for (FixedAddress extra : reservations) {
                 if (extra != keep) findings.add(releaseReservation(Kind.HELD_TWICE, key, extra, "second reservation of the same attachment", apply));
@@ -127,7 +135,30 @@ public final class JournalAudit {
                         apply ? "FAILED: needs a person: release one of the two containers" : null));
             }
         }
+        findings.removeIf(java.util.Objects::isNull);
         return new Report(findings, journal.all().size(), hostReservations.size(), liveSource, apply);
+    }
+
+    /** One record's check and repair; whatever goes wrong with it becomes its finding, and the others go on. */
+    private static Finding isolated(Attachment a, java.util.function.Supplier<Finding> check) {
+        try {
+            return check.get();
+        } catch (RuntimeException e) {
+            return new Finding(Kind.NOT_CHECKED, a.key(), a.address(), a.state() + " record could not be checked: " + e.getMessage(),
+                    "FAILED: " + e);
+        }
+    }
+
+    private Finding dropHeldByAnother(Attachment a, FixedAddress holder, boolean apply) {
+        String detail = "journal says " + a.address() + ", which now holds another reservation (VM ID " + holder.ea(ReservationTags.VM_ID)
+                + ", comment \"" + holder.comment() + "\")";
+        if (!apply) return new Finding(Kind.HELD_BY_ANOTHER, a.key(), a.address(), detail, null);
+        try (KeyLocks.Held held = ipam.locks().lock(a.key())) {
+            Attachment now = journal.get(a.key()).orElse(null);
+            if (now == null || !a.address().equals(now.address())) return new Finding(Kind.HELD_BY_ANOTHER, a.key(), a.address(), detail, "settled meanwhile");
+            journal.remove(a.key());
+            return new Finding(Kind.HELD_BY_ANOTHER, a.key(), a.address(), detail, "record dropped; the grid left untouched");
+        }
     }
 
     private Finding repairPending(Attachment a, boolean apply) {
@@ -191,12 +222,13 @@ public final class JournalAudit {
 
     private Finding releaseReservation(Kind kind, AttachmentKey key, FixedAddress r, String detail, boolean apply) {
         if (!apply) return new Finding(kind, key, r.ipv4addr(), detail, null);
-        if (!tags.isThisHosts(r)) return new Finding(kind, key, r.ipv4addr(), detail, "FAILED: names another host; left alone");
         try (KeyLocks.Held held = ipam.locks().lock(key)) {
-            wapi.delete(r.ref());
-            return new Finding(kind, key, r.ipv4addr(), detail, "released");
-        } catch (WapiException.NotFound gone) {
-            return new Finding(kind, key, r.ipv4addr(), detail, "already gone");
+            String repair = switch (ipam.releaseSeen(key, r)) {
+                case WRITTEN -> "released";
+                case ABSENT -> "already gone";
+                case HELD_BY_ANOTHER -> "no longer this attachment's; left alone";
+            };
+            return new Finding(kind, key, r.ipv4addr(), detail, repair);
         } catch (WapiException e) {
             return new Finding(kind, key, r.ipv4addr(), detail, "FAILED: " + e.getMessage());
         }

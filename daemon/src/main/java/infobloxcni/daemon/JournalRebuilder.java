@@ -54,11 +54,8 @@ public final class JournalRebuilder {
         int adopted = 0;
         List<CachedAttachment> cached = readCniCache(cniCacheDir);
         for (FixedAddress r : thisHostsReservations()) {
-            ReservationTags.Owner owner = ReservationTags.ownerOf(r).orElseThrow();
-            String containerId = r.ea(ReservationTags.VM_ID);
-            if (containerId == null) continue;
-            AttachmentKey key = new AttachmentKey(owner.network(), containerId, owner.ifName());
-            if (journal.get(key).isPresent()) continue;
+            AttachmentKey key = tags.keyOf(r);
+            if (key == null || journal.get(key).isPresent()) continue;
             String gateway = cached.stream().filter(c -> c.key().equals(key)).map(CachedAttachment::gateway).findFirst().orElse(null);
             journal.put(adopt(key, r, gateway));
             adopted++;
@@ -66,7 +63,7 @@ public final class JournalRebuilder {
         for (CachedAttachment c : cached) {
             if (!ipamType.equals(c.ipamType()) || journal.get(c.key()).isPresent()) continue;
             List<FixedAddress> onGrid = wapi.findFixedAddressesByEa(null, ReservationTags.VM_ID, c.key().containerId()).stream()
-                    .filter(r -> ReservationTags.belongsTo(r, c.key()))
+                    .filter(r -> tags.owns(r, c.key()))
                     .filter(r -> c.address() == null || c.address().equals(r.ipv4addr()))
                     .toList();
             if (!onGrid.isEmpty()) {

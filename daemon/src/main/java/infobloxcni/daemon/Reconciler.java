@@ -101,7 +101,13 @@ final class Reconciler implements AutoCloseable {
                 left++;
                 continue;
             }
-            if (!resolve(a.key(), now)) left++;
+            try {
+                if (!resolve(a.key(), now)) left++;
+            } catch (RuntimeException e) {
+                left++;
+                notBefore.put(a.key(), now.plus(Duration.ofMillis(backoff.apply(Math.max(1, a.attempts() + 1)))));
+                LOG.log(System.Logger.Level.ERROR, "settling " + a.key() + " failed; the other records go on", e);
+            }
         }
         notBefore.keySet().removeIf(k -> journal.get(k).isEmpty());
         return left;
@@ -132,7 +138,9 @@ final class Reconciler implements AutoCloseable {
                     LOG.log(System.Logger.Level.INFO, "unfinished ADD of {0} had reserved {1}; adopted", key, r.ipv4addr());
                 }
                 return true;
-            } catch (WapiException e) {
+            } catch (WapiException | IllegalArgumentException e) {
+                // One record that cannot be settled now (grid away, or a value in it the grid
+                // will not take) waits its own backoff; it never holds up the records after it.
                 Attachment failed = a.withAttempt().withError(e.getMessage());
                 journal.put(failed);
                 Duration wait = Duration.ofMillis(backoff.apply(Math.max(1, failed.attempts())));

@@ -3,6 +3,7 @@ package infobloxcni.daemon;
 import infobloxcni.store.AttachmentKey;
 import infobloxcni.wapi.FixedAddress;
 import infobloxcni.wapi.FixedAddressSpec;
+import infobloxcni.wapi.ReservationClaim;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -82,18 +83,45 @@ public final class ReservationTags {
     }
 
     /**
-     * Whether a reservation found by {@code VM ID} belongs to this attachment. One we wrote must
-     * name the same network and interface; one without our comment (the original driver's) is
-     * accepted when it carries the container ID, so migration adopts instead of duplicating.
+     * The only reservations this host may adopt, change or release for an attachment:
+     * <ul>
+     *   <li>ours: comment exactly {@code infoblox-cni host=<this host> net=<network> if=<ifname>}
+     *       and {@code VM ID} = the container ID;</li>
+     *   <li>the original driver's (it wrote no comment): {@code VM ID}, {@code CMP Type},
+     *       {@code Tenant ID} (= --cluster-name) and {@code Cloud API Owned} all as it wrote them,
+     *       so that migration adopts instead of duplicating, while another cloud platform's
+     *       reservation that happens to carry the same {@code VM ID} is never touched.</li>
+     * </ul>
+     * Another host's reservation, a gateway, a printer an operator reserved on a freed address:
+     * none matches, whatever its ref.
      */
-    public static boolean belongsTo(FixedAddress reservation, AttachmentKey key) {
-        if (!key.containerId().equals(reservation.ea(VM_ID))) return false;
-        return ownerOf(reservation)
-                .map(owner -> owner.network().equals(key.network()) && owner.ifName().equals(key.ifName()))
-                .orElse(true);
+    public List<ReservationClaim> claimsOf(AttachmentKey key) {
+        return List.of(
+                new ReservationClaim(comment(key), Map.of(VM_ID, key.containerId())),
+                new ReservationClaim(null, Map.of(VM_ID, key.containerId(), CMP_TYPE, cmpType, TENANT_ID, clusterName, CLOUD_API_OWNED, "True")));
     }
 
-    public boolean isThisHosts(FixedAddress reservation) {
-        return ownerOf(reservation).map(owner -> owner.hostId().equals(hostId)).orElse(false);
+    /** Whether {@code reservation} is this attachment's (see {@link #claimsOf}). */
+    public boolean owns(FixedAddress reservation, AttachmentKey key) {
+        return claimsOf(key).stream().anyMatch(claim -> claim.matches(reservation));
     }
+
+    /**
+     * The attachment a reservation of this host's belongs to, read from its comment and
+     * {@code VM ID}; null when it is not provably one (no container ID, or the comment carries
+     * more than ours, e.g. an operator's note: such a reservation is never adopted or released).
+     */
+    public AttachmentKey keyOf(FixedAddress r) {
+        ReservationTags.Owner owner = ReservationTags.ownerOf(r).orElse(null);
+        String containerId = r.ea(ReservationTags.VM_ID);
+        if (owner == null || containerId == null || !hostId.equals(owner.hostId())) return null;
+        AttachmentKey key;
+        try {
+            key = new AttachmentKey(owner.network(), containerId, owner.ifName());
+        } catch (IllegalArgumentException notAKey) {
+            return null;
+        }
+        return owns(r, key) ? key : null;
+    }
+
 }

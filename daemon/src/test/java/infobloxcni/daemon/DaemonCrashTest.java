@@ -39,21 +39,25 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The crash test: the daemon runs as a separate process and is killed with SIGKILL, again and
  * again, at random moments while the real plugin ({@code bin/infoblox}, one JVM per call) is
  * adding and deleting containers concurrently, and while the simulated grid loses answers to
- * writes it did apply. Each cycle restarts the daemon on the same state directory. At the end,
+ * writes it did apply or answers them 503. Its refs are a grid's: an address a DEL frees is
+ * handed out next under the same ref, so a release retried blind would delete a live
+ * container's reservation (and "lost" below would count it). Each cycle restarts the daemon on the same state directory. At the end,
  * after the runtime's outstanding DELs, the grid (the truth) must hold exactly the containers
  * whose ADD succeeded and that no DEL released, each once, at the address its ADD answered;
  * nothing else; and the offline audit must find nothing.
  *
- * <p>Kills: 30 by default; {@code -Dcrash.kills=1000} or env {@code CRASH_KILLS=1000} for a long
+ * <p>Kills: 20 per grid kind by default; {@code -Dcrash.kills=1000} or env {@code CRASH_KILLS=1000} for a long
  * run. Also {@code crash.workers}/{@code CRASH_WORKERS} (default 3) and
  * {@code crash.seed}/{@code CRASH_SEED}. The work directory (journal, daemon logs) is kept in
- * {@code daemon/target/crash-test} for a post-mortem.
+ * {@code daemon/target/crash-test/<run>} for a post-mortem.
  */
 class DaemonCrashTest {
     private static final String NETWORK = "crashnet";
@@ -152,6 +156,7 @@ class DaemonCrashTest {
         final AtomicInteger dropsSet = new AtomicInteger();
         final AtomicInteger dropsPost = new AtomicInteger();
         final AtomicInteger dropsDelete = new AtomicInteger();
+        final AtomicInteger failsAfterApply = new AtomicInteger();
         final Map<Integer, String> failureCodes = new TreeMap<>();
         final Map<Integer, Integer> failureCounts = new TreeMap<>();
         final ConcurrentLinkedQueue<String> problems = new ConcurrentLinkedQueue<>();
@@ -165,9 +170,9 @@ class DaemonCrashTest {
     // ------------------------------------------------------------------------- set-up
 
     @BeforeEach
-    void setUp() throws IOException {
-        grid = TestHost.startGrid();
-        work = Path.of("").toAbsolutePath().resolve("target").resolve("crash-test");
+    void setUp(TestInfo test) throws IOException {
+        String run = test.getDisplayName().replaceAll("[^A-Za-z0-9]+", "-").replaceAll("^-|-$", "");
+        work = Path.of("").toAbsolutePath().resolve("target").resolve("crash-test").resolve(run);
         TestHost.deleteTree(work);
         runDir = work.resolve("run");
         stateDir = work.resolve("state");
@@ -176,7 +181,9 @@ class DaemonCrashTest {
         Files.createDirectories(logDir);
         plugin = findPlugin();
         netconf = "{\"cniVersion\":\"1.0.0\",\"name\":\"" + NETWORK + "\",\"type\":\"bridge\",\"ipam\":{\"type\":\"infoblox\","
-                + "\"subnet\":\"" + SUBNET + "\",\"socket-dir\":\"" + runDir + "\",\"daemon-timeout\":10}}";
+                + "\"subnet\":\"" + SUBNET + "\",\"socket-dir\":\"" + runDir + "\",\"daemon-timeout\":10,"
+                // a call made while the daemon is down retries briefly (the plugin's restart grace), then fails
+                + "\"daemon-connect-timeout\":0.5}}";
         pool = Executors.newVirtualThreadPerTaskExecutor();
         pluginJar = snapshotPluginJar();
         preloadClassPath();
@@ -269,9 +276,15 @@ class DaemonCrashTest {
 
     // --------------------------------------------------------------------------- the test
 
-    @Test
-    void killNineUnderLoadLosesAndDuplicatesNothing() throws Exception {
-        int kills = setting("crash.kills", "CRASH_KILLS", 30);
+    /**
+     * On a grid with WAPI's multiple-request object (a release is one conditional request) and on
+     * one without it (a release looks, then deletes): the two ways a verified release can go.
+     */
+    @ParameterizedTest(name = "request object: {0}")
+    @ValueSource(booleans = {true, false})
+    void killNineUnderLoadLosesAndDuplicatesNothing(boolean requestObject) throws Exception {
+        grid = WapiSimulator.builder().port(0).credentials(TestHost.USER, TestHost.PASSWORD).requestObject(requestObject).build().start();
+        int kills = setting("crash.kills", "CRASH_KILLS", 20);
         int workers = setting("crash.workers", "CRASH_WORKERS", 3);
         long seed = setting("crash.seed", "CRASH_SEED", (int) System.nanoTime());
         Random rnd = new Random(seed);
@@ -309,11 +322,13 @@ class DaemonCrashTest {
                 waitedMillis = (System.nanoTime() - w0) / 1_000_000;
             }
             long dropAt = rnd.nextDouble() < 0.6 ? rnd.nextLong(Math.max(1, runMillis)) : -1;
-            String dropMethod = rnd.nextBoolean() ? "POST" : "DELETE";
+            // a release travels as POST request, or (without it) as a DELETE; an ADD as a POST
+            String dropMethod = requestObject || rnd.nextBoolean() ? "POST" : "DELETE";
+            boolean answer503 = rnd.nextBoolean();
             long t0 = System.nanoTime();
             if (dropAt >= 0) {
                 Thread.sleep(dropAt);
-                injectLostResponse(dropMethod, stats);
+                injectLostResponse(dropMethod, answer503, stats);
             }
             Thread.sleep(Math.max(0, runMillis - (System.nanoTime() - t0) / 1_000_000));
 
@@ -330,11 +345,11 @@ class DaemonCrashTest {
             }
             log(String.format("cycle %d: up in %d ms, killed %d ms after %s, %d requests served, %d new containers%s", cycle, up,
                     runMillis, early ? "serving" : "the first answer (" + waitedMillis + " ms)", served(daemonLogs.getLast()),
-                    counter.get(), dropAt >= 0 ? ", lost " + dropMethod + " answer armed at " + dropAt + " ms" : ""));
+                    counter.get(), dropAt >= 0 ? ", " + (answer503 ? "applied-then-503 " : "lost ") + dropMethod + " answer armed at " + dropAt + " ms" : ""));
         }
 
         // ----------------------------------------------------------------- the runtime catches up
-        int lostResponses = stats.dropsSet.get() - grid.faults().pendingDropsAfter();
+        int lostResponses = stats.dropsSet.get() - grid.faults().pendingDropsAfter() - grid.faults().pendingFailuresAfter();
         grid.faults().reset();
         daemon = startDaemon(kills + 1);
         maxUpMillis = Math.max(maxUpMillis, awaitServing(daemon, kills + 1));
@@ -389,7 +404,7 @@ class DaemonCrashTest {
 
         long seconds = (System.nanoTime() - started) / 1_000_000_000L;
         int unknown = stats.addsUnknown.get() + stats.delsUnknown.get();
-        String summary = "daemon crash test: kills=" + kill + " adds_ok=" + stats.addsOk.get() + " dels_ok=" + stats.delsOk.get()
+        String summary = "daemon crash test (request object: " + requestObject + "): kills=" + kill + " adds_ok=" + stats.addsOk.get() + " dels_ok=" + stats.delsOk.get()
                 + " unknown=" + unknown + " lost_responses_injected=" + lostResponses + " journal_quarantined=" + quarantined
                 + " merge_adopted=" + mergeAdopted + " duplicates=" + truth.duplicates + " leaks=" + truth.leaks + " lost=" + truth.lost;
         String details = "details: seed=" + seed + " workers=" + workers + " time=" + seconds + "s containers=" + model.all().size()
@@ -397,7 +412,8 @@ class DaemonCrashTest {
                 + " adds_unknown=" + stats.addsUnknown.get() + " adds_failed_other=" + stats.addsFailed.get()
                 + " dels_unknown=" + stats.delsUnknown.get() + " dels_failed_other=" + stats.delsFailed.get()
                 + " unknown_while_daemon_had_it=" + stats.inFlight.get()
-                + " lost_armed=" + stats.dropsSet.get() + " (post " + stats.dropsPost.get() + ", delete " + stats.dropsDelete.get() + ")"
+                + " lost_armed=" + stats.dropsSet.get() + " (post " + stats.dropsPost.get() + ", delete " + stats.dropsDelete.get()
+                + "; answered 503 after applying " + stats.failsAfterApply.get() + ")" + " request_object=" + requestObject
                 + " final_dels=" + cleanup.size()
                 + " merge_adopted_records=" + mergeAdoptedRecords + " max_restart_ms=" + maxUpMillis
                 + " journal_records_at_end=" + journal.size() + " audit_findings=" + audit.findings().size()
@@ -512,9 +528,15 @@ class DaemonCrashTest {
         }
     }
 
-    private void injectLostResponse(String method, Stats stats) {
-        if (grid.faults().pendingDropsAfter() > 0) return; // the last one has not happened yet
-        grid.faults().dropAfterApplyingNext(1, method);
+    /** The grid applies the next write of this method, then loses its answer or answers 503 instead. */
+    private void injectLostResponse(String method, boolean answer503, Stats stats) {
+        if (grid.faults().pendingDropsAfter() + grid.faults().pendingFailuresAfter() > 0) return; // the last one has not happened yet
+        if (answer503) {
+            grid.faults().failAfterApplyingNext(1, 503, "Server.Unavailable", "Service Unavailable", method);
+            stats.failsAfterApply.incrementAndGet();
+        } else {
+            grid.faults().dropAfterApplyingNext(1, method);
+        }
         stats.dropsSet.incrementAndGet();
         (method.equals("POST") ? stats.dropsPost : stats.dropsDelete).incrementAndGet();
     }

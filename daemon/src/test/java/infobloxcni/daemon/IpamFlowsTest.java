@@ -146,9 +146,9 @@ class IpamFlowsTest extends GridAndDaemonTest {
     @Test
     void delFindsAReservationTheJournalNeverKnewByVmIdNotByMac() {
         host.call("ADD", "warm", "eth0", SUBNET_NET);
-        // as the original driver left it: VM ID, no comment, zero MAC like every netns-less reservation
+        // as the original driver left it: its cloud EAs, no comment, zero MAC like every netns-less reservation
         grid.createObject("fixedaddress", Map.of("ipv4addr", "10.10.0.50", "network_view", "cni_view", "mac", "00:00:00:00:00:00",
-                "extattrs", Map.of("VM ID", Map.of("value", "legacy-1"))));
+                "extattrs", TestHost.originalDriversEas("legacy-1")));
         grid.createObject("fixedaddress", Map.of("ipv4addr", "10.10.0.51", "network_view", "cni_view", "mac", "00:00:00:00:00:00",
                 "extattrs", Map.of("VM ID", Map.of("value", "someone-else"))));
         assertTrue(host.call("DEL", "legacy-1", "eth0", SUBNET_NET).ok());

@@ -159,9 +159,9 @@ class RestartAndDamageTest extends GridAndDaemonTest {
 
     @Test
     void theOriginalDriversReservationOfALiveContainerIsAdoptedFromTheCniCache() throws Exception {
-        // the original driver's reservation: VM ID only, no comment naming a host
+        // the original driver's reservation: its cloud EAs, no comment naming a host
         grid.createObject("fixedaddress", Map.of("ipv4addr", "10.10.0.90", "network_view", "default", "mac", "00:00:00:00:00:00",
-                "extattrs", Map.of("VM ID", Map.of("value", "legacy"))));
+                "extattrs", TestHost.originalDriversEas("legacy")));
         cacheEntry("net1", "legacy", "infoblox", "10.10.0.90");
         for (int i = 0; i < 5; i++) cacheEntry("other-net", "hl" + i, "host-local", "10.99.0." + (10 + i));
         host.stop();

@@ -136,6 +136,15 @@ public final class TestHost implements AutoCloseable {
                 + (ipamExtra.isEmpty() ? "" : "," + ipamExtra) + "}}";
     }
 
+    /**
+     * The EAs the original Go driver wrote on a container's reservation (infoblox-go-client
+     * v0.8.0, see ../shared/reference/wapi-facts.md), with the default --cluster-name; it wrote no comment.
+     */
+    public static Map<String, Object> originalDriversEas(String containerId) {
+        return Map.of("VM ID", Map.of("value", containerId), "CMP Type", Map.of("value", "Kubernetes"),
+                "Tenant ID", Map.of("value", "cluster-1"), "Cloud API Owned", Map.of("value", "True"));
+    }
+
     /** Adds prevResult (for CHECK/DEL) to a netconf. */
     public static String withPrevResult(String netconf, String addResult) {
         return netconf.substring(0, netconf.length() - 1) + ",\"prevResult\":" + addResult + "}";

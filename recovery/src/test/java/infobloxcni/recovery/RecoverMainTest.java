@@ -130,6 +130,35 @@ class RecoverMainTest extends GridAndDaemonTest {
     }
 
     @Test
+    void aStaleRefAndARecordTheGridCannotTakeAreSettledOneByOneAndTheRestIsRepaired() throws Exception {
+        assertTrue(host.call("ADD", "dead", "eth0", NET).ok());
+        assertTrue(host.call("ADD", "moved-on", "eth0", NET).ok());
+        host.stop();
+        // moved-on's reservation was deleted by hand and its address given to another host's container
+        var movedOn = reservationsOf("moved-on").getFirst();
+        grid.deleteObject(movedOn.get("_ref").toString());
+        String taken = reserve("someone-else", movedOn.get("ipv4addr").toString(), "host-b");
+        assertEquals(movedOn.get("_ref"), taken, "same address, same view: the journal's ref names the new holder");
+        try (Journal j = Journal.open(host.journalDir())) {
+            // a record whose view makes a ref no URL can carry, released before it could finish
+            j.put(Attachment.pending(new AttachmentKey("net1", "a-poison", "eth0"), "cni_view?x=1", null, LONG_AGO)
+                    .withAllocation("10.10.0.250", 24, null, "fixedaddress/ZG5z:10.10.0.250/cni_view?x=1", "10.10.0.0/24")
+                    .withState(AttachmentState.DEL_PENDING));
+        }
+        Path live = Files.writeString(dir.resolve("live.txt"), "moved-on eth0 net1\n");
+
+        Run report = recover("--live-file", live.toString());
+        assertEquals(RecoverMain.PROBLEMS_LEFT, report.exit(), report.out());
+        assertTrue(report.out().contains("HELD_BY_ANOTHER"), report.out());
+
+        Run repair = recover("--live-file", live.toString(), "--apply");
+        assertTrue(repair.exit() == RecoverMain.REPAIRED, "one bad record does not stop the repair of the others:\n" + repair.out());
+        assertEquals(0, reservationsOf("dead").size(), "the dead container's reservation is released");
+        assertEquals(1, reservationsOf("someone-else").size(), "the stale ref's new holder is untouched");
+        assertEquals(RecoverMain.CLEAN, recover("--live-file", live.toString()).exit(), "the records that named nothing of ours are gone");
+    }
+
+    @Test
     void anUnreachableGridCannotBeAudited() {
         host.stop();
         grid.faults().outage(true);

@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.X509TrustManager;
@@ -41,15 +42,20 @@ import okhttp3.Response;
  *
  * <p>Retries are deliberately narrow: one more attempt, only after a broken connection (never
  * after a timeout or an answer), and only when repeating cannot change the grid twice: reads,
- * PUTs and DELETEs, and POSTs that certainly never left this host. A POST that may have arrived
- * surfaces as {@link WapiException.Transient} with {@code mayHaveBeenApplied} set, and the
- * caller (who knows what it was trying to do) looks before it writes again.
+ * and POSTs that certainly never left this host. A POST that may have arrived surfaces as
+ * {@link WapiException.Transient} with {@code mayHaveBeenApplied} set, and the caller (who knows
+ * what it was trying to do) looks before it writes again. Fixed addresses are changed or deleted
+ * only through {@link #deleteFixedAddressIf} and {@link #updateFixedAddressIf}, which prove that
+ * the object is still the claimant's first ({@link ConditionalWrites}): there is no write by a
+ * remembered ref.
  */
 public final class WapiClient implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(WapiClient.class.getName());
     private static final MediaType JSON = MediaType.get("application/json");
     private static final Pattern NETWORK_FULL = Pattern.compile("Cannot find \\d+ available IP address");
     private static final String SESSION_COOKIE = "ibapauth";
+    /** {@code <type>/<opaque>[:<readable>]}; the opaque part is base64 of the object's key. */
+    private static final Pattern REF = Pattern.compile("([a-z][a-z0-9:_]*)/([A-Za-z0-9+/=_-]+)(?::(.*))?", Pattern.DOTALL);
     static final int MAX_RESULTS = 100_000;
 
     static final String FIXED_ADDRESS_FIELDS = "ipv4addr,mac,name,comment,network,network_view,match_client,extattrs";
@@ -62,6 +68,7 @@ public final class WapiClient implements AutoCloseable {
     private final ObjectMapper json = new ObjectMapper();
     private final String basicAuth;
     private final Retry retry;
+    private final ConditionalWrites conditional = new ConditionalWrites(this);
     private volatile String sessionCookie;
     private volatile long lastAnswerNanos = System.nanoTime();
     /** Shorter than common keep-alive timeouts of web servers (Apache's default is 5 s). */
@@ -185,6 +192,10 @@ public final class WapiClient implements AutoCloseable {
         return findFixedAddresses(view, Map.of("ipv4addr", ipv4addr), Map.of()).stream().findFirst();
     }
 
+    /**
+     * Reads the object a ref names <em>now</em>. A ref names a key (IP and view), so a ref kept
+     * from earlier may name another holder's reservation today: check what comes back.
+     */
     public Optional<FixedAddress> getFixedAddress(String ref) {
         try {
             return Optional.of(toFixedAddress(execute("GET", refUrl(ref).addQueryParameter("_return_fields", FIXED_ADDRESS_FIELDS).build(), null)));
@@ -193,21 +204,64 @@ public final class WapiClient implements AutoCloseable {
         }
     }
 
-    /** Updates mac, name, comment; merges the given EAs into the existing ones. */
-    public FixedAddress updateFixedAddress(String ref, FixedAddressSpec changes) {
+    /**
+     * Deletes the fixed address at {@code ipv4addr} in {@code view}, only if what the grid holds
+     * there now matches one of {@code claims}; otherwise touches nothing and says what it found.
+     * See {@link ConditionalWrites} for how the check and the write are kept to one step.
+     */
+    public VerifiedWrite deleteFixedAddressIf(String view, String ipv4addr, List<ReservationClaim> claims) {
+        return deleteFixedAddressIf(view, ipv4addr, claims, null);
+    }
+
+    /**
+     * As {@link #deleteFixedAddressIf(String, String, List)}, where {@code seen} is what a search
+     * returned for that address a moment ago: it stands in for the first look.
+     */
+    public VerifiedWrite deleteFixedAddressIf(String view, String ipv4addr, List<ReservationClaim> claims, FixedAddress seen) {
+        return conditional.write(view, ipv4addr, claims, seen, ConditionalWrites.Write.delete());
+    }
+
+    /**
+     * Updates mac, name, comment and merges EAs into the fixed address at {@code ipv4addr} in
+     * {@code view}, only if what it holds now matches one of {@code claims} (see
+     * {@link #deleteFixedAddressIf}). An object that already carries the changes counts as written.
+     */
+    public VerifiedWrite updateFixedAddressIf(String view, String ipv4addr, List<ReservationClaim> claims, FixedAddressSpec changes) {
         ObjectNode body = json.createObjectNode();
         putIfPresent(body, "mac", changes.mac());
         putIfPresent(body, "name", changes.name());
         putIfPresent(body, "comment", changes.comment());
         putIfPresent(body, "match_client", changes.matchClient());
         if (!changes.extattrs().isEmpty()) body.set("extattrs+", Extattrs.toJson(changes.extattrs()));
-        HttpUrl url = refUrl(ref).addQueryParameter("_return_fields", FIXED_ADDRESS_FIELDS).build();
-        return toFixedAddress(execute("PUT", url, body));
+        return conditional.write(view, ipv4addr, claims, null, ConditionalWrites.Write.update(body, holder -> carries(holder, changes)));
     }
 
-    /** Deletes an object by ref. Throws {@link WapiException.NotFound} when it is already gone. */
-    public void delete(String ref) {
-        execute("DELETE", refUrl(ref).build(), null);
+    private static boolean carries(FixedAddress r, FixedAddressSpec changes) {
+        if (changes.mac() != null && !changes.mac().equalsIgnoreCase(String.valueOf(r.mac()))) return false;
+        if (changes.name() != null && !changes.name().equals(r.name())) return false;
+        if (changes.comment() != null && !changes.comment().equals(r.comment())) return false;
+        for (Map.Entry<String, String> e : changes.extattrs().entrySet()) {
+            if (!e.getValue().equals(r.ea(e.getKey()))) return false;
+        }
+        return true;
+    }
+
+    /**
+     * Deletes the network {@code cidr} of {@code view}, only if it still carries EA
+     * {@code eaName} = {@code eaValue} and holds no fixed address (a network we carved and lost a
+     * race for). Returns whether it deleted.
+     */
+    public boolean deleteEmptyNetworkIf(String view, String cidr, String eaName, String eaValue) {
+        Optional<Network> now = getNetwork(view, cidr);
+        if (now.isEmpty() || !eaValue.equals(now.get().extattrs().get(eaName))) return false;
+        if (!findFixedAddresses(view, Map.of("network", cidr), Map.of()).isEmpty()) return false;
+        try {
+            // once, never repeated blind: a DELETE that arrived frees the key for someone else
+            unwrapped(() -> executeOnce("DELETE", refUrl(now.get().ref()).build(), null));
+            return true;
+        } catch (WapiException.NotFound gone) {
+            return false;
+        }
     }
 
     // ---------------------------------------------------------------- EA definitions, health
@@ -266,11 +320,23 @@ public final class WapiClient implements AutoCloseable {
         return result;
     }
 
-    private HttpUrl.Builder refUrl(String ref) {
-        if (ref == null || ref.isBlank() || ref.startsWith("/") || ref.contains("..") || ref.contains("?")) {
-            throw new IllegalArgumentException("not a WAPI object reference: " + ref);
-        }
-        return base.newBuilder().addPathSegments(ref);
+    /**
+     * The URL of a ref as the grid wrote it, {@code <type>/<opaque>:<readable>}. The readable part
+     * (IP, names) is whatever the grid put there, so it is encoded, never interpreted: a view
+     * named {@code cni_view?x=1} must not turn into a query. A readable segment that is {@code .}
+     * or {@code ..} cannot travel in a URL path at all (it would be resolved away), so then only
+     * the type and the opaque part, which identify the object, are sent.
+     */
+    HttpUrl.Builder refUrl(String ref) {
+        Matcher m = ref == null ? null : REF.matcher(ref);
+        if (m == null || !m.matches()) throw new IllegalArgumentException("not a WAPI object reference: " + ref);
+        HttpUrl.Builder url = base.newBuilder().addPathSegment(m.group(1));
+        String readable = m.group(3);
+        boolean dotSegment = readable != null && List.of(readable.split("/", -1)).stream()
+                .map(segment -> segment.replace("%2e", ".").replace("%2E", "."))
+                .anyMatch(segment -> segment.equals(".") || segment.equals(".."));
+        if (readable == null || dotSegment) return url.addEncodedPathSegments(m.group(2));
+        return url.addEncodedPathSegments(m.group(2) + ":" + readable);
     }
 
     private Map<String, String> viewAnd(String view, String field, String value) {
@@ -287,14 +353,24 @@ public final class WapiClient implements AutoCloseable {
     }
 
     private JsonNode execute(String method, HttpUrl url, JsonNode body) {
+        return unwrapped(() -> retry.executeSupplier(() -> executeOnce(method, url, body)));
+    }
+
+    private static JsonNode unwrapped(java.util.function.Supplier<JsonNode> call) {
         try {
-            return retry.executeSupplier(() -> executeOnce(method, url, body));
+            return call.get();
         } catch (RetryableFailure e) {
             throw e.failure;
         }
     }
 
-    private JsonNode executeOnce(String method, HttpUrl url, JsonNode body) {
+    /** The URL of a top-level WAPI object type, e.g. {@code request}. */
+    HttpUrl objectUrl(String type) {
+        return base.newBuilder().addPathSegment(type).build();
+    }
+
+    /** One call, never repeated here; a failure that is safe to repeat comes as {@link RetryableFailure}. */
+    JsonNode executeOnce(String method, HttpUrl url, JsonNode body) {
         if (method.equals("POST") && System.nanoTime() - lastAnswerNanos > IDLE_BEFORE_FRESH_POST_NANOS) {
             // A grid (or a balancer in front of it) closes idle keep-alive connections after a few
             // seconds, and okhttp only checks connections idle for more than 10 s. A POST sent on
@@ -323,8 +399,10 @@ public final class WapiClient implements AutoCloseable {
             // restarted, load balancer flushed): start the next call on fresh ones.
             http.connectionPool().evictAll();
             WapiException.Transient failure = ioFailure(method, what, e, tracker.sent);
-            // GET, PUT and DELETE may be repeated: a second DELETE finds nothing, a second PUT
-            // writes the same values. A POST creates, so it is repeated only if it never left.
+            // A GET may be repeated at once; a POST creates, so only if it never left. A PUT or
+            // DELETE goes by ref, and a ref names a key: one that did arrive may have freed the key
+            // for someone else. Whoever repeats those must look first: ConditionalWrites does, and
+            // nothing else sends them.
             boolean idempotent = !method.equals("POST");
             boolean safeToRepeat = (idempotent || !failure.mayHaveBeenApplied()) && !(e instanceof InterruptedIOException);
             if (safeToRepeat) throw new RetryableFailure(failure);
@@ -427,14 +505,14 @@ public final class WapiClient implements AutoCloseable {
         return new Network(text(node, "_ref"), text(node, "network"), text(node, "network_view"), Extattrs.fromJson(node.get("extattrs")));
     }
 
-    private static FixedAddress toFixedAddress(JsonNode node) {
+    static FixedAddress toFixedAddress(JsonNode node) {
         return new FixedAddress(text(node, "_ref"), text(node, "ipv4addr"), text(node, "mac"), text(node, "name"),
                 text(node, "comment"), text(node, "network"), text(node, "network_view"), text(node, "match_client"),
                 Extattrs.fromJson(node.get("extattrs")));
     }
 
-    /** Marks a failure that is safe to repeat; unwrapped before it leaves this class. */
-    private static final class RetryableFailure extends RuntimeException {
+    /** Marks a failure that is safe to repeat; unwrapped before it leaves this package. */
+    static final class RetryableFailure extends RuntimeException {
         final WapiException.Transient failure;
 
         RetryableFailure(WapiException.Transient failure) {

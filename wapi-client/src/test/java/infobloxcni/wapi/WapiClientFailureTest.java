@@ -194,7 +194,6 @@ class WapiClientFailureTest {
 
         wire.stubFor(any(anyUrl()).willReturn(aResponse().withStatus(404).withBody(
                 "{\"Error\":\"AdmConDataNotFoundError\",\"code\":\"Client.Ibap.Data.NotFound\",\"text\":\"Reference not found\"}")));
-        assertThrows(WapiException.NotFound.class, () -> client.delete("fixedaddress/abc:10.0.0.2/default"));
         assertTrue(client.getFixedAddress("fixedaddress/abc:10.0.0.2/default").isEmpty());
 
         wire.stubFor(post(anyUrl()).willReturn(aResponse().withStatus(400).withBody(
@@ -232,7 +231,22 @@ class WapiClientFailureTest {
         assertEquals("c1;rm -rf&_max_results=1", r.queryParameter("*VM ID").firstValue());
         assertFalse(r.getUrl().contains(" "), r.getUrl());
         assertEquals(List.of("100000"), r.queryParameter("_max_results").values(), "the injected _max_results stayed inside the value");
-        assertThrows(IllegalArgumentException.class, () -> client.delete("../../etc"));
+        assertThrows(IllegalArgumentException.class, () -> client.getFixedAddress("../../etc"));
+    }
+
+    @Test
+    void aRefIsEncodedIntoThePathNeverRejectedNorInterpreted() {
+        wire.stubFor(get(anyUrl()).willReturn(aResponse().withStatus(404).withBody(
+                "{\"Error\":\"AdmConDataNotFoundError\",\"code\":\"Client.Ibap.Data.NotFound\",\"text\":\"Reference not found\"}")));
+        // a view named "cni_view?x=1": its '?' must not start a query
+        assertTrue(client.getFixedAddress("fixedaddress/ZG5zLmZpeGVkX2FkZHJlc3MkMTAuMC4wLjIuMS4u:10.0.0.2/cni_view?x=1").isEmpty());
+        LoggedRequest odd = wire.findAll(getRequestedFor(anyUrl())).getLast();
+        assertEquals("/wapi/v2.5/fixedaddress/ZG5zLmZpeGVkX2FkZHJlc3MkMTAuMC4wLjIuMS4u:10.0.0.2/cni_view%3Fx=1", odd.getUrl().replaceFirst("\\?.*", ""));
+        assertTrue(odd.queryParameter("x") == null || !odd.queryParameter("x").isPresent(), odd.getUrl());
+        // a view named "..": a dot segment would be resolved away, so only type and key travel
+        assertTrue(client.getFixedAddress("fixedaddress/ZG5zLmZpeGVkX2FkZHJlc3MkMTAuMC4wLjIuMS4u:10.0.0.2/..").isEmpty());
+        assertEquals("/wapi/v2.5/fixedaddress/ZG5zLmZpeGVkX2FkZHJlc3MkMTAuMC4wLjIuMS4u",
+                wire.findAll(getRequestedFor(anyUrl())).getLast().getUrl().replaceFirst("\\?.*", ""));
     }
 
     @Test

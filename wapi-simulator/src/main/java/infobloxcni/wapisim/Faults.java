@@ -27,21 +27,38 @@ import java.util.function.Consumer;
 public final class Faults {
     private final Consumer<Boolean> outageSwitch;
 
+    /** A WAPI error to answer the next {@code remaining} calls of {@code method} (null: any) with. */
+    private static final class PendingError {
+        int remaining;
+        String method;
+        int status;
+        String code;
+        String text;
+
+        void arm(int n, int httpStatus, String code, String text, String method) {
+            if (n < 0) throw new IllegalArgumentException("n < 0");
+            if (httpStatus < 100 || httpStatus > 599) throw new IllegalArgumentException("status " + httpStatus);
+            this.code = Objects.requireNonNull(code, "code");
+            this.text = Objects.requireNonNull(text, "text");
+            this.remaining = n;
+            this.status = httpStatus;
+            this.method = normalize(method);
+        }
+
+        WapiError take(String callMethod) {
+            if (remaining <= 0 || !applies(method, callMethod)) return null;
+            remaining--;
+            return new WapiError(status, code + ": " + text, code, text);
+        }
+    }
+
     private Duration latency = Duration.ZERO;
-    private int failRemaining;
-    private String failMethod;
-    private int failStatus;
-    private String failCode;
-    private String failText;
+    private final PendingError failure = new PendingError();
+    private final PendingError failureAfter = new PendingError();
     private int dropBeforeRemaining;
     private String dropBeforeMethod;
     private int dropAfterRemaining;
     private String dropAfterMethod;
-    private int failAfterRemaining;
-    private String failAfterMethod;
-    private int failAfterStatus;
-    private String failAfterCode;
-    private String failAfterText;
     private boolean outage;
 
     Faults(Consumer<Boolean> outageSwitch) {
@@ -67,13 +84,7 @@ public final class Faults {
 
     /** As {@link #failNext(int, int, String, String)}, counting only calls with this HTTP method (null: any). */
     public synchronized Faults failNext(int n, int httpStatus, String code, String text, String method) {
-        if (n < 0) throw new IllegalArgumentException("n < 0");
-        if (httpStatus < 100 || httpStatus > 599) throw new IllegalArgumentException("status " + httpStatus);
-        failRemaining = n;
-        failStatus = httpStatus;
-        failCode = Objects.requireNonNull(code, "code");
-        failText = Objects.requireNonNull(text, "text");
-        failMethod = normalize(method);
+        failure.arm(n, httpStatus, code, text, method);
         return this;
     }
 
@@ -106,13 +117,7 @@ public final class Faults {
      * answered with the error {@code httpStatus}/{@code code}/{@code text} instead of their result.
      */
     public synchronized Faults failAfterApplyingNext(int n, int httpStatus, String code, String text, String method) {
-        if (n < 0) throw new IllegalArgumentException("n < 0");
-        if (httpStatus < 100 || httpStatus > 599) throw new IllegalArgumentException("status " + httpStatus);
-        failAfterRemaining = n;
-        failAfterStatus = httpStatus;
-        failAfterCode = Objects.requireNonNull(code, "code");
-        failAfterText = Objects.requireNonNull(text, "text");
-        failAfterMethod = normalize(method);
+        failureAfter.arm(n, httpStatus, code, text, method);
         return this;
     }
 
@@ -133,10 +138,10 @@ public final class Faults {
     public Faults reset() {
         synchronized (this) {
             latency = Duration.ZERO;
-            failRemaining = 0;
+            failure.remaining = 0;
+            failureAfter.remaining = 0;
             dropBeforeRemaining = 0;
             dropAfterRemaining = 0;
-            failAfterRemaining = 0;
         }
         outage(false);
         return this;
@@ -152,7 +157,7 @@ public final class Faults {
 
     /** Failures still to be injected. */
     public synchronized int pendingFailures() {
-        return failRemaining;
+        return failure.remaining;
     }
 
     /** Drops-before still to be injected. */
@@ -167,7 +172,7 @@ public final class Faults {
 
     /** Fail-afters still to be injected. */
     public synchronized int pendingFailuresAfter() {
-        return failAfterRemaining;
+        return failureAfter.remaining;
     }
 
     // ---- consumed by the request path ----
@@ -181,11 +186,7 @@ public final class Faults {
     }
 
     synchronized WapiError takeFailure(String method) {
-        if (failRemaining > 0 && applies(failMethod, method)) {
-            failRemaining--;
-            return new WapiError(failStatus, failCode + ": " + failText, failCode, failText);
-        }
-        return null;
+        return failure.take(method);
     }
 
     synchronized boolean takeDropAfter(String method) {
@@ -197,11 +198,7 @@ public final class Faults {
     }
 
     synchronized WapiError takeFailureAfter(String method) {
-        if (failAfterRemaining > 0 && applies(failAfterMethod, method)) {
-            failAfterRemaining--;
-            return new WapiError(failAfterStatus, failAfterCode + ": " + failAfterText, failAfterCode, failAfterText);
-        }
-        return null;
+        return failureAfter.take(method);
     }
 
     private static boolean applies(String wanted, String method) {
