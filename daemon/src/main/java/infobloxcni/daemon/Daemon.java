@@ -1,5 +1,6 @@
 package infobloxcni.daemon;
 
+import infobloxcni.wapi.GridHealth;
 import infobloxcni.wapi.WapiClient;
 import infobloxcni.wapi.WapiException;
 import java.io.IOException;
@@ -31,15 +32,17 @@ public final class Daemon implements AutoCloseable {
         this.journal = JournalGuard.open(config.journalDir(), JOURNAL_OPEN_TIMEOUT);
         this.wapi = new WapiClient(config.wapi());
         ReservationTags tags = new ReservationTags(config.hostId(), config.clusterName(), config.cmpType());
-        this.ipam = new Ipam(config, wapi, journal, tags, clock);
+        Wakeup settleLater = new Wakeup();
+        this.ipam = new Ipam(config, wapi, journal, tags, clock, settleLater);
         JournalRebuilder rebuilder = new JournalRebuilder(wapi, tags, config.cniCacheDir(), config.driverName(), clock);
         // An ADD_PENDING younger than two whole-call timeouts may still be in flight on the grid.
         Duration addGrace = config.wapi().callTimeout().multipliedBy(2);
-        this.reconciler = new Reconciler(ipam, journal, rebuilder, clock, addGrace, config.releaseRetryMax());
-        ipam.onPendingRelease(reconciler::nudge);
-        // Bounded: with the grid away the ADD cannot succeed anyway, and should say so soon.
-        Duration syncWait = config.wapi().callTimeout().compareTo(Duration.ofSeconds(5)) < 0 ? config.wapi().callTimeout() : Duration.ofSeconds(5);
-        ipam.beforeAllocatingUnknown(() -> journal.awaitGridSync(syncWait));
+        this.reconciler = new Reconciler(ipam, journal, rebuilder, clock, addGrace, config.releaseRetryMax(), settleLater,
+                config.wapi().callTimeout());
+        // The moment the grid answers again, whatever was queued during the outage goes.
+        wapi.health().onChange(change -> {
+            if (change.from() == GridHealth.State.DOWN) reconciler.replayNow();
+        });
         this.socket = new SocketServer(config.socketPath(), config.socketPermissions(), config.socketGroup(),
                 new RequestHandler(ipam, new AdminCommands(journal, new JournalAudit(wapi, journal, ipam, rebuilder, tags))));
     }
@@ -52,6 +55,7 @@ public final class Daemon implements AutoCloseable {
             daemon.close();
             throw e;
         }
+        daemon.wapi.startHealthMonitoring();
         Thread.ofVirtual().name("startup-checks").start(daemon::checkGrid);
         daemon.reconciler.start(Duration.ofSeconds(1));
         return daemon;
@@ -84,7 +88,7 @@ public final class Daemon implements AutoCloseable {
             JournalGuard journal = JournalGuard.open(config.journalDir(), JOURNAL_OPEN_TIMEOUT);
             try {
                 ReservationTags tags = new ReservationTags(config.hostId(), config.clusterName(), config.cmpType());
-                Ipam ipam = new Ipam(config, wapi, journal, tags, clock);
+                Ipam ipam = new Ipam(config, wapi, journal, tags, clock, new Wakeup());
                 JournalRebuilder rebuilder = new JournalRebuilder(wapi, tags, config.cniCacheDir(), config.driverName(), clock);
                 return new JournalAudit(wapi, journal, ipam, rebuilder, tags).run(live, liveSource, apply);
             } finally {
@@ -96,6 +100,8 @@ public final class Daemon implements AutoCloseable {
     public Path socketPath() { return socket.path(); }
 
     public Ipam ipam() { return ipam; }
+
+    public GridHealth gridHealth() { return wapi.health(); }
 
     int journalQuarantines() { return journal.quarantines(); }
 

@@ -16,6 +16,7 @@ import java.util.regex.Pattern;
  * @param socketGroup       group to hand the socket to, or null
  * @param cniCacheDir       the runtime's CNI result cache, read when the journal must be rebuilt
  * @param releaseRetryMax   longest pause between two attempts at a pending release
+ * @param bounds            how long each CNI verb may wait on the grid in all
  */
 public record DaemonConfig(
         WapiConfig wapi,
@@ -31,7 +32,32 @@ public record DaemonConfig(
         String clusterName,
         String cmpType,
         String hostId,
-        Duration releaseRetryMax) {
+        Duration releaseRetryMax,
+        VerbBounds bounds) {
+
+    /**
+     * How long a CNI verb may wait on the grid, all its calls together ({@code Deadline}). ADD: a
+     * container start waits at most this, then hears "try again" (11) and the runtime retries,
+     * looking before it allocates again. DEL: at most this, then the release is queued and the DEL
+     * succeeds; it never needs to wait for a grid that is down. CHECK and GC read and write a
+     * little more and get the whole-call timeout.
+     */
+    public record VerbBounds(Duration add, Duration del) {
+        private static final Duration DEFAULT_ADD = Duration.ofSeconds(10);
+        private static final Duration DEFAULT_DEL = Duration.ofSeconds(2);
+        public static final VerbBounds DEFAULTS = new VerbBounds(DEFAULT_ADD, DEFAULT_DEL);
+
+        public VerbBounds {
+            add = positive(add, DEFAULT_ADD, "--add-timeout");
+            del = positive(del, DEFAULT_DEL, "--del-timeout");
+        }
+
+        private static Duration positive(Duration d, Duration fallback, String flag) {
+            if (d == null) return fallback;
+            if (d.isNegative() || d.isZero()) throw new IllegalArgumentException(flag + " must be positive, got " + d);
+            return d;
+        }
+    }
 
     private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.\\-]*");
 
@@ -52,6 +78,7 @@ public record DaemonConfig(
         if (networkContainers.isEmpty()) throw new IllegalArgumentException("--network-container must name at least one CIDR");
         socketPermissions = Set.copyOf(socketPermissions);
         if (releaseRetryMax == null || releaseRetryMax.isNegative() || releaseRetryMax.isZero()) releaseRetryMax = Duration.ofMinutes(5);
+        if (bounds == null) bounds = VerbBounds.DEFAULTS;
     }
 
     public Path socketPath() {

@@ -42,6 +42,13 @@ public final class HostOptions {
     @Option(names = "--wapi-call-timeout", defaultValue = "30s", converter = DurationConverter.class, description = "whole WAPI call (default: ${DEFAULT-VALUE})")
     Duration callTimeout;
 
+    @Option(names = "--add-timeout", defaultValue = "10s", converter = DurationConverter.class,
+            description = "longest an ADD waits on the grid, all its calls together; then 11, try again (default: ${DEFAULT-VALUE})")
+    Duration addTimeout;
+    @Option(names = "--del-timeout", defaultValue = "2s", converter = DurationConverter.class,
+            description = "longest a DEL waits on the grid; then the release is queued and the DEL succeeds (default: ${DEFAULT-VALUE})")
+    Duration delTimeout;
+
     @Option(names = {"--socket-dir", "-socket-dir"}, defaultValue = "/run/cni", description = "(default: ${DEFAULT-VALUE})")
     Path socketDir;
     @Option(names = {"--driver-name", "-driver-name"}, defaultValue = "infoblox", description = "socket is <socket-dir>/<driver-name>.sock (default: ${DEFAULT-VALUE})")
@@ -80,7 +87,7 @@ public final class HostOptions {
         String host = hostId != null ? hostId : defaultHostId();
         return new DaemonConfig(wapi, socketDir, driverName, PosixFilePermissions.fromString(socketMode), socketGroup,
                 stateDir, cniCacheDir, networkView, NetConf.splitList(networkContainer), prefixLength, clusterName, cmpType,
-                host, null);
+                host, null, new DaemonConfig.VerbBounds(addTimeout, delTimeout));
     }
 
     private static String defaultHostId() throws IOException {

@@ -3,12 +3,14 @@ package infobloxcni.daemon;
 import infobloxcni.store.Attachment;
 import infobloxcni.store.AttachmentKey;
 import infobloxcni.store.AttachmentState;
-import infobloxcni.store.AttachmentStore;
+import infobloxcni.wapi.Deadline;
 import infobloxcni.wapi.FixedAddress;
+import infobloxcni.wapi.GridHealth;
 import infobloxcni.wapi.VerifiedWrite;
 import infobloxcni.wapi.WapiClient;
 import infobloxcni.wapi.WapiException;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -27,46 +29,48 @@ public final class Ipam {
 
     private final DaemonConfig config;
     private final WapiClient wapi;
-    private final AttachmentStore journal;
+    private final JournalGuard journal;
     private final GridNetworks networks;
     private final ReservationTags tags;
     private final KeyLocks locks = new KeyLocks(256);
     private final Clock clock;
-    private volatile Runnable releasePending = () -> { };
-    private volatile Runnable awaitJournalSync = () -> { };
+    private final Wakeup settleLater;
+    /** How long an ADD for an attachment the journal does not know waits for the start-up merge with the grid. */
+    private final Duration syncWait;
 
-    public Ipam(DaemonConfig config, WapiClient wapi, AttachmentStore journal, ReservationTags tags, Clock clock) {
+    /**
+     * @param settleLater signalled when something could not finish now (a release the grid did not
+     *                    take), so that the reconciler retries it in the background
+     */
+    public Ipam(DaemonConfig config, WapiClient wapi, JournalGuard journal, ReservationTags tags, Clock clock, Wakeup settleLater) {
         this.config = config;
         this.wapi = wapi;
         this.journal = journal;
         this.tags = tags;
         this.networks = new GridNetworks(wapi, tags);
         this.clock = clock;
-    }
-
-    /**
-     * Called before allocating for an attachment the journal does not know, until the journal
-     * has been merged with the grid after start: the journal may have lost that attachment.
-     */
-    void beforeAllocatingUnknown(Runnable awaitSync) {
-        this.awaitJournalSync = awaitSync;
-    }
-
-    /** Called when a release could not finish now, to have it retried in the background. */
-    void onPendingRelease(Runnable nudge) {
-        this.releasePending = nudge;
+        this.settleLater = settleLater;
+        // Bounded: with the grid away the ADD cannot succeed anyway, and should say so soon.
+        Duration callTimeout = config.wapi().callTimeout();
+        this.syncWait = callTimeout.compareTo(Duration.ofSeconds(5)) < 0 ? callTimeout : Duration.ofSeconds(5);
     }
 
     // ------------------------------------------------------------------------------------- ADD
 
+    /** ADD, its grid calls all within the ADD bound ({@link DaemonConfig.VerbBounds}). */
     public byte[] add(CniRequest request) throws CniError {
+        return Deadline.within(config.bounds().add(), () -> addWithin(request));
+    }
+
+    private byte[] addWithin(CniRequest request) throws CniError {
         NetConf conf = request.netConf();
         AttachmentKey key = keyOf(request);
         GridNetworks.Policy policy = policyFor(conf);
         try (KeyLocks.Held held = locks.lock(key)) {
             Attachment known = journal.get(key).orElse(null);
             if (known == null) {
-                awaitJournalSync.run();
+                // The journal may have lost this attachment: wait (bounded) for the start-up merge with the grid.
+                journal.awaitGridSync(syncWait);
                 known = journal.get(key).orElse(null);
             }
             if (known != null && known.state() == AttachmentState.ALLOCATED) {
@@ -178,10 +182,11 @@ public final class Ipam {
         AttachmentKey key = keyOf(request);
         String view = policyFor(request.netConf()).view();
         try (KeyLocks.Held held = locks.lock(key)) {
-            WapiException deferred = releaseWithIntent(key, view);
+            // The release gets the DEL bound; what does not fit is queued, and the DEL succeeds.
+            WapiException deferred = Deadline.within(config.bounds().del(), () -> releaseWithIntent(key, view));
             if (deferred != null) {
                 LOG.log(System.Logger.Level.WARNING, "release of {0} deferred: {1}", key, deferred.getMessage());
-                releasePending.run();
+                settleLater.signal();
             }
         }
     }
@@ -255,6 +260,13 @@ public final class Ipam {
     // ----------------------------------------------------------------------------------- CHECK
 
     public void check(CniRequest request) throws CniError {
+        Deadline.within(config.wapi().callTimeout(), () -> {
+            checkWithin(request);
+            return null;
+        });
+    }
+
+    private void checkWithin(CniRequest request) throws CniError {
         AttachmentKey key = keyOf(request);
         List<String> expected = request.netConf().prevResultAddresses();
         if (expected.isEmpty()) throw new CniError(CniError.INVALID_NETCONF, "field 'prevResult' holds no address to check");
@@ -296,9 +308,21 @@ public final class Ipam {
 
     // ---------------------------------------------------------------------------------- STATUS
 
+    /**
+     * 0 while an ADD can succeed, 50 otherwise. A grid known to be down answers at once; else
+     * one light probe, bounded like a DEL, says whether it answers.
+     */
     public void status() throws CniError {
+        GridHealth health = wapi.health();
+        if (health.failingFast()) {
+            throw new CniError(CniError.STATUS_CANNOT_ADD, "cannot allocate: the grid is down since " + health.since()
+                    + (health.lastError() == null ? "" : " (" + health.lastError() + ")"));
+        }
         try {
-            wapi.probe();
+            Deadline.within(config.bounds().del(), () -> {
+                wapi.probe();
+                return null;
+            });
         } catch (WapiException e) {
             throw new CniError(CniError.STATUS_CANNOT_ADD, "cannot allocate: " + e.getMessage());
         }
@@ -312,6 +336,13 @@ public final class Ipam {
      * reports them together.
      */
     public void gc(CniRequest request) throws CniError {
+        Deadline.within(config.wapi().callTimeout(), () -> {
+            gcWithin(request);
+            return null;
+        });
+    }
+
+    private void gcWithin(CniRequest request) throws CniError {
         NetConf conf = request.netConf();
         if (conf.validAttachments() == null) {
             // The spec requires the key; without it "nothing is valid" would release every container of the network.
@@ -346,7 +377,7 @@ public final class Ipam {
             }
         }
         if (!failures.isEmpty()) {
-            releasePending.run();
+            settleLater.signal();
             throw new CniError(CniError.TRY_AGAIN_LATER, "GC could not release " + failures.size() + " attachment(s); they stay queued",
                     String.join("; ", failures));
         }
@@ -370,5 +401,5 @@ public final class Ipam {
 
     KeyLocks locks() { return locks; }
 
-    AttachmentStore journal() { return journal; }
+    JournalGuard journal() { return journal; }
 }

@@ -3,6 +3,7 @@ package infobloxcni.daemon;
 import infobloxcni.store.Attachment;
 import infobloxcni.store.AttachmentKey;
 import infobloxcni.store.AttachmentState;
+import infobloxcni.wapi.Deadline;
 import infobloxcni.wapi.FixedAddress;
 import infobloxcni.wapi.WapiException;
 import io.github.resilience4j.core.IntervalFunction;
@@ -42,29 +43,63 @@ final class Reconciler implements AutoCloseable {
         return t;
     });
     private final AtomicBoolean nudged = new AtomicBoolean();
-    private Instant syncNotBefore = Instant.MIN;
+    private final AtomicBoolean passQueued = new AtomicBoolean();
+    private final Duration callBound;
+    private volatile Instant syncNotBefore = Instant.MIN;
     private int syncFailures;
 
     /**
      * @param addGrace how long an ADD_PENDING is left alone: longer than one WAPI call can take,
      *                 so a write still in flight on the grid is never mistaken for no write
      */
-    Reconciler(Ipam ipam, JournalGuard journal, JournalRebuilder rebuilder, Clock clock, Duration addGrace, Duration maxBackoff) {
+    /**
+     * @param wakeup    the request path's "look now" (a release it could not finish)
+     * @param callBound how long one record's settlement may wait on the grid
+     */
+    Reconciler(Ipam ipam, JournalGuard journal, JournalRebuilder rebuilder, Clock clock, Duration addGrace, Duration maxBackoff,
+               Wakeup wakeup, Duration callBound) {
         this.ipam = ipam;
         this.journal = journal;
         this.rebuilder = rebuilder;
         this.clock = clock;
         this.addGrace = addGrace;
+        this.callBound = callBound;
         this.backoff = IntervalFunction.ofExponentialBackoff(Duration.ofSeconds(1), 2.0, maxBackoff);
+        wakeup.runs(this::nudge);
     }
 
     void start(Duration tick) {
         scheduler.scheduleWithFixedDelay(this::runSafely, 0, tick.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** Something new is pending: have a look on the next tick even if backoff says later. */
+    /** Something new is pending: look now, even if backoff says later for the pending releases. */
     void nudge() {
         nudged.set(true);
+        runSoon();
+    }
+
+    /**
+     * The grid is back: everything queued is due now, whatever its backoff said (a release that
+     * had backed off to minutes must not wait for its timer once the grid answers again).
+     */
+    void replayNow() {
+        notBefore.clear();
+        syncNotBefore = Instant.MIN;
+        nudge();
+    }
+
+    /** One extra pass as soon as the current one ends; passes asked for meanwhile are one. */
+    private void runSoon() {
+        if (passQueued.compareAndSet(false, true)) {
+            try {
+                scheduler.execute(() -> {
+                    passQueued.set(false);
+                    runSafely();
+                });
+            } catch (java.util.concurrent.RejectedExecutionException closed) {
+                passQueued.set(false);
+            }
+        }
     }
 
     private void runSafely() {
@@ -80,7 +115,7 @@ final class Reconciler implements AutoCloseable {
         if (journal.needsGridSync()) {
             if (clock.instant().isBefore(syncNotBefore)) return -1;
             try {
-                rebuilder.rebuild(journal);
+                Deadline.within(callBound.multipliedBy(2), () -> rebuilder.rebuild(journal));
                 journal.gridSynced();
                 syncFailures = 0;
             } catch (WapiException e) {
@@ -102,7 +137,7 @@ final class Reconciler implements AutoCloseable {
                 continue;
             }
             try {
-                if (!resolve(a.key(), now)) left++;
+                if (!Deadline.within(callBound, () -> resolve(a.key(), now))) left++;
             } catch (RuntimeException e) {
                 left++;
                 notBefore.put(a.key(), now.plus(Duration.ofMillis(backoff.apply(Math.max(1, a.attempts() + 1)))));

@@ -33,6 +33,7 @@ public final class ReservationTags {
     public static final String NO_CONTAINER = "N/A";
 
     private static final Pattern COMMENT = Pattern.compile("^infoblox-cni host=(\\S+) net=(\\S+) if=(\\S+)");
+    private static final Pattern POOL_COMMENT = Pattern.compile("^infoblox-cni host=(\\S+) net=(\\S+) pool$");
 
     /** The owner written in a reservation's comment. */
     public record Owner(String hostId, String network, String ifName) { }
@@ -68,6 +69,55 @@ public final class ReservationTags {
 
     String comment(AttachmentKey key) {
         return "infoblox-cni host=" + hostId + " net=" + key.network() + " if=" + key.ifName();
+    }
+
+    // ------------------------------------------------------------------------- the warm pool
+
+    /**
+     * The comment of this host's free pool address in a network. A pool address carries no
+     * {@code VM ID} (it belongs to no container yet), and the cloud EAs of ownership.
+     */
+    String poolComment(String network) {
+        return "infoblox-cni host=" + hostId + " net=" + network + " pool";
+    }
+
+    /** What a free pool address carries. */
+    FixedAddressSpec forPool(String network) {
+        return new FixedAddressSpec(FixedAddressSpec.NO_MAC, null, poolComment(network), null,
+                Map.of(TENANT_ID, clusterName, CMP_TYPE, cmpType, CLOUD_API_OWNED, "True"));
+    }
+
+    /** This host's free pool address of the network: the only thing an ADD from the pool may retag. */
+    ReservationClaim poolClaim(String network) {
+        return new ReservationClaim(poolComment(network), Map.of(TENANT_ID, clusterName, CLOUD_API_OWNED, "True"));
+    }
+
+    /** What turns a pool address into the container's reservation (EAs are merged in). */
+    FixedAddressSpec tagFor(AttachmentKey key, String mac, String podName) {
+        Map<String, String> eas = new LinkedHashMap<>();
+        eas.put(VM_ID, key.containerId());
+        if (podName != null) eas.put(VM_NAME, podName);
+        return new FixedAddressSpec(mac == null ? FixedAddressSpec.NO_MAC : mac, podName, comment(key), null, eas);
+    }
+
+    /** What turns a container's reservation back into a free pool address (its container EAs are removed). */
+    FixedAddressSpec untagFor(String network) {
+        return new FixedAddressSpec(FixedAddressSpec.NO_MAC, "", poolComment(network), null, Map.of());
+    }
+
+    /** The EAs a container's reservation has and a pool address must not. */
+    static final List<String> CONTAINER_EAS = List.of(VM_ID, VM_NAME);
+
+    /** The network of this host's pool address, or null when {@code r} is none. */
+    String poolNetworkOf(FixedAddress r) {
+        if (r.comment() == null) return null;
+        Matcher m = POOL_COMMENT.matcher(r.comment());
+        return m.matches() && m.group(1).equals(hostId) && r.ea(VM_ID) == null ? m.group(2) : null;
+    }
+
+    /** A WAPI regular expression matching the pool addresses of a host (any network). */
+    static String poolCommentRegex(String hostId) {
+        return "^infoblox-cni host=" + hostId.replace(".", "\\.") + " net=\\S+ pool$";
     }
 
     /** A WAPI regular expression matching the comments of this host's reservations (optionally one network). */

@@ -171,6 +171,7 @@ class IpamFlowsTest extends GridAndDaemonTest {
         var down = host.call("CHECK", "c1", "eth0", check);
         assertEquals(CniError.TRY_AGAIN_LATER, down.code(), down.toString());
         grid.faults().outage(false);
+        host.awaitGridUp();
 
         grid.deleteObject(String.valueOf(reservationsOf("c1").getFirst().get("_ref")));
         var gone = host.call("CHECK", "c1", "eth0", check);
@@ -187,6 +188,7 @@ class IpamFlowsTest extends GridAndDaemonTest {
         assertEquals(50, down.code(), down.toString());
         assertTrue(down.msg().contains("unreachable"), down.msg());
         grid.faults().outage(false);
+        host.awaitGridUp();
         assertTrue(host.call("STATUS", null, null, conf).ok());
     }
 
@@ -288,6 +290,7 @@ class IpamFlowsTest extends GridAndDaemonTest {
         var add = host.call("ADD", "c1", "eth0", SUBNET_NET);
         assertEquals(CniError.TRY_AGAIN_LATER, add.code(), add.toString());
         grid.faults().outage(false);
+        host.awaitGridUp();
         // A warm connection cut by the outage may have carried the POST: the intent stays pending
         // (outcome unknown) so that the retry looks first. A refused connection leaves nothing.
         var intent = host.daemon().ipam().journal().get(new infobloxcni.store.AttachmentKey("net1", "c1", "eth0"));

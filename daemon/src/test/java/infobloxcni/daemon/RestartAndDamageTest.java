@@ -131,6 +131,7 @@ class RestartAndDamageTest extends GridAndDaemonTest {
         grid.faults().outage(true);
         assertTrue(host.call("DEL", "c1", "eth0", NET).ok());
         grid.faults().outage(false);
+        host.awaitGridUp();
         var again = host.call("ADD", "c1", "eth0", NET);
         assertTrue(again.ok(), again.toString());
         assertEquals(1, reservationsOf("c1").size(), "old reservation released before the new one: " + first + " -> " + again.address());

@@ -53,7 +53,7 @@ public final class TestHost implements AutoCloseable {
                 Duration.ofSeconds(1), callTimeout, callTimeout);
         return new DaemonConfig(wapi, dir.resolve("run"), "infoblox", PosixFilePermissions.fromString("rw-------"), null,
                 dir.resolve("state"), dir.resolve("cni-cache"), "default", List.of("172.18.0.0/16"), 24, "cluster-1", "Kubernetes",
-                hostId, Duration.ofSeconds(2));
+                hostId, Duration.ofSeconds(2), null);
     }
 
     public TestHost start() throws IOException {
@@ -67,6 +67,23 @@ public final class TestHost implements AutoCloseable {
     }
 
     public Daemon daemon() { return daemon; }
+
+    /**
+     * After a simulated outage ends: waits until this daemon's probe has seen the grid back (it
+     * refuses calls at once while it believes the grid down, and probes every second).
+     */
+    public void awaitGridUp() {
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (daemon.gridHealth().failingFast()) {
+            if (System.nanoTime() > deadline) throw new AssertionError("the daemon still believes the grid down after 15 s");
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
 
     public Path socket() { return dir.resolve("run").resolve("infoblox.sock"); }
 

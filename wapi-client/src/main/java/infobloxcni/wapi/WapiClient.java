@@ -11,6 +11,7 @@ import java.io.InterruptedIOException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.UnknownHostException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -68,6 +69,10 @@ public final class WapiClient implements AutoCloseable {
     private final ObjectMapper json = new ObjectMapper();
     private final String basicAuth;
     private final Retry retry;
+    private final GridHealth health;
+    private final long probeTimeoutNanos;
+    /** A retry is worth its backoff only with this much of the deadline left. */
+    private static final long RETRY_NEEDS_NANOS = TimeUnit.MILLISECONDS.toNanos(300);
     private final ConditionalWrites conditional = new ConditionalWrites(this);
     private volatile String sessionCookie;
     private volatile long lastAnswerNanos = System.nanoTime();
@@ -75,7 +80,13 @@ public final class WapiClient implements AutoCloseable {
     private static final long IDLE_BEFORE_FRESH_POST_NANOS = TimeUnit.SECONDS.toNanos(2);
 
     public WapiClient(WapiConfig config) {
+        this(config, GridHealth.Settings.DEFAULTS);
+    }
+
+    public WapiClient(WapiConfig config, GridHealth.Settings healthSettings) {
         this.config = config;
+        this.health = new GridHealth(healthSettings);
+        this.probeTimeoutNanos = healthSettings.probeTimeout().toNanos();
         this.base = HttpUrl.get(config.baseUrl());
         this.basicAuth = Credentials.basic(config.username(), config.password());
         OkHttpClient.Builder builder = new OkHttpClient.Builder()
@@ -96,11 +107,43 @@ public final class WapiClient implements AutoCloseable {
             if (config.sslVerify() instanceof SslVerify.Disabled) builder.hostnameVerifier((host, session) -> true);
         }
         this.http = builder.build();
+        // Reads (and POSTs that never left) are repeated with backoff and jitter, inside the
+        // caller's deadline, and not once the grid is known to be down.
         this.retry = Retry.of("wapi", RetryConfig.custom()
-                .maxAttempts(2)
-                .intervalFunction(IntervalFunction.of(100))
-                .retryOnException(e -> e instanceof RetryableFailure)
+                .maxAttempts(3)
+                .intervalFunction(IntervalFunction.ofExponentialRandomBackoff(Duration.ofMillis(100), 2.0, 0.5))
+                .retryOnException(e -> e instanceof RetryableFailure && Deadline.remainingNanos() > RETRY_NEEDS_NANOS
+                        && !health.failingFast())
                 .build());
+        // Connections of before an outage are dead; the first call after it must not find out the hard way.
+        health.onChange(change -> {
+            if (change.from() == GridHealth.State.DOWN) http.connectionPool().evictAll();
+        });
+    }
+
+    /** The grid's health as this client sees it. */
+    public GridHealth health() { return health; }
+
+    /** Starts the probe and the watch for hung calls (the daemon does; one-shot tools need not). */
+    public void startHealthMonitoring() {
+        health.startMonitoring(this::probeHealth);
+    }
+
+    /** The probe: light, bounded by its own timeout, sent even while the grid is down. */
+    private void probeHealth() {
+        try {
+            send("GET", probeUrl(), null, true);
+            health.probed(true);
+        } catch (WapiException e) {
+            health.probed(!(e instanceof WapiException.Transient));
+        } catch (RetryableFailure e) {
+            health.probed(false);
+        }
+    }
+
+    private HttpUrl probeUrl() {
+        return base.newBuilder().addPathSegment("networkview")
+                .addQueryParameter("_max_results", "1").addQueryParameter("_return_fields", "name").build();
     }
 
     public WapiConfig config() { return config; }
@@ -227,18 +270,29 @@ public final class WapiClient implements AutoCloseable {
      * {@link #deleteFixedAddressIf}). An object that already carries the changes counts as written.
      */
     public VerifiedWrite updateFixedAddressIf(String view, String ipv4addr, List<ReservationClaim> claims, FixedAddressSpec changes) {
+        return updateFixedAddressIf(view, ipv4addr, claims, changes, List.of());
+    }
+
+    /** As {@link #updateFixedAddressIf(String, String, List, FixedAddressSpec)}, also removing the EAs named. */
+    public VerifiedWrite updateFixedAddressIf(String view, String ipv4addr, List<ReservationClaim> claims, FixedAddressSpec changes,
+                                              Collection<String> removeEas) {
         ObjectNode body = json.createObjectNode();
         putIfPresent(body, "mac", changes.mac());
         putIfPresent(body, "name", changes.name());
         putIfPresent(body, "comment", changes.comment());
         putIfPresent(body, "match_client", changes.matchClient());
         if (!changes.extattrs().isEmpty()) body.set("extattrs+", Extattrs.toJson(changes.extattrs()));
-        return conditional.write(view, ipv4addr, claims, null, ConditionalWrites.Write.update(body, holder -> carries(holder, changes)));
+        if (!removeEas.isEmpty()) {
+            ObjectNode remove = body.putObject("extattrs-");
+            removeEas.forEach(remove::putObject);
+        }
+        return conditional.write(view, ipv4addr, claims, null,
+                ConditionalWrites.Write.update(body, holder -> carries(holder, changes) && removeEas.stream().noneMatch(holder.extattrs()::containsKey)));
     }
 
     private static boolean carries(FixedAddress r, FixedAddressSpec changes) {
         if (changes.mac() != null && !changes.mac().equalsIgnoreCase(String.valueOf(r.mac()))) return false;
-        if (changes.name() != null && !changes.name().equals(r.name())) return false;
+        if (changes.name() != null && !changes.name().equals(r.name() == null ? "" : r.name())) return false;
         if (changes.comment() != null && !changes.comment().equals(r.comment())) return false;
         for (Map.Entry<String, String> e : changes.extattrs().entrySet()) {
             if (!e.getValue().equals(r.ea(e.getKey()))) return false;
@@ -277,9 +331,7 @@ public final class WapiClient implements AutoCloseable {
 
     /** Cheapest call that proves the grid is reachable and accepts our credentials. */
     public void probe() {
-        HttpUrl url = base.newBuilder().addPathSegment("networkview")
-                .addQueryParameter("_max_results", "1").addQueryParameter("_return_fields", "name").build();
-        execute("GET", url, null);
+        execute("GET", probeUrl(), null);
     }
 
     @Override
@@ -292,6 +344,7 @@ public final class WapiClient implements AutoCloseable {
                 LOG.log(System.Logger.Level.DEBUG, "logout failed: {0}", e.getMessage());
             }
         }
+        health.close();
         http.dispatcher().executorService().shutdown();
         http.connectionPool().evictAll();
     }
@@ -371,6 +424,21 @@ public final class WapiClient implements AutoCloseable {
 
     /** One call, never repeated here; a failure that is safe to repeat comes as {@link RetryableFailure}. */
     JsonNode executeOnce(String method, HttpUrl url, JsonNode body) {
+        return send(method, url, body, false);
+    }
+
+    /**
+     * One call, bounded by the smaller of the call timeout and the caller's {@link Deadline};
+     * refused at once (never sent) while the grid is down, unless it is the probe. Its outcome
+     * tells {@link GridHealth} about the grid.
+     */
+    private JsonNode send(String method, HttpUrl url, JsonNode body, boolean probe) {
+        String what = method + " " + describe(url);
+        long left = Deadline.remainingNanos();
+        if (left <= 0) {
+            throw new WapiException.Transient(what + ": not sent: the request's time for the grid ran out", 0, null, null, false, null);
+        }
+        GridHealth.Ticket ticket = probe ? health.admitProbe() : health.admit(what);
         if (method.equals("POST") && System.nanoTime() - lastAnswerNanos > IDLE_BEFORE_FRESH_POST_NANOS) {
             // A grid (or a balancer in front of it) closes idle keep-alive connections after a few
             // seconds, and okhttp only checks connections idle for more than 10 s. A POST sent on
@@ -382,19 +450,29 @@ public final class WapiClient implements AutoCloseable {
         RequestBody requestBody = body == null ? null : RequestBody.create(body.toString(), JSON);
         Request request = new Request.Builder().url(url).method(method, requestBody).tag(SendTracker.class, tracker)
                 .header("Accept", "application/json").build();
-        String what = method + " " + describe(url);
         long started = System.nanoTime();
-        try (Response response = http.newCall(request).execute()) {
+        Call call = http.newCall(request);
+        call.timeout().timeout(Math.min(probe ? probeTimeoutNanos : config.callTimeout().toNanos(), left), TimeUnit.NANOSECONDS);
+        try (Response response = call.execute()) {
             String text = response.body() == null ? "" : response.body().string();
             lastAnswerNanos = System.nanoTime();
             LOG.log(System.Logger.Level.DEBUG, "{0} -> {1} in {2} ms", what, response.code(), String.valueOf((System.nanoTime() - started) / 1_000_000));
-            if (!response.isSuccessful()) throw failure(method, what, response.code(), text);
+            boolean gridFailed = response.code() >= 500 || response.code() == 408 || response.code() == 429;
+            if (gridFailed) ticket.failed(new IOException(what + " -> HTTP " + response.code()));
+            else ticket.answered();
+            if (!response.isSuccessful()) {
+                WapiException refused = failure(method, what, response.code(), text);
+                // A read the grid failed to answer may be repeated like one whose connection broke.
+                if (method.equals("GET") && refused instanceof WapiException.Transient t) throw new RetryableFailure(t);
+                throw refused;
+            }
             try {
                 return json.readTree(text.isEmpty() ? "null" : text);
             } catch (IOException e) {
                 throw malformed(method, describe(url), "unreadable JSON body: " + abbreviate(text), !method.equals("GET"));
             }
         } catch (IOException e) {
+            ticket.failed(e);
             // One broken connection usually means the others in the pool are broken too (grid
             // restarted, load balancer flushed): start the next call on fresh ones.
             http.connectionPool().evictAll();

@@ -89,13 +89,22 @@ class WapiClientFailureTest {
     }
 
     @Test
-    void serverErrorOnReadIsTransientAndNotRetriedByTheClient() {
+    void aServerErrorOnAReadIsRetriedWithBackoffThenTransient() {
         wire.stubFor(get(anyUrl()).willReturn(aResponse().withStatus(502).withBody(
                 "{\"Error\":\"x\",\"code\":\"Server.Busy\",\"text\":\"upstream busy\"}")));
         var e = assertThrows(WapiException.Transient.class, () -> client.getNetworkView("default"));
         assertFalse(e.mayHaveBeenApplied());
         assertEquals("upstream busy", e.gridText());
-        assertEquals(1, wire.findAll(getRequestedFor(anyUrl())).size(), "a 5xx answer is not retried by the client");
+        assertEquals(3, wire.findAll(getRequestedFor(anyUrl())).size(), "a read is tried three times in all");
+    }
+
+    @Test
+    void aServerErrorOnAWriteIsNeverRepeated() {
+        wire.stubFor(post(anyUrl()).willReturn(aResponse().withStatus(502).withBody(
+                "{\"Error\":\"x\",\"code\":\"Server.Busy\",\"text\":\"upstream busy\"}")));
+        var e = assertThrows(WapiException.Transient.class, () -> client.reserveNextAvailableIp("default", "10.0.0.0/24", spec()));
+        assertTrue(e.mayHaveBeenApplied(), "a 502 after a POST: the grid may have committed it");
+        assertEquals(1, wire.findAll(postRequestedFor(anyUrl())).size());
     }
 
     @Test

@@ -516,14 +516,17 @@ class WapiClientSimulatorTest {
     // ------------------------------------------------------------------ injected faults
 
     @Test
-    void aServiceUnavailableReadIsTransientNotAppliedAndNotRetried() {
-        sim.faults().failNext(1, 503, "Server.Unavailable", "The grid is restarting", "GET");
+    void aServiceUnavailableReadIsRetriedWithBackoffAndGoesThrough() {
+        sim.faults().failNext(2, 503, "Server.Unavailable", "The grid is restarting", "GET");
+        assertTrue(client.getNetworkView("default").isPresent(), "the third attempt goes through");
+        assertEquals(3, sim.requestCount("GET", "networkview"));
+        assertEquals(0, sim.faults().pendingFailures());
+
+        sim.faults().failNext(3, 503, "Server.Unavailable", "The grid is restarting", "GET");
         var e = assertThrows(WapiException.Transient.class, () -> client.getNetworkView("default"));
         assertFalse(e.mayHaveBeenApplied());
         assertEquals(503, e.httpStatus());
         assertEquals("The grid is restarting", e.gridText());
-        assertEquals(1, sim.requestCount("GET", "networkview"));
-        assertEquals(0, sim.faults().pendingFailures());
         assertTrue(client.getNetworkView("default").isPresent(), "the next call goes through");
     }
 
@@ -561,17 +564,17 @@ class WapiClientSimulatorTest {
     }
 
     @Test
-    void aReadCutBeforeAnswerIsRetriedOnceTransparently() {
+    void aReadCutBeforeAnswerIsRetriedTransparently() {
         client.probe();
         sim.faults().dropBeforeApplyingNext(1, "GET");
         assertEquals("default", client.getNetworkView("default").orElseThrow().name());
-        assertEquals(3, sim.requestCount("GET", "networkview"), "probe + cut read + its one retry");
+        assertEquals(3, sim.requestCount("GET", "networkview"), "probe + cut read + its retry");
         assertEquals(0, sim.faults().pendingDropsBefore());
 
-        sim.faults().dropBeforeApplyingNext(2, "GET");
+        sim.faults().dropBeforeApplyingNext(3, "GET");
         var e = assertThrows(WapiException.Transient.class, () -> client.getNetworkView("default"));
         assertFalse(e.mayHaveBeenApplied());
-        assertEquals(5, sim.requestCount("GET", "networkview"), "at most one retry");
+        assertEquals(6, sim.requestCount("GET", "networkview"), "at most three attempts");
     }
 
     @Test

@@ -1,0 +1,20 @@
+package infobloxcni.daemon;
+
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The request path's signal to the background {@link Reconciler}: "something is pending, look
+ * now rather than at the next tick". Made before both, so that neither needs the other to exist
+ * first; the reconciler says once, when it starts, what a signal should run.
+ */
+final class Wakeup {
+    private final AtomicReference<Runnable> target = new AtomicReference<>(() -> { });
+
+    void signal() {
+        target.get().run();
+    }
+
+    void runs(Runnable onSignal) {
+        target.set(onSignal);
+    }
+}

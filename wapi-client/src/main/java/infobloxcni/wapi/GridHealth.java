@@ -1,0 +1,227 @@
+package infobloxcni.wapi;
+
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
+
+/**
+ * What this host knows about the grid's health, learnt from the real calls and from a light probe:
+ * {@link State#UP}, {@link State#DEGRADED} (answering, but some recent calls failed or were
+ * slow), {@link State#DOWN} (not answering). While the grid is down a call that would wait on it
+ * fails at once ({@link #admit}) instead of each waiting out its timeouts; one probe at a time
+ * decides when to try again.
+ *
+ * <p>The state machine is resilience4j's circuit breaker (the retry in use is the same library
+ * family): a count-based window of the last 6 calls opens it when at least half of them (and at
+ * least 3 calls in all) failed at the transport level. Two things it cannot see by itself are added here. A hung grid (connections
+ * accepted, never answered) fails no call until the call's own timeout, so a call in flight for
+ * longer than {@code hangAfter} with no answer from the grid meanwhile opens the breaker too. And
+ * the breaker is never half-opened by a real call: while it is open only the probe
+ * ({@code GET networkview?_max_results=1}, bounded by {@code probeTimeout}) runs, every
+ * {@code probeEvery}, and its success closes it. When the grid is up but quiet, a probe every
+ * {@code idleProbe} notices an outage before the next container does.
+ *
+ * <p>Only transport failures count against the grid (no connection, no answer, 5xx): a refusal
+ * (4xx) is an answer. Each change of state is logged once, and listeners hear of it (the daemon
+ * replays its queued work the moment the grid is back).
+ */
+public final class GridHealth implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(GridHealth.class.getName());
+
+    public enum State { UP, DEGRADED, DOWN }
+
+    /** One change of state. */
+    public record Transition(State from, State to) { }
+
+    /**
+     * @param hangAfter    a call in flight this long, with no answer from the grid since it started, means the grid hangs
+     * @param probeEvery   how often the probe runs while the grid is down
+     * @param idleProbe    how often the probe runs while the grid is up but no call has been answered
+     * @param probeTimeout the probe's own bound
+     */
+    public record Settings(Duration hangAfter, Duration probeEvery, Duration idleProbe, Duration probeTimeout) {
+        public static final Settings DEFAULTS = new Settings(Duration.ofSeconds(3), Duration.ofSeconds(1), Duration.ofSeconds(30),
+                Duration.ofSeconds(2));
+    }
+
+    /** One call on its way to the grid; {@link #answered}, {@link #failed} or {@link #abandoned} ends it. */
+    public final class Ticket {
+        private final long started = System.nanoTime();
+
+        private Ticket() {
+            inFlight.put(this, started);
+        }
+
+        /** The grid answered (success or a refusal: it is there). */
+        public void answered() {
+            inFlight.remove(this);
+            lastAnswer.set(System.nanoTime());
+            breaker.onSuccess(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+            afterCall();
+        }
+
+        /** No answer, or a 5xx: counts against the grid. */
+        public void failed(Throwable why) {
+            inFlight.remove(this);
+            lastError = why.getMessage();
+            breaker.onError(System.nanoTime() - started, TimeUnit.NANOSECONDS, why);
+            afterCall();
+        }
+
+        /** Ended for a reason that says nothing about the grid (e.g. our own deadline ran out before sending). */
+        public void abandoned() {
+            inFlight.remove(this);
+        }
+    }
+
+    private final Settings settings;
+    private final CircuitBreaker breaker;
+    private final ConcurrentHashMap<Ticket, Long> inFlight = new ConcurrentHashMap<>();
+    private final AtomicLong lastAnswer = new AtomicLong(System.nanoTime());
+    private final List<Consumer<Transition>> listeners = new CopyOnWriteArrayList<>();
+    private volatile State reported = State.UP;
+    private volatile String lastError;
+    private volatile Instant since = Instant.now();
+    private volatile long lastProbe = System.nanoTime();
+    private volatile ScheduledExecutorService monitor;
+
+    public GridHealth(Settings settings) {
+        this.settings = settings;
+        this.breaker = CircuitBreaker.of("grid", CircuitBreakerConfig.custom()
+                .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+                .slidingWindowSize(6)
+                .minimumNumberOfCalls(3)
+                .failureRateThreshold(50)
+                .slowCallDurationThreshold(settings.hangAfter())
+                .slowCallRateThreshold(100)
+                // open until the probe says otherwise: real calls never half-open it
+                .waitDurationInOpenState(Duration.ofDays(365))
+                .automaticTransitionFromOpenToHalfOpenEnabled(false)
+                .build());
+        breaker.getEventPublisher().onStateTransition(e -> report());
+    }
+
+    /**
+     * A call may go to the grid: returns its ticket, or fails at once while the grid is down.
+     * Only once {@link #startMonitoring} runs the probe: without one, nothing would ever decide
+     * that the grid is back, so a one-shot tool's calls always go.
+     */
+    public Ticket admit(String what) {
+        if (failingFast()) {
+            throw new WapiException.Transient(what + ": grid unreachable, down since " + since + " (" + lastError
+                    + "); not sent: the next probe decides when to try again", 0, null, null, false, null);
+        }
+        return new Ticket();
+    }
+
+    /** Whether calls are refused at once: the grid is down and a probe is watching for its return. */
+    public boolean failingFast() {
+        return monitor != null && breaker.getState() != CircuitBreaker.State.CLOSED;
+    }
+
+    /** A ticket for the probe, which goes even while the grid is down. */
+    Ticket admitProbe() {
+        lastProbe = System.nanoTime();
+        return new Ticket();
+    }
+
+    public State state() {
+        return switch (breaker.getState()) {
+            case CLOSED -> breaker.getMetrics().getNumberOfFailedCalls() > 0 || breaker.getMetrics().getNumberOfSlowCalls() > 0
+                    ? State.DEGRADED : State.UP;
+            default -> State.DOWN;
+        };
+    }
+
+    /** The last transport failure, or null. */
+    public String lastError() { return lastError; }
+
+    /** When the current state began. */
+    public Instant since() { return since; }
+
+    /** Hears every change of state, once per change. */
+    public void onChange(Consumer<Transition> listener) {
+        listeners.add(listener);
+    }
+
+    /**
+     * Starts the watch for hung calls and the probe. Without it (the recover command, tests of
+     * the client) health still follows the calls' outcomes.
+     */
+    public synchronized void startMonitoring(Runnable probe) {
+        if (monitor != null) return;
+        monitor = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "grid-health");
+            t.setDaemon(true);
+            return t;
+        });
+        monitor.scheduleWithFixedDelay(() -> tick(probe), 250, 250, TimeUnit.MILLISECONDS);
+    }
+
+    private void tick(Runnable probe) {
+        try {
+            long now = System.nanoTime();
+            if (breaker.getState() == CircuitBreaker.State.CLOSED && hung(now)) {
+                lastError = "no answer for " + settings.hangAfter().toSeconds() + " s";
+                breaker.transitionToOpenState();
+            }
+            Duration every = breaker.getState() == CircuitBreaker.State.CLOSED ? settings.idleProbe() : settings.probeEvery();
+            long quiet = Math.min(now - lastProbe, now - lastAnswer.get());
+            if (quiet >= every.toNanos()) probe.run();
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.DEBUG, "grid health tick: {0}", e.toString());
+        }
+    }
+
+    /** A call has waited longer than hangAfter and the grid has answered nothing since it started. */
+    private boolean hung(long now) {
+        long answered = lastAnswer.get();
+        for (long started : inFlight.values()) {
+            if (now - started > settings.hangAfter().toNanos() && answered - started < 0) return true;
+        }
+        return false;
+    }
+
+    /** The probe's verdict: closes or opens the breaker. */
+    void probed(boolean answered) {
+        if (answered && breaker.getState() != CircuitBreaker.State.CLOSED) breaker.transitionToClosedState();
+        if (!answered && breaker.getState() == CircuitBreaker.State.CLOSED) breaker.transitionToOpenState();
+    }
+
+    private void afterCall() {
+        State now = state();
+        if (now != reported) report();
+    }
+
+    private synchronized void report() {
+        State now = state();
+        if (now == reported) return;
+        State before = reported;
+        reported = now;
+        since = Instant.now();
+        System.Logger.Level level = now == State.UP ? System.Logger.Level.INFO : System.Logger.Level.WARNING;
+        LOG.log(level, "grid {0} (was {1}){2}", now, before, now == State.UP || lastError == null ? "" : ": " + lastError);
+        Transition change = new Transition(before, now);
+        for (Consumer<Transition> l : listeners) {
+            try {
+                l.accept(change);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "grid health listener failed: {0}", e.toString());
+            }
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (monitor != null) monitor.shutdownNow();
+    }
+}
