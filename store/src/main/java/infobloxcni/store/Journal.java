@@ -466,7 +466,7 @@ public final class Journal implements AttachmentStore {
   @Override
   public void put(Attachment a) {
     Objects.requireNonNull(a, "attachment");
-    byte[] body = Codec.encodeAttachment(a);
+    byte[] body = AttachmentCodec.encodeAttachment(a);
     if (body.length > LogFormat.MAX_BODY) {
       throw new IllegalArgumentException("attachment record too large: " + body.length
           + " bytes (max " + LogFormat.MAX_BODY + ")");
@@ -485,7 +485,7 @@ public final class Journal implements AttachmentStore {
     if (!map.containsKey(key)) {
       return;
     }
-    submit(new Op(LogFormat.TYPE_REMOVE, key, null, Codec.encodeKey(key)));
+    submit(new Op(LogFormat.TYPE_REMOVE, key, null, AttachmentCodec.encodeKey(key)));
   }
 
   private void ensureOpen() {

@@ -129,22 +129,22 @@ final class LogFormat {
         throw new JournalCorruptedException(file, off, "batch start " + batchFirst
             + " impossible for sequence " + recSeq);
       }
-      Codec.In in = new Codec.In(d, p + PAYLOAD_FIXED, r - PAYLOAD_FIXED);
+      AttachmentCodec.In in = new AttachmentCodec.In(d, p + PAYLOAD_FIXED, r - PAYLOAD_FIXED);
       try {
         switch (type) {
           case TYPE_PUT -> {
-            Attachment a = Codec.readAttachment(in);
+            Attachment a = AttachmentCodec.readAttachment(in);
             in.expectEnd();
             state.put(a.key(), a);
           }
           case TYPE_REMOVE -> {
-            AttachmentKey k = Codec.readKey(in);
+            AttachmentKey k = AttachmentCodec.readKey(in);
             in.expectEnd();
             state.remove(k);
           }
-          default -> throw new Codec.MalformedException("unknown record type " + type);
+          default -> throw new AttachmentCodec.MalformedException("unknown record type " + type);
         }
-      } catch (Codec.MalformedException e) {
+      } catch (AttachmentCodec.MalformedException e) {
         throw new JournalCorruptedException(file, off, "record " + recSeq + ": " + e.getMessage());
       }
       records++;
