@@ -6,11 +6,8 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 
 /**
  * The exclusive lock on a journal directory's {@code LOCK} file: one holder at a time, whether
@@ -31,15 +28,14 @@ final class DirectoryLock implements AutoCloseable {
   }
 
   /**
-   * Creates {@code dir} (mode 0700, parent fsynced) when missing, then takes the lock without
-   * waiting.
+   * Creates {@code dir} (and its missing parents, 0700 each, see {@link PrivateFiles}) when
+   * missing, then takes the lock without waiting.
    *
    * @throws JournalException when another process, or this JVM, holds it
    */
   static DirectoryLock acquire(Path dir) throws IOException {
-    ensureDirectory(dir);
-    FileChannel ch = FileChannel.open(dir.resolve(JournalFiles.LOCK), StandardOpenOption.CREATE,
-        StandardOpenOption.WRITE);
+    PrivateFiles.createDirectories(dir);
+    FileChannel ch = openLockFile(dir.resolve(JournalFiles.LOCK));
     try {
       FileLock lock;
       try {
@@ -57,29 +53,12 @@ final class DirectoryLock implements AutoCloseable {
     }
   }
 
-  private static void ensureDirectory(Path dir) throws IOException {
-    if (Files.isDirectory(dir)) {
-      return;
-    }
-    if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-      throw new JournalException(dir + " exists and is not a directory");
-    }
-    Path parent = dir.getParent();
-    if (parent != null) {
-      Files.createDirectories(parent);
-    }
+  /** The LOCK file, created (0600) when missing. Its content is never read nor written. */
+  private static FileChannel openLockFile(Path file) throws IOException {
     try {
-      Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(
-          PosixFilePermissions.fromString("rwx------")));
+      return PrivateFiles.createFile(file);
     } catch (FileAlreadyExistsException e) {
-      if (!Files.isDirectory(dir)) {
-        throw e;
-      }
-    } catch (UnsupportedOperationException e) {
-      Files.createDirectory(dir); // not a POSIX file system
-    }
-    if (parent != null) {
-      JournalFiles.fsyncDirectory(parent);
+      return FileChannel.open(file, StandardOpenOption.WRITE);
     }
   }
 

@@ -10,7 +10,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Map;
 
@@ -51,14 +50,14 @@ final class LogFormat {
   }
 
   /**
-   * Creates the log of {@code generation} ({@code CREATE_NEW}), writes its header, fsyncs the file
+   * Creates the log of {@code generation} (new, mode 0600), writes its header, fsyncs the file
    * and the directory, and returns it open for appending. No record may go into a log before
    * this returned: a log without a durable header is deleted at open as half-created. On failure
    * the half-created file is removed (and the failure thrown).
    */
   static FileChannel create(Path dir, long generation, long startSeq) throws IOException {
     Path p = dir.resolve(JournalFiles.logName(generation));
-    FileChannel ch = FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    FileChannel ch = PrivateFiles.createFile(p);
     try {
       JournalFiles.writeFully(ch, ByteBuffer.wrap(header(generation, startSeq)), 0);
       ch.force(true);

@@ -6,7 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -44,8 +43,7 @@ final class Quarantine {
       for (int i = 1; Files.exists(target, LinkOption.NOFOLLOW_LINKS); i++) {
         target = dir.resolve("corrupt-" + stamp + "-" + i);
       }
-      Files.createDirectory(target, PosixFilePermissions.asFileAttribute(
-          PosixFilePermissions.fromString("rwx------")));
+      PrivateFiles.createDirectory(target);
       JournalFiles.Listing files = JournalFiles.list(dir);
       List<Path> moves = new ArrayList<>(files.snapshotTmps());
       moves.addAll(files.snapshots().descendingMap().values());

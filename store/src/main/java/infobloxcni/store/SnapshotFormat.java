@@ -8,8 +8,8 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
@@ -75,12 +75,12 @@ final class SnapshotFormat {
     return img;
   }
 
-  /** Writes the snapshot to {@code file} (created or truncated) and fsyncs it. */
+  /** Writes the snapshot to {@code file} (created anew, mode 0600) and fsyncs it. */
   static void write(Path file, long generation, long lastSeq, Collection<Attachment> records)
       throws IOException {
     byte[] img = encode(generation, lastSeq, records);
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE,
-        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+    Files.deleteIfExists(file); // a leftover of a failed attempt: never read, replaced whole
+    try (FileChannel ch = PrivateFiles.createFile(file)) {
       JournalFiles.writeFully(ch, ByteBuffer.wrap(img), 0);
       ch.force(true);
     }
