@@ -3,15 +3,23 @@ package infobloxcni.store;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.NavigableMap;
+import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 
-/** File names, frames and small I/O helpers shared by the log and the snapshot. */
+/** File names, frames and small I/O helpers shared by the log, the snapshot and their users. */
 final class JournalFiles {
   private JournalFiles() {}
+
+  private static final System.Logger LOG = System.getLogger(JournalFiles.class.getName());
 
   static final String LOCK = "LOCK";
   static final String TMP_SUFFIX = ".tmp";
@@ -42,6 +50,40 @@ final class JournalFiles {
       return -1;
     }
     return Long.parseLong(m.group(1));
+  }
+
+  /**
+   * The journal files of a directory, by generation: what recovery reads, what compaction
+   * deletes and what quarantine moves. Any other name is not the journal's and is left alone.
+   */
+  record Listing(NavigableMap<Long, Path> logs, NavigableMap<Long, Path> snapshots,
+      List<Path> snapshotTmps) {
+    /** Logs and snapshots of a generation below {@code generation} (logs first): superseded. */
+    List<Path> olderThan(long generation) {
+      List<Path> out = new ArrayList<>(logs.headMap(generation, false).values());
+      out.addAll(snapshots.headMap(generation, false).values());
+      return out;
+    }
+  }
+
+  static Listing list(Path dir) throws IOException {
+    TreeMap<Long, Path> logs = new TreeMap<>();
+    TreeMap<Long, Path> snaps = new TreeMap<>();
+    List<Path> tmps = new ArrayList<>();
+    try (Stream<Path> s = Files.list(dir)) {
+      for (Path p : (Iterable<Path>) s::iterator) {
+        String name = p.getFileName().toString();
+        long g;
+        if ((g = generationOf(LOG_NAME, name)) >= 0) {
+          logs.put(g, p);
+        } else if ((g = generationOf(SNAPSHOT_NAME, name)) >= 0) {
+          snaps.put(g, p);
+        } else if (generationOf(SNAPSHOT_TMP_NAME, name) >= 0) {
+          tmps.add(p);
+        }
+      }
+    }
+    return new Listing(logs, snaps, tmps);
   }
 
   static int getInt(byte[] b, int off) {
@@ -139,6 +181,18 @@ final class JournalFiles {
     long pos = position;
     while (buf.hasRemaining()) {
       pos += ch.write(buf, pos);
+    }
+  }
+
+  /** Closes c, logging (not throwing) a failure: for clean-up on a path that already failed. */
+  static void closeQuietly(AutoCloseable c) {
+    if (c == null) {
+      return;
+    }
+    try {
+      c.close();
+    } catch (Exception e) {
+      LOG.log(System.Logger.Level.DEBUG, "close", e);
     }
   }
 

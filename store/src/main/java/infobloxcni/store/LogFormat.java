@@ -4,13 +4,18 @@ import static infobloxcni.store.JournalFiles.FRAME_OVERHEAD;
 import static infobloxcni.store.JournalFiles.frameAt;
 import static infobloxcni.store.JournalFiles.getLong;
 
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
 
 /**
- * The intent log: a 32-byte header, then frames, one per mutation (see docs/journal.md).
+ * The intent log: a 32-byte header, then frames, one per mutation (see docs/journal.md); how
+ * a log file is created, read and replayed.
  *
  * <pre>
  * header  := "IBCNILOG" , u8 formatVersion(1) , 3 zero bytes , i64 generation , i64 startSeq ,
@@ -42,6 +47,54 @@ final class LogFormat {
     JournalFiles.putLong(h, 20, startSeq);
     JournalFiles.putInt(h, 28, JournalFiles.crc(h, 0, 28));
     return h;
+  }
+
+  /**
+   * Creates the log of {@code generation} (new, mode 0600), writes its header, fsyncs the file
+   * and the directory, and returns it open for appending. No record may go into a log before
+   * this returned: a log without a durable header is deleted at open as half-created. On failure
+   * the half-created file is removed (and the failure thrown).
+   */
+  static FileChannel create(Path dir, long generation, long startSeq) throws IOException {
+    Path p = dir.resolve(JournalFiles.logName(generation));
+    FileChannel ch = PrivateFiles.createFile(p);
+    try {
+      JournalFiles.writeFully(ch, ByteBuffer.wrap(header(generation, startSeq)), 0);
+      ch.force(true);
+      JournalFiles.fsyncDirectory(dir);
+      return ch;
+    } catch (IOException | RuntimeException e) {
+      JournalFiles.closeQuietly(ch);
+      try {
+        Files.deleteIfExists(p);
+        JournalFiles.fsyncDirectory(dir);
+      } catch (IOException suppressed) {
+        e.addSuppressed(suppressed);
+      }
+      throw e;
+    }
+  }
+
+  /** Bytes a record with a body of {@code bodyLength} takes in the log, frame included. */
+  static int frameSize(int bodyLength) {
+    return FRAME_OVERHEAD + PAYLOAD_FIXED + bodyLength;
+  }
+
+  /**
+   * Encodes one record (frame included) into {@code buf} at {@code off}; returns its size. The
+   * caller makes room for {@link #frameSize} bytes.
+   */
+  static int encodeRecord(byte[] buf, int off, int type, long seq, long batchFirstSeq,
+      byte[] body) {
+    int p = off + FRAME_OVERHEAD;
+    buf[p] = RECORD_VERSION;
+    buf[p + 1] = (byte) type;
+    JournalFiles.putLong(buf, p + 2, seq);
+    JournalFiles.putLong(buf, p + 10, batchFirstSeq);
+    System.arraycopy(body, 0, buf, p + PAYLOAD_FIXED, body.length);
+    int payload = PAYLOAD_FIXED + body.length;
+    JournalFiles.sealFrame(buf, off, payload);
+    return FRAME_OVERHEAD + payload;
   }
 
   /** True when d starts with a complete header whose CRC matches. */
@@ -129,22 +182,22 @@ final class LogFormat {
         throw new JournalCorruptedException(file, off, "batch start " + batchFirst
             + " impossible for sequence " + recSeq);
       }
-      Codec.In in = new Codec.In(d, p + PAYLOAD_FIXED, r - PAYLOAD_FIXED);
+      AttachmentCodec.In in = new AttachmentCodec.In(d, p + PAYLOAD_FIXED, r - PAYLOAD_FIXED);
       try {
         switch (type) {
           case TYPE_PUT -> {
-            Attachment a = Codec.readAttachment(in);
+            Attachment a = AttachmentCodec.readAttachment(in);
             in.expectEnd();
             state.put(a.key(), a);
           }
           case TYPE_REMOVE -> {
-            AttachmentKey k = Codec.readKey(in);
+            AttachmentKey k = AttachmentCodec.readKey(in);
             in.expectEnd();
             state.remove(k);
           }
-          default -> throw new Codec.MalformedException("unknown record type " + type);
+          default -> throw new AttachmentCodec.MalformedException("unknown record type " + type);
         }
-      } catch (Codec.MalformedException e) {
+      } catch (AttachmentCodec.MalformedException e) {
         throw new JournalCorruptedException(file, off, "record " + recSeq + ": " + e.getMessage());
       }
       records++;

@@ -8,8 +8,8 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
@@ -40,7 +40,8 @@ final class SnapshotFormat {
 
   /** Encodes a complete snapshot file image. */
   static byte[] encode(long generation, long lastSeq, Collection<Attachment> records) {
-    Codec.Out out = new Codec.Out(HEADER_SIZE + TRAILER_SIZE + records.size() * 200);
+    AttachmentCodec.Out out =
+        new AttachmentCodec.Out(HEADER_SIZE + TRAILER_SIZE + records.size() * 200);
     out.bytes(MAGIC);
     out.u8(FORMAT_VERSION);
     out.u8(0);
@@ -58,7 +59,7 @@ final class SnapshotFormat {
       out.i32(0); // length and CRC, sealed below
       out.i32(0);
       out.u8(RECORD_VERSION);
-      Codec.writeAttachment(out, a);
+      AttachmentCodec.writeAttachment(out, a);
       frames[i++] = frameOff;
       frames[i++] = out.size() - frameOff - FRAME_OVERHEAD;
     }
@@ -74,12 +75,12 @@ final class SnapshotFormat {
     return img;
   }
 
-  /** Writes the snapshot to {@code file} (created or truncated) and fsyncs it. */
+  /** Writes the snapshot to {@code file} (created anew, mode 0600) and fsyncs it. */
   static void write(Path file, long generation, long lastSeq, Collection<Attachment> records)
       throws IOException {
     byte[] img = encode(generation, lastSeq, records);
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE,
-        StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+    Files.deleteIfExists(file); // a leftover of a failed attempt: never read, replaced whole
+    try (FileChannel ch = PrivateFiles.createFile(file)) {
       JournalFiles.writeFully(ch, ByteBuffer.wrap(img), 0);
       ch.force(true);
     }
@@ -135,14 +136,14 @@ final class SnapshotFormat {
         throw new JournalCorruptedException(file, off, "unsupported record version "
             + (d[p] & 0xff) + " (this build reads " + RECORD_VERSION + ")");
       }
-      Codec.In in = new Codec.In(d, p + 1, r - 1);
+      AttachmentCodec.In in = new AttachmentCodec.In(d, p + 1, r - 1);
       try {
-        Attachment a = Codec.readAttachment(in);
+        Attachment a = AttachmentCodec.readAttachment(in);
         in.expectEnd();
         if (records.put(a.key(), a) != null) {
           throw new JournalCorruptedException(file, off, "duplicate key " + a.key());
         }
-      } catch (Codec.MalformedException e) {
+      } catch (AttachmentCodec.MalformedException e) {
         throw new JournalCorruptedException(file, off, "snapshot record " + i + ": "
             + e.getMessage());
       }

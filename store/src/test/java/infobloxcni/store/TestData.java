@@ -50,6 +50,29 @@ final class TestData {
     return out;
   }
 
+  /**
+   * A log file image written by hand: header, then one record per op, each its own batch. An op
+   * is an {@link Attachment} (put) or an {@link AttachmentKey} (remove).
+   */
+  static byte[] logImage(long gen, long startSeq, Object... ops) {
+    List<byte[]> bodies = new ArrayList<>();
+    int size = LogFormat.HEADER_SIZE;
+    for (Object op : ops) {
+      byte[] body = op instanceof Attachment a ? AttachmentCodec.encodeAttachment(a)
+          : AttachmentCodec.encodeKey((AttachmentKey) op);
+      bodies.add(body);
+      size += LogFormat.frameSize(body.length);
+    }
+    byte[] d = java.util.Arrays.copyOf(LogFormat.header(gen, startSeq), size);
+    int off = LogFormat.HEADER_SIZE;
+    long seq = startSeq;
+    for (int i = 0; i < ops.length; i++, seq++) {
+      int type = ops[i] instanceof Attachment ? LogFormat.TYPE_PUT : LogFormat.TYPE_REMOVE;
+      off += LogFormat.encodeRecord(d, off, type, seq, seq, bodies.get(i));
+    }
+    return d;
+  }
+
   static void copyDir(Path from, Path to) throws IOException {
     Files.createDirectories(to);
     try (Stream<Path> s = Files.list(from)) {

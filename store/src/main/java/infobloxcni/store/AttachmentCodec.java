@@ -23,8 +23,8 @@ import java.util.Arrays;
  *
  * All integers are big-endian.
  */
-final class Codec {
-  private Codec() {}
+final class AttachmentCodec {
+  private AttachmentCodec() {}
 
   /** Thrown by the decoder; the caller turns it into a {@link JournalCorruptedException}. */
   static final class MalformedException extends Exception {
