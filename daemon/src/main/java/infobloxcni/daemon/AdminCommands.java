@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import infobloxcni.plugin.Envelope;
 import infobloxcni.store.Attachment;
+import infobloxcni.wapi.GridHealth;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -16,10 +17,14 @@ final class AdminCommands {
 
     private final JournalGuard journal;
     private final JournalAudit audit;
+    private final Ipam ipam;
+    private final GridHealth health;
 
-    AdminCommands(JournalGuard journal, JournalAudit audit) {
+    AdminCommands(JournalGuard journal, JournalAudit audit, Ipam ipam, GridHealth health) {
         this.journal = journal;
         this.audit = audit;
+        this.ipam = ipam;
+        this.health = health;
     }
 
     Envelope.Response handle(Envelope.Request request) {
@@ -27,16 +32,30 @@ final class AdminCommands {
         return switch (command) {
             case "journal" -> ok(journalJson());
             case "audit" -> audit(request);
+            case "status" -> ok(statusJson());
             default -> new Envelope.Response(2, ("{\"error\":\"unknown admin command " + command.replace("\"", "'") + "\"}").getBytes(StandardCharsets.UTF_8));
         };
     }
 
-    /** stdin: {"apply": bool, "liveSource": "...", "live": [..] or null}; answers the report. */
+    /** What the daemon sees: grid health, journal records by state, pool levels and targets. */
+    ObjectNode statusJson() {
+        ObjectNode out = NetConf.JSON.createObjectNode();
+        out.putObject("grid").put("state", health.state().name()).put("since", String.valueOf(health.since()))
+                .put("lastError", health.lastError()).put("failingFast", health.failingFast());
+        ObjectNode states = out.putObject("journal");
+        for (Attachment a : journal.all()) states.put(a.state().name(), states.path(a.state().name()).asInt() + 1);
+        ObjectNode pools = out.putObject("pools");
+        ipam.pool().levels().forEach((network, free) -> pools.putObject(network).put("free", free)
+                .put("target", ipam.pool().targetOf(network)));
+        return out;
+    }
+
+    /** stdin: {"apply": bool, "liveSource": "...", "live": [..] or null, "forgetHost": "..."}; answers the report. */
     private Envelope.Response audit(Envelope.Request request) {
         try {
             var args = NetConf.JSON.readTree(request.stdin());
             var report = audit.run(JournalAudit.liveFromJson(args.get("live")), args.path("liveSource").asText(null),
-                    args.path("apply").asBoolean(false));
+                    args.path("apply").asBoolean(false), args.path("forgetHost").asText(null));
             return ok(JournalAudit.toJson(report));
         } catch (java.io.IOException | RuntimeException e) {
             return new Envelope.Response(3, NetConf.JSON.createObjectNode().put("error", e.toString()).toString().getBytes(StandardCharsets.UTF_8));

@@ -24,27 +24,49 @@ public final class Daemon implements AutoCloseable {
     private final JournalGuard journal;
     private final Ipam ipam;
     private final Reconciler reconciler;
+    private final PoolKeeper keeper;
     private final SocketServer socket;
+
+    /**
+     * The parts that do the work, wired the one way both the daemon and the offline audit (the
+     * recover command with the daemon stopped) use them. Nothing here starts a thread.
+     */
+    private record Parts(Ipam ipam, PoolKeeper keeper, Reconciler reconciler, JournalAudit audit) {
+        static Parts wire(DaemonConfig config, WapiClient wapi, JournalGuard journal, Clock clock) {
+            ReservationTags tags = new ReservationTags(config.hostId(), config.clusterName(), config.cmpType());
+            Wakeup settleLater = new Wakeup();
+            Wakeup refill = new Wakeup();
+            AddressPool pool = new AddressPool(journal);
+            Ipam ipam = new Ipam(config, wapi, journal, tags, clock, settleLater, pool, refill);
+            PoolKeeper keeper = new PoolKeeper(pool, journal, wapi, ipam.networks(), tags, ipam.locks(), clock,
+                    config.wapi().callTimeout(), refill);
+            JournalRebuilder rebuilder = new JournalRebuilder(wapi, tags, config.cniCacheDir(), config.driverName(), clock);
+            // An ADD_PENDING younger than two whole-call timeouts may still be in flight on the grid.
+            Duration addGrace = config.wapi().callTimeout().multipliedBy(2);
+            Reconciler reconciler = new Reconciler(ipam, journal, rebuilder, clock, addGrace, config.releaseRetryMax(), settleLater,
+                    config.wapi().callTimeout(), keeper);
+            // The moment the grid answers again, whatever was queued during the outage goes.
+            wapi.health().onChange(change -> {
+                if (change.from() == GridHealth.State.DOWN) {
+                    reconciler.replayNow();
+                    refill.signal();
+                }
+            });
+            JournalAudit audit = new JournalAudit(wapi, journal, ipam, rebuilder, tags, keeper, config.poolSize());
+            return new Parts(ipam, keeper, reconciler, audit);
+        }
+    }
 
     private Daemon(DaemonConfig config) {
         this.config = config;
-        Clock clock = Clock.systemUTC();
         this.journal = JournalGuard.open(config.journalDir(), JOURNAL_OPEN_TIMEOUT);
         this.wapi = new WapiClient(config.wapi());
-        ReservationTags tags = new ReservationTags(config.hostId(), config.clusterName(), config.cmpType());
-        Wakeup settleLater = new Wakeup();
-        this.ipam = new Ipam(config, wapi, journal, tags, clock, settleLater);
-        JournalRebuilder rebuilder = new JournalRebuilder(wapi, tags, config.cniCacheDir(), config.driverName(), clock);
-        // An ADD_PENDING younger than two whole-call timeouts may still be in flight on the grid.
-        Duration addGrace = config.wapi().callTimeout().multipliedBy(2);
-        this.reconciler = new Reconciler(ipam, journal, rebuilder, clock, addGrace, config.releaseRetryMax(), settleLater,
-                config.wapi().callTimeout());
-        // The moment the grid answers again, whatever was queued during the outage goes.
-        wapi.health().onChange(change -> {
-            if (change.from() == GridHealth.State.DOWN) reconciler.replayNow();
-        });
+        Parts parts = Parts.wire(config, wapi, journal, Clock.systemUTC());
+        this.ipam = parts.ipam();
+        this.keeper = parts.keeper();
+        this.reconciler = parts.reconciler();
         this.socket = new SocketServer(config.socketPath(), config.socketPermissions(), config.socketGroup(),
-                new RequestHandler(ipam, new AdminCommands(journal, new JournalAudit(wapi, journal, ipam, rebuilder, tags))));
+                new RequestHandler(ipam, new AdminCommands(journal, parts.audit(), ipam, wapi.health())));
     }
 
     public static Daemon start(DaemonConfig config) throws IOException {
@@ -58,6 +80,7 @@ public final class Daemon implements AutoCloseable {
         daemon.wapi.startHealthMonitoring();
         Thread.ofVirtual().name("startup-checks").start(daemon::checkGrid);
         daemon.reconciler.start(Duration.ofSeconds(1));
+        daemon.keeper.start(Duration.ofSeconds(1));
         return daemon;
     }
 
@@ -82,15 +105,12 @@ public final class Daemon implements AutoCloseable {
      * Runs the audit with the daemon stopped: the recover command opens the journal itself
      * (the journal's lock keeps a daemon from starting meanwhile).
      */
-    public static JournalAudit.Report auditOffline(DaemonConfig config, List<JournalAudit.LiveAttachment> live, String liveSource, boolean apply) {
-        Clock clock = Clock.systemUTC();
+    public static JournalAudit.Report auditOffline(DaemonConfig config, List<JournalAudit.LiveAttachment> live, String liveSource,
+                                                   boolean apply, String forgetHost) {
         try (WapiClient wapi = new WapiClient(config.wapi())) {
             JournalGuard journal = JournalGuard.open(config.journalDir(), JOURNAL_OPEN_TIMEOUT);
             try {
-                ReservationTags tags = new ReservationTags(config.hostId(), config.clusterName(), config.cmpType());
-                Ipam ipam = new Ipam(config, wapi, journal, tags, clock, new Wakeup());
-                JournalRebuilder rebuilder = new JournalRebuilder(wapi, tags, config.cniCacheDir(), config.driverName(), clock);
-                return new JournalAudit(wapi, journal, ipam, rebuilder, tags).run(live, liveSource, apply);
+                return Parts.wire(config, wapi, journal, Clock.systemUTC()).audit().run(live, liveSource, apply, forgetHost);
             } finally {
                 journal.close();
             }
@@ -108,6 +128,7 @@ public final class Daemon implements AutoCloseable {
     @Override
     public void close() {
         socket.close();
+        keeper.close();
         reconciler.close();
         wapi.close();
         journal.close();

@@ -17,6 +17,7 @@ import java.util.regex.Pattern;
  * @param cniCacheDir       the runtime's CNI result cache, read when the journal must be rebuilt
  * @param releaseRetryMax   longest pause between two attempts at a pending release
  * @param bounds            how long each CNI verb may wait on the grid in all
+ * @param poolSize          warm addresses kept per network on this host, unless the netconf's {@code ipam.pool-size} says
  */
 public record DaemonConfig(
         WapiConfig wapi,
@@ -33,7 +34,8 @@ public record DaemonConfig(
         String cmpType,
         String hostId,
         Duration releaseRetryMax,
-        VerbBounds bounds) {
+        VerbBounds bounds,
+        int poolSize) {
 
     /**
      * How long a CNI verb may wait on the grid, all its calls together ({@code Deadline}). ADD: a
@@ -79,6 +81,9 @@ public record DaemonConfig(
         socketPermissions = Set.copyOf(socketPermissions);
         if (releaseRetryMax == null || releaseRetryMax.isNegative() || releaseRetryMax.isZero()) releaseRetryMax = Duration.ofMinutes(5);
         if (bounds == null) bounds = VerbBounds.DEFAULTS;
+        if (poolSize < 0 || poolSize > NetConf.MAX_POOL_SIZE) {
+            throw new IllegalArgumentException("--pool-size must be 0.." + NetConf.MAX_POOL_SIZE + ", got " + poolSize);
+        }
     }
 
     public Path socketPath() {

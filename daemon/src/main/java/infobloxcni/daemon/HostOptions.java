@@ -49,6 +49,11 @@ public final class HostOptions {
             description = "longest a DEL waits on the grid; then the release is queued and the DEL succeeds (default: ${DEFAULT-VALUE})")
     Duration delTimeout;
 
+    @Option(names = "--pool-size", defaultValue = "2",
+            description = "warm addresses reserved per network on this host, so that ADDs need no grid call and go on during "
+                    + "outages; costs as many addresses per host; ipam.pool-size overrides (default: ${DEFAULT-VALUE})")
+    int poolSize;
+
     @Option(names = {"--socket-dir", "-socket-dir"}, defaultValue = "/run/cni", description = "(default: ${DEFAULT-VALUE})")
     Path socketDir;
     @Option(names = {"--driver-name", "-driver-name"}, defaultValue = "infoblox", description = "socket is <socket-dir>/<driver-name>.sock (default: ${DEFAULT-VALUE})")
@@ -87,7 +92,7 @@ public final class HostOptions {
         String host = hostId != null ? hostId : defaultHostId();
         return new DaemonConfig(wapi, socketDir, driverName, PosixFilePermissions.fromString(socketMode), socketGroup,
                 stateDir, cniCacheDir, networkView, NetConf.splitList(networkContainer), prefixLength, clusterName, cmpType,
-                host, null, new DaemonConfig.VerbBounds(addTimeout, delTimeout));
+                host, null, new DaemonConfig.VerbBounds(addTimeout, delTimeout), poolSize);
     }
 
     private static String defaultHostId() throws IOException {

@@ -6,6 +6,7 @@ import infobloxcni.store.AttachmentState;
 import infobloxcni.wapi.Deadline;
 import infobloxcni.wapi.FixedAddress;
 import infobloxcni.wapi.GridHealth;
+import infobloxcni.wapi.ReservationClaim;
 import infobloxcni.wapi.VerifiedWrite;
 import infobloxcni.wapi.WapiClient;
 import infobloxcni.wapi.WapiException;
@@ -35,14 +36,19 @@ public final class Ipam {
     private final KeyLocks locks = new KeyLocks(256);
     private final Clock clock;
     private final Wakeup settleLater;
+    private final AddressPool pool;
+    private final Wakeup keeper;
     /** How long an ADD for an attachment the journal does not know waits for the start-up merge with the grid. */
     private final Duration syncWait;
 
     /**
      * @param settleLater signalled when something could not finish now (a release the grid did not
-     *                    take), so that the reconciler retries it in the background
+     *                    take, a pool address to tag), so that the reconciler does it in the background
+     * @param pool        this host's warm addresses
+     * @param keeper      signalled when a pool may need refilling
      */
-    public Ipam(DaemonConfig config, WapiClient wapi, JournalGuard journal, ReservationTags tags, Clock clock, Wakeup settleLater) {
+    public Ipam(DaemonConfig config, WapiClient wapi, JournalGuard journal, ReservationTags tags, Clock clock, Wakeup settleLater,
+                AddressPool pool, Wakeup keeper) {
         this.config = config;
         this.wapi = wapi;
         this.journal = journal;
@@ -50,6 +56,8 @@ public final class Ipam {
         this.networks = new GridNetworks(wapi, tags);
         this.clock = clock;
         this.settleLater = settleLater;
+        this.pool = pool;
+        this.keeper = keeper;
         // Bounded: with the grid away the ADD cannot succeed anyway, and should say so soon.
         Duration callTimeout = config.wapi().callTimeout();
         this.syncWait = callTimeout.compareTo(Duration.ofSeconds(5)) < 0 ? callTimeout : Duration.ofSeconds(5);
@@ -66,6 +74,7 @@ public final class Ipam {
         NetConf conf = request.netConf();
         AttachmentKey key = keyOf(request);
         GridNetworks.Policy policy = policyFor(conf);
+        pool.observe(policy, poolTargetOf(conf));
         try (KeyLocks.Held held = locks.lock(key)) {
             Attachment known = journal.get(key).orElse(null);
             if (known == null) {
@@ -73,16 +82,36 @@ public final class Ipam {
                 journal.awaitGridSync(syncWait);
                 known = journal.get(key).orElse(null);
             }
-            if (known != null && known.state() == AttachmentState.ALLOCATED) {
+            if (known != null && (known.state() == AttachmentState.ALLOCATED || known.state() == AttachmentState.TAG_PENDING)) {
                 // A repeated ADD (a runtime retrying after a timeout): same answer, no grid call.
                 return CniResults.added(conf, known, known.gateway() != null ? known.gateway() : networks.ensure(policy).gateway());
+            }
+            if (known != null && known.state() == AttachmentState.RETURN_PENDING && known.address() != null) {
+                // A DEL that only gives the address back to this host's pool (a container restarted
+                // during an outage, say): the address is still this host's whatever the grid shows
+                // by now. Take it back, no grid call; the tag is made sure of in the background.
+                Attachment back = known.withState(AttachmentState.TAG_PENDING).withPodName(request.podName());
+                journal.put(back);
+                settleLater.signal();
+                return CniResults.added(conf, back, back.gateway() != null ? back.gateway() : networks.ensure(policy).gateway());
             }
             if (known != null && known.state() == AttachmentState.DEL_PENDING) {
                 releaseNow(known); // finish the earlier DEL before this container gets a new address
                 known = null;
             }
-            GridNetworks.Ensured network = networks.ensure(policy);
             String mac = MacAddresses.of(request);
+            if (known == null) {
+                Optional<Attachment> fromPool = pool.take(key, policy.view(), policy.subnet() == null ? null : policy.subnet().toString(),
+                        mac, request.podName(), clock.instant());
+                if (fromPool.isPresent()) {
+                    // Answered from the pool: zero grid calls before the answer; the tag follows in the background.
+                    settleLater.signal();
+                    keeper.signal();
+                    Attachment taken = fromPool.get();
+                    return CniResults.added(conf, taken, taken.gateway() != null ? taken.gateway() : networks.ensure(policy).gateway());
+                }
+            }
+            GridNetworks.Ensured network = networks.ensure(policy);
             boolean outcomeUnknown = known != null; // an ADD_PENDING left by a lost answer or a crash
             Attachment intent = (known != null ? known : Attachment.pending(key, network.view(), mac, clock.instant()))
                     .withAttempt();
@@ -94,6 +123,7 @@ public final class Ipam {
             Attachment allocated = intent.withAllocation(reservation.ipv4addr(), network.subnet().prefixLength(),
                     network.gateway(), reservation.ref(), network.subnet().toString()).withState(AttachmentState.ALLOCATED);
             journal.put(allocated);
+            keeper.signal(); // the network is in use: keep its pool filled
             return CniResults.added(conf, allocated, network.gateway());
         }
     }
@@ -180,15 +210,115 @@ public final class Ipam {
      */
     public void del(CniRequest request) throws CniError {
         AttachmentKey key = keyOf(request);
-        String view = policyFor(request.netConf()).view();
+        GridNetworks.Policy policy = policyFor(request.netConf());
+        int target = poolTargetOf(request.netConf());
+        pool.observe(policy, target);
         try (KeyLocks.Held held = locks.lock(key)) {
+            Attachment known = journal.get(key).orElse(null);
+            if (known != null && known.address() != null && target > 0 && backToPool(known, target)) {
+                keeper.signal();
+                return;
+            }
             // The release gets the DEL bound; what does not fit is queued, and the DEL succeeds.
-            WapiException deferred = Deadline.within(config.bounds().del(), () -> releaseWithIntent(key, view));
+            WapiException deferred = Deadline.within(config.bounds().del(), () -> releaseWithIntent(key, policy.view()));
             if (deferred != null) {
                 LOG.log(System.Logger.Level.WARNING, "release of {0} deferred: {1}", key, deferred.getMessage());
                 settleLater.signal();
             }
         }
+    }
+
+    /**
+     * A DEL gives the address back to this host's pool instead of releasing it when the pool is
+     * below its target, or when the grid is down (the pool then stays stocked for the containers
+     * that start meanwhile; what is beyond the target is released once the grid is back). An
+     * address never tagged goes straight back; a tagged one is retagged on the grid, within the
+     * DEL bound, else in the background. The caller holds the key's lock.
+     */
+    private boolean backToPool(Attachment known, int target) {
+        boolean wanted = pool.free(known.key().network(), known.networkView(), null).size() < target || wapi.health().failingFast();
+        if (!wanted) return false;
+        if (known.state() == AttachmentState.TAG_PENDING) {
+            pool.putBack(known, clock.instant());
+            return true;
+        }
+        if (known.state() != AttachmentState.ALLOCATED && known.state() != AttachmentState.RETURN_PENDING) return false;
+        Attachment intent = known.withState(AttachmentState.RETURN_PENDING);
+        journal.put(intent);
+        WapiException deferred = Deadline.within(config.bounds().del(), () -> returnToPool(intent));
+        if (deferred != null) {
+            LOG.log(System.Logger.Level.WARNING, "return of {0} to the pool deferred: {1}", known.key(), deferred.getMessage());
+            settleLater.signal();
+        }
+        return true;
+    }
+
+    /**
+     * Retags a container's reservation as this host's free pool address, then lists it in the
+     * pool. Null when done (or when the address turned out no longer ours: the record goes, as a
+     * release would); the failure when the grid must be asked again later. Key lock held.
+     */
+    WapiException returnToPool(Attachment intent) {
+        try {
+            VerifiedWrite w = wapi.updateFixedAddressIf(intent.networkView(), intent.address(), claimsWithPool(intent.key()),
+                    tags.untagFor(intent.key().network()), ReservationTags.CONTAINER_EAS);
+            if (w.outcome() == VerifiedWrite.Outcome.WRITTEN) {
+                pool.putBack(intent, clock.instant());
+                LOG.log(System.Logger.Level.INFO, "{0} of {1} back in the pool", intent.address(), intent.key());
+            } else {
+                logRelease(intent.key(), w);
+                journal.remove(intent.key());
+            }
+            return null;
+        } catch (WapiException e) {
+            journal.put(intent.withAttempt().withError(e.getMessage()));
+            return e;
+        }
+    }
+
+    /**
+     * Tags an address the pool handed out with its container ({@code VM ID}, name, MAC, owner
+     * comment), through the verified write: only this host's pool entry (or the container's own
+     * reservation, after a lost answer) is written. Returns true when settled. Key lock held.
+     */
+    boolean tag(Attachment taken) {
+        AttachmentKey key = taken.key();
+        List<ReservationClaim> claims = new ArrayList<>(claimsWithPool(key));
+        VerifiedWrite w = wapi.updateFixedAddressIf(taken.networkView(), taken.address(), claims,
+                tags.tagFor(key, taken.mac(), taken.podName()));
+        switch (w.outcome()) {
+            case WRITTEN -> {
+                journal.put(taken.withRef(w.holder().ref()).withError(null).withState(AttachmentState.ALLOCATED));
+                LOG.log(System.Logger.Level.INFO, "{0} from the pool tagged for {1}", taken.address(), key);
+            }
+            case ABSENT -> {
+                // The pool's reservation was deleted behind our back: the container uses the address, reserve it again.
+                try {
+                    FixedAddress again = wapi.reserveAddress(taken.networkView(), taken.address(), tags.forContainer(key, taken.mac(), taken.podName()));
+                    journal.put(taken.withRef(again.ref()).withState(AttachmentState.ALLOCATED));
+                    LOG.log(System.Logger.Level.WARNING, "{0} from the pool was no longer reserved; reserved again for {1}", taken.address(), key);
+                } catch (WapiException.Conflict taken2) {
+                    conflict(taken, "someone reserved it meanwhile");
+                }
+            }
+            case HELD_BY_ANOTHER -> conflict(taken, "it now holds VM ID " + w.holder().ea(ReservationTags.VM_ID)
+                    + (w.holder().comment() == null ? ", no comment" : ", comment \"" + w.holder().comment() + "\""));
+        }
+        return true;
+    }
+
+    /** A pool address in use by a container that the grid now gives to someone else: for a person (the audit reports it). */
+    private void conflict(Attachment taken, String why) {
+        LOG.log(System.Logger.Level.ERROR, "CONFLICT: {0} uses {1} from this host''s pool, but {2}; run infoblox-cni-recover",
+                taken.key(), taken.address(), why);
+        journal.put(taken.withError("pool address taken on the grid: " + why).withState(AttachmentState.ALLOCATED));
+    }
+
+    /** An attachment's claims, and this host's pool entry of its network (an address the pool handed out and not yet tagged). */
+    private List<ReservationClaim> claimsWithPool(AttachmentKey key) {
+        List<ReservationClaim> claims = new ArrayList<>(tags.claimsOf(key));
+        claims.add(tags.poolClaim(key.network()));
+        return claims;
     }
 
     /**
@@ -225,7 +355,8 @@ public final class Ipam {
         AttachmentKey key = attachment.key();
         String view = attachment.networkView();
         if (attachment.address() != null) {
-            VerifiedWrite.Outcome atKnownAddress = logRelease(key, wapi.deleteFixedAddressIf(view, attachment.address(), tags.claimsOf(key)));
+            // A record's address may still show the pool's tag (handed out, never tagged): that, too, is this attachment's.
+            VerifiedWrite.Outcome atKnownAddress = logRelease(key, wapi.deleteFixedAddressIf(view, attachment.address(), claimsWithPool(key)));
             if (atKnownAddress == VerifiedWrite.Outcome.WRITTEN) return;
         }
         for (FixedAddress r : findOnGrid(key, view, attachment.cidr())) releaseSeen(key, r);
@@ -272,12 +403,16 @@ public final class Ipam {
         if (expected.isEmpty()) throw new CniError(CniError.INVALID_NETCONF, "field 'prevResult' holds no address to check");
         String view = policyFor(request.netConf()).view();
         try (KeyLocks.Held held = locks.lock(key)) {
-            Attachment known = journal.get(key).filter(a -> a.state() == AttachmentState.ALLOCATED).orElse(null);
+            Attachment known = journal.get(key)
+                    .filter(a -> a.state() == AttachmentState.ALLOCATED || a.state() == AttachmentState.TAG_PENDING).orElse(null);
             Optional<FixedAddress> onGrid;
             try {
                 // What the journal's address holds now, if it is still ours; else a search by VM ID.
+                // (A pool address handed out and not tagged yet still shows the pool's tag: that is this attachment's too.)
+                boolean untagged = known != null && known.state() == AttachmentState.TAG_PENDING;
                 onGrid = known != null && known.address() != null
-                        ? wapi.findFixedAddressByIp(known.networkView(), known.address()).filter(r -> tags.owns(r, key))
+                        ? wapi.findFixedAddressByIp(known.networkView(), known.address())
+                                .filter(r -> tags.owns(r, key) || untagged && tags.poolClaim(key.network()).matches(r))
                         : Optional.empty();
                 if (onGrid.isEmpty()) onGrid = findOnGrid(key, view, null).stream().findFirst();
             } catch (WapiException e) {
@@ -309,10 +444,16 @@ public final class Ipam {
     // ---------------------------------------------------------------------------------- STATUS
 
     /**
-     * 0 while an ADD can succeed, 50 otherwise. A grid known to be down answers at once; else
-     * one light probe, bounded like a DEL, says whether it answers.
+     * 0 while an ADD for the network can succeed: the pool has an address for it, or the grid
+     * answers. 50 otherwise, with the reason. A grid known to be down answers at once; else one
+     * light probe, bounded like a DEL, says whether it answers.
      */
-    public void status() throws CniError {
+    public void status(CniRequest request) throws CniError {
+        if (request.netConf() != null && request.netConf().name() != null) {
+            GridNetworks.Policy policy = policyFor(request.netConf());
+            pool.observe(policy, poolTargetOf(request.netConf()));
+            if (!pool.free(policy.networkName(), policy.view(), policy.subnet() == null ? null : policy.subnet().toString()).isEmpty()) return;
+        }
         GridHealth health = wapi.health();
         if (health.failingFast()) {
             throw new CniError(CniError.STATUS_CANNOT_ADD, "cannot allocate: the grid is down since " + health.since()
@@ -356,6 +497,7 @@ public final class Ipam {
 
         Set<AttachmentKey> stale = new HashSet<>();
         for (Attachment a : journal.all()) {
+            if (AddressPool.isPoolKey(a.key()) || a.state() == AttachmentState.RETURN_PENDING) continue; // pool entries are never collected
             if (a.key().network().equals(conf.name()) && !valid.contains(a.key().containerId() + "/" + a.key().ifName())) stale.add(a.key());
         }
         try {
@@ -388,6 +530,15 @@ public final class Ipam {
     static AttachmentKey keyOf(CniRequest request) {
         return new AttachmentKey(request.netConf().name(), request.containerId(), request.ifName());
     }
+
+    /** The pool size the netconf asks for, else the daemon's. */
+    int poolTargetOf(NetConf conf) {
+        return conf.poolSize() >= 0 ? conf.poolSize() : config.poolSize();
+    }
+
+    GridNetworks networks() { return networks; }
+
+    AddressPool pool() { return pool; }
 
     GridNetworks.Policy policyFor(NetConf conf) {
         return new GridNetworks.Policy(

@@ -5,6 +5,7 @@ import infobloxcni.store.AttachmentKey;
 import infobloxcni.store.AttachmentState;
 import infobloxcni.store.AttachmentStore;
 import infobloxcni.wapi.FixedAddress;
+import infobloxcni.wapi.VerifiedWrite;
 import infobloxcni.wapi.WapiClient;
 import infobloxcni.wapi.WapiException;
 import java.util.ArrayList;
@@ -38,7 +39,11 @@ public final class JournalAudit {
         /** an attachment whose container the runtime no longer has */
         DEAD_CONTAINER,
         /** a record that could not be checked (the detail says why); the other records were */
-        NOT_CHECKED
+        NOT_CHECKED,
+        /** this host's pool holds more free addresses than its target */
+        POOL_SURPLUS,
+        /** a pool address of a host named by --forget-host (a host that no longer exists) */
+        FORGOTTEN_POOL
     }
 
     /** One disagreement, and what --apply did about it. */
@@ -60,21 +65,27 @@ public final class JournalAudit {
     private final Ipam ipam;
     private final JournalRebuilder rebuilder;
     private final ReservationTags tags;
+    private final PoolKeeper keeper;
+    private final int defaultPoolSize;
 
-    JournalAudit(WapiClient wapi, AttachmentStore journal, Ipam ipam, JournalRebuilder rebuilder, ReservationTags tags) {
+    JournalAudit(WapiClient wapi, AttachmentStore journal, Ipam ipam, JournalRebuilder rebuilder, ReservationTags tags,
+                 PoolKeeper keeper, int defaultPoolSize) {
         this.wapi = wapi;
         this.journal = journal;
         this.ipam = ipam;
         this.rebuilder = rebuilder;
         this.tags = tags;
+        this.keeper = keeper;
+        this.defaultPoolSize = defaultPoolSize;
     }
 
     /**
-     * @param live   the attachments that still exist, or null when nobody can tell (then
-     *               nothing is called dead, and orphans are adopted rather than released)
-     * @param apply  repair as well as report
+     * @param live       the attachments that still exist, or null when nobody can tell (then
+     *                   nothing is called dead, and orphans are adopted rather than released)
+     * @param apply      repair as well as report
+     * @param forgetHost a host that no longer exists, whose pool addresses are to go; null: none
      */
-    public Report run(List<LiveAttachment> live, String liveSource, boolean apply) {
+    public Report run(List<LiveAttachment> live, String liveSource, boolean apply, String forgetHost) {
         List<Finding> findings = new ArrayList<>();
         List<FixedAddress> hostReservations = rebuilder.thisHostsReservations();
         Map<String, FixedAddress> byAddress = new HashMap<>();
@@ -82,7 +93,7 @@ public final class JournalAudit {
 
         // 1. intents that never learned their outcome
         for (Attachment a : journal.all()) {
-            if (a.state() == AttachmentState.ALLOCATED) continue;
+            if (a.state() == AttachmentState.ALLOCATED || a.state() == AttachmentState.POOL) continue;
             findings.add(isolated(a, () -> repairPending(a, apply)));
         }
 
@@ -135,6 +146,11 @@ public final class JournalAudit {
                         apply ? "FAILED: needs a person: release one of the two containers" : null));
             }
         }
+        // 6. the pool: entries the grid no longer backs, entries the journal lacks, entries beyond
+        // the target; and the pools of a host that is gone
+        auditPool(hostReservations, byAddress, apply, findings);
+        if (forgetHost != null && !forgetHost.equals(tags.hostId())) forgetPools(forgetHost, apply, findings);
+
         findings.removeIf(java.util.Objects::isNull);
         return new Report(findings, journal.all().size(), hostReservations.size(), liveSource, apply);
     }
@@ -146,6 +162,84 @@ public final class JournalAudit {
         } catch (RuntimeException e) {
             return new Finding(Kind.NOT_CHECKED, a.key(), a.address(), a.state() + " record could not be checked: " + e.getMessage(),
                     "FAILED: " + e);
+        }
+    }
+
+    private void auditPool(List<FixedAddress> hostReservations, Map<String, FixedAddress> byAddress, boolean apply, List<Finding> findings) {
+        Map<String, List<Attachment>> freeByNetwork = new LinkedHashMap<>();
+        java.util.Set<String> recorded = new java.util.HashSet<>();
+        for (Attachment a : journal.all()) {
+            if (a.address() != null) recorded.add(a.networkView() + "/" + a.address());
+            if (a.state() != AttachmentState.POOL) continue;
+            FixedAddress onGrid = byAddress.get(a.networkView() + "/" + a.address());
+            if (onGrid == null || !tags.poolClaim(a.key().network()).matches(onGrid)) {
+                String detail = onGrid == null ? "pool address the grid no longer reserves" : "pool address now held by another (VM ID "
+                        + onGrid.ea(ReservationTags.VM_ID) + ", comment \"" + onGrid.comment() + "\")";
+                findings.add(new Finding(onGrid == null ? Kind.MISSING_ON_GRID : Kind.HELD_BY_ANOTHER, a.key(), a.address(), detail,
+                        apply ? dropRecord(a) : null));
+            } else {
+                freeByNetwork.computeIfAbsent(a.key().network(), n -> new ArrayList<>()).add(a);
+            }
+        }
+        for (FixedAddress r : hostReservations) {
+            String network = tags.poolNetworkOf(r);
+            if (network == null || recorded.contains(r.networkView() + "/" + r.ipv4addr())) continue;
+            AttachmentKey key = AddressPool.entryKey(network, r.ipv4addr());
+            String repair = null;
+            if (apply) {
+                int prefix = r.network() == null ? 32 : Ipv4Subnet.parse(r.network()).prefixLength();
+                journal.put(AddressPool.entry(network, r.networkView(), r.ipv4addr(), prefix, null, r.ref(), r.network(), java.time.Instant.now()));
+                repair = "taken into the pool";
+            }
+            findings.add(new Finding(Kind.ORPHAN_ON_GRID, key, r.ipv4addr(), "this host's pool address, unknown to the journal", repair));
+        }
+        for (var entry : freeByNetwork.entrySet()) {
+            int target = ipam.pool().targetOf(entry.getKey());
+            if (target < 0) target = defaultPoolSize;
+            List<Attachment> free = ipam.pool().free(entry.getKey(), null, null);
+            for (Attachment extra : free.subList(Math.min(target, free.size()), free.size())) {
+                FixedAddress seen = byAddress.get(extra.networkView() + "/" + extra.address());
+                findings.add(apply ? releasePoolEntry(Kind.POOL_SURPLUS, extra.key(), seen, tags, "beyond the pool's target of " + target)
+                        : new Finding(Kind.POOL_SURPLUS, extra.key(), extra.address(), "beyond the pool's target of " + target, null));
+            }
+        }
+    }
+
+    private void forgetPools(String host, boolean apply, List<Finding> findings) {
+        ReservationTags theirs = tags.forHost(host);
+        for (FixedAddress r : wapi.findFixedAddresses(null, Map.of("comment~", ReservationTags.poolCommentRegex(host)), Map.of())) {
+            String network = theirs.poolNetworkOf(r);
+            if (network == null) continue;
+            AttachmentKey key = AddressPool.entryKey(network, r.ipv4addr());
+            String detail = "pool address of host " + host;
+            findings.add(apply ? releasePoolEntry(Kind.FORGOTTEN_POOL, key, r, theirs, detail) : new Finding(Kind.FORGOTTEN_POOL, key, r.ipv4addr(), detail, null));
+        }
+    }
+
+    /** Releases a pool address, verified against the pool claim of the host it names; drops this host's record of it. */
+    private Finding releasePoolEntry(Kind kind, AttachmentKey key, FixedAddress seen, ReservationTags owner, String detail) {
+        String address = seen == null ? key.ifName() : seen.ipv4addr();
+        try (KeyLocks.Held held = ipam.locks().lock(key)) {
+            if (seen == null) {
+                journal.remove(key);
+                return new Finding(kind, key, address, detail, "record dropped (not on the grid)");
+            }
+            VerifiedWrite w = wapi.deleteFixedAddressIf(seen.networkView(), seen.ipv4addr(), List.of(owner.poolClaim(key.network())), seen);
+            if (owner == tags) journal.remove(key);
+            return new Finding(kind, key, address, detail, switch (w.outcome()) {
+                case WRITTEN -> "released";
+                case ABSENT -> "already gone";
+                case HELD_BY_ANOTHER -> "no longer a free pool address; left alone";
+            });
+        } catch (WapiException e) {
+            return new Finding(kind, key, address, detail, "FAILED: " + e.getMessage());
+        }
+    }
+
+    private String dropRecord(Attachment a) {
+        try (KeyLocks.Held held = ipam.locks().lock(a.key())) {
+            journal.remove(a.key());
+            return "record dropped; the grid left untouched";
         }
     }
 
@@ -171,6 +265,19 @@ public final class JournalAudit {
                 ipam.release(now);
                 journal.remove(now.key());
                 return new Finding(Kind.PENDING_INTENT, a.key(), a.address(), detail, "released");
+            }
+            if (now.state() == AttachmentState.TAG_PENDING) {
+                ipam.tag(now);
+                return new Finding(Kind.PENDING_INTENT, a.key(), a.address(), detail, "tagged on the grid");
+            }
+            if (now.state() == AttachmentState.RETURN_PENDING) {
+                WapiException failed = ipam.returnToPool(now);
+                if (failed != null) throw failed;
+                return new Finding(Kind.PENDING_INTENT, a.key(), a.address(), detail, "given back to the pool");
+            }
+            if (now.state() == AttachmentState.POOL_PENDING) {
+                keeper.settleRefill(now);
+                return new Finding(Kind.PENDING_INTENT, a.key(), a.address(), detail, "refill settled from the grid");
             }
             List<FixedAddress> found = ipam.findOnGrid(now.key(), now.networkView(), now.cidr());
             if (found.isEmpty()) {

@@ -31,6 +31,7 @@ final class JournalGuard implements AttachmentStore {
     /** Open until the journal has been merged with this host's reservations on the grid. */
     private volatile CountDownLatch gridSync = new CountDownLatch(1);
     private final AtomicInteger quarantines = new AtomicInteger();
+    private volatile boolean closed;
 
     private JournalGuard(Path dir, Duration openTimeout) {
         this.dir = dir;
@@ -93,6 +94,8 @@ final class JournalGuard implements AttachmentStore {
             return op.get();
         } catch (JournalException e) {
             synchronized (this) {
+                // A journal closed on purpose is not damaged: a late background write must not open it again.
+                if (closed) throw e;
                 if (current == before) quarantineAndStartEmpty(e);
             }
             return op.get();
@@ -131,6 +134,7 @@ final class JournalGuard implements AttachmentStore {
     @Override public void remove(AttachmentKey key) { guarded(() -> { current.remove(key); return null; }); }
 
     @Override public synchronized void close() {
+        closed = true;
         if (current != null) current.close();
     }
 }

@@ -53,7 +53,19 @@ public final class JournalRebuilder {
     public int rebuild(AttachmentStore journal) {
         int adopted = 0;
         List<CachedAttachment> cached = readCniCache(cniCacheDir);
+        java.util.Set<String> recorded = new java.util.HashSet<>();
+        for (Attachment a : journal.all()) {
+            if (a.address() != null) recorded.add(a.networkView() + "/" + a.address());
+        }
         for (FixedAddress r : thisHostsReservations()) {
+            String poolNetwork = tags.poolNetworkOf(r);
+            if (poolNetwork != null) {
+                if (!recorded.contains(r.networkView() + "/" + r.ipv4addr())) {
+                    journal.put(adoptPoolEntry(poolNetwork, r, cached));
+                    adopted++;
+                }
+                continue;
+            }
             AttachmentKey key = tags.keyOf(r);
             if (key == null || journal.get(key).isPresent()) continue;
             String gateway = cached.stream().filter(c -> c.key().equals(key)).map(CachedAttachment::gateway).findFirst().orElse(null);
@@ -75,6 +87,22 @@ public final class JournalRebuilder {
         LOG.log(adopted == 0 ? System.Logger.Level.INFO : System.Logger.Level.WARNING,
                 "journal merged with the grid and the CNI cache: {0} attachment(s) adopted", adopted);
         return adopted;
+    }
+
+    /**
+     * A pool address the journal lost. If the runtime's cache says a container of that network
+     * was given that address, the pool had handed it out and the tag never made it: it is that
+     * container's (its tag is made in the background). Otherwise it is a free pool address.
+     */
+    private Attachment adoptPoolEntry(String network, FixedAddress r, List<CachedAttachment> cached) {
+        int prefix = r.network() == null ? 32 : Ipv4Subnet.parse(r.network()).prefixLength();
+        for (CachedAttachment c : cached) {
+            if (c.key().network().equals(network) && r.ipv4addr().equals(c.address()) && ipamType.equals(c.ipamType())) {
+                return Attachment.pending(c.key(), r.networkView(), null, clock.instant())
+                        .withAllocation(r.ipv4addr(), prefix, c.gateway(), r.ref(), r.network()).withState(AttachmentState.TAG_PENDING);
+            }
+        }
+        return AddressPool.entry(network, r.networkView(), r.ipv4addr(), prefix, null, r.ref(), r.network(), clock.instant());
     }
 
     Attachment adopt(AttachmentKey key, FixedAddress r, String gateway) {

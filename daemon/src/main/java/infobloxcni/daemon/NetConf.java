@@ -25,6 +25,7 @@ import java.util.regex.Pattern;
  * @param dns               passed through to the result untouched (ipam.dns, else the top-level dns)
  * @param prevResult        CHECK/DEL only; null otherwise
  * @param validAttachments  GC only: {@code cni.dev/valid-attachments}
+ * @param poolSize          {@code ipam.pool-size}: warm addresses this host keeps for the network; -1: the daemon's
  */
 public record NetConf(
         String cniVersion,
@@ -39,7 +40,11 @@ public record NetConf(
         ObjectNode dns,
         String runtimeMac,
         JsonNode prevResult,
-        List<Attachment> validAttachments) {
+        List<Attachment> validAttachments,
+        int poolSize) {
+
+    /** Largest {@code ipam.pool-size}: a pool costs addresses on every host. */
+    static final int MAX_POOL_SIZE = 64;
 
     /** One entry of {@code cni.dev/valid-attachments}. */
     public record Attachment(String containerId, String ifName) { }
@@ -139,6 +144,17 @@ public record NetConf(
             if (prefixLength < 1 || prefixLength > 30) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.prefix-length' must be 1..30, got " + prefixLength);
         }
 
+        int poolSize = -1;
+        JsonNode pool = ipam.get("pool-size");
+        if (pool != null && !pool.isNull()) {
+            if (pool.isTextual() && pool.asText().matches("\\d{1,3}")) poolSize = Integer.parseInt(pool.asText());
+            else if (pool.isIntegralNumber() && pool.canConvertToInt()) poolSize = pool.asInt();
+            else throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.pool-size' must be a number, got " + pool);
+            if (poolSize < 0 || poolSize > MAX_POOL_SIZE) {
+                throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.pool-size' must be 0.." + MAX_POOL_SIZE + ", got " + poolSize);
+            }
+        }
+
         ArrayNode routes = JSON.createArrayNode();
         JsonNode routesNode = ipam.get("routes");
         if (routesNode != null && !routesNode.isNull()) {
@@ -186,7 +202,8 @@ public record NetConf(
         }
 
         return new NetConf(version, name, ipamType, subnet, gateway, view, List.copyOf(containers), prefixLength,
-                routes, dns, runtimeMac == null ? null : runtimeMac.toLowerCase(), prevResult, valid == null ? null : List.copyOf(valid));
+                routes, dns, runtimeMac == null ? null : runtimeMac.toLowerCase(), prevResult, valid == null ? null : List.copyOf(valid),
+                poolSize);
     }
 
     private static String optionalText(JsonNode node, String field, String path) throws CniError {

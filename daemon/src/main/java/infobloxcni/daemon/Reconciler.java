@@ -22,6 +22,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Finishes what the journal says is unfinished, in the background, without holding up requests:
  * <ul>
  *   <li>{@code DEL_PENDING}: release on the grid, retried with exponential backoff until done;</li>
+ *   <li>{@code TAG_PENDING}: tag an address the pool handed out with its container;</li>
+ *   <li>{@code RETURN_PENDING}: retag an address a DEL gave back to the pool;</li>
+ *   <li>{@code POOL_PENDING}: a pool refill whose answer was lost: look for it on the grid;</li>
  *   <li>{@code ADD_PENDING} (an answer lost, or the daemon killed mid-call): once no request is
  *       working on it and the grid has had time to finish the call, look on the grid: adopt what
  *       is there, else drop the intent. Nothing is released on a guess.</li>
@@ -45,6 +48,10 @@ final class Reconciler implements AutoCloseable {
     private final AtomicBoolean nudged = new AtomicBoolean();
     private final AtomicBoolean passQueued = new AtomicBoolean();
     private final Duration callBound;
+    private final PoolKeeper keeper;
+    /** The states that leave work to do on the grid. */
+    private static final java.util.Set<AttachmentState> PENDING = java.util.EnumSet.of(AttachmentState.ADD_PENDING,
+            AttachmentState.DEL_PENDING, AttachmentState.TAG_PENDING, AttachmentState.RETURN_PENDING, AttachmentState.POOL_PENDING);
     private volatile Instant syncNotBefore = Instant.MIN;
     private int syncFailures;
 
@@ -57,13 +64,14 @@ final class Reconciler implements AutoCloseable {
      * @param callBound how long one record's settlement may wait on the grid
      */
     Reconciler(Ipam ipam, JournalGuard journal, JournalRebuilder rebuilder, Clock clock, Duration addGrace, Duration maxBackoff,
-               Wakeup wakeup, Duration callBound) {
+               Wakeup wakeup, Duration callBound, PoolKeeper keeper) {
         this.ipam = ipam;
         this.journal = journal;
         this.rebuilder = rebuilder;
         this.clock = clock;
         this.addGrace = addGrace;
         this.callBound = callBound;
+        this.keeper = keeper;
         this.backoff = IntervalFunction.ofExponentialBackoff(Duration.ofSeconds(1), 2.0, maxBackoff);
         wakeup.runs(this::nudge);
     }
@@ -128,11 +136,13 @@ final class Reconciler implements AutoCloseable {
         }
         boolean force = nudged.getAndSet(false);
         Instant now = clock.instant();
-        List<Attachment> pending = journal.all().stream().filter(a -> a.state() != AttachmentState.ALLOCATED).toList();
+        List<Attachment> pending = journal.all().stream().filter(a -> PENDING.contains(a.state()))
+                .sorted(java.util.Comparator.comparing(Attachment::updated, java.util.Comparator.nullsFirst(java.util.Comparator.naturalOrder())))
+                .toList(); // oldest first: queued work replays in the order it was queued
         int left = 0;
         for (Attachment a : pending) {
             Instant due = notBefore.get(a.key());
-            if (due != null && now.isBefore(due) && !(force && a.state() == AttachmentState.DEL_PENDING)) {
+            if (due != null && now.isBefore(due) && !(force && a.state() != AttachmentState.ADD_PENDING)) {
                 left++;
                 continue;
             }
@@ -153,13 +163,29 @@ final class Reconciler implements AutoCloseable {
         try (KeyLocks.Held held = ipam.locks().tryLock(key)) {
             if (held == null) return false; // a request is working on it right now
             Attachment a = journal.get(key).orElse(null);
-            if (a == null || a.state() == AttachmentState.ALLOCATED) return true;
+            if (a == null || !PENDING.contains(a.state())) return true;
             try {
-                if (a.state() == AttachmentState.DEL_PENDING) {
-                    ipam.release(a);
-                    journal.remove(key);
-                    LOG.log(System.Logger.Level.INFO, "pending release of {0} done", key);
-                    return true;
+                switch (a.state()) {
+                    case DEL_PENDING -> {
+                        ipam.release(a);
+                        journal.remove(key);
+                        LOG.log(System.Logger.Level.INFO, "pending release of {0} done", key);
+                        return true;
+                    }
+                    case TAG_PENDING -> {
+                        return ipam.tag(a);
+                    }
+                    case RETURN_PENDING -> {
+                        WapiException notYet = ipam.returnToPool(a);
+                        if (notYet != null) throw notYet;
+                        return true;
+                    }
+                    case POOL_PENDING -> {
+                        if (a.updated().plus(addGrace).isAfter(now)) return false; // the reservation may still be in flight
+                        keeper.settleRefill(a);
+                        return true;
+                    }
+                    default -> { }
                 }
                 if (a.updated().plus(addGrace).isAfter(now)) return false;
                 List<FixedAddress> found = ipam.findOnGrid(key, a.networkView(), a.cidr());
@@ -190,5 +216,11 @@ final class Reconciler implements AutoCloseable {
     @Override
     public void close() {
         scheduler.shutdownNow();
+        try {
+            // the journal closes after this: no pass may still be writing to it
+            scheduler.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -34,7 +34,7 @@ final class RequestHandler implements Function<Envelope.Request, Envelope.Respon
                 case ADD -> ipam.add(cni);
                 case DEL -> { ipam.del(cni); yield NOTHING; }
                 case CHECK -> { ipam.check(cni); yield NOTHING; }
-                case STATUS -> { ipam.status(); yield NOTHING; }
+                case STATUS -> { ipam.status(cni); yield NOTHING; }
                 case GC -> { ipam.gc(cni); yield NOTHING; }
                 case VERSION -> CniResults.version(NetConf.versionOf(request.stdin()));
             };

@@ -50,6 +50,11 @@ public final class ReservationTags {
 
     public String hostId() { return hostId; }
 
+    /** The same tags as another host writes them (to recognise that host's pool, for the recover command). */
+    ReservationTags forHost(String otherHost) {
+        return new ReservationTags(otherHost, clusterName, cmpType);
+    }
+
     /** What a container's reservation carries. */
     FixedAddressSpec forContainer(AttachmentKey key, String mac, String podName) {
         Map<String, String> eas = new LinkedHashMap<>();

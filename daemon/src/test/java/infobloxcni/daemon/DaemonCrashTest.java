@@ -41,7 +41,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The crash test: the daemon runs as a separate process and is killed with SIGKILL, again and
@@ -183,7 +183,7 @@ class DaemonCrashTest {
         netconf = "{\"cniVersion\":\"1.0.0\",\"name\":\"" + NETWORK + "\",\"type\":\"bridge\",\"ipam\":{\"type\":\"infoblox\","
                 + "\"subnet\":\"" + SUBNET + "\",\"socket-dir\":\"" + runDir + "\",\"daemon-timeout\":10,"
                 // a call made while the daemon is down retries briefly (the plugin's restart grace), then fails
-                + "\"daemon-connect-timeout\":0.5}}";
+                + "\"daemon-connect-timeout\":0.5,\"pool-size\":POOL}}";
         pool = Executors.newVirtualThreadPerTaskExecutor();
         pluginJar = snapshotPluginJar();
         preloadClassPath();
@@ -255,7 +255,7 @@ class DaemonCrashTest {
         if (grid != null) grid.close();
     }
 
-    private static Path findPlugin() {
+    static Path findPlugin() {
         for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
             Path candidate = p.resolve("bin").resolve("infoblox");
             if (Files.isExecutable(candidate) && Files.isDirectory(p.resolve("plugin"))) {
@@ -280,10 +280,11 @@ class DaemonCrashTest {
      * On a grid with WAPI's multiple-request object (a release is one conditional request) and on
      * one without it (a release looks, then deletes): the two ways a verified release can go.
      */
-    @ParameterizedTest(name = "request object: {0}")
-    @ValueSource(booleans = {true, false})
-    void killNineUnderLoadLosesAndDuplicatesNothing(boolean requestObject) throws Exception {
+    @ParameterizedTest(name = "request object: {0}, pool: {1}")
+    @CsvSource({"true, 0", "false, 0", "true, 4"})
+    void killNineUnderLoadLosesAndDuplicatesNothing(boolean requestObject, int poolSize) throws Exception {
         grid = WapiSimulator.builder().port(0).credentials(TestHost.USER, TestHost.PASSWORD).requestObject(requestObject).build().start();
+        netconf = netconf.replace("POOL", String.valueOf(poolSize));
         int kills = setting("crash.kills", "CRASH_KILLS", 20);
         int workers = setting("crash.workers", "CRASH_WORKERS", 3);
         long seed = setting("crash.seed", "CRASH_SEED", (int) System.nanoTime());
@@ -375,7 +376,7 @@ class DaemonCrashTest {
         // ----------------------------------------------------------------- the audit and the truth
         List<JournalAudit.LiveAttachment> live = model.all().stream().filter(Container::live)
                 .map(c -> new JournalAudit.LiveAttachment(NETWORK, c.id, "eth0")).toList();
-        JournalAudit.Report audit = Daemon.auditOffline(offlineConfig(), live, "test", false);
+        JournalAudit.Report audit = Daemon.auditOffline(offlineConfig(poolSize), live, "test", false, null);
         for (JournalAudit.Finding f : audit.findings()) {
             stats.problems.add("audit: " + f.kind() + " " + f.key().containerId() + "/" + f.key().ifName() + " " + f.address() + ": " + f.detail());
         }
@@ -404,7 +405,7 @@ class DaemonCrashTest {
 
         long seconds = (System.nanoTime() - started) / 1_000_000_000L;
         int unknown = stats.addsUnknown.get() + stats.delsUnknown.get();
-        String summary = "daemon crash test (request object: " + requestObject + "): kills=" + kill + " adds_ok=" + stats.addsOk.get() + " dels_ok=" + stats.delsOk.get()
+        String summary = "daemon crash test (request object: " + requestObject + ", pool: " + poolSize + "): kills=" + kill + " adds_ok=" + stats.addsOk.get() + " dels_ok=" + stats.delsOk.get()
                 + " unknown=" + unknown + " lost_responses_injected=" + lostResponses + " journal_quarantined=" + quarantined
                 + " merge_adopted=" + mergeAdopted + " duplicates=" + truth.duplicates + " leaks=" + truth.leaks + " lost=" + truth.lost;
         String details = "details: seed=" + seed + " workers=" + workers + " time=" + seconds + "s containers=" + model.all().size()
@@ -688,7 +689,8 @@ class DaemonCrashTest {
             journal = admin("journal", Duration.ofSeconds(10));
             List<String> pending = new ArrayList<>();
             for (JsonNode record : journal) {
-                if (!"ALLOCATED".equals(record.path("state").asText())) {
+                String state = record.path("state").asText();
+                if (!"ALLOCATED".equals(state) && !"POOL".equals(state)) {
                     pending.add(record.path("containerId").asText() + ":" + record.path("state").asText() + "(" + record.path("lastError").asText() + ")");
                 }
             }
@@ -701,12 +703,12 @@ class DaemonCrashTest {
         }
     }
 
-    /** The configuration the daemon ran with, for the offline audit. */
-    private DaemonConfig offlineConfig() {
+    /** The configuration the daemon ran with, for the offline audit (its --pool-size: the netconf's, as the daemon was asked). */
+    private DaemonConfig offlineConfig(int poolSize) {
         WapiConfig wapi = new WapiConfig("127.0.0.1", grid.port(), "2.5", TestHost.USER, TestHost.PASSWORD, new SslVerify.System(), false,
                 Duration.ofSeconds(5), Duration.ofSeconds(2), Duration.ofSeconds(2));
         return new DaemonConfig(wapi, runDir, "infoblox", PosixFilePermissions.fromString("rw-------"), null, stateDir, cacheDir,
-                "default", List.of("172.18.0.0/16"), 24, "cluster-1", "Kubernetes", HOST_ID, null, null);
+                "default", List.of("172.18.0.0/16"), 24, "cluster-1", "Kubernetes", HOST_ID, null, null, poolSize);
     }
 
     // ------------------------------------------------------------------------- the truth

@@ -85,15 +85,6 @@ class ReleaseOwnershipTest {
         await("the release of " + containerId + " is settled", () -> h.daemon().ipam().journal().get(key(containerId)).isEmpty());
     }
 
-    /** The recover command's audit, asked over the daemon's socket as the command asks it. */
-    private static JournalAudit.Report audit(TestHost h, List<JournalAudit.LiveAttachment> live, boolean apply) {
-        var args = NetConf.JSON.createObjectNode().put("apply", apply).put("liveSource", "test");
-        args.set("live", JournalAudit.liveToJson(live));
-        TestHost.Answer answer = h.send(Map.of(AdminCommands.ENV, "audit"), args.toString());
-        assertEquals(0, answer.exitCode(), answer.toString());
-        return JournalAudit.fromJson(answer.json());
-    }
-
     private static String address(TestHost.Answer add) {
         assertTrue(add.ok(), add.toString());
         return add.address().replaceFirst("/.*", "");
@@ -279,13 +270,13 @@ class ReleaseOwnershipTest {
         assertEquals(ip, address(b.call("ADD", "c2", "eth0", NET)));
         List<JournalAudit.LiveAttachment> live = List.of(new JournalAudit.LiveAttachment("net1", "c1", "eth0"));
 
-        JournalAudit.Report report = audit(a, live, false);
+        JournalAudit.Report report = a.audit(live, false);
         JournalAudit.Finding f = report.findings().stream().filter(x -> x.key().containerId().equals("c1")).findFirst().orElseThrow();
         assertEquals(JournalAudit.Kind.HELD_BY_ANOTHER, f.kind(), report.toString());
         assertTrue(f.detail().contains("c2"), f.detail());
 
         grid.resetCounters();
-        JournalAudit.Report applied = audit(a, live, true);
+        JournalAudit.Report applied = a.audit(live, true);
         assertTrue(applied.findings().stream().anyMatch(x -> x.kind() == JournalAudit.Kind.HELD_BY_ANOTHER && x.repaired()), applied.toString());
         assertEquals(0, grid.requestCount("DELETE", "fixedaddress") + grid.requestCount("POST", "request")
                 + grid.requestCount("POST", "fixedaddress") + grid.requestCount("PUT", "fixedaddress"), "the grid is not written to");

@@ -33,6 +33,7 @@ public final class TestHost implements AutoCloseable {
     public final String hostId;
     private final WapiSimulator grid;
     private Daemon daemon;
+    private int poolSize;
 
     public TestHost(WapiSimulator grid, Path dir, String hostId) {
         this.grid = grid;
@@ -53,7 +54,32 @@ public final class TestHost implements AutoCloseable {
                 Duration.ofSeconds(1), callTimeout, callTimeout);
         return new DaemonConfig(wapi, dir.resolve("run"), "infoblox", PosixFilePermissions.fromString("rw-------"), null,
                 dir.resolve("state"), dir.resolve("cni-cache"), "default", List.of("172.18.0.0/16"), 24, "cluster-1", "Kubernetes",
-                hostId, Duration.ofSeconds(2), null);
+                hostId, Duration.ofSeconds(2), null, poolSize);
+    }
+
+    /** The daemon's --pool-size (0 unless set: most tests count the grid's reservations exactly). */
+    public TestHost poolSize(int size) {
+        this.poolSize = size;
+        return this;
+    }
+
+    /** What the daemon's admin "status" answers: grid health, journal counts, pool levels. */
+    public JsonNode status() {
+        return send(Map.of(AdminCommands.ENV, "status"), "").json();
+    }
+
+    /** The recover command's audit, asked over the daemon's socket as the command asks it. */
+    public JournalAudit.Report audit(List<JournalAudit.LiveAttachment> live, boolean apply) {
+        return audit(live, apply, null);
+    }
+
+    /** The audit, also releasing the pool of {@code forgetHost} (a host that is gone) with apply. */
+    public JournalAudit.Report audit(List<JournalAudit.LiveAttachment> live, boolean apply, String forgetHost) {
+        var args = NetConf.JSON.createObjectNode().put("apply", apply).put("liveSource", "test").put("forgetHost", forgetHost);
+        if (live != null) args.set("live", JournalAudit.liveToJson(live));
+        Answer answer = send(Map.of(AdminCommands.ENV, "audit"), args.toString());
+        if (answer.exitCode() != 0) throw new AssertionError("audit failed: " + answer);
+        return JournalAudit.fromJson(answer.json());
     }
 
     public TestHost start() throws IOException {

@@ -45,6 +45,9 @@ public final class RecoverMain implements Callable<Integer> {
     HostOptions host = new HostOptions();
     @Option(names = "--apply", description = "repair: adopt, release orphans and dead containers' reservations, rebuild a lost journal")
     boolean apply;
+    @Option(names = "--forget-host", paramLabel = "HOST-ID", description = {"a host that no longer exists: report its pool addresses,",
+            "and with --apply release them (never its containers' reservations)"})
+    String forgetHost;
     @Option(names = "--json", description = "print the report as JSON")
     boolean json;
     @Option(names = "--live-file", paramLabel = "FILE", description = {"live attachments: JSON [{\"containerID\":..,\"ifname\":..,\"network\":..}]",
@@ -84,7 +87,7 @@ public final class RecoverMain implements Callable<Integer> {
             }
             report = daemonIsServing(config.socketPath())
                     ? askDaemon(config.socketPath(), live, liveSource)
-                    : Daemon.auditOffline(config, live, liveSource, apply);
+                    : Daemon.auditOffline(config, live, liveSource, apply, forgetHost);
         } catch (IllegalArgumentException | IOException | WapiException e) {
             System.err.println("infoblox-cni-recover: " + e.getMessage());
             return FAILED;
@@ -107,7 +110,7 @@ public final class RecoverMain implements Callable<Integer> {
 
     private JournalAudit.Report askDaemon(Path socket, List<JournalAudit.LiveAttachment> live, String liveSource) throws IOException {
         ObjectMapper mapper = new ObjectMapper();
-        var args = mapper.createObjectNode().put("apply", apply).put("liveSource", liveSource);
+        var args = mapper.createObjectNode().put("apply", apply).put("liveSource", liveSource).put("forgetHost", forgetHost);
         if (live != null) args.set("live", JournalAudit.liveToJson(live));
         try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             channel.connect(UnixDomainSocketAddress.of(socket));

@@ -10,7 +10,8 @@ import java.time.Instant;
 import java.util.Arrays;
 
 /**
- * Binary encoding of attachments and keys, schema version 1 (see docs/journal.md).
+ * Binary encoding of attachments and keys, record version 2 (see docs/journal.md); version 1
+ * (no pod name) is still read.
  *
  * <pre>
  * string   := i32 length (-1 = null) , UTF-8 bytes
@@ -18,7 +19,8 @@ import java.util.Arrays;
  * key      := string network , string containerId , string ifName      (never null)
  * attachment := key , u8 state code , string address , i32 prefixLength , string gateway ,
  *               string ref , string networkView , string cidr , string mac ,
- *               instant created , instant updated , i32 attempts , string lastError
+ *               instant created , instant updated , i32 attempts , string lastError ,
+ *               string podName                                                   (version 2 only)
  * </pre>
  *
  * All integers are big-endian.
@@ -67,6 +69,7 @@ final class AttachmentCodec {
     out.instant(a.updated());
     out.i32(a.attempts());
     out.str(a.lastError());
+    out.str(a.podName());
   }
 
   static AttachmentKey readKey(In in) throws MalformedException {
@@ -80,7 +83,15 @@ final class AttachmentCodec {
     }
   }
 
-  static Attachment readAttachment(In in) throws MalformedException {
+  /** The record version {@link #writeAttachment} writes. */
+  static final int RECORD_VERSION = 2;
+
+  /** Whether a record of this version can be read. */
+  static boolean readable(int recordVersion) {
+    return recordVersion == 1 || recordVersion == 2;
+  }
+
+  static Attachment readAttachment(In in, int recordVersion) throws MalformedException {
     AttachmentKey key = readKey(in);
     int code = in.u8();
     AttachmentState state = AttachmentState.ofCode(code);
@@ -98,9 +109,10 @@ final class AttachmentCodec {
     Instant updated = in.instant();
     int attempts = in.i32();
     String lastError = in.str();
+    String podName = recordVersion >= 2 ? in.str() : null;
     try {
       return new Attachment(key, state, address, prefixLength, gateway, ref, networkView, cidr, mac,
-          created, updated, attempts, lastError);
+          created, updated, attempts, lastError, podName);
     } catch (RuntimeException e) {
       throw new MalformedException("invalid attachment: " + e.getMessage());
     }

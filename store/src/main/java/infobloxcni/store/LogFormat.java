@@ -31,7 +31,7 @@ final class LogFormat {
   static final byte[] MAGIC = "IBCNILOG".getBytes(StandardCharsets.US_ASCII);
   static final int FORMAT_VERSION = 1;
   static final int HEADER_SIZE = 32;
-  static final int RECORD_VERSION = 1;
+  static final int RECORD_VERSION = AttachmentCodec.RECORD_VERSION;
   static final int TYPE_PUT = 1;
   static final int TYPE_REMOVE = 2;
   /** version, type, seq, batchFirstSeq. */
@@ -164,9 +164,9 @@ final class LogFormat {
       }
       int p = off + FRAME_OVERHEAD;
       int version = d[p] & 0xff;
-      if (version != RECORD_VERSION) {
+      if (!AttachmentCodec.readable(version)) {
         throw new JournalCorruptedException(file, off, "unsupported record version " + version
-            + " (this build reads " + RECORD_VERSION + ")");
+            + " (this build reads 1 and " + RECORD_VERSION + ")");
       }
       if (r < PAYLOAD_FIXED) {
         throw new JournalCorruptedException(file, off, "record too short (" + r + " bytes)");
@@ -186,7 +186,7 @@ final class LogFormat {
       try {
         switch (type) {
           case TYPE_PUT -> {
-            Attachment a = AttachmentCodec.readAttachment(in);
+            Attachment a = AttachmentCodec.readAttachment(in, version);
             in.expectEnd();
             state.put(a.key(), a);
           }
@@ -224,7 +224,7 @@ final class LogFormat {
         continue;
       }
       int q = p + FRAME_OVERHEAD;
-      if ((d[q] & 0xff) != RECORD_VERSION || r < PAYLOAD_FIXED) {
+      if (!AttachmentCodec.readable(d[q] & 0xff) || r < PAYLOAD_FIXED) {
         return p; // CRC-valid data we cannot place: not a torn write
       }
       long recSeq = getLong(d, q + 2);

@@ -32,7 +32,7 @@ final class SnapshotFormat {
   static final byte[] MAGIC = "IBCNISNP".getBytes(StandardCharsets.US_ASCII);
   static final byte[] TRAILER_MAGIC = "IBCNIEND".getBytes(StandardCharsets.US_ASCII);
   static final int FORMAT_VERSION = 1;
-  static final int RECORD_VERSION = 1;
+  static final int RECORD_VERSION = AttachmentCodec.RECORD_VERSION;
   static final int HEADER_SIZE = 40;
   static final int TRAILER_SIZE = 16;
 
@@ -132,13 +132,14 @@ final class SnapshotFormat {
             + JournalFiles.describe(r, d, off, trailer));
       }
       int p = off + FRAME_OVERHEAD;
-      if ((d[p] & 0xff) != RECORD_VERSION) {
+      int version = d[p] & 0xff;
+      if (!AttachmentCodec.readable(version)) {
         throw new JournalCorruptedException(file, off, "unsupported record version "
-            + (d[p] & 0xff) + " (this build reads " + RECORD_VERSION + ")");
+            + version + " (this build reads 1 and " + RECORD_VERSION + ")");
       }
       AttachmentCodec.In in = new AttachmentCodec.In(d, p + 1, r - 1);
       try {
-        Attachment a = AttachmentCodec.readAttachment(in);
+        Attachment a = AttachmentCodec.readAttachment(in, version);
         in.expectEnd();
         if (records.put(a.key(), a) != null) {
           throw new JournalCorruptedException(file, off, "duplicate key " + a.key());

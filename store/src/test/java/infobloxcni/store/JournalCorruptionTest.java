@@ -168,12 +168,12 @@ class JournalCorruptionTest {
       Path log = freshCopy();
       byte[] d = Files.readAllBytes(log);
       int off = frames.get(rec);
-      d[off + JournalFiles.FRAME_OVERHEAD] = 2;
+      d[off + JournalFiles.FRAME_OVERHEAD] = 9;
       JournalFiles.sealFrame(d, off, JournalFiles.getInt(d, off)); // valid CRC, unknown version
       Files.write(log, d);
       JournalCorruptedException e = assertThrows(JournalCorruptedException.class, () -> Journal.open(work));
       assertEquals(off, e.offset());
-      assertTrue(e.getMessage().contains("unsupported record version 2"), e.getMessage());
+      assertTrue(e.getMessage().contains("unsupported record version 9"), e.getMessage());
     }
   }
 

@@ -72,7 +72,7 @@ public final class GridHealth implements AutoCloseable {
         /** No answer, or a 5xx: counts against the grid. */
         public void failed(Throwable why) {
             inFlight.remove(this);
-            lastError = why.getMessage();
+            lastError = why.getMessage() == null || why.getMessage().length() < 12 ? why.toString() : why.getMessage();
             breaker.onError(System.nanoTime() - started, TimeUnit.NANOSECONDS, why);
             afterCall();
         }

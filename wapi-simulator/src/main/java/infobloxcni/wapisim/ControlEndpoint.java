@@ -12,7 +12,7 @@ import java.util.Set;
  */
 final class ControlEndpoint {
     private static final Set<String> FAULT_KEYS = Set.of("latencyMs", "failNext", "dropBeforeApplyingNext",
-            "dropAfterApplyingNext", "failAfterApplyingNext", "outage");
+            "dropAfterApplyingNext", "failAfterApplyingNext", "outage", "hang");
 
     private final WapiSimulator sim;
 
@@ -76,6 +76,7 @@ final class ControlEndpoint {
         out.put("pendingDropsAfter", f.pendingDropsAfter());
         out.put("pendingFailuresAfter", f.pendingFailuresAfter());
         out.put("outage", f.outage());
+        out.put("hang", f.hung());
         return out;
     }
 
@@ -100,8 +101,10 @@ final class ControlEndpoint {
         Object before = m.get("dropBeforeApplyingNext");
         Object after = m.get("dropAfterApplyingNext");
         Boolean outage = m.containsKey("outage") ? (Boolean) m.get("outage") : null;
+        Boolean hang = m.containsKey("hang") ? (Boolean) m.get("hang") : null;
 
         Faults f = sim.faults();
+        if (hang != null) f.hang(hang);
         if (latency != null) f.latency(latency);
         if (fail != null) {
             f.failNext((int) number(fail.get("n")), (int) number(fail.get("status")),

@@ -10,6 +10,7 @@ import java.util.function.Consumer;
  * the {@code /_sim} control endpoint. For each WAPI call, in this order:
  * <ol>
  *   <li>the call is counted;</li>
+ *   <li>while the grid {@link #hang(boolean) hangs}, the call is held unanswered, and dropped when the hang ends;</li>
  *   <li>{@link #latency(Duration) latency} is slept;</li>
  *   <li>a pending {@link #dropBeforeApplyingNext(int) drop-before} closes the connection (TCP reset),
  *       nothing applied;</li>
@@ -60,6 +61,7 @@ public final class Faults {
     private int dropAfterRemaining;
     private String dropAfterMethod;
     private boolean outage;
+    private boolean hung;
 
     Faults(Consumer<Boolean> outageSwitch) {
         this.outageSwitch = outageSwitch;
@@ -134,6 +136,36 @@ public final class Faults {
         return this;
     }
 
+    /**
+     * On: a hung grid. Connections are accepted and requests read, but no call is answered or
+     * applied until the hang ends; then each waiting call's connection is reset (nothing applied,
+     * as a grid that was restarted). Off: calls are answered again. A client sees only its own
+     * timeouts.
+     */
+    public synchronized Faults hang(boolean on) {
+        hung = on;
+        notifyAll();
+        return this;
+    }
+
+    public synchronized boolean hung() {
+        return hung;
+    }
+
+    /** Holds a call while the grid hangs; true when it was held (the call is then dropped). */
+    synchronized boolean holdWhileHung() {
+        if (!hung) return false;
+        while (hung) {
+            try {
+                wait();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return true;
+            }
+        }
+        return true;
+    }
+
     /** Clears every fault: no latency, nothing pending, outage off. */
     public Faults reset() {
         synchronized (this) {
@@ -142,6 +174,8 @@ public final class Faults {
             failureAfter.remaining = 0;
             dropBeforeRemaining = 0;
             dropAfterRemaining = 0;
+            hung = false;
+            notifyAll();
         }
         outage(false);
         return this;

@@ -372,6 +372,7 @@ public final class WapiSimulator implements AutoCloseable {
         counters.computeIfAbsent(method + " " + type, k -> new LongAdder()).increment();
         total.incrementAndGet();
 
+        if (faults.holdWhileHung()) return drop(req);
         Duration latency = faults.latency();
         if (!latency.isZero()) {
             try {

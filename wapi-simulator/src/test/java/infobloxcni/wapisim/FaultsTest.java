@@ -83,6 +83,22 @@ class FaultsTest {
     }
 
     @Test
+    void aHungGridAcceptsAndReadsButAnswersNothingAndAppliesNothing() throws Exception {
+        sim.faults().hang(true);
+        var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
+        var call = pool.submit(() -> c.post("fixedaddress", NEXT_IP));
+        Thread.sleep(300);
+        assertFalse(call.isDone(), "no answer while the grid hangs");
+        assertEquals(1, sim.requestCount("POST", "fixedaddress"), "the request was read");
+        sim.faults().hang(false);
+        var e = assertThrows(java.util.concurrent.ExecutionException.class, call::get);
+        assertInstanceOf(IOException.class, e.getCause(), "dropped when the hang ends");
+        assertEquals(0, sim.objects("fixedaddress").size(), "nothing applied");
+        assertEquals(201, c.post("fixedaddress", NEXT_IP).status());
+        pool.shutdown();
+    }
+
+    @Test
     void dropBeforeApplyingClosesTheConnectionAndAppliesNothing() throws Exception {
         c.get("network"); // a pooled keep-alive connection exists: a dropped POST is still not retried
         sim.faults().dropBeforeApplyingNext(1);

@@ -1,0 +1,174 @@
+package infobloxcni.daemon;
+
+import infobloxcni.store.Attachment;
+import infobloxcni.store.AttachmentKey;
+import infobloxcni.store.AttachmentState;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * This host's warm addresses: per network, a few addresses reserved on the grid ahead of need,
+ * so that an ADD is answered without the grid on its path, also while the grid is away.
+ *
+ * <p>On the grid a free pool address is a fixed address with the comment
+ * {@code infoblox-cni host=<host> net=<network> pool}, the cloud EAs of ownership and no
+ * {@code VM ID} ({@link ReservationTags#forPool}). In the journal it is a {@link AttachmentState#POOL}
+ * record keyed {@code (network, "~pool", address)}: "~pool" can never be a CNI container ID
+ * (those start with a letter or digit), so pool records never meet a runtime's keys. The journal is
+ * the only index: every question is answered from it, so nothing here can drift from what is on
+ * disk.
+ *
+ * <p>One address is never handed to two containers: taking writes the container's record
+ * (holding the address) before the pool record goes, under one lock, and an address held by any
+ * container's record is never free, whatever pool record still names it (a crash between the two
+ * writes leaves exactly that; {@link #dropShadowed()} tidies it away).
+ */
+final class AddressPool {
+    static final String POOL_ID = "~pool";
+    /** The ifname slot of a network's refill intent (one reservation in flight per network). */
+    static final String REFILL = "~refill";
+
+    /** How big a network's pool should be, and how to reach the network on the grid, as the latest request said. */
+    record Target(GridNetworks.Policy policy, int size) { }
+
+    private final JournalGuard journal;
+    private final Object takeLock = new Object();
+    private final Map<String, Target> targets = new ConcurrentHashMap<>();
+
+    AddressPool(JournalGuard journal) {
+        this.journal = journal;
+    }
+
+    static boolean isPoolKey(AttachmentKey key) {
+        return key.containerId().equals(POOL_ID);
+    }
+
+    static AttachmentKey entryKey(String network, String address) {
+        return new AttachmentKey(network, POOL_ID, address);
+    }
+
+    static AttachmentKey refillKey(String network) {
+        return new AttachmentKey(network, POOL_ID, REFILL);
+    }
+
+    /** A request for the network says how big its pool should be (its netconf, else the daemon's default). */
+    void observe(GridNetworks.Policy policy, int size) {
+        Target now = new Target(policy, size);
+        if (!now.equals(targets.get(policy.networkName()))) targets.put(policy.networkName(), now);
+    }
+
+    Map<String, Target> targets() {
+        return Map.copyOf(targets);
+    }
+
+    /** The pool size last asked for this network, or -1 when no request has said yet. */
+    int targetOf(String network) {
+        Target t = targets.get(network);
+        return t == null ? -1 : t.size();
+    }
+
+    /**
+     * The free addresses of a network, lowest first: POOL records in this view (and subnet, when
+     * given) whose address no container's record holds.
+     */
+    List<Attachment> free(String network, String view, String cidr) {
+        List<Attachment> all = journal.all();
+        Set<String> held = heldAddresses(all);
+        List<Attachment> out = new ArrayList<>();
+        for (Attachment a : all) {
+            if (a.state() != AttachmentState.POOL || !a.key().network().equals(network)) continue;
+            if (view != null && !view.equals(a.networkView())) continue;
+            if (cidr != null && !cidr.equals(a.cidr())) continue;
+            if (!held.contains(a.networkView() + "/" + a.address())) out.add(a);
+        }
+        out.sort(Comparator.comparingLong(a -> Integer.toUnsignedLong(Ipv4Subnet.parseAddress(a.address()))));
+        return out;
+    }
+
+    /** How many free addresses each network's pool holds. */
+    Map<String, Integer> levels() {
+        Set<String> networks = new TreeSet<>(targets.keySet());
+        for (Attachment a : journal.all()) {
+            if (a.state() == AttachmentState.POOL) networks.add(a.key().network());
+        }
+        Map<String, Integer> out = new LinkedHashMap<>();
+        for (String network : networks) out.put(network, free(network, null, null).size());
+        return out;
+    }
+
+    /**
+     * Takes the lowest free address of the network for an attachment: the attachment's record
+     * ({@link AttachmentState#TAG_PENDING}: answered, the grid still shows the pool's tag) is on
+     * disk before the pool record goes. Empty when the pool has nothing that fits.
+     */
+    Optional<Attachment> take(AttachmentKey key, String view, String cidr, String mac, String podName, Instant now) {
+        synchronized (takeLock) {
+            List<Attachment> candidates = free(key.network(), view, cidr);
+            if (candidates.isEmpty()) return Optional.empty();
+            Attachment entry = candidates.getFirst();
+            Attachment taken = Attachment.pending(key, entry.networkView(), mac, now)
+                    .withAllocation(entry.address(), entry.prefixLength(), entry.gateway(), entry.ref(), entry.cidr())
+                    .withPodName(podName)
+                    .withState(AttachmentState.TAG_PENDING);
+            journal.put(taken);
+            journal.remove(entry.key());
+            return Optional.of(taken);
+        }
+    }
+
+    /** An address comes back (a DEL below target, its retag done): the pool record first, then the attachment's goes. */
+    void putBack(Attachment attachment, Instant now) {
+        synchronized (takeLock) {
+            journal.put(entry(attachment.key().network(), attachment.networkView(), attachment.address(), attachment.prefixLength(),
+                    attachment.gateway(), attachment.ref(), attachment.cidr(), now));
+            journal.remove(attachment.key());
+        }
+    }
+
+    /** An address leaves the pool (changed on the grid, or released as surplus). */
+    void drop(Attachment entry) {
+        synchronized (takeLock) {
+            journal.remove(entry.key());
+        }
+    }
+
+    /** A pool record for an address reserved (or found) on the grid. */
+    static Attachment entry(String network, String view, String address, int prefix, String gateway, String ref, String cidr, Instant now) {
+        return Attachment.pending(entryKey(network, address), view, null, now)
+                .withAllocation(address, prefix, gateway, ref, cidr).withState(AttachmentState.POOL);
+    }
+
+    /** Removes pool records whose address a container's record holds (left by a crash mid-take or mid-return). */
+    int dropShadowed() {
+        synchronized (takeLock) {
+            List<Attachment> all = journal.all();
+            Set<String> held = heldAddresses(all);
+            int dropped = 0;
+            for (Attachment a : all) {
+                if (a.state() == AttachmentState.POOL && held.contains(a.networkView() + "/" + a.address())) {
+                    journal.remove(a.key());
+                    dropped++;
+                }
+            }
+            return dropped;
+        }
+    }
+
+    /** The addresses container records hold (anything but pool records), as view/address. */
+    private static Set<String> heldAddresses(List<Attachment> all) {
+        Set<String> held = new HashSet<>();
+        for (Attachment a : all) {
+            if (!isPoolKey(a.key()) && a.address() != null) held.add(a.networkView() + "/" + a.address());
+        }
+        return held;
+    }
+}

@@ -1,0 +1,132 @@
+package infobloxcni.daemon;
+
+import static infobloxcni.daemon.TestHost.netconf;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import infobloxcni.store.Attachment;
+import infobloxcni.store.AttachmentKey;
+import infobloxcni.store.AttachmentState;
+import infobloxcni.wapisim.WapiSimulator;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The pool after the journal is lost, and in the recover command's hands: a rebuild tells free
+ * pool addresses from ones already handed out (the runtime's cache says which), and the audit
+ * releases what is beyond the target and the pool of a host that is gone, never anything else.
+ */
+class WarmPoolRecoveryTest {
+    private static final String NET = netconf("1.1.0", "pool-net", "\"subnet\":\"10.46.0.0/24\",\"pool-size\":3");
+
+    @TempDir Path dir;
+    private WapiSimulator grid;
+    private TestHost host;
+
+    @BeforeEach
+    void start() throws Exception {
+        grid = TestHost.startGrid();
+        host = new TestHost(grid, dir.resolve("a"), "host-a").poolSize(0).start();
+    }
+
+    @AfterEach
+    void stop() {
+        host.close();
+        grid.close();
+    }
+
+    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting until " + what);
+            Thread.sleep(25);
+        }
+    }
+
+    private int free() {
+        return host.status().path("pools").path("pool-net").path("free").asInt(-1);
+    }
+
+    private List<Map<String, Object>> poolEntriesOf(String hostId) {
+        return grid.objects("fixedaddress").stream().filter(f -> ("infoblox-cni host=" + hostId + " net=pool-net pool").equals(f.get("comment"))).toList();
+    }
+
+    /** A libcni cache entry (cniCacheV1) as a runtime writes it after an ADD. */
+    private void cacheEntry(String containerId, String address) throws Exception {
+        Path cache = dir.resolve("a").resolve("cni-cache");
+        Files.createDirectories(cache);
+        String config = Base64.getEncoder().encodeToString(NET.getBytes());
+        Files.writeString(cache.resolve("pool-net-" + containerId + "-eth0"), "{\"kind\":\"cniCacheV1\",\"containerId\":\"" + containerId
+                + "\",\"ifName\":\"eth0\",\"networkName\":\"pool-net\",\"config\":\"" + config + "\",\"result\":{\"cniVersion\":\"1.1.0\","
+                + "\"ips\":[{\"address\":\"" + address + "/24\",\"gateway\":\"10.46.0.1\"}]}}");
+    }
+
+    @Test
+    void aLostJournalIsRebuiltTellingFreePoolAddressesFromOnesAlreadyHandedOut() throws Exception {
+        assertTrue(host.call("ADD", "c0", "eth0", NET).ok());
+        await("the pool is full", () -> free() == 3);
+        // the grid goes away, a container starts from the pool (its tag cannot be made), then the journal is lost
+        grid.faults().outage(true);
+        var add = host.call("ADD", "handed-out", "eth0", NET);
+        assertTrue(add.ok(), add.toString());
+        String address = add.address().replaceFirst("/.*", "");
+        cacheEntry("handed-out", address);
+        host.stop();
+        TestHost.deleteTree(host.journalDir());
+        grid.faults().outage(false);
+        host.start();
+        await("the rebuilt journal has the container and the rest of the pool", () -> {
+            var states = host.status().path("journal");
+            return states.path("POOL").asInt() >= 2 && host.daemon().ipam().journal().get(new AttachmentKey("pool-net", "handed-out", "eth0"))
+                    .map(a -> a.state() == AttachmentState.ALLOCATED).orElse(false);
+        });
+        Attachment rebuilt = host.daemon().ipam().journal().get(new AttachmentKey("pool-net", "handed-out", "eth0")).orElseThrow();
+        assertEquals(address, rebuilt.address(), "the container keeps its address: it is not free for the pool");
+        await("its tag was made after the rebuild", () -> grid.objects("fixedaddress").stream()
+                .anyMatch(f -> address.equals(f.get("ipv4addr")) && "handed-out".equals(GridAndDaemonTest.ea(f, "VM ID"))));
+        var next = host.call("ADD", "next", "eth0", NET);
+        assertTrue(next.ok());
+        assertTrue(!next.address().equals(add.address()), "never handed out twice");
+    }
+
+    @Test
+    void recoverReleasesPoolSurplusAndTheGoneHostsPoolAndNothingElse() throws Exception {
+        assertTrue(host.call("ADD", "c0", "eth0", NET).ok());
+        await("the pool is full", () -> free() == 3);
+        // a host that no longer exists left its pool behind; this host's pool grew beyond its target during an outage
+        TestHost gone = new TestHost(grid, dir.resolve("b"), "host-gone").poolSize(0).start();
+        assertTrue(gone.call("ADD", "g0", "eth0", NET).ok());
+        await("the gone host's pool is full", () -> poolEntriesOf("host-gone").size() == 3);
+        gone.close();
+        host.stop();
+        try (var j = infobloxcni.store.Journal.open(host.journalDir())) {
+            j.put(AddressPool.entry("pool-net", "default", "10.46.0.200", 24, "10.46.0.1", null, "10.46.0.0/24", java.time.Instant.now()));
+        }
+        grid.createObject("fixedaddress", Map.of("ipv4addr", "10.46.0.200", "network_view", "default", "mac", "00:00:00:00:00:00",
+                "comment", "infoblox-cni host=host-a net=pool-net pool", "extattrs", Map.of("Tenant ID", Map.of("value", "cluster-1"),
+                        "CMP Type", Map.of("value", "Kubernetes"), "Cloud API Owned", Map.of("value", "True"))));
+        host.start();
+        host.call("STATUS", null, null, NET); // the daemon learns the network's target (3) from a request
+
+        JournalAudit.Report report = host.audit(null, false, "host-gone");
+        assertEquals(3, report.findings().stream().filter(f -> f.kind() == JournalAudit.Kind.FORGOTTEN_POOL).count(), report.toString());
+        assertEquals(1, report.findings().stream().filter(f -> f.kind() == JournalAudit.Kind.POOL_SURPLUS).count(), report.toString());
+
+        JournalAudit.Report applied = host.audit(null, true, "host-gone");
+        assertTrue(applied.findings().stream().allMatch(JournalAudit.Finding::repaired), applied.toString());
+        assertEquals(0, poolEntriesOf("host-gone").size(), "the gone host's pool is released");
+        assertEquals(3, poolEntriesOf("host-a").size(), "this host's pool is at its target");
+        assertEquals(1, grid.objects("fixedaddress").stream().filter(f -> "g0".equals(GridAndDaemonTest.ea(f, "VM ID"))).count(),
+                "the gone host's container reservation is not a pool address: left alone");
+        assertEquals(1, grid.objects("fixedaddress").stream().filter(f -> "c0".equals(GridAndDaemonTest.ea(f, "VM ID"))).count());
+    }
+}

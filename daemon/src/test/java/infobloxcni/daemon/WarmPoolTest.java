@@ -1,0 +1,196 @@
+package infobloxcni.daemon;
+
+import static infobloxcni.daemon.TestHost.netconf;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import infobloxcni.store.AttachmentKey;
+import infobloxcni.store.AttachmentState;
+import infobloxcni.wapisim.WapiSimulator;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The warm pool through the daemon's real socket: ADDs answered without the grid, through a
+ * hung grid, a refusing grid and back; tags replayed; nothing handed out twice; the grid
+ * matching the live containers exactly once it is back.
+ */
+class WarmPoolTest {
+    private static final String NET = netconf("1.1.0", "pool-net", "\"subnet\":\"10.44.0.0/24\",\"pool-size\":4");
+
+    @TempDir Path dir;
+    private WapiSimulator grid;
+    private TestHost host;
+
+    @BeforeEach
+    void start() throws Exception {
+        grid = TestHost.startGrid();
+        host = new TestHost(grid, dir.resolve("a"), "host-a").poolSize(2).start();
+    }
+
+    @AfterEach
+    void stop() {
+        grid.faults().reset();
+        host.close();
+        grid.close();
+    }
+
+    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting until " + what);
+            Thread.sleep(25);
+        }
+    }
+
+    private int free() {
+        return host.status().path("pools").path("pool-net").path("free").asInt(-1);
+    }
+
+    private List<Map<String, Object>> poolEntries() {
+        return grid.objects("fixedaddress").stream().filter(f -> "infoblox-cni host=host-a net=pool-net pool".equals(f.get("comment"))).toList();
+    }
+
+    private Map<String, Object> reservationOf(String containerId) {
+        List<Map<String, Object>> r = grid.objects("fixedaddress").stream().filter(f -> containerId.equals(GridAndDaemonTest.ea(f, "VM ID"))).toList();
+        return r.size() == 1 ? r.getFirst() : null;
+    }
+
+    private void awaitSettled() throws InterruptedException {
+        await("no tag, return or release is pending", () -> {
+            var states = host.status().path("journal");
+            return !states.has("TAG_PENDING") && !states.has("RETURN_PENDING") && !states.has("DEL_PENDING") && !states.has("POOL_PENDING");
+        });
+    }
+
+    /** Every live container holds exactly one reservation, tagged with its VM ID and owner comment; the rest is pool and gateway. */
+    private void assertGridMatches(Set<String> live) {
+        Set<String> addresses = new HashSet<>();
+        for (Map<String, Object> f : grid.objects("fixedaddress")) {
+            assertTrue(addresses.add(String.valueOf(f.get("ipv4addr"))), "address held twice: " + f);
+            String vm = GridAndDaemonTest.ea(f, "VM ID");
+            String comment = String.valueOf(f.get("comment"));
+            if (vm == null) {
+                assertTrue(comment.endsWith(" pool"), "a reservation without VM ID is a pool address: " + f);
+            } else if (!vm.equals("N/A")) {
+                assertTrue(live.contains(vm), "the grid holds a reservation for " + vm + ", which is not live: " + f);
+                assertEquals("infoblox-cni host=host-a net=pool-net if=eth0", comment, "tagged with its owner: " + f);
+            }
+        }
+        for (String c : live) assertTrue(reservationOf(c) != null, c + " holds exactly one reservation");
+    }
+
+    @Test
+    void theNetconfSizesThePoolAndAnAddFromItIsTaggedInTheBackground() throws Exception {
+        var first = host.call("ADD", "c0", "eth0", NET);
+        assertTrue(first.ok(), first.toString());
+        await("the pool fills to the netconf's 4", () -> free() == 4);
+        assertEquals(4, poolEntries().size());
+        Map<String, String> env = Map.of("CNI_COMMAND", "ADD", "CNI_CONTAINERID", "c1", "CNI_IFNAME", "eth0", "CNI_NETNS", "/nonexistent",
+                "CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAME=web-1");
+        String fromPool = poolEntries().stream().map(f -> String.valueOf(f.get("ipv4addr")))
+                .min((a, b) -> Long.compare(Ipv4Subnet.parseAddress(a), Ipv4Subnet.parseAddress(b))).orElseThrow();
+        var add = host.send(env, NET.replace("}}", "},\"runtimeConfig\":{\"mac\":\"02:42:0a:2c:00:99\"}}"));
+        assertTrue(add.ok(), add.toString());
+        assertEquals(fromPool + "/24", add.address(), "the lowest free pool address");
+        await("the pool address is tagged with its container", () -> reservationOf("c1") != null);
+        Map<String, Object> r = reservationOf("c1");
+        assertEquals(fromPool, r.get("ipv4addr"));
+        assertEquals("web-1", r.get("name"));
+        assertEquals("web-1", GridAndDaemonTest.ea(r, "VM Name"));
+        assertEquals("02:42:0a:2c:00:99", r.get("mac"));
+        assertEquals("infoblox-cni host=host-a net=pool-net if=eth0", r.get("comment"));
+        await("the pool is refilled", () -> free() == 4);
+        assertEquals(AttachmentState.ALLOCATED, host.daemon().ipam().journal().get(new AttachmentKey("pool-net", "c1", "eth0")).orElseThrow().state());
+    }
+
+    @Test
+    void withAHungGridFourStartFromThePoolTheFifthFailsAtOnceADelReturnsAndTheGridMatchesAfter() throws Exception {
+        assertTrue(host.call("ADD", "warm", "eth0", NET).ok());
+        await("the pool is full", () -> free() == 4);
+        grid.faults().hang(true);
+        assertTrue(host.call("STATUS", null, null, NET).ok(), "the pool can still serve an ADD");
+        List<Long> addMillis = new ArrayList<>();
+        long first = System.nanoTime();
+        assertTrue(host.call("ADD", "c0", "eth0", NET).ok());
+        addMillis.add((System.nanoTime() - first) / 1_000_000);
+        // the daemon learns of the hang from a call that waits: c0's tag, sent in the background
+        await("the daemon has seen that the grid hangs", () -> host.daemon().gridHealth().failingFast());
+        Set<String> live = new HashSet<>(Set.of("warm", "c0"));
+        int started = 1;
+        for (int i = 1; i < 10; i++) {
+            long t0 = System.nanoTime();
+            var add = host.call("ADD", "c" + i, "eth0", NET);
+            addMillis.add((System.nanoTime() - t0) / 1_000_000);
+            if (!add.ok()) {
+                assertEquals(CniError.TRY_AGAIN_LATER, add.code(), add.toString());
+                assertTrue(add.msg().contains("grid"), add.msg());
+                assertTrue(addMillis.getLast() < 1000, "the ADD the pool cannot serve fails at once: " + addMillis.getLast() + " ms");
+                break;
+            }
+            live.add("c" + i);
+            started++;
+        }
+        assertEquals(4, started, "the pool had 4: four started from it, the fifth could not");
+        for (long ms : addMillis) assertTrue(ms < 1000, "each within a second: " + addMillis);
+        var status = host.call("STATUS", null, null, NET);
+        assertEquals(50, status.code(), "pool empty and grid down: cannot ADD: " + status);
+        long t0 = System.nanoTime();
+        assertTrue(host.call("DEL", "c1", "eth0", NET).ok());
+        long delMillis = (System.nanoTime() - t0) / 1_000_000;
+        assertTrue(delMillis < 1000, "a DEL returns within a second: " + delMillis + " ms");
+        live.remove("c1");
+        System.out.println("hung grid, pool of 4: ADDs " + addMillis + " ms, DEL " + delMillis + " ms");
+
+        grid.faults().hang(false);
+        host.awaitGridUp();
+        awaitSettled();
+        await("the pool is back at its target", () -> free() == 4);
+        assertGridMatches(live);
+    }
+
+    @Test
+    void poolEntriesAreNeverCollectedAndAReservationChangedOnTheGridLeavesThePool() throws Exception {
+        assertTrue(host.call("ADD", "keep", "eth0", NET).ok());
+        await("the pool is full", () -> free() == 4);
+        String gc = NET.replace("}}", "},\"cni.dev/valid-attachments\":[{\"containerID\":\"keep\",\"ifname\":\"eth0\"}]}");
+        assertTrue(host.call("GC", null, null, gc).ok());
+        assertEquals(4, poolEntries().size(), "GC never collects pool entries");
+        assertEquals(4, free());
+    }
+
+    @Test
+    void aPoolAddressChangedOnTheGridIsRefusedByTheTagAndTheContainerKeepsNothingThatIsNotOurs() throws Exception {
+        assertTrue(host.call("ADD", "warm", "eth0", NET).ok());
+        await("the pool is full", () -> free() == 4);
+        // an operator gives the lowest pool address to a printer behind the daemon's back
+        Map<String, Object> lowest = poolEntries().stream().min((a, b) -> Long.compare(Ipv4Subnet.parseAddress(String.valueOf(a.get("ipv4addr"))),
+                Ipv4Subnet.parseAddress(String.valueOf(b.get("ipv4addr"))))).orElseThrow();
+        grid.deleteObject(String.valueOf(lowest.get("_ref")));
+        grid.createObject("fixedaddress", Map.of("ipv4addr", lowest.get("ipv4addr"), "network_view", "default", "mac", "aa:bb:cc:00:00:07",
+                "extattrs", Map.of("VM ID", Map.of("value", "printer-7"))));
+        var add = host.call("ADD", "unlucky", "eth0", NET);
+        assertTrue(add.ok());
+        await("the tag was tried", () -> !host.status().path("journal").has("TAG_PENDING"));
+        assertEquals("printer-7", GridAndDaemonTest.ea(grid.objects("fixedaddress").stream()
+                .filter(f -> lowest.get("ipv4addr").equals(f.get("ipv4addr"))).findFirst().orElseThrow(), "VM ID"), "the printer keeps it");
+        assertNull(reservationOf("unlucky"), "the verified write refused");
+        JournalAudit.Report audit = host.audit(null, false);
+        assertTrue(audit.findings().stream().anyMatch(f -> f.key().containerId().equals("unlucky") && f.kind() == JournalAudit.Kind.HELD_BY_ANOTHER),
+                "the audit reports it for a person: " + audit);
+        var next = host.call("ADD", "next", "eth0", NET);
+        assertNotEquals(add.address(), next.address(), "never handed out twice");
+    }
+}
