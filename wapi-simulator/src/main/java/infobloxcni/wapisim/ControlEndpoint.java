@@ -54,7 +54,7 @@ final class ControlEndpoint {
 
     private Map<String, Object> state() {
         Map<String, Object> out = new LinkedHashMap<>();
-        for (String type : WapiModel.TYPES) out.put(type, sim.objects(type));
+        for (String type : ObjectSpecs.TYPES) out.put(type, sim.objects(type));
         return out;
     }
 

@@ -295,7 +295,7 @@ public final class WapiSimulator implements AutoCloseable {
 
     /** Creates an object as a POST would (same validation; no counters, no faults). Throws {@link WapiError}. */
     public String createObject(String type, Map<String, Object> fields) {
-        return (String) model.create(type, new LinkedHashMap<>(fields), WapiModel.ReturnSpec.NONE);
+        return (String) model.create(type, new LinkedHashMap<>(fields), ReturnSpec.NONE);
     }
 
     /** Deletes an object as a DELETE would (children go with it). Throws {@link WapiError}. */
