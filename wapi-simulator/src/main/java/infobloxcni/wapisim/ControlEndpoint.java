@@ -20,7 +20,7 @@ final class ControlEndpoint {
         this.sim = sim;
     }
 
-    MiniHttpServer.Outcome handle(MiniHttpServer.Request req) {
+    NettyHttpServer.Outcome handle(NettyHttpServer.Request req) {
         String route = req.method().toUpperCase() + " " + req.path();
         try {
             return switch (route) {
@@ -48,13 +48,13 @@ final class ControlEndpoint {
         }
     }
 
-    private static MiniHttpServer.Reply ok(Object body) {
+    private static NettyHttpServer.Reply ok(Object body) {
         return WapiSimulator.json(200, body, List.of());
     }
 
     private Map<String, Object> state() {
         Map<String, Object> out = new LinkedHashMap<>();
-        for (String type : WapiModel.TYPES) out.put(type, sim.objects(type));
+        for (String type : ObjectSpecs.TYPES) out.put(type, sim.objects(type));
         return out;
     }
 
@@ -81,7 +81,7 @@ final class ControlEndpoint {
     }
 
     @SuppressWarnings("unchecked")
-    private MiniHttpServer.Outcome applyFaults(byte[] body) {
+    private NettyHttpServer.Outcome applyFaults(byte[] body) {
         Object parsed = Json.parse(body);
         if (!(parsed instanceof Map)) throw new IllegalArgumentException("body must be a JSON object");
         Map<String, Object> m = (Map<String, Object>) parsed;
@@ -126,10 +126,10 @@ final class ControlEndpoint {
         }
         Map<String, Object> state = faultState();
         if (outage != null) state.put("outage", outage);
-        MiniHttpServer.Reply reply = ok(state);
+        NettyHttpServer.Reply reply = ok(state);
         if (outage == null) return reply;
         // switch only after the answer is written, so the caller gets it
-        return new MiniHttpServer.Reply(reply.response(), () -> f.outage(outage));
+        return new NettyHttpServer.Reply(reply.response(), () -> f.outage(outage));
     }
 
     private static long number(Object v) {

@@ -26,20 +26,20 @@ final class GridRefs {
     }
 
     /** The order a grid lists search results in: by key (view, then address), not by age. */
-    static final Comparator<WapiModel.Obj> KEY_ORDER = Comparator
-            .comparingInt((WapiModel.Obj o) -> o.viewIndex)
+    static final Comparator<GridObject> KEY_ORDER = Comparator
+            .comparingInt((GridObject o) -> o.viewIndex)
             .thenComparingLong(o -> o.cidr != null ? o.cidr.base() : o.ip)
             .thenComparingInt(o -> o.cidr != null ? o.cidr.prefix() : 0)
             .thenComparingLong(o -> o.seq);
 
     /** The opaque part: base64 (unpadded) of the internal key. */
-    static String opaqueId(WapiModel.Obj o) {
+    static String opaqueId(GridObject o) {
         String key = switch (o.type) {
-            case WapiModel.FIXED -> "dns.fixed_address$" + Ipv4.format(o.ip) + "." + o.viewIndex + "..";
-            case WapiModel.NETWORK -> "dns.network$" + o.cidr + "/" + o.viewIndex;
-            case WapiModel.CONTAINER -> "dns.network_container$" + o.cidr + "/" + o.viewIndex;
-            case WapiModel.NETWORKVIEW -> "dns.network_view$" + o.viewIndex;
-            case WapiModel.EADEF -> "one.extensible_attributes_def$." + o.str("name");
+            case ObjectSpecs.FIXED -> "dns.fixed_address$" + Ipv4.format(o.ip) + "." + o.viewIndex + "..";
+            case ObjectSpecs.NETWORK -> "dns.network$" + o.cidr + "/" + o.viewIndex;
+            case ObjectSpecs.CONTAINER -> "dns.network_container$" + o.cidr + "/" + o.viewIndex;
+            case ObjectSpecs.NETWORKVIEW -> "dns.network_view$" + o.viewIndex;
+            case ObjectSpecs.EADEF -> "one.extensible_attributes_def$." + o.str("name");
             default -> throw new IllegalArgumentException("no key for " + o.type);
         };
         return Base64.getUrlEncoder().withoutPadding().encodeToString(key.getBytes(StandardCharsets.UTF_8));
@@ -63,11 +63,11 @@ final class GridRefs {
         return Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
     }
 
-    static String ref(WapiModel.Obj o) {
+    static String ref(GridObject o) {
         String readable = switch (o.type) {
-            case WapiModel.FIXED -> o.str("ipv4addr") + "/" + o.view();
-            case WapiModel.NETWORK, WapiModel.CONTAINER -> o.cidr + "/" + o.view();
-            case WapiModel.NETWORKVIEW -> o.str("name") + "/" + (Boolean.TRUE.equals(o.f.get("is_default")) ? "true" : "false");
+            case ObjectSpecs.FIXED -> o.str("ipv4addr") + "/" + o.view();
+            case ObjectSpecs.NETWORK, ObjectSpecs.CONTAINER -> o.cidr + "/" + o.view();
+            case ObjectSpecs.NETWORKVIEW -> o.str("name") + "/" + (Boolean.TRUE.equals(o.f.get("is_default")) ? "true" : "false");
             default -> o.str("name");
         };
         return o.type + "/" + o.id + ":" + encodeReadable(readable);

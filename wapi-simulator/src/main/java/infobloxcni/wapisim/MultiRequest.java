@@ -99,7 +99,7 @@ final class MultiRequest {
 
     private Object get(String object, Map<String, Object> data, WapiApi.Query args) {
         if (object.indexOf('/') > 0) return model.get(object, WapiApi.returnSpec(args));
-        List<WapiModel.Cond> conds = new ArrayList<>();
+        List<SearchConditions.Cond> conds = new ArrayList<>();
         data.forEach((k, v) -> conds.add(WapiApi.condition(k, String.valueOf(v))));
         return model.search(object, conds, WapiApi.returnSpec(args));
     }

@@ -123,7 +123,7 @@ final class WapiApi {
         int slash = rest.indexOf('/');
         if (slash < 0) {
             String type = rest;
-            if (!WapiModel.isModelledType(type)) return readOnlyObject(method, type, q);
+            if (!ObjectSpecs.isModelledType(type)) return readOnlyObject(method, type, q);
             if (function != null && !method.equals("POST")) {
                 throw WapiError.proto("Function " + function + " illegal with this method");
             }
@@ -142,7 +142,7 @@ final class WapiApi {
             }
         }
         String ref = rest;
-        if (!WapiModel.isModelledType(rest.substring(0, slash))) {
+        if (!ObjectSpecs.isModelledType(rest.substring(0, slash))) {
             throw WapiError.proto("Unknown object type (" + rest.substring(0, slash) + ")");
         }
         if (function != null && !method.equals("POST")) {
@@ -177,21 +177,21 @@ final class WapiApi {
         return out;
     }
 
-    static WapiModel.ReturnSpec returnSpec(Query q) {
+    static ReturnSpec returnSpec(Query q) {
         String plus = q.control("_return_fields+");
         String exact = q.control("_return_fields");
-        if (plus == null && exact == null) return WapiModel.ReturnSpec.NONE;
+        if (plus == null && exact == null) return ReturnSpec.NONE;
         List<String> fields = new ArrayList<>();
         for (String s : (plus != null ? plus : exact).split(",")) {
             if (!s.isBlank()) fields.add(s.trim());
         }
-        return new WapiModel.ReturnSpec(true, plus != null, fields);
+        return new ReturnSpec(true, plus != null, fields);
     }
 
     private Object search(String type, Query q) {
         String pageId = q.control("_page_id");
         if (pageId != null) return nextPage(pageId, q);
-        List<WapiModel.Cond> conds = new ArrayList<>();
+        List<SearchConditions.Cond> conds = new ArrayList<>();
         for (Map.Entry<String, String> e : q.args) conds.add(condition(e.getKey(), e.getValue()));
         Integer max = maxResults(q);
         boolean paging = "1".equals(q.control("_paging"));
@@ -264,7 +264,7 @@ final class WapiApi {
     }
 
     /** {@code field=v}, {@code field~=re}, {@code field:=v} (any case), {@code field!=v}, {@code *EA=v}. */
-    static WapiModel.Cond condition(String key, String value) {
+    static SearchConditions.Cond condition(String key, String value) {
         boolean ea = key.startsWith("*");
         String k = ea ? key.substring(1) : key;
         boolean regex = false;
@@ -281,8 +281,8 @@ final class WapiApi {
         }
         if (k.isEmpty()) throw WapiError.proto("Empty search field");
         if (negate && regex) throw WapiError.proto("Search modifiers '!' and '~' cannot be combined");
-        WapiModel.Op op = regex ? WapiModel.Op.REGEX : negate ? WapiModel.Op.NE : WapiModel.Op.EQ;
-        return WapiModel.cond(k, ea, op, ignoreCase, value);
+        SearchConditions.Op op = regex ? SearchConditions.Op.REGEX : negate ? SearchConditions.Op.NE : SearchConditions.Op.EQ;
+        return SearchConditions.cond(k, ea, op, ignoreCase, value);
     }
 
     // ---------------------------------------------------------------- read-only objects
@@ -331,7 +331,7 @@ final class WapiApi {
     }
 
     private static Map<String, Object> gridSchema(String version) {
-        List<String> objects = new ArrayList<>(WapiModel.TYPES);
+        List<String> objects = new ArrayList<>(ObjectSpecs.TYPES);
         objects.addAll(List.of("grid", "member:license", "userprofile"));
         objects.sort(null);
         return map("requested_version", version, "supported_objects", objects,
@@ -339,7 +339,7 @@ final class WapiApi {
     }
 
     private static Map<String, Object> objectSchema(String type, String version) {
-        WapiModel.Spec spec = WapiModel.spec(type);
+        ObjectSpecs.Spec spec = ObjectSpecs.spec(type);
         List<Map<String, Object>> fields = new ArrayList<>();
         for (String f : spec.readable()) {
             StringBuilder supports = new StringBuilder("r");

@@ -57,7 +57,7 @@ public final class WapiSimulator implements AutoCloseable {
     private final AtomicLong total = new AtomicLong();
     private final ArrayDeque<String> log = new ArrayDeque<>();
     private final Object lifecycle = new Object();
-    private MiniHttpServer server;
+    private NettyHttpServer server;
     private SelfSignedCert cert;
     private boolean started;
     private boolean closed;
@@ -193,7 +193,7 @@ public final class WapiSimulator implements AutoCloseable {
                 cert = SelfSignedCert.forNames(names);
                 ssl = cert.sslContext();
             }
-            server = new MiniHttpServer(bind, config.port, ssl, this::handle, config.idleTimeout);
+            server = new NettyHttpServer(bind, config.port, ssl, this::handle, config.idleTimeout);
             try {
                 server.listen();
             } catch (IOException e) {
@@ -295,7 +295,7 @@ public final class WapiSimulator implements AutoCloseable {
 
     /** Creates an object as a POST would (same validation; no counters, no faults). Throws {@link WapiError}. */
     public String createObject(String type, Map<String, Object> fields) {
-        return (String) model.create(type, new LinkedHashMap<>(fields), WapiModel.ReturnSpec.NONE);
+        return (String) model.create(type, new LinkedHashMap<>(fields), ReturnSpec.NONE);
     }
 
     /** Deletes an object as a DELETE would (children go with it). Throws {@link WapiError}. */
@@ -356,7 +356,7 @@ public final class WapiSimulator implements AutoCloseable {
 
     // ------------------------------------------------------------------ request path
 
-    private MiniHttpServer.Outcome handle(MiniHttpServer.Request req) {
+    private NettyHttpServer.Outcome handle(NettyHttpServer.Request req) {
         String path = req.path();
         if (path.equals("/_sim") || path.startsWith("/_sim/")) return control.handle(req);
         Matcher m = WAPI_PATH.matcher(path);
@@ -391,7 +391,7 @@ public final class WapiSimulator implements AutoCloseable {
         if (session == null) {
             return logged(req, unauthorized());
         }
-        MiniHttpServer.Outcome outcome;
+        NettyHttpServer.Outcome outcome;
         if (rest.equals("logout") && method.equals("POST")) {
             if (!session.isEmpty()) sessions.remove(session);
             headers.removeIf(h -> h.getKey().equals("Set-Cookie"));
@@ -416,7 +416,7 @@ public final class WapiSimulator implements AutoCloseable {
      * ("" when Basic succeeded without a session), or null when the call is not authenticated. Adds a
      * Set-Cookie header when Basic succeeded and the client holds no valid session.
      */
-    private String authenticate(MiniHttpServer.Request req, List<Map.Entry<String, String>> headers) {
+    private String authenticate(NettyHttpServer.Request req, List<Map.Entry<String, String>> headers) {
         String cookie = presentedCookie(req);
         long now = System.nanoTime();
         boolean cookieValid = false;
@@ -473,7 +473,7 @@ public final class WapiSimulator implements AutoCloseable {
         return userOk & passOk;
     }
 
-    private static String presentedCookie(MiniHttpServer.Request req) {
+    private static String presentedCookie(NettyHttpServer.Request req) {
         List<String> values = req.headers().get("cookie");
         if (values == null) return null;
         for (String header : values) {
@@ -495,17 +495,17 @@ public final class WapiSimulator implements AutoCloseable {
         return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
     }
 
-    private MiniHttpServer.Outcome drop(MiniHttpServer.Request req) {
+    private NettyHttpServer.Outcome drop(NettyHttpServer.Request req) {
         record(req, "dropped");
-        return new MiniHttpServer.Drop();
+        return new NettyHttpServer.Drop();
     }
 
-    private MiniHttpServer.Outcome logged(MiniHttpServer.Request req, MiniHttpServer.Outcome o) {
-        if (o instanceof MiniHttpServer.Reply r) record(req, String.valueOf(r.response().status()));
+    private NettyHttpServer.Outcome logged(NettyHttpServer.Request req, NettyHttpServer.Outcome o) {
+        if (o instanceof NettyHttpServer.Reply r) record(req, String.valueOf(r.response().status()));
         return o;
     }
 
-    private void record(MiniHttpServer.Request req, String status) {
+    private void record(NettyHttpServer.Request req, String status) {
         String line = req.method() + " " + req.target() + " -> " + status;
         synchronized (log) {
             log.addLast(line);
@@ -516,23 +516,23 @@ public final class WapiSimulator implements AutoCloseable {
     }
 
     /** A grid's web server answers 401 with its own HTML page, not a WAPI JSON body. */
-    private static MiniHttpServer.Reply unauthorized() {
+    private static NettyHttpServer.Reply unauthorized() {
         String html = "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>401 Authorization Required</title>\n"
                 + "</head><body>\n<h1>Authorization Required</h1>\n<p>This server could not verify that you\nare authorized to access "
                 + "the document\nrequested.</p>\n</body></html>\n";
         List<Map.Entry<String, String>> h = List.of(Map.entry("Content-Type", "text/html; charset=iso-8859-1"),
                 Map.entry("WWW-Authenticate", "Basic realm=\"InfoBlox ONE Platform\""));
-        return new MiniHttpServer.Reply(new MiniHttpServer.Response(401, h, html.getBytes(StandardCharsets.ISO_8859_1)), null);
+        return new NettyHttpServer.Reply(new NettyHttpServer.Response(401, h, html.getBytes(StandardCharsets.ISO_8859_1)), null);
     }
 
-    static MiniHttpServer.Reply reply(WapiError e, List<Map.Entry<String, String>> headers) {
+    static NettyHttpServer.Reply reply(WapiError e, List<Map.Entry<String, String>> headers) {
         return json(e.status(), e.body(), headers);
     }
 
-    static MiniHttpServer.Reply json(int status, Object body, List<Map.Entry<String, String>> headers) {
+    static NettyHttpServer.Reply json(int status, Object body, List<Map.Entry<String, String>> headers) {
         List<Map.Entry<String, String>> h = new ArrayList<>(headers);
         h.addFirst(Map.entry("Content-Type", "application/json"));
-        return new MiniHttpServer.Reply(new MiniHttpServer.Response(status, h, Json.bytes(body)), null);
+        return new NettyHttpServer.Reply(new NettyHttpServer.Response(status, h, Json.bytes(body)), null);
     }
 
     // ------------------------------------------------------------------ for the control endpoint
