@@ -52,16 +52,17 @@ public final class Daemon implements AutoCloseable {
                     refill.signal();
                 }
             });
-            JournalAudit audit = new JournalAudit(wapi, journal, ipam, rebuilder, tags, keeper, config.poolSize());
+            JournalAudit audit = new JournalAudit(wapi, journal, ipam, rebuilder, tags, keeper, config.poolSize(), clock);
             return new Parts(ipam, keeper, reconciler, audit);
         }
     }
 
     private Daemon(DaemonConfig config) {
         this.config = config;
-        this.journal = JournalGuard.open(config.journalDir(), JOURNAL_OPEN_TIMEOUT);
+        Clock clock = Clock.systemUTC();
+        this.journal = JournalGuard.open(config.journalDir(), JOURNAL_OPEN_TIMEOUT, clock);
         this.wapi = new WapiClient(config.wapi());
-        Parts parts = Parts.wire(config, wapi, journal, Clock.systemUTC());
+        Parts parts = Parts.wire(config, wapi, journal, clock);
         this.ipam = parts.ipam();
         this.keeper = parts.keeper();
         this.reconciler = parts.reconciler();
@@ -108,9 +109,10 @@ public final class Daemon implements AutoCloseable {
     public static JournalAudit.Report auditOffline(DaemonConfig config, List<JournalAudit.LiveAttachment> live, String liveSource,
                                                    boolean apply, String forgetHost) {
         try (WapiClient wapi = new WapiClient(config.wapi())) {
-            JournalGuard journal = JournalGuard.open(config.journalDir(), JOURNAL_OPEN_TIMEOUT);
+            Clock clock = Clock.systemUTC();
+            JournalGuard journal = JournalGuard.open(config.journalDir(), JOURNAL_OPEN_TIMEOUT, clock);
             try {
-                return Parts.wire(config, wapi, journal, Clock.systemUTC()).audit().run(live, liveSource, apply, forgetHost);
+                return Parts.wire(config, wapi, journal, clock).audit().run(live, liveSource, apply, forgetHost);
             } finally {
                 journal.close();
             }

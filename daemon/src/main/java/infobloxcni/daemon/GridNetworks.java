@@ -19,24 +19,19 @@ import java.util.concurrent.ConcurrentHashMap;
 final class GridNetworks {
     private static final System.Logger LOG = System.getLogger(GridNetworks.class.getName());
 
-    /** What the netconf and the daemon's defaults ask for, merged (netconf wins). */
-    record Policy(String view, String networkName, Ipv4Subnet subnet, List<String> containers, int prefixLength, String gateway) { }
-
-    /** A network that exists on the grid with its gateway reserved. */
-    record Ensured(String view, Ipv4Subnet subnet, String gateway) { }
 
     private final WapiClient wapi;
     private final ReservationTags tags;
-    private final Map<Policy, Ensured> ensured = new ConcurrentHashMap<>();
-    private final Map<Policy, Object> ensuring = new ConcurrentHashMap<>();
+    private final Map<NetworkRequest, ReadyNetwork> ensured = new ConcurrentHashMap<>();
+    private final Map<NetworkRequest, Object> ensuring = new ConcurrentHashMap<>();
 
     GridNetworks(WapiClient wapi, ReservationTags tags) {
         this.wapi = wapi;
         this.tags = tags;
     }
 
-    Ensured ensure(Policy policy) throws CniError {
-        Ensured known = ensured.get(policy);
+    ReadyNetwork ensure(NetworkRequest policy) throws CniError {
+        ReadyNetwork known = ensured.get(policy);
         if (known != null) return known;
         // One thread per policy talks to the grid; the others wait and reuse its answer.
         synchronized (ensuring.computeIfAbsent(policy, p -> new Object())) {
@@ -47,7 +42,7 @@ final class GridNetworks {
                 Ipv4Subnet subnet = policy.subnet() != null ? ensureSubnet(policy) : carveSubnet(policy);
                 String gateway = resolveGateway(policy, subnet);
                 ensureGatewayReserved(policy, gateway);
-                Ensured result = new Ensured(policy.view(), subnet, gateway);
+                ReadyNetwork result = new ReadyNetwork(policy.view(), subnet, gateway);
                 ensured.put(policy, result);
                 LOG.log(System.Logger.Level.INFO, "network {0}: {1} in view {2}, gateway {3}", policy.networkName(), subnet, policy.view(), gateway);
                 return result;
@@ -58,7 +53,7 @@ final class GridNetworks {
     }
 
     /** The grid said this network (or its view) is gone: look again next time. */
-    void forget(Policy policy) {
+    void forget(NetworkRequest policy) {
         ensured.remove(policy);
     }
 
@@ -72,7 +67,7 @@ final class GridNetworks {
         }
     }
 
-    private Ipv4Subnet ensureSubnet(Policy policy) throws CniError {
+    private Ipv4Subnet ensureSubnet(NetworkRequest policy) throws CniError {
         String cidr = policy.subnet().toString();
         Optional<Network> existing = wapi.getNetwork(policy.view(), cidr);
         if (existing.isEmpty()) {
@@ -98,7 +93,7 @@ final class GridNetworks {
      * found by its {@code Network Name}; when missing, one host carves it; when two hosts carved
      * at once, all pick the lowest, and the loser gives its empty network back.
      */
-    private Ipv4Subnet carveSubnet(Policy policy) throws CniError {
+    private Ipv4Subnet carveSubnet(NetworkRequest policy) throws CniError {
         Optional<Network> named = lowest(wapi.findNetworksByEa(policy.view(), ReservationTags.NETWORK_NAME, policy.networkName()));
         if (named.isPresent()) return Ipv4Subnet.parse(named.get().cidr());
 
@@ -149,7 +144,7 @@ final class GridNetworks {
     }
 
     /** {@code 0.0.0.1} style (host part only) means that host of the subnet; absent means the first host. */
-    static String resolveGateway(Policy policy, Ipv4Subnet subnet) throws CniError {
+    static String resolveGateway(NetworkRequest policy, Ipv4Subnet subnet) throws CniError {
         int gateway;
         if (policy.gateway() == null) {
             gateway = subnet.base() + 1;
@@ -164,7 +159,7 @@ final class GridNetworks {
         return Ipv4Subnet.format(gateway);
     }
 
-    private void ensureGatewayReserved(Policy policy, String gateway) {
+    private void ensureGatewayReserved(NetworkRequest policy, String gateway) {
         Optional<FixedAddress> holder = wapi.findFixedAddressByIp(policy.view(), gateway);
         if (holder.isPresent()) {
             String vmId = holder.get().ea(ReservationTags.VM_ID);

@@ -73,7 +73,7 @@ public final class Ipam {
     private byte[] addWithin(CniRequest request) throws CniError {
         NetConf conf = request.netConf();
         AttachmentKey key = keyOf(request);
-        GridNetworks.Policy policy = policyFor(conf);
+        NetworkRequest policy = policyFor(conf);
         pool.observe(policy, poolTargetOf(conf));
         try (KeyLocks.Held held = locks.lock(key)) {
             Attachment known = journal.get(key).orElse(null);
@@ -111,7 +111,7 @@ public final class Ipam {
                     return CniResults.added(conf, taken, taken.gateway() != null ? taken.gateway() : networks.ensure(policy).gateway());
                 }
             }
-            GridNetworks.Ensured network = networks.ensure(policy);
+            ReadyNetwork network = networks.ensure(policy);
             boolean outcomeUnknown = known != null; // an ADD_PENDING left by a lost answer or a crash
             Attachment intent = (known != null ? known : Attachment.pending(key, network.view(), mac, clock.instant()))
                     .withAttempt();
@@ -120,6 +120,7 @@ public final class Ipam {
             FixedAddress reservation = outcomeUnknown ? adoptExisting(intent, network.view()) : null;
             if (reservation == null) reservation = reserve(request, intent, network, policy);
 
+            // the subnet is known here: no need to trust the answer's network field
             Attachment allocated = intent.withAllocation(reservation.ipv4addr(), network.subnet().prefixLength(),
                     network.gateway(), reservation.ref(), network.subnet().toString()).withState(AttachmentState.ALLOCATED);
             journal.put(allocated);
@@ -129,7 +130,7 @@ public final class Ipam {
     }
 
     /** One POST: the grid picks the lowest free address and the answer carries it. */
-    private FixedAddress reserve(CniRequest request, Attachment intent, GridNetworks.Ensured network, GridNetworks.Policy policy) throws CniError {
+    private FixedAddress reserve(CniRequest request, Attachment intent, ReadyNetwork network, NetworkRequest policy) throws CniError {
         AttachmentKey key = intent.key();
         try {
             return wapi.reserveNextAvailableIp(network.view(), network.subnet().toString(),
@@ -210,7 +211,7 @@ public final class Ipam {
      */
     public void del(CniRequest request) throws CniError {
         AttachmentKey key = keyOf(request);
-        GridNetworks.Policy policy = policyFor(request.netConf());
+        NetworkRequest policy = policyFor(request.netConf());
         int target = poolTargetOf(request.netConf());
         pool.observe(policy, target);
         try (KeyLocks.Held held = locks.lock(key)) {
@@ -434,11 +435,8 @@ public final class Ipam {
 
     /** CHECK proved a reservation the journal did not know (e.g. made by the original driver): remember it. */
     private void adoptChecked(AttachmentKey key, FixedAddress reservation, CniRequest request) {
-        String cidr = reservation.network();
-        int prefix = cidr == null ? 32 : Ipv4Subnet.parse(cidr).prefixLength();
         String gateway = request.netConf().prevResult().path("ips").path(0).path("gateway").asText(null);
-        journal.put(Attachment.pending(key, reservation.networkView(), reservation.mac(), clock.instant())
-                .withAllocation(reservation.ipv4addr(), prefix, gateway, reservation.ref(), cidr).withState(AttachmentState.ALLOCATED));
+        journal.put(GridRecords.adopted(key, reservation, gateway, clock.instant()));
     }
 
     // ---------------------------------------------------------------------------------- STATUS
@@ -450,7 +448,7 @@ public final class Ipam {
      */
     public void status(CniRequest request) throws CniError {
         if (request.netConf() != null && request.netConf().name() != null) {
-            GridNetworks.Policy policy = policyFor(request.netConf());
+            NetworkRequest policy = policyFor(request.netConf());
             pool.observe(policy, poolTargetOf(request.netConf()));
             if (!pool.free(policy.networkName(), policy.view(), policy.subnet() == null ? null : policy.subnet().toString()).isEmpty()) return;
         }
@@ -540,8 +538,8 @@ public final class Ipam {
 
     AddressPool pool() { return pool; }
 
-    GridNetworks.Policy policyFor(NetConf conf) {
-        return new GridNetworks.Policy(
+    NetworkRequest policyFor(NetConf conf) {
+        return new NetworkRequest(
                 conf.networkView() != null ? conf.networkView() : config.networkView(),
                 conf.name(),
                 conf.subnet(),

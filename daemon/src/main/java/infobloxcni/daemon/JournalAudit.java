@@ -67,9 +67,11 @@ public final class JournalAudit {
     private final ReservationTags tags;
     private final PoolKeeper keeper;
     private final int defaultPoolSize;
+    private final java.time.Clock clock;
 
     JournalAudit(WapiClient wapi, AttachmentStore journal, Ipam ipam, JournalRebuilder rebuilder, ReservationTags tags,
-                 PoolKeeper keeper, int defaultPoolSize) {
+                 PoolKeeper keeper, int defaultPoolSize, java.time.Clock clock) {
+        this.clock = clock;
         this.wapi = wapi;
         this.journal = journal;
         this.ipam = ipam;
@@ -187,8 +189,8 @@ public final class JournalAudit {
             AttachmentKey key = AddressPool.entryKey(network, r.ipv4addr());
             String repair = null;
             if (apply) {
-                int prefix = r.network() == null ? 32 : Ipv4Subnet.parse(r.network()).prefixLength();
-                journal.put(AddressPool.entry(network, r.networkView(), r.ipv4addr(), prefix, null, r.ref(), r.network(), java.time.Instant.now()));
+                journal.put(AddressPool.entry(network, r.networkView(), r.ipv4addr(), GridRecords.prefixOf(r), null, r.ref(), r.network(),
+                        clock.instant()));
                 repair = "taken into the pool";
             }
             findings.add(new Finding(Kind.ORPHAN_ON_GRID, key, r.ipv4addr(), "this host's pool address, unknown to the journal", repair));

@@ -27,19 +27,22 @@ final class JournalGuard implements AttachmentStore {
 
     private final Path dir;
     private final Duration openTimeout;
+    private final java.time.Clock clock;
     private volatile AttachmentStore current;
     /** Open until the journal has been merged with this host's reservations on the grid. */
     private volatile CountDownLatch gridSync = new CountDownLatch(1);
     private final AtomicInteger quarantines = new AtomicInteger();
     private volatile boolean closed;
 
-    private JournalGuard(Path dir, Duration openTimeout) {
+    private JournalGuard(Path dir, Duration openTimeout, java.time.Clock clock) {
         this.dir = dir;
         this.openTimeout = openTimeout;
+        this.clock = clock;
     }
 
-    static JournalGuard open(Path dir, Duration openTimeout) {
-        JournalGuard guard = new JournalGuard(dir, openTimeout);
+    /** @param clock stamps every record written ({@code updated}): the grace periods and backoffs run on it */
+    static JournalGuard open(Path dir, Duration openTimeout, java.time.Clock clock) {
+        JournalGuard guard = new JournalGuard(dir, openTimeout, clock);
         try {
             guard.current = openWithin(dir, openTimeout);
         } catch (Exception e) {
@@ -129,7 +132,10 @@ final class JournalGuard implements AttachmentStore {
 
     @Override public List<Attachment> byContainer(String containerId) { return guarded(() -> current.byContainer(containerId)); }
 
-    @Override public void put(Attachment a) { guarded(() -> { current.put(a); return null; }); }
+    @Override public void put(Attachment a) {
+        Attachment stamped = a.withUpdated(clock.instant());
+        guarded(() -> { current.put(stamped); return null; });
+    }
 
     @Override public void remove(AttachmentKey key) { guarded(() -> { current.remove(key); return null; }); }
 

@@ -95,7 +95,7 @@ public final class JournalRebuilder {
      * container's (its tag is made in the background). Otherwise it is a free pool address.
      */
     private Attachment adoptPoolEntry(String network, FixedAddress r, List<CachedAttachment> cached) {
-        int prefix = r.network() == null ? 32 : Ipv4Subnet.parse(r.network()).prefixLength();
+        int prefix = GridRecords.prefixOf(r);
         for (CachedAttachment c : cached) {
             if (c.key().network().equals(network) && r.ipv4addr().equals(c.address()) && ipamType.equals(c.ipamType())) {
                 return Attachment.pending(c.key(), r.networkView(), null, clock.instant())
@@ -106,9 +106,7 @@ public final class JournalRebuilder {
     }
 
     Attachment adopt(AttachmentKey key, FixedAddress r, String gateway) {
-        int prefix = r.network() == null ? 32 : Ipv4Subnet.parse(r.network()).prefixLength();
-        return Attachment.pending(key, r.networkView(), r.mac(), clock.instant())
-                .withAllocation(r.ipv4addr(), prefix, gateway, r.ref(), r.network()).withState(AttachmentState.ALLOCATED);
+        return GridRecords.adopted(key, r, gateway, clock.instant());
     }
 
     /** libcni keeps the network config base64-encoded in the entry: its {@code ipam.type} says whose it is. */

@@ -155,7 +155,7 @@ final class PoolKeeper implements AutoCloseable {
         AttachmentKey intentKey = AddressPool.refillKey(network);
         try (KeyLocks.Held held = locks.tryLock(intentKey)) {
             if (held == null || journal.get(intentKey).isPresent()) return false; // one in flight; a lost one is settled first
-            GridNetworks.Ensured net = networks.ensure(target.policy());
+            ReadyNetwork net = networks.ensure(target.policy());
             Attachment intent = Attachment.pending(intentKey, net.view(), null, clock.instant())
                     .withAllocation(null, net.subnet().prefixLength(), net.gateway(), null, net.subnet().toString())
                     .withState(AttachmentState.POOL_PENDING).withAttempt();

@@ -194,8 +194,7 @@ final class Reconciler implements AutoCloseable {
                     LOG.log(System.Logger.Level.INFO, "unfinished ADD of {0} left nothing on the grid; dropped", key);
                 } else {
                     FixedAddress r = found.getFirst();
-                    int prefix = r.network() == null ? 32 : Ipv4Subnet.parse(r.network()).prefixLength();
-                    journal.put(a.withAllocation(r.ipv4addr(), prefix, a.gateway(), r.ref(), r.network()).withState(AttachmentState.ALLOCATED));
+                    journal.put(GridRecords.completed(a, r, a.gateway()));
                     LOG.log(System.Logger.Level.INFO, "unfinished ADD of {0} had reserved {1}; adopted", key, r.ipv4addr());
                 }
                 return true;

@@ -10,8 +10,9 @@ import java.util.Objects;
  * unknown) and {@code attempts} is non-negative; every other field may be null. The store keeps
  * exactly what it is given (Instants to the nanosecond); it never changes a field by itself.
  *
- * <p>Every wither except {@link #withUpdated(Instant)} sets {@code updated} to
- * {@link Instant#now()}. None of them changes {@code state} except {@link #withState}.
+ * <p>The withers change only what they name: none reads a clock. {@code updated} is set by
+ * {@link #withUpdated(Instant)}, which the daemon's journal calls with its own clock on every
+ * write. None of them changes {@code state} except {@link #withState}.
  */
 public record Attachment(
     AttachmentKey key,
@@ -57,44 +58,44 @@ public record Attachment(
   /** Same record in another state (the daemon decides whether the transition is legal). */
   public Attachment withState(AttachmentState newState) {
     return new Attachment(key, newState, address, prefixLength, gateway, ref, networkView, cidr, mac,
-        created, Instant.now(), attempts, lastError, podName);
+        created, updated, attempts, lastError, podName);
   }
 
   /** Records what the grid allocated. Does not change the state: chain {@code withState(ALLOCATED)}. */
   public Attachment withAllocation(String newAddress, int newPrefixLength, String newGateway,
       String newRef, String newCidr) {
     return new Attachment(key, state, newAddress, newPrefixLength, newGateway, newRef, networkView,
-        newCidr, mac, created, Instant.now(), attempts, lastError, podName);
+        newCidr, mac, created, updated, attempts, lastError, podName);
   }
 
   /** Sets (or with null clears) the last error. */
   public Attachment withError(String error) {
     return new Attachment(key, state, address, prefixLength, gateway, ref, networkView, cidr, mac,
-        created, Instant.now(), attempts, error, podName);
+        created, updated, attempts, error, podName);
   }
 
-  /** One more attempt: attempts + 1, updated = now. */
+  /** One more attempt: attempts + 1. */
   public Attachment withAttempt() {
     return new Attachment(key, state, address, prefixLength, gateway, ref, networkView, cidr, mac,
-        created, Instant.now(), attempts + 1, lastError, podName);
+        created, updated, attempts + 1, lastError, podName);
   }
 
   /** Sets the grid object reference. */
   public Attachment withRef(String newRef) {
     return new Attachment(key, state, address, prefixLength, gateway, newRef, networkView, cidr, mac,
-        created, Instant.now(), attempts, lastError, podName);
+        created, updated, attempts, lastError, podName);
   }
 
   /** Sets the MAC address. */
   public Attachment withMac(String newMac) {
     return new Attachment(key, state, address, prefixLength, gateway, ref, networkView, cidr, newMac,
-        created, Instant.now(), attempts, lastError, podName);
+        created, updated, attempts, lastError, podName);
   }
 
   /** Sets the pod name (K8S_POD_NAME), which a reservation made later (from the pool) is tagged with. */
   public Attachment withPodName(String newPodName) {
     return new Attachment(key, state, address, prefixLength, gateway, ref, networkView, cidr, mac,
-        created, Instant.now(), attempts, lastError, newPodName);
+        created, updated, attempts, lastError, newPodName);
   }
 
   /** Same record with an explicit {@code updated} time (the other withers use now). */
