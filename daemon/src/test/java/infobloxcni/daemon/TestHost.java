@@ -34,6 +34,7 @@ public final class TestHost implements AutoCloseable {
     private final WapiSimulator grid;
     private Daemon daemon;
     private int poolSize;
+    private DaemonConfig.VerbBounds bounds;
 
     public TestHost(WapiSimulator grid, Path dir, String hostId) {
         this.grid = grid;
@@ -54,12 +55,18 @@ public final class TestHost implements AutoCloseable {
                 Duration.ofSeconds(1), callTimeout, callTimeout);
         return new DaemonConfig(wapi, dir.resolve("run"), "infoblox", PosixFilePermissions.fromString("rw-------"), null,
                 dir.resolve("state"), dir.resolve("cni-cache"), "default", List.of("172.18.0.0/16"), 24, "cluster-1", "Kubernetes",
-                hostId, Duration.ofSeconds(2), null, poolSize);
+                hostId, Duration.ofSeconds(2), bounds, poolSize);
     }
 
     /** The daemon's --pool-size (0 unless set: most tests count the grid's reservations exactly). */
     public TestHost poolSize(int size) {
         this.poolSize = size;
+        return this;
+    }
+
+    /** How long each verb may wait on the grid (the daemon's defaults unless set). */
+    public TestHost bounds(DaemonConfig.VerbBounds verbBounds) {
+        this.bounds = verbBounds;
         return this;
     }
 
