@@ -26,6 +26,7 @@ public final class Daemon implements AutoCloseable {
     private final Reconciler reconciler;
     private final PoolKeeper keeper;
     private final SocketServer socket;
+    private final SystemdNotifier systemd = SystemdNotifier.fromEnvironment(System.getenv());
 
     /**
      * The parts that do the work, wired the one way both the daemon and the offline audit (the
@@ -79,6 +80,7 @@ public final class Daemon implements AutoCloseable {
             throw e;
         }
         daemon.wapi.startHealthMonitoring();
+        daemon.systemd.ready(daemon.socket.path(), daemon::statusLine);
         Thread.ofVirtual().name("startup-checks").start(daemon::checkGrid);
         daemon.reconciler.start(Duration.ofSeconds(1));
         daemon.keeper.start(Duration.ofSeconds(1));
@@ -127,8 +129,23 @@ public final class Daemon implements AutoCloseable {
 
     int journalQuarantines() { return journal.quarantines(); }
 
+    /** One line for systemd's status: grid health, journal, pools. */
+    String statusLine() {
+        var records = journal.all();
+        long pending = records.stream().filter(a -> a.state() != infobloxcni.store.AttachmentState.ALLOCATED
+                && a.state() != infobloxcni.store.AttachmentState.POOL).count();
+        StringBuilder line = new StringBuilder("grid ").append(wapi.health().state());
+        if (wapi.health().failingFast() && wapi.health().lastError() != null) line.append(" (").append(wapi.health().lastError()).append(')');
+        line.append("; journal ").append(records.size()).append(" record(s), ").append(pending).append(" pending");
+        ipam.pool().levels().forEach((network, free) -> line.append("; pool ").append(network).append(' ').append(free)
+                .append('/').append(Math.max(0, ipam.pool().targetOf(network))));
+        return line.toString();
+    }
+
     @Override
     public void close() {
+        systemd.stopping();
+        systemd.close();
         socket.close();
         keeper.close();
         reconciler.close();

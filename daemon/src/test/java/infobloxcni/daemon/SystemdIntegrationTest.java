@@ -38,6 +38,21 @@ class SystemdIntegrationTest {
     }
 
     @Test
+    void theServiceIsHardenedToAnExposureSystemdCallsOk() throws Exception {
+        assumeTrue(new File("/usr/bin/systemd-analyze").canExecute(), "systemd-analyze not installed");
+        Path unit = dir.resolve("infoblox-cni-daemon.service");
+        Files.writeString(unit, Files.readString(REPO.resolve("systemd").resolve(unit.getFileName().toString()))
+                .replace("/opt/infoblox-cni", REPO.toString()));
+        Process security = new ProcessBuilder("systemd-analyze", "security", "--offline=yes", unit.toString()).redirectErrorStream(true).start();
+        String out = new String(security.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(security.waitFor(60, TimeUnit.SECONDS));
+        var m = java.util.regex.Pattern.compile("Overall exposure level for \\S+: (\\d+\\.\\d+) (\\w+)").matcher(out);
+        assertTrue(m.find(), out);
+        double exposure = Double.parseDouble(m.group(1));
+        assertTrue(exposure <= 4.9, "systemd rates 4.9 or less OK; the unit scores " + exposure + " " + m.group(2) + ":\n" + out);
+    }
+
+    @Test
     void theDaemonServesTheSocketSystemdPasses() throws Exception {
         assumeTrue(new File("/usr/bin/systemd-socket-activate").canExecute(), "systemd-socket-activate not installed");
         try (WapiSimulator grid = TestHost.startGrid()) {
