@@ -15,11 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 
 /**
@@ -46,13 +41,8 @@ final class PoolKeeper implements AutoCloseable {
     private final Duration callBound;
     private final Map<String, Instant> pausedUntil = new ConcurrentHashMap<>();
     private final Set<String> toldFull = ConcurrentHashMap.newKeySet();
-    private final AtomicBoolean passQueued = new AtomicBoolean();
     private volatile Instant lastVerified = Instant.MIN;
-    private final ScheduledExecutorService worker = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "pool-keeper");
-        t.setDaemon(true);
-        return t;
-    });
+    private final BackgroundPass passes = new BackgroundPass("pool-keeper", this::keepOnce);
 
     PoolKeeper(AddressPool pool, JournalGuard journal, WapiClient wapi, GridNetworks networks, ReservationTags tags, KeyLocks locks,
                Clock clock, Duration callBound, Wakeup wakeup) {
@@ -64,32 +54,11 @@ final class PoolKeeper implements AutoCloseable {
         this.locks = locks;
         this.clock = clock;
         this.callBound = callBound;
-        wakeup.runs(this::runSoon);
+        wakeup.runs(passes::runSoon);
     }
 
     void start(Duration tick) {
-        worker.scheduleWithFixedDelay(this::keepSafely, tick.toMillis(), tick.toMillis(), TimeUnit.MILLISECONDS);
-    }
-
-    private void runSoon() {
-        if (passQueued.compareAndSet(false, true)) {
-            try {
-                worker.execute(() -> {
-                    passQueued.set(false);
-                    keepSafely();
-                });
-            } catch (RejectedExecutionException closed) {
-                passQueued.set(false);
-            }
-        }
-    }
-
-    private void keepSafely() {
-        try {
-            keepOnce();
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "keeping the pools: {0}", e.toString());
-        }
+        passes.start(tick, tick);
     }
 
     /** One pass over every network a request has named. */
@@ -218,12 +187,6 @@ final class PoolKeeper implements AutoCloseable {
 
     @Override
     public void close() {
-        worker.shutdownNow();
-        try {
-            // the journal closes after this: no pass may still be writing to it
-            worker.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        passes.close();
     }
 }

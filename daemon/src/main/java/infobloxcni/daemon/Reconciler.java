@@ -13,9 +13,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -40,13 +37,8 @@ final class Reconciler implements AutoCloseable {
     private final Duration addGrace;
     private final IntervalFunction backoff;
     private final Map<AttachmentKey, Instant> notBefore = new ConcurrentHashMap<>();
-    private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "reconciler");
-        t.setDaemon(true);
-        return t;
-    });
+    private final BackgroundPass passes = new BackgroundPass("reconciler", this::reconcileOnce);
     private final AtomicBoolean nudged = new AtomicBoolean();
-    private final AtomicBoolean passQueued = new AtomicBoolean();
     private final Duration callBound;
     private final PoolKeeper keeper;
     /** The states that leave work to do on the grid. */
@@ -77,13 +69,13 @@ final class Reconciler implements AutoCloseable {
     }
 
     void start(Duration tick) {
-        scheduler.scheduleWithFixedDelay(this::runSafely, 0, tick.toMillis(), TimeUnit.MILLISECONDS);
+        passes.start(Duration.ZERO, tick);
     }
 
     /** Something new is pending: look now, even if backoff says later for the pending releases. */
     void nudge() {
         nudged.set(true);
-        runSoon();
+        passes.runSoon();
     }
 
     /**
@@ -94,28 +86,6 @@ final class Reconciler implements AutoCloseable {
         notBefore.clear();
         syncNotBefore = Instant.MIN;
         nudge();
-    }
-
-    /** One extra pass as soon as the current one ends; passes asked for meanwhile are one. */
-    private void runSoon() {
-        if (passQueued.compareAndSet(false, true)) {
-            try {
-                scheduler.execute(() -> {
-                    passQueued.set(false);
-                    runSafely();
-                });
-            } catch (java.util.concurrent.RejectedExecutionException closed) {
-                passQueued.set(false);
-            }
-        }
-    }
-
-    private void runSafely() {
-        try {
-            reconcileOnce();
-        } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, "reconcile pass failed", e);
-        }
     }
 
     /** One pass over the unfinished records; returns how many are still unfinished. */
@@ -214,12 +184,6 @@ final class Reconciler implements AutoCloseable {
 
     @Override
     public void close() {
-        scheduler.shutdownNow();
-        try {
-            // the journal closes after this: no pass may still be writing to it
-            scheduler.awaitTermination(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        passes.close();
     }
 }
