@@ -125,6 +125,32 @@ final class AddressPool {
         }
     }
 
+    /**
+     * Whether a DEL gives this container's address back to the pool instead of releasing it: the
+     * pool is below its target, counting the returns under way (their retag runs behind the
+     * answer, so many DELs at once must not each see the same gap), or the grid is down (the
+     * pool then stays stocked for the containers that start meanwhile; the surplus is released
+     * once the grid is back). When it does, the container's record says so: RETURN_PENDING, or
+     * straight back into the pool when no tag was ever tried. The caller holds the key's lock.
+     */
+    boolean giveBack(Attachment known, int target, boolean gridDown, Instant now) {
+        AttachmentState state = known.state();
+        if (known.address() == null || target <= 0) return false;
+        if (state == AttachmentState.RETURN_PENDING) return true; // a repeated DEL
+        if (state != AttachmentState.ALLOCATED && state != AttachmentState.TAG_PENDING) return false;
+        synchronized (takeLock) {
+            String network = known.key().network();
+            long returning = journal.all().stream()
+                    .filter(a -> a.state() == AttachmentState.RETURN_PENDING && a.key().network().equals(network)).count();
+            if (free(network, known.networkView(), null).size() + returning >= target && !gridDown) return false;
+            // Never tagged: the grid still shows the pool's tag, the address goes straight back. Once a
+            // tag was tried, the grid may show the container's (a crash before its answer was kept).
+            if (state == AttachmentState.TAG_PENDING && known.attempts() == 0) putBack(known, now);
+            else journal.put(known.withState(AttachmentState.RETURN_PENDING));
+            return true;
+        }
+    }
+
     /** An address comes back (a DEL below target, its retag done): the pool record first, then the attachment's goes. */
     void putBack(Attachment attachment, Instant now) {
         synchronized (takeLock) {

@@ -35,16 +35,16 @@ public final class Daemon implements AutoCloseable {
     private record Parts(Ipam ipam, PoolKeeper keeper, Reconciler reconciler, JournalAudit audit) {
         static Parts wire(DaemonConfig config, WapiClient wapi, JournalGuard journal, Clock clock) {
             ReservationTags tags = new ReservationTags(config.hostId(), config.clusterName(), config.cmpType());
-            Wakeup settleLater = new Wakeup();
+            Settlements settlements = new Settlements();
             Wakeup refill = new Wakeup();
             AddressPool pool = new AddressPool(journal);
-            Ipam ipam = new Ipam(config, wapi, journal, tags, clock, settleLater, pool, refill);
+            Ipam ipam = new Ipam(config, wapi, journal, tags, clock, settlements, pool, refill);
             PoolKeeper keeper = new PoolKeeper(pool, journal, wapi, ipam.networks(), tags, ipam.locks(), clock,
                     config.wapi().callTimeout(), refill);
             JournalRebuilder rebuilder = new JournalRebuilder(wapi, tags, config.cniCacheDir(), config.driverName(), clock);
             // An ADD_PENDING younger than two whole-call timeouts may still be in flight on the grid.
             Duration addGrace = config.wapi().callTimeout().multipliedBy(2);
-            Reconciler reconciler = new Reconciler(ipam, journal, rebuilder, clock, addGrace, config.releaseRetryMax(), settleLater,
+            Reconciler reconciler = new Reconciler(ipam, journal, rebuilder, clock, addGrace, config.releaseRetryMax(), settlements,
                     config.wapi().callTimeout(), keeper);
             // The moment the grid answers again, whatever was queued during the outage goes.
             wapi.health().onChange(change -> {
@@ -128,6 +128,9 @@ public final class Daemon implements AutoCloseable {
     public GridHealth gridHealth() { return wapi.health(); }
 
     int journalQuarantines() { return journal.quarantines(); }
+
+    /** Settlements behind answers (a DEL's release, say) still under way. */
+    int settlingBehind() { return reconciler.settlingBehind(); }
 
     /** One line for systemd's status: grid health, journal, pools. */
     String statusLine() {

@@ -40,18 +40,27 @@ public record DaemonConfig(
     /**
      * How long a CNI verb may wait on the grid, all its calls together ({@code Deadline}). ADD: a
      * container start waits at most this, then hears "try again" (11) and the runtime retries,
-     * looking before it allocates again. DEL: at most this, then the release is queued and the DEL
-     * succeeds; it never needs to wait for a grid that is down. CHECK and GC read and write a
-     * little more and get the whole-call timeout.
+     * looking before it allocates again. DEL: answered once its intent is on disk (zero, the
+     * default), or after at most this wait for its release, which goes on behind the answer; it
+     * never needs to wait for a grid that is down. STATUS's probe of the grid: the DEL bound, at
+     * least {@link #STATUS_PROBE_MIN}. CHECK and GC read and write a little more and get the
+     * whole-call timeout.
      */
     public record VerbBounds(Duration add, Duration del) {
         private static final Duration DEFAULT_ADD = Duration.ofSeconds(10);
-        private static final Duration DEFAULT_DEL = Duration.ofSeconds(2);
+        private static final Duration DEFAULT_DEL = Duration.ZERO;
+        public static final Duration STATUS_PROBE_MIN = Duration.ofSeconds(2);
         public static final VerbBounds DEFAULTS = new VerbBounds(DEFAULT_ADD, DEFAULT_DEL);
 
         public VerbBounds {
             add = positive(add, DEFAULT_ADD, "--add-timeout");
-            del = positive(del, DEFAULT_DEL, "--del-timeout");
+            del = del == null ? DEFAULT_DEL : del;
+            if (del.isNegative()) throw new IllegalArgumentException("--del-timeout must not be negative, got " + del);
+        }
+
+        /** How long STATUS's probe of the grid may take. */
+        public Duration statusProbe() {
+            return del.compareTo(STATUS_PROBE_MIN) > 0 ? del : STATUS_PROBE_MIN;
         }
 
         private static Duration positive(Duration d, Duration fallback, String flag) {

@@ -45,8 +45,9 @@ public final class HostOptions {
     @Option(names = "--add-timeout", defaultValue = "10s", converter = DurationConverter.class,
             description = "longest an ADD waits on the grid, all its calls together; then 11, try again (default: ${DEFAULT-VALUE})")
     Duration addTimeout;
-    @Option(names = "--del-timeout", defaultValue = "2s", converter = DurationConverter.class,
-            description = "longest a DEL waits on the grid; then the release is queued and the DEL succeeds (default: ${DEFAULT-VALUE})")
+    @Option(names = "--del-timeout", defaultValue = "0s", converter = DurationConverter.class,
+            description = "longest a DEL waits for its release on the grid before it answers; 0 answers once the intent is on disk, "
+                    + "and the release runs behind the answer (default: ${DEFAULT-VALUE})")
     Duration delTimeout;
 
     @Option(names = "--pool-size", defaultValue = "2",

@@ -18,6 +18,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * The IPAM verbs. Every change to the grid follows the same rule: the intent is on disk in the
@@ -35,19 +39,19 @@ public final class Ipam {
     private final ReservationTags tags;
     private final KeyLocks locks = new KeyLocks(256);
     private final Clock clock;
-    private final Wakeup settleLater;
+    private final Settlements settlements;
     private final AddressPool pool;
     private final Wakeup keeper;
     /** How long an ADD for an attachment the journal does not know waits for the start-up merge with the grid. */
     private final Duration syncWait;
 
     /**
-     * @param settleLater signalled when something could not finish now (a release the grid did not
-     *                    take, a pool address to tag), so that the reconciler does it in the background
+     * @param settlements where the grid half of a verb goes to run behind its answer (a DEL's
+     *                    release, a pool address's tag), and "look now" when something could not finish
      * @param pool        this host's warm addresses
      * @param keeper      signalled when a pool may need refilling
      */
-    public Ipam(DaemonConfig config, WapiClient wapi, JournalGuard journal, ReservationTags tags, Clock clock, Wakeup settleLater,
+    public Ipam(DaemonConfig config, WapiClient wapi, JournalGuard journal, ReservationTags tags, Clock clock, Settlements settlements,
                 AddressPool pool, Wakeup keeper) {
         this.config = config;
         this.wapi = wapi;
@@ -55,7 +59,7 @@ public final class Ipam {
         this.tags = tags;
         this.networks = new GridNetworks(wapi, tags);
         this.clock = clock;
-        this.settleLater = settleLater;
+        this.settlements = settlements;
         this.pool = pool;
         this.keeper = keeper;
         // Bounded: with the grid away the ADD cannot succeed anyway, and should say so soon.
@@ -92,7 +96,7 @@ public final class Ipam {
                 // by now. Take it back, no grid call; the tag is made sure of in the background.
                 Attachment back = known.withState(AttachmentState.TAG_PENDING).withPodName(request.podName());
                 journal.put(back);
-                settleLater.signal();
+                settlements.behind(key);
                 return CniResults.added(conf, back, back.gateway() != null ? back.gateway() : networks.ensure(policy).gateway());
             }
             if (known != null && known.state() == AttachmentState.DEL_PENDING) {
@@ -105,7 +109,7 @@ public final class Ipam {
                         mac, request.podName(), clock.instant());
                 if (fromPool.isPresent()) {
                     // Answered from the pool: zero grid calls before the answer; the tag follows in the background.
-                    settleLater.signal();
+                    settlements.behind(key);
                     keeper.signal();
                     Attachment taken = fromPool.get();
                     return CniResults.added(conf, taken, taken.gateway() != null ? taken.gateway() : networks.ensure(policy).gateway());
@@ -205,53 +209,39 @@ public final class Ipam {
     // ------------------------------------------------------------------------------------- DEL
 
     /**
-     * Releases this attachment's reservation. Succeeds when it is already gone; when the grid is
-     * unreachable the release stays in the journal, is retried in the background, and the
-     * runtime is told the DEL succeeded (it has nothing better to do with a failure).
+     * Lets this attachment's address go, and answers as soon as that intent is on disk: the
+     * release on the grid (or the return to this host's pool) runs behind the answer, as it
+     * does when the grid is away. Nothing in the CNI rules needs the grid's answer first: a DEL
+     * must succeed when the address is already gone and may be repeated, and the address stays
+     * this attachment's on the grid until the release lands, so nobody else can be given it
+     * early. A repeated ADD of the same attachment waits for, or finishes, the release first.
+     * With a DEL bound set ({@code --del-timeout}), the answer waits that long for the release.
      */
     public void del(CniRequest request) throws CniError {
         AttachmentKey key = keyOf(request);
         NetworkRequest policy = policyFor(request.netConf());
         int target = poolTargetOf(request.netConf());
         pool.observe(policy, target);
+        CompletableFuture<Void> released;
         try (KeyLocks.Held held = locks.lock(key)) {
             Attachment known = journal.get(key).orElse(null);
-            if (known != null && known.address() != null && target > 0 && backToPool(known, target)) {
-                keeper.signal();
-                return;
+            boolean pooled = known != null && pool.giveBack(known, target, wapi.health().failingFast(), clock.instant());
+            if (pooled) keeper.signal();
+            else releaseIntent(key, known, policy.view());
+            released = settlements.behind(key); // it takes the lock once this DEL lets it go
+        }
+        Duration wait = config.bounds().del();
+        if (!wait.isZero()) {
+            try {
+                released.get(wait.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException stillOnTheGrid) {
+                LOG.log(System.Logger.Level.INFO, "release of {0} goes on behind the answer", key);
+            } catch (ExecutionException impossible) {
+                throw new IllegalStateException(impossible);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
-            // The release gets the DEL bound; what does not fit is queued, and the DEL succeeds.
-            WapiException deferred = Deadline.within(config.bounds().del(), () -> releaseWithIntent(key, policy.view()));
-            if (deferred != null) {
-                LOG.log(System.Logger.Level.WARNING, "release of {0} deferred: {1}", key, deferred.getMessage());
-                settleLater.signal();
-            }
         }
-    }
-
-    /**
-     * A DEL gives the address back to this host's pool instead of releasing it when the pool is
-     * below its target, or when the grid is down (the pool then stays stocked for the containers
-     * that start meanwhile; what is beyond the target is released once the grid is back). An
-     * address never tagged goes straight back; a tagged one is retagged on the grid, within the
-     * DEL bound, else in the background. The caller holds the key's lock.
-     */
-    private boolean backToPool(Attachment known, int target) {
-        boolean wanted = pool.free(known.key().network(), known.networkView(), null).size() < target || wapi.health().failingFast();
-        if (!wanted) return false;
-        if (known.state() == AttachmentState.TAG_PENDING) {
-            pool.putBack(known, clock.instant());
-            return true;
-        }
-        if (known.state() != AttachmentState.ALLOCATED && known.state() != AttachmentState.RETURN_PENDING) return false;
-        Attachment intent = known.withState(AttachmentState.RETURN_PENDING);
-        journal.put(intent);
-        WapiException deferred = Deadline.within(config.bounds().del(), () -> returnToPool(intent));
-        if (deferred != null) {
-            LOG.log(System.Logger.Level.WARNING, "return of {0} to the pool deferred: {1}", known.key(), deferred.getMessage());
-            settleLater.signal();
-        }
-        return true;
     }
 
     /**
@@ -284,6 +274,8 @@ public final class Ipam {
      */
     boolean tag(Attachment taken) {
         AttachmentKey key = taken.key();
+        // On disk before the grid hears of it: from now on the grid may show this container's tag.
+        if (taken.attempts() == 0) journal.put(taken = taken.withAttempt());
         List<ReservationClaim> claims = new ArrayList<>(claimsWithPool(key));
         VerifiedWrite w = wapi.updateFixedAddressIf(taken.networkView(), taken.address(), claims,
                 tags.tagFor(key, taken.mac(), taken.podName()));
@@ -323,15 +315,12 @@ public final class Ipam {
     }
 
     /**
-     * The one way an attachment is let go: DEL_PENDING on disk first, then the grid, then the
-     * record goes. On a grid failure the record stays DEL_PENDING for the reconciler and the
-     * failure is returned. The caller holds the key's lock.
+     * The one way an attachment is let go, now (GC): the intent on disk first, then the grid,
+     * then the record goes. On a grid failure the record stays DEL_PENDING for the reconciler
+     * and the failure is returned. The caller holds the key's lock.
      */
     WapiException releaseWithIntent(AttachmentKey key, String view) {
-        Attachment known = journal.get(key).orElse(null);
-        Attachment intent = (known != null ? known : Attachment.pending(key, view, MacAddresses.NONE, clock.instant()))
-                .withState(AttachmentState.DEL_PENDING);
-        journal.put(intent);
+        Attachment intent = releaseIntent(key, journal.get(key).orElse(null), view);
         try {
             release(intent);
             journal.remove(key);
@@ -340,6 +329,15 @@ public final class Ipam {
             journal.put(intent.withAttempt().withError(e.getMessage()));
             return e;
         }
+    }
+
+    /** Puts DEL_PENDING on disk for this attachment (known to the journal or not) and returns it. Key lock held. */
+    private Attachment releaseIntent(AttachmentKey key, Attachment known, String view) {
+        if (known != null && known.state() == AttachmentState.DEL_PENDING) return known; // a repeated DEL: already on disk
+        Attachment intent = (known != null ? known : Attachment.pending(key, view, MacAddresses.NONE, clock.instant()))
+                .withState(AttachmentState.DEL_PENDING);
+        journal.put(intent);
+        return intent;
     }
 
     /**
@@ -458,7 +456,7 @@ public final class Ipam {
                     + (health.lastError() == null ? "" : " (" + health.lastError() + ")"));
         }
         try {
-            Deadline.within(config.bounds().del(), () -> {
+            Deadline.within(config.bounds().statusProbe(), () -> {
                 wapi.probe();
                 return null;
             });
@@ -517,7 +515,7 @@ public final class Ipam {
             }
         }
         if (!failures.isEmpty()) {
-            settleLater.signal();
+            settlements.later();
             throw new CniError(CniError.TRY_AGAIN_LATER, "GC could not release " + failures.size() + " attachment(s); they stay queued",
                     String.join("; ", failures));
         }

@@ -12,11 +12,20 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Phaser;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Finishes what the journal says is unfinished, in the background, without holding up requests:
+ * Finishes what the journal says is unfinished, in the background, without holding up requests.
+ * A request hands its record over the moment its intent is on disk ({@link #settleBehind}: the
+ * record settles at once, on a virtual thread of its own, beside the others); whatever that
+ * could not finish, and whatever a crash or an outage left, is taken up by passes on a tick,
+ * oldest first, each record with its own backoff:
  * <ul>
  *   <li>{@code DEL_PENDING}: release on the grid, retried with exponential backoff until done;</li>
  *   <li>{@code TAG_PENDING}: tag an address the pool handed out with its container;</li>
@@ -39,6 +48,11 @@ final class Reconciler implements AutoCloseable {
     private final Map<AttachmentKey, Instant> notBefore = new ConcurrentHashMap<>();
     private final BackgroundPass passes = new BackgroundPass("reconciler", this::reconcileOnce);
     private final AtomicBoolean nudged = new AtomicBoolean();
+    /** Settlements behind answers at once: as many as the grid is asked to take in parallel. */
+    private final Semaphore behindAtOnce = new Semaphore(BEHIND_AT_ONCE);
+    private final Phaser behindInFlight = new Phaser(1);
+    private volatile boolean closing;
+    static final int BEHIND_AT_ONCE = 8;
     private final Duration callBound;
     private final PoolKeeper keeper;
     /** The states that leave work to do on the grid. */
@@ -48,15 +62,13 @@ final class Reconciler implements AutoCloseable {
     private int syncFailures;
 
     /**
-     * @param addGrace how long an ADD_PENDING is left alone: longer than one WAPI call can take,
-     *                 so a write still in flight on the grid is never mistaken for no write
-     */
-    /**
-     * @param wakeup    the request path's "look now" (a release it could not finish)
-     * @param callBound how long one record's settlement may wait on the grid
+     * @param addGrace    how long an ADD_PENDING is left alone: longer than one WAPI call can take,
+     *                    so a write still in flight on the grid is never mistaken for no write
+     * @param settlements the request path's hand-offs: a record to settle behind its answer, or "look now"
+     * @param callBound   how long one record's settlement may wait on the grid
      */
     Reconciler(Ipam ipam, JournalGuard journal, JournalRebuilder rebuilder, Clock clock, Duration addGrace, Duration maxBackoff,
-               Wakeup wakeup, Duration callBound, PoolKeeper keeper) {
+               Settlements settlements, Duration callBound, PoolKeeper keeper) {
         this.ipam = ipam;
         this.journal = journal;
         this.rebuilder = rebuilder;
@@ -65,7 +77,7 @@ final class Reconciler implements AutoCloseable {
         this.callBound = callBound;
         this.keeper = keeper;
         this.backoff = IntervalFunction.ofExponentialBackoff(Duration.ofSeconds(1), 2.0, maxBackoff);
-        wakeup.runs(this::nudge);
+        settlements.runs(this::settleBehind, this::nudge);
     }
 
     void start(Duration tick) {
@@ -86,6 +98,52 @@ final class Reconciler implements AutoCloseable {
         notBefore.clear();
         syncNotBefore = Instant.MIN;
         nudge();
+    }
+
+    /**
+     * Settles one record now, on a virtual thread, while the request that wrote its intent
+     * answers. It waits for the record's lock (the request has just let it go; another request
+     * for the same attachment may come first, and then finds the work done or does it itself).
+     * What fails here waits its backoff and the passes take it up.
+     */
+    CompletableFuture<Void> settleBehind(AttachmentKey key) {
+        CompletableFuture<Void> attempted = new CompletableFuture<>();
+        if (closing) return CompletableFuture.completedFuture(null); // the record is on disk: the next start settles it
+        try {
+            if (behindInFlight.register() < 0) return CompletableFuture.completedFuture(null);
+        } catch (IllegalStateException tooManyAtOnce) {
+            nudge(); // the passes take it up
+            return CompletableFuture.completedFuture(null);
+        }
+        try {
+            Thread.ofVirtual().name("settle-behind").start(() -> {
+                try {
+                    behindAtOnce.acquire();
+                    try {
+                        if (!closing) Deadline.within(callBound, () -> resolve(key, clock.instant(), true));
+                    } finally {
+                        behindAtOnce.release();
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } catch (RuntimeException e) {
+                    LOG.log(System.Logger.Level.ERROR, "settling " + key + " behind its answer failed; the passes take it up", e);
+                } finally {
+                    behindInFlight.arriveAndDeregister();
+                    attempted.complete(null);
+                }
+            });
+        } catch (RuntimeException | OutOfMemoryError noThread) {
+            behindInFlight.arriveAndDeregister();
+            nudge();
+            attempted.complete(null);
+        }
+        return attempted;
+    }
+
+    /** How many settlements behind answers are under way or waiting their turn. */
+    int settlingBehind() {
+        return Math.max(0, behindInFlight.getRegisteredParties() - 1);
     }
 
     /** One pass over the unfinished records; returns how many are still unfinished. */
@@ -117,7 +175,7 @@ final class Reconciler implements AutoCloseable {
                 continue;
             }
             try {
-                if (!Deadline.within(callBound, () -> resolve(a.key(), now))) left++;
+                if (!Deadline.within(callBound, () -> resolve(a.key(), now, false))) left++;
             } catch (RuntimeException e) {
                 left++;
                 notBefore.put(a.key(), now.plus(Duration.ofMillis(backoff.apply(Math.max(1, a.attempts() + 1)))));
@@ -128,9 +186,12 @@ final class Reconciler implements AutoCloseable {
         return left;
     }
 
-    /** Returns true when the record is settled (gone or allocated). */
-    private boolean resolve(AttachmentKey key, Instant now) {
-        try (KeyLocks.Held held = ipam.locks().tryLock(key)) {
+    /**
+     * Returns true when the record is settled (gone or allocated). A pass steps aside when a
+     * request holds the record's lock ({@code waitForLock} false); a settlement behind an answer waits.
+     */
+    private boolean resolve(AttachmentKey key, Instant now, boolean waitForLock) {
+        try (KeyLocks.Held held = waitForLock ? ipam.locks().lock(key) : ipam.locks().tryLock(key)) {
             if (held == null) return false; // a request is working on it right now
             Attachment a = journal.get(key).orElse(null);
             if (a == null || !PENDING.contains(a.state())) return true;
@@ -182,8 +243,24 @@ final class Reconciler implements AutoCloseable {
         }
     }
 
+    /**
+     * Lets the settlements behind answers that are under way finish (bounded by one call's
+     * bound: a DEL answered just before a stop still releases now, not at the next start), then
+     * stops the passes. Whatever is left is on disk and settles after the next start.
+     */
     @Override
     public void close() {
+        closing = true;
+        int phase = behindInFlight.arrive();
+        try {
+            behindInFlight.awaitAdvanceInterruptibly(phase, callBound.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (TimeoutException e) {
+            LOG.log(System.Logger.Level.WARNING, "stopping with {0} settlement(s) still waiting on the grid; they finish after the next start",
+                    String.valueOf(behindInFlight.getUnarrivedParties() - 1));
+        }
+        behindInFlight.forceTermination();
         passes.close();
     }
 }

@@ -3,9 +3,9 @@ package infobloxcni.daemon;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The request path's signal to the background {@link Reconciler}: "something is pending, look
+ * The request path's signal to the background {@link PoolKeeper}: "a pool may need refilling, look
  * now rather than at the next tick". Made before both, so that neither needs the other to exist
- * first; the reconciler says once, when it starts, what a signal should run.
+ * first; the keeper says once, when it is made, what a signal should run.
  */
 final class Wakeup {
     private final AtomicReference<Runnable> target = new AtomicReference<>(() -> { });

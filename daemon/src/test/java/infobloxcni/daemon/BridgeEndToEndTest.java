@@ -221,14 +221,7 @@ class BridgeEndToEndTest {
     }
 
     private static List<Map<String, Object>> reservationsOf(String containerId) {
-        return grid.objects("fixedaddress").stream().filter(f -> containerId.equals(ea(f, "VM ID"))).toList();
-    }
-
-    @SuppressWarnings("unchecked")
-    private static String ea(Map<String, Object> object, String name) {
-        Object eas = object.get("extattrs");
-        if (!(eas instanceof Map<?, ?> map) || !(map.get(name) instanceof Map<?, ?> v)) return null;
-        return String.valueOf(((Map<String, Object>) v).get("value"));
+        return TestHost.reservationsOf(grid, containerId);
     }
 
     private static String addressIn(String netns, String ifName) {

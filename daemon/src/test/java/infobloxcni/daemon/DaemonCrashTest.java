@@ -721,7 +721,7 @@ class DaemonCrashTest {
         Map<String, List<Map<String, Object>>> byContainer = new TreeMap<>();
         for (Map<String, Object> r : reservations) {
             byAddress.computeIfAbsent(String.valueOf(r.get("ipv4addr")), k -> new ArrayList<>()).add(r);
-            String vm = GridAndDaemonTest.ea(r, ReservationTags.VM_ID);
+            String vm = TestHost.ea(r, ReservationTags.VM_ID);
             if (vm != null && !vm.equals(ReservationTags.NO_CONTAINER)) byContainer.computeIfAbsent(vm, k -> new ArrayList<>()).add(r);
         }
         int duplicates = 0;
@@ -771,7 +771,7 @@ class DaemonCrashTest {
         if (reservations.isEmpty()) return "nothing";
         List<String> out = new ArrayList<>();
         for (Map<String, Object> r : reservations) {
-            out.add(r.get("ipv4addr") + " (VM ID " + GridAndDaemonTest.ea(r, ReservationTags.VM_ID) + ", " + r.get("comment") + ", " + r.get("_ref") + ")");
+            out.add(r.get("ipv4addr") + " (VM ID " + TestHost.ea(r, ReservationTags.VM_ID) + ", " + r.get("comment") + ", " + r.get("_ref") + ")");
         }
         return out.toString();
     }

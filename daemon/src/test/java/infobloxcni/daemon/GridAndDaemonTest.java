@@ -28,11 +28,10 @@ public abstract class GridAndDaemonTest {
 
     /** The grid's fixed addresses whose {@code VM ID} is this container. */
     protected List<Map<String, Object>> reservationsOf(String containerId) {
-        return grid.objects("fixedaddress").stream().filter(f -> containerId.equals(ea(f, "VM ID"))).toList();
+        return TestHost.reservationsOf(grid, containerId);
     }
 
-    public static String ea(Map<String, Object> object, String name) {
-        if (!(object.get("extattrs") instanceof Map<?, ?> eas) || !(eas.get(name) instanceof Map<?, ?> v)) return null;
-        return String.valueOf(v.get("value"));
+    protected static String ea(Map<String, Object> object, String name) {
+        return TestHost.ea(object, name);
     }
 }

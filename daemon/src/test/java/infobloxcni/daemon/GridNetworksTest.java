@@ -42,7 +42,7 @@ class GridNetworksTest {
     void viewNetworkAndGatewayAreMadeOnceThenRemembered() throws Exception {
         ReadyNetwork ready = networks.ensure(subnet("net1", "10.1.0.0/24", null));
         assertEquals(new ReadyNetwork("cni_view", Ipv4Subnet.parse("10.1.0.0/24"), "10.1.0.1"), ready, "absent gateway: the first host");
-        assertEquals("net1", GridAndDaemonTest.ea(grid.objects("network").getFirst(), "Network Name"));
+        assertEquals("net1", TestHost.ea(grid.objects("network").getFirst(), "Network Name"));
         assertTrue(grid.objects("fixedaddress").stream().anyMatch(f -> "10.1.0.1".equals(f.get("ipv4addr"))), "gateway reserved");
         grid.resetCounters();
         assertEquals(ready, networks.ensure(subnet("net1", "10.1.0.0/24", null)));

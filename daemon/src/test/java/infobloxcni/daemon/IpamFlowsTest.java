@@ -101,6 +101,7 @@ class IpamFlowsTest extends GridAndDaemonTest {
         String b = host.call("ADD", "c1", "net1", SUBNET_NET).address();
         assertNotEquals(a, b);
         assertTrue(host.call("DEL", "c1", "net1", SUBNET_NET).ok());
+        host.awaitSettled();
         var left = reservationsOf("c1");
         assertEquals(1, left.size(), "DEL of one interface keeps the other");
         assertEquals(a.replace("/24", ""), left.getFirst().get("ipv4addr"));
@@ -132,6 +133,7 @@ class IpamFlowsTest extends GridAndDaemonTest {
         host.call("ADD", "c2", "eth0", SUBNET_NET);
         String del = withPrevResult(SUBNET_NET, c1.stdout());
         assertTrue(host.call("DEL", "c1", "eth0", del).ok());
+        host.awaitSettled();
         assertTrue(reservationsOf("c1").isEmpty());
         assertEquals(1, reservationsOf("c2").size());
         assertTrue(host.call("DEL", "c1", "eth0", del).ok(), "repeated DEL");
@@ -140,6 +142,7 @@ class IpamFlowsTest extends GridAndDaemonTest {
 
         Map<String, String> noNetns = Map.of("CNI_COMMAND", "DEL", "CNI_CONTAINERID", "c2", "CNI_IFNAME", "eth0");
         assertTrue(host.send(noNetns, SUBNET_NET).ok(), "DEL without a netns");
+        host.awaitSettled();
         assertTrue(reservationsOf("c2").isEmpty());
     }
 
@@ -152,6 +155,7 @@ class IpamFlowsTest extends GridAndDaemonTest {
         grid.createObject("fixedaddress", Map.of("ipv4addr", "10.10.0.51", "network_view", "cni_view", "mac", "00:00:00:00:00:00",
                 "extattrs", Map.of("VM ID", Map.of("value", "someone-else"))));
         assertTrue(host.call("DEL", "legacy-1", "eth0", SUBNET_NET).ok());
+        host.awaitSettled();
         assertTrue(reservationsOf("legacy-1").isEmpty());
         assertEquals(1, reservationsOf("someone-else").size(), "same MAC, other container: untouched");
         assertEquals(1, reservationsOf("warm").size());

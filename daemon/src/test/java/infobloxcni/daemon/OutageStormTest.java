@@ -166,7 +166,7 @@ class OutageStormTest {
         Map<String, Integer> byContainer = new java.util.HashMap<>();
         for (Map<String, Object> f : grid.objects("fixedaddress")) {
             assertTrue(seen.add(String.valueOf(f.get("ipv4addr"))), "address held twice: " + f);
-            String vm = GridAndDaemonTest.ea(f, "VM ID");
+            String vm = TestHost.ea(f, "VM ID");
             if (vm == null) {
                 assertEquals("infoblox-cni host=storm-host net=" + NETWORK + " pool", f.get("comment"), "no VM ID: a pool address: " + f);
                 continue;

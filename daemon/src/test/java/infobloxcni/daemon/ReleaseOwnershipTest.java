@@ -66,7 +66,7 @@ class ReleaseOwnershipTest {
 
     private String vmIdAt(String ip) {
         Map<String, Object> holder = holderOf(ip);
-        return holder == null ? null : GridAndDaemonTest.ea(holder, "VM ID");
+        return holder == null ? null : TestHost.ea(holder, "VM ID");
     }
 
     private static AttachmentKey key(String containerId) {
@@ -100,6 +100,7 @@ class ReleaseOwnershipTest {
         assertEquals("10.79.0.2", ip);
         grid.faults().failAfterApplyingNext(1, 503, "Server.Unavailable", "Service Unavailable", deleteMethod(requestObject));
         assertTrue(a.call("DEL", "s1-a", "eth0", NET).ok(), "the release is deferred, the DEL succeeds");
+        a.awaitSettled(); // the release behind the answer met the 503
         assertEquals(AttachmentState.DEL_PENDING, a.daemon().ipam().journal().get(key("s1-a")).orElseThrow().state());
         assertEquals(ip, address(a.call("ADD", "s1-b", "eth0", NET)), "the grid hands the freed address out again");
         awaitReleased(a, "s1-a"); // the reconciler's retry
@@ -141,6 +142,7 @@ class ReleaseOwnershipTest {
                 "name", "printer-7", "extattrs", Map.of("VM ID", Map.of("value", "printer-7"))));
         assertEquals(ref, printer, "the printer's reservation answers to the ref the journal kept");
         assertTrue(a.call("DEL", "s3-a", "eth0", NET).ok());
+        a.awaitSettled();
         assertEquals("printer-7", vmIdAt(ip));
         assertTrue(a.daemon().ipam().journal().get(key("s3-a")).isEmpty(), "no longer ours counts as released");
     }
@@ -152,12 +154,15 @@ class ReleaseOwnershipTest {
         address(a.call("ADD", "w1", "eth0", NET));
         address(a.call("ADD", "w2", "eth0", NET));
         assertTrue(a.call("DEL", "w1", "eth0", NET).ok()); // the first release learns whether the grid has the request object
+        a.awaitSettled();
         grid.resetCounters();
         assertTrue(a.call("DEL", "w2", "eth0", NET).ok());
+        a.awaitSettled();
         assertEquals(requestObject ? Map.of("POST request", 1L) : Map.of("GET fixedaddress", 1L, "DELETE fixedaddress", 1L),
                 grid.requestCounts());
         grid.resetCounters();
         assertTrue(a.call("DEL", "w2", "eth0", NET).ok(), "a repeated DEL");
+        a.awaitSettled();
         assertEquals(Map.of("GET fixedaddress", 1L), grid.requestCounts(), "one search by VM ID finds nothing; no write");
     }
 
@@ -171,12 +176,15 @@ class ReleaseOwnershipTest {
         String onB = address(b.call("ADD", "b-only", "eth0", NET));
         assertTrue(b.call("DEL", "shared-1", "eth0", NET).ok(), "B has no such container: nothing to do");
         assertTrue(a.call("DEL", "b-only", "eth0", NET).ok());
+        a.awaitSettled();
+        b.awaitSettled();
         assertEquals("shared-1", vmIdAt(onA), "host-a's reservation survives host-b's DEL of the same container ID");
         assertEquals("b-only", vmIdAt(onB));
         String next = address(b.call("ADD", "b-next", "eth0", NET));
         assertNotEquals(onA, next, "host-b does not hand out host-a's live address");
         grid.resetCounters();
         assertTrue(b.call("DEL", "shared-1", "eth0", NET).ok());
+        b.awaitSettled();
         assertEquals(0, grid.requestCount("DELETE", "fixedaddress") + grid.requestCount("POST", "request"), "no write at all");
     }
 
@@ -190,8 +198,10 @@ class ReleaseOwnershipTest {
         grid.createObject("fixedaddress", Map.of("ipv4addr", "10.79.0.51", "network_view", VIEW, "mac", "02:42:0a:4f:00:33",
                 "extattrs", TestHost.originalDriversEas("old-1")));
         assertTrue(a.call("DEL", "vm-1", "eth0", NET).ok());
+        a.awaitSettled();
         assertTrue(grid.object(openstack) != null, "an OpenStack machine's reservation is not ours, whatever its VM ID");
         assertTrue(a.call("DEL", "old-1", "eth0", NET).ok());
+        a.awaitSettled();
         assertEquals(null, holderOf("10.79.0.51"), "the original driver's reservation (no comment, its EAs) is released on migration");
     }
 

@@ -202,6 +202,7 @@ class RestartAndDamageTest extends GridAndDaemonTest {
         assertEquals(address, host.call("ADD", "d7", "eth0", NET).address(), "same answer as before the damage");
         assertEquals(0, grid.requestCount("POST", "fixedaddress"), "nothing allocated twice");
         assertTrue(host.call("DEL", "d3", "eth0", NET).ok());
+        host.awaitSettled();
         assertEquals(0, reservationsOf("d3").size());
         if (damage != Damage.TRUNCATE) {
             assertTrue(host.daemon().journalQuarantines() > 0, "the damaged journal was moved aside");

@@ -118,6 +118,24 @@ public final class TestHost implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits until the grid half of every verb answered so far has run (a DEL answers once its
+     * intent is on disk; its release follows behind the answer). Whether it succeeded is for the
+     * test to look at.
+     */
+    public void awaitSettled() {
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (daemon.settlingBehind() > 0) {
+            if (System.nanoTime() > deadline) throw new AssertionError("settlements behind answers still running after 15 s");
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+
     public Path socket() { return dir.resolve("run").resolve("infoblox.sock"); }
 
     public Path journalDir() { return dir.resolve("state").resolve("journal"); }
@@ -190,6 +208,17 @@ public final class TestHost implements AutoCloseable {
      * The EAs the original Go driver wrote on a container's reservation (infoblox-go-client
      * v0.8.0, see ../shared/reference/wapi-facts.md), with the default --cluster-name; it wrote no comment.
      */
+    /** The grid's fixed addresses whose {@code VM ID} is this container. */
+    public static List<Map<String, Object>> reservationsOf(WapiSimulator grid, String containerId) {
+        return grid.objects("fixedaddress").stream().filter(f -> containerId.equals(ea(f, "VM ID"))).toList();
+    }
+
+    /** The value of an object's extensible attribute, null when it has none by that name. */
+    public static String ea(Map<String, Object> object, String name) {
+        if (!(object.get("extattrs") instanceof Map<?, ?> eas) || !(eas.get(name) instanceof Map<?, ?> v)) return null;
+        return String.valueOf(v.get("value"));
+    }
+
     public static Map<String, Object> originalDriversEas(String containerId) {
         return Map.of("VM ID", Map.of("value", containerId), "CMP Type", Map.of("value", "Kubernetes"),
                 "Tenant ID", Map.of("value", "cluster-1"), "Cloud API Owned", Map.of("value", "True"));

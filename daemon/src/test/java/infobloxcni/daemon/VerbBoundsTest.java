@@ -86,7 +86,7 @@ class VerbBoundsTest {
         grid.faults().outage(false);
         long t0 = System.nanoTime();
         await("the release goes once the grid is back", Duration.ofSeconds(15),
-                () -> grid.objects("fixedaddress").stream().noneMatch(f -> "c1".equals(GridAndDaemonTest.ea(f, "VM ID"))));
+                () -> grid.objects("fixedaddress").stream().noneMatch(f -> "c1".equals(TestHost.ea(f, "VM ID"))));
         long ms = (System.nanoTime() - t0) / 1_000_000;
         assertTrue(ms < 5000, "replayed within seconds of the grid's return, not at its 5-minute backoff: " + ms + " ms");
     }

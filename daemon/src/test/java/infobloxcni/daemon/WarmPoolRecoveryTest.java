@@ -92,7 +92,7 @@ class WarmPoolRecoveryTest {
         Attachment rebuilt = host.daemon().ipam().journal().get(new AttachmentKey("pool-net", "handed-out", "eth0")).orElseThrow();
         assertEquals(address, rebuilt.address(), "the container keeps its address: it is not free for the pool");
         await("its tag was made after the rebuild", () -> grid.objects("fixedaddress").stream()
-                .anyMatch(f -> address.equals(f.get("ipv4addr")) && "handed-out".equals(GridAndDaemonTest.ea(f, "VM ID"))));
+                .anyMatch(f -> address.equals(f.get("ipv4addr")) && "handed-out".equals(TestHost.ea(f, "VM ID"))));
         var next = host.call("ADD", "next", "eth0", NET);
         assertTrue(next.ok());
         assertTrue(!next.address().equals(add.address()), "never handed out twice");
@@ -125,8 +125,8 @@ class WarmPoolRecoveryTest {
         assertTrue(applied.findings().stream().allMatch(JournalAudit.Finding::repaired), applied.toString());
         assertEquals(0, poolEntriesOf("host-gone").size(), "the gone host's pool is released");
         assertEquals(3, poolEntriesOf("host-a").size(), "this host's pool is at its target");
-        assertEquals(1, grid.objects("fixedaddress").stream().filter(f -> "g0".equals(GridAndDaemonTest.ea(f, "VM ID"))).count(),
+        assertEquals(1, grid.objects("fixedaddress").stream().filter(f -> "g0".equals(TestHost.ea(f, "VM ID"))).count(),
                 "the gone host's container reservation is not a pool address: left alone");
-        assertEquals(1, grid.objects("fixedaddress").stream().filter(f -> "c0".equals(GridAndDaemonTest.ea(f, "VM ID"))).count());
+        assertEquals(1, grid.objects("fixedaddress").stream().filter(f -> "c0".equals(TestHost.ea(f, "VM ID"))).count());
     }
 }

@@ -64,7 +64,7 @@ class WarmPoolTest {
     }
 
     private Map<String, Object> reservationOf(String containerId) {
-        List<Map<String, Object>> r = grid.objects("fixedaddress").stream().filter(f -> containerId.equals(GridAndDaemonTest.ea(f, "VM ID"))).toList();
+        List<Map<String, Object>> r = TestHost.reservationsOf(grid, containerId);
         return r.size() == 1 ? r.getFirst() : null;
     }
 
@@ -80,7 +80,7 @@ class WarmPoolTest {
         Set<String> addresses = new HashSet<>();
         for (Map<String, Object> f : grid.objects("fixedaddress")) {
             assertTrue(addresses.add(String.valueOf(f.get("ipv4addr"))), "address held twice: " + f);
-            String vm = GridAndDaemonTest.ea(f, "VM ID");
+            String vm = TestHost.ea(f, "VM ID");
             String comment = String.valueOf(f.get("comment"));
             if (vm == null) {
                 assertTrue(comment.endsWith(" pool"), "a reservation without VM ID is a pool address: " + f);
@@ -109,10 +109,11 @@ class WarmPoolTest {
         Map<String, Object> r = reservationOf("c1");
         assertEquals(fromPool, r.get("ipv4addr"));
         assertEquals("web-1", r.get("name"));
-        assertEquals("web-1", GridAndDaemonTest.ea(r, "VM Name"));
+        assertEquals("web-1", TestHost.ea(r, "VM Name"));
         assertEquals("02:42:0a:2c:00:99", r.get("mac"));
         assertEquals("infoblox-cni host=host-a net=pool-net if=eth0", r.get("comment"));
         await("the pool is refilled", () -> free() == 4);
+        host.awaitSettled(); // the journal hears of the tag after the grid does
         assertEquals(AttachmentState.ALLOCATED, host.daemon().ipam().journal().get(new AttachmentKey("pool-net", "c1", "eth0")).orElseThrow().state());
     }
 
@@ -184,7 +185,7 @@ class WarmPoolTest {
         var add = host.call("ADD", "unlucky", "eth0", NET);
         assertTrue(add.ok());
         await("the tag was tried", () -> !host.status().path("journal").has("TAG_PENDING"));
-        assertEquals("printer-7", GridAndDaemonTest.ea(grid.objects("fixedaddress").stream()
+        assertEquals("printer-7", TestHost.ea(grid.objects("fixedaddress").stream()
                 .filter(f -> lowest.get("ipv4addr").equals(f.get("ipv4addr"))).findFirst().orElseThrow(), "VM ID"), "the printer keeps it");
         assertNull(reservationOf("unlucky"), "the verified write refused");
         JournalAudit.Report audit = host.audit(null, false);
