@@ -76,6 +76,7 @@ public final class WapiClient implements AutoCloseable {
     private final ConditionalWrites conditional = new ConditionalWrites(this);
     private volatile String sessionCookie;
     private volatile long lastAnswerNanos = System.nanoTime();
+    private final java.util.List<WapiCall.Observer> observers = new java.util.concurrent.CopyOnWriteArrayList<>();
     /** Shorter than common keep-alive timeouts of web servers (Apache's default is 5 s). */
     private static final long IDLE_BEFORE_FRESH_POST_NANOS = TimeUnit.SECONDS.toNanos(2);
 
@@ -123,6 +124,30 @@ public final class WapiClient implements AutoCloseable {
 
     /** The grid's health as this client sees it. */
     public GridHealth health() { return health; }
+
+    /** Tells {@code observer} of every call from now on, on the calling thread. */
+    public void observeCalls(WapiCall.Observer observer) {
+        observers.add(observer);
+    }
+
+    private void tell(String method, HttpUrl url, WapiCall.Outcome outcome, int status, long started) {
+        if (observers.isEmpty()) return;
+        WapiCall call = new WapiCall(method, objectTypeOf(url), outcome, status, System.nanoTime() - started);
+        for (WapiCall.Observer o : observers) {
+            try {
+                o.called(call);
+            } catch (RuntimeException e) {
+                LOG.log(System.Logger.Level.WARNING, "a WAPI call observer failed: {0}", e.toString());
+            }
+        }
+    }
+
+    /** The first path segment after the WAPI base: the object type, never a ref's key. */
+    private String objectTypeOf(HttpUrl url) {
+        List<String> segments = url.pathSegments();
+        int first = base.pathSegments().size() - (base.encodedPath().endsWith("/") ? 1 : 0);
+        return first < segments.size() ? segments.get(first) : "";
+    }
 
     /** Starts the probe and the watch for hung calls (the daemon does; one-shot tools need not). */
     public void startHealthMonitoring() {
@@ -434,11 +459,19 @@ public final class WapiClient implements AutoCloseable {
      */
     private JsonNode send(String method, HttpUrl url, JsonNode body, boolean probe) {
         String what = method + " " + describe(url);
+        long started = System.nanoTime();
         long left = Deadline.remainingNanos();
         if (left <= 0) {
+            tell(method, url, WapiCall.Outcome.NOT_SENT, 0, started);
             throw new WapiException.Transient(what + ": not sent: the request's time for the grid ran out", 0, null, null, false, null);
         }
-        GridHealth.Ticket ticket = probe ? health.admitProbe() : health.admit(what);
+        GridHealth.Ticket ticket;
+        try {
+            ticket = probe ? health.admitProbe() : health.admit(what);
+        } catch (WapiException refusedAtOnce) {
+            tell(method, url, WapiCall.Outcome.NOT_SENT, 0, started);
+            throw refusedAtOnce;
+        }
         if (method.equals("POST") && System.nanoTime() - lastAnswerNanos > IDLE_BEFORE_FRESH_POST_NANOS) {
             // A grid (or a balancer in front of it) closes idle keep-alive connections after a few
             // seconds, and okhttp only checks connections idle for more than 10 s. A POST sent on
@@ -450,13 +483,13 @@ public final class WapiClient implements AutoCloseable {
         RequestBody requestBody = body == null ? null : RequestBody.create(body.toString(), JSON);
         Request request = new Request.Builder().url(url).method(method, requestBody).tag(SendTracker.class, tracker)
                 .header("Accept", "application/json").build();
-        long started = System.nanoTime();
         Call call = http.newCall(request);
         call.timeout().timeout(Math.min(probe ? probeTimeoutNanos : config.callTimeout().toNanos(), left), TimeUnit.NANOSECONDS);
         try (Response response = call.execute()) {
             String text = response.body() == null ? "" : response.body().string();
             lastAnswerNanos = System.nanoTime();
             LOG.log(System.Logger.Level.DEBUG, "{0} -> {1} in {2} ms", what, response.code(), String.valueOf((System.nanoTime() - started) / 1_000_000));
+            tell(method, url, WapiCall.outcomeOf(response.code()), response.code(), started);
             boolean gridFailed = response.code() >= 500 || response.code() == 408 || response.code() == 429;
             if (gridFailed) ticket.failed(new IOException(what + " -> HTTP " + response.code()));
             else ticket.answered();
@@ -472,6 +505,7 @@ public final class WapiClient implements AutoCloseable {
                 throw malformed(method, describe(url), "unreadable JSON body: " + abbreviate(text), !method.equals("GET"));
             }
         } catch (IOException e) {
+            tell(method, url, WapiCall.Outcome.UNREACHABLE, 0, started);
             ticket.failed(e);
             // One broken connection usually means the others in the pool are broken too (grid
             // restarted, load balancer flushed): start the next call on fresh ones.
