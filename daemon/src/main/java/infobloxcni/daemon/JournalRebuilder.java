@@ -25,9 +25,14 @@ import java.util.Map;
  */
 public final class JournalRebuilder {
     private static final System.Logger LOG = System.getLogger(JournalRebuilder.class.getName());
+    private static final java.util.regex.Pattern MAC = java.util.regex.Pattern.compile("([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}");
 
-    /** One attachment a runtime has cached a result for; ipamType null when the cached config is unreadable. */
-    public record CachedAttachment(AttachmentKey key, String address, String gateway, String ipamType) { }
+    /**
+     * One attachment a runtime has cached a result for; ipamType null when the cached config is
+     * unreadable or names none; mac (the interface's, from the result) and podName (CNI_ARGS
+     * {@code K8S_POD_NAME}) null when the entry does not say.
+     */
+    public record CachedAttachment(AttachmentKey key, String address, String gateway, String ipamType, String mac, String podName) { }
 
     private final WapiClient wapi;
     private final ReservationTags tags;
@@ -98,7 +103,8 @@ public final class JournalRebuilder {
         int prefix = GridRecords.prefixOf(r);
         for (CachedAttachment c : cached) {
             if (c.key().network().equals(network) && r.ipv4addr().equals(c.address()) && ipamType.equals(c.ipamType())) {
-                return Attachment.pending(c.key(), r.networkView(), null, clock.instant())
+                // the tag still to be made is the one the ADD would have made: the interface's MAC, the pod name
+                return Attachment.pending(c.key(), r.networkView(), c.mac(), clock.instant()).withPodName(c.podName())
                         .withAllocation(r.ipv4addr(), prefix, c.gateway(), r.ref(), r.network()).withState(AttachmentState.TAG_PENDING);
             }
         }
@@ -109,15 +115,47 @@ public final class JournalRebuilder {
         return GridRecords.adopted(key, r, gateway, clock.instant());
     }
 
-    /** libcni keeps the network config base64-encoded in the entry: its {@code ipam.type} says whose it is. */
+    /**
+     * libcni keeps the config it ran base64-encoded in the entry, and its ipam type says whose
+     * the attachment is: {@code ipam.type} of a single network config (AddNetwork, as cnitool
+     * runs it), or of the plugin that has an ipam section in a network list (AddNetworkList, as
+     * Podman, containerd, CRI-O and the kubelet run it: {@code plugins[].ipam.type}).
+     */
     private static String cachedIpamType(JsonNode entry) {
         try {
             JsonNode config = NetConf.JSON.readTree(java.util.Base64.getDecoder().decode(entry.path("config").asText("")));
-            JsonNode type = config == null ? null : config.path("ipam").path("type");
-            return type != null && type.isTextual() ? type.asText() : null;
+            if (config == null) return null;
+            JsonNode type = config.path("ipam").path("type");
+            if (type.isTextual()) return type.asText();
+            for (JsonNode plugin : config.path("plugins")) {
+                JsonNode pluginType = plugin.path("ipam").path("type");
+                if (pluginType.isTextual()) return pluginType.asText();
+            }
+            return null;
         } catch (IOException | IllegalArgumentException e) {
             return null;
         }
+    }
+
+    /** The MAC of the container's interface in a cached result (0.3.0 and later list interfaces; 0.1/0.2 do not). */
+    private static String cachedMac(JsonNode result, String ifName) {
+        for (JsonNode i : result.path("interfaces")) {
+            String mac = i.path("mac").asText("");
+            if (ifName.equals(i.path("name").asText()) && i.hasNonNull("sandbox") && MAC.matcher(mac).matches()) {
+                return mac.toLowerCase(java.util.Locale.ROOT);
+            }
+        }
+        return null;
+    }
+
+    /** {@code K8S_POD_NAME} of the cached CNI_ARGS, which libcni keeps as {@code [["KEY","value"], ...]}. */
+    private static String cachedPodName(JsonNode entry) {
+        for (JsonNode pair : entry.path("cniArgs")) {
+            if (pair.size() == 2 && "K8S_POD_NAME".equals(pair.get(0).asText()) && !pair.get(1).asText("").isBlank()) {
+                return pair.get(1).asText();
+            }
+        }
+        return null;
     }
 
     /**
@@ -141,7 +179,8 @@ public final class JournalRebuilder {
                     if (address == null) address = entry.path("result").path("ip4").path("ip").asText(null);
                     String gateway = ip.path("gateway").asText(entry.path("result").path("ip4").path("gateway").asText(null));
                     out.add(new CachedAttachment(new AttachmentKey(network, id, ifName),
-                            address == null ? null : address.replaceFirst("/.*", ""), gateway, cachedIpamType(entry)));
+                            address == null ? null : address.replaceFirst("/.*", ""), gateway, cachedIpamType(entry),
+                            cachedMac(entry.path("result"), ifName), cachedPodName(entry)));
                 } catch (IOException | RuntimeException e) {
                     LOG.log(System.Logger.Level.DEBUG, "skipping CNI cache entry {0}: {1}", file, e.getMessage());
                 }

@@ -19,6 +19,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The pool after the journal is lost, and in the recover command's hands: a rebuild tells free
@@ -60,18 +62,26 @@ class WarmPoolRecoveryTest {
         return grid.objects("fixedaddress").stream().filter(f -> ("infoblox-cni host=" + hostId + " net=pool-net pool").equals(f.get("comment"))).toList();
     }
 
-    /** A libcni cache entry (cniCacheV1) as a runtime writes it after an ADD. */
-    private void cacheEntry(String containerId, String address) throws Exception {
+    /**
+     * A libcni cache entry (cniCacheV1) as a runtime writes it after an ADD: with the network's
+     * single config (cnitool), or with the network list the config is a plugin of (Podman,
+     * containerd, CRI-O, the kubelet: the ipam section is then in {@code plugins[]}).
+     */
+    private void cacheEntry(String containerId, String address, boolean networkList) throws Exception {
         Path cache = dir.resolve("a").resolve("cni-cache");
         Files.createDirectories(cache);
-        String config = Base64.getEncoder().encodeToString(NET.getBytes());
+        String cached = networkList ? "{\"cniVersion\":\"1.1.0\",\"name\":\"pool-net\",\"plugins\":[" + NET + ",{\"type\":\"portmap\"}]}" : NET;
+        String config = Base64.getEncoder().encodeToString(cached.getBytes());
         Files.writeString(cache.resolve("pool-net-" + containerId + "-eth0"), "{\"kind\":\"cniCacheV1\",\"containerId\":\"" + containerId
-                + "\",\"ifName\":\"eth0\",\"networkName\":\"pool-net\",\"config\":\"" + config + "\",\"result\":{\"cniVersion\":\"1.1.0\","
-                + "\"ips\":[{\"address\":\"" + address + "/24\",\"gateway\":\"10.46.0.1\"}]}}");
+                + "\",\"ifName\":\"eth0\",\"networkName\":\"pool-net\",\"config\":\"" + config + "\",\"cniArgs\":[[\"IgnoreUnknown\",\"1\"],[\"K8S_POD_NAME\",\"web-1\"]],"
+                + "\"result\":{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"cni0\",\"mac\":\"02:00:00:00:00:01\"},"
+                + "{\"name\":\"eth0\",\"mac\":\"0A:58:0A:2E:00:07\",\"sandbox\":\"/var/run/netns/gone\"}],"
+                + "\"ips\":[{\"address\":\"" + address + "/24\",\"gateway\":\"10.46.0.1\",\"interface\":1}]}}");
     }
 
-    @Test
-    void aLostJournalIsRebuiltTellingFreePoolAddressesFromOnesAlreadyHandedOut() throws Exception {
+    @ParameterizedTest(name = "cached as a network list: {0}")
+    @ValueSource(booleans = {false, true})
+    void aLostJournalIsRebuiltTellingFreePoolAddressesFromOnesAlreadyHandedOut(boolean networkList) throws Exception {
         assertTrue(host.call("ADD", "c0", "eth0", NET).ok());
         await("the pool is full", () -> free() == 3);
         // the grid goes away, a container starts from the pool (its tag cannot be made), then the journal is lost
@@ -79,7 +89,7 @@ class WarmPoolRecoveryTest {
         var add = host.call("ADD", "handed-out", "eth0", NET);
         assertTrue(add.ok(), add.toString());
         String address = add.address().replaceFirst("/.*", "");
-        cacheEntry("handed-out", address);
+        cacheEntry("handed-out", address, networkList);
         host.stop();
         TestHost.deleteTree(host.journalDir());
         grid.faults().outage(false);
@@ -93,6 +103,10 @@ class WarmPoolRecoveryTest {
         assertEquals(address, rebuilt.address(), "the container keeps its address: it is not free for the pool");
         await("its tag was made after the rebuild", () -> grid.objects("fixedaddress").stream()
                 .anyMatch(f -> address.equals(f.get("ipv4addr")) && "handed-out".equals(TestHost.ea(f, "VM ID"))));
+        Map<String, Object> tagged = grid.objects("fixedaddress").stream().filter(f -> address.equals(f.get("ipv4addr"))).findFirst().orElseThrow();
+        assertEquals("0a:58:0a:2e:00:07", tagged.get("mac"), () -> "the tag the ADD would have made, from the runtime's cache: " + tagged);
+        assertEquals("web-1", tagged.get("name"), tagged::toString);
+        assertEquals("web-1", TestHost.ea(tagged, "VM Name"), tagged::toString);
         var next = host.call("ADD", "next", "eth0", NET);
         assertTrue(next.ok());
         assertTrue(!next.address().equals(add.address()), "never handed out twice");
