@@ -4,8 +4,16 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import infobloxcni.plugin.Envelope;
 import infobloxcni.store.Attachment;
+import infobloxcni.store.AttachmentState;
 import infobloxcni.wapi.GridHealth;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
 
 /**
  * Requests that come from {@code infoblox-cni-recover} rather than from a runtime, over the same
@@ -19,12 +27,18 @@ final class AdminCommands {
     private final JournalAudit audit;
     private final Ipam ipam;
     private final GridHealth health;
+    private final Reconciler reconciler;
+    private final Clock clock;
+    private final Instant started;
 
-    AdminCommands(JournalGuard journal, JournalAudit audit, Ipam ipam, GridHealth health) {
+    AdminCommands(JournalGuard journal, JournalAudit audit, Ipam ipam, GridHealth health, Reconciler reconciler, Clock clock) {
         this.journal = journal;
         this.audit = audit;
         this.ipam = ipam;
         this.health = health;
+        this.reconciler = reconciler;
+        this.clock = clock;
+        this.started = clock.instant();
     }
 
     Envelope.Response handle(Envelope.Request request) {
@@ -37,18 +51,36 @@ final class AdminCommands {
         };
     }
 
-    /** What the daemon sees: grid health, journal records by state, pool levels and targets. */
+    /**
+     * What the daemon sees: its version and uptime, grid health and last error, journal records
+     * by state, what is still to be done on the grid (pending releases, returns, tags) with each
+     * one's next try, and pool levels and targets.
+     */
     ObjectNode statusJson() {
         ObjectNode out = NetConf.JSON.createObjectNode();
+        Instant now = clock.instant();
+        out.put("version", Version.OF_DAEMON).put("started", started.toString()).put("uptimeSeconds", Duration.between(started, now).toSeconds());
         out.putObject("grid").put("state", health.state().name()).put("since", String.valueOf(health.since()))
                 .put("lastError", health.lastError()).put("failingFast", health.failingFast());
+        List<Attachment> records = journal.all();
         ObjectNode states = out.putObject("journal");
-        for (Attachment a : journal.all()) states.put(a.state().name(), states.path(a.state().name()).asInt() + 1);
+        for (Attachment a : records) states.put(a.state().name(), states.path(a.state().name()).asInt() + 1);
+        ArrayNode pending = out.putArray("pending");
+        records.stream().filter(a -> UNFINISHED.contains(a.state()))
+                .sorted(Comparator.comparing(Attachment::updated, Comparator.nullsFirst(Comparator.naturalOrder())))
+                .forEach(a -> pending.addObject().put("state", a.state().name()).put("network", a.key().network())
+                        .put("containerId", a.key().containerId()).put("ifName", a.key().ifName()).put("address", a.address())
+                        .put("since", String.valueOf(a.updated())).put("attempts", a.attempts()).put("lastError", a.lastError())
+                        .put("nextTry", reconciler.nextTry(a.key()).map(Instant::toString).orElse("now")));
         ObjectNode pools = out.putObject("pools");
         ipam.pool().levels().forEach((network, free) -> pools.putObject(network).put("free", free)
                 .put("target", ipam.pool().targetOf(network)));
         return out;
     }
+
+    /** Records with work left on the grid. */
+    private static final Set<AttachmentState> UNFINISHED = EnumSet.of(AttachmentState.ADD_PENDING, AttachmentState.DEL_PENDING,
+            AttachmentState.TAG_PENDING, AttachmentState.RETURN_PENDING, AttachmentState.POOL_PENDING);
 
     /** stdin: {"apply": bool, "liveSource": "...", "live": [..] or null, "forgetHost": "..."}; answers the report. */
     private Envelope.Response audit(Envelope.Request request) {

@@ -68,7 +68,7 @@ public final class Daemon implements AutoCloseable {
         this.keeper = parts.keeper();
         this.reconciler = parts.reconciler();
         this.socket = new SocketServer(config.socketPath(), config.socketPermissions(), config.socketGroup(),
-                new RequestHandler(ipam, new AdminCommands(journal, parts.audit(), ipam, wapi.health())));
+                new RequestHandler(ipam, new AdminCommands(journal, parts.audit(), ipam, wapi.health(), parts.reconciler(), clock)));
     }
 
     public static Daemon start(DaemonConfig config) throws IOException {

@@ -141,6 +141,12 @@ final class Reconciler implements AutoCloseable {
         return attempted;
     }
 
+    /** When the passes next try this record, if a failure made it wait; empty when it is due now. */
+    java.util.Optional<Instant> nextTry(AttachmentKey key) {
+        Instant due = notBefore.get(key);
+        return due == null || !due.isAfter(clock.instant()) ? java.util.Optional.empty() : java.util.Optional.of(due);
+    }
+
     /** How many settlements behind answers are under way or waiting their turn. */
     int settlingBehind() {
         return Math.max(0, behindInFlight.getRegisteredParties() - 1);

@@ -1,0 +1,13 @@
+package infobloxcni.daemon;
+
+/** The version the build wrote into the jar's manifest ({@code Implementation-Version}); "dev" when run from classes. */
+final class Version {
+    static final String OF_DAEMON = of(Version.class);
+
+    private Version() { }
+
+    static String of(Class<?> fromJar) {
+        String v = fromJar.getPackage() == null ? null : fromJar.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
+}
