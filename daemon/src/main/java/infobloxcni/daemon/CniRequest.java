@@ -28,7 +28,7 @@ public record CniRequest(
         try {
             command = Command.valueOf(commandText);
         } catch (IllegalArgumentException e) {
-            throw new CniError(CniError.INVALID_ENV, "CNI_COMMAND '" + commandText + "' is not one of ADD, DEL, CHECK, STATUS, GC, VERSION");
+            throw new CniError(CniError.INVALID_ENV, "CNI_COMMAND " + LogText.value(commandText) + " is not one of ADD, DEL, CHECK, STATUS, GC, VERSION");
         }
         if (command == Command.VERSION) return new CniRequest(command, null, null, null, Map.of(), null);
 
@@ -46,12 +46,12 @@ public record CniRequest(
         String containerId = env.get("CNI_CONTAINERID");
         if (containerId == null || containerId.isEmpty()) throw new CniError(CniError.INVALID_ENV, "CNI_CONTAINERID is not set");
         if (containerId.length() > 1024 || !CONTAINER_ID.matcher(containerId).matches()) {
-            throw new CniError(CniError.INVALID_ENV, "CNI_CONTAINERID '" + containerId + "' must start with a letter or digit and hold only letters, digits, '_', '.', '-'");
+            throw new CniError(CniError.INVALID_ENV, "CNI_CONTAINERID " + LogText.value(containerId) + " must start with a letter or digit and hold only letters, digits, '_', '.', '-'");
         }
         String ifName = env.get("CNI_IFNAME");
         if (ifName == null || ifName.isEmpty()) throw new CniError(CniError.INVALID_ENV, "CNI_IFNAME is not set");
         if (!IF_NAME.matcher(ifName).matches() || ifName.equals(".") || ifName.equals("..")) {
-            throw new CniError(CniError.INVALID_ENV, "CNI_IFNAME '" + ifName + "' is not a valid interface name (1-15 characters, no '/', ':' or spaces)");
+            throw new CniError(CniError.INVALID_ENV, "CNI_IFNAME " + LogText.value(ifName) + " is not a valid interface name (1-15 characters, no '/', ':' or spaces)");
         }
         String netns = env.get("CNI_NETNS");
         if (netns != null && netns.isEmpty()) netns = null;
@@ -66,7 +66,7 @@ public record CniRequest(
         for (String pair : cniArgs.split(";")) {
             if (pair.isEmpty()) continue;
             int eq = pair.indexOf('=');
-            if (eq <= 0) throw new CniError(CniError.INVALID_ENV, "CNI_ARGS: '" + pair + "' is not KEY=VALUE");
+            if (eq <= 0) throw new CniError(CniError.INVALID_ENV, "CNI_ARGS: " + LogText.value(pair) + " is not KEY=VALUE");
             args.put(pair.substring(0, eq), pair.substring(eq + 1));
         }
         return args;

@@ -61,14 +61,16 @@ public final class DaemonMain implements Callable<Integer> {
         return 0;
     }
 
-    /** One line per record on stderr; the JDK's default is two lines and chatty. */
+    /**
+     * One line per record on stderr (the JDK's default is two lines and chatty), with whatever
+     * clients or the grid sent escaped ({@link LogFormat}).
+     */
     public static void configureLogging(Level level) {
-        System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ %4$s %3$s: %5$s%6$s%n");
         Logger root = Logger.getLogger("");
         for (var h : root.getHandlers()) root.removeHandler(h);
         ConsoleHandler stderr = new ConsoleHandler();
         stderr.setLevel(level);
-        stderr.setFormatter(new java.util.logging.SimpleFormatter());
+        stderr.setFormatter(new LogFormat());
         root.addHandler(stderr);
         root.setLevel(level);
         Logger.getLogger("okhttp3").setLevel(Level.WARNING);

@@ -67,7 +67,7 @@ public record NetConf(
         String version = optionalText(root, "cniVersion", "cniVersion");
         if (version == null) version = DEFAULT_VERSION;
         if (!CniVersion.isSupported(version)) {
-            throw new CniError(CniError.INCOMPATIBLE_VERSION, "cniVersion " + version + " is not supported; supported: " + CniVersion.SUPPORTED);
+            throw new CniError(CniError.INCOMPATIBLE_VERSION, "cniVersion " + LogText.value(version) + " is not supported; supported: " + CniVersion.SUPPORTED);
         }
         return parseFields(version, root);
     }
@@ -96,7 +96,7 @@ public record NetConf(
         Ipv4Subnet subnet = null;
         String subnetText = optionalText(ipam, "subnet", "ipam.subnet");
         if (subnetText != null && !subnetText.isBlank()) {
-            if (subnetText.contains(":")) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.subnet': IPv6 (" + subnetText + ") is not supported yet");
+            if (subnetText.contains(":")) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.subnet': IPv6 (" + LogText.value(subnetText) + ") is not supported yet");
             try {
                 subnet = Ipv4Subnet.parse(subnetText);
             } catch (IllegalArgumentException e) {
@@ -135,7 +135,7 @@ public record NetConf(
         if (prefix != null && !prefix.isNull()) {
             if (prefix.isTextual() && prefix.asText().matches("\\d{1,2}")) prefixLength = Integer.parseInt(prefix.asText());
             else if (prefix.isIntegralNumber()) prefixLength = prefix.asInt();
-            else throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.prefix-length' must be a number, got " + prefix);
+            else throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.prefix-length' must be a number, got " + LogText.value(prefix.toString()));
             if (prefixLength < 1 || prefixLength > 30) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.prefix-length' must be 1..30, got " + prefixLength);
         }
 
@@ -145,7 +145,7 @@ public record NetConf(
             if (!routesNode.isArray()) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.routes' must be an array");
             for (JsonNode route : routesNode) {
                 if (!route.isObject() || !route.path("dst").isTextual()) {
-                    throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.routes': every route needs a 'dst', got " + route);
+                    throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.routes': every route needs a 'dst', got " + LogText.value(route.toString()));
                 }
                 routes.add(route);
             }
@@ -179,7 +179,7 @@ public record NetConf(
                 String id = a.path("containerID").asText(null);
                 String ifName = a.path("ifname").asText(null);
                 if (id == null || ifName == null) {
-                    throw new CniError(CniError.INVALID_NETCONF, "field 'cni.dev/valid-attachments': each entry needs containerID and ifname, got " + a);
+                    throw new CniError(CniError.INVALID_NETCONF, "field 'cni.dev/valid-attachments': each entry needs containerID and ifname, got " + LogText.value(a.toString()));
                 }
                 valid.add(new Attachment(id, ifName));
             }
@@ -192,12 +192,12 @@ public record NetConf(
     private static String optionalText(JsonNode node, String field, String path) throws CniError {
         JsonNode value = node.get(field);
         if (value == null || value.isNull()) return null;
-        if (!value.isTextual()) throw new CniError(CniError.INVALID_NETCONF, "field '" + path + "' must be a string, got " + value);
+        if (!value.isTextual()) throw new CniError(CniError.INVALID_NETCONF, "field '" + path + "' must be a string, got " + LogText.value(value.toString()));
         return value.asText();
     }
 
     private static String show(String s) {
-        return s == null ? "nothing" : "'" + s + "'";
+        return LogText.value(s);
     }
 
     /** The addresses a previous result holds, whatever its format (0.1.0 ip4, or ips[]). */

@@ -25,8 +25,9 @@ final class RequestHandler implements Function<Envelope.Request, Envelope.Respon
     public Envelope.Response apply(Envelope.Request request) {
         if (request.env().containsKey(AdminCommands.ENV)) return admin.handle(request);
         long started = System.nanoTime();
-        String command = request.env().getOrDefault("CNI_COMMAND", "?");
-        String who = request.env().getOrDefault("CNI_CONTAINERID", "-") + "/" + request.env().getOrDefault("CNI_IFNAME", "-");
+        // as the client sent them, before validation: escaped and cut, they cannot forge a log line
+        String command = LogText.bare(request.env().getOrDefault("CNI_COMMAND", "?"));
+        String who = LogText.bare(request.env().get("CNI_CONTAINERID")) + "/" + LogText.bare(request.env().get("CNI_IFNAME"));
         CniRequest cni = null;
         try {
             cni = CniRequest.parse(request.env(), request.stdin());

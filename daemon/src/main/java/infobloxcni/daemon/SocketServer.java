@@ -122,7 +122,7 @@ final class SocketServer implements AutoCloseable {
                 request = Envelope.Request.read(in);
             } catch (Envelope.MalformedEnvelopeException e) {
                 // Not our plugin, or a broken one: answer if we can, and carry on serving others.
-                LOG.log(System.Logger.Level.WARNING, "malformed request on {0}: {1}", path, e.getMessage());
+                LOG.log(System.Logger.Level.WARNING, "malformed request on {0}: {1}", path, LogText.line(e.getMessage()));
                 write(channel, RequestHandler.malformedEnvelope(e));
                 return;
             }
