@@ -7,6 +7,9 @@ import java.util.regex.Pattern;
 /**
  * One plugin invocation as the daemon sees it: the CNI_* variables, checked, and the parsed
  * network configuration. Built by {@link #parse}, which names the variable or field at fault.
+ *
+ * @param netns for ADD, a path {@link NetnsPath} found to be a network namespace or nothing at all
+ * @param mac   the MAC to record, once looked up ({@link #withMac}); null until then
  */
 public record CniRequest(
         Command command,
@@ -14,7 +17,8 @@ public record CniRequest(
         String netns,
         String ifName,
         Map<String, String> args,
-        NetConf netConf) {
+        NetConf netConf,
+        String mac) {
 
     public enum Command { ADD, DEL, CHECK, STATUS, GC, VERSION }
 
@@ -30,7 +34,7 @@ public record CniRequest(
         } catch (IllegalArgumentException e) {
             throw new CniError(CniError.INVALID_ENV, "CNI_COMMAND " + LogText.value(commandText) + " is not one of ADD, DEL, CHECK, STATUS, GC, VERSION");
         }
-        if (command == Command.VERSION) return new CniRequest(command, null, null, null, Map.of(), null);
+        if (command == Command.VERSION) return new CniRequest(command, null, null, null, Map.of(), null, null);
 
         NetConf netConf = NetConf.parse(stdin);
         if ((command == Command.STATUS || command == Command.GC) && !CniVersion.atLeast(netConf.cniVersion(), "1.1.0")) {
@@ -40,7 +44,7 @@ public record CniRequest(
             throw new CniError(CniError.INCOMPATIBLE_VERSION, "CHECK needs cniVersion 0.4.0 or later, the configuration says " + netConf.cniVersion());
         }
         if (command == Command.STATUS || command == Command.GC) {
-            return new CniRequest(command, null, null, null, parseArgs(env.get("CNI_ARGS")), netConf);
+            return new CniRequest(command, null, null, null, parseArgs(env.get("CNI_ARGS")), netConf, null);
         }
 
         String containerId = env.get("CNI_CONTAINERID");
@@ -56,7 +60,20 @@ public record CniRequest(
         String netns = env.get("CNI_NETNS");
         if (netns != null && netns.isEmpty()) netns = null;
         if (netns == null && command != Command.DEL) throw new CniError(CniError.INVALID_ENV, "CNI_NETNS is not set");
-        return new CniRequest(command, containerId, netns, ifName, parseArgs(env.get("CNI_ARGS")), netConf);
+        if (command == Command.ADD) {
+            // the daemon enters it (as root) to read the MAC: only a network namespace will do
+            NetnsPath.Verdict verdict = NetnsPath.check(netns);
+            if (verdict.kind() == NetnsPath.Kind.REFUSED) {
+                throw new CniError(CniError.INVALID_ENV, "CNI_NETNS " + LogText.value(netns) + " is not a network namespace the daemon may enter: "
+                        + LogText.escape(verdict.reason()));
+            }
+        }
+        return new CniRequest(command, containerId, netns, ifName, parseArgs(env.get("CNI_ARGS")), netConf, null);
+    }
+
+    /** This request with the MAC to record on its reservation. */
+    public CniRequest withMac(String mac) {
+        return new CniRequest(command, containerId, netns, ifName, args, netConf, mac);
     }
 
     /** {@code K=V;K2=V2}, as CNI_ARGS carries them. */

@@ -32,7 +32,7 @@ final class RequestHandler implements Function<Envelope.Request, Envelope.Respon
         try {
             cni = CniRequest.parse(request.env(), request.stdin());
             byte[] out = switch (cni.command()) {
-                case ADD -> ipam.add(cni);
+                case ADD -> ipam.add(cni.withMac(MacAddresses.of(cni))); // before the ADD locks its attachment
                 case DEL -> { ipam.del(cni); yield NOTHING; }
                 case CHECK -> { ipam.check(cni); yield NOTHING; }
                 case STATUS -> { ipam.status(); yield NOTHING; }

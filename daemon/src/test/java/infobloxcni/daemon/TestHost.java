@@ -105,6 +105,38 @@ public final class TestHost implements AutoCloseable {
         }
     }
 
+    /**
+     * As {@link #send(Map, String)}, but gives up after {@code timeout} (closing the connection)
+     * and answers null then: for tests of requests that used to hang.
+     */
+    public Answer send(Map<String, String> env, String stdin, Duration timeout) {
+        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            java.util.concurrent.atomic.AtomicBoolean gaveUp = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread watchdog = Thread.ofVirtual().start(() -> {
+                try {
+                    Thread.sleep(timeout);
+                    gaveUp.set(true);
+                    channel.close();
+                } catch (InterruptedException | IOException done) {
+                    // answered in time
+                }
+            });
+            try {
+                channel.connect(UnixDomainSocketAddress.of(socket()));
+                new Envelope.Request(env, stdin.getBytes(StandardCharsets.UTF_8)).write(Channels.newOutputStream(channel));
+                Envelope.Response response = Envelope.Response.read(Channels.newInputStream(channel));
+                return new Answer(response.exitCode(), new String(response.stdout(), StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                if (gaveUp.get()) return null;
+                throw e;
+            } finally {
+                watchdog.interrupt();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** The plugin's exit code and stdout. */
     public record Answer(int exitCode, String stdout) {
         public JsonNode json() {
