@@ -45,6 +45,7 @@ public final class Daemon implements AutoCloseable {
     }
 
     public static Daemon start(DaemonConfig config) throws IOException {
+        PrivateDirs.ensure(config.stateDir(), PrivateDirs.PRIVATE, "--state-dir"); // before the journal is created in it
         Daemon daemon = new Daemon(config);
         try {
             daemon.socket.start();
@@ -77,8 +78,15 @@ public final class Daemon implements AutoCloseable {
     /**
      * Runs the audit with the daemon stopped: the recover command opens the journal itself
      * (the journal's lock keeps a daemon from starting meanwhile).
+     *
+     * @throws IllegalArgumentException when the state directory may be changed by others
      */
     public static JournalAudit.Report auditOffline(DaemonConfig config, List<JournalAudit.LiveAttachment> live, String liveSource, boolean apply) {
+        try {
+            PrivateDirs.ensure(config.stateDir(), PrivateDirs.PRIVATE, "--state-dir");
+        } catch (IOException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
         Clock clock = Clock.systemUTC();
         try (WapiClient wapi = new WapiClient(config.wapi())) {
             JournalGuard journal = JournalGuard.open(config.journalDir(), JOURNAL_OPEN_TIMEOUT);

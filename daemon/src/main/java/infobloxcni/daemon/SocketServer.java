@@ -10,11 +10,18 @@ import java.nio.channels.Channels;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.GroupPrincipal;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -36,6 +43,9 @@ final class SocketServer implements AutoCloseable {
     private final ExecutorService connections = Executors.newVirtualThreadPerTaskExecutor();
     private ServerSocketChannel server;
     private boolean ownsSocketFile;
+    /** The inode bound at start: on close, the path is removed only if it still is that one. */
+    private Object socketFile;
+    private static final SecureRandom RANDOM = new SecureRandom();
     private Thread acceptor;
 
     SocketServer(Path path, Set<PosixFilePermission> permissions, String group, Function<Envelope.Request, Envelope.Response> handler) {
@@ -60,23 +70,66 @@ final class SocketServer implements AutoCloseable {
         LOG.log(System.Logger.Level.INFO, "listening on {0}", path);
     }
 
+    /**
+     * Binds the socket so that it is never reachable with other permissions than configured:
+     * bound in a fresh 0700 directory beside it, given its mode and group there, then renamed
+     * into place. Only a stale socket is ever removed from the path; anything else there is left
+     * alone and the start refused.
+     */
     private void bind() throws IOException {
-        Files.createDirectories(path.getParent());
-        if (Files.exists(path)) {
-            if (someoneListens(path)) {
-                throw new IOException("another daemon is already serving " + path + "; stop it first");
+        Path dir = path.toAbsolutePath().getParent();
+        PrivateDirs.ensure(dir, PrivateDirs.SHARED_READ, "--socket-dir");
+        removeStaleSocket();
+        Path staging = stagingDirectory(dir);
+        Path staged = staging.resolve("s");
+        try {
+            server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            server.bind(UnixDomainSocketAddress.of(staged));
+            PosixFileAttributeView view = Files.getFileAttributeView(staged, PosixFileAttributeView.class);
+            view.setPermissions(permissions);
+            if (group != null) {
+                GroupPrincipal principal = path.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName(group);
+                view.setGroup(principal);
             }
-            LOG.log(System.Logger.Level.INFO, "removing stale socket {0}", path);
-            Files.delete(path);
+            Files.move(staged, path, StandardCopyOption.ATOMIC_MOVE);
+            socketFile = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+            ownsSocketFile = true;
+        } catch (IOException | RuntimeException e) {
+            if (server != null) server.close();
+            Files.deleteIfExists(staged);
+            throw e;
+        } finally {
+            Files.deleteIfExists(staging);
         }
-        server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        server.bind(UnixDomainSocketAddress.of(path));
-        ownsSocketFile = true;
-        PosixFileAttributeView view = Files.getFileAttributeView(path, PosixFileAttributeView.class);
-        view.setPermissions(permissions);
-        if (group != null) {
-            GroupPrincipal principal = path.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName(group);
-            view.setGroup(principal);
+    }
+
+    private void removeStaleSocket() throws IOException {
+        BasicFileAttributes there;
+        try {
+            there = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (NoSuchFileException nothing) {
+            return;
+        }
+        if (!there.isOther()) { // sockets are "other"; a file, a directory, a link are not ours to remove
+            throw new IOException("refusing to replace " + path + ": it is " + (there.isSymbolicLink() ? "a symbolic link"
+                    : there.isDirectory() ? "a directory" : "a regular file") + ", not a stale socket; remove it yourself if it may go");
+        }
+        if (someoneListens(path)) {
+            throw new IOException("another daemon is already serving " + path + "; stop it first");
+        }
+        LOG.log(System.Logger.Level.INFO, "removing stale socket {0}", path);
+        Files.delete(path);
+    }
+
+    /** A new directory only this process can enter, with a short name (socket paths have ~107 bytes). */
+    private static Path stagingDirectory(Path dir) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            Path staging = dir.resolve(".ibcni-" + Long.toHexString(RANDOM.nextLong() & 0xffffffffL));
+            try {
+                return Files.createDirectory(staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            } catch (FileAlreadyExistsException taken) {
+                if (attempt > 20) throw taken;
+            }
         }
     }
 
@@ -140,12 +193,26 @@ final class SocketServer implements AutoCloseable {
 
     Path path() { return path; }
 
+    /** Removes the socket file, unless another daemon's has taken its place meanwhile. */
+    private void deleteOwnSocketFile() throws IOException {
+        try {
+            Object there = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+            if (socketFile != null && socketFile.equals(there)) {
+                Files.delete(path);
+            } else {
+                LOG.log(System.Logger.Level.WARNING, "leaving {0} alone: it is no longer the socket this daemon bound", path);
+            }
+        } catch (NoSuchFileException gone) {
+            // removed by someone else already
+        }
+    }
+
     @Override
     public void close() {
         try {
             if (server != null) server.close();
             if (acceptor != null) acceptor.join(2000);
-            if (ownsSocketFile) Files.deleteIfExists(path);
+            if (ownsSocketFile) deleteOwnSocketFile();
         } catch (IOException e) {
             LOG.log(System.Logger.Level.WARNING, "closing {0}: {1}", path, e.getMessage());
         } catch (InterruptedException e) {
