@@ -3,6 +3,7 @@ package infobloxcni.daemon;
 import infobloxcni.wapi.WapiConfig;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -12,8 +13,8 @@ import java.util.regex.Pattern;
  * Everything the daemon runs with, validated in the constructor so the rest of the code can
  * trust it. The allocation defaults are the original driver's flags; a netconf value wins.
  *
- * @param socketPermissions who may talk to the daemon: owner only (root) unless configured
- * @param socketGroup       group to hand the socket to, or null
+ * @param socketPermissions who may talk to the daemon: owner only (root) unless configured; never others
+ * @param socketGroup       group to hand the socket to, or null; its members may make CNI requests, never admin ones
  * @param cniCacheDir       the runtime's CNI result cache, read when the journal must be rebuilt
  * @param releaseRetryMax   longest pause between two attempts at a pending release
  */
@@ -51,6 +52,12 @@ public record DaemonConfig(
         }
         if (networkContainers.isEmpty()) throw new IllegalArgumentException("--network-container must name at least one CIDR");
         socketPermissions = Set.copyOf(socketPermissions);
+        if (socketPermissions.stream().anyMatch(p -> p.name().startsWith("OTHERS_"))) {
+            // connecting needs write permission; the daemon does not widen who may: the file mode is the first gate
+            throw new IllegalArgumentException("--socket-mode " + PosixFilePermissions.toString(socketPermissions)
+                    + " would let every local user talk to the daemon (and release any container's address); "
+                    + "give a group access instead: --socket-group <group> --socket-mode rw-rw----");
+        }
         if (releaseRetryMax == null || releaseRetryMax.isNegative() || releaseRetryMax.isZero()) releaseRetryMax = Duration.ofMinutes(5);
     }
 

@@ -47,6 +47,8 @@ final class SocketServer implements AutoCloseable {
     private Object socketFile;
     private static final SecureRandom RANDOM = new SecureRandom();
     private Thread acceptor;
+    private PeerPolicy policy = new PeerPolicy(false);
+    private final RateLimitedLog refusals = new RateLimitedLog(LOG, java.time.Duration.ofMinutes(1));
 
     SocketServer(Path path, Set<PosixFilePermission> permissions, String group, Function<Envelope.Request, Envelope.Response> handler) {
         this.path = path;
@@ -62,9 +64,11 @@ final class SocketServer implements AutoCloseable {
     void start() throws IOException {
         server = inheritedFromSystemd();
         if (server != null) {
+            policy = policyOfInherited();
             LOG.log(System.Logger.Level.INFO, "serving the socket systemd passed (socket activation) for {0}", path);
         } else {
             bind();
+            policy = new PeerPolicy(group != null);
         }
         acceptor = Thread.ofPlatform().name("socket-acceptor").daemon(true).start(this::acceptLoop);
         LOG.log(System.Logger.Level.INFO, "listening on {0}", path);
@@ -145,6 +149,28 @@ final class SocketServer implements AutoCloseable {
         return FileDescriptorCast.unsafeUsing(3).as(AFUNIXServerSocketChannel.class);
     }
 
+    /**
+     * systemd set the socket's owner and mode (the .socket unit): a mode that lets every user in is
+     * refused, as --socket-mode would be; group access means the group may make CNI requests.
+     */
+    private PeerPolicy policyOfInherited() throws IOException {
+        java.util.Map<String, Object> a;
+        try {
+            a = Files.readAttributes(path, "unix:mode,gid");
+        } catch (IOException notThere) {
+            LOG.log(System.Logger.Level.WARNING, "cannot examine the socket systemd passed at {0} ({1}): CNI requests from root only",
+                    path, notThere.getMessage());
+            return new PeerPolicy(false);
+        }
+        int mode = (Integer) a.get("mode");
+        if ((mode & 0002) != 0) { // connecting takes write permission
+            server.close();
+            throw new IOException("the socket systemd passed (" + path + ") grants every user access (mode "
+                    + String.format("%04o", mode & 07777) + "): set SocketMode=0600, or 0660 with a SocketGroup, in infoblox-cni-daemon.socket");
+        }
+        return new PeerPolicy((mode & 0020) != 0 && (Integer) a.get("gid") != 0);
+    }
+
     private static boolean someoneListens(Path path) {
         try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             probe.connect(UnixDomainSocketAddress.of(path));
@@ -169,6 +195,7 @@ final class SocketServer implements AutoCloseable {
 
     private void serve(SocketChannel channel) {
         try (channel) {
+            PeerPolicy.Peer peer = PeerPolicy.identify(channel);
             InputStream in = Channels.newInputStream(channel);
             Envelope.Request request;
             try {
@@ -177,6 +204,13 @@ final class SocketServer implements AutoCloseable {
                 // Not our plugin, or a broken one: answer if we can, and carry on serving others.
                 LOG.log(System.Logger.Level.WARNING, "malformed request on {0}: {1}", path, LogText.line(e.getMessage()));
                 write(channel, RequestHandler.malformedEnvelope(e));
+                return;
+            }
+            Envelope.Response refused = policy.refusal(peer, request);
+            if (refused != null) {
+                refusals.log(System.Logger.Level.WARNING, peer.key(), "refused a request from {0}: {1}", peer,
+                        request.env().containsKey(AdminCommands.ENV) ? "admin requests need root" : "CNI requests need root or --socket-group");
+                write(channel, refused);
                 return;
             }
             write(channel, handler.apply(request));
