@@ -17,6 +17,7 @@ import java.util.regex.Pattern;
  * @param socketGroup       group to hand the socket to, or null; its members may make CNI requests, never admin ones
  * @param cniCacheDir       the runtime's CNI result cache, read when the journal must be rebuilt
  * @param releaseRetryMax   longest pause between two attempts at a pending release
+ * @param socketLimits      connections, deadlines and buffered bytes clients may hold; null: the defaults
  */
 public record DaemonConfig(
         WapiConfig wapi,
@@ -32,7 +33,8 @@ public record DaemonConfig(
         String clusterName,
         String cmpType,
         String hostId,
-        Duration releaseRetryMax) {
+        Duration releaseRetryMax,
+        SocketLimits socketLimits) {
 
     private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.\\-]*");
 
@@ -59,6 +61,21 @@ public record DaemonConfig(
                     + "give a group access instead: --socket-group <group> --socket-mode rw-rw----");
         }
         if (releaseRetryMax == null || releaseRetryMax.isNegative() || releaseRetryMax.isZero()) releaseRetryMax = Duration.ofMinutes(5);
+        if (socketLimits == null) socketLimits = SocketLimits.defaults();
+    }
+
+    /** With the default {@link SocketLimits}. */
+    public DaemonConfig(WapiConfig wapi, Path socketDir, String driverName, Set<PosixFilePermission> socketPermissions, String socketGroup,
+                        Path stateDir, Path cniCacheDir, String networkView, List<String> networkContainers, int prefixLength,
+                        String clusterName, String cmpType, String hostId, Duration releaseRetryMax) {
+        this(wapi, socketDir, driverName, socketPermissions, socketGroup, stateDir, cniCacheDir, networkView, networkContainers,
+                prefixLength, clusterName, cmpType, hostId, releaseRetryMax, null);
+    }
+
+    /** This configuration with other socket limits. */
+    public DaemonConfig withSocketLimits(SocketLimits limits) {
+        return new DaemonConfig(wapi, socketDir, driverName, socketPermissions, socketGroup, stateDir, cniCacheDir, networkView,
+                networkContainers, prefixLength, clusterName, cmpType, hostId, releaseRetryMax, limits);
     }
 
     public Path socketPath() {

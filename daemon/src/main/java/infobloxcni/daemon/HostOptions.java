@@ -67,6 +67,16 @@ public final class HostOptions {
     String cmpType;
     @Option(names = "--host-id", description = "this host's name on its reservations (default: the host name)")
     String hostId;
+    @Option(names = "--max-connections", defaultValue = "256", description = "client connections open at once (default: ${DEFAULT-VALUE})")
+    int maxConnections;
+    @Option(names = "--max-peer-connections", defaultValue = "32",
+            description = "connections open at once from one non-root peer (default: ${DEFAULT-VALUE}); non-root peers together get at most half")
+    int maxPeerConnections;
+    @Option(names = "--client-io-timeout", defaultValue = "10s", converter = DurationConverter.class,
+            description = "time a client has to send its request, and to take the answer (default: ${DEFAULT-VALUE})")
+    Duration clientIoTimeout;
+    @Option(names = "--max-request-bytes", defaultValue = "1048576", description = "largest request a client may send (default: ${DEFAULT-VALUE})")
+    int maxRequestBytes;
     /** Validates everything; the password comes from the flag, the file, or {@code passwordFromEnv}. */
     public DaemonConfig toConfig(String passwordFromEnv) throws IOException {
         String password = wapiPassword;
@@ -80,7 +90,8 @@ public final class HostOptions {
         String host = hostId != null ? hostId : defaultHostId();
         return new DaemonConfig(wapi, socketDir, driverName, PosixFilePermissions.fromString(socketMode), socketGroup,
                 stateDir, cniCacheDir, networkView, NetConf.splitList(networkContainer), prefixLength, clusterName, cmpType,
-                host, null);
+                host, null, new SocketLimits(maxConnections, maxPeerConnections, clientIoTimeout, maxRequestBytes,
+                        SocketLimits.bufferBudget(Runtime.getRuntime().maxMemory(), maxRequestBytes)));
     }
 
     private static String defaultHostId() throws IOException {

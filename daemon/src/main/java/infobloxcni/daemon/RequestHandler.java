@@ -60,6 +60,12 @@ final class RequestHandler implements Function<Envelope.Request, Envelope.Respon
         return parsed != null && parsed.netConf() != null ? parsed.netConf().cniVersion() : NetConf.versionOf(request.stdin());
     }
 
+    /** The answer to a client turned away because the daemon is at a limit: try again (code 11). */
+    static Envelope.Response busy(String why) {
+        return new Envelope.Response(1, CniResults.error(CniVersion.LATEST,
+                new CniError(CniError.TRY_AGAIN_LATER, "infoblox-cni-daemon is busy: " + why + "; try again")));
+    }
+
     static Envelope.Response malformedEnvelope(Exception e) {
         return new Envelope.Response(1, CniResults.error(CniVersion.LATEST,
                 new CniError(CniError.DECODE_FAILURE, "malformed request from plugin: " + e.getMessage())));

@@ -31,7 +31,10 @@ import org.newsclub.net.unix.FileDescriptorCast;
 
 /**
  * The Unix socket the plugin talks to. One virtual thread per connection, so slow grid calls for
- * one container never hold up another. The socket file is owner-only unless configured.
+ * one container never hold up another. The socket file is owner-only unless configured. What a
+ * client may hold is bounded ({@link SocketLimits}): connections ({@link ConnectionLimiter}, by the
+ * peer's credentials, {@link PeerPolicy}), and the time to send its request and take the answer
+ * ({@link IoDeadlines}).
  */
 final class SocketServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(SocketServer.class.getName());
@@ -49,11 +52,18 @@ final class SocketServer implements AutoCloseable {
     private Thread acceptor;
     private PeerPolicy policy = new PeerPolicy(false);
     private final RateLimitedLog refusals = new RateLimitedLog(LOG, java.time.Duration.ofMinutes(1));
+    /** Busy, slow, malformed, failed accepts: one line a minute per kind and peer. */
+    private final RateLimitedLog warnings = new RateLimitedLog(LOG, java.time.Duration.ofMinutes(1));
+    private final ConnectionLimiter limiter;
+    private final IoDeadlines deadlines = new IoDeadlines();
+    private static final long FIRST_ACCEPT_PAUSE_MILLIS = 10, MAX_ACCEPT_PAUSE_MILLIS = 1000;
 
-    SocketServer(Path path, Set<PosixFilePermission> permissions, String group, Function<Envelope.Request, Envelope.Response> handler) {
+    SocketServer(Path path, Set<PosixFilePermission> permissions, String group, SocketLimits limits,
+                 Function<Envelope.Request, Envelope.Response> handler) {
         this.path = path;
         this.permissions = permissions;
         this.group = group;
+        this.limiter = new ConnectionLimiter(limits);
         this.handler = handler;
     }
 
@@ -180,42 +190,116 @@ final class SocketServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Accepts for as long as the socket is open. A connection over a limit is answered "try again"
+     * at once, here, and closed; a failing accept (out of descriptors, say) is retried after a pause
+     * that doubles up to a second, and logged once a minute, never in a spin.
+     */
     private void acceptLoop() {
+        long pauseMillis = 0;
         while (server.isOpen()) {
+            SocketChannel channel;
             try {
-                SocketChannel channel = server.accept();
-                connections.submit(() -> serve(channel));
+                channel = server.accept();
+                pauseMillis = 0;
             } catch (ClosedChannelException closed) {
                 return;
             } catch (IOException | RuntimeException e) {
-                LOG.log(System.Logger.Level.WARNING, "accept failed: {0}", e.getMessage());
+                if (!server.isOpen()) return;
+                pauseMillis = Math.min(MAX_ACCEPT_PAUSE_MILLIS, Math.max(FIRST_ACCEPT_PAUSE_MILLIS, pauseMillis * 2));
+                warnings.log(System.Logger.Level.WARNING, "accept", "accept failed: {0}; pausing {1} ms before the next accept",
+                        String.valueOf(e.getMessage()), String.valueOf(pauseMillis));
+                try {
+                    Thread.sleep(pauseMillis);
+                } catch (InterruptedException stop) {
+                    return;
+                }
+                continue;
+            }
+            PeerPolicy.Peer peer = PeerPolicy.identify(channel);
+            ConnectionLimiter.Permit permit = limiter.admit(peer);
+            if (permit == null) {
+                turnAway(channel, peer);
+                continue;
+            }
+            try {
+                connections.submit(() -> serve(channel, permit));
+            } catch (RuntimeException shuttingDown) {
+                permit.close();
+                closeQuietly(channel);
             }
         }
     }
 
-    private void serve(SocketChannel channel) {
+    /** Over a limit: "try again" (code 11), without waiting for anything, and close. */
+    private void turnAway(SocketChannel channel, PeerPolicy.Peer peer) {
+        String why = limiter.whyFull(peer);
+        warnings.log(System.Logger.Level.WARNING, "busy " + peer.key(), "turned away a connection from {0}: {1}", peer, why);
         try (channel) {
-            PeerPolicy.Peer peer = PeerPolicy.identify(channel);
-            InputStream in = Channels.newInputStream(channel);
+            channel.configureBlocking(false); // the answer fits the socket's buffer; nothing here may block the acceptor
+            channel.write(java.nio.ByteBuffer.wrap(RequestHandler.busy(why).toBytes()));
+        } catch (IOException | RuntimeException ignored) {
+            // the client is gone, or will see the connection closed: try again either way
+        }
+    }
+
+    private void serve(SocketChannel channel, ConnectionLimiter.Permit permit) {
+        PeerPolicy.Peer peer = permit.peer;
+        try (permit; channel) {
             Envelope.Request request;
-            try {
-                request = Envelope.Request.read(in);
-            } catch (Envelope.MalformedEnvelopeException e) {
+            IoDeadlines.Deadline reading = deadlines.arm(channel, limits().clientIoTimeout());
+            try (reading) {
+                request = Envelope.Request.read(permit.meter(Channels.newInputStream(channel)));
+            } catch (IOException e) {
+                if (reading.expired()) {
+                    warnings.log(System.Logger.Level.WARNING, "slow " + peer.key(), "closed a connection from {0}: no complete request within {1} (--client-io-timeout)",
+                            peer, seconds(limits().clientIoTimeout()));
+                    return;
+                }
+                if (e instanceof Envelope.TruncatedEnvelopeException t && t.endedBeforeFirstByte()) return; // a probe: nothing to answer
+                if (!(e instanceof Envelope.MalformedEnvelopeException)) throw e;
                 // Not our plugin, or a broken one: answer if we can, and carry on serving others.
-                LOG.log(System.Logger.Level.WARNING, "malformed request on {0}: {1}", path, LogText.line(e.getMessage()));
-                write(channel, RequestHandler.malformedEnvelope(e));
+                warnings.log(System.Logger.Level.WARNING, "malformed " + peer.key(), "malformed request from {0} on {1}: {2}", peer, path,
+                        LogText.line(e.getMessage()));
+                answer(channel, RequestHandler.malformedEnvelope(e), peer);
                 return;
             }
             Envelope.Response refused = policy.refusal(peer, request);
             if (refused != null) {
                 refusals.log(System.Logger.Level.WARNING, peer.key(), "refused a request from {0}: {1}", peer,
                         request.env().containsKey(AdminCommands.ENV) ? "admin requests need root" : "CNI requests need root or --socket-group");
-                write(channel, refused);
+                answer(channel, refused, peer);
                 return;
             }
-            write(channel, handler.apply(request));
+            answer(channel, handler.apply(request), peer); // no client deadline while handling: the grid's timeouts bound it
         } catch (IOException | RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "connection failed: {0}", e.toString());
+            warnings.log(System.Logger.Level.WARNING, "failed " + peer.key(), "connection from {0} failed: {1}", peer, e.toString());
+        }
+    }
+
+    /** Writes the answer; a client that does not take it within the I/O timeout is dropped. */
+    private void answer(SocketChannel channel, Envelope.Response response, PeerPolicy.Peer peer) throws IOException {
+        IoDeadlines.Deadline writing = deadlines.arm(channel, limits().clientIoTimeout());
+        try (writing) {
+            write(channel, response);
+        } catch (IOException e) {
+            if (!writing.expired()) throw e;
+            warnings.log(System.Logger.Level.WARNING, "slow " + peer.key(), "closed a connection from {0}: it did not take its answer within {1} (--client-io-timeout)",
+                    peer, seconds(limits().clientIoTimeout()));
+        }
+    }
+
+    private SocketLimits limits() { return limiter.limits(); }
+
+    private static String seconds(java.time.Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
+    }
+
+    private static void closeQuietly(SocketChannel channel) {
+        try {
+            channel.close();
+        } catch (IOException ignored) {
+            // nothing more to do
         }
     }
 
@@ -253,5 +337,6 @@ final class SocketServer implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         connections.shutdown();
+        deadlines.close();
     }
 }
