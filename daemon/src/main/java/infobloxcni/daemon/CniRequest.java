@@ -76,12 +76,20 @@ public record CniRequest(
         return new CniRequest(command, containerId, netns, ifName, args, netConf, mac);
     }
 
+    /** Most {@code KEY=VALUE} pairs in CNI_ARGS (a runtime passes a handful). */
+    static final int MAX_ARGS = 64;
+
     /** {@code K=V;K2=V2}, as CNI_ARGS carries them. */
     static Map<String, String> parseArgs(String cniArgs) throws CniError {
         Map<String, String> args = new LinkedHashMap<>();
         if (cniArgs == null || cniArgs.isBlank()) return args;
-        for (String pair : cniArgs.split(";")) {
+        String[] pairs = cniArgs.split(";", 2 * MAX_ARGS + 1); // never a million-entry array: the rest stays in the last piece
+        int count = 0;
+        for (String pair : pairs) {
             if (pair.isEmpty()) continue;
+            if (++count > MAX_ARGS || pair.indexOf(';') >= 0) {
+                throw new CniError(CniError.INVALID_ENV, "CNI_ARGS holds more than " + MAX_ARGS + " KEY=VALUE pairs");
+            }
             int eq = pair.indexOf('=');
             if (eq <= 0) throw new CniError(CniError.INVALID_ENV, "CNI_ARGS: " + LogText.value(pair) + " is not KEY=VALUE");
             args.put(pair.substring(0, eq), pair.substring(eq + 1));

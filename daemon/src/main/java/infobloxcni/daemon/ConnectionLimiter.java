@@ -13,8 +13,14 @@ import java.util.Map;
  * of each, one such peer at most {@link SocketLimits#maxPeerConnections()} connections, so that a
  * flood from an unprivileged peer never locks out the runtime's calls. A connection over a limit is
  * answered "try again" rather than queued.
+ *
+ * <p>The first {@value #FREE_BYTES} bytes of each request are not counted against the budget: a
+ * runtime's netconf is a few kilobytes, so large requests held open never make small ones wait;
+ * the connection cap bounds what those cost together.
  */
 final class ConnectionLimiter {
+    static final int FREE_BYTES = 16 * 1024;
+
     /** The connection went over the buffer budget while its request was arriving. */
     static final class OverBudget extends IOException {
         OverBudget(String message) {
@@ -119,15 +125,19 @@ final class ConnectionLimiter {
                     long room = limits.maxRequestBytes() + 1L - total; // one byte more tells "too large" from "exactly the limit"
                     int n = super.read(b, off, (int) Math.min(len, Math.max(1, room)));
                     if (n <= 0) return n;
+                    long counted = Math.max(0, total + n - FREE_BYTES) - Math.max(0, total - FREE_BYTES);
                     total += n;
                     if (total > limits.maxRequestBytes()) {
                         throw new TooLarge("the request is larger than " + limits.maxRequestBytes() + " bytes, the most the daemon takes (--max-request-bytes)");
                     }
-                    synchronized (ConnectionLimiter.this) {
-                        if (!take(Permit.this, n)) {
-                            throw new OverBudget("requests being received already hold " + buffered + " bytes, the most the daemon buffers");
+                    if (counted > 0) {
+                        synchronized (ConnectionLimiter.this) {
+                            if (!take(Permit.this, counted)) {
+                                throw new OverBudget("large requests being received already hold " + buffered + " of the "
+                                        + limits.maxBufferedBytes() + " bytes the daemon buffers for them");
+                            }
+                            held += counted;
                         }
-                        held += n;
                     }
                     return n;
                 }

@@ -44,8 +44,15 @@ public record NetConf(
     /** One entry of {@code cni.dev/valid-attachments}. */
     public record Attachment(String containerId, String ifName) { }
 
+    /**
+     * Most JSON tokens in one document. What parsing costs in memory grows with the tokens far more
+     * than with the bytes ({@code [0,0,0,...]} is a node per two bytes); a netconf, even a GC's with
+     * thousands of valid-attachments (six tokens each), stays far below.
+     */
+    static final long MAX_TOKENS = 100_000;
     static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
-            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).maxStringLength(1 << 20).build())
+            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).maxStringLength(1 << 20)
+                    .maxDocumentLength(infobloxcni.plugin.Envelope.MAX_VALUE_BYTES).maxTokenCount(MAX_TOKENS).build())
             .build());
     private static final Pattern NETWORK_NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.\\-]*");
     private static final Pattern MAC = Pattern.compile("([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}");
@@ -56,6 +63,8 @@ public record NetConf(
         JsonNode root;
         try {
             root = JSON.readTree(stdin);
+        } catch (com.fasterxml.jackson.core.exc.StreamConstraintsException e) {
+            throw new CniError(CniError.DECODE_FAILURE, "network configuration is too large to decode: " + e.getOriginalMessage());
         } catch (JsonProcessingException e) {
             throw new CniError(CniError.DECODE_FAILURE, "network configuration is not valid JSON: " + e.getOriginalMessage());
         } catch (java.io.IOException e) {

@@ -66,6 +66,12 @@ final class RequestHandler implements Function<Envelope.Request, Envelope.Respon
                 new CniError(CniError.TRY_AGAIN_LATER, "infoblox-cni-daemon is busy: " + why + "; try again")));
     }
 
+    /** The answer to a request over the daemon's size limit (code 6, as the plugin's own for stdin over 4 MiB). */
+    static Envelope.Response tooLarge(String why) {
+        return new Envelope.Response(1, CniResults.error(CniVersion.LATEST, new CniError(CniError.DECODE_FAILURE, "request refused: " + why,
+                "the network configuration on stdin (with its prevResult or cni.dev/valid-attachments) is what makes a request large")));
+    }
+
     static Envelope.Response malformedEnvelope(Exception e) {
         return new Envelope.Response(1, CniResults.error(CniVersion.LATEST,
                 new CniError(CniError.DECODE_FAILURE, "malformed request from plugin: " + e.getMessage())));

@@ -257,6 +257,11 @@ final class SocketServer implements AutoCloseable {
                     return;
                 }
                 if (e instanceof Envelope.TruncatedEnvelopeException t && t.endedBeforeFirstByte()) return; // a probe: nothing to answer
+                if (e instanceof ConnectionLimiter.TooLarge || e instanceof ConnectionLimiter.OverBudget) {
+                    warnings.log(System.Logger.Level.WARNING, "memory " + peer.key(), "refused a request from {0}: {1}", peer, e.getMessage());
+                    answer(channel, e instanceof ConnectionLimiter.TooLarge ? RequestHandler.tooLarge(e.getMessage()) : RequestHandler.busy(e.getMessage()), peer);
+                    return;
+                }
                 if (!(e instanceof Envelope.MalformedEnvelopeException)) throw e;
                 // Not our plugin, or a broken one: answer if we can, and carry on serving others.
                 warnings.log(System.Logger.Level.WARNING, "malformed " + peer.key(), "malformed request from {0} on {1}: {2}", peer, path,

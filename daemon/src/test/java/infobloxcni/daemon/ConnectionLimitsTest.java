@@ -160,33 +160,32 @@ class ConnectionLimitsTest {
     void aFloodOfConnectionsNeitherExhaustsDescriptorsNorFloodsTheLog() throws Exception {
         try (WapiSimulator grid = TestHost.startGrid()) {
             TestHost host = new TestHost(grid, dir, "host-l");
-            Process daemon = daemonWithFewDescriptors(grid, host, 256, "--max-connections", "64");
             List<SocketChannel> flood = java.util.Collections.synchronizedList(new ArrayList<>());
-            try {
-                awaitServing(host, daemon);
-                List<Thread> connecting = new ArrayList<>();
-                for (int i = 0; i < 400; i++) {
-                    connecting.add(Thread.ofVirtual().start(() -> {
-                        try {
-                            SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-                            flood.add(ch);
-                            ch.connect(UnixDomainSocketAddress.of(host.socket()));
-                        } catch (IOException refusedOrClosed) {
-                            // turned away, or closed by the test below
-                        }
-                    }));
+            try (DaemonProcess daemon = DaemonProcess.start(grid, host, dir, "ulimit -n 256", List.of(), "--max-connections", "64")) {
+                daemon.awaitServing(host);
+                try {
+                    List<Thread> connecting = new ArrayList<>();
+                    for (int i = 0; i < 400; i++) {
+                        connecting.add(Thread.ofVirtual().start(() -> {
+                            try {
+                                SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+                                flood.add(ch);
+                                ch.connect(UnixDomainSocketAddress.of(host.socket()));
+                            } catch (IOException refusedOrClosed) {
+                                // turned away, or closed by the test below
+                            }
+                        }));
+                    }
+                    for (Thread t : connecting) t.join(Duration.ofMillis(100));
+                    Thread.sleep(3000);
+                    assertTrue(daemon.alive(), "the daemon died:\n" + daemon.log());
+                    long acceptFailures = daemon.fullLog().lines().filter(l -> l.contains("accept failed")).count();
+                    assertTrue(acceptFailures <= 5, acceptFailures + " 'accept failed' lines in 3 s: the daemon ran out of descriptors");
+                } finally {
+                    synchronized (flood) {
+                        for (SocketChannel ch : flood) ch.close();
+                    }
                 }
-                for (Thread t : connecting) t.join(Duration.ofMillis(100));
-                Thread.sleep(3000);
-                assertTrue(daemon.isAlive(), "the daemon died:\n" + log());
-                long acceptFailures = log().lines().filter(l -> l.contains("accept failed")).count();
-                assertTrue(acceptFailures <= 5, acceptFailures + " 'accept failed' lines in 3 s: the daemon ran out of descriptors");
-            } finally {
-                synchronized (flood) {
-                    for (SocketChannel ch : flood) ch.close();
-                }
-            }
-            try {
                 TestHost.Answer add = null;
                 for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20); System.nanoTime() < end; Thread.sleep(200)) {
                     try {
@@ -196,45 +195,10 @@ class ConnectionLimitsTest {
                         // still draining the flood
                     }
                 }
-                assertNotNull(add, "no answer after the flood:\n" + log());
-                assertTrue(add.ok(), add + "\n" + log());
-            } finally {
-                daemon.destroy();
-                if (!daemon.waitFor(20, TimeUnit.SECONDS)) daemon.destroyForcibly();
+                assertNotNull(add, "no answer after the flood:\n" + daemon.log());
+                assertTrue(add.ok(), add + "\n" + daemon.log());
             }
         }
-    }
-
-    private String log() throws IOException {
-        String text = Files.readString(dir.resolve("daemon.log"));
-        return text.length() > 20_000 ? text.substring(0, 10_000) + "\n...\n" + text.substring(text.length() - 10_000) : text;
-    }
-
-    /** The daemon as a process of its own, with at most {@code descriptors} open files. */
-    private Process daemonWithFewDescriptors(WapiSimulator grid, TestHost host, int descriptors, String... extra) throws IOException {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> argv = new ArrayList<>(List.of("sh", "-c", "ulimit -n " + descriptors + "; exec \"$@\"", "sh",
-                java, "-XX:-MaxFDLimit", "-Djava.io.tmpdir=" + dir, "-cp", System.getProperty("java.class.path"), DaemonMain.class.getName(),
-                "--grid-host", "127.0.0.1", "--wapi-port", String.valueOf(grid.port()), "--wapi-scheme", "http",
-                "--wapi-username", TestHost.USER, "--socket-dir", host.socket().getParent().toString(),
-                "--state-dir", host.dir.resolve("state").toString(), "--cni-cache-dir", host.dir.resolve("cache").toString(),
-                "--host-id", host.hostId));
-        argv.addAll(List.of(extra));
-        ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(dir.resolve("daemon.log").toFile());
-        pb.environment().put("WAPI_PASSWORD", TestHost.PASSWORD);
-        return pb.start();
-    }
-
-    private void awaitServing(TestHost host, Process daemon) throws Exception {
-        for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60); System.nanoTime() < end && daemon.isAlive(); Thread.sleep(50)) {
-            if (!Files.exists(host.socket())) continue;
-            try {
-                if (host.call("VERSION", null, null, "{}").ok()) return;
-            } catch (RuntimeException notYet) {
-                // bound, not accepting yet
-            }
-        }
-        fail("the daemon did not serve within 60 s:\n" + log());
     }
 
     private static SocketChannel connect(TestHost host) throws IOException {

@@ -42,9 +42,9 @@ class FileModesTest {
             Path socket = host.socket();
             // started before the daemon: connects as soon as anything at the socket path lets it
             Process racer = otherUserRacing(other, socket);
-            Process daemon = daemonUnderUmask000(grid, host);
+            DaemonProcess daemon = DaemonProcess.start(grid, host, dir, "umask 000", List.of());
             try {
-                awaitServing(host, daemon);
+                daemon.awaitServing(host);
                 assertTrue(host.call("ADD", "c1", "eth0", GOOD).ok(), "the daemon serves and writes its journal");
                 Thread.sleep(300);
                 racer.destroyForcibly();
@@ -72,8 +72,7 @@ class FileModesTest {
                 }
             } finally {
                 racer.destroyForcibly();
-                daemon.destroy();
-                if (!daemon.waitFor(20, TimeUnit.SECONDS)) daemon.destroyForcibly();
+                daemon.close();
             }
         }
     }
@@ -141,34 +140,5 @@ class FileModesTest {
         return new ProcessBuilder("setpriv", "--reuid=" + other.uid, "--regid=" + other.gid, "--clear-groups", "--",
                 java, "-XX:-UsePerfData", "-cp", SecondUser.treeClassPath(), SocketRacer.class.getName(), socket.toString(), "60")
                 .redirectErrorStream(true).redirectOutput(dir.resolve("racer.log").toFile()).start();
-    }
-
-    private Process daemonUnderUmask000(WapiSimulator grid, TestHost host) throws Exception {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> argv = new ArrayList<>(List.of("sh", "-c", "umask 000; exec \"$@\"", "sh",
-                java, "-Djava.io.tmpdir=" + dir, "-cp", System.getProperty("java.class.path"), DaemonMain.class.getName(),
-                "--grid-host", "127.0.0.1", "--wapi-port", String.valueOf(grid.port()), "--wapi-scheme", "http",
-                "--wapi-username", TestHost.USER, "--socket-dir", host.socket().getParent().toString(),
-                "--state-dir", host.dir.resolve("state").toString(), "--cni-cache-dir", host.dir.resolve("cache").toString(),
-                "--host-id", host.hostId));
-        ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(dir.resolve("daemon.log").toFile());
-        pb.environment().put("WAPI_PASSWORD", TestHost.PASSWORD);
-        return pb.start();
-    }
-
-    private void awaitServing(TestHost host, Process daemon) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (System.nanoTime() < deadline && daemon.isAlive()) {
-            if (Files.exists(host.socket())) {
-                try {
-                    if (host.call("VERSION", null, null, "{}").ok()) return;
-                } catch (RuntimeException notYet) {
-                    // bound, not accepting yet
-                }
-            }
-            Thread.sleep(50);
-        }
-        throw new AssertionError("the daemon did not serve within 60 s:\n" + Files.readString(dir.resolve("daemon.log"))
-                + (new File("/proc/" + daemon.pid()).exists() ? "" : "\n(exited)"));
     }
 }
