@@ -57,6 +57,9 @@ final class SocketServer implements AutoCloseable {
     private final ConnectionLimiter limiter;
     private final IoDeadlines deadlines = new IoDeadlines();
     private static final long FIRST_ACCEPT_PAUSE_MILLIS = 10, MAX_ACCEPT_PAUSE_MILLIS = 1000;
+    /** How long, and how much, a refused request's remaining bytes are read and dropped after the answer. */
+    static final java.time.Duration DRAIN_TIME = java.time.Duration.ofSeconds(1);
+    static final long DRAIN_BYTES = Envelope.MAX_TOTAL_BYTES + 64 * 1024;
 
     SocketServer(Path path, Set<PosixFilePermission> permissions, String group, SocketLimits limits,
                  Function<Envelope.Request, Envelope.Response> handler) {
@@ -237,7 +240,9 @@ final class SocketServer implements AutoCloseable {
         warnings.log(System.Logger.Level.WARNING, "busy " + peer.key(), "turned away a connection from {0}: {1}", peer, why);
         try (channel) {
             channel.configureBlocking(false); // the answer fits the socket's buffer; nothing here may block the acceptor
+            drainAvailable(channel); // so that closing does not reset the connection before the client reads the answer
             channel.write(java.nio.ByteBuffer.wrap(RequestHandler.busy(why).toBytes()));
+            channel.shutdownOutput();
         } catch (IOException | RuntimeException ignored) {
             // the client is gone, or will see the connection closed: try again either way
         }
@@ -259,14 +264,14 @@ final class SocketServer implements AutoCloseable {
                 if (e instanceof Envelope.TruncatedEnvelopeException t && t.endedBeforeFirstByte()) return; // a probe: nothing to answer
                 if (e instanceof ConnectionLimiter.TooLarge || e instanceof ConnectionLimiter.OverBudget) {
                     warnings.log(System.Logger.Level.WARNING, "memory " + peer.key(), "refused a request from {0}: {1}", peer, e.getMessage());
-                    answer(channel, e instanceof ConnectionLimiter.TooLarge ? RequestHandler.tooLarge(e.getMessage()) : RequestHandler.busy(e.getMessage()), peer);
+                    answerAndDrain(channel, e instanceof ConnectionLimiter.TooLarge ? RequestHandler.tooLarge(e.getMessage()) : RequestHandler.busy(e.getMessage()), peer);
                     return;
                 }
                 if (!(e instanceof Envelope.MalformedEnvelopeException)) throw e;
                 // Not our plugin, or a broken one: answer if we can, and carry on serving others.
                 warnings.log(System.Logger.Level.WARNING, "malformed " + peer.key(), "malformed request from {0} on {1}: {2}", peer, path,
                         LogText.line(e.getMessage()));
-                answer(channel, RequestHandler.malformedEnvelope(e), peer);
+                answerAndDrain(channel, RequestHandler.malformedEnvelope(e), peer);
                 return;
             }
             Envelope.Response refused = policy.refusal(peer, request);
@@ -291,6 +296,38 @@ final class SocketServer implements AutoCloseable {
             if (!writing.expired()) throw e;
             warnings.log(System.Logger.Level.WARNING, "slow " + peer.key(), "closed a connection from {0}: it did not take its answer within {1} (--client-io-timeout)",
                     peer, seconds(limits().clientIoTimeout()));
+        }
+    }
+
+    /**
+     * The answer to a request the daemon stopped reading (malformed, too large, over the budget),
+     * then the rest of what the client sends, read and thrown away until it is done (at most
+     * {@link #DRAIN_TIME}, {@link #DRAIN_BYTES}): closing with its bytes unread would reset the
+     * connection, and the client would see that (or a broken pipe on its write) instead of the error.
+     */
+    private void answerAndDrain(SocketChannel channel, Envelope.Response response, PeerPolicy.Peer peer) throws IOException {
+        answer(channel, response, peer);
+        try (IoDeadlines.Deadline draining = deadlines.arm(channel, DRAIN_TIME)) {
+            channel.shutdownOutput(); // the answer is complete: the client may read it while it still writes
+            java.nio.ByteBuffer sink = java.nio.ByteBuffer.allocate(8192);
+            long drained = 0;
+            while (drained < DRAIN_BYTES && channel.read(sink) >= 0) {
+                drained += sink.position();
+                sink.clear();
+            }
+        } catch (IOException closedOrReset) {
+            // the client is gone, or the drain deadline closed the channel: it had its chance
+        }
+    }
+
+    /** Over a connection limit: what the client already sent is read and dropped, without waiting. */
+    private static void drainAvailable(SocketChannel nonBlocking) throws IOException {
+        java.nio.ByteBuffer sink = java.nio.ByteBuffer.allocate(8192);
+        long drained = 0;
+        int n;
+        while (drained < DRAIN_BYTES && (n = nonBlocking.read(sink)) > 0) {
+            drained += n;
+            sink.clear();
         }
     }
 
