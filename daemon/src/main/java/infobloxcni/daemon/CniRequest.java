@@ -23,7 +23,16 @@ public record CniRequest(
     public enum Command { ADD, DEL, CHECK, STATUS, GC, VERSION }
 
     private static final Pattern CONTAINER_ID = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.\\-]*");
-    private static final Pattern IF_NAME = Pattern.compile("[^/:\\s]{1,15}");
+    /**
+     * What Linux takes as an interface name (1 to 15 bytes, no '/', ':' or white space), narrowed
+     * to printable ASCII without '%' (which the kernel would treat as a template, like {@code eth%d}):
+     * the name goes into the grid's comment and the log, where a control character or a look-alike
+     * letter would hide what it is.
+     */
+    private static final Pattern IF_NAME = Pattern.compile("[!-~&&[^/:%]]{1,15}");
+    /** A Kubernetes pod name (a DNS-1123 subdomain), written as the reservation's name and EA VM Name. */
+    private static final Pattern POD_NAME = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+    static final int MAX_POD_NAME_LENGTH = 253;
 
     public static CniRequest parse(Map<String, String> env, byte[] stdin) throws CniError {
         String commandText = env.get("CNI_COMMAND");
@@ -55,7 +64,8 @@ public record CniRequest(
         String ifName = env.get("CNI_IFNAME");
         if (ifName == null || ifName.isEmpty()) throw new CniError(CniError.INVALID_ENV, "CNI_IFNAME is not set");
         if (!IF_NAME.matcher(ifName).matches() || ifName.equals(".") || ifName.equals("..")) {
-            throw new CniError(CniError.INVALID_ENV, "CNI_IFNAME " + LogText.value(ifName) + " is not a valid interface name (1-15 characters, no '/', ':' or spaces)");
+            throw new CniError(CniError.INVALID_ENV, "CNI_IFNAME " + LogText.value(ifName)
+                    + " is not a valid interface name (1-15 printable ASCII characters, no '/', ':', '%' or spaces)");
         }
         String netns = env.get("CNI_NETNS");
         if (netns != null && netns.isEmpty()) netns = null;
@@ -68,7 +78,13 @@ public record CniRequest(
                         + LogText.escape(verdict.reason()));
             }
         }
-        return new CniRequest(command, containerId, netns, ifName, parseArgs(env.get("CNI_ARGS")), netConf, null);
+        Map<String, String> args = parseArgs(env.get("CNI_ARGS"));
+        String pod = args.get("K8S_POD_NAME");
+        if (pod != null && !pod.isEmpty() && (pod.length() > MAX_POD_NAME_LENGTH || !POD_NAME.matcher(pod).matches())) {
+            throw new CniError(CniError.INVALID_ENV, "CNI_ARGS K8S_POD_NAME " + LogText.value(pod)
+                    + " is not a pod name (at most 253 lowercase letters, digits, '-' and '.')");
+        }
+        return new CniRequest(command, containerId, netns, ifName, args, netConf, null);
     }
 
     /** This request with the MAC to record on its reservation. */

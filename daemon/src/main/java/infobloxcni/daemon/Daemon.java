@@ -41,7 +41,7 @@ public final class Daemon implements AutoCloseable {
         Duration syncWait = config.wapi().callTimeout().compareTo(Duration.ofSeconds(5)) < 0 ? config.wapi().callTimeout() : Duration.ofSeconds(5);
         ipam.beforeAllocatingUnknown(() -> journal.awaitGridSync(syncWait));
         this.socket = new SocketServer(config.socketPath(), config.socketPermissions(), config.socketGroup(), config.socketLimits(),
-                new RequestHandler(ipam, new AdminCommands(journal, new JournalAudit(wapi, journal, ipam, rebuilder, tags))));
+                new RequestHandler(ipam, new AdminCommands(journal, new JournalAudit(wapi, journal, ipam, rebuilder, tags)), config));
     }
 
     public static Daemon start(DaemonConfig config) throws IOException {

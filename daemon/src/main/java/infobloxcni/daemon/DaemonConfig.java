@@ -37,20 +37,31 @@ public record DaemonConfig(
         SocketLimits socketLimits) {
 
     private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.\\-]*");
+    /** Written into every reservation's comment (see {@link NetConf#MAX_NAME_LENGTH}). */
+    static final int MAX_HOST_ID_LENGTH = 64;
 
     public DaemonConfig {
         if (driverName == null || !NAME.matcher(driverName).matches()) throw new IllegalArgumentException("--driver-name must be a plain file name, got '" + driverName + "'");
-        if (hostId == null || !NAME.matcher(hostId).matches()) throw new IllegalArgumentException("--host-id must hold only letters, digits, '_', '.', '-', got '" + hostId + "'");
-        if (networkView == null || networkView.isBlank()) throw new IllegalArgumentException("--network-view must not be empty");
-        if (prefixLength < 1 || prefixLength > 30) throw new IllegalArgumentException("--prefix-length must be 1..30, got " + prefixLength);
+        if (hostId == null || !NAME.matcher(hostId).matches() || hostId.length() > MAX_HOST_ID_LENGTH) {
+            throw new IllegalArgumentException("--host-id must be 1.." + MAX_HOST_ID_LENGTH + " letters, digits, '_', '.', '-', got " + LogText.value(hostId));
+        }
+        if (networkView == null) throw new IllegalArgumentException("--network-view must not be empty");
+        String viewProblem = NetConf.viewProblem(networkView);
+        if (viewProblem != null) throw new IllegalArgumentException("--network-view " + viewProblem);
+        if (prefixLength < NetConf.MIN_PREFIX_LENGTH || prefixLength > 30) {
+            throw new IllegalArgumentException("--prefix-length must be " + NetConf.MIN_PREFIX_LENGTH + "..30, got " + prefixLength);
+        }
         if (clusterName == null || clusterName.isBlank()) throw new IllegalArgumentException("--cluster-name must not be empty");
         networkContainers = List.copyOf(networkContainers);
         for (String container : networkContainers) {
+            Ipv4Subnet parsed;
             try {
-                Ipv4Subnet.parse(container);
+                parsed = Ipv4Subnet.parse(container);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("--network-container: " + e.getMessage());
             }
+            String problem = NetConf.networkProblem(parsed);
+            if (problem != null) throw new IllegalArgumentException("--network-container: " + problem);
         }
         if (networkContainers.isEmpty()) throw new IllegalArgumentException("--network-container must name at least one CIDR");
         socketPermissions = Set.copyOf(socketPermissions);

@@ -56,6 +56,19 @@ public record NetConf(
             .build());
     private static final Pattern NETWORK_NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.\\-]*");
     private static final Pattern MAC = Pattern.compile("([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}");
+    /**
+     * Longest network name: it is written into each reservation's comment, which a grid keeps up
+     * to 256 characters ({@code infoblox-cni host=<64> net=<128> if=<15>} fits).
+     */
+    static final int MAX_NAME_LENGTH = 128;
+    static final int MAX_VIEW_LENGTH = 64;
+    private static final Pattern VIEW = Pattern.compile("[A-Za-z0-9](?:[A-Za-z0-9 _.\\-]*[A-Za-z0-9_.\\-])?");
+    /** The largest network (smallest prefix length) a subnet, a container or a carved network may be. */
+    static final int MIN_PREFIX_LENGTH = 8;
+    static final int MAX_CONTAINERS = 16;
+    /** "This network", loopback, multicast and the reserved and broadcast block. */
+    private static final List<Ipv4Subnet> RESERVED = List.of(Ipv4Subnet.parse("0.0.0.0/8"), Ipv4Subnet.parse("127.0.0.0/8"),
+            Ipv4Subnet.parse("224.0.0.0/3"));
     static final String DEFAULT_VERSION = "0.1.0";
 
     /** Parses and validates; the error names the offending field. */
@@ -94,8 +107,9 @@ public record NetConf(
 
     private static NetConf parseFields(String version, JsonNode root) throws CniError {
         String name = optionalText(root, "name", "name");
-        if (name == null || !NETWORK_NAME.matcher(name).matches()) {
-            throw new CniError(CniError.INVALID_NETCONF, "field 'name' must be a network name (letters, digits, '_', '.', '-'), got " + show(name));
+        if (name == null || !NETWORK_NAME.matcher(name).matches() || name.length() > MAX_NAME_LENGTH) {
+            throw new CniError(CniError.INVALID_NETCONF, "field 'name' must be a network name (letters, digits, '_', '.', '-', at most "
+                    + MAX_NAME_LENGTH + "), got " + show(name));
         }
         JsonNode ipam = root.get("ipam");
         if (ipam == null || !ipam.isObject()) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam' is missing or not an object");
@@ -112,30 +126,47 @@ public record NetConf(
                 throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.subnet': " + e.getMessage());
             }
             if (subnet.prefixLength() > 30) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.subnet': /" + subnet.prefixLength() + " leaves no room for a gateway and containers");
+            String problem = networkProblem(subnet);
+            if (problem != null) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.subnet': " + problem);
         }
 
         String gateway = optionalText(ipam, "gateway", "ipam.gateway");
         if (gateway != null && gateway.isBlank()) gateway = null;
         if (gateway != null) {
+            int written;
             try {
-                Ipv4Subnet.parseAddress(gateway);
+                written = Ipv4Subnet.parseAddress(gateway);
             } catch (IllegalArgumentException e) {
                 throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.gateway': " + e.getMessage());
             }
+            // checked here, before anything is written to the grid: a gateway refused after the
+            // network was created left that network behind
+            if (subnet != null) checkGateway(gateway, written, subnet);
         }
 
         String view = optionalText(ipam, "network-view", "ipam.network-view");
-        if (view != null && view.isBlank()) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.network-view' must not be empty");
+        if (view != null) {
+            String problem = viewProblem(view);
+            if (problem != null) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.network-view' " + problem);
+        }
 
         List<String> containers = new ArrayList<>();
         String containerText = optionalText(ipam, "network-container", "ipam.network-container");
         if (containerText != null && !containerText.isBlank()) {
-            for (String c : containerText.split(",")) {
+            String[] parts = containerText.split(",", MAX_CONTAINERS + 1);
+            if (parts.length > MAX_CONTAINERS) {
+                throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.network-container' lists more than " + MAX_CONTAINERS + " CIDRs");
+            }
+            for (String c : parts) {
+                Ipv4Subnet container;
                 try {
-                    containers.add(Ipv4Subnet.parse(c.trim()).toString());
+                    container = Ipv4Subnet.parse(c.trim());
                 } catch (IllegalArgumentException e) {
                     throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.network-container': " + e.getMessage());
                 }
+                String problem = networkProblem(container);
+                if (problem != null) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.network-container': " + problem);
+                containers.add(container.toString());
             }
         }
 
@@ -145,7 +176,9 @@ public record NetConf(
             if (prefix.isTextual() && prefix.asText().matches("\\d{1,2}")) prefixLength = Integer.parseInt(prefix.asText());
             else if (prefix.isIntegralNumber()) prefixLength = prefix.asInt();
             else throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.prefix-length' must be a number, got " + LogText.value(prefix.toString()));
-            if (prefixLength < 1 || prefixLength > 30) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.prefix-length' must be 1..30, got " + prefixLength);
+            if (prefixLength < MIN_PREFIX_LENGTH || prefixLength > 30) {
+                throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.prefix-length' must be " + MIN_PREFIX_LENGTH + "..30, got " + prefixLength);
+            }
         }
 
         ArrayNode routes = JSON.createArrayNode();
@@ -196,6 +229,66 @@ public record NetConf(
 
         return new NetConf(version, name, ipamType, subnet, gateway, view, List.copyOf(containers), prefixLength,
                 routes, dns, runtimeMac == null ? null : runtimeMac.toLowerCase(), prevResult, valid == null ? null : List.copyOf(valid));
+    }
+
+    /**
+     * What the daemon's defaults make of this configuration for an ADD, checked before anything is
+     * written to the grid: a network carved without {@code subnet} must be able to hold the
+     * {@code gateway} (given relative to it, like {@code 0.0.0.1}), and its prefix length must fit
+     * in the containers it is carved from.
+     */
+    void checkEffective(int defaultPrefixLength, List<String> defaultContainers) throws CniError {
+        if (subnet != null) return;
+        int prefix = prefixLength > 0 ? prefixLength : defaultPrefixLength;
+        for (String c : networkContainers.isEmpty() ? defaultContainers : networkContainers) {
+            int containerPrefix = Ipv4Subnet.parse(c).prefixLength();
+            if (prefix < containerPrefix) {
+                throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.prefix-length': a /" + prefix + " cannot be carved out of the network container " + c);
+            }
+        }
+        if (gateway == null) return;
+        int written = Ipv4Subnet.parseAddress(gateway);
+        if ((written & Ipv4Subnet.mask(prefix)) != 0) {
+            // a full address can only be right when the carved network is a whole container
+            List<String> containers = networkContainers.isEmpty() ? defaultContainers : networkContainers;
+            boolean whole = containers.stream().map(Ipv4Subnet::parse).allMatch(c -> c.prefixLength() == prefix && c.isUsableHost(written));
+            if (whole) return;
+            throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.gateway': " + LogText.value(gateway) + " is a full address, but without 'ipam.subnet'"
+                    + " the network is carved, so the gateway must be given within it, like 0.0.0.1");
+        }
+        if (written == 0 || written == ~Ipv4Subnet.mask(prefix)) {
+            throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.gateway': " + LogText.value(gateway) + " is not a usable host of a /" + prefix);
+        }
+    }
+
+    /** As GridNetworks resolves it: {@code 0.0.0.1}-style means that host of the subnet. */
+    private static void checkGateway(String text, int written, Ipv4Subnet subnet) throws CniError {
+        int gateway = (written & Ipv4Subnet.mask(subnet.prefixLength())) == 0 ? subnet.base() | written : written;
+        if (!subnet.isUsableHost(gateway)) {
+            throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.gateway': " + LogText.value(text) + " -> " + Ipv4Subnet.format(gateway)
+                    + " is not a usable host address of " + subnet);
+        }
+    }
+
+    /**
+     * Why {@code view} cannot name a network view, or null: 1 to {@value #MAX_VIEW_LENGTH} letters,
+     * digits, '_', '.', '-' and inner spaces, starting with a letter or digit.
+     */
+    static String viewProblem(String view) {
+        if (view.length() > MAX_VIEW_LENGTH) return "must be at most " + MAX_VIEW_LENGTH + " characters, got " + view.length();
+        if (!VIEW.matcher(view).matches()) {
+            return "must be a network view name (letters, digits, '_', '.', '-' and inner spaces, starting with a letter or digit), got " + LogText.value(view);
+        }
+        return null;
+    }
+
+    /** Why {@code n} cannot be a container network, or null: too large, or in a range no host may use. */
+    static String networkProblem(Ipv4Subnet n) {
+        if (n.prefixLength() < MIN_PREFIX_LENGTH) return n + " is larger than a /" + MIN_PREFIX_LENGTH;
+        for (Ipv4Subnet reserved : RESERVED) {
+            if (reserved.contains(n.base()) || n.contains(reserved.base())) return n + " is in " + reserved + ", which no host may use for containers";
+        }
+        return null;
     }
 
     private static String optionalText(JsonNode node, String field, String path) throws CniError {

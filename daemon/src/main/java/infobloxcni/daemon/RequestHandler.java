@@ -15,10 +15,12 @@ final class RequestHandler implements Function<Envelope.Request, Envelope.Respon
 
     private final Ipam ipam;
     private final AdminCommands admin;
+    private final DaemonConfig config;
 
-    RequestHandler(Ipam ipam, AdminCommands admin) {
+    RequestHandler(Ipam ipam, AdminCommands admin, DaemonConfig config) {
         this.ipam = ipam;
         this.admin = admin;
+        this.config = config;
     }
 
     @Override
@@ -32,7 +34,10 @@ final class RequestHandler implements Function<Envelope.Request, Envelope.Respon
         try {
             cni = CniRequest.parse(request.env(), request.stdin());
             byte[] out = switch (cni.command()) {
-                case ADD -> ipam.add(cni.withMac(MacAddresses.of(cni))); // before the ADD locks its attachment
+                case ADD -> {
+                    cni.netConf().checkEffective(config.prefixLength(), config.networkContainers()); // before any grid write
+                    yield ipam.add(cni.withMac(MacAddresses.of(cni))); // the MAC before the ADD locks its attachment
+                }
                 case DEL -> { ipam.del(cni); yield NOTHING; }
                 case CHECK -> { ipam.check(cni); yield NOTHING; }
                 case STATUS -> { ipam.status(); yield NOTHING; }
