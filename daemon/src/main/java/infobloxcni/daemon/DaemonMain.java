@@ -1,6 +1,5 @@
 package infobloxcni.daemon;
 
-import infobloxcni.wapi.SslVerify;
 import java.io.IOException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Callable;
@@ -41,8 +40,7 @@ public final class DaemonMain implements Callable<Integer> {
             System.err.println("infoblox-cni-daemon: " + e.getMessage());
             return 2;
         }
-        if (host.passwordOnCommandLine()) log.warning("--wapi-password is visible to every user in ps; use env WAPI_PASSWORD or --wapi-password-file");
-        if (config.wapi().sslVerify() instanceof SslVerify.Disabled) log.warning("--ssl-verify false: the grid's certificate is NOT verified");
+        for (String warning : host.warnings(config)) log.warning(warning);
         log.info("starting with " + config.wapi() + ", socket " + config.socketPath() + ", state " + config.stateDir() + ", host-id " + config.hostId());
         Daemon daemon;
         try {

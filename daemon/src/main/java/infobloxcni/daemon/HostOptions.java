@@ -103,6 +103,34 @@ public final class HostOptions {
 
     public boolean passwordOnCommandLine() { return wapiPassword != null; }
 
+    /**
+     * What is unsafe about this configuration, one sentence each, for the daemon's log and the
+     * recover command's stderr: a password others can read, credentials sent in clear, a grid
+     * whose certificate is not checked.
+     */
+    public java.util.List<String> warnings(DaemonConfig config) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        if (passwordOnCommandLine()) out.add("--wapi-password is visible to every user in ps; use env WAPI_PASSWORD or --wapi-password-file");
+        if (wapiPassword == null && wapiPasswordFile != null) {
+            try {
+                java.util.Set<java.nio.file.attribute.PosixFilePermission> mode = Files.getPosixFilePermissions(wapiPasswordFile);
+                if (mode.stream().anyMatch(p -> p.name().startsWith("GROUP_") || p.name().startsWith("OTHERS_"))) {
+                    out.add("--wapi-password-file " + wapiPasswordFile + " may be read by others (mode "
+                            + PosixFilePermissions.toString(mode) + "); chmod 600 it");
+                }
+            } catch (IOException | UnsupportedOperationException e) {
+                // read above already; nothing more to say
+            }
+        }
+        if (!config.wapi().https()) {
+            out.add("--wapi-scheme http: the WAPI user name and password cross the network in clear text (HTTP Basic auth),"
+                    + " and nothing proves the other end is the grid; http is for simulators in tests");
+        } else if (config.wapi().sslVerify() instanceof SslVerify.Disabled) {
+            out.add("--ssl-verify false: the grid's certificate is NOT verified");
+        }
+        return out;
+    }
+
     /** Accepts 500ms, 5s, 2m, or a bare number of seconds. */
     static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
         @Override

@@ -31,8 +31,12 @@ class DaemonLauncherTest {
         Files.createDirectories(tree.resolve("bin/lib"));
         Files.createDirectories(tree.resolve("daemon/target"));
         Files.copy(REPO.resolve("bin/infoblox-cni-daemon"), tree.resolve("bin/infoblox-cni-daemon"));
+        Files.copy(REPO.resolve("bin/infoblox-cni-recover"), tree.resolve("bin/infoblox-cni-recover"));
         Files.copy(REPO.resolve("bin/lib/launch.sh"), tree.resolve("bin/lib/launch.sh"));
         Files.writeString(tree.resolve("daemon/target/daemon.jar"), "");
+        Files.createDirectories(tree.resolve("recovery/target"));
+        Files.writeString(tree.resolve("recovery/target/recovery.jar"), "");
+        Files.setPosixFilePermissions(tree.resolve("bin/infoblox-cni-recover"), PosixFilePermissions.fromString("rwxr-xr-x"));
         Path java = tree.resolve("fake-java");
         Files.writeString(java, "#!/bin/sh\nfor a in \"$@\"; do echo \"$a\"; done\n");
         Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
@@ -63,6 +67,17 @@ class DaemonLauncherTest {
         assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(expectedTmp())));
         var again = launch();
         assertTrue(again.ok(), "a restart reuses its own directory: " + again);
+    }
+
+    @Test
+    void neitherTheDaemonNorTheRecoverCommandLeavesAPerfDataFile() {
+        // hsperfdata_<user>/<pid> in /tmp outlives a kill -9 and holds the command line
+        var daemon = launch();
+        assertTrue(daemon.stdout().lines().anyMatch("-XX:-UsePerfData"::equals), daemon.toString());
+        var recover = ExternalCommand.run(Duration.ofSeconds(30),
+                Map.of("INFOBLOX_CNI_JAVA", launcher.getParent().getParent().resolve("fake-java").toString()),
+                null, launcher.resolveSibling("infoblox-cni-recover").toString());
+        assertTrue(recover.stdout().lines().anyMatch("-XX:-UsePerfData"::equals), recover.toString());
     }
 
     @Test

@@ -52,14 +52,20 @@ public final class RecoverMain implements Callable<Integer> {
     Path liveFile;
 
     private final PrintStream out;
+    private final PrintStream err;
     private final Map<String, String> env;
 
     public RecoverMain() {
-        this(System.out, System.getenv());
+        this(System.out, System.err, System.getenv());
     }
 
     RecoverMain(PrintStream out, Map<String, String> env) {
+        this(out, System.err, env);
+    }
+
+    RecoverMain(PrintStream out, PrintStream err, Map<String, String> env) {
         this.out = out;
+        this.err = err;
         this.env = env;
     }
 
@@ -73,6 +79,7 @@ public final class RecoverMain implements Callable<Integer> {
         JournalAudit.Report report;
         try {
             DaemonConfig config = host.toConfig(env.get("WAPI_PASSWORD"));
+            for (String warning : host.warnings(config)) err.println("infoblox-cni-recover: warning: " + warning);
             List<JournalAudit.LiveAttachment> live;
             String liveSource;
             if (liveFile != null) {
@@ -86,7 +93,7 @@ public final class RecoverMain implements Callable<Integer> {
                     ? askDaemon(config.socketPath(), live, liveSource)
                     : Daemon.auditOffline(config, live, liveSource, apply);
         } catch (IllegalArgumentException | IOException | WapiException e) {
-            System.err.println("infoblox-cni-recover: " + e.getMessage());
+            err.println("infoblox-cni-recover: " + e.getMessage());
             return FAILED;
         }
         if (json) out.println(JournalAudit.toJson(report).toPrettyString());
