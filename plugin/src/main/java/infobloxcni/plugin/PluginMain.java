@@ -368,6 +368,13 @@ public final class PluginMain {
                     }
                 }
             }
+            // nothing is sent to, or believed from, a process that took the socket path but is not the daemon
+            String impostor = DaemonIdentity.problem(channel);
+            if (impostor != null) {
+                throw new CniError(unavailable, "infoblox plugin refuses to talk to " + socket + ": " + impostor,
+                        "someone who may write " + socket.getParent() + " put their own socket there; check who owns that"
+                        + " directory, and restart infoblox-cni-daemon");
+            }
             Envelope.Response response;
             try {
                 request.write(Channels.newOutputStream(channel));

@@ -118,6 +118,8 @@ public final class RecoverMain implements Callable<Integer> {
         if (live != null) args.set("live", JournalAudit.liveToJson(live));
         try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             channel.connect(UnixDomainSocketAddress.of(socket));
+            String impostor = infobloxcni.plugin.DaemonIdentity.problem(channel);
+            if (impostor != null) throw new IOException("refusing to ask " + socket + ": " + impostor);
             new Envelope.Request(Map.of("INFOBLOX_CNI_ADMIN", "audit"), args.toString().getBytes(StandardCharsets.UTF_8))
                     .write(Channels.newOutputStream(channel));
             Envelope.Response response = Envelope.Response.read(Channels.newInputStream(channel));
