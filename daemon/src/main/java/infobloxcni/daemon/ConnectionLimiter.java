@@ -49,22 +49,43 @@ final class ConnectionLimiter {
 
     SocketLimits limits() { return limits; }
 
-    /** A permit for one connection of {@code peer}, or null with nothing taken when a limit is reached. */
+    /**
+     * At accept, before anything is known of the peer (reading its credentials may take a user
+     * database lookup, which must not hold up the acceptor): one of the places, or false when all
+     * are taken. A place is then either {@link #admit}ted or given back.
+     */
+    synchronized boolean reserve() {
+        if (open >= limits.maxConnections()) return false;
+        open++;
+        return true;
+    }
+
+    /** Gives a reserved place back without admitting anyone. */
+    synchronized void giveBack() {
+        open--;
+    }
+
+    /**
+     * For a reserved place, knowing the peer: its permit, or null (and the place given back) when
+     * the peer is over the limits of non-root peers.
+     */
     synchronized Permit admit(PeerPolicy.Peer peer) {
-        if (open >= limits.maxConnections()) return null;
         if (!peer.privileged()) {
-            if (openUnprivileged >= limits.maxConnections() / 2) return null;
-            if (perPeer.getOrDefault(peer.key(), 0) >= limits.maxPeerConnections()) return null;
+            if (openUnprivileged >= limits.maxConnections() / 2 || perPeer.getOrDefault(peer.key(), 0) >= limits.maxPeerConnections()) {
+                open--;
+                return null;
+            }
             openUnprivileged++;
             perPeer.merge(peer.key(), 1, Integer::sum);
         }
-        open++;
         return new Permit(peer);
     }
 
     /** Why {@code peer} was not admitted, for its answer and the log. */
     synchronized String whyFull(PeerPolicy.Peer peer) {
-        if (open >= limits.maxConnections()) return open + " connections are open, the most it takes (--max-connections " + limits.maxConnections() + ")";
+        if (peer == null || open >= limits.maxConnections()) {
+            return open + " connections are open, the most it takes (--max-connections " + limits.maxConnections() + ")";
+        }
         if (openUnprivileged >= limits.maxConnections() / 2) return openUnprivileged + " connections of non-root peers are open, the most they may have together";
         return peer + " has " + perPeer.getOrDefault(peer.key(), 0) + " connections open, the most one non-root peer may have (--max-peer-connections "
                 + limits.maxPeerConnections() + ")";

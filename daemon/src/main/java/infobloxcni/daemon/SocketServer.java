@@ -2,10 +2,10 @@ package infobloxcni.daemon;
 
 import infobloxcni.plugin.Envelope;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
@@ -22,6 +22,8 @@ import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -51,14 +53,14 @@ final class SocketServer implements AutoCloseable {
     private static final SecureRandom RANDOM = new SecureRandom();
     private Thread acceptor;
     private PeerPolicy policy = new PeerPolicy(false);
-    private final RateLimitedLog refusals = new RateLimitedLog(LOG, java.time.Duration.ofMinutes(1));
+    private final RateLimitedLog refusals = new RateLimitedLog(LOG, Duration.ofMinutes(1));
     /** Busy, slow, malformed, failed accepts: one line a minute per kind and peer. */
-    private final RateLimitedLog warnings = new RateLimitedLog(LOG, java.time.Duration.ofMinutes(1));
+    private final RateLimitedLog warnings = new RateLimitedLog(LOG, Duration.ofMinutes(1));
     private final ConnectionLimiter limiter;
     private final IoDeadlines deadlines = new IoDeadlines();
     private static final long FIRST_ACCEPT_PAUSE_MILLIS = 10, MAX_ACCEPT_PAUSE_MILLIS = 1000;
     /** How long, and how much, a refused request's remaining bytes are read and dropped after the answer. */
-    static final java.time.Duration DRAIN_TIME = java.time.Duration.ofSeconds(1);
+    static final Duration DRAIN_TIME = Duration.ofSeconds(1);
     static final long DRAIN_BYTES = Envelope.MAX_TOTAL_BYTES + 64 * 1024;
 
     SocketServer(Path path, Set<PosixFilePermission> permissions, String group, SocketLimits limits,
@@ -167,7 +169,7 @@ final class SocketServer implements AutoCloseable {
      * refused, as --socket-mode would be; group access means the group may make CNI requests.
      */
     private PeerPolicy policyOfInherited() throws IOException {
-        java.util.Map<String, Object> a;
+        Map<String, Object> a;
         try {
             a = Files.readAttributes(path, "unix:mode,gid");
         } catch (IOException notThere) {
@@ -219,29 +221,39 @@ final class SocketServer implements AutoCloseable {
                 }
                 continue;
             }
-            PeerPolicy.Peer peer = PeerPolicy.identify(channel);
-            ConnectionLimiter.Permit permit = limiter.admit(peer);
-            if (permit == null) {
-                turnAway(channel, peer);
+            if (!limiter.reserve()) {
+                turnAway(channel, null);
                 continue;
             }
             try {
-                connections.submit(() -> serve(channel, permit));
+                connections.submit(() -> admitAndServe(channel));
             } catch (RuntimeException shuttingDown) {
-                permit.close();
+                limiter.giveBack();
                 closeQuietly(channel);
             }
         }
     }
 
-    /** Over a limit: "try again" (code 11), without waiting for anything, and close. */
+    /** On the connection's own thread: who it is, whether it may have its place, then its request. */
+    private void admitAndServe(SocketChannel channel) {
+        PeerPolicy.Peer peer = PeerPolicy.identify(channel);
+        ConnectionLimiter.Permit permit = limiter.admit(peer);
+        if (permit == null) {
+            turnAway(channel, peer);
+            return;
+        }
+        serve(channel, permit);
+    }
+
+    /** Over a limit: "try again" (code 11), without waiting for anything, and close. Null peer: not known yet. */
     private void turnAway(SocketChannel channel, PeerPolicy.Peer peer) {
         String why = limiter.whyFull(peer);
-        warnings.log(System.Logger.Level.WARNING, "busy " + peer.key(), "turned away a connection from {0}: {1}", peer, why);
+        warnings.log(System.Logger.Level.WARNING, "busy " + (peer == null ? "" : peer.key()), "turned away a connection from {0}: {1}",
+                peer == null ? "a client" : peer, why);
         try (channel) {
             channel.configureBlocking(false); // the answer fits the socket's buffer; nothing here may block the acceptor
             drainAvailable(channel); // so that closing does not reset the connection before the client reads the answer
-            channel.write(java.nio.ByteBuffer.wrap(RequestHandler.busy(why).toBytes()));
+            channel.write(ByteBuffer.wrap(RequestHandler.busy(why).toBytes()));
             channel.shutdownOutput();
         } catch (IOException | RuntimeException ignored) {
             // the client is gone, or will see the connection closed: try again either way
@@ -309,7 +321,7 @@ final class SocketServer implements AutoCloseable {
         answer(channel, response, peer);
         try (IoDeadlines.Deadline draining = deadlines.arm(channel, DRAIN_TIME)) {
             channel.shutdownOutput(); // the answer is complete: the client may read it while it still writes
-            java.nio.ByteBuffer sink = java.nio.ByteBuffer.allocate(8192);
+            ByteBuffer sink = ByteBuffer.allocate(8192);
             long drained = 0;
             while (drained < DRAIN_BYTES && channel.read(sink) >= 0) {
                 drained += sink.position();
@@ -322,7 +334,7 @@ final class SocketServer implements AutoCloseable {
 
     /** Over a connection limit: what the client already sent is read and dropped, without waiting. */
     private static void drainAvailable(SocketChannel nonBlocking) throws IOException {
-        java.nio.ByteBuffer sink = java.nio.ByteBuffer.allocate(8192);
+        ByteBuffer sink = ByteBuffer.allocate(8192);
         long drained = 0;
         int n;
         while (drained < DRAIN_BYTES && (n = nonBlocking.read(sink)) > 0) {
@@ -333,7 +345,7 @@ final class SocketServer implements AutoCloseable {
 
     private SocketLimits limits() { return limiter.limits(); }
 
-    private static String seconds(java.time.Duration d) {
+    private static String seconds(Duration d) {
         return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
     }
 

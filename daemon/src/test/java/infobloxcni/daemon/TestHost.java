@@ -112,11 +112,12 @@ public final class TestHost implements AutoCloseable {
     public Answer send(Map<String, String> env, String stdin, Duration timeout) {
         try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             java.util.concurrent.atomic.AtomicBoolean gaveUp = new java.util.concurrent.atomic.AtomicBoolean();
+            java.io.Closeable closer = channel; // closed from the watchdog's thread: that makes the blocked read fail
             Thread watchdog = Thread.ofVirtual().start(() -> {
                 try {
                     Thread.sleep(timeout);
                     gaveUp.set(true);
-                    channel.close();
+                    closer.close();
                 } catch (InterruptedException | IOException done) {
                     // answered in time
                 }
