@@ -22,6 +22,8 @@ public final class CniError extends Exception {
     public static final int NETWORK_NAME_CONFLICT = 102;
     public static final int GRID_AUTH_FAILED = 103;
     public static final int RESERVATION_MISMATCH = 104;
+    /** The peer (by its uid, from the kernel) may not make this request on this socket. */
+    public static final int PEER_NOT_ALLOWED = 105;
 
     private final int code;
     private final String details;

@@ -27,6 +27,7 @@ public final class Daemon implements AutoCloseable {
     private final PoolKeeper keeper;
     private final SocketServer socket;
     private final SystemdNotifier systemd = SystemdNotifier.fromEnvironment(System.getenv());
+    private volatile Thread startupChecks;
 
     /**
      * The parts that do the work, wired the one way both the daemon and the offline audit (the
@@ -67,11 +68,12 @@ public final class Daemon implements AutoCloseable {
         this.ipam = parts.ipam();
         this.keeper = parts.keeper();
         this.reconciler = parts.reconciler();
-        this.socket = new SocketServer(config.socketPath(), config.socketPermissions(), config.socketGroup(),
-                new RequestHandler(ipam, new AdminCommands(journal, parts.audit(), ipam, wapi.health(), parts.reconciler(), clock)));
+        this.socket = new SocketServer(config.socketPath(), config.socketPermissions(), config.socketGroup(), config.socketLimits(),
+                new RequestHandler(ipam, new AdminCommands(journal, parts.audit(), ipam, wapi.health(), parts.reconciler(), clock), config));
     }
 
     public static Daemon start(DaemonConfig config) throws IOException {
+        PrivateDirs.ensure(config.stateDir(), PrivateDirs.PRIVATE, "--state-dir"); // before the journal is created in it
         Daemon daemon = new Daemon(config);
         try {
             daemon.socket.start();
@@ -81,7 +83,7 @@ public final class Daemon implements AutoCloseable {
         }
         daemon.wapi.startHealthMonitoring();
         daemon.systemd.ready(daemon.socket.path(), daemon::statusLine);
-        Thread.ofVirtual().name("startup-checks").start(daemon::checkGrid);
+        daemon.startupChecks = Thread.ofVirtual().name("startup-checks").start(daemon::checkGrid);
         daemon.reconciler.start(Duration.ofSeconds(1));
         daemon.keeper.start(Duration.ofSeconds(1));
         return daemon;
@@ -107,9 +109,16 @@ public final class Daemon implements AutoCloseable {
     /**
      * Runs the audit with the daemon stopped: the recover command opens the journal itself
      * (the journal's lock keeps a daemon from starting meanwhile).
+     *
+     * @throws IllegalArgumentException when the state directory may be changed by others
      */
     public static JournalAudit.Report auditOffline(DaemonConfig config, List<JournalAudit.LiveAttachment> live, String liveSource,
                                                    boolean apply, String forgetHost) {
+        try {
+            PrivateDirs.ensure(config.stateDir(), PrivateDirs.PRIVATE, "--state-dir");
+        } catch (IOException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
         try (WapiClient wapi = new WapiClient(config.wapi())) {
             Clock clock = Clock.systemUTC();
             JournalGuard journal = JournalGuard.open(config.journalDir(), JOURNAL_OPEN_TIMEOUT, clock);
@@ -128,6 +137,12 @@ public final class Daemon implements AutoCloseable {
     public GridHealth gridHealth() { return wapi.health(); }
 
     int journalQuarantines() { return journal.quarantines(); }
+
+    /** Waits (bounded) until the start-up look at the grid is done: tests count the grid's calls after it. */
+    void awaitStartupChecks(Duration limit) throws InterruptedException {
+        Thread t = startupChecks;
+        if (t != null) t.join(limit);
+    }
 
     /** Settlements behind answers (a DEL's release, say) still under way. */
     int settlingBehind() { return reconciler.settlingBehind(); }

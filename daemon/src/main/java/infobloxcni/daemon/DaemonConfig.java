@@ -3,6 +3,7 @@ package infobloxcni.daemon;
 import infobloxcni.wapi.WapiConfig;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
@@ -12,12 +13,13 @@ import java.util.regex.Pattern;
  * Everything the daemon runs with, validated in the constructor so the rest of the code can
  * trust it. The allocation defaults are the original driver's flags; a netconf value wins.
  *
- * @param socketPermissions who may talk to the daemon: owner only (root) unless configured
- * @param socketGroup       group to hand the socket to, or null
+ * @param socketPermissions who may talk to the daemon: owner only (root) unless configured; never others
+ * @param socketGroup       group to hand the socket to, or null; its members may make CNI requests, never admin ones
  * @param cniCacheDir       the runtime's CNI result cache, read when the journal must be rebuilt
  * @param releaseRetryMax   longest pause between two attempts at a pending release
  * @param bounds            how long each CNI verb may wait on the grid in all
  * @param poolSize          warm addresses kept per network on this host, unless the netconf's {@code ipam.pool-size} says
+ * @param socketLimits      connections, deadlines and buffered bytes clients may hold; null: the defaults
  */
 public record DaemonConfig(
         WapiConfig wapi,
@@ -35,7 +37,8 @@ public record DaemonConfig(
         String hostId,
         Duration releaseRetryMax,
         VerbBounds bounds,
-        int poolSize) {
+        int poolSize,
+        SocketLimits socketLimits) {
 
     /**
      * How long a CNI verb may wait on the grid, all its calls together ({@code Deadline}). ADD: a
@@ -71,28 +74,52 @@ public record DaemonConfig(
     }
 
     private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.\\-]*");
+    /** Written into every reservation's comment (see {@link NetConf#MAX_NAME_LENGTH}). */
+    static final int MAX_HOST_ID_LENGTH = 64;
 
     public DaemonConfig {
         if (driverName == null || !NAME.matcher(driverName).matches()) throw new IllegalArgumentException("--driver-name must be a plain file name, got '" + driverName + "'");
-        if (hostId == null || !NAME.matcher(hostId).matches()) throw new IllegalArgumentException("--host-id must hold only letters, digits, '_', '.', '-', got '" + hostId + "'");
-        if (networkView == null || networkView.isBlank()) throw new IllegalArgumentException("--network-view must not be empty");
-        if (prefixLength < 1 || prefixLength > 30) throw new IllegalArgumentException("--prefix-length must be 1..30, got " + prefixLength);
+        if (hostId == null || !NAME.matcher(hostId).matches() || hostId.length() > MAX_HOST_ID_LENGTH) {
+            throw new IllegalArgumentException("--host-id must be 1.." + MAX_HOST_ID_LENGTH + " letters, digits, '_', '.', '-', got " + LogText.value(hostId));
+        }
+        if (networkView == null) throw new IllegalArgumentException("--network-view must not be empty");
+        String viewProblem = NetConf.viewProblem(networkView);
+        if (viewProblem != null) throw new IllegalArgumentException("--network-view " + viewProblem);
+        if (prefixLength < NetConf.MIN_PREFIX_LENGTH || prefixLength > 30) {
+            throw new IllegalArgumentException("--prefix-length must be " + NetConf.MIN_PREFIX_LENGTH + "..30, got " + prefixLength);
+        }
         if (clusterName == null || clusterName.isBlank()) throw new IllegalArgumentException("--cluster-name must not be empty");
         networkContainers = List.copyOf(networkContainers);
         for (String container : networkContainers) {
+            Ipv4Subnet parsed;
             try {
-                Ipv4Subnet.parse(container);
+                parsed = Ipv4Subnet.parse(container);
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("--network-container: " + e.getMessage());
             }
+            String problem = NetConf.networkProblem(parsed);
+            if (problem != null) throw new IllegalArgumentException("--network-container: " + problem);
         }
         if (networkContainers.isEmpty()) throw new IllegalArgumentException("--network-container must name at least one CIDR");
         socketPermissions = Set.copyOf(socketPermissions);
+        if (socketPermissions.stream().anyMatch(p -> p.name().startsWith("OTHERS_"))) {
+            // connecting needs write permission; the daemon does not widen who may: the file mode is the first gate
+            throw new IllegalArgumentException("--socket-mode " + PosixFilePermissions.toString(socketPermissions)
+                    + " would let every local user talk to the daemon (and release any container's address); "
+                    + "give a group access instead: --socket-group <group> --socket-mode rw-rw----");
+        }
         if (releaseRetryMax == null || releaseRetryMax.isNegative() || releaseRetryMax.isZero()) releaseRetryMax = Duration.ofMinutes(5);
         if (bounds == null) bounds = VerbBounds.DEFAULTS;
         if (poolSize < 0 || poolSize > NetConf.MAX_POOL_SIZE) {
             throw new IllegalArgumentException("--pool-size must be 0.." + NetConf.MAX_POOL_SIZE + ", got " + poolSize);
         }
+        if (socketLimits == null) socketLimits = SocketLimits.defaults();
+    }
+
+    /** This configuration with other socket limits. */
+    public DaemonConfig withSocketLimits(SocketLimits limits) {
+        return new DaemonConfig(wapi, socketDir, driverName, socketPermissions, socketGroup, stateDir, cniCacheDir, networkView,
+                networkContainers, prefixLength, clusterName, cmpType, hostId, releaseRetryMax, bounds, poolSize, limits);
     }
 
     public Path socketPath() {

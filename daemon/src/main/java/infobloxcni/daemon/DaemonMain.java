@@ -1,6 +1,5 @@
 package infobloxcni.daemon;
 
-import infobloxcni.wapi.SslVerify;
 import java.io.IOException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Callable;
@@ -41,8 +40,7 @@ public final class DaemonMain implements Callable<Integer> {
             System.err.println("infoblox-cni-daemon: " + e.getMessage());
             return 2;
         }
-        if (host.passwordOnCommandLine()) log.warning("--wapi-password is visible to every user in ps; use env WAPI_PASSWORD or --wapi-password-file");
-        if (config.wapi().sslVerify() instanceof SslVerify.Disabled) log.warning("--ssl-verify false: the grid's certificate is NOT verified");
+        for (String warning : host.warnings(config)) log.warning(warning);
         log.info("starting with " + config.wapi() + ", socket " + config.socketPath() + ", state " + config.stateDir() + ", host-id " + config.hostId());
         Daemon daemon;
         try {
@@ -61,14 +59,16 @@ public final class DaemonMain implements Callable<Integer> {
         return 0;
     }
 
-    /** One line per record on stderr; the JDK's default is two lines and chatty. */
+    /**
+     * One line per record on stderr (the JDK's default is two lines and chatty), with whatever
+     * clients or the grid sent escaped ({@link LogFormat}).
+     */
     public static void configureLogging(Level level) {
-        System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ %4$s %3$s: %5$s%6$s%n");
         Logger root = Logger.getLogger("");
         for (var h : root.getHandlers()) root.removeHandler(h);
         ConsoleHandler stderr = new ConsoleHandler();
         stderr.setLevel(level);
-        stderr.setFormatter(new java.util.logging.SimpleFormatter());
+        stderr.setFormatter(new LogFormat());
         root.addHandler(stderr);
         root.setLevel(level);
         Logger.getLogger("okhttp3").setLevel(Level.WARNING);

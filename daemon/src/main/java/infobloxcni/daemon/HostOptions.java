@@ -80,6 +80,16 @@ public final class HostOptions {
     String cmpType;
     @Option(names = "--host-id", description = "this host's name on its reservations (default: the host name)")
     String hostId;
+    @Option(names = "--max-connections", defaultValue = "256", description = "client connections open at once (default: ${DEFAULT-VALUE})")
+    int maxConnections;
+    @Option(names = "--max-peer-connections", defaultValue = "32",
+            description = "connections open at once from one non-root peer (default: ${DEFAULT-VALUE}); non-root peers together get at most half")
+    int maxPeerConnections;
+    @Option(names = "--client-io-timeout", defaultValue = "10s", converter = DurationConverter.class,
+            description = "time a client has to send its request, and to take the answer (default: ${DEFAULT-VALUE})")
+    Duration clientIoTimeout;
+    @Option(names = "--max-request-bytes", defaultValue = "1048576", description = "largest request a client may send (default: ${DEFAULT-VALUE})")
+    int maxRequestBytes;
     /** Validates everything; the password comes from the flag, the file, or {@code passwordFromEnv}. */
     public DaemonConfig toConfig(String passwordFromEnv) throws IOException {
         String password = wapiPassword;
@@ -93,7 +103,9 @@ public final class HostOptions {
         String host = hostId != null ? hostId : defaultHostId();
         return new DaemonConfig(wapi, socketDir, driverName, PosixFilePermissions.fromString(socketMode), socketGroup,
                 stateDir, cniCacheDir, networkView, NetConf.splitList(networkContainer), prefixLength, clusterName, cmpType,
-                host, null, new DaemonConfig.VerbBounds(addTimeout, delTimeout), poolSize);
+                host, null, new DaemonConfig.VerbBounds(addTimeout, delTimeout), poolSize,
+                new SocketLimits(maxConnections, maxPeerConnections, clientIoTimeout, maxRequestBytes,
+                        SocketLimits.bufferBudget(Runtime.getRuntime().maxMemory(), maxRequestBytes)));
     }
 
     private static String defaultHostId() throws IOException {
@@ -104,6 +116,34 @@ public final class HostOptions {
     }
 
     public boolean passwordOnCommandLine() { return wapiPassword != null; }
+
+    /**
+     * What is unsafe about this configuration, one sentence each, for the daemon's log and the
+     * recover command's stderr: a password others can read, credentials sent in clear, a grid
+     * whose certificate is not checked.
+     */
+    public java.util.List<String> warnings(DaemonConfig config) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        if (passwordOnCommandLine()) out.add("--wapi-password is visible to every user in ps; use env WAPI_PASSWORD or --wapi-password-file");
+        if (wapiPassword == null && wapiPasswordFile != null) {
+            try {
+                java.util.Set<java.nio.file.attribute.PosixFilePermission> mode = Files.getPosixFilePermissions(wapiPasswordFile);
+                if (mode.stream().anyMatch(p -> p.name().startsWith("GROUP_") || p.name().startsWith("OTHERS_"))) {
+                    out.add("--wapi-password-file " + wapiPasswordFile + " may be read by others (mode "
+                            + PosixFilePermissions.toString(mode) + "); chmod 600 it");
+                }
+            } catch (IOException | UnsupportedOperationException e) {
+                // read above already; nothing more to say
+            }
+        }
+        if (!config.wapi().https()) {
+            out.add("--wapi-scheme http: the WAPI user name and password cross the network in clear text (HTTP Basic auth),"
+                    + " and nothing proves the other end is the grid; http is for simulators in tests");
+        } else if (config.wapi().sslVerify() instanceof SslVerify.Disabled) {
+            out.add("--ssl-verify false: the grid's certificate is NOT verified");
+        }
+        return out;
+    }
 
     /** Accepts 500ms, 5s, 2m, or a bare number of seconds. */
     static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {

@@ -26,7 +26,7 @@ public record Ipv4Subnet(int base, int prefixLength) {
         if (parts.length != 4) throw new IllegalArgumentException("'" + text + "' is not an IPv4 address");
         int value = 0;
         for (String part : parts) {
-            if (part.isEmpty() || part.length() > 3 || !part.chars().allMatch(Character::isDigit)) {
+            if (part.isEmpty() || part.length() > 3 || !part.chars().allMatch(c -> c >= '0' && c <= '9')) { // ASCII digits only
                 throw new IllegalArgumentException("'" + text + "' is not an IPv4 address");
             }
             int octet = Integer.parseInt(part);

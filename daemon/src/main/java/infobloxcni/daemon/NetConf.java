@@ -49,11 +49,31 @@ public record NetConf(
     /** One entry of {@code cni.dev/valid-attachments}. */
     public record Attachment(String containerId, String ifName) { }
 
+    /**
+     * Most JSON tokens in one document. What parsing costs in memory grows with the tokens far more
+     * than with the bytes ({@code [0,0,0,...]} is a node per two bytes); a netconf, even a GC's with
+     * thousands of valid-attachments (six tokens each), stays far below.
+     */
+    static final long MAX_TOKENS = 100_000;
     static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
-            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).maxStringLength(1 << 20).build())
+            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).maxStringLength(1 << 20)
+                    .maxDocumentLength(infobloxcni.plugin.Envelope.MAX_VALUE_BYTES).maxTokenCount(MAX_TOKENS).build())
             .build());
     private static final Pattern NETWORK_NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.\\-]*");
     private static final Pattern MAC = Pattern.compile("([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}");
+    /**
+     * Longest network name: it is written into each reservation's comment, which a grid keeps up
+     * to 256 characters ({@code infoblox-cni host=<64> net=<128> if=<15>} fits).
+     */
+    static final int MAX_NAME_LENGTH = 128;
+    static final int MAX_VIEW_LENGTH = 64;
+    private static final Pattern VIEW = Pattern.compile("[A-Za-z0-9](?:[A-Za-z0-9 _.\\-]*[A-Za-z0-9_.\\-])?");
+    /** The largest network (smallest prefix length) a subnet, a container or a carved network may be. */
+    static final int MIN_PREFIX_LENGTH = 8;
+    static final int MAX_CONTAINERS = 16;
+    /** "This network", loopback, multicast and the reserved and broadcast block. */
+    private static final List<Ipv4Subnet> RESERVED = List.of(Ipv4Subnet.parse("0.0.0.0/8"), Ipv4Subnet.parse("127.0.0.0/8"),
+            Ipv4Subnet.parse("224.0.0.0/3"));
     static final String DEFAULT_VERSION = "0.1.0";
 
     /** Parses and validates; the error names the offending field. */
@@ -61,6 +81,8 @@ public record NetConf(
         JsonNode root;
         try {
             root = JSON.readTree(stdin);
+        } catch (com.fasterxml.jackson.core.exc.StreamConstraintsException e) {
+            throw new CniError(CniError.DECODE_FAILURE, "network configuration is too large to decode: " + e.getOriginalMessage());
         } catch (JsonProcessingException e) {
             throw new CniError(CniError.DECODE_FAILURE, "network configuration is not valid JSON: " + e.getOriginalMessage());
         } catch (java.io.IOException e) {
@@ -72,7 +94,7 @@ public record NetConf(
         String version = optionalText(root, "cniVersion", "cniVersion");
         if (version == null) version = DEFAULT_VERSION;
         if (!CniVersion.isSupported(version)) {
-            throw new CniError(CniError.INCOMPATIBLE_VERSION, "cniVersion " + version + " is not supported; supported: " + CniVersion.SUPPORTED);
+            throw new CniError(CniError.INCOMPATIBLE_VERSION, "cniVersion " + LogText.value(version) + " is not supported; supported: " + CniVersion.SUPPORTED);
         }
         return parseFields(version, root);
     }
@@ -90,8 +112,9 @@ public record NetConf(
 
     private static NetConf parseFields(String version, JsonNode root) throws CniError {
         String name = optionalText(root, "name", "name");
-        if (name == null || !NETWORK_NAME.matcher(name).matches()) {
-            throw new CniError(CniError.INVALID_NETCONF, "field 'name' must be a network name (letters, digits, '_', '.', '-'), got " + show(name));
+        if (name == null || !NETWORK_NAME.matcher(name).matches() || name.length() > MAX_NAME_LENGTH) {
+            throw new CniError(CniError.INVALID_NETCONF, "field 'name' must be a network name (letters, digits, '_', '.', '-', at most "
+                    + MAX_NAME_LENGTH + "), got " + show(name));
         }
         JsonNode ipam = root.get("ipam");
         if (ipam == null || !ipam.isObject()) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam' is missing or not an object");
@@ -101,37 +124,54 @@ public record NetConf(
         Ipv4Subnet subnet = null;
         String subnetText = optionalText(ipam, "subnet", "ipam.subnet");
         if (subnetText != null && !subnetText.isBlank()) {
-            if (subnetText.contains(":")) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.subnet': IPv6 (" + subnetText + ") is not supported yet");
+            if (subnetText.contains(":")) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.subnet': IPv6 (" + LogText.value(subnetText) + ") is not supported yet");
             try {
                 subnet = Ipv4Subnet.parse(subnetText);
             } catch (IllegalArgumentException e) {
                 throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.subnet': " + e.getMessage());
             }
             if (subnet.prefixLength() > 30) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.subnet': /" + subnet.prefixLength() + " leaves no room for a gateway and containers");
+            String problem = networkProblem(subnet);
+            if (problem != null) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.subnet': " + problem);
         }
 
         String gateway = optionalText(ipam, "gateway", "ipam.gateway");
         if (gateway != null && gateway.isBlank()) gateway = null;
         if (gateway != null) {
+            int written;
             try {
-                Ipv4Subnet.parseAddress(gateway);
+                written = Ipv4Subnet.parseAddress(gateway);
             } catch (IllegalArgumentException e) {
                 throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.gateway': " + e.getMessage());
             }
+            // checked here, before anything is written to the grid: a gateway refused after the
+            // network was created left that network behind
+            if (subnet != null) checkGateway(gateway, written, subnet);
         }
 
         String view = optionalText(ipam, "network-view", "ipam.network-view");
-        if (view != null && view.isBlank()) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.network-view' must not be empty");
+        if (view != null) {
+            String problem = viewProblem(view);
+            if (problem != null) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.network-view' " + problem);
+        }
 
         List<String> containers = new ArrayList<>();
         String containerText = optionalText(ipam, "network-container", "ipam.network-container");
         if (containerText != null && !containerText.isBlank()) {
-            for (String c : containerText.split(",")) {
+            String[] parts = containerText.split(",", MAX_CONTAINERS + 1);
+            if (parts.length > MAX_CONTAINERS) {
+                throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.network-container' lists more than " + MAX_CONTAINERS + " CIDRs");
+            }
+            for (String c : parts) {
+                Ipv4Subnet container;
                 try {
-                    containers.add(Ipv4Subnet.parse(c.trim()).toString());
+                    container = Ipv4Subnet.parse(c.trim());
                 } catch (IllegalArgumentException e) {
                     throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.network-container': " + e.getMessage());
                 }
+                String problem = networkProblem(container);
+                if (problem != null) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.network-container': " + problem);
+                containers.add(container.toString());
             }
         }
 
@@ -140,8 +180,10 @@ public record NetConf(
         if (prefix != null && !prefix.isNull()) {
             if (prefix.isTextual() && prefix.asText().matches("\\d{1,2}")) prefixLength = Integer.parseInt(prefix.asText());
             else if (prefix.isIntegralNumber()) prefixLength = prefix.asInt();
-            else throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.prefix-length' must be a number, got " + prefix);
-            if (prefixLength < 1 || prefixLength > 30) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.prefix-length' must be 1..30, got " + prefixLength);
+            else throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.prefix-length' must be a number, got " + LogText.value(prefix.toString()));
+            if (prefixLength < MIN_PREFIX_LENGTH || prefixLength > 30) {
+                throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.prefix-length' must be " + MIN_PREFIX_LENGTH + "..30, got " + prefixLength);
+            }
         }
 
         int poolSize = -1;
@@ -161,7 +203,7 @@ public record NetConf(
             if (!routesNode.isArray()) throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.routes' must be an array");
             for (JsonNode route : routesNode) {
                 if (!route.isObject() || !route.path("dst").isTextual()) {
-                    throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.routes': every route needs a 'dst', got " + route);
+                    throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.routes': every route needs a 'dst', got " + LogText.value(route.toString()));
                 }
                 routes.add(route);
             }
@@ -195,7 +237,7 @@ public record NetConf(
                 String id = a.path("containerID").asText(null);
                 String ifName = a.path("ifname").asText(null);
                 if (id == null || ifName == null) {
-                    throw new CniError(CniError.INVALID_NETCONF, "field 'cni.dev/valid-attachments': each entry needs containerID and ifname, got " + a);
+                    throw new CniError(CniError.INVALID_NETCONF, "field 'cni.dev/valid-attachments': each entry needs containerID and ifname, got " + LogText.value(a.toString()));
                 }
                 valid.add(new Attachment(id, ifName));
             }
@@ -206,15 +248,75 @@ public record NetConf(
                 poolSize);
     }
 
+    /**
+     * What the daemon's defaults make of this configuration for an ADD, checked before anything is
+     * written to the grid: a network carved without {@code subnet} must be able to hold the
+     * {@code gateway} (given relative to it, like {@code 0.0.0.1}), and its prefix length must fit
+     * in the containers it is carved from.
+     */
+    void checkEffective(int defaultPrefixLength, List<String> defaultContainers) throws CniError {
+        if (subnet != null) return;
+        int prefix = prefixLength > 0 ? prefixLength : defaultPrefixLength;
+        for (String c : networkContainers.isEmpty() ? defaultContainers : networkContainers) {
+            int containerPrefix = Ipv4Subnet.parse(c).prefixLength();
+            if (prefix < containerPrefix) {
+                throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.prefix-length': a /" + prefix + " cannot be carved out of the network container " + c);
+            }
+        }
+        if (gateway == null) return;
+        int written = Ipv4Subnet.parseAddress(gateway);
+        if ((written & Ipv4Subnet.mask(prefix)) != 0) {
+            // a full address can only be right when the carved network is a whole container
+            List<String> containers = networkContainers.isEmpty() ? defaultContainers : networkContainers;
+            boolean whole = containers.stream().map(Ipv4Subnet::parse).allMatch(c -> c.prefixLength() == prefix && c.isUsableHost(written));
+            if (whole) return;
+            throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.gateway': " + LogText.value(gateway) + " is a full address, but without 'ipam.subnet'"
+                    + " the network is carved, so the gateway must be given within it, like 0.0.0.1");
+        }
+        if (written == 0 || written == ~Ipv4Subnet.mask(prefix)) {
+            throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.gateway': " + LogText.value(gateway) + " is not a usable host of a /" + prefix);
+        }
+    }
+
+    /** As GridNetworks resolves it: {@code 0.0.0.1}-style means that host of the subnet. */
+    private static void checkGateway(String text, int written, Ipv4Subnet subnet) throws CniError {
+        int gateway = (written & Ipv4Subnet.mask(subnet.prefixLength())) == 0 ? subnet.base() | written : written;
+        if (!subnet.isUsableHost(gateway)) {
+            throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.gateway': " + LogText.value(text) + " -> " + Ipv4Subnet.format(gateway)
+                    + " is not a usable host address of " + subnet);
+        }
+    }
+
+    /**
+     * Why {@code view} cannot name a network view, or null: 1 to {@value #MAX_VIEW_LENGTH} letters,
+     * digits, '_', '.', '-' and inner spaces, starting with a letter or digit.
+     */
+    static String viewProblem(String view) {
+        if (view.length() > MAX_VIEW_LENGTH) return "must be at most " + MAX_VIEW_LENGTH + " characters, got " + view.length();
+        if (!VIEW.matcher(view).matches()) {
+            return "must be a network view name (letters, digits, '_', '.', '-' and inner spaces, starting with a letter or digit), got " + LogText.value(view);
+        }
+        return null;
+    }
+
+    /** Why {@code n} cannot be a container network, or null: too large, or in a range no host may use. */
+    static String networkProblem(Ipv4Subnet n) {
+        if (n.prefixLength() < MIN_PREFIX_LENGTH) return n + " is larger than a /" + MIN_PREFIX_LENGTH;
+        for (Ipv4Subnet reserved : RESERVED) {
+            if (reserved.contains(n.base()) || n.contains(reserved.base())) return n + " is in " + reserved + ", which no host may use for containers";
+        }
+        return null;
+    }
+
     private static String optionalText(JsonNode node, String field, String path) throws CniError {
         JsonNode value = node.get(field);
         if (value == null || value.isNull()) return null;
-        if (!value.isTextual()) throw new CniError(CniError.INVALID_NETCONF, "field '" + path + "' must be a string, got " + value);
+        if (!value.isTextual()) throw new CniError(CniError.INVALID_NETCONF, "field '" + path + "' must be a string, got " + LogText.value(value.toString()));
         return value.asText();
     }
 
     private static String show(String s) {
-        return s == null ? "nothing" : "'" + s + "'";
+        return LogText.value(s);
     }
 
     /** The addresses a previous result holds, whatever its format (0.1.0 ip4, or ips[]). */

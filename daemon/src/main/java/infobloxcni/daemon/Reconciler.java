@@ -120,7 +120,7 @@ final class Reconciler implements AutoCloseable {
                 try {
                     behindAtOnce.acquire();
                     try {
-                        if (!closing) Deadline.within(callBound, () -> resolve(key, clock.instant(), true));
+                        Deadline.within(callBound, () -> resolve(key, clock.instant(), true)); // once registered, it runs: close waits for it
                     } finally {
                         behindAtOnce.release();
                     }

@@ -113,7 +113,7 @@ class CniProtocolTest extends GridAndDaemonTest {
         var wapi = new infobloxcni.wapi.WapiConfig("127.0.0.1", config.wapi().port(), "2.5", "admin", "wrong", config.wapi().sslVerify(), false,
                 null, null, null);
         host.start(new DaemonConfig(wapi, config.socketDir(), config.driverName(), config.socketPermissions(), null, config.stateDir(),
-                config.cniCacheDir(), config.networkView(), config.networkContainers(), 24, "c", "k", "host-a", null, null, 0));
+                config.cniCacheDir(), config.networkView(), config.networkContainers(), 24, "c", "k", "host-a", null, null, 0, null));
         var answer = add(GOOD);
         assertEquals(CniError.GRID_AUTH_FAILED, answer.code(), answer.toString());
         assertTrue(!answer.stdout().contains("wrong"), "the password is never echoed");

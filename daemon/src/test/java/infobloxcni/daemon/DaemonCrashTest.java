@@ -708,7 +708,7 @@ class DaemonCrashTest {
         WapiConfig wapi = new WapiConfig("127.0.0.1", grid.port(), "2.5", TestHost.USER, TestHost.PASSWORD, new SslVerify.System(), false,
                 Duration.ofSeconds(5), Duration.ofSeconds(2), Duration.ofSeconds(2));
         return new DaemonConfig(wapi, runDir, "infoblox", PosixFilePermissions.fromString("rw-------"), null, stateDir, cacheDir,
-                "default", List.of("172.18.0.0/16"), 24, "cluster-1", "Kubernetes", HOST_ID, null, null, poolSize);
+                "default", List.of("172.18.0.0/16"), 24, "cluster-1", "Kubernetes", HOST_ID, null, null, poolSize, null);
     }
 
     // ------------------------------------------------------------------------- the truth

@@ -10,6 +10,7 @@ import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -75,6 +76,45 @@ class SystemdIntegrationTest {
                 String log = Files.readString(dir.resolve("daemon.log"));
                 assertTrue(add.ok(), add + "\n" + log);
                 assertTrue(log.contains("socket activation"), log);
+            } finally {
+                activator.descendants().forEach(ProcessHandle::destroy);
+                activator.destroy();
+                activator.waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    @Test
+    void aSocketUnitThatLetsEveryUserInIsRefused() throws Exception {
+        assumeTrue(new File("/usr/bin/systemd-socket-activate").canExecute(), "systemd-socket-activate not installed");
+        try (WapiSimulator grid = TestHost.startGrid()) {
+            TestHost host = new TestHost(grid, dir, "host-sa");
+            Path socket = host.socket();
+            Files.createDirectories(socket.getParent());
+            String java = ProcessHandle.current().info().command().orElse("java");
+            List<String> command = new ArrayList<>(List.of("systemd-socket-activate", "-l", socket.toString(),
+                    "-E", "WAPI_PASSWORD=" + TestHost.PASSWORD,
+                    java, "-Djava.io.tmpdir=" + dir, "-cp", System.getProperty("java.class.path"), DaemonMain.class.getName(),
+                    "--grid-host", "127.0.0.1", "--wapi-port", String.valueOf(grid.port()), "--wapi-scheme", "http",
+                    "--wapi-username", TestHost.USER, "--socket-dir", socket.getParent().toString(),
+                    "--state-dir", dir.resolve("state").toString(), "--host-id", "host-sa"));
+            Process activator = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("daemon.log").toFile()).start();
+            try {
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                while (!Files.exists(socket) && System.nanoTime() < deadline) Thread.sleep(50);
+                // as a .socket unit with SocketMode=0666 would leave it
+                Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw-rw-"));
+                try {
+                    host.call("ADD", "c1", "eth0", netconf("1.0.0", "net1", "\"subnet\":\"10.10.0.0/24\""));
+                } catch (RuntimeException closed) {
+                    // the daemon refuses to serve: the connection it was started for is closed unanswered
+                }
+                String log = "";
+                for (int i = 0; i < 200 && !log.contains("grants every user access"); i++) {
+                    Thread.sleep(50);
+                    log = Files.readString(dir.resolve("daemon.log"));
+                }
+                assertTrue(log.contains("grants every user access"), log);
             } finally {
                 activator.descendants().forEach(ProcessHandle::destroy);
                 activator.destroy();

@@ -55,7 +55,7 @@ public final class TestHost implements AutoCloseable {
                 Duration.ofSeconds(1), callTimeout, callTimeout);
         return new DaemonConfig(wapi, dir.resolve("run"), "infoblox", PosixFilePermissions.fromString("rw-------"), null,
                 dir.resolve("state"), dir.resolve("cni-cache"), "default", List.of("172.18.0.0/16"), 24, "cluster-1", "Kubernetes",
-                hostId, Duration.ofSeconds(2), bounds, poolSize);
+                hostId, Duration.ofSeconds(2), bounds, poolSize, null);
     }
 
     /** The daemon's --pool-size (0 unless set: most tests count the grid's reservations exactly). */
@@ -90,12 +90,17 @@ public final class TestHost implements AutoCloseable {
     }
 
     public TestHost start() throws IOException {
-        daemon = Daemon.start(config());
-        return this;
+        return start(config());
     }
 
+    /** Starts the daemon and waits for its start-up look at the grid, so that what a test counts on the grid is its own. */
     public TestHost start(DaemonConfig config) throws IOException {
         daemon = Daemon.start(config);
+        try {
+            daemon.awaitStartupChecks(Duration.ofSeconds(10));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         return this;
     }
 
@@ -168,6 +173,39 @@ public final class TestHost implements AutoCloseable {
             new Envelope.Request(env, stdin.getBytes(StandardCharsets.UTF_8)).write(Channels.newOutputStream(channel));
             Envelope.Response response = Envelope.Response.read(Channels.newInputStream(channel));
             return new Answer(response.exitCode(), new String(response.stdout(), StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * As {@link #send(Map, String)}, but gives up after {@code timeout} (closing the connection)
+     * and answers null then: for tests of requests that used to hang.
+     */
+    public Answer send(Map<String, String> env, String stdin, Duration timeout) {
+        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            java.util.concurrent.atomic.AtomicBoolean gaveUp = new java.util.concurrent.atomic.AtomicBoolean();
+            java.io.Closeable closer = channel; // closed from the watchdog's thread: that makes the blocked read fail
+            Thread watchdog = Thread.ofVirtual().start(() -> {
+                try {
+                    Thread.sleep(timeout);
+                    gaveUp.set(true);
+                    closer.close();
+                } catch (InterruptedException | IOException done) {
+                    // answered in time
+                }
+            });
+            try {
+                channel.connect(UnixDomainSocketAddress.of(socket()));
+                new Envelope.Request(env, stdin.getBytes(StandardCharsets.UTF_8)).write(Channels.newOutputStream(channel));
+                Envelope.Response response = Envelope.Response.read(Channels.newInputStream(channel));
+                return new Answer(response.exitCode(), new String(response.stdout(), StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                if (gaveUp.get()) return null;
+                throw e;
+            } finally {
+                watchdog.interrupt();
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

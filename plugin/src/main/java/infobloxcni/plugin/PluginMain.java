@@ -9,8 +9,10 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,10 +68,63 @@ public final class PluginMain {
 
     public static void main(String[] args) {
         PrintStream out = System.out;
-        int code = run(System.getenv(), new FileInputStream(FileDescriptor.in), out, System.err,
-                System.getProperty("infoblox.plugin.name"));
+        Map<String, String> env;
+        StringBuilder notUtf8 = new StringBuilder();
+        byte[] environ = readEnviron();
+        env = environ != null ? cniEnvironment(environ, notUtf8) : System.getenv();
+        int code = run(env, notUtf8.length() == 0 ? null : notUtf8.toString(), new FileInputStream(FileDescriptor.in), out,
+                System.err, System.getProperty("infoblox.plugin.name"), DEFAULT_SOCKET_DIR);
         out.flush();
         System.exit(code);
+    }
+
+    /** This process's environment as the kernel holds it (the bytes it was started with); null where there is none. */
+    static byte[] readEnviron() {
+        try (FileInputStream in = new FileInputStream("/proc/self/environ")) {
+            return in.readAllBytes();
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /**
+     * The {@code CNI_*} variables of an environ block ({@code NAME=value} entries, each ended by a
+     * NUL), decoded as UTF-8 whatever the locale. The JVM decodes {@link System#getenv()} with the
+     * locale's charset, which under {@code LANG=C} turns every non-ASCII byte into U+FFFD, so that
+     * distinct values become equal. The first variable whose value is not UTF-8 is named in
+     * {@code notUtf8} and left out; the first of two entries with one name wins, as with getenv(3).
+     */
+    static Map<String, String> cniEnvironment(byte[] environ, StringBuilder notUtf8) {
+        TreeMap<String, String> env = new TreeMap<>();
+        int start = 0;
+        for (int i = 0; i <= environ.length; i++) {
+            if (i < environ.length && environ[i] != 0) {
+                continue;
+            }
+            if (i - start > 4 && environ[start] == 'C' && environ[start + 1] == 'N' && environ[start + 2] == 'I'
+                    && environ[start + 3] == '_') {
+                int eq = start;
+                while (eq < i && environ[eq] != '=') {
+                    eq++;
+                }
+                if (eq < i) {
+                    String name = new String(environ, start, eq - start, StandardCharsets.US_ASCII);
+                    try {
+                        String value = StandardCharsets.UTF_8.newDecoder()
+                                .decode(ByteBuffer.wrap(environ, eq + 1, i - eq - 1)).toString();
+                        if (!env.containsKey(name)) {
+                            env.put(name, value);
+                        }
+                    } catch (CharacterCodingException e) {
+                        if (notUtf8.length() == 0) {
+                            notUtf8.append(name);
+                        }
+                    }
+                }
+            }
+            start = i + 1;
+        }
+        return env;
     }
 
     /** A failure the plugin reports itself as CNI error JSON. */
@@ -192,6 +247,12 @@ public final class PluginMain {
     /** As {@link #run(Map, InputStream, OutputStream, PrintStream, String)}, with another default socket dir. */
     static int run(Map<String, String> environment, InputStream stdin, OutputStream stdout, PrintStream stderr,
                    String programName, String defaultSocketDir) {
+        return run(environment, null, stdin, stdout, stderr, programName, defaultSocketDir);
+    }
+
+    /** @param notUtf8 the name of a {@code CNI_*} variable whose value is not UTF-8, or null */
+    static int run(Map<String, String> environment, String notUtf8, InputStream stdin, OutputStream stdout, PrintStream stderr,
+                   String programName, String defaultSocketDir) {
         Netconf conf = null;
         try {
             byte[] config;
@@ -204,6 +265,10 @@ public final class PluginMain {
             boolean tooLarge = config.length > MAX_STDIN_BYTES;
             conf = Netconf.of(tooLarge ? new byte[0] : config, programName, defaultSocketDir);
 
+            if (notUtf8 != null) {
+                throw new CniError(CODE_INVALID_ENV, "environment variable " + notUtf8 + " is not valid UTF-8",
+                        "CNI variables are text; the plugin reads them as UTF-8 whatever the locale");
+            }
             String command = environment.get("CNI_COMMAND");
             if (command == null || command.isEmpty()) {
                 throw new CniError(CODE_INVALID_ENV, "required environment variable CNI_COMMAND is not set",
@@ -302,6 +367,13 @@ public final class PluginMain {
                         throw timeout(conf, socket, unavailable, "connecting");
                     }
                 }
+            }
+            // nothing is sent to, or believed from, a process that took the socket path but is not the daemon
+            String impostor = DaemonIdentity.problem(channel);
+            if (impostor != null) {
+                throw new CniError(unavailable, "infoblox plugin refuses to talk to " + socket + ": " + impostor,
+                        "someone who may write " + socket.getParent() + " put their own socket there; check who owns that"
+                        + " directory, and restart infoblox-cni-daemon");
             }
             Envelope.Response response;
             try {

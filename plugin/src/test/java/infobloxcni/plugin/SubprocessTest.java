@@ -188,6 +188,41 @@ class SubprocessTest {
     }
 
     @Test
+    void nonAsciiValuesReachTheDaemonIntactUnderTheCLocale() throws Exception {
+        // the JVM decodes System.getenv() with the locale's charset: under LANG=C both of these became
+        // "K8S_POD_NAME=p\uFFFD\uFFFD...", the same string
+        for (String pod : List.of("p\u00e9", "p\u00e8")) {
+            try (FakeDaemon daemon = FakeDaemon.healthy(dir.resolve("infoblox.sock"))) {
+                Map<String, String> env = env("ADD");
+                env.put("LC_ALL", "C");
+                env.put("CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAME=" + pod);
+                Result direct = exec(List.of(JAVA, "-cp", CLASSES.toString(), "infobloxcni.plugin.PluginMain"), env, netconf(""));
+                assertEquals(0, direct.exitCode(), direct.toString());
+                Result wrapped = wrapper(env, netconf(""));
+                assertEquals(0, wrapped.exitCode(), wrapped.toString());
+                for (Envelope.Request request : daemon.requests) {
+                    assertEquals("IgnoreUnknown=1;K8S_POD_NAME=" + pod, request.env().get("CNI_ARGS"));
+                }
+                assertEquals(2, daemon.requests.size());
+            }
+        }
+    }
+
+    @Test
+    void aValueThatIsNotUtf8IsCode4NamingTheVariable() throws Exception {
+        try (FakeDaemon daemon = FakeDaemon.healthy(dir.resolve("infoblox.sock"))) {
+            Map<String, String> env = env("ADD");
+            env.remove("CNI_CONTAINERID");
+            Result r = exec(List.of("sh", "-c", "CNI_CONTAINERID=$(printf 'c\\377\\376'); export CNI_CONTAINERID; exec \"$@\"", "sh",
+                    JAVA, "-cp", CLASSES.toString(), "infobloxcni.plugin.PluginMain"), env, netconf(""));
+            assertEquals(1, r.exitCode(), r.toString());
+            assertEquals(4L, r.json().get("code"), r.toString());
+            assertTrue(((String) r.json().get("msg")).contains("CNI_CONTAINERID"), r.stdout());
+            assertEquals(0, daemon.requests.size(), "nothing forwarded");
+        }
+    }
+
+    @Test
     void jvmOptionsFromTheEnvironmentCannotReachStdout() throws Exception {
         Map<String, String> env = env("VERSION");
         env.put("JAVA_TOOL_OPTIONS", "-verbose:class -Xlog:all=info:stdout");

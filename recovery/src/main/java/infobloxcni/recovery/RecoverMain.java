@@ -55,14 +55,20 @@ public final class RecoverMain implements Callable<Integer> {
     Path liveFile;
 
     private final PrintStream out;
+    private final PrintStream err;
     private final Map<String, String> env;
 
     public RecoverMain() {
-        this(System.out, System.getenv());
+        this(System.out, System.err, System.getenv());
     }
 
     RecoverMain(PrintStream out, Map<String, String> env) {
+        this(out, System.err, env);
+    }
+
+    RecoverMain(PrintStream out, PrintStream err, Map<String, String> env) {
         this.out = out;
+        this.err = err;
         this.env = env;
     }
 
@@ -76,6 +82,7 @@ public final class RecoverMain implements Callable<Integer> {
         JournalAudit.Report report;
         try {
             DaemonConfig config = host.toConfig(env.get("WAPI_PASSWORD"));
+            for (String warning : host.warnings(config)) err.println("infoblox-cni-recover: warning: " + warning);
             List<JournalAudit.LiveAttachment> live;
             String liveSource;
             if (liveFile != null) {
@@ -89,7 +96,7 @@ public final class RecoverMain implements Callable<Integer> {
                     ? askDaemon(config.socketPath(), live, liveSource)
                     : Daemon.auditOffline(config, live, liveSource, apply, forgetHost);
         } catch (IllegalArgumentException | IOException | WapiException e) {
-            System.err.println("infoblox-cni-recover: " + e.getMessage());
+            err.println("infoblox-cni-recover: " + e.getMessage());
             return FAILED;
         }
         if (json) out.println(JournalAudit.toJson(report).toPrettyString());
@@ -114,6 +121,8 @@ public final class RecoverMain implements Callable<Integer> {
         if (live != null) args.set("live", JournalAudit.liveToJson(live));
         try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             channel.connect(UnixDomainSocketAddress.of(socket));
+            String impostor = infobloxcni.plugin.DaemonIdentity.problem(channel);
+            if (impostor != null) throw new IOException("refusing to ask " + socket + ": " + impostor);
             new Envelope.Request(Map.of("INFOBLOX_CNI_ADMIN", "audit"), args.toString().getBytes(StandardCharsets.UTF_8))
                     .write(Channels.newOutputStream(channel));
             Envelope.Response response = Envelope.Response.read(Channels.newInputStream(channel));

@@ -171,4 +171,18 @@ class RecoverMainTest extends GridAndDaemonTest {
         Path bad = Files.writeString(dir.resolve("bad.txt"), "only-one-field\n");
         assertEquals(RecoverMain.FAILED, recover("--live-file", bad.toString()).exit());
     }
+
+    @Test
+    void aPasswordOnTheCommandLineAndPlainHttpAreWarnedAbout() {
+        var config = host.config();
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        int exit = new CommandLine(new RecoverMain(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8),
+                Map.of())).execute("--grid-host", "127.0.0.1", "--wapi-port", String.valueOf(config.wapi().port()), "--wapi-scheme", "http",
+                "--wapi-username", TestHost.USER, "--wapi-password", TestHost.PASSWORD, "--socket-dir", config.socketDir().toString(),
+                "--state-dir", config.stateDir().toString(), "--cni-cache-dir", dir.resolve("no-cache").toString(), "--host-id", "host-a");
+        String warnings = err.toString(StandardCharsets.UTF_8);
+        assertEquals(0, exit, out + warnings);
+        assertTrue(warnings.contains("--wapi-password is visible to every user in ps"), warnings);
+        assertTrue(warnings.contains("clear text"), warnings);
+    }
 }

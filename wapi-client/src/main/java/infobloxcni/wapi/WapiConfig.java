@@ -65,6 +65,6 @@ public record WapiConfig(
     @Override
     public String toString() {
         return "WapiConfig[" + baseUrl() + ", user=" + username + ", password=" + (password.isEmpty() ? "<none>" : "<redacted>")
-                + ", sslVerify=" + sslVerify + ", connect=" + connectTimeout + ", read=" + readTimeout + ", call=" + callTimeout + "]";
+                + (https ? ", sslVerify=" + sslVerify : ", no TLS (http)") + ", connect=" + connectTimeout + ", read=" + readTimeout + ", call=" + callTimeout + "]";
     }
 }

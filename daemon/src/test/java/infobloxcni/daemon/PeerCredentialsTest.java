@@ -1,0 +1,85 @@
+package infobloxcni.daemon;
+
+import static infobloxcni.daemon.TestHost.netconf;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import infobloxcni.wapisim.WapiSimulator;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * With the socket opened to a group ({@code --socket-group g --socket-mode rw-rw----}), a member
+ * may make CNI requests but never the admin requests of infoblox-cni-recover: those used to let
+ * any member dump the journal, or run {@code audit} with {@code apply} and an empty live list and
+ * so release every reservation of the host. The peer is a second uid the test creates.
+ */
+class PeerCredentialsTest {
+    private static final String GOOD = netconf("1.0.0", "net1", "\"subnet\":\"10.10.0.0/24\"");
+
+    @TempDir Path dir;
+
+    @Test
+    void aGroupMemberMayAddButNeverAdminister() throws Exception {
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x")); // the member can reach the socket
+        try (WapiSimulator grid = TestHost.startGrid(); SecondUser member = SecondUser.create()) {
+            TestHost host = new TestHost(grid, dir, "host-p");
+            DaemonConfig base = host.config();
+            host.start(new DaemonConfig(base.wapi(), base.socketDir(), base.driverName(), PosixFilePermissions.fromString("rw-rw----"),
+                    member.name, base.stateDir(), base.cniCacheDir(), base.networkView(), base.networkContainers(), base.prefixLength(),
+                    base.clusterName(), base.cmpType(), base.hostId(), base.releaseRetryMax(), base.bounds(), base.poolSize(), null));
+            try {
+                assertTrue(host.call("ADD", "root-c1", "eth0", GOOD).ok(), "root's container");
+                assertEquals(1, reservations(grid, "root-c1"));
+
+                var dump = asMember(member, host, "{}", "INFOBLOX_CNI_ADMIN=journal");
+                assertTrue(dump.stdout().startsWith("exit=2"), "a group member dumped the journal: " + dump);
+                assertTrue(dump.stdout().contains("root only"), dump.stdout());
+                assertFalse(dump.stdout().contains("root-c1"), dump.stdout());
+
+                var wipe = asMember(member, host, "{\"apply\":true,\"liveSource\":\"-\",\"live\":[]}", "INFOBLOX_CNI_ADMIN=audit");
+                assertTrue(wipe.stdout().startsWith("exit=2"), "a group member ran audit --apply: " + wipe);
+                assertEquals(1, reservations(grid, "root-c1"), "root's container keeps its address");
+
+                var add = asMember(member, host, GOOD, "CNI_COMMAND=ADD", "CNI_CONTAINERID=member-c1", "CNI_IFNAME=eth0",
+                        "CNI_NETNS=/var/run/netns/none");
+                assertTrue(add.stdout().startsWith("exit=0"), "CNI requests from the socket's group are served: " + add);
+                assertEquals(1, reservations(grid, "member-c1"));
+
+                assertTrue(host.send(java.util.Map.of(AdminCommands.ENV, "journal"), "{}").ok(), "root still may");
+            } finally {
+                host.stop();
+            }
+        }
+    }
+
+    @Test
+    void aSocketModeThatLetsEveryUserInIsRefused() {
+        var e = assertThrows(IllegalArgumentException.class, () -> {
+            HostOptions options = new HostOptions();
+            new picocli.CommandLine(options).parseArgs("--socket-mode", "rw-rw-rw-", "--host-id", "h1");
+            options.toConfig("pw");
+        });
+        assertTrue(e.getMessage().contains("--socket-mode") && e.getMessage().contains("every local user"), e.getMessage());
+    }
+
+    private static long reservations(WapiSimulator grid, String containerId) {
+        return grid.objects("fixedaddress").stream().filter(f -> containerId.equals(GridAndDaemonTest.ea(f, "VM ID"))).count();
+    }
+
+    private static ExternalCommand.Result asMember(SecondUser member, TestHost host, String stdin, String... fields) {
+        String[] args = new String[fields.length + 2];
+        args[0] = host.socket().toString();
+        args[1] = stdin;
+        System.arraycopy(fields, 0, args, 2, fields.length);
+        var r = member.java(Duration.ofSeconds(60), SecondUser.treeClassPath(), EnvelopeClient.class, args);
+        assertTrue(r.ok(), "the member could not even talk to the daemon: " + r);
+        return r;
+    }
+}
