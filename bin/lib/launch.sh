@@ -3,6 +3,7 @@
 #   source tree: <root>/<module>/target/<module>.jar   (after mvn package)
 #   installed:   <root>/lib/infoblox-cni/<module>.jar  (bin/install-host)
 # Java: $INFOBLOX_CNI_JAVA, else Temurin 25 under /usr/lib/jvm, else $JAVA_HOME/bin/java, else java.
+#   Installed, INFOBLOX_CNI_JAVA may also be set in /etc/default/infoblox-cni.
 # $launch_module is set by the caller (POSIX sh passes no arguments to ".")
 launch_self=$(readlink -f -- "$0")
 launch_root=$(dirname -- "$(dirname -- "$launch_self")")
@@ -14,6 +15,10 @@ else
     echo "${0##*/}: $launch_module.jar not found; build with: mvn -B -q package -DskipTests (JDK 25)" >&2
     exit 1
 fi
+# installed layout: INFOBLOX_CNI_JAVA may come from /etc/default/infoblox-cni (see that helper;
+# launchers copied without it, as some tests do, go without)
+launch_defaults=$(dirname -- "$launch_self")/lib/host-defaults.sh
+[ ! -r "$launch_defaults" ] || . "$launch_defaults"
 if [ -n "$INFOBLOX_CNI_JAVA" ]; then
     java=$INFOBLOX_CNI_JAVA
 elif [ -x /usr/lib/jvm/temurin-25-jdk-amd64/bin/java ]; then
