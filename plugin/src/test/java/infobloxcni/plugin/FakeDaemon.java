@@ -90,14 +90,6 @@ final class FakeDaemon implements AutoCloseable {
         Files.deleteIfExists(socket);
     }
 
-    /** Stand-alone: serves until killed. */
-    public static void main(String[] args) throws Exception {
-        try (FakeDaemon d = healthy(Path.of(args[0]))) {
-            System.err.println("fake daemon listening on " + d.socket);
-            d.thread.join();
-        }
-    }
-
     static String str(byte[] b) {
         return new String(b, StandardCharsets.UTF_8);
     }
