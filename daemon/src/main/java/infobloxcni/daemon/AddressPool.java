@@ -160,10 +160,18 @@ final class AddressPool {
         }
     }
 
-    /** An address leaves the pool (changed on the grid, or released as surplus). */
-    void drop(Attachment entry) {
+    /**
+     * A free address leaves the pool (changed on the grid, or to be released as surplus), if it
+     * is still free: an ADD may have taken it since the caller listed the free ones, and then it
+     * is that container's (its tag may not have reached the grid yet). False when it was taken.
+     */
+    boolean dropIfFree(Attachment entry) {
         synchronized (takeLock) {
+            Attachment now = journal.get(entry.key()).orElse(null);
+            if (now == null || now.state() != AttachmentState.POOL || !java.util.Objects.equals(now.address(), entry.address())) return false;
+            if (heldAddresses(journal.all()).contains(now.networkView() + "/" + now.address())) return false;
             journal.remove(entry.key());
+            return true;
         }
     }
 

@@ -134,6 +134,8 @@ public final class Daemon implements AutoCloseable {
 
     public Ipam ipam() { return ipam; }
 
+    PoolKeeper keeper() { return keeper; }
+
     public GridHealth gridHealth() { return wapi.health(); }
 
     int journalQuarantines() { return journal.quarantines(); }

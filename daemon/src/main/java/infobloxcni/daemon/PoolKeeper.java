@@ -94,7 +94,7 @@ final class PoolKeeper implements AutoCloseable {
         // Beyond the target (grown during an outage, or the target lowered): the highest addresses go.
         for (int extra = free.size() - target.size(); extra > 0; extra--) {
             Attachment highest = free.get(free.size() - extra);
-            release(highest);
+            releaseSurplus(highest);
         }
     }
 
@@ -110,8 +110,7 @@ final class PoolKeeper implements AutoCloseable {
             FixedAddress r = onGrid.get(free.address());
             if (r != null && tags.poolClaim(network).matches(r)) continue;
             try (KeyLocks.Held held = locks.tryLock(free.key())) {
-                if (held == null) continue;
-                pool.drop(free);
+                if (held == null || !pool.dropIfFree(free)) continue; // handed out meanwhile: its tag settles it
                 LOG.log(System.Logger.Level.WARNING, "pool address {0} of {1} was {2} on the grid: it leaves the pool", free.address(), network,
                         r == null ? "deleted" : "changed");
             }
@@ -152,11 +151,14 @@ final class PoolKeeper implements AutoCloseable {
         }
     }
 
-    /** Releases a pool address beyond the target (only while it is still this host's free entry). */
-    private void release(Attachment entry) {
+    /**
+     * Releases a pool address beyond the target, only while it is still this host's free entry:
+     * it leaves the pool first, so that it cannot be handed out while it is released; one an ADD
+     * took since the pool was listed is that container's now and stays.
+     */
+    void releaseSurplus(Attachment entry) {
         try (KeyLocks.Held held = locks.tryLock(entry.key())) {
-            if (held == null) return;
-            pool.drop(entry); // first: it must not be handed out while it is being released
+            if (held == null || !pool.dropIfFree(entry)) return;
             VerifiedWrite w = wapi.deleteFixedAddressIf(entry.networkView(), entry.address(), List.of(tags.poolClaim(entry.key().network())));
             if (w.outcome() == VerifiedWrite.Outcome.WRITTEN) {
                 LOG.log(System.Logger.Level.INFO, "pool of {0} beyond its target: released {1}", entry.key().network(), entry.address());
