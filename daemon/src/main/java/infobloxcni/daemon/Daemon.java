@@ -4,6 +4,7 @@ import infobloxcni.wapi.GridHealth;
 import infobloxcni.wapi.WapiClient;
 import infobloxcni.wapi.WapiException;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -28,6 +29,8 @@ public final class Daemon implements AutoCloseable {
     private final SocketServer socket;
     private final SystemdNotifier systemd = SystemdNotifier.fromEnvironment(System.getenv());
     private volatile Thread startupChecks;
+    private final DaemonMetrics metrics;
+    private volatile InetSocketAddress metricsAt;
 
     /**
      * The parts that do the work, wired the one way both the daemon and the offline audit (the
@@ -59,7 +62,7 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
-    private Daemon(DaemonConfig config) {
+    private Daemon(DaemonConfig config, boolean withMetrics) {
         this.config = config;
         Clock clock = Clock.systemUTC();
         this.journal = JournalGuard.open(config.journalDir(), JOURNAL_OPEN_TIMEOUT, clock);
@@ -68,15 +71,33 @@ public final class Daemon implements AutoCloseable {
         this.ipam = parts.ipam();
         this.keeper = parts.keeper();
         this.reconciler = parts.reconciler();
+        wapi.observeCalls(RequestCalls::count);
+        // Metrics only when asked for: without them, not one of their classes is loaded.
+        this.metrics = withMetrics ? new DaemonMetrics(journal, wapi.health(), ipam.pool()) : null;
+        if (metrics != null) wapi.observeCalls(metrics::wapiCall);
         this.socket = new SocketServer(config.socketPath(), config.socketPermissions(), config.socketGroup(), config.socketLimits(),
-                new RequestHandler(ipam, new AdminCommands(journal, parts.audit(), ipam, wapi.health(), parts.reconciler(), clock), config));
+                new RequestHandler(ipam, new AdminCommands(journal, parts.audit(), ipam, wapi.health(), parts.reconciler(), clock), config,
+                        metrics != null ? metrics::operation : Operations.NONE));
     }
 
     public static Daemon start(DaemonConfig config) throws IOException {
+        return start(config, null);
+    }
+
+    /**
+     * Starts serving; with {@code metricsAddress}, also Prometheus metrics at
+     * {@code http://<address>/metrics} (port 0: a free one, see {@link #metricsAddress()}).
+     */
+    public static Daemon start(DaemonConfig config, InetSocketAddress metricsAddress) throws IOException {
         PrivateDirs.ensure(config.stateDir(), PrivateDirs.PRIVATE, "--state-dir"); // before the journal is created in it
-        Daemon daemon = new Daemon(config);
+        Daemon daemon = new Daemon(config, metricsAddress != null);
         try {
             daemon.socket.start();
+            if (metricsAddress != null) {
+                daemon.metricsAt = daemon.metrics.serve(metricsAddress);
+                LOG.log(System.Logger.Level.INFO, "metrics at http://{0}:{1}/metrics", daemon.metricsAt.getHostString(),
+                        String.valueOf(daemon.metricsAt.getPort()));
+            }
         } catch (IOException | RuntimeException e) {
             daemon.close();
             throw e;
@@ -134,6 +155,9 @@ public final class Daemon implements AutoCloseable {
 
     public Ipam ipam() { return ipam; }
 
+    /** Where the metrics are served; null when they are off. */
+    public InetSocketAddress metricsAddress() { return metricsAt; }
+
     PoolKeeper keeper() { return keeper; }
 
     public GridHealth gridHealth() { return wapi.health(); }
@@ -167,6 +191,7 @@ public final class Daemon implements AutoCloseable {
         systemd.stopping();
         systemd.close();
         socket.close();
+        if (metrics != null) metrics.close();
         keeper.close();
         reconciler.close();
         wapi.close();

@@ -1,6 +1,8 @@
 package infobloxcni.daemon;
 
 import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Callable;
 import java.util.logging.ConsoleHandler;
@@ -8,25 +10,67 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code infoblox-cni-daemon}: the original driver's flags with its defaults (single-dash
- * spellings such as {@code -grid-host} still work), plus what a crash-safe daemon needs.
- * The one deliberate change: {@code --ssl-verify} defaults to true.
+ * spellings such as {@code -grid-host} still work), plus what a crash-safe daemon needs; every
+ * flag may also be set in the settings file ({@link ConfigFile}). The one deliberate change:
+ * {@code --ssl-verify} defaults to true. {@code status} asks the running daemon what it sees.
  */
-@Command(name = "infoblox-cni-daemon", mixinStandardHelpOptions = true, version = "infoblox-cni-daemon 0.1.0",
-        sortOptions = false, usageHelpWidth = 110,
-        description = "Resident Infoblox IPAM daemon for CNI. The plugin (bin/infoblox) forwards every CNI call to it.")
+@Command(name = "infoblox-cni-daemon", mixinStandardHelpOptions = true, versionProvider = DaemonMain.VersionOfJar.class,
+        sortOptions = false, usageHelpWidth = 110, subcommands = StatusCommand.class,
+        description = {"Resident Infoblox IPAM daemon for CNI. The plugin (bin/infoblox) forwards every CNI call to it.",
+                "Every flag can be set in the settings file as 'name = value', the name without dashes; a flag given here wins."})
 public final class DaemonMain implements Callable<Integer> {
+    static final String NAME = "infoblox-cni-daemon";
 
     @CommandLine.Mixin
     HostOptions host = new HostOptions();
     @Option(names = "--log-level", defaultValue = "INFO", description = "SEVERE, WARNING, INFO, FINE (default: ${DEFAULT-VALUE})")
     String logLevel;
+    @Option(names = "--metrics-address", paramLabel = "HOST:PORT",
+            description = "serve Prometheus metrics at http://HOST:PORT/metrics (port 0: a free one, logged); off unless set; "
+                    + "keep it on a loopback address such as 127.0.0.1:9135")
+    String metricsAddress;
+    @Option(names = "--print-config", description = "print the effective settings, each with where it came from (password hidden), and exit")
+    boolean printConfig;
+    @Spec
+    CommandSpec spec;
+
+    final PrintStream out;
+    final PrintStream err;
+    private ConfigFile settingsFile = ConfigFile.none();
+
+    public DaemonMain() {
+        this(System.out, System.err);
+    }
+
+    DaemonMain(PrintStream out, PrintStream err) {
+        this.out = out;
+        this.err = err;
+    }
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new DaemonMain()).execute(args));
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /** Parses the arguments with the settings file's values as defaults, and runs. */
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        DaemonMain main = new DaemonMain(out, err);
+        CommandLine line = ConfigFile.commandLine(NAME, main, main.host, settings(), args, err);
+        if (line == null) return 2;
+        main.settingsFile = (ConfigFile) line.getDefaultValueProvider();
+        line.setOut(new java.io.PrintWriter(out, true));
+        line.setErr(new java.io.PrintWriter(err, true));
+        return line.execute(args);
+    }
+
+    /** The names the settings file may hold: the daemon's flags (the recover command reads the same file). */
+    public static CommandSpec settings() {
+        return new CommandLine(new DaemonMain()).getCommandSpec();
     }
 
     @Override
@@ -34,19 +78,29 @@ public final class DaemonMain implements Callable<Integer> {
         configureLogging(Level.parse(logLevel.toUpperCase()));
         Logger log = Logger.getLogger(DaemonMain.class.getName());
         DaemonConfig config;
+        InetSocketAddress metrics;
         try {
             config = host.toConfig(System.getenv("WAPI_PASSWORD"));
+            metrics = metricsAddress == null ? null : parseAddress(metricsAddress);
         } catch (IllegalArgumentException | IOException e) {
-            System.err.println("infoblox-cni-daemon: " + e.getMessage());
+            err.println(NAME + ": " + settingsFile.explain(e.getMessage()));
             return 2;
         }
+        if (printConfig) {
+            printSettings();
+            return 0;
+        }
         for (String warning : host.warnings(config)) log.warning(warning);
-        log.info("starting with " + config.wapi() + ", socket " + config.socketPath() + ", state " + config.stateDir() + ", host-id " + config.hostId());
+        if (metrics != null && !metrics.getAddress().isLoopbackAddress()) {
+            log.warning("--metrics-address " + metricsAddress + " is not a loopback address: anyone who reaches it reads the daemon's metrics");
+        }
+        log.info("starting with " + config.wapi() + ", socket " + config.socketPath() + ", state " + config.stateDir() + ", host-id "
+                + config.hostId() + (settingsFile.path() == null ? ", no settings file" : ", settings from " + settingsFile.path()));
         Daemon daemon;
         try {
-            daemon = Daemon.start(config);
+            daemon = Daemon.start(config, metrics);
         } catch (IOException e) {
-            System.err.println("infoblox-cni-daemon: " + e.getMessage());
+            err.println(NAME + ": " + e.getMessage());
             return 1;
         }
         CountDownLatch stopped = new CountDownLatch(1);
@@ -57,6 +111,39 @@ public final class DaemonMain implements Callable<Integer> {
         }));
         stopped.await();
         return 0;
+    }
+
+    /** HOST:PORT (IPv6 in brackets); a name is resolved once, here. */
+    static InetSocketAddress parseAddress(String text) {
+        int colon = text.lastIndexOf(':');
+        if (colon < 0) throw new IllegalArgumentException("--metrics-address must be HOST:PORT, got '" + text + "'");
+        String hostPart = text.substring(0, colon).replaceAll("^\\[|\\]$", "");
+        int port;
+        try {
+            port = Integer.parseInt(text.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--metrics-address must be HOST:PORT, got '" + text + "'");
+        }
+        if (port < 0 || port > 65535) throw new IllegalArgumentException("--metrics-address port must be 0..65535, got " + port);
+        InetSocketAddress address = new InetSocketAddress(hostPart.isEmpty() ? "127.0.0.1" : hostPart, port);
+        if (address.isUnresolved()) throw new IllegalArgumentException("--metrics-address: cannot resolve '" + hostPart + "'");
+        return address;
+    }
+
+    /** The effective settings as a settings file would hold them, each with where it came from. */
+    private void printSettings() {
+        out.println("# effective settings of " + NAME + (settingsFile.path() == null ? " (no settings file)" : " (settings file "
+                + settingsFile.path() + ")") + "; a flag beats the file, which beats the default");
+        settingsFile.effective(spec, spec.commandLine().getParseResult(), System.getenv("WAPI_PASSWORD"))
+                .forEach((name, valueAndSource) -> out.printf("%-24s = %-32s # %s%n", name, valueAndSource[0], valueAndSource[1]));
+    }
+
+    /** The version the build wrote into the jar. */
+    static final class VersionOfJar implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {NAME + " " + Version.OF_DAEMON};
+        }
     }
 
     /**

@@ -19,6 +19,13 @@ import picocli.CommandLine.Option;
  * deliberate change is {@code --ssl-verify}, which defaults to true.
  */
 public final class HostOptions {
+    @Option(names = "--config", paramLabel = "FILE", scope = CommandLine.ScopeType.INHERIT,
+            description = "settings file: one 'name = value' per line, a name being a long flag without its dashes; "
+                    + "flags on the command line win (default: " + ConfigFile.DEFAULT_PATH + ", when it exists)")
+    Path configFile;
+    /** Where the settings came from, for the warnings (a password in the file is not on a command line). */
+    private ConfigFile source = ConfigFile.none();
+
     @Option(names = {"--grid-host", "-grid-host"}, defaultValue = "192.168.124.200", description = "Infoblox grid host (default: ${DEFAULT-VALUE})")
     String gridHost;
     @Option(names = {"--wapi-port", "-wapi-port"}, defaultValue = "443", description = "WAPI port (default: ${DEFAULT-VALUE})")
@@ -33,13 +40,15 @@ public final class HostOptions {
     String wapiVersion;
     @Option(names = {"--ssl-verify", "-ssl-verify"}, defaultValue = "true", description = "true, false, or a CA certificate file (default: ${DEFAULT-VALUE})")
     String sslVerify;
-    @Option(names = "--wapi-scheme", defaultValue = "https", description = "https; http only for simulators in tests (default: ${DEFAULT-VALUE})")
+    @Option(names = "--wapi-scheme", defaultValue = "https", description = "https; http only for simulators in tests: it sends the password in clear (default: ${DEFAULT-VALUE})")
     String wapiScheme;
-    @Option(names = "--wapi-connect-timeout", defaultValue = "5s", converter = DurationConverter.class, description = "(default: ${DEFAULT-VALUE})")
+    @Option(names = "--wapi-connect-timeout", defaultValue = "5s", converter = DurationConverter.class,
+            description = "longest wait for a connection to the grid (500ms, 5s, 2m or seconds; default: ${DEFAULT-VALUE})")
     Duration connectTimeout;
-    @Option(names = "--wapi-read-timeout", defaultValue = "20s", converter = DurationConverter.class, description = "(default: ${DEFAULT-VALUE})")
+    @Option(names = "--wapi-read-timeout", defaultValue = "20s", converter = DurationConverter.class,
+            description = "longest silence while reading one answer of the grid (default: ${DEFAULT-VALUE})")
     Duration readTimeout;
-    @Option(names = "--wapi-call-timeout", defaultValue = "30s", converter = DurationConverter.class, description = "whole WAPI call (default: ${DEFAULT-VALUE})")
+    @Option(names = "--wapi-call-timeout", defaultValue = "30s", converter = DurationConverter.class, description = "longest one WAPI call may take, connect to last byte; background work is bounded by it too (default: ${DEFAULT-VALUE})")
     Duration callTimeout;
 
     @Option(names = "--add-timeout", defaultValue = "10s", converter = DurationConverter.class,
@@ -55,9 +64,10 @@ public final class HostOptions {
                     + "outages; costs as many addresses per host; ipam.pool-size overrides (default: ${DEFAULT-VALUE})")
     int poolSize;
 
-    @Option(names = {"--socket-dir", "-socket-dir"}, defaultValue = "/run/cni", description = "(default: ${DEFAULT-VALUE})")
+    @Option(names = {"--socket-dir", "-socket-dir"}, defaultValue = "/run/cni", scope = CommandLine.ScopeType.INHERIT,
+            description = "directory of the daemon's socket, which the plugin's ipam.socket-dir must name (default: ${DEFAULT-VALUE})")
     Path socketDir;
-    @Option(names = {"--driver-name", "-driver-name"}, defaultValue = "infoblox", description = "socket is <socket-dir>/<driver-name>.sock (default: ${DEFAULT-VALUE})")
+    @Option(names = {"--driver-name", "-driver-name"}, defaultValue = "infoblox", scope = CommandLine.ScopeType.INHERIT, description = "socket is <socket-dir>/<driver-name>.sock (default: ${DEFAULT-VALUE})")
     String driverName;
     @Option(names = "--socket-mode", defaultValue = "rw-------", description = "socket file permissions (default: ${DEFAULT-VALUE}, root only)")
     String socketMode;
@@ -68,11 +78,13 @@ public final class HostOptions {
     @Option(names = "--cni-cache-dir", defaultValue = "/var/lib/cni/results", description = "the runtime's CNI result cache, read to rebuild a lost journal (default: ${DEFAULT-VALUE})")
     Path cniCacheDir;
 
-    @Option(names = {"--network-view", "-network-view"}, defaultValue = "default", description = "(default: ${DEFAULT-VALUE})")
+    @Option(names = {"--network-view", "-network-view"}, defaultValue = "default",
+            description = "Infoblox network view of the networks; a netconf's ipam.network-view wins (default: ${DEFAULT-VALUE})")
     String networkView;
-    @Option(names = {"--network-container", "-network-container"}, defaultValue = "172.18.0.0/16", description = "comma list, tried in order (default: ${DEFAULT-VALUE})")
+    @Option(names = {"--network-container", "-network-container"}, defaultValue = "172.18.0.0/16", description = "network containers (comma list of CIDRs, tried in order) that subnets are carved from when a netconf names none (default: ${DEFAULT-VALUE})")
     String networkContainer;
-    @Option(names = {"--prefix-length", "-prefix-length"}, defaultValue = "24", description = "(default: ${DEFAULT-VALUE})")
+    @Option(names = {"--prefix-length", "-prefix-length"}, defaultValue = "24",
+            description = "prefix length of a carved subnet, 8 to 30; a netconf's ipam.prefix-length wins (default: ${DEFAULT-VALUE})")
     int prefixLength;
     @Option(names = {"--cluster-name", "-cluster-name"}, defaultValue = "cluster-1", description = "written as EA Tenant ID (default: ${DEFAULT-VALUE})")
     String clusterName;
@@ -115,7 +127,15 @@ public final class HostOptions {
         return name.replaceAll("[^a-zA-Z0-9_.\\-]", "-");
     }
 
-    public boolean passwordOnCommandLine() { return wapiPassword != null; }
+    /** Says where the settings came from (the recover command and the daemon read the same file). */
+    public void readFrom(ConfigFile file) {
+        this.source = file;
+    }
+
+    /** A password given as a flag (visible in ps), not one from the settings file. */
+    public boolean passwordOnCommandLine() {
+        return wapiPassword != null && !source.setsName("wapi-password");
+    }
 
     /**
      * What is unsafe about this configuration, one sentence each, for the daemon's log and the
@@ -125,11 +145,13 @@ public final class HostOptions {
     public java.util.List<String> warnings(DaemonConfig config) {
         java.util.List<String> out = new java.util.ArrayList<>();
         if (passwordOnCommandLine()) out.add("--wapi-password is visible to every user in ps; use env WAPI_PASSWORD or --wapi-password-file");
-        if (wapiPassword == null && wapiPasswordFile != null) {
+        Path holdsPassword = wapiPassword != null && source.setsName("wapi-password") ? source.path()
+                : wapiPassword == null ? wapiPasswordFile : null;
+        if (holdsPassword != null) {
             try {
-                java.util.Set<java.nio.file.attribute.PosixFilePermission> mode = Files.getPosixFilePermissions(wapiPasswordFile);
+                java.util.Set<java.nio.file.attribute.PosixFilePermission> mode = Files.getPosixFilePermissions(holdsPassword);
                 if (mode.stream().anyMatch(p -> p.name().startsWith("GROUP_") || p.name().startsWith("OTHERS_"))) {
-                    out.add("--wapi-password-file " + wapiPasswordFile + " may be read by others (mode "
+                    out.add("the WAPI password's file " + holdsPassword + " may be read by others (mode "
                             + PosixFilePermissions.toString(mode) + "); chmod 600 it");
                 }
             } catch (IOException | UnsupportedOperationException e) {

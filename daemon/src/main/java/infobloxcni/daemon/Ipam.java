@@ -69,12 +69,15 @@ public final class Ipam {
 
     // ------------------------------------------------------------------------------------- ADD
 
+    /** An ADD's answer: the CNI result, and the attachment it reports. */
+    public record Added(byte[] result, Attachment attachment) { }
+
     /** ADD, its grid calls all within the ADD bound ({@link DaemonConfig.VerbBounds}). */
-    public byte[] add(CniRequest request) throws CniError {
+    public Added add(CniRequest request) throws CniError {
         return Deadline.within(config.bounds().add(), () -> addWithin(request));
     }
 
-    private byte[] addWithin(CniRequest request) throws CniError {
+    private Added addWithin(CniRequest request) throws CniError {
         NetConf conf = request.netConf();
         AttachmentKey key = keyOf(request);
         NetworkRequest policy = policyFor(conf);
@@ -88,7 +91,7 @@ public final class Ipam {
             }
             if (known != null && (known.state() == AttachmentState.ALLOCATED || known.state() == AttachmentState.TAG_PENDING)) {
                 // A repeated ADD (a runtime retrying after a timeout): same answer, no grid call.
-                return CniResults.added(conf, known, known.gateway() != null ? known.gateway() : networks.ensure(policy).gateway());
+                return added(conf, known, policy);
             }
             if (known != null && known.state() == AttachmentState.RETURN_PENDING && known.address() != null) {
                 // A DEL that only gives the address back to this host's pool (a container restarted
@@ -97,7 +100,7 @@ public final class Ipam {
                 Attachment back = known.withState(AttachmentState.TAG_PENDING).withPodName(request.podName());
                 journal.put(back);
                 settlements.behind(key);
-                return CniResults.added(conf, back, back.gateway() != null ? back.gateway() : networks.ensure(policy).gateway());
+                return added(conf, back, policy);
             }
             if (known != null && known.state() == AttachmentState.DEL_PENDING) {
                 releaseNow(known); // finish the earlier DEL before this container gets a new address
@@ -112,7 +115,7 @@ public final class Ipam {
                     settlements.behind(key);
                     keeper.signal();
                     Attachment taken = fromPool.get();
-                    return CniResults.added(conf, taken, taken.gateway() != null ? taken.gateway() : networks.ensure(policy).gateway());
+                    return added(conf, taken, policy);
                 }
             }
             ReadyNetwork network = networks.ensure(policy);
@@ -129,8 +132,13 @@ public final class Ipam {
                     network.gateway(), reservation.ref(), network.subnet().toString()).withState(AttachmentState.ALLOCATED);
             journal.put(allocated);
             keeper.signal(); // the network is in use: keep its pool filled
-            return CniResults.added(conf, allocated, network.gateway());
+            return new Added(CniResults.added(conf, allocated, network.gateway()), allocated);
         }
+    }
+
+    /** The answer for an attachment that holds its address already (its gateway as recorded, else the network's). */
+    private Added added(NetConf conf, Attachment a, NetworkRequest policy) throws CniError {
+        return new Added(CniResults.added(conf, a, a.gateway() != null ? a.gateway() : networks.ensure(policy).gateway()), a);
     }
 
     /** One POST: the grid picks the lowest free address and the answer carries it. */
@@ -216,15 +224,17 @@ public final class Ipam {
      * this attachment's on the grid until the release lands, so nobody else can be given it
      * early. A repeated ADD of the same attachment waits for, or finishes, the release first.
      * With a DEL bound set ({@code --del-timeout}), the answer waits that long for the release.
+     * Returns what the journal knew of the attachment (null: nothing), for the operation's log line.
      */
-    public void del(CniRequest request) throws CniError {
+    public Attachment del(CniRequest request) throws CniError {
         AttachmentKey key = keyOf(request);
         NetworkRequest policy = policyFor(request.netConf());
         int target = poolTargetOf(request.netConf());
         pool.observe(policy, target);
         CompletableFuture<Void> released;
+        Attachment known;
         try (KeyLocks.Held held = locks.lock(key)) {
-            Attachment known = journal.get(key).orElse(null);
+            known = journal.get(key).orElse(null);
             boolean pooled = known != null && pool.giveBack(known, target, wapi.health().failingFast(), clock.instant());
             if (pooled) keeper.signal();
             else releaseIntent(key, known, policy.view());
@@ -242,6 +252,7 @@ public final class Ipam {
                 Thread.currentThread().interrupt();
             }
         }
+        return known;
     }
 
     /**

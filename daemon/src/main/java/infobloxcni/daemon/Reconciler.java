@@ -206,7 +206,7 @@ final class Reconciler implements AutoCloseable {
                     case DEL_PENDING -> {
                         ipam.release(a);
                         journal.remove(key);
-                        LOG.log(System.Logger.Level.INFO, "pending release of {0} done", key);
+                        if (a.lastError() != null) LOG.log(System.Logger.Level.INFO, "pending release of {0} done (it had failed: {1})", key, a.lastError());
                         return true;
                     }
                     case TAG_PENDING -> {

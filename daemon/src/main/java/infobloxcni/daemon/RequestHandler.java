@@ -16,48 +16,94 @@ final class RequestHandler implements Function<Envelope.Request, Envelope.Respon
     private final Ipam ipam;
     private final AdminCommands admin;
     private final DaemonConfig config;
+    private final Operations operations;
 
-    RequestHandler(Ipam ipam, AdminCommands admin, DaemonConfig config) {
+    RequestHandler(Ipam ipam, AdminCommands admin, DaemonConfig config, Operations operations) {
         this.ipam = ipam;
         this.admin = admin;
         this.config = config;
+        this.operations = operations;
+    }
+
+    /**
+     * One answered operation, for its log line: verb, network, container and interface (as the
+     * client sent them, escaped and cut, so they cannot forge a line), the address, the outcome.
+     */
+    private record Done(Envelope.Response response, String verb, String network, String who, String address,
+                        String outcome, String message, System.Logger.Level level, Throwable failure) {
+        static Done ok(Envelope.Response response, Meta m, String address) {
+            return new Done(response, m.verb, m.network, m.who, address, "ok", null, System.Logger.Level.INFO, null);
+        }
+
+        static Done failed(Envelope.Response response, Meta m, CniError e, System.Logger.Level level, Throwable failure) {
+            return new Done(response, m.verb, m.network, m.who, null, String.valueOf(e.code()), e.getMessage(), level, failure);
+        }
+    }
+
+    /** What is known of a request before and while it is parsed. */
+    private static final class Meta {
+        final String verb;
+        final String who;
+        String network = "-";
+
+        Meta(Envelope.Request request) {
+            verb = LogText.bare(request.env().getOrDefault("CNI_COMMAND", "?"));
+            who = LogText.bare(request.env().get("CNI_CONTAINERID")) + "/" + LogText.bare(request.env().get("CNI_IFNAME"));
+        }
     }
 
     @Override
     public Envelope.Response apply(Envelope.Request request) {
         if (request.env().containsKey(AdminCommands.ENV)) return admin.handle(request);
         long started = System.nanoTime();
-        // as the client sent them, before validation: escaped and cut, they cannot forge a log line
-        String command = LogText.bare(request.env().getOrDefault("CNI_COMMAND", "?"));
-        String who = LogText.bare(request.env().get("CNI_CONTAINERID")) + "/" + LogText.bare(request.env().get("CNI_IFNAME"));
+        int[] calls = new int[1];
+        Done done = RequestCalls.counting(calls, () -> answer(request));
+        long nanos = System.nanoTime() - started;
+        // One line per operation: verb, network, container/interface, address, outcome, duration, WAPI calls before the answer.
+        String line = done.verb() + " " + done.network() + " " + done.who() + " " + (done.address() == null ? "-" : done.address())
+                + " " + (done.outcome().equals("ok") ? "ok" : "failed with code " + done.outcome()) + " in " + nanos / 1_000_000 + " ms, "
+                + calls[0] + (calls[0] == 1 ? " WAPI call" : " WAPI calls") + (done.message() == null ? "" : ": " + done.message());
+        if (done.failure() != null) LOG.log(done.level(), line, done.failure());
+        else LOG.log(done.level(), line);
+        operations.answered(done.verb(), done.outcome(), nanos);
+        return done.response();
+    }
+
+    private Done answer(Envelope.Request request) {
+        Meta meta = new Meta(request);
         CniRequest cni = null;
         try {
             cni = CniRequest.parse(request.env(), request.stdin());
-            byte[] out = switch (cni.command()) {
+            if (cni.netConf() != null && cni.netConf().name() != null) meta.network = LogText.bare(cni.netConf().name());
+            return switch (cni.command()) {
                 case ADD -> {
                     cni.netConf().checkEffective(config.prefixLength(), config.networkContainers()); // before any grid write
-                    yield ipam.add(cni.withMac(MacAddresses.of(cni))); // the MAC before the ADD locks its attachment
+                    Ipam.Added added = ipam.add(cni.withMac(MacAddresses.of(cni))); // the MAC before the ADD locks its attachment
+                    yield Done.ok(new Envelope.Response(0, added.result()), meta, addressOf(added.attachment()));
                 }
-                case DEL -> { ipam.del(cni); yield NOTHING; }
-                case CHECK -> { ipam.check(cni); yield NOTHING; }
-                case STATUS -> { ipam.status(cni); yield NOTHING; }
-                case GC -> { ipam.gc(cni); yield NOTHING; }
-                case VERSION -> CniResults.version(NetConf.versionOf(request.stdin()));
+                case DEL -> Done.ok(new Envelope.Response(0, NOTHING), meta, addressOf(ipam.del(cni)));
+                case CHECK -> { ipam.check(cni); yield Done.ok(new Envelope.Response(0, NOTHING), meta, null); }
+                case STATUS -> { ipam.status(cni); yield Done.ok(new Envelope.Response(0, NOTHING), meta, null); }
+                case GC -> { ipam.gc(cni); yield Done.ok(new Envelope.Response(0, NOTHING), meta, null); }
+                case VERSION -> Done.ok(new Envelope.Response(0, CniResults.version(NetConf.versionOf(request.stdin()))), meta, null);
             };
-            LOG.log(System.Logger.Level.INFO, "{0} {1} ok in {2} ms", command, who, String.valueOf((System.nanoTime() - started) / 1_000_000));
-            return new Envelope.Response(0, out);
         } catch (CniError e) {
-            LOG.log(System.Logger.Level.WARNING, "{0} {1} failed with code {2}: {3}", command, who, e.code(), e.getMessage());
-            return new Envelope.Response(1, CniResults.error(versionOf(cni, request), e));
+            return Done.failed(errorResponse(cni, request, e), meta, e, System.Logger.Level.WARNING, null);
         } catch (JournalException e) {
-            LOG.log(System.Logger.Level.ERROR, command + " " + who + ": journal failure", e);
-            return new Envelope.Response(1, CniResults.error(versionOf(cni, request), new CniError(CniError.IO_FAILURE,
-                    "local journal unusable, nothing was sent to the grid: " + e.getMessage())));
+            CniError answer = new CniError(CniError.IO_FAILURE, "local journal unusable, nothing was sent to the grid: " + e.getMessage());
+            return Done.failed(errorResponse(cni, request, answer), meta, answer, System.Logger.Level.ERROR, e);
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.ERROR, command + " " + who + ": internal error", e);
-            return new Envelope.Response(1, CniResults.error(versionOf(cni, request),
-                    new CniError(INTERNAL_ERROR, "internal error in infoblox-cni-daemon: " + e)));
+            CniError answer = new CniError(INTERNAL_ERROR, "internal error in infoblox-cni-daemon: " + e);
+            return Done.failed(errorResponse(cni, request, answer), meta, answer, System.Logger.Level.ERROR, e);
         }
+    }
+
+    private static String addressOf(infobloxcni.store.Attachment a) {
+        return a == null || a.address() == null ? null : a.address() + "/" + a.prefixLength();
+    }
+
+    private static Envelope.Response errorResponse(CniRequest parsed, Envelope.Request request, CniError e) {
+        return new Envelope.Response(1, CniResults.error(versionOf(parsed, request), e));
     }
 
     /** Errors answer in the config's cniVersion; the config is parsed a second time only when it failed the first. */

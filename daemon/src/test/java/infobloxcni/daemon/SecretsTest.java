@@ -32,7 +32,7 @@ class SecretsTest {
                 String starting = log.lines().filter(l -> l.contains("starting with")).findFirst().orElse("");
                 assertTrue(starting.contains("http://127.0.0.1") && !starting.contains("sslVerify"), "the start line says what the daemon does: " + starting);
                 assertTrue(log.contains("WARNING") && log.contains("--wapi-scheme http") && log.contains("clear text"), log);
-                assertTrue(log.contains("--wapi-password-file " + passwordFile + " may be read by others"), log);
+                assertTrue(log.contains("the WAPI password's file " + passwordFile + " may be read by others"), log);
                 assertFalse(log.contains(password), "the password itself is never logged");
             }
         }

@@ -95,7 +95,12 @@ public final class TestHost implements AutoCloseable {
 
     /** Starts the daemon and waits for its start-up look at the grid, so that what a test counts on the grid is its own. */
     public TestHost start(DaemonConfig config) throws IOException {
-        daemon = Daemon.start(config);
+        return start(config, null);
+    }
+
+    /** As {@link #start(DaemonConfig)}, with Prometheus metrics served at {@code metrics} (port 0: a free one). */
+    public TestHost start(DaemonConfig config, java.net.InetSocketAddress metrics) throws IOException {
+        daemon = Daemon.start(config, metrics);
         try {
             daemon.awaitStartupChecks(Duration.ofSeconds(10));
         } catch (InterruptedException e) {

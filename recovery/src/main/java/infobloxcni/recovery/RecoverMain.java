@@ -2,19 +2,16 @@ package infobloxcni.recovery;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import infobloxcni.daemon.AdminClient;
+import infobloxcni.daemon.ConfigFile;
 import infobloxcni.daemon.Daemon;
 import infobloxcni.daemon.DaemonConfig;
 import infobloxcni.daemon.DaemonMain;
 import infobloxcni.daemon.HostOptions;
 import infobloxcni.daemon.JournalAudit;
-import infobloxcni.plugin.Envelope;
 import infobloxcni.wapi.WapiException;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.Channels;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -73,7 +70,10 @@ public final class RecoverMain implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new RecoverMain()).execute(args));
+        RecoverMain main = new RecoverMain();
+        // the daemon's settings file (--config, else /etc/infoblox-cni/daemon.conf): the same grid, socket and journal
+        CommandLine line = ConfigFile.commandLine("infoblox-cni-recover", main, main.host, DaemonMain.settings(), args, System.err);
+        System.exit(line == null ? FAILED : line.execute(args));
     }
 
     @Override
@@ -92,10 +92,10 @@ public final class RecoverMain implements Callable<Integer> {
                 live = JournalAudit.liveFromCniCache(config.cniCacheDir());
                 liveSource = live == null ? null : config.cniCacheDir().toString();
             }
-            report = daemonIsServing(config.socketPath())
+            report = AdminClient.serving(config.socketPath())
                     ? askDaemon(config.socketPath(), live, liveSource)
                     : Daemon.auditOffline(config, live, liveSource, apply, forgetHost);
-        } catch (IllegalArgumentException | IOException | WapiException e) {
+        } catch (IllegalArgumentException | IOException | WapiException | infobloxcni.store.JournalException e) {
             err.println("infoblox-cni-recover: " + e.getMessage());
             return FAILED;
         }
@@ -105,31 +105,10 @@ public final class RecoverMain implements Callable<Integer> {
         return report.applied() && report.findings().stream().allMatch(JournalAudit.Finding::repaired) ? REPAIRED : PROBLEMS_LEFT;
     }
 
-    private static boolean daemonIsServing(Path socket) {
-        if (!Files.exists(socket)) return false;
-        try (SocketChannel probe = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            probe.connect(UnixDomainSocketAddress.of(socket));
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
     private JournalAudit.Report askDaemon(Path socket, List<JournalAudit.LiveAttachment> live, String liveSource) throws IOException {
-        ObjectMapper mapper = new ObjectMapper();
-        var args = mapper.createObjectNode().put("apply", apply).put("liveSource", liveSource).put("forgetHost", forgetHost);
+        var args = new ObjectMapper().createObjectNode().put("apply", apply).put("liveSource", liveSource).put("forgetHost", forgetHost);
         if (live != null) args.set("live", JournalAudit.liveToJson(live));
-        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            channel.connect(UnixDomainSocketAddress.of(socket));
-            String impostor = infobloxcni.plugin.DaemonIdentity.problem(channel);
-            if (impostor != null) throw new IOException("refusing to ask " + socket + ": " + impostor);
-            new Envelope.Request(Map.of("INFOBLOX_CNI_ADMIN", "audit"), args.toString().getBytes(StandardCharsets.UTF_8))
-                    .write(Channels.newOutputStream(channel));
-            Envelope.Response response = Envelope.Response.read(Channels.newInputStream(channel));
-            JsonNode answer = mapper.readTree(response.stdout());
-            if (response.exitCode() != 0) throw new IOException("the daemon could not run the audit: " + answer.path("error").asText());
-            return JournalAudit.fromJson(answer);
-        }
+        return JournalAudit.fromJson(AdminClient.ask(socket, "audit", args.toString().getBytes(StandardCharsets.UTF_8)));
     }
 
     /** JSON like CNI GC's valid-attachments, or one {@code containerID ifname [network]} per line. */

@@ -72,6 +72,36 @@ class RecoverMainTest extends GridAndDaemonTest {
     }
 
     @Test
+    void theRecoverCommandReadsTheDaemonsSettingsFile() throws Exception {
+        assertTrue(host.call("ADD", "alive", "eth0", NET).ok());
+        var config = host.config();
+        // the daemon's own file: its daemon-only settings (log-level) are no error for recover
+        Path settings = Files.writeString(dir.resolve("daemon.conf"), String.join("\n",
+                "grid-host = 127.0.0.1", "wapi-port = " + config.wapi().port(), "wapi-scheme = http", "wapi-username = " + TestHost.USER,
+                "socket-dir = " + config.socketDir(), "state-dir = " + config.stateDir(), "host-id = host-a",
+                "cni-cache-dir = " + dir.resolve("no-cache"), "log-level = FINE", ""));
+        Path live = Files.writeString(dir.resolve("live.txt"), "alive eth0 net1\n");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        RecoverMain main = new RecoverMain(new PrintStream(out, true, StandardCharsets.UTF_8), Map.of("WAPI_PASSWORD", TestHost.PASSWORD));
+        String[] args = {"--config", settings.toString(), "--live-file", live.toString()};
+        CommandLine line = infobloxcni.daemon.ConfigFile.commandLine("infoblox-cni-recover", main, main.host,
+                infobloxcni.daemon.DaemonMain.settings(), args, System.err);
+        int exit = line.execute(args);
+        assertEquals(RecoverMain.CLEAN, exit, out.toString(StandardCharsets.UTF_8));
+        assertTrue(out.toString(StandardCharsets.UTF_8).contains("journal: 1 record(s); grid: 1 reservation(s) of this host"),
+                "the daemon the file's socket-dir names was asked: " + out.toString(StandardCharsets.UTF_8));
+
+        host.stop(); // offline now: the audit itself asks the grid the file names
+        Files.writeString(settings, Files.readString(settings).replace("wapi-port = " + config.wapi().port(), "wapi-port = 1"));
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        RecoverMain second = new RecoverMain(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8),
+                Map.of("WAPI_PASSWORD", TestHost.PASSWORD));
+        line = infobloxcni.daemon.ConfigFile.commandLine("infoblox-cni-recover", second, second.host,
+                infobloxcni.daemon.DaemonMain.settings(), args, System.err);
+        assertEquals(RecoverMain.FAILED, line.execute(args), "the file's grid (port 1) is used: nothing answers there");
+    }
+
+    @Test
     void offlineReportThenRepairThenClean() throws Exception {
         Path live = makeAMess();
         Run report = recover("--live-file", live.toString());

@@ -1,0 +1,71 @@
+package infobloxcni.daemon;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+
+/**
+ * {@code infoblox-cni-daemon status}: what the running daemon sees, asked over its socket (root
+ * only): version and uptime, the grid's health and last error, journal records by state, what is
+ * still to be done on the grid with each one's next try, and the pools. It finds the socket with
+ * {@code --socket-dir}/{@code --driver-name}, from the flags or the settings file.
+ *
+ * <p>Exit codes: 0 the daemon answered, 1 it answered and the grid is down, 3 no answer.
+ */
+@Command(name = "status", mixinStandardHelpOptions = true, usageHelpWidth = 110,
+        description = "Shows what the running daemon sees (asked over its socket; root only).")
+final class StatusCommand implements Callable<Integer> {
+    @ParentCommand
+    DaemonMain daemon;
+    @Option(names = "--json", description = "print the daemon's answer as JSON")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        PrintStream out = daemon.out;
+        PrintStream err = daemon.err;
+        Path socket = daemon.host.socketDir.resolve(daemon.host.driverName + ".sock");
+        JsonNode status;
+        try {
+            if (!AdminClient.serving(socket)) {
+                err.println("infoblox-cni-daemon status: no daemon answers on " + socket + " (is it running? systemctl status infoblox-cni-daemon)");
+                return 3;
+            }
+            status = AdminClient.ask(socket, "status", new byte[0]);
+        } catch (IOException e) {
+            err.println("infoblox-cni-daemon status: " + e.getMessage());
+            return 3;
+        }
+        if (json) out.println(status.toPrettyString());
+        else printTable(status, out);
+        return status.path("grid").path("failingFast").asBoolean() ? 1 : 0;
+    }
+
+    static void printTable(JsonNode s, PrintStream out) {
+        long up = s.path("uptimeSeconds").asLong();
+        out.printf("daemon    infoblox-cni-daemon %s, up %dd %02dh %02dm %02ds (since %s)%n", s.path("version").asText(),
+                up / 86400, up / 3600 % 24, up / 60 % 60, up % 60, s.path("started").asText());
+        JsonNode grid = s.path("grid");
+        out.printf("grid      %s since %s%s%n", grid.path("state").asText(), grid.path("since").asText(),
+                grid.hasNonNull("lastError") ? "; last error: " + grid.get("lastError").asText() : "");
+        StringBuilder journal = new StringBuilder();
+        s.path("journal").properties().forEach(e -> journal.append(journal.isEmpty() ? "" : ", ").append(e.getKey()).append(' ').append(e.getValue().asInt()));
+        out.printf("journal   %s%n", journal.isEmpty() ? "empty" : journal);
+        JsonNode pending = s.path("pending");
+        out.printf("pending   %d%n", pending.size());
+        for (JsonNode p : pending) {
+            out.printf("          %-14s %s %s/%s %s, %d attempt(s), next try %s%s%n", p.path("state").asText(), p.path("network").asText(),
+                    p.path("containerId").asText(), p.path("ifName").asText(), p.hasNonNull("address") ? p.get("address").asText() : "-",
+                    p.path("attempts").asInt(), p.path("nextTry").asText(),
+                    p.hasNonNull("lastError") ? "; last error: " + p.get("lastError").asText() : "");
+        }
+        if (s.path("pools").isEmpty()) out.println("pools     none");
+        s.path("pools").properties().forEach(e -> out.printf("pool      %s: %d free of %d%n", e.getKey(), e.getValue().path("free").asInt(),
+                Math.max(0, e.getValue().path("target").asInt())));
+    }
+}
