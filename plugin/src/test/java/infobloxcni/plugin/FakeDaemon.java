@@ -90,6 +90,14 @@ final class FakeDaemon implements AutoCloseable {
         Files.deleteIfExists(socket);
     }
 
+    /** Stand-alone (ImpostorDaemonTest runs it as another user): serves until killed. */
+    public static void main(String[] args) throws Exception {
+        try (FakeDaemon d = healthy(Path.of(args[0]))) {
+            System.err.println("fake daemon listening on " + d.socket);
+            d.thread.join();
+        }
+    }
+
     static String str(byte[] b) {
         return new String(b, StandardCharsets.UTF_8);
     }
