@@ -175,6 +175,20 @@ final class AddressPool {
         }
     }
 
+    /** Whether any record (a container's or the pool's) names this address. */
+    boolean isRecorded(String view, String address) {
+        return journal.all().stream().anyMatch(a -> address.equals(a.address()) && view.equals(a.networkView()));
+    }
+
+    /** Puts a record of an address found on the grid, unless some record names the address by now. */
+    boolean adoptIfUnrecorded(Attachment found) {
+        synchronized (takeLock) {
+            if (isRecorded(found.networkView(), found.address())) return false;
+            journal.put(found);
+            return true;
+        }
+    }
+
     /** A pool record for an address reserved (or found) on the grid. */
     static Attachment entry(String network, String view, String address, int prefix, String gateway, String ref, String cidr, Instant now) {
         return Attachment.pending(entryKey(network, address), view, null, now)

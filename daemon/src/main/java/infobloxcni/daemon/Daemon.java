@@ -45,7 +45,7 @@ public final class Daemon implements AutoCloseable {
             Ipam ipam = new Ipam(config, wapi, journal, tags, clock, settlements, pool, refill);
             PoolKeeper keeper = new PoolKeeper(pool, journal, wapi, ipam.networks(), tags, ipam.locks(), clock,
                     config.wapi().callTimeout(), refill);
-            JournalRebuilder rebuilder = new JournalRebuilder(wapi, tags, config.cniCacheDir(), config.driverName(), clock);
+            JournalRebuilder rebuilder = new JournalRebuilder(wapi, tags, config.cniCacheDir(), config.driverName(), clock, keeper);
             // An ADD_PENDING younger than two whole-call timeouts may still be in flight on the grid.
             Duration addGrace = config.wapi().callTimeout().multipliedBy(2);
             Reconciler reconciler = new Reconciler(ipam, journal, rebuilder, clock, addGrace, config.releaseRetryMax(), settlements,
@@ -159,6 +159,8 @@ public final class Daemon implements AutoCloseable {
     public InetSocketAddress metricsAddress() { return metricsAt; }
 
     PoolKeeper keeper() { return keeper; }
+
+    WapiClient wapi() { return wapi; }
 
     public GridHealth gridHealth() { return wapi.health(); }
 

@@ -187,12 +187,12 @@ public final class JournalAudit {
             String network = tags.poolNetworkOf(r);
             if (network == null || recorded.contains(r.networkView() + "/" + r.ipv4addr())) continue;
             AttachmentKey key = AddressPool.entryKey(network, r.ipv4addr());
-            String repair = null;
-            if (apply) {
-                journal.put(AddressPool.entry(network, r.networkView(), r.ipv4addr(), GridRecords.prefixOf(r), null, r.ref(), r.network(),
-                        clock.instant()));
-                repair = "taken into the pool";
-            }
+            // With the daemon running, a refill (between the grid's answer and its record) or a release
+            // may be under way: a network's refill in flight is the keeper's, and the keeper looks again.
+            if (journal.get(AddressPool.refillKey(network)).isPresent()) continue;
+            if (!keeper.adoptOrphan(network, r, now -> AddressPool.entry(network, now.networkView(), now.ipv4addr(), GridRecords.prefixOf(now),
+                    null, now.ref(), now.network(), clock.instant()), apply)) continue;
+            String repair = apply ? "taken into the pool" : null;
             findings.add(new Finding(Kind.ORPHAN_ON_GRID, key, r.ipv4addr(), "this host's pool address, unknown to the journal", repair));
         }
         for (var entry : freeByNetwork.entrySet()) {

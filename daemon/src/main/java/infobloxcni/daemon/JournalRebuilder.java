@@ -39,9 +39,14 @@ public final class JournalRebuilder {
     private final Path cniCacheDir;
     private final String ipamType;
     private final Clock clock;
+    private final PoolKeeper keeper;
 
-    /** @param ipamType the driver name: cached attachments of networks using another IPAM are not ours */
-    public JournalRebuilder(WapiClient wapi, ReservationTags tags, Path cniCacheDir, String ipamType, Clock clock) {
+    /**
+     * @param ipamType the driver name: cached attachments of networks using another IPAM are not ours
+     * @param keeper takes in the pool addresses the journal lacks, checked again as it does for a lost refill
+     */
+    JournalRebuilder(WapiClient wapi, ReservationTags tags, Path cniCacheDir, String ipamType, Clock clock, PoolKeeper keeper) {
+        this.keeper = keeper;
         this.wapi = wapi;
         this.tags = tags;
         this.cniCacheDir = cniCacheDir;
@@ -65,10 +70,9 @@ public final class JournalRebuilder {
         for (FixedAddress r : thisHostsReservations()) {
             String poolNetwork = tags.poolNetworkOf(r);
             if (poolNetwork != null) {
-                if (!recorded.contains(r.networkView() + "/" + r.ipv4addr())) {
-                    journal.put(adoptPoolEntry(poolNetwork, r, cached));
-                    adopted++;
-                }
+                // the start-up merge runs beside requests and the keeper: the address is checked again
+                if (!recorded.contains(r.networkView() + "/" + r.ipv4addr())
+                        && keeper.adoptOrphan(poolNetwork, r, now -> adoptPoolEntry(poolNetwork, now, cached), true)) adopted++;
                 continue;
             }
             AttachmentKey key = tags.keyOf(r);

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
@@ -174,17 +175,32 @@ final class PoolKeeper implements AutoCloseable {
     void settleRefill(Attachment intent) {
         String network = intent.key().network();
         List<FixedAddress> onGrid = wapi.findFixedAddresses(intent.networkView(), Map.of("comment", tags.poolComment(network)), Map.of());
-        Set<String> known = journal.all().stream().filter(a -> a.address() != null)
-                .map(a -> a.networkView() + "/" + a.address()).collect(Collectors.toSet());
         int adopted = 0;
         for (FixedAddress r : onGrid) {
-            if (!network.equals(tags.poolNetworkOf(r)) || known.contains(r.networkView() + "/" + r.ipv4addr())) continue;
-            journal.put(AddressPool.entry(network, r.networkView(), r.ipv4addr(), intent.prefixLength(), intent.gateway(), r.ref(),
-                    r.network() != null ? r.network() : intent.cidr(), clock.instant()));
-            adopted++;
+            if (!network.equals(tags.poolNetworkOf(r))) continue;
+            if (adoptOrphan(network, r, found -> AddressPool.entry(network, found.networkView(), found.ipv4addr(), intent.prefixLength(),
+                    intent.gateway(), found.ref(), found.network() != null ? found.network() : intent.cidr(), clock.instant()), true)) adopted++;
         }
         journal.remove(intent.key());
         if (adopted > 0) LOG.log(System.Logger.Level.INFO, "unfinished refill of the pool of {0} had reserved {1} address(es); adopted", network, adopted);
+    }
+
+    /**
+     * Whether a pool address of this host that a search listed is an orphan (the journal has no
+     * record of its address) and, when {@code adopt}, takes it in as the record {@code asRecord}
+     * makes of what the grid shows now. A search's answer may be older than a release under way:
+     * a surplus release drops its record before its DELETE (under the entry's lock, taken here
+     * too), and a container's release of an address never tagged removes its record after its
+     * DELETE. So the journal is asked first, then the grid again: only what both still show is
+     * an orphan, and a record of an address the grid no longer holds is never made.
+     */
+    boolean adoptOrphan(String network, FixedAddress listed, Function<FixedAddress, Attachment> asRecord, boolean adopt) {
+        try (KeyLocks.Held held = locks.tryLock(AddressPool.entryKey(network, listed.ipv4addr()))) {
+            if (held == null || pool.isRecorded(listed.networkView(), listed.ipv4addr())) return false; // someone is working on it
+            FixedAddress now = wapi.findFixedAddressByIp(listed.networkView(), listed.ipv4addr()).orElse(null);
+            if (now == null || !tags.poolClaim(network).matches(now)) return false;
+            return !adopt || pool.adoptIfUnrecorded(asRecord.apply(now));
+        }
     }
 
     @Override

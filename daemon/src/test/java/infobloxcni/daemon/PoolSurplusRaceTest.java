@@ -23,6 +23,11 @@ import org.junit.jupiter.api.io.TempDir;
  * a container whose tag had not reached the grid yet (the grid still showed the pool's tag, so
  * the verified delete found it "ours"), and the container's tag then reserved it again, after a
  * window in which the grid could give it to another host.
+ *
+ * <p>And the other way round: a search for this host's pool addresses (settling a lost refill,
+ * the start-up merge, an audit) may answer with an address a release is deleting; taken into the
+ * pool from that answer, it is a free address the grid no longer holds, which the next ADD hands
+ * out unreserved. Seen in the crash test: {@code MISSING_ON_GRID ~pool/10.66.0.14}.
  */
 class PoolSurplusRaceTest {
     private static final String NET = netconf("1.1.0", "pool-net", "\"subnet\":\"10.45.0.0/24\",\"pool-size\":4");
@@ -73,5 +78,39 @@ class PoolSurplusRaceTest {
         grid.faults().reset();
         await("c1's tag lands", () -> TestHost.reservationsOf(grid, "c1").size() == 1);
         assertEquals(lowest.address(), TestHost.reservationsOf(grid, "c1").getFirst().get("ipv4addr"));
+    }
+
+    @Test
+    void aPoolAddressReleasedWhileALostRefillIsSettledIsNotTakenBackIntoThePool() throws Exception {
+        grid = WapiSimulator.builder().port(0).credentials(TestHost.USER, TestHost.PASSWORD).build().start();
+        host = new TestHost(grid, dir, "host-a").start();
+        assertTrue(host.call("ADD", "c0", "eth0", NET).ok());
+        AddressPool pool = host.daemon().ipam().pool();
+        JournalGuard journal = host.daemon().ipam().journal();
+        await("the pool is full", () -> pool.free("pool-net", "default", null).size() == 4);
+        host.daemon().keeper().close(); // from here on, this test plays the keeper's parts
+        Attachment released = pool.free("pool-net", "default", null).getLast();
+        Attachment intent = Attachment.pending(AddressPool.refillKey("pool-net"), "default", null, java.time.Instant.now())
+                .withAllocation(null, 24, released.gateway(), null, released.cidr()).withState(AttachmentState.POOL_PENDING);
+
+        // The settlement's search has its answer (the address still on the grid); before the
+        // settlement reads the journal, a surplus release drops the record and deletes it.
+        java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
+        host.daemon().wapi().observeCalls(call -> {
+            if (call.method().equals("GET") && Thread.currentThread().getName().equals("settle") && once.compareAndSet(false, true)) {
+                assertTrue(pool.dropIfFree(released));
+                String ref = grid.objects("fixedaddress").stream().filter(f -> released.address().equals(f.get("ipv4addr")))
+                        .map(f -> (String) f.get("_ref")).findFirst().orElseThrow();
+                grid.deleteObject(ref);
+            }
+        });
+        Thread settle = Thread.ofPlatform().name("settle").start(() -> host.daemon().keeper().settleRefill(intent));
+        settle.join(20_000);
+        assertTrue(once.get(), "the settlement searched the grid");
+
+        assertTrue(grid.objects("fixedaddress").stream().noneMatch(f -> released.address().equals(f.get("ipv4addr"))), "released on the grid");
+        assertTrue(journal.all().stream().noneMatch(a -> released.address().equals(a.address())),
+                "the released address is not back in the pool: " + pool.free("pool-net", "default", null));
+        assertEquals(3, pool.free("pool-net", "default", null).size());
     }
 }
