@@ -1,5 +1,7 @@
 package infobloxcni.daemon;
 
+import infobloxcni.wire.CniError;
+import infobloxcni.wire.CniVersion;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.regex.Pattern;

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import infobloxcni.wire.CniError;
+import infobloxcni.wire.CniVersion;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -57,7 +59,7 @@ public record NetConf(
     static final long MAX_TOKENS = 100_000;
     static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).maxStringLength(1 << 20)
-                    .maxDocumentLength(infobloxcni.plugin.Envelope.MAX_VALUE_BYTES).maxTokenCount(MAX_TOKENS).build())
+                    .maxDocumentLength(infobloxcni.wire.Envelope.MAX_VALUE_BYTES).maxTokenCount(MAX_TOKENS).build())
             .build());
     private static final Pattern NETWORK_NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.\\-]*");
     private static final Pattern MAC = Pattern.compile("([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}");

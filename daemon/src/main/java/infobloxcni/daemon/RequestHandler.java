@@ -1,7 +1,11 @@
 package infobloxcni.daemon;
 
-import infobloxcni.plugin.Envelope;
+import static infobloxcni.wire.CniError.INTERNAL_ERROR;
+
 import infobloxcni.store.JournalException;
+import infobloxcni.wire.CniError;
+import infobloxcni.wire.CniVersion;
+import infobloxcni.wire.Envelope;
 import java.util.function.Function;
 
 /**
@@ -10,7 +14,6 @@ import java.util.function.Function;
  */
 final class RequestHandler implements Function<Envelope.Request, Envelope.Response> {
     private static final System.Logger LOG = System.getLogger(RequestHandler.class.getName());
-    private static final int INTERNAL_ERROR = 199;
     private static final byte[] NOTHING = new byte[0];
 
     private final Ipam ipam;

@@ -1,5 +1,6 @@
 package infobloxcni.plugin;
 
+import infobloxcni.wire.Envelope;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
