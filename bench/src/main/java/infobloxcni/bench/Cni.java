@@ -137,7 +137,7 @@ final class Cni {
         floorJar = root.resolve("bench/target/bench-floor.jar");
         floorAot = work.resolve("floor.aot");
         List<String> argv = jvm("-Xlog:disable", "-Xlog:all=error:stderr", "-XX:AOTCacheOutput=" + floorAot, "-cp",
-                floorJar.toString(), "infobloxcni.bench.floor.FloorTrain");
+                floorJar.toString(), "infobloxcni.bench.floor.FloorStartupTraining");
         Path log = work.resolve("floor-train.log");
         Command.Result r = new Command(argv, Map.of("PATH", PATH), null, log).run();
         if (!r.ok() || !Files.exists(floorAot)) throw new IllegalStateException("training the floor client's AOT cache failed: "

@@ -42,14 +42,17 @@ public record NetConf(
         ObjectNode dns,
         String runtimeMac,
         JsonNode prevResult,
-        List<Attachment> validAttachments,
+        List<ValidAttachment> validAttachments,
         int poolSize) {
 
     /** Largest {@code ipam.pool-size}: a pool costs addresses on every host. */
     static final int MAX_POOL_SIZE = 64;
 
-    /** One entry of {@code cni.dev/valid-attachments}. */
-    public record Attachment(String containerId, String ifName) { }
+    /**
+     * One entry of {@code cni.dev/valid-attachments}: an attachment the runtime still uses (not
+     * the journal's {@code store.Attachment}).
+     */
+    public record ValidAttachment(String containerId, String ifName) { }
 
     /**
      * Most JSON tokens in one document. What parsing costs in memory grows with the tokens far more
@@ -230,7 +233,7 @@ public record NetConf(
         JsonNode prevResult = root.get("prevResult");
         if (prevResult != null && !prevResult.isObject()) prevResult = null;
 
-        List<Attachment> valid = null;
+        List<ValidAttachment> valid = null;
         JsonNode attachments = root.get("cni.dev/valid-attachments");
         if (attachments != null && !attachments.isNull()) {
             if (!attachments.isArray()) throw new CniError(CniError.INVALID_NETCONF, "field 'cni.dev/valid-attachments' must be an array");
@@ -241,7 +244,7 @@ public record NetConf(
                 if (id == null || ifName == null) {
                     throw new CniError(CniError.INVALID_NETCONF, "field 'cni.dev/valid-attachments': each entry needs containerID and ifname, got " + LogText.value(a.toString()));
                 }
-                valid.add(new Attachment(id, ifName));
+                valid.add(new ValidAttachment(id, ifName));
             }
         }
 

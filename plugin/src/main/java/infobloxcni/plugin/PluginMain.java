@@ -121,8 +121,12 @@ public final class PluginMain {
         return env;
     }
 
-    /** The few netconf fields the plugin needs, with their defaults applied. */
-    static final class Netconf {
+    /**
+     * How this call is forwarded: the few netconf fields the plugin reads (the cniVersion to answer
+     * errors in, the socket, the timeouts), with their defaults applied. The daemon parses the
+     * whole netconf ({@code NetConf}).
+     */
+    static final class ForwardingConf {
         /** cniVersion used when the configuration has none (or cannot be parsed). */
         String cniVersion = CniVersion.LATEST;
         String type;
@@ -133,8 +137,8 @@ public final class PluginMain {
         /** Why the configuration could not be read, or null. */
         String parseError;
 
-        static Netconf of(byte[] stdin, String programName, String defaultSocketDir) {
-            Netconf n = new Netconf();
+        static ForwardingConf of(byte[] stdin, String programName, String defaultSocketDir) {
+            ForwardingConf n = new ForwardingConf();
             n.socketDir = defaultSocketDir;
             n.type = validName(programName) ? programName : DEFAULT_TYPE;
             Object doc;
@@ -235,7 +239,7 @@ public final class PluginMain {
     /** @param notUtf8 the name of a {@code CNI_*} variable whose value is not UTF-8, or null */
     static int run(Map<String, String> environment, String notUtf8, InputStream stdin, OutputStream stdout, PrintStream stderr,
                    String programName, String defaultSocketDir) {
-        Netconf conf = null;
+        ForwardingConf conf = null;
         try {
             byte[] config;
             try {
@@ -245,7 +249,7 @@ public final class PluginMain {
                         + e.getMessage(), e.toString());
             }
             boolean tooLarge = config.length > MAX_STDIN_BYTES;
-            conf = Netconf.of(tooLarge ? new byte[0] : config, programName, defaultSocketDir);
+            conf = ForwardingConf.of(tooLarge ? new byte[0] : config, programName, defaultSocketDir);
 
             if (notUtf8 != null) {
                 throw new CniError(CniError.INVALID_ENV, "environment variable " + notUtf8 + " is not valid UTF-8",
@@ -312,7 +316,7 @@ public final class PluginMain {
      * Connects, sends and receives, all within the configured timeout. A refused or missing socket
      * (the daemon restarting without socket activation) is retried for ipam.daemon-connect-timeout.
      */
-    static Envelope.Response call(Netconf conf, String command, Envelope.Request request) throws CniError {
+    static Envelope.Response call(ForwardingConf conf, String command, Envelope.Request request) throws CniError {
         Path socket = conf.socketPath();
         // STATUS must answer 50 ("cannot ADD") rather than 11 when the daemon is not there
         int unavailable = "STATUS".equals(command) ? CniError.STATUS_CANNOT_ADD : CniError.TRY_AGAIN_LATER;
@@ -436,7 +440,7 @@ public final class PluginMain {
         }
     }
 
-    private static CniError notReachable(Netconf conf, String command, Path socket, int code, Throwable e,
+    private static CniError notReachable(ForwardingConf conf, String command, Path socket, int code, Throwable e,
                                          boolean retried) {
         String tried = retried
                 ? ", still after retrying for " + conf.connectTimeoutText() + " (ipam.daemon-connect-timeout)" : "";
@@ -447,7 +451,7 @@ public final class PluginMain {
                         + " and ipam.type match its --socket-dir and --driver-name");
     }
 
-    private static CniError timeout(Netconf conf, Path socket, int code, String phase) {
+    private static CniError timeout(ForwardingConf conf, Path socket, int code, String phase) {
         return new CniError(code, "infoblox daemon at " + socket + " did not answer within " + conf.timeoutText()
                 + " (ipam.daemon-timeout)", "timed out " + phase + "; the daemon may be overloaded or stuck,"
                 + " or the grid slow: raise ipam.daemon-timeout (1 to 600 s, default 60) or check the daemon's log");
@@ -558,7 +562,7 @@ public final class PluginMain {
         return sb.append("}\n").toString();
     }
 
-    private static void printError(OutputStream stdout, Netconf conf, int code, String msg, String details) {
+    private static void printError(OutputStream stdout, ForwardingConf conf, int code, String msg, String details) {
         String version = conf == null ? CniVersion.LATEST : conf.cniVersion;
         try {
             write(stdout, errorJson(version, code, msg, details));
