@@ -64,7 +64,6 @@ public record NetConf(
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).maxStringLength(1 << 20)
                     .maxDocumentLength(infobloxcni.wire.Envelope.MAX_VALUE_BYTES).maxTokenCount(MAX_TOKENS).build())
             .build());
-    private static final Pattern NETWORK_NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.\\-]*");
     private static final Pattern MAC = Pattern.compile("([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}");
     /**
      * Longest network name: it is written into each reservation's comment, which a grid keeps up
@@ -117,7 +116,7 @@ public record NetConf(
 
     private static NetConf parseFields(String version, JsonNode root) throws CniError {
         String name = optionalText(root, "name", "name");
-        if (name == null || !NETWORK_NAME.matcher(name).matches() || name.length() > MAX_NAME_LENGTH) {
+        if (!CniName.isValid(name) || name.length() > MAX_NAME_LENGTH) {
             throw new CniError(CniError.INVALID_NETCONF, "field 'name' must be a network name (letters, digits, '_', '.', '-', at most "
                     + MAX_NAME_LENGTH + "), got " + show(name));
         }
