@@ -137,13 +137,18 @@ final class Cni {
         floorJar = root.resolve("bench/target/bench-floor.jar");
         floorAot = work.resolve("floor.aot");
         List<String> argv = jvm("-Xlog:disable", "-Xlog:all=error:stderr", "-XX:AOTCacheOutput=" + floorAot, "-cp",
-                floorJar.toString(), "infobloxcni.bench.floor.FloorTrain");
+                floorJar.toString(), "infobloxcni.bench.floor.FloorStartupTraining");
         Path log = work.resolve("floor-train.log");
         Command.Result r = new Command(argv, Map.of("PATH", PATH), null, log).run();
         if (!r.ok() || !Files.exists(floorAot)) throw new IllegalStateException("training the floor client's AOT cache failed: "
                 + argv + " exited " + r.exit() + "; see " + log);
-        Files.createDirectories(work.resolve("no-aot"));
-        noAotJar = Files.copy(root.resolve("plugin/target/plugin.jar"), work.resolve("no-aot/plugin.jar"));
+        // the jar and the lib/ its manifest names (cni-wire)
+        Path pluginTarget = root.resolve("plugin/target");
+        Files.createDirectories(work.resolve("no-aot/lib"));
+        noAotJar = Files.copy(pluginTarget.resolve("plugin.jar"), work.resolve("no-aot/plugin.jar"));
+        try (var libs = Files.list(pluginTarget.resolve("lib"))) {
+            for (Path lib : (Iterable<Path>) libs::iterator) Files.copy(lib, work.resolve("no-aot/lib").resolve(lib.getFileName()));
+        }
     }
 
     /** The java bin/infoblox picks (its first two choices; the bench runs only where one of them exists). */

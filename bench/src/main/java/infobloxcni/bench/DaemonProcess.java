@@ -2,7 +2,7 @@ package infobloxcni.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import infobloxcni.plugin.Envelope;
+import infobloxcni.wire.Envelope;
 import infobloxcni.wapisim.WapiSimulator;
 import java.io.File;
 import java.io.IOException;

@@ -1,6 +1,6 @@
 package infobloxcni.bench;
 
-import infobloxcni.plugin.Envelope;
+import infobloxcni.wire.Envelope;
 import infobloxcni.wapisim.WapiSimulator;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

@@ -1,8 +1,8 @@
 package infobloxcni.daemon;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import infobloxcni.plugin.DaemonIdentity;
-import infobloxcni.plugin.Envelope;
+import infobloxcni.wire.DaemonIdentity;
+import infobloxcni.wire.Envelope;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;

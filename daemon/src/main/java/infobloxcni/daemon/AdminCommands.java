@@ -2,7 +2,7 @@ package infobloxcni.daemon;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import infobloxcni.plugin.Envelope;
+import infobloxcni.wire.Envelope;
 import infobloxcni.store.Attachment;
 import infobloxcni.store.AttachmentState;
 import infobloxcni.wapi.GridHealth;

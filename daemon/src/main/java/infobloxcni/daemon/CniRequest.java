@@ -1,5 +1,7 @@
 package infobloxcni.daemon;
 
+import infobloxcni.wire.CniError;
+import infobloxcni.wire.CniVersion;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.regex.Pattern;
@@ -22,7 +24,6 @@ public record CniRequest(
 
     public enum Command { ADD, DEL, CHECK, STATUS, GC, VERSION }
 
-    private static final Pattern CONTAINER_ID = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.\\-]*");
     /**
      * What Linux takes as an interface name (1 to 15 bytes, no '/', ':' or white space), narrowed
      * to printable ASCII without '%' (which the kernel would treat as a template, like {@code eth%d}):
@@ -58,7 +59,7 @@ public record CniRequest(
 
         String containerId = env.get("CNI_CONTAINERID");
         if (containerId == null || containerId.isEmpty()) throw new CniError(CniError.INVALID_ENV, "CNI_CONTAINERID is not set");
-        if (containerId.length() > 1024 || !CONTAINER_ID.matcher(containerId).matches()) {
+        if (containerId.length() > 1024 || !CniName.isValid(containerId)) {
             throw new CniError(CniError.INVALID_ENV, "CNI_CONTAINERID " + LogText.value(containerId) + " must start with a letter or digit and hold only letters, digits, '_', '.', '-'");
         }
         String ifName = env.get("CNI_IFNAME");

@@ -3,6 +3,8 @@ package infobloxcni.daemon;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import infobloxcni.store.Attachment;
+import infobloxcni.wire.CniError;
+import infobloxcni.wire.CniVersion;
 import java.nio.charset.StandardCharsets;
 
 /** Writes results and errors in the layout of the configuration's cniVersion. */

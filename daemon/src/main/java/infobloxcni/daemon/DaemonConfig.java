@@ -7,7 +7,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * Everything the daemon runs with, validated in the constructor so the rest of the code can
@@ -73,13 +72,12 @@ public record DaemonConfig(
         }
     }
 
-    private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.\\-]*");
     /** Written into every reservation's comment (see {@link NetConf#MAX_NAME_LENGTH}). */
     static final int MAX_HOST_ID_LENGTH = 64;
 
     public DaemonConfig {
-        if (driverName == null || !NAME.matcher(driverName).matches()) throw new IllegalArgumentException("--driver-name must be a plain file name, got '" + driverName + "'");
-        if (hostId == null || !NAME.matcher(hostId).matches() || hostId.length() > MAX_HOST_ID_LENGTH) {
+        if (!CniName.isValid(driverName)) throw new IllegalArgumentException("--driver-name must be a plain file name, got '" + driverName + "'");
+        if (!CniName.isValid(hostId) || hostId.length() > MAX_HOST_ID_LENGTH) {
             throw new IllegalArgumentException("--host-id must be 1.." + MAX_HOST_ID_LENGTH + " letters, digits, '_', '.', '-', got " + LogText.value(hostId));
         }
         if (networkView == null) throw new IllegalArgumentException("--network-view must not be empty");

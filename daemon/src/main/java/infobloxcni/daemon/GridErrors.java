@@ -1,6 +1,7 @@
 package infobloxcni.daemon;
 
 import infobloxcni.wapi.WapiException;
+import infobloxcni.wire.CniError;
 
 /** The one place where a grid failure becomes a CNI error code. */
 final class GridErrors {

@@ -4,6 +4,7 @@ import infobloxcni.wapi.FixedAddress;
 import infobloxcni.wapi.Network;
 import infobloxcni.wapi.WapiClient;
 import infobloxcni.wapi.WapiException;
+import infobloxcni.wire.CniError;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;

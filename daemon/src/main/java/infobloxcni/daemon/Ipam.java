@@ -10,6 +10,7 @@ import infobloxcni.wapi.ReservationClaim;
 import infobloxcni.wapi.VerifiedWrite;
 import infobloxcni.wapi.WapiClient;
 import infobloxcni.wapi.WapiException;
+import infobloxcni.wire.CniError;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -7,6 +7,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import infobloxcni.wire.CniError;
+import infobloxcni.wire.CniVersion;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -40,14 +42,17 @@ public record NetConf(
         ObjectNode dns,
         String runtimeMac,
         JsonNode prevResult,
-        List<Attachment> validAttachments,
+        List<ValidAttachment> validAttachments,
         int poolSize) {
 
     /** Largest {@code ipam.pool-size}: a pool costs addresses on every host. */
     static final int MAX_POOL_SIZE = 64;
 
-    /** One entry of {@code cni.dev/valid-attachments}. */
-    public record Attachment(String containerId, String ifName) { }
+    /**
+     * One entry of {@code cni.dev/valid-attachments}: an attachment the runtime still uses (not
+     * the journal's {@code store.Attachment}).
+     */
+    public record ValidAttachment(String containerId, String ifName) { }
 
     /**
      * Most JSON tokens in one document. What parsing costs in memory grows with the tokens far more
@@ -57,9 +62,8 @@ public record NetConf(
     static final long MAX_TOKENS = 100_000;
     static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).maxStringLength(1 << 20)
-                    .maxDocumentLength(infobloxcni.plugin.Envelope.MAX_VALUE_BYTES).maxTokenCount(MAX_TOKENS).build())
+                    .maxDocumentLength(infobloxcni.wire.Envelope.MAX_VALUE_BYTES).maxTokenCount(MAX_TOKENS).build())
             .build());
-    private static final Pattern NETWORK_NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.\\-]*");
     private static final Pattern MAC = Pattern.compile("([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}");
     /**
      * Longest network name: it is written into each reservation's comment, which a grid keeps up
@@ -112,7 +116,7 @@ public record NetConf(
 
     private static NetConf parseFields(String version, JsonNode root) throws CniError {
         String name = optionalText(root, "name", "name");
-        if (name == null || !NETWORK_NAME.matcher(name).matches() || name.length() > MAX_NAME_LENGTH) {
+        if (!CniName.isValid(name) || name.length() > MAX_NAME_LENGTH) {
             throw new CniError(CniError.INVALID_NETCONF, "field 'name' must be a network name (letters, digits, '_', '.', '-', at most "
                     + MAX_NAME_LENGTH + "), got " + show(name));
         }
@@ -228,7 +232,7 @@ public record NetConf(
         JsonNode prevResult = root.get("prevResult");
         if (prevResult != null && !prevResult.isObject()) prevResult = null;
 
-        List<Attachment> valid = null;
+        List<ValidAttachment> valid = null;
         JsonNode attachments = root.get("cni.dev/valid-attachments");
         if (attachments != null && !attachments.isNull()) {
             if (!attachments.isArray()) throw new CniError(CniError.INVALID_NETCONF, "field 'cni.dev/valid-attachments' must be an array");
@@ -239,7 +243,7 @@ public record NetConf(
                 if (id == null || ifName == null) {
                     throw new CniError(CniError.INVALID_NETCONF, "field 'cni.dev/valid-attachments': each entry needs containerID and ifname, got " + LogText.value(a.toString()));
                 }
-                valid.add(new Attachment(id, ifName));
+                valid.add(new ValidAttachment(id, ifName));
             }
         }
 

@@ -1,6 +1,7 @@
 package infobloxcni.daemon;
 
-import infobloxcni.plugin.Envelope;
+import infobloxcni.wire.CniError;
+import infobloxcni.wire.Envelope;
 import java.io.IOException;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;

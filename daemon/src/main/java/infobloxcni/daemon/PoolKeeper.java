@@ -8,6 +8,7 @@ import infobloxcni.wapi.FixedAddress;
 import infobloxcni.wapi.VerifiedWrite;
 import infobloxcni.wapi.WapiClient;
 import infobloxcni.wapi.WapiException;
+import infobloxcni.wire.CniError;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

@@ -1,16 +1,18 @@
 package infobloxcni.daemon;
 
-import infobloxcni.plugin.Envelope;
+import static infobloxcni.wire.CniError.INTERNAL_ERROR;
+
 import infobloxcni.store.JournalException;
-import java.util.function.Function;
+import infobloxcni.wire.CniError;
+import infobloxcni.wire.CniVersion;
+import infobloxcni.wire.Envelope;
 
 /**
  * Turns one plugin request into one answer. Whatever happens inside (bad input, a grid error, a
  * bug), the plugin gets CNI error JSON with a code, and the daemon carries on.
  */
-final class RequestHandler implements Function<Envelope.Request, Envelope.Response> {
+final class RequestHandler implements EnvelopeHandler {
     private static final System.Logger LOG = System.getLogger(RequestHandler.class.getName());
-    private static final int INTERNAL_ERROR = 199;
     private static final byte[] NOTHING = new byte[0];
 
     private final Ipam ipam;
@@ -53,7 +55,7 @@ final class RequestHandler implements Function<Envelope.Request, Envelope.Respon
     }
 
     @Override
-    public Envelope.Response apply(Envelope.Request request) {
+    public Envelope.Response handle(Envelope.Request request) {
         if (request.env().containsKey(AdminCommands.ENV)) return admin.handle(request);
         long started = System.nanoTime();
         int[] calls = new int[1];
@@ -112,18 +114,21 @@ final class RequestHandler implements Function<Envelope.Request, Envelope.Respon
     }
 
     /** The answer to a client turned away because the daemon is at a limit: try again (code 11). */
-    static Envelope.Response busy(String why) {
+    @Override
+    public Envelope.Response busy(String why) {
         return new Envelope.Response(1, CniResults.error(CniVersion.LATEST,
                 new CniError(CniError.TRY_AGAIN_LATER, "infoblox-cni-daemon is busy: " + why + "; try again")));
     }
 
     /** The answer to a request over the daemon's size limit (code 6, as the plugin's own for stdin over 4 MiB). */
-    static Envelope.Response tooLarge(String why) {
+    @Override
+    public Envelope.Response tooLarge(String why) {
         return new Envelope.Response(1, CniResults.error(CniVersion.LATEST, new CniError(CniError.DECODE_FAILURE, "request refused: " + why,
                 "the network configuration on stdin (with its prevResult or cni.dev/valid-attachments) is what makes a request large")));
     }
 
-    static Envelope.Response malformedEnvelope(Exception e) {
+    @Override
+    public Envelope.Response malformed(Exception e) {
         return new Envelope.Response(1, CniResults.error(CniVersion.LATEST,
                 new CniError(CniError.DECODE_FAILURE, "malformed request from plugin: " + e.getMessage())));
     }

@@ -35,8 +35,8 @@ public record SocketLimits(int maxConnections, int maxPeerConnections, Duration 
         if (clientIoTimeout == null || clientIoTimeout.isNegative() || clientIoTimeout.isZero() || clientIoTimeout.compareTo(Duration.ofMinutes(10)) > 0) {
             throw new IllegalArgumentException("--client-io-timeout must be more than 0 and at most 10m, got " + clientIoTimeout);
         }
-        if (maxRequestBytes < 64 * 1024 || maxRequestBytes > infobloxcni.plugin.Envelope.MAX_TOTAL_BYTES) {
-            throw new IllegalArgumentException("--max-request-bytes must be 65536.." + infobloxcni.plugin.Envelope.MAX_TOTAL_BYTES
+        if (maxRequestBytes < 64 * 1024 || maxRequestBytes > infobloxcni.wire.Envelope.MAX_TOTAL_BYTES) {
+            throw new IllegalArgumentException("--max-request-bytes must be 65536.." + infobloxcni.wire.Envelope.MAX_TOTAL_BYTES
                     + ", got " + maxRequestBytes);
         }
         if (maxBufferedBytes < 2L * maxRequestBytes) maxBufferedBytes = 2L * maxRequestBytes; // one request of each kind of peer always fits

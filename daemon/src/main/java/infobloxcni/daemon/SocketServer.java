@@ -1,6 +1,6 @@
 package infobloxcni.daemon;
 
-import infobloxcni.plugin.Envelope;
+import infobloxcni.wire.Envelope;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
@@ -27,7 +27,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.function.Function;
 import org.newsclub.net.unix.AFUNIXServerSocketChannel;
 import org.newsclub.net.unix.FileDescriptorCast;
 
@@ -44,7 +43,7 @@ final class SocketServer implements AutoCloseable {
     private final Path path;
     private final Set<PosixFilePermission> permissions;
     private final String group;
-    private final Function<Envelope.Request, Envelope.Response> handler;
+    private final EnvelopeHandler handler;
     private final ExecutorService connections = Executors.newVirtualThreadPerTaskExecutor();
     private ServerSocketChannel server;
     private boolean ownsSocketFile;
@@ -64,7 +63,7 @@ final class SocketServer implements AutoCloseable {
     static final long DRAIN_BYTES = Envelope.MAX_TOTAL_BYTES + 64 * 1024;
 
     SocketServer(Path path, Set<PosixFilePermission> permissions, String group, SocketLimits limits,
-                 Function<Envelope.Request, Envelope.Response> handler) {
+                 EnvelopeHandler handler) {
         this.path = path;
         this.permissions = permissions;
         this.group = group;
@@ -253,7 +252,7 @@ final class SocketServer implements AutoCloseable {
         try (channel) {
             channel.configureBlocking(false); // the answer fits the socket's buffer; nothing here may block the acceptor
             drainAvailable(channel); // so that closing does not reset the connection before the client reads the answer
-            channel.write(ByteBuffer.wrap(RequestHandler.busy(why).toBytes()));
+            channel.write(ByteBuffer.wrap(handler.busy(why).toBytes()));
             channel.shutdownOutput();
         } catch (IOException | RuntimeException ignored) {
             // the client is gone, or will see the connection closed: try again either way
@@ -276,14 +275,14 @@ final class SocketServer implements AutoCloseable {
                 if (e instanceof Envelope.TruncatedEnvelopeException t && t.endedBeforeFirstByte()) return; // a probe: nothing to answer
                 if (e instanceof ConnectionLimiter.TooLarge || e instanceof ConnectionLimiter.OverBudget) {
                     warnings.log(System.Logger.Level.WARNING, "memory " + peer.key(), "refused a request from {0}: {1}", peer, e.getMessage());
-                    answerAndDrain(channel, e instanceof ConnectionLimiter.TooLarge ? RequestHandler.tooLarge(e.getMessage()) : RequestHandler.busy(e.getMessage()), peer);
+                    answerAndDrain(channel, e instanceof ConnectionLimiter.TooLarge ? handler.tooLarge(e.getMessage()) : handler.busy(e.getMessage()), peer);
                     return;
                 }
                 if (!(e instanceof Envelope.MalformedEnvelopeException)) throw e;
                 // Not our plugin, or a broken one: answer if we can, and carry on serving others.
                 warnings.log(System.Logger.Level.WARNING, "malformed " + peer.key(), "malformed request from {0} on {1}: {2}", peer, path,
                         LogText.line(e.getMessage()));
-                answerAndDrain(channel, RequestHandler.malformedEnvelope(e), peer);
+                answerAndDrain(channel, handler.malformed(e), peer);
                 return;
             }
             Envelope.Response refused = policy.refusal(peer, request);
@@ -293,7 +292,7 @@ final class SocketServer implements AutoCloseable {
                 answer(channel, refused, peer);
                 return;
             }
-            answer(channel, handler.apply(request), peer); // no client deadline while handling: the grid's timeouts bound it
+            answer(channel, handler.handle(request), peer); // no client deadline while handling: the grid's timeouts bound it
         } catch (IOException | RuntimeException e) {
             warnings.log(System.Logger.Level.WARNING, "failed " + peer.key(), "connection from {0} failed: {1}", peer, e.toString());
         }

@@ -1,6 +1,6 @@
 package infobloxcni.daemon;
 
-import infobloxcni.plugin.Envelope;
+import infobloxcni.wire.Envelope;
 import java.io.IOException;
 import java.net.DatagramPacket;
 import java.net.StandardProtocolFamily;

@@ -80,14 +80,9 @@ class BridgeEndToEndTest {
     @BeforeAll
     static void setUp() throws Exception {
         binDir = findBinDir();
-        Path jar = binDir.resolveSibling("plugin").resolve("target").resolve("plugin.jar");
-        Path classes = binDir.resolveSibling("plugin").resolve("target").resolve("classes");
-        if (!Files.isRegularFile(jar)) {
-            // `mvn test` in the reactor runs before `package`: the plugin's classes do as well
-            assertTrue(Files.isRegularFile(classes.resolve("infobloxcni/plugin/PluginMain.class")),
-                    "neither " + jar + " nor " + classes + " exists: build the plugin module first");
-            PLUGIN_ENV.put("INFOBLOX_CNI_PLUGIN_JAR", classes.toString());
-        }
+        // `mvn test` in the reactor runs before `package`: the plugin's classes do as well
+        Path unpackaged = PluginJar.unlessPackaged(binDir, dir);
+        if (unpackaged != null) PLUGIN_ENV.put("INFOBLOX_CNI_PLUGIN_JAR", unpackaged.toString());
 
         grid = TestHost.startGrid();
         host = new TestHost(grid, dir, "e2e-host").start();

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import infobloxcni.plugin.Envelope;
+import infobloxcni.wire.Envelope;
 import infobloxcni.wapisim.WapiSimulator;
 import java.io.BufferedReader;
 import java.io.IOException;

@@ -4,7 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import infobloxcni.plugin.Envelope;
+import infobloxcni.wire.CniError;
+import infobloxcni.wire.Envelope;
 import infobloxcni.wapi.SslVerify;
 import infobloxcni.wapi.WapiConfig;
 import infobloxcni.wapisim.WapiSimulator;
@@ -226,15 +227,19 @@ class DaemonCrashTest {
     }
 
     /**
-     * The plugin runs from a private copy of plugin/target/plugin.jar (through the wrapper's
-     * INFOBLOX_CNI_PLUGIN_JAR), with a start-up archive trained for that copy: other builds on the
-     * same machine must not pull the jar away in the middle of a long run.
+     * The plugin runs from a private copy of plugin/target/plugin.jar and the lib/ its manifest
+     * names (through the wrapper's INFOBLOX_CNI_PLUGIN_JAR), with a start-up archive trained for
+     * that copy: other builds on the same machine must not pull the jar away in the middle of a
+     * long run.
      */
     private Path snapshotPluginJar() throws IOException {
         Path jar = plugin.getParent().getParent().resolve("plugin/target/plugin.jar");
         Path copy = work.resolve("plugin").resolve("plugin.jar");
-        Files.createDirectories(copy.getParent());
+        Files.createDirectories(copy.resolveSibling("lib"));
         Files.copy(jar, copy);
+        try (var libs = Files.list(jar.resolveSibling("lib"))) {
+            for (Path lib : (Iterable<Path>) libs::iterator) Files.copy(lib, copy.resolveSibling("lib").resolve(lib.getFileName()));
+        }
         ExternalCommand.Result train = ExternalCommand.run(Duration.ofMinutes(3), Map.of("INFOBLOX_CNI_PLUGIN_JAR", copy.toString()), null,
                 plugin.toString(), "--train");
         if (!train.ok()) log("note: no start-up archive for the plugin copy, plugin calls will start slower:\n" + train);

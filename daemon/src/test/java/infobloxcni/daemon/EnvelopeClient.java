@@ -1,6 +1,6 @@
 package infobloxcni.daemon;
 
-import infobloxcni.plugin.Envelope;
+import infobloxcni.wire.Envelope;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;

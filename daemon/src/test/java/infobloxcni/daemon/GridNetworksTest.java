@@ -8,6 +8,7 @@ import infobloxcni.wapi.SslVerify;
 import infobloxcni.wapi.WapiClient;
 import infobloxcni.wapi.WapiConfig;
 import infobloxcni.wapisim.WapiSimulator;
+import infobloxcni.wire.CniError;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;

@@ -4,7 +4,7 @@ import static infobloxcni.daemon.TestHost.netconf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import infobloxcni.plugin.Envelope;
+import infobloxcni.wire.Envelope;
 import infobloxcni.wapisim.WapiSimulator;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

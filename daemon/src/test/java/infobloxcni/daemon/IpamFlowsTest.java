@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import infobloxcni.wire.CniError;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;

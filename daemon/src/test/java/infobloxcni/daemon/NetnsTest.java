@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import infobloxcni.wire.CniError;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import infobloxcni.daemon.ExternalCommand.Result;
-import infobloxcni.plugin.Envelope;
+import infobloxcni.wire.Envelope;
 import infobloxcni.wapisim.WapiSimulator;
 import java.io.File;
 import java.io.IOException;
@@ -217,12 +217,9 @@ class PodmanEndToEndTest {
     }
 
     /** Nothing when plugin/target/plugin.jar is built; else (`mvn test` runs before `package`) the plugin's classes. */
-    private static String pluginJarExport(Path binDir) {
-        Path target = binDir.resolveSibling("plugin").resolve("target");
-        if (Files.isRegularFile(target.resolve("plugin.jar"))) return "";
-        assertTrue(Files.isRegularFile(target.resolve("classes/infobloxcni/plugin/PluginMain.class")),
-                () -> "neither plugin.jar nor the plugin's classes in " + target + ": build the plugin module first");
-        return "INFOBLOX_CNI_PLUGIN_JAR='" + target.resolve("classes") + "'; export INFOBLOX_CNI_PLUGIN_JAR\n";
+    private static String pluginJarExport(Path binDir) throws IOException {
+        Path jar = PluginJar.unlessPackaged(binDir, dir);
+        return jar == null ? "" : "INFOBLOX_CNI_PLUGIN_JAR='" + jar + "'; export INFOBLOX_CNI_PLUGIN_JAR\n";
     }
 
     private static String toml(Path p) {

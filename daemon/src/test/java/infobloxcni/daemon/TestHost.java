@@ -1,7 +1,7 @@
 package infobloxcni.daemon;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import infobloxcni.plugin.Envelope;
+import infobloxcni.wire.Envelope;
 import infobloxcni.wapi.SslVerify;
 import infobloxcni.wapi.WapiConfig;
 import infobloxcni.wapisim.WapiSimulator;

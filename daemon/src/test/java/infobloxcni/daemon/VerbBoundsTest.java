@@ -9,6 +9,7 @@ import infobloxcni.store.AttachmentKey;
 import infobloxcni.store.AttachmentState;
 import infobloxcni.store.Journal;
 import infobloxcni.wapisim.WapiSimulator;
+import infobloxcni.wire.CniError;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;

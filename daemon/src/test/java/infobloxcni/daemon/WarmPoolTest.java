@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import infobloxcni.store.AttachmentKey;
 import infobloxcni.store.AttachmentState;
 import infobloxcni.wapisim.WapiSimulator;
+import infobloxcni.wire.CniError;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -4,7 +4,8 @@ import static infobloxcni.daemon.TestHost.netconf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import infobloxcni.plugin.Envelope;
+import infobloxcni.wire.CniError;
+import infobloxcni.wire.Envelope;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;

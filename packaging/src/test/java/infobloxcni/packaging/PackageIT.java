@@ -114,6 +114,7 @@ class PackageIT {
         expected.forEach((name, entry) -> assertEquals(entry, deb.get(name), name));
         List<String> libs = deb.keySet().stream().filter(n -> n.startsWith("opt/infoblox-cni/lib/infoblox-cni/lib/")).toList();
         assertTrue(libs.stream().anyMatch(n -> n.contains("/picocli-")), "the daemon's dependencies are in lib/: " + libs);
+        assertTrue(libs.stream().anyMatch(n -> n.contains("/cni-wire-")), "the plugin's (and the daemon's) cni-wire is in lib/: " + libs);
         libs.forEach(n -> assertEquals(new Entry("-rw-r--r--", "root/root", null), deb.get(n), n));
 
         Run conffiles = run(Map.of(), null, "dpkg-deb", "--info", deb().toString(), "conffiles");

@@ -1,5 +1,9 @@
 package infobloxcni.plugin;
 
+import infobloxcni.wire.CniError;
+import infobloxcni.wire.CniVersion;
+import infobloxcni.wire.DaemonIdentity;
+import infobloxcni.wire.Envelope;
 import java.io.BufferedInputStream;
 import java.io.FileDescriptor;
 import java.io.FileInputStream;
@@ -38,9 +42,6 @@ import java.util.TreeMap;
  */
 public final class PluginMain {
 
-    /** cniVersion used when the configuration has none (or cannot be parsed). */
-    static final String DEFAULT_CNI_VERSION = "1.1.0";
-    static final String SUPPORTED_VERSIONS = "[\"0.1.0\",\"0.2.0\",\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]";
     static final String DEFAULT_SOCKET_DIR = "/run/cni";
     static final String DEFAULT_TYPE = "infoblox";
     static final int DEFAULT_TIMEOUT_SECONDS = 60;
@@ -55,13 +56,6 @@ public final class PluginMain {
     static final int MAX_STDIN_BYTES = Envelope.MAX_VALUE_BYTES;
     /** Exit code of every error the plugin reports itself. */
     static final int ERROR_EXIT = 1;
-
-    // CNI error codes the plugin produces itself
-    static final int CODE_IO = 5;
-    static final int CODE_INVALID_ENV = 4;
-    static final int CODE_DECODE = 6;
-    static final int CODE_TRY_AGAIN = 11;
-    static final int CODE_STATUS_CANNOT_ADD = 50;
 
     private PluginMain() {
     }
@@ -127,22 +121,14 @@ public final class PluginMain {
         return env;
     }
 
-    /** A failure the plugin reports itself as CNI error JSON. */
-    static final class CniError extends Exception {
-        private static final long serialVersionUID = 1L;
-        final int code;
-        final String details;
-
-        CniError(int code, String msg, String details) {
-            super(msg, null, false, false);
-            this.code = code;
-            this.details = details;
-        }
-    }
-
-    /** The few netconf fields the plugin needs, with their defaults applied. */
-    static final class Netconf {
-        String cniVersion = DEFAULT_CNI_VERSION;
+    /**
+     * How this call is forwarded: the few netconf fields the plugin reads (the cniVersion to answer
+     * errors in, the socket, the timeouts), with their defaults applied. The daemon parses the
+     * whole netconf ({@code NetConf}).
+     */
+    static final class ForwardingConf {
+        /** cniVersion used when the configuration has none (or cannot be parsed). */
+        String cniVersion = CniVersion.LATEST;
         String type;
         String socketDir = DEFAULT_SOCKET_DIR;
         long timeoutMillis = DEFAULT_TIMEOUT_SECONDS * 1000L;
@@ -151,8 +137,8 @@ public final class PluginMain {
         /** Why the configuration could not be read, or null. */
         String parseError;
 
-        static Netconf of(byte[] stdin, String programName, String defaultSocketDir) {
-            Netconf n = new Netconf();
+        static ForwardingConf of(byte[] stdin, String programName, String defaultSocketDir) {
+            ForwardingConf n = new ForwardingConf();
             n.socketDir = defaultSocketDir;
             n.type = validName(programName) ? programName : DEFAULT_TYPE;
             Object doc;
@@ -253,45 +239,45 @@ public final class PluginMain {
     /** @param notUtf8 the name of a {@code CNI_*} variable whose value is not UTF-8, or null */
     static int run(Map<String, String> environment, String notUtf8, InputStream stdin, OutputStream stdout, PrintStream stderr,
                    String programName, String defaultSocketDir) {
-        Netconf conf = null;
+        ForwardingConf conf = null;
         try {
             byte[] config;
             try {
                 config = stdin.readNBytes(MAX_STDIN_BYTES + 1);
             } catch (IOException e) {
-                throw new CniError(CODE_IO, "infoblox plugin could not read the network configuration from stdin: "
+                throw new CniError(CniError.IO_FAILURE, "infoblox plugin could not read the network configuration from stdin: "
                         + e.getMessage(), e.toString());
             }
             boolean tooLarge = config.length > MAX_STDIN_BYTES;
-            conf = Netconf.of(tooLarge ? new byte[0] : config, programName, defaultSocketDir);
+            conf = ForwardingConf.of(tooLarge ? new byte[0] : config, programName, defaultSocketDir);
 
             if (notUtf8 != null) {
-                throw new CniError(CODE_INVALID_ENV, "environment variable " + notUtf8 + " is not valid UTF-8",
+                throw new CniError(CniError.INVALID_ENV, "environment variable " + notUtf8 + " is not valid UTF-8",
                         "CNI variables are text; the plugin reads them as UTF-8 whatever the locale");
             }
             String command = environment.get("CNI_COMMAND");
             if (command == null || command.isEmpty()) {
-                throw new CniError(CODE_INVALID_ENV, "required environment variable CNI_COMMAND is not set",
+                throw new CniError(CniError.INVALID_ENV, "required environment variable CNI_COMMAND is not set",
                         "the runtime sets CNI_COMMAND to one of ADD, DEL, CHECK, GC, STATUS, VERSION");
             }
             switch (command) {
                 case "VERSION":
                     write(stdout, "{\"cniVersion\":" + MiniJson.quote(conf.cniVersion)
-                            + ",\"supportedVersions\":" + SUPPORTED_VERSIONS + "}\n");
+                            + ",\"supportedVersions\":" + supportedVersions() + "}\n");
                     return 0;
                 case "ADD", "DEL", "CHECK", "GC", "STATUS":
                     break;
                 default:
-                    throw new CniError(CODE_INVALID_ENV, "invalid environment variable CNI_COMMAND: unknown command "
+                    throw new CniError(CniError.INVALID_ENV, "invalid environment variable CNI_COMMAND: unknown command "
                             + MiniJson.quote(command), "expected one of ADD, DEL, CHECK, GC, STATUS, VERSION");
             }
             if (tooLarge) {
-                throw new CniError(CODE_DECODE, "network configuration on stdin is larger than " + MAX_STDIN_BYTES
+                throw new CniError(CniError.DECODE_FAILURE, "network configuration on stdin is larger than " + MAX_STDIN_BYTES
                         + " bytes (4 MiB), the most the infoblox plugin accepts", null);
             }
             if (conf.parseError != null) {
                 // no daemon needed to say so, and it must not turn into "daemon not reachable" (11)
-                throw new CniError(CODE_DECODE, "network configuration on stdin could not be decoded: "
+                throw new CniError(CniError.DECODE_FAILURE, "network configuration on stdin could not be decoded: "
                         + conf.parseError, "the runtime passes the network's configuration (a JSON object, e.g. "
                         + "the file in /etc/cni/net.d) on stdin");
             }
@@ -306,14 +292,14 @@ public final class PluginMain {
             try {
                 request = new Envelope.Request(env, config);
             } catch (IllegalArgumentException e) {
-                throw new CniError(CODE_INVALID_ENV, "cannot forward the CNI_* environment: " + e.getMessage(), null);
+                throw new CniError(CniError.INVALID_ENV, "cannot forward the CNI_* environment: " + e.getMessage(), null);
             }
             Envelope.Response response = call(conf, command, request);
             stdout.write(response.stdout());
             stdout.flush();
             return response.exitCode();
         } catch (CniError e) {
-            printError(stdout, conf, e.code, e.getMessage(), e.details);
+            printError(stdout, conf, e.code(), e.getMessage(), e.details());
             return ERROR_EXIT;
         } catch (IOException e) {
             // stdout itself failed: nothing more can be printed there
@@ -321,7 +307,7 @@ public final class PluginMain {
             return ERROR_EXIT;
         } catch (RuntimeException | Error e) {
             e.printStackTrace(stderr);
-            printError(stdout, conf, CODE_IO, "internal error in the infoblox plugin: " + e, null);
+            printError(stdout, conf, CniError.IO_FAILURE, "internal error in the infoblox plugin: " + e, null);
             return ERROR_EXIT;
         }
     }
@@ -330,10 +316,10 @@ public final class PluginMain {
      * Connects, sends and receives, all within the configured timeout. A refused or missing socket
      * (the daemon restarting without socket activation) is retried for ipam.daemon-connect-timeout.
      */
-    static Envelope.Response call(Netconf conf, String command, Envelope.Request request) throws CniError {
+    static Envelope.Response call(ForwardingConf conf, String command, Envelope.Request request) throws CniError {
         Path socket = conf.socketPath();
         // STATUS must answer 50 ("cannot ADD") rather than 11 when the daemon is not there
-        int unavailable = "STATUS".equals(command) ? CODE_STATUS_CANNOT_ADD : CODE_TRY_AGAIN;
+        int unavailable = "STATUS".equals(command) ? CniError.STATUS_CANNOT_ADD : CniError.TRY_AGAIN_LATER;
         long started = System.nanoTime();
         SocketChannel channel = open();
         Watchdog watchdog = new Watchdog(channel, conf.timeoutMillis);
@@ -392,7 +378,7 @@ public final class PluginMain {
                         + (e.endedBeforeFirstByte() ? "answering" : "a complete answer")
                         + "; it may have restarted, try again", e.getMessage());
             } catch (Envelope.MalformedEnvelopeException e) {
-                throw new CniError(CODE_IO, "infoblox daemon at " + socket + " sent an answer the plugin cannot read: "
+                throw new CniError(CniError.IO_FAILURE, "infoblox daemon at " + socket + " sent an answer the plugin cannot read: "
                         + e.getMessage(), "are the plugin and infoblox-cni-daemon from the same release?");
             } catch (IOException e) {
                 if (watchdog.timedOut()) {
@@ -415,7 +401,7 @@ public final class PluginMain {
         try {
             return SocketChannel.open(StandardProtocolFamily.UNIX);
         } catch (IOException | UnsupportedOperationException e) {
-            throw new CniError(CODE_IO, "infoblox plugin cannot open a Unix-domain socket: " + e.getMessage(),
+            throw new CniError(CniError.IO_FAILURE, "infoblox plugin cannot open a Unix-domain socket: " + e.getMessage(),
                     e.toString());
         }
     }
@@ -454,7 +440,7 @@ public final class PluginMain {
         }
     }
 
-    private static CniError notReachable(Netconf conf, String command, Path socket, int code, Throwable e,
+    private static CniError notReachable(ForwardingConf conf, String command, Path socket, int code, Throwable e,
                                          boolean retried) {
         String tried = retried
                 ? ", still after retrying for " + conf.connectTimeoutText() + " (ipam.daemon-connect-timeout)" : "";
@@ -465,7 +451,7 @@ public final class PluginMain {
                         + " and ipam.type match its --socket-dir and --driver-name");
     }
 
-    private static CniError timeout(Netconf conf, Path socket, int code, String phase) {
+    private static CniError timeout(ForwardingConf conf, Path socket, int code, String phase) {
         return new CniError(code, "infoblox daemon at " + socket + " did not answer within " + conf.timeoutText()
                 + " (ipam.daemon-timeout)", "timed out " + phase + "; the daemon may be overloaded or stuck,"
                 + " or the grid slow: raise ipam.daemon-timeout (1 to 600 s, default 60) or check the daemon's log");
@@ -556,6 +542,15 @@ public final class PluginMain {
 
     // ---- output ---------------------------------------------------------------------------------
 
+    /** {@link CniVersion#SUPPORTED} as a JSON array. */
+    static String supportedVersions() {
+        StringBuilder sb = new StringBuilder(96).append('[');
+        for (int i = 0; i < CniVersion.SUPPORTED.size(); i++) {
+            sb.append(i == 0 ? "" : ",").append(MiniJson.quote(CniVersion.SUPPORTED.get(i)));
+        }
+        return sb.append(']').toString();
+    }
+
     static String errorJson(String cniVersion, int code, String msg, String details) {
         StringBuilder sb = new StringBuilder(256);
         sb.append("{\"cniVersion\":").append(MiniJson.quote(cniVersion))
@@ -567,8 +562,8 @@ public final class PluginMain {
         return sb.append("}\n").toString();
     }
 
-    private static void printError(OutputStream stdout, Netconf conf, int code, String msg, String details) {
-        String version = conf == null ? DEFAULT_CNI_VERSION : conf.cniVersion;
+    private static void printError(OutputStream stdout, ForwardingConf conf, int code, String msg, String details) {
+        String version = conf == null ? CniVersion.LATEST : conf.cniVersion;
         try {
             write(stdout, errorJson(version, code, msg, details));
         } catch (IOException ignored) {

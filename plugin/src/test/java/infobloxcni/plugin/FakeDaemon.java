@@ -1,5 +1,6 @@
 package infobloxcni.plugin;
 
+import infobloxcni.wire.Envelope;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;

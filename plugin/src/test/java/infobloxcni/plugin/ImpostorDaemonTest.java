@@ -45,7 +45,7 @@ class ImpostorDaemonTest {
             Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwxrwx")); // anyone may bind here
             Path socket = shared.resolve("infoblox.sock");
             String java = ProcessHandle.current().info().command().orElse("java");
-            String classPath = Path.of("target/test-classes").toAbsolutePath() + File.pathSeparator + Path.of("target/classes").toAbsolutePath();
+            String classPath = Path.of("target/test-classes").toAbsolutePath() + File.pathSeparator + SubprocessTest.CLASS_PATH;
             impostor = new ProcessBuilder("setpriv", "--reuid=" + user, "--regid=" + user, "--clear-groups", "--",
                     java, "-XX:-UsePerfData", "-cp", classPath, "infobloxcni.plugin.FakeDaemon", socket.toString())
                     .redirectErrorStream(true).redirectOutput(dir.resolve("impostor.log").toFile()).start();

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import infobloxcni.wire.Envelope;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -183,7 +184,7 @@ class PluginMainTest {
             assertEquals(0, r.exitCode(), r.toString());
             assertEquals(2, daemon.requests.size());
         }
-        PluginMain.Netconf none = PluginMain.Netconf.of(new byte[0], null, "/run/cni");
+        PluginMain.ForwardingConf none = PluginMain.ForwardingConf.of(new byte[0], null, "/run/cni");
         assertEquals(Path.of("/run/cni/infoblox.sock"), none.socketPath());
     }
 
@@ -433,7 +434,7 @@ class PluginMainTest {
 
     @Test
     void netconfFieldsAndTimeoutBounds() {
-        PluginMain.Netconf n = PluginMain.Netconf.of(utf8("{\"cniVersion\":\"0.2.0\",\"ipam\":{\"type\":\"ib\","
+        PluginMain.ForwardingConf n = PluginMain.ForwardingConf.of(utf8("{\"cniVersion\":\"0.2.0\",\"ipam\":{\"type\":\"ib\","
                 + "\"socket-dir\":\"/var/run/x/\",\"daemon-timeout\":2.5}}"), "infoblox", "/run/cni");
         assertEquals("0.2.0", n.cniVersion);
         assertEquals(Path.of("/var/run/x/ib.sock"), n.socketPath());
@@ -455,9 +456,9 @@ class PluginMainTest {
         assertEquals(60_000, connectTimeout("", "1e300"), "at most daemon-timeout");
         assertEquals(10_000, connectTimeout("\"daemon-timeout\":10,", "30"));
         assertEquals(1_000, connectTimeout("\"daemon-timeout\":1,", "null"), "the default, too");
-        assertEquals("2.5 s", PluginMain.Netconf.of(utf8("{\"ipam\":{\"daemon-connect-timeout\":2.5}}"), "x", "/d")
+        assertEquals("2.5 s", PluginMain.ForwardingConf.of(utf8("{\"ipam\":{\"daemon-connect-timeout\":2.5}}"), "x", "/d")
                 .connectTimeoutText());
-        PluginMain.Netconf bad = PluginMain.Netconf.of(utf8("{\"ipam\":{\"type\":5,\"socket-dir\":[]}}"), "ib3", "/run/cni");
+        PluginMain.ForwardingConf bad = PluginMain.ForwardingConf.of(utf8("{\"ipam\":{\"type\":5,\"socket-dir\":[]}}"), "ib3", "/run/cni");
         assertEquals(Path.of("/run/cni/ib3.sock"), bad.socketPath());
         assertEquals("1.1.0", bad.cniVersion);
     }
@@ -474,11 +475,11 @@ class PluginMainTest {
     }
 
     private static long timeout(String value) {
-        return PluginMain.Netconf.of(utf8("{\"ipam\":{\"daemon-timeout\":" + value + "}}"), "x", "/d").timeoutMillis;
+        return PluginMain.ForwardingConf.of(utf8("{\"ipam\":{\"daemon-timeout\":" + value + "}}"), "x", "/d").timeoutMillis;
     }
 
     private static long connectTimeout(String otherFields, String value) {
-        return PluginMain.Netconf.of(utf8("{\"ipam\":{" + otherFields + "\"daemon-connect-timeout\":" + value + "}}"),
+        return PluginMain.ForwardingConf.of(utf8("{\"ipam\":{" + otherFields + "\"daemon-connect-timeout\":" + value + "}}"),
                 "x", "/d").connectTimeoutMillis;
     }
 

@@ -5,8 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import infobloxcni.wire.Envelope;
+import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,6 +37,10 @@ class SubprocessTest {
 
     static final Path MODULE = Path.of("").toAbsolutePath();
     static final Path CLASSES = MODULE.resolve("target/classes");
+    /** cni-wire as this test runs it: its jar (mvn verify) or its classes (mvn test). */
+    static final Path WIRE = wire();
+    /** The plugin's classes and cni-wire's, for {@code java -cp}. */
+    static final String CLASS_PATH = CLASSES + File.pathSeparator + WIRE;
     static final Path WRAPPER = MODULE.resolve("../bin/infoblox").normalize();
     static final String JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();
 
@@ -41,6 +48,8 @@ class SubprocessTest {
     static Path shared;
     /** An installed layout built from target/classes: bin/infoblox and lib/infoblox-cni/plugin.jar. */
     static Path installed;
+    /** target/classes and cni-wire, named by the manifest of a jar with nothing else: what bin/infoblox runs in the source tree. */
+    static Path classesJar;
 
     @TempDir
     Path dir;
@@ -64,19 +73,52 @@ class SubprocessTest {
         Files.createDirectories(installed.resolve("lib/infoblox-cni"));
         Files.copy(WRAPPER, installed.resolve("bin/infoblox"));
         jar(installed.resolve("lib/infoblox-cni/plugin.jar"));
+        classesJar = shared.resolve("classes/plugin.jar");
+        Files.createDirectories(classesJar.getParent());
+        jar(classesJar, null, CLASSES.toUri() + " " + WIRE.toUri());
     }
 
-    /** target/classes as a jar (the real one is only packaged after the tests). */
+    private static Path wire() {
+        try {
+            return Path.of(Envelope.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        } catch (URISyntaxException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /**
+     * target/classes as a jar (the real one is only packaged after the tests), with cni-wire where
+     * the real one's manifest names it: lib/ beside it.
+     */
     static void jar(Path jar) throws IOException {
+        Path lib = Files.createDirectories(jar.resolveSibling("lib"));
+        Path wireJar = lib.resolve("cni-wire-test.jar");
+        if (Files.isDirectory(WIRE)) {
+            jar(wireJar, WIRE, null);
+        } else {
+            Files.copy(WIRE, wireJar);
+        }
+        jar(jar, CLASSES, "lib/" + wireJar.getFileName());
+    }
+
+    /** A jar of the files under {@code classes} (none when null) whose manifest has this Class-Path (none when null). */
+    static void jar(Path jar, Path classes, String classPath) throws IOException {
         Manifest mf = new Manifest();
         mf.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
         mf.getMainAttributes().put(Attributes.Name.MAIN_CLASS, "infobloxcni.plugin.PluginMain");
-        try (OutputStream out = Files.newOutputStream(jar); JarOutputStream j = new JarOutputStream(out, mf);
-             Stream<Path> files = Files.walk(CLASSES)) {
-            for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile).sorted()::iterator) {
-                j.putNextEntry(new ZipEntry(CLASSES.relativize(f).toString().replace('\\', '/')));
-                j.write(Files.readAllBytes(f));
-                j.closeEntry();
+        if (classPath != null) {
+            mf.getMainAttributes().put(Attributes.Name.CLASS_PATH, classPath);
+        }
+        try (OutputStream out = Files.newOutputStream(jar); JarOutputStream j = new JarOutputStream(out, mf)) {
+            if (classes == null) {
+                return;
+            }
+            try (Stream<Path> files = Files.walk(classes)) {
+                for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile).sorted()::iterator) {
+                    j.putNextEntry(new ZipEntry(classes.relativize(f).toString().replace('\\', '/')));
+                    j.write(Files.readAllBytes(f));
+                    j.closeEntry();
+                }
             }
         }
     }
@@ -123,7 +165,7 @@ class SubprocessTest {
 
     /** bin/infoblox from the source tree, on target/classes. */
     Result wrapper(Map<String, String> env, String stdin) throws Exception {
-        env.put("INFOBLOX_CNI_PLUGIN_JAR", CLASSES.toString());
+        env.put("INFOBLOX_CNI_PLUGIN_JAR", classesJar.toString());
         return exec(List.of(WRAPPER.toString()), env, stdin);
     }
 
@@ -138,7 +180,7 @@ class SubprocessTest {
     void javaClassesPassesStdoutAndExitCodeThrough() throws Exception {
         String error = "{\"cniVersion\":\"1.0.0\",\"code\":3,\"msg\":\"container unknown\"}";
         try (FakeDaemon daemon = new FakeDaemon(dir.resolve("infoblox.sock"), r -> Envelope.Response.of(3, error))) {
-            Result r = exec(List.of(JAVA, "-cp", CLASSES.toString(), "infobloxcni.plugin.PluginMain"),
+            Result r = exec(List.of(JAVA, "-cp", CLASS_PATH, "infobloxcni.plugin.PluginMain"),
                     env("CHECK"), netconf(""));
             assertEquals(3, r.exitCode(), r.toString());
             assertEquals(error, r.stdout());
@@ -196,7 +238,7 @@ class SubprocessTest {
                 Map<String, String> env = env("ADD");
                 env.put("LC_ALL", "C");
                 env.put("CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAME=" + pod);
-                Result direct = exec(List.of(JAVA, "-cp", CLASSES.toString(), "infobloxcni.plugin.PluginMain"), env, netconf(""));
+                Result direct = exec(List.of(JAVA, "-cp", CLASS_PATH, "infobloxcni.plugin.PluginMain"), env, netconf(""));
                 assertEquals(0, direct.exitCode(), direct.toString());
                 Result wrapped = wrapper(env, netconf(""));
                 assertEquals(0, wrapped.exitCode(), wrapped.toString());
@@ -214,7 +256,7 @@ class SubprocessTest {
             Map<String, String> env = env("ADD");
             env.remove("CNI_CONTAINERID");
             Result r = exec(List.of("sh", "-c", "CNI_CONTAINERID=$(printf 'c\\377\\376'); export CNI_CONTAINERID; exec \"$@\"", "sh",
-                    JAVA, "-cp", CLASSES.toString(), "infobloxcni.plugin.PluginMain"), env, netconf(""));
+                    JAVA, "-cp", CLASS_PATH, "infobloxcni.plugin.PluginMain"), env, netconf(""));
             assertEquals(1, r.exitCode(), r.toString());
             assertEquals(4L, r.json().get("code"), r.toString());
             assertTrue(((String) r.json().get("msg")).contains("CNI_CONTAINERID"), r.stdout());
@@ -239,7 +281,7 @@ class SubprocessTest {
         Files.createSymbolicLink(link, WRAPPER);
         try (FakeDaemon daemon = FakeDaemon.healthy(dir.resolve("ib-other.sock"))) {
             Map<String, String> env = env("ADD");
-            env.put("INFOBLOX_CNI_PLUGIN_JAR", CLASSES.toString());
+            env.put("INFOBLOX_CNI_PLUGIN_JAR", classesJar.toString());
             String noType = "{\"cniVersion\":\"1.0.0\",\"ipam\":{\"socket-dir\":" + MiniJson.quote(dir.toString()) + "}}";
             Result r = exec(List.of(link.toString()), env, noType);
             assertEquals(0, r.exitCode(), r.toString());
@@ -290,6 +332,7 @@ class SubprocessTest {
         Path jar = lib.resolve("plugin.jar");
         jar(jar);
         Files.setLastModifiedTime(jar, FileTime.fromMillis(System.currentTimeMillis() - 60_000));
+        FileTime trained = Files.getLastModifiedTime(jar);
         Result t = exec(List.of(wrapper.toString(), "--train"), env(null), "");
         assertEquals(0, t.exitCode(), t.toString());
         assertEquals("", t.stdout(), "training prints nothing on stdout");
@@ -297,7 +340,7 @@ class SubprocessTest {
         assertTrue(Files.size(aot) > 0);
         assertFalse(Files.exists(lib.resolve("plugin.aot.config")));
         try (Stream<Path> files = Files.list(lib)) {
-            assertEquals(List.of("plugin.aot", "plugin.jar"),
+            assertEquals(List.of("lib", "plugin.aot", "plugin.jar"),
                     files.map(p -> p.getFileName().toString()).sorted().toList(), "no temporary files left");
         }
 
@@ -319,6 +362,18 @@ class SubprocessTest {
             assertEquals(FakeDaemon.ADD_RESULT, r.stdout());
             assertFalse(r.stderr().contains("infobloxcni.plugin.PluginMain source: shared objects file"),
                     "a stale archive is not used");
+
+            // so is the archive when the jar the manifest adds (cni-wire) is newer than the archive
+            Files.setLastModifiedTime(jar, trained);
+            r = exec(cmd, env, netconf(""));
+            assertTrue(r.stderr().contains("infobloxcni.plugin.PluginMain source: shared objects file"),
+                    "the archive is used again");
+            Files.setLastModifiedTime(lib.resolve("lib/cni-wire-test.jar"), FileTime.fromMillis(System.currentTimeMillis() + 60_000));
+            r = exec(cmd, env, netconf(""));
+            assertEquals(0, r.exitCode(), r.toString());
+            assertEquals(FakeDaemon.ADD_RESULT, r.stdout());
+            assertFalse(r.stderr().contains("infobloxcni.plugin.PluginMain source: shared objects file"),
+                    "an archive older than cni-wire's jar is not used");
         }
     }
 }

@@ -19,7 +19,7 @@ import java.util.TreeMap;
  * (docs/wire-protocol.md), connects to the socket named by its one argument, writes the envelope,
  * reads the answer, prints the answer's stdout and exits with its exit code. No JSON parsing, no
  * timeout, no connect retry, no error JSON: whatever the plugin spends beyond this is the plugin's
- * own cost. Run with the plugin's JVM flags and an AOT cache trained by {@link FloorTrain}, the same
+ * own cost. Run with the plugin's JVM flags and an AOT cache trained by {@link FloorStartupTraining}, the same
  * way the plugin's is.
  *
  * <p>Kept in the style of the plugin's hot path (no lambdas, streams, {@code String.format}).

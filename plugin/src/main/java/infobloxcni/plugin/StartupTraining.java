@@ -1,5 +1,6 @@
 package infobloxcni.plugin;
 
+import infobloxcni.wire.Envelope;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -23,12 +24,12 @@ import java.util.Map;
  * uses (VERSION, ADD, DEL, CHECK, STATUS, GC against an in-process fake daemon, and the error paths)
  * and checks the answers, so a broken build fails here too. It prints nothing on stdout.
  */
-public final class Train {
+public final class StartupTraining {
 
     private static final String ADD_RESULT =
             "{\"cniVersion\":\"1.1.0\",\"ips\":[{\"address\":\"10.0.0.2/24\",\"gateway\":\"10.0.0.1\"}],\"dns\":{}}";
 
-    private Train() {
+    private StartupTraining() {
     }
 
     public static void main(String[] args) throws Exception {

@@ -1,10 +1,16 @@
-package infobloxcni.daemon;
+package infobloxcni.wire;
 
 /**
  * A failure reported to the runtime as CNI error JSON. The code tells the runtime what kind of
  * failure it is; the message names the field, variable or the grid's own words.
+ *
+ * <p>The one list of the codes this driver answers with, whoever answers: the daemon, the plugin
+ * for what it decides itself, and {@code bin/infoblox}'s {@code fail()} ({@link #IO_FAILURE},
+ * checked against this constant by the plugin's tests).
  */
 public final class CniError extends Exception {
+    private static final long serialVersionUID = 1L;
+
     // Codes from the CNI specification.
     public static final int INCOMPATIBLE_VERSION = 1;
     public static final int UNSUPPORTED_FIELD = 2;
@@ -24,6 +30,8 @@ public final class CniError extends Exception {
     public static final int RESERVATION_MISMATCH = 104;
     /** The peer (by its uid, from the kernel) may not make this request on this socket. */
     public static final int PEER_NOT_ALLOWED = 105;
+    /** A bug in the daemon: the request failed in a way it has no code for. */
+    public static final int INTERNAL_ERROR = 199;
 
     private final int code;
     private final String details;
@@ -32,6 +40,7 @@ public final class CniError extends Exception {
         this(code, message, "");
     }
 
+    /** @param details null or empty: none (the error JSON then has no {@code details}) */
     public CniError(int code, String message, String details) {
         super(message, null, false, false);
         this.code = code;

@@ -1,4 +1,4 @@
-package infobloxcni.plugin;
+package infobloxcni.wire;
 
 import java.io.IOException;
 import java.nio.channels.SocketChannel;
@@ -10,7 +10,7 @@ import jdk.net.UnixDomainPrincipal;
  * root (or, in tests and by hand, as the client's own user). Anyone else on the other end got the
  * socket path by being able to write its directory, and must not be sent a request (which tells
  * it about containers) nor be believed (its answer would give a container its addresses, routes
- * and DNS). JDK only, like the rest of the plugin.
+ * and DNS). Asked by the plugin and by the recover command before they send anything.
  */
 public final class DaemonIdentity {
     private DaemonIdentity() {

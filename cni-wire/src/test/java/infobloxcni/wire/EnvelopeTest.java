@@ -1,4 +1,4 @@
-package infobloxcni.plugin;
+package infobloxcni.wire;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import infobloxcni.plugin.Envelope.MalformedEnvelopeException;
-import infobloxcni.plugin.Envelope.Request;
-import infobloxcni.plugin.Envelope.Response;
-import infobloxcni.plugin.Envelope.TruncatedEnvelopeException;
+import infobloxcni.wire.Envelope.MalformedEnvelopeException;
+import infobloxcni.wire.Envelope.Request;
+import infobloxcni.wire.Envelope.Response;
+import infobloxcni.wire.Envelope.TruncatedEnvelopeException;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

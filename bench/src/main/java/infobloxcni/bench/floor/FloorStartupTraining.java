@@ -20,11 +20,11 @@ import java.util.Map;
  * with the plugin's flags, as {@code bin/infoblox --train} runs the plugin's: three rounds of
  * {@link FloorClient#run} against a fake daemon in this JVM, answers checked.
  */
-public final class FloorTrain {
+public final class FloorStartupTraining {
     private static final byte[] ANSWER = "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.2/24\"}]}"
             .getBytes(StandardCharsets.UTF_8);
 
-    private FloorTrain() {
+    private FloorStartupTraining() {
     }
 
     public static void main(String[] args) throws Exception {

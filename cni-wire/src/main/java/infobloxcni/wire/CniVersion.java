@@ -1,10 +1,15 @@
-package infobloxcni.daemon;
+package infobloxcni.wire;
 
 import java.util.List;
 
-/** The CNI versions we speak, and which result layout each one expects. */
+/**
+ * The CNI versions we speak, and which result layout each one expects: what the plugin's VERSION
+ * answer lists and what the daemon accepts.
+ */
 public final class CniVersion {
+    /** Oldest first. */
     public static final List<String> SUPPORTED = List.of("0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0");
+    /** The newest: the answer's cniVersion when the configuration has none that can be read. */
     public static final String LATEST = "1.1.0";
 
     private CniVersion() { }

@@ -1,4 +1,4 @@
-package infobloxcni.plugin;
+package infobloxcni.wire;
 
 import java.io.EOFException;
 import java.io.IOException;
@@ -16,7 +16,7 @@ import java.util.TreeMap;
 
 /**
  * The codec of the plugin-to-daemon wire protocol (see docs/wire-protocol.md). JDK only, shared by
- * the plugin executable and the daemon.
+ * the plugin executable, the daemon, the recover command and the benchmark.
  *
  * <pre>
  * request  = "IBCNI" 0x01  u16 count  count * ( u16 nameLen  name(UTF-8)  u32 valueLen  value )

@@ -1,0 +1,23 @@
+package infobloxcni.daemon;
+
+import infobloxcni.wire.Envelope;
+
+/**
+ * What {@link SocketServer} hands each request to, and asks for the answers it gives when it
+ * stops reading one: the socket knows envelopes, the handler knows what to answer in them.
+ * Every answer is one the plugin prints as it is (CNI result or error JSON); none of these
+ * methods throws.
+ */
+interface EnvelopeHandler {
+    /** The answer to one complete request. */
+    Envelope.Response handle(Envelope.Request request);
+
+    /** The answer to bytes that are not a valid envelope ({@link Envelope.MalformedEnvelopeException}). */
+    Envelope.Response malformed(Exception e);
+
+    /** The answer to a client turned away because the daemon is at a limit. */
+    Envelope.Response busy(String why);
+
+    /** The answer to a request over the daemon's size limit. */
+    Envelope.Response tooLarge(String why);
+}
