@@ -36,12 +36,14 @@ public final class BenchMain {
 
     /** The start of one daemon and its memory, per grid latency. */
     record DaemonFigures(int gridLatencyMs, double execToSocketMs, double execToFirstAddMs, Procs.Memory afterFirstAdd,
-                         Procs.Memory afterRuns, Procs.Memory afterSoak, int soakPairs, String commandLine) {
+                         Procs.Memory afterRuns, Procs.Memory afterSoak, int soakPairs, Map<String, String> heldAfterSoak,
+                         String commandLine) {
     }
 
     record Report(String tool, String started, String finished, Map<String, Object> machine, String command, Options options,
                   List<String> pluginJvmFlags, List<DaemonFigures> daemon, List<Runs.Run> runs, List<Probe> probes,
-                  List<Baselines.Baseline> baselines, Map<String, Double> ratios, List<String> notes) {
+                  List<Baselines.Baseline> baselines, Map<String, Double> ratios, List<Targets.Target> targets,
+                  List<String> notes) {
     }
 
     private BenchMain() {
@@ -94,9 +96,10 @@ public final class BenchMain {
         }
         machine.put("loadAverage1minRange", load.range());
         notes.addAll(0, notes(load, cni, o));
+        Map<String, Double> ratios = ratios(baselines);
         Report report = new Report("bin/infoblox-cni-bench", started, OffsetDateTime.now().withNano(0).toString(),
                 machine, ("bin/infoblox-cni-bench " + argLine).strip(), o, cni.pluginJvmFlags, daemons, runs, probes, baselines,
-                ratios(baselines), notes);
+                ratios, Targets.check(baselines, ratios, runs, probes, daemons), notes);
         Files.createDirectories(o.out().toAbsolutePath().getParent());
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(o.out().toFile(), report);
         System.out.println();
@@ -156,14 +159,16 @@ public final class BenchMain {
                 daemon.awaitQuiet(grid);
                 Procs.Memory afterRuns = daemon.memory();
                 Procs.Memory afterSoak = null;
+                Map<String, String> held = Map.of();
                 if (first && o.soakPairs() > 0) {
                     System.out.println("   soak: " + o.soakPairs() + " pairs straight over the socket, " + o.soakCallers()
                             + " at once ...");
                     runs.add(r.pairs("socket soak", o.poolSize(), o.soakCallers(), o.soakPairs(), socket, false));
                     afterSoak = daemon.memory();
+                    held = held(cni, daemon);
                 }
                 daemons.add(new DaemonFigures(latency, toSocket, toFirstAdd, afterFirstAdd, afterRuns, afterSoak,
-                        afterSoak == null ? 0 : o.soakPairs(), daemon.commandLine()));
+                        afterSoak == null ? 0 : o.soakPairs(), held, daemon.commandLine()));
                 notes.addAll(daemon.logWarnings(latency));
             } catch (RuntimeException e) {
                 System.err.println("infoblox-cni-bench: " + e.getMessage() + "\n-- daemon log (last lines) --\n" + daemon.tail());
@@ -173,6 +178,20 @@ public final class BenchMain {
                 running = null;
             }
         }
+    }
+
+    /**
+     * What the daemon holds after the soak, in its own words (read after its RSS: the histogram
+     * collects the heap first): heap use, the largest classes by heap, metaspace.
+     */
+    private static Map<String, String> held(Cni cni, DaemonProcess daemon) {
+        Map<String, String> out = new LinkedHashMap<>();
+        out.put("GC.heap_info", Procs.jcmd(cni.java, daemon.pid(), "GC.heap_info"));
+        String histogram = Procs.jcmd(cni.java, daemon.pid(), "GC.class_histogram");
+        out.put("GC.class_histogram, first 25 lines and total",
+                String.join("\n", histogram.lines().limit(25).toList()) + "\n...\n" + histogram.lines().reduce((a, b) -> b).orElse(""));
+        out.put("VM.metaspace basic", Procs.jcmd(cni.java, daemon.pid(), "VM.metaspace", "basic"));
+        return out;
     }
 
     /** Execs the plugin's first ADD as soon as the socket exists; nanoseconds from the daemon's exec to its answer. */
@@ -264,13 +283,26 @@ public final class BenchMain {
         return notes;
     }
 
-    /** bin/infoblox silently runs without its AOT cache when the cache is missing or older than the jar. */
+    /**
+     * bin/infoblox and bin/infoblox-cni-daemon silently run without their AOT caches when a cache
+     * is missing or older than the jar (the daemon's: or than a jar of its lib/).
+     */
     private static void requireFreshAotCache(Path root) throws IOException {
-        Path jar = root.resolve("plugin/target/plugin.jar"), aot = root.resolve("plugin/target/plugin.aot");
-        if (!Files.exists(jar) || !Files.exists(aot)
-                || Files.getLastModifiedTime(aot).compareTo(Files.getLastModifiedTime(jar)) <= 0) {
-            throw new IllegalStateException(aot + " is missing or older than the jar: the plugin would run without its AOT"
-                    + " cache; run bin/infoblox --train (bin/infoblox-cni-bench does when it builds)");
+        requireFresh(root.resolve("plugin/target/plugin.aot"), "bin/infoblox --train", root.resolve("plugin/target/plugin.jar"));
+        List<Path> daemonJars = new ArrayList<>(List.of(root.resolve("daemon/target/daemon.jar")));
+        try (var libs = Files.list(root.resolve("daemon/target/lib"))) {
+            libs.filter(p -> p.toString().endsWith(".jar")).forEach(daemonJars::add);
+        }
+        requireFresh(root.resolve("daemon/target/daemon.aot"), "bin/infoblox-cni-daemon --train", daemonJars.toArray(Path[]::new));
+    }
+
+    private static void requireFresh(Path aot, String train, Path... jars) throws IOException {
+        for (Path jar : jars) {
+            if (!Files.exists(jar) || !Files.exists(aot)
+                    || Files.getLastModifiedTime(aot).compareTo(Files.getLastModifiedTime(jar)) <= 0) {
+                throw new IllegalStateException(aot + " is missing or older than " + jar + ": it would run without its AOT"
+                        + " cache; run " + train + " (bin/infoblox-cni-bench does when it builds)");
+            }
         }
     }
 

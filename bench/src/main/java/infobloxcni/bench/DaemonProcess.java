@@ -48,7 +48,8 @@ final class DaemonProcess implements AutoCloseable {
     /** Execs the daemon; returns at once (see {@link #awaitSocket}). */
     static DaemonProcess start(Path root, Path dir, WapiSimulator grid) throws IOException {
         Path run = dir.resolve("run"), log = dir.resolve("daemon.log"), tmp = dir.resolve("tmp");
-        Files.createDirectories(tmp);
+        // tmp itself is left to the launcher, which makes it 0700 and refuses one anyone else could write
+        Files.createDirectories(dir);
         ProcessBuilder pb = new ProcessBuilder(List.of(root.resolve("bin/infoblox-cni-daemon").toString(),
                 "--grid-host", "127.0.0.1", "--wapi-port", Integer.toString(grid.port()), "--wapi-scheme", "http",
                 "--wapi-username", "admin", "--socket-dir", run.toString(), "--state-dir", dir.resolve("state").toString(),

@@ -1,9 +1,12 @@
 package infobloxcni.bench;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -65,17 +68,39 @@ final class Procs {
         return stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
     }
 
-    /** Resident memory now and at its peak (VmRSS, VmHWM). */
-    record Memory(double rssMiB, double peakMiB) {
+    /** Resident memory now and at its peak (VmRSS, VmHWM), and of the RSS: anonymous (heap, metaspace, code, stacks) and file-backed (jars, the AOT cache, libjvm). */
+    record Memory(double rssMiB, double peakMiB, double anonMiB, double fileMiB) {
     }
 
     static Memory memory(long pid) {
-        double rss = Double.NaN, hwm = Double.NaN;
+        double rss = Double.NaN, hwm = Double.NaN, anon = Double.NaN, file = Double.NaN;
         for (String line : read(Path.of("/proc", Long.toString(pid), "status")).split("\n")) {
             if (line.startsWith("VmRSS:")) rss = kib(line) / 1024.0;
             if (line.startsWith("VmHWM:")) hwm = kib(line) / 1024.0;
+            if (line.startsWith("RssAnon:")) anon = kib(line) / 1024.0;
+            if (line.startsWith("RssFile:")) file = kib(line) / 1024.0;
         }
-        return new Memory(Summary.round(rss, 1), Summary.round(hwm, 1));
+        return new Memory(Summary.round(rss, 1), Summary.round(hwm, 1), Summary.round(anon, 1), Summary.round(file, 1));
+    }
+
+    /**
+     * What a JVM says about itself through {@code jcmd} (beside {@code java}): the command's output,
+     * or why there is none. For the record of what the daemon holds, not for any figure.
+     */
+    static String jcmd(Path java, long pid, String... command) {
+        Path jcmd = java.resolveSibling("jcmd");
+        List<String> argv = new ArrayList<>(List.of(jcmd.toString(), Long.toString(pid)));
+        argv.addAll(List.of(command));
+        try {
+            Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            return p.waitFor() == 0 ? out.strip() : "jcmd " + String.join(" ", command) + " exited " + p.exitValue() + ": " + out.strip();
+        } catch (IOException e) {
+            return "jcmd " + String.join(" ", command) + " failed: " + e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "jcmd " + String.join(" ", command) + " interrupted";
+        }
     }
 
     private static long kib(String line) {

@@ -77,6 +77,19 @@ final class Tables {
                     d.afterSoak() == null ? "-" : String.format("%.1f (%.1f) after %,d pairs", d.afterSoak().rssMiB(),
                             d.afterSoak().peakMiB(), d.soakPairs()));
         }
+        for (BenchMain.DaemonFigures d : r.daemon()) {
+            Procs.Memory m = d.afterSoak() != null ? d.afterSoak() : d.afterRuns();
+            out.printf("  %d ms, RSS %s: %.1f anonymous (heap, metaspace, code, stacks, JVM), %.1f file-backed (AOT cache, libjvm, jars)%n",
+                    d.gridLatencyMs(), d.afterSoak() != null ? "after the soak" : "after the runs", m.anonMiB(), m.fileMiB());
+        }
+        if (!r.targets().isEmpty()) {
+            out.println();
+            out.println("Targets (issue 10), this run: measured against the limit; margin = measured / limit (a limit of 0: the value)");
+            for (Targets.Target t : r.targets()) {
+                out.printf("  %-66s %9.2f %-5s at most %6.1f  %-6s %6.2f%n", t.name(), t.measured(), t.unit(), t.limit(),
+                        t.met() ? "met" : "MISSED", t.margin());
+            }
+        }
         out.println();
         for (String note : r.notes()) out.println("note: " + note);
     }

@@ -157,7 +157,8 @@ final class Reconciler implements AutoCloseable {
         if (journal.needsGridSync()) {
             if (clock.instant().isBefore(syncNotBefore)) return -1;
             try {
-                Deadline.within(callBound.multipliedBy(2), () -> rebuilder.rebuild(journal));
+                // twice the bound (plus: multipliedBy would set up BigDecimal on every start)
+                Deadline.within(callBound.plus(callBound), () -> rebuilder.rebuild(journal));
                 journal.gridSynced();
                 syncFailures = 0;
             } catch (WapiException e) {

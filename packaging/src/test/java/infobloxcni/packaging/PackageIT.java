@@ -61,6 +61,7 @@ class PackageIT {
     static final Path LIB = PREFIX.resolve("lib/infoblox-cni");
     static final Path PLUGIN = Path.of("/opt/cni/bin/infoblox");
     static final Path AOT = LIB.resolve("plugin.aot");
+    static final Path DAEMON_AOT = LIB.resolve("daemon.aot");
     static final Path DAEMON_CONF = Path.of("/etc/infoblox-cni/daemon.conf");
     static final Path DEFAULTS = Path.of("/etc/default/infoblox-cni");
     static final Path PASSWORD = Path.of("/etc/infoblox-cni/wapi-password");
@@ -252,6 +253,7 @@ class PackageIT {
             assertTrue(withoutJava.ok(), "a missing Java 25 never fails the install: " + withoutJava);
             assertTrue(withoutJava.err().contains("WARNING: the plugin cannot run") && withoutJava.err().contains("INFOBLOX_CNI_JAVA"), withoutJava.toString());
             assertFalse(Files.exists(AOT), "no archive without a java");
+            assertFalse(Files.exists(DAEMON_AOT), "no daemon archive without a java");
 
             // remove: the configuration stays, nothing else
             Run remove = dpkg("--remove", PACKAGE);
@@ -305,6 +307,18 @@ class PackageIT {
         assertTrue(Files.getLastModifiedTime(AOT).compareTo(Files.getLastModifiedTime(LIB.resolve("plugin.jar"))) > 0, "archive newer than the jar");
         // AOTMode=on: the JVM refuses to start unless it can use the archive the launcher names
         assertPluginAnswersVersion(PLUGIN, Map.of("INFOBLOX_CNI_JAVA_OPTS", "-XX:AOTMode=on"));
+        assertTrue(Files.exists(DAEMON_AOT), "postinst made " + DAEMON_AOT);
+        assertTrue(Files.getLastModifiedTime(DAEMON_AOT).compareTo(Files.getLastModifiedTime(LIB.resolve("daemon.jar"))) > 0,
+                "daemon archive newer than the jar");
+        Path tmp = Files.createTempDirectory("infoblox-cni-pkg-daemon");
+        try {
+            Run help = run(Map.of("INFOBLOX_CNI_DAEMON_JAVA_OPTS", "-XX:AOTMode=on", "INFOBLOX_CNI_TMPDIR", tmp.resolve("t").toString()),
+                    null, PREFIX.resolve("bin/infoblox-cni-daemon").toString(), "--help");
+            assertEquals(0, help.exit(), "the daemon's JVM takes the archive postinst made: " + help);
+        } finally {
+            Files.deleteIfExists(tmp.resolve("t"));
+            Files.deleteIfExists(tmp);
+        }
     }
 
     /** The installed units, at their installed paths, with the launchers they name. */

@@ -65,7 +65,13 @@ public final class WapiClient implements AutoCloseable {
 
     private final WapiConfig config;
     private final HttpUrl base;
-    private final OkHttpClient http;
+    /**
+     * Built on the first call ({@link #http()}), not in the constructor: its TLS set-up (the JDK's
+     * trust store, parsed) is a quarter of the daemon's start-up CPU, and the daemon binds its
+     * socket first and makes its first call (the start-up look at the grid) on a thread of its own.
+     */
+    private final OkHttpClient.Builder httpBuilder;
+    private volatile OkHttpClient http;
     private final ObjectMapper json = new ObjectMapper();
     private final String basicAuth;
     private final Retry retry;
@@ -107,7 +113,7 @@ public final class WapiClient implements AutoCloseable {
             builder.sslSocketFactory(SslVerify.sslContext(trust).getSocketFactory(), trust);
             if (config.sslVerify() instanceof SslVerify.Disabled) builder.hostnameVerifier((host, session) -> true);
         }
-        this.http = builder.build();
+        this.httpBuilder = builder;
         // Reads (and POSTs that never left) are repeated with backoff and jitter, inside the
         // caller's deadline, and not once the grid is known to be down.
         this.retry = Retry.of("wapi", RetryConfig.custom()
@@ -118,8 +124,23 @@ public final class WapiClient implements AutoCloseable {
                 .build());
         // Connections of before an outage are dead; the first call after it must not find out the hard way.
         health.onChange(change -> {
-            if (change.from() == GridHealth.State.DOWN) http.connectionPool().evictAll();
+            if (change.from() == GridHealth.State.DOWN) evictConnections();
         });
+    }
+
+    private OkHttpClient http() {
+        OkHttpClient client = http;
+        if (client != null) return client;
+        synchronized (httpBuilder) {
+            if (http == null) http = httpBuilder.build();
+            return http;
+        }
+    }
+
+    /** Drops the pooled connections (none before the first call). */
+    private void evictConnections() {
+        OkHttpClient client = http;
+        if (client != null) client.connectionPool().evictAll();
     }
 
     /** The grid's health as this client sees it. */
@@ -370,8 +391,11 @@ public final class WapiClient implements AutoCloseable {
             }
         }
         health.close();
-        http.dispatcher().executorService().shutdown();
-        http.connectionPool().evictAll();
+        OkHttpClient client = http;
+        if (client != null) {
+            client.dispatcher().executorService().shutdown();
+            client.connectionPool().evictAll();
+        }
     }
 
     // ---------------------------------------------------------------- plumbing
@@ -477,13 +501,13 @@ public final class WapiClient implements AutoCloseable {
             // seconds, and okhttp only checks connections idle for more than 10 s. A POST sent on
             // such a connection fails in a way that looks like "may have been applied", so after a
             // quiet spell a POST gets a fresh connection. Busy periods keep theirs warm.
-            http.connectionPool().evictAll();
+            evictConnections();
         }
         SendTracker tracker = new SendTracker();
         RequestBody requestBody = body == null ? null : RequestBody.create(body.toString(), JSON);
         Request request = new Request.Builder().url(url).method(method, requestBody).tag(SendTracker.class, tracker)
                 .header("Accept", "application/json").build();
-        Call call = http.newCall(request);
+        Call call = http().newCall(request);
         call.timeout().timeout(Math.min(probe ? probeTimeoutNanos : config.callTimeout().toNanos(), left), TimeUnit.NANOSECONDS);
         try (Response response = call.execute()) {
             String text = response.body() == null ? "" : response.body().string();
@@ -509,7 +533,7 @@ public final class WapiClient implements AutoCloseable {
             ticket.failed(e);
             // One broken connection usually means the others in the pool are broken too (grid
             // restarted, load balancer flushed): start the next call on fresh ones.
-            http.connectionPool().evictAll();
+            evictConnections();
             WapiException.Transient failure = ioFailure(method, what, e, tracker.sent);
             // A GET may be repeated at once; a POST creates, so only if it never left. A PUT or
             // DELETE goes by ref, and a ref names a key: one that did arrive may have freed the key
