@@ -15,8 +15,7 @@ final class Baselines {
     static final int BLOCK = 10;
 
     /** One row: a kind of call, its wall times, and the CPU (user+sys) of its processes per call. */
-    record Baseline(String name, Summary wall, double cpuMsPerCall) {
-    }
+    record Baseline(String name, Summary wall, double cpuMsPerCall) {}
 
     /** One step of a kind: makes its calls and answers their wall times, one per series. */
     interface Step {
@@ -57,7 +56,8 @@ final class Baselines {
         for (Kind kind : kinds) {
             double cpu = Summary.round(kind.cpuAndCalls()[0] / 1e6 / kind.cpuAndCalls()[1], 2);
             for (int s = 0; s < kind.series().length; s++) {
-                out.add(new Baseline(kind.series()[s], Summary.ofNanos(kind.walls().get(s)), cpu));
+                out.add(new Baseline(
+                        kind.series()[s], Summary.ofNanos(kind.walls().get(s)), cpu));
             }
         }
         return out;

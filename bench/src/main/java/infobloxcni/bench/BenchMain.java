@@ -35,22 +35,39 @@ public final class BenchMain {
     private static volatile DaemonProcess running;
 
     /** The start of one daemon and its memory, per grid latency. */
-    record DaemonFigures(int gridLatencyMs, double execToSocketMs, double execToFirstAddMs, Procs.Memory afterFirstAdd,
-                         Procs.Memory afterRuns, Procs.Memory afterSoak, int soakPairs, Map<String, String> heldAfterSoak,
-                         String commandLine) {
-    }
+    record DaemonFigures(
+            int gridLatencyMs,
+            double execToSocketMs,
+            double execToFirstAddMs,
+            Procs.Memory afterFirstAdd,
+            Procs.Memory afterRuns,
+            Procs.Memory afterSoak,
+            int soakPairs,
+            Map<String, String> heldAfterSoak,
+            String commandLine) {}
 
-    record Report(String tool, String started, String finished, Map<String, Object> machine, String command, Options options,
-                  List<String> pluginJvmFlags, List<DaemonFigures> daemon, List<Runs.Run> runs, List<Probe> probes,
-                  List<Baselines.Baseline> baselines, Map<String, Double> ratios, List<Targets.Target> targets,
-                  List<String> notes) {
-    }
+    record Report(
+            String tool,
+            String started,
+            String finished,
+            Map<String, Object> machine,
+            String command,
+            Options options,
+            List<String> pluginJvmFlags,
+            List<DaemonFigures> daemon,
+            List<Runs.Run> runs,
+            List<Probe> probes,
+            List<Baselines.Baseline> baselines,
+            Map<String, Double> ratios,
+            List<Targets.Target> targets,
+            List<String> notes) {}
 
-    private BenchMain() {
-    }
+    private BenchMain() {}
 
     public static void main(String[] args) throws Exception {
-        Path root = Path.of(System.getProperty("infoblox.cni.root", ".")).toAbsolutePath().normalize();
+        Path root = Path.of(System.getProperty("infoblox.cni.root", "."))
+                .toAbsolutePath()
+                .normalize();
         Options options;
         try {
             options = Options.parse(args, root);
@@ -92,16 +109,36 @@ public final class BenchMain {
         System.out.println("training the floor client's AOT cache ...");
         cni.prepare();
         for (int s = 0; s < o.latenciesMs().size(); s++) {
-            session(root, work.resolve("grid-" + o.latenciesMs().get(s) + "ms"), cni, o, o.latenciesMs().get(s), s == 0);
+            session(
+                    root,
+                    work.resolve("grid-" + o.latenciesMs().get(s) + "ms"),
+                    cni,
+                    o,
+                    o.latenciesMs().get(s),
+                    s == 0);
         }
         machine.put("loadAverage1minRange", load.range());
         notes.addAll(0, notes(load, cni, o));
         Map<String, Double> ratios = ratios(baselines);
-        Report report = new Report("bin/infoblox-cni-bench", started, OffsetDateTime.now().withNano(0).toString(),
-                machine, ("bin/infoblox-cni-bench " + argLine).strip(), o, cni.pluginJvmFlags, daemons, runs, probes, baselines,
-                ratios, Targets.check(baselines, ratios, runs, probes, daemons), notes);
+        Report report = new Report(
+                "bin/infoblox-cni-bench",
+                started,
+                OffsetDateTime.now().withNano(0).toString(),
+                machine,
+                ("bin/infoblox-cni-bench " + argLine).strip(),
+                o,
+                cni.pluginJvmFlags,
+                daemons,
+                runs,
+                probes,
+                baselines,
+                ratios,
+                Targets.check(baselines, ratios, runs, probes, daemons),
+                notes);
         Files.createDirectories(o.out().toAbsolutePath().getParent());
-        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(o.out().toFile(), report);
+        new ObjectMapper()
+                .enable(SerializationFeature.INDENT_OUTPUT)
+                .writeValue(o.out().toFile(), report);
         System.out.println();
         Tables.print(report, System.out);
         System.out.println("\nJSON: " + o.out());
@@ -115,8 +152,12 @@ public final class BenchMain {
      */
     private void session(Path root, Path dir, Cni cni, Options o, int latency, boolean first) throws Exception {
         cni.useSocketDir(dir.resolve("run"));
-        System.out.println("== grid latency " + latency + " ms: simulator in this JVM, bin/infoblox-cni-daemon as a process");
-        try (WapiSimulator grid = WapiSimulator.builder().credentials("admin", DaemonProcess.PASSWORD).build().start()) {
+        System.out.println(
+                "== grid latency " + latency + " ms: simulator in this JVM, bin/infoblox-cni-daemon as a process");
+        try (WapiSimulator grid = WapiSimulator.builder()
+                .credentials("admin", DaemonProcess.PASSWORD)
+                .build()
+                .start()) {
             grid.faults().latency(Duration.ofMillis(latency));
             DaemonProcess daemon = DaemonProcess.start(root, dir, grid);
             running = daemon;
@@ -124,7 +165,8 @@ public final class BenchMain {
                 double toSocket = Summary.round(daemon.awaitSocket(Duration.ofSeconds(60)) / 1e6, 1);
                 double toFirstAdd = Summary.round(firstAdd(cni, daemon) / 1e6, 1);
                 Procs.Memory afterFirstAdd = daemon.memory();
-                System.out.printf("   daemon: socket after %.0f ms, first ADD through the plugin answered after %.0f ms%n",
+                System.out.printf(
+                        "   daemon: socket after %.0f ms, first ADD through the plugin answered after %.0f ms%n",
                         toSocket, toFirstAdd);
                 Runs r = new Runs(grid, daemon, cni, latency);
                 Runs.Caller plugin = r.viaPlugin(cni.pooled), pluginNoPool = r.viaPlugin(cni.noPool);
@@ -151,7 +193,8 @@ public final class BenchMain {
                     System.out.println("   socket (no plugin), one call at a time to an idle daemon ...");
                     for (Probe p : List.of(
                             Probe.run(grid, daemon, r, socket, Cni.NETWORK, o.poolSize(), o.probePairs(), latency),
-                            Probe.run(grid, daemon, r, socketNoPool, Cni.NETWORK_NO_POOL, 0, o.probePairs(), latency))) {
+                            Probe.run(
+                                    grid, daemon, r, socketNoPool, Cni.NETWORK_NO_POOL, 0, o.probePairs(), latency))) {
                         probes.add(p);
                         runs.add(p.asRun());
                     }
@@ -161,17 +204,26 @@ public final class BenchMain {
                 Procs.Memory afterSoak = null;
                 Map<String, String> held = Map.of();
                 if (first && o.soakPairs() > 0) {
-                    System.out.println("   soak: " + o.soakPairs() + " pairs straight over the socket, " + o.soakCallers()
-                            + " at once ...");
+                    System.out.println("   soak: " + o.soakPairs() + " pairs straight over the socket, "
+                            + o.soakCallers() + " at once ...");
                     runs.add(r.pairs("socket soak", o.poolSize(), o.soakCallers(), o.soakPairs(), socket, false));
                     afterSoak = daemon.memory();
                     held = held(cni, daemon);
                 }
-                daemons.add(new DaemonFigures(latency, toSocket, toFirstAdd, afterFirstAdd, afterRuns, afterSoak,
-                        afterSoak == null ? 0 : o.soakPairs(), held, daemon.commandLine()));
+                daemons.add(new DaemonFigures(
+                        latency,
+                        toSocket,
+                        toFirstAdd,
+                        afterFirstAdd,
+                        afterRuns,
+                        afterSoak,
+                        afterSoak == null ? 0 : o.soakPairs(),
+                        held,
+                        daemon.commandLine()));
                 notes.addAll(daemon.logWarnings(latency));
             } catch (RuntimeException e) {
-                System.err.println("infoblox-cni-bench: " + e.getMessage() + "\n-- daemon log (last lines) --\n" + daemon.tail());
+                System.err.println(
+                        "infoblox-cni-bench: " + e.getMessage() + "\n-- daemon log (last lines) --\n" + daemon.tail());
                 throw e;
             } finally {
                 daemon.close();
@@ -188,8 +240,10 @@ public final class BenchMain {
         Map<String, String> out = new LinkedHashMap<>();
         out.put("GC.heap_info", Procs.jcmd(cni.java, daemon.pid(), "GC.heap_info"));
         String histogram = Procs.jcmd(cni.java, daemon.pid(), "GC.class_histogram");
-        out.put("GC.class_histogram, first 25 lines and total",
-                String.join("\n", histogram.lines().limit(25).toList()) + "\n...\n" + histogram.lines().reduce((a, b) -> b).orElse(""));
+        out.put(
+                "GC.class_histogram, first 25 lines and total",
+                String.join("\n", histogram.lines().limit(25).toList()) + "\n...\n"
+                        + histogram.lines().reduce((a, b) -> b).orElse(""));
         out.put("VM.metaspace basic", Procs.jcmd(cni.java, daemon.pid(), "VM.metaspace", "basic"));
         return out;
     }
@@ -200,7 +254,8 @@ public final class BenchMain {
         while (true) {
             Command.Result r = cni.plugin("ADD", "bench-first", cni.firstAdd).run();
             if (r.ok()) return System.nanoTime() - daemon.startedNanos;
-            if (System.nanoTime() > deadline) throw new IllegalStateException("no first ADD within 60 s: " + r.stdout());
+            if (System.nanoTime() > deadline)
+                throw new IllegalStateException("no first ADD within 60 s: " + r.stdout());
             Thread.sleep(10);
         }
     }
@@ -210,23 +265,37 @@ public final class BenchMain {
         String repeated = "bench-repeat";
         r.viaPlugin(cni.pooled).call("ADD", repeated); // every further ADD of it is answered from the journal
         Baselines b = new Baselines()
-                .add(() -> {
-                    String id = r.newId();
-                    return new long[] {timed(cni.plugin("ADD", id, cni.pooled)), timed(cni.plugin("DEL", id, cni.pooled))};
-                }, "plugin ADD (from the pool)", "plugin DEL")
-                .add(() -> new long[] {timed(cni.plugin("ADD", repeated, cni.pooled))}, "plugin repeated ADD (journal answers)")
-                .add(() -> new long[] {timed(cni.floor("ADD", repeated, cni.pooled, daemon.socket()))},
+                .add(
+                        () -> {
+                            String id = r.newId();
+                            return new long[] {
+                                timed(cni.plugin("ADD", id, cni.pooled)), timed(cni.plugin("DEL", id, cni.pooled))
+                            };
+                        },
+                        "plugin ADD (from the pool)",
+                        "plugin DEL")
+                .add(
+                        () -> new long[] {timed(cni.plugin("ADD", repeated, cni.pooled))},
+                        "plugin repeated ADD (journal answers)")
+                .add(
+                        () -> new long[] {timed(cni.floor("ADD", repeated, cni.pooled, daemon.socket()))},
                         "floor client repeated ADD")
-                .add(() -> new long[] {timed(cni.pluginWithoutAot("ADD", repeated, cni.pooled))},
+                .add(
+                        () -> new long[] {timed(cni.pluginWithoutAot("ADD", repeated, cni.pooled))},
                         "plugin repeated ADD, no AOT cache")
-                .add(() -> new long[] {timed(cni.plugin("VERSION", repeated, cni.pooled))}, "plugin VERSION (no daemon call)")
+                .add(
+                        () -> new long[] {timed(cni.plugin("VERSION", repeated, cni.pooled))},
+                        "plugin VERSION (no daemon call)")
                 .add(() -> new long[] {timed(cni.javaVersion())}, "java -version (plugin's flags)")
                 .add(() -> new long[] {timed(Cni.binTrue())}, "/bin/true (spawn cost)");
         if (Files.isExecutable(Cni.HOST_LOCAL)) {
-            b.add(() -> {
-                String id = r.newId();
-                return new long[] {timed(cni.hostLocal("ADD", id)), timed(cni.hostLocal("DEL", id))};
-            }, "host-local ADD", "host-local DEL");
+            b.add(
+                    () -> {
+                        String id = r.newId();
+                        return new long[] {timed(cni.hostLocal("ADD", id)), timed(cni.hostLocal("DEL", id))};
+                    },
+                    "host-local ADD",
+                    "host-local DEL");
         }
         List<Baselines.Baseline> rows = b.run(calls);
         r.viaPlugin(cni.pooled).call("DEL", repeated);
@@ -247,34 +316,63 @@ public final class BenchMain {
     private static Map<String, Double> ratios(List<Baselines.Baseline> rows) {
         Map<String, Baselines.Baseline> b = Baselines.byName(rows);
         Map<String, Double> out = new LinkedHashMap<>();
-        ratio(out, "plugin ADD p50 / host-local ADD p50", b.get("plugin ADD (from the pool)"), b.get("host-local ADD"), false);
+        ratio(
+                out,
+                "plugin ADD p50 / host-local ADD p50",
+                b.get("plugin ADD (from the pool)"),
+                b.get("host-local ADD"),
+                false);
         ratio(out, "plugin DEL p50 / host-local DEL p50", b.get("plugin DEL"), b.get("host-local DEL"), false);
-        ratio(out, "plugin repeated ADD p50 / floor p50 (wall)", b.get("plugin repeated ADD (journal answers)"),
-                b.get("floor client repeated ADD"), false);
-        ratio(out, "plugin repeated ADD / floor (CPU per call)", b.get("plugin repeated ADD (journal answers)"),
-                b.get("floor client repeated ADD"), true);
-        ratio(out, "floor p50 / java -version p50", b.get("floor client repeated ADD"), b.get("java -version (plugin's flags)"),
+        ratio(
+                out,
+                "plugin repeated ADD p50 / floor p50 (wall)",
+                b.get("plugin repeated ADD (journal answers)"),
+                b.get("floor client repeated ADD"),
+                false);
+        ratio(
+                out,
+                "plugin repeated ADD / floor (CPU per call)",
+                b.get("plugin repeated ADD (journal answers)"),
+                b.get("floor client repeated ADD"),
+                true);
+        ratio(
+                out,
+                "floor p50 / java -version p50",
+                b.get("floor client repeated ADD"),
+                b.get("java -version (plugin's flags)"),
                 false);
         return out;
     }
 
-    private static void ratio(Map<String, Double> out, String name, Baselines.Baseline a, Baselines.Baseline b, boolean cpu) {
+    private static void ratio(
+            Map<String, Double> out, String name, Baselines.Baseline a, Baselines.Baseline b, boolean cpu) {
         if (a == null || b == null) return;
-        out.put(name, Summary.round(cpu ? a.cpuMsPerCall() / b.cpuMsPerCall() : a.wall().p50() / b.wall().p50(), 3));
+        out.put(
+                name,
+                Summary.round(
+                        cpu
+                                ? a.cpuMsPerCall() / b.cpuMsPerCall()
+                                : a.wall().p50() / b.wall().p50(),
+                        3));
     }
 
     private static List<String> notes(LoadWatch load, Cni cni, Options o) throws IOException {
         List<String> notes = new ArrayList<>();
-        notes.add("1-minute load average during the run: " + load.range() + " on " + Runtime.getRuntime().availableProcessors()
+        notes.add("1-minute load average during the run: " + load.range() + " on "
+                + Runtime.getRuntime().availableProcessors()
                 + " cores (the simulator and this driver share them with the daemon and the plugins)");
         if (!Files.isExecutable(Cni.HOST_LOCAL)) {
-            notes.add("host-local baseline skipped: " + Cni.HOST_LOCAL + " is missing (apt-get install containernetworking-plugins)");
+            notes.add("host-local baseline skipped: " + Cni.HOST_LOCAL
+                    + " is missing (apt-get install containernetworking-plugins)");
         }
-        notes.add("CNI_NETNS names no namespace, so the daemon reads no MAC (with one, an ADD costs ~5 ms more: nsenter)");
+        notes.add(
+                "CNI_NETNS names no namespace, so the daemon reads no MAC (with one, an ADD costs ~5 ms more: nsenter)");
         notes.add("wall times include the JDK's process spawn, as the /bin/true baseline shows");
-        notes.add("percentiles are nearest-rank: below 100 samples p99 is the slowest call; raise --pairs for steadier tails");
+        notes.add(
+                "percentiles are nearest-rank: below 100 samples p99 is the slowest call; raise --pairs for steadier tails");
         if (o.latenciesMs().stream().allMatch(l -> l < Probe.MIN_LATENCY_FOR_PATH_MS)) {
-            notes.add("no grid latency of " + Probe.MIN_LATENCY_FOR_PATH_MS + " ms or more: WAPI calls on the request's path not counted");
+            notes.add("no grid latency of " + Probe.MIN_LATENCY_FOR_PATH_MS
+                    + " ms or more: WAPI calls on the request's path not counted");
         }
         if (Files.exists(cni.stderr) && Files.size(cni.stderr) > 0) {
             List<String> lines = Files.readAllLines(cni.stderr);
@@ -288,20 +386,28 @@ public final class BenchMain {
      * is missing or older than the jar (the daemon's: or than a jar of its lib/).
      */
     private static void requireFreshAotCache(Path root) throws IOException {
-        requireFresh(root.resolve("plugin/target/plugin.aot"), "bin/infoblox --train", root.resolve("plugin/target/plugin.jar"));
+        requireFresh(
+                root.resolve("plugin/target/plugin.aot"),
+                "bin/infoblox --train",
+                root.resolve("plugin/target/plugin.jar"));
         List<Path> daemonJars = new ArrayList<>(List.of(root.resolve("daemon/target/daemon.jar")));
         try (var libs = Files.list(root.resolve("daemon/target/lib"))) {
             libs.filter(p -> p.toString().endsWith(".jar")).forEach(daemonJars::add);
         }
-        requireFresh(root.resolve("daemon/target/daemon.aot"), "bin/infoblox-cni-daemon --train", daemonJars.toArray(Path[]::new));
+        requireFresh(
+                root.resolve("daemon/target/daemon.aot"),
+                "bin/infoblox-cni-daemon --train",
+                daemonJars.toArray(Path[]::new));
     }
 
     private static void requireFresh(Path aot, String train, Path... jars) throws IOException {
         for (Path jar : jars) {
-            if (!Files.exists(jar) || !Files.exists(aot)
+            if (!Files.exists(jar)
+                    || !Files.exists(aot)
                     || Files.getLastModifiedTime(aot).compareTo(Files.getLastModifiedTime(jar)) <= 0) {
-                throw new IllegalStateException(aot + " is missing or older than " + jar + ": it would run without its AOT"
-                        + " cache; run " + train + " (bin/infoblox-cni-bench does when it builds)");
+                throw new IllegalStateException(
+                        aot + " is missing or older than " + jar + ": it would run without its AOT" + " cache; run "
+                                + train + " (bin/infoblox-cni-bench does when it builds)");
             }
         }
     }

@@ -21,6 +21,7 @@ final class Cni {
     static final String NETWORK_NO_POOL = "bench-nopool";
     /** No such namespace: the daemon then reads no MAC (a real ADD spends ~5 ms more on nsenter). */
     private static final String NETNS = "/var/run/netns/infoblox-cni-bench-none";
+
     private static final String PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     static final Path HOST_LOCAL = Path.of("/usr/lib/cni/host-local");
 
@@ -31,6 +32,7 @@ final class Cni {
     final Path stderr;
     /** The netconfs of the bench network (with the pool), of the one without, and of the first ADD. */
     Path pooled, noPool, firstAdd;
+
     private final Path work;
     private final int poolSize;
     private final Map<String, String> passThrough = new LinkedHashMap<>();
@@ -48,24 +50,32 @@ final class Cni {
         this.java = javaOfPlugin();
         this.pluginJvmFlags = flagsOf(root.resolve("bin/infoblox"));
         Files.createDirectories(work.resolve("host-local"));
-        hostLocal = write(work.resolve("host-local.json"), "bench-hl", "\"type\":\"host-local\",\"subnet\":\"10.200.0.0/16\","
-                + "\"dataDir\":\"" + work.resolve("host-local") + "\"");
+        hostLocal = write(
+                work.resolve("host-local.json"),
+                "bench-hl",
+                "\"type\":\"host-local\",\"subnet\":\"10.200.0.0/16\"," + "\"dataDir\":\"" + work.resolve("host-local")
+                        + "\"");
     }
 
     /** (Re)writes the infoblox netconfs for a daemon whose socket is in {@code socketDir}. */
     void useSocketDir(Path socketDir) throws IOException {
         String ipam = "\"type\":\"infoblox\",\"socket-dir\":\"" + socketDir + "\",\"gateway\":\"0.0.0.1\","
                 + "\"routes\":[{\"dst\":\"0.0.0.0/0\"}]";
-        pooled = write(work.resolve("pooled.json"), NETWORK, ipam + ",\"subnet\":\"10.100.0.0/16\",\"pool-size\":" + poolSize);
-        noPool = write(work.resolve("nopool.json"), NETWORK_NO_POOL, ipam + ",\"subnet\":\"10.101.0.0/16\",\"pool-size\":0");
+        pooled = write(
+                work.resolve("pooled.json"), NETWORK, ipam + ",\"subnet\":\"10.100.0.0/16\",\"pool-size\":" + poolSize);
+        noPool = write(
+                work.resolve("nopool.json"), NETWORK_NO_POOL, ipam + ",\"subnet\":\"10.101.0.0/16\",\"pool-size\":0");
         // the first ADD after the exec: the plugin's connect retry covers the gap between bind and listen
-        firstAdd = write(work.resolve("first.json"), NETWORK, ipam + ",\"subnet\":\"10.100.0.0/16\",\"pool-size\":" + poolSize
-                + ",\"daemon-connect-timeout\":30");
+        firstAdd = write(
+                work.resolve("first.json"),
+                NETWORK,
+                ipam + ",\"subnet\":\"10.100.0.0/16\",\"pool-size\":" + poolSize + ",\"daemon-connect-timeout\":30");
     }
 
     private static Path write(Path file, String name, String ipam) throws IOException {
-        return Files.writeString(file, "{\"cniVersion\":\"1.0.0\",\"name\":\"" + name + "\",\"type\":\"bridge\",\"ipam\":{"
-                + ipam + "}}");
+        return Files.writeString(
+                file,
+                "{\"cniVersion\":\"1.0.0\",\"name\":\"" + name + "\",\"type\":\"bridge\",\"ipam\":{" + ipam + "}}");
     }
 
     /** The environment a runtime gives an IPAM plugin for one call. */
@@ -89,7 +99,8 @@ final class Cni {
 
     /** bin/infoblox as a runtime execs it. */
     Command plugin(String command, String containerId, Path netconf) {
-        return new Command(List.of(root.resolve("bin/infoblox").toString()), processEnv(command, containerId), netconf, stderr);
+        return new Command(
+                List.of(root.resolve("bin/infoblox").toString()), processEnv(command, containerId), netconf, stderr);
     }
 
     /** bin/infoblox with a copy of its jar that has no AOT cache beside it (the JDK's CDS archive only). */
@@ -100,7 +111,11 @@ final class Cni {
     }
 
     Command floor(String command, String containerId, Path netconf, Path socket) {
-        List<String> argv = jvm("-XX:AOTCache=" + floorAot, "-cp", floorJar.toString(), "infobloxcni.bench.floor.FloorClient",
+        List<String> argv = jvm(
+                "-XX:AOTCache=" + floorAot,
+                "-cp",
+                floorJar.toString(),
+                "infobloxcni.bench.floor.FloorClient",
                 socket.toString());
         return new Command(argv, processEnv(command, containerId), netconf, stderr);
     }
@@ -136,18 +151,25 @@ final class Cni {
     void prepare() throws IOException {
         floorJar = root.resolve("bench/target/bench-floor.jar");
         floorAot = work.resolve("floor.aot");
-        List<String> argv = jvm("-Xlog:disable", "-Xlog:all=error:stderr", "-XX:AOTCacheOutput=" + floorAot, "-cp",
-                floorJar.toString(), "infobloxcni.bench.floor.FloorStartupTraining");
+        List<String> argv = jvm(
+                "-Xlog:disable",
+                "-Xlog:all=error:stderr",
+                "-XX:AOTCacheOutput=" + floorAot,
+                "-cp",
+                floorJar.toString(),
+                "infobloxcni.bench.floor.FloorStartupTraining");
         Path log = work.resolve("floor-train.log");
         Command.Result r = new Command(argv, Map.of("PATH", PATH), null, log).run();
-        if (!r.ok() || !Files.exists(floorAot)) throw new IllegalStateException("training the floor client's AOT cache failed: "
-                + argv + " exited " + r.exit() + "; see " + log);
+        if (!r.ok() || !Files.exists(floorAot))
+            throw new IllegalStateException(
+                    "training the floor client's AOT cache failed: " + argv + " exited " + r.exit() + "; see " + log);
         // the jar and the lib/ its manifest names (cni-wire)
         Path pluginTarget = root.resolve("plugin/target");
         Files.createDirectories(work.resolve("no-aot/lib"));
         noAotJar = Files.copy(pluginTarget.resolve("plugin.jar"), work.resolve("no-aot/plugin.jar"));
         try (var libs = Files.list(pluginTarget.resolve("lib"))) {
-            for (Path lib : (Iterable<Path>) libs::iterator) Files.copy(lib, work.resolve("no-aot/lib").resolve(lib.getFileName()));
+            for (Path lib : (Iterable<Path>) libs::iterator)
+                Files.copy(lib, work.resolve("no-aot/lib").resolve(lib.getFileName()));
         }
     }
 
@@ -163,7 +185,9 @@ final class Cni {
     static List<String> flagsOf(Path wrapper) throws IOException {
         String text = Files.readString(wrapper).replace("\\\n", " ");
         Matcher m = Pattern.compile("(?m)^set -- (-Xlog:disable[^\n]*)$").matcher(text);
-        if (!m.find()) throw new IllegalStateException("cannot find the plugin's JVM flags (a line 'set -- -Xlog:disable ...') in " + wrapper);
+        if (!m.find())
+            throw new IllegalStateException(
+                    "cannot find the plugin's JVM flags (a line 'set -- -Xlog:disable ...') in " + wrapper);
         List<String> flags = new ArrayList<>();
         for (String token : m.group(1).trim().split("\\s+")) {
             if (token.startsWith("-X")) flags.add(token);

@@ -2,8 +2,8 @@ package infobloxcni.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import infobloxcni.wire.Envelope;
 import infobloxcni.wapisim.WapiSimulator;
+import infobloxcni.wire.Envelope;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -29,12 +29,13 @@ final class DaemonProcess implements AutoCloseable {
     static final String PASSWORD = "infoblox";
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Journal states that mean work is still under way (an intent not yet settled on the grid). */
-    private static final Set<String> PENDING = Set.of("ADD_PENDING", "DEL_PENDING", "TAG_PENDING", "RETURN_PENDING",
-            "POOL_PENDING");
+    private static final Set<String> PENDING =
+            Set.of("ADD_PENDING", "DEL_PENDING", "TAG_PENDING", "RETURN_PENDING", "POOL_PENDING");
 
     final Process process;
     /** System.nanoTime() just before the exec. */
     final long startedNanos;
+
     final Path socketDir;
     final Path log;
 
@@ -50,11 +51,26 @@ final class DaemonProcess implements AutoCloseable {
         Path run = dir.resolve("run"), log = dir.resolve("daemon.log"), tmp = dir.resolve("tmp");
         // tmp itself is left to the launcher, which makes it 0700 and refuses one anyone else could write
         Files.createDirectories(dir);
-        ProcessBuilder pb = new ProcessBuilder(List.of(root.resolve("bin/infoblox-cni-daemon").toString(),
-                "--grid-host", "127.0.0.1", "--wapi-port", Integer.toString(grid.port()), "--wapi-scheme", "http",
-                "--wapi-username", "admin", "--socket-dir", run.toString(), "--state-dir", dir.resolve("state").toString(),
-                "--cni-cache-dir", dir.resolve("cni-cache").toString(), "--network-view", "bench_view",
-                "--host-id", "bench-host"))
+        ProcessBuilder pb = new ProcessBuilder(List.of(
+                        root.resolve("bin/infoblox-cni-daemon").toString(),
+                        "--grid-host",
+                        "127.0.0.1",
+                        "--wapi-port",
+                        Integer.toString(grid.port()),
+                        "--wapi-scheme",
+                        "http",
+                        "--wapi-username",
+                        "admin",
+                        "--socket-dir",
+                        run.toString(),
+                        "--state-dir",
+                        dir.resolve("state").toString(),
+                        "--cni-cache-dir",
+                        dir.resolve("cni-cache").toString(),
+                        "--network-view",
+                        "bench_view",
+                        "--host-id",
+                        "bench-host"))
                 .redirectInput(new File("/dev/null"))
                 .redirectErrorStream(true)
                 .redirectOutput(log.toFile());
@@ -76,9 +92,11 @@ final class DaemonProcess implements AutoCloseable {
     long awaitSocket(Duration within) throws InterruptedException {
         long deadline = System.nanoTime() + within.toNanos();
         while (!Files.exists(socket())) {
-            if (!process.isAlive()) throw new IllegalStateException("the daemon exited with " + process.exitValue()
-                    + " before binding its socket; see " + log + ":\n" + tail());
-            if (System.nanoTime() > deadline) throw new IllegalStateException("no daemon socket after " + within + "; see " + log);
+            if (!process.isAlive())
+                throw new IllegalStateException("the daemon exited with " + process.exitValue()
+                        + " before binding its socket; see " + log + ":\n" + tail());
+            if (System.nanoTime() > deadline)
+                throw new IllegalStateException("no daemon socket after " + within + "; see " + log);
             Thread.sleep(1);
         }
         return System.nanoTime() - startedNanos;
@@ -141,8 +159,11 @@ final class DaemonProcess implements AutoCloseable {
     /** The command line the daemon's JVM runs with (the launcher's flags and $INFOBLOX_CNI_DAEMON_JAVA_OPTS included). */
     String commandLine() {
         try {
-            return new String(Files.readAllBytes(Path.of("/proc", Long.toString(pid()), "cmdline")), StandardCharsets.UTF_8)
-                    .replace('\0', ' ').strip();
+            return new String(
+                            Files.readAllBytes(Path.of("/proc", Long.toString(pid()), "cmdline")),
+                            StandardCharsets.UTF_8)
+                    .replace('\0', ' ')
+                    .strip();
         } catch (IOException e) {
             return "?";
         }
@@ -152,9 +173,12 @@ final class DaemonProcess implements AutoCloseable {
     List<String> logWarnings(int gridLatencyMs) {
         try {
             List<String> bad = Files.readAllLines(log, StandardCharsets.UTF_8).stream()
-                    .filter(l -> l.contains(" WARNING ") || l.contains(" SEVERE ")).toList();
-            return bad.isEmpty() ? List.of() : List.of("the daemon of the " + gridLatencyMs + " ms session logged " + bad.size()
-                    + " warning(s), first: " + bad.getFirst());
+                    .filter(l -> l.contains(" WARNING ") || l.contains(" SEVERE "))
+                    .toList();
+            return bad.isEmpty()
+                    ? List.of()
+                    : List.of("the daemon of the " + gridLatencyMs + " ms session logged " + bad.size()
+                            + " warning(s), first: " + bad.getFirst());
         } catch (IOException e) {
             return List.of("cannot read the daemon log " + log + ": " + e.getMessage());
         }

@@ -9,8 +9,7 @@ import java.util.Map;
 
 /** The machine the figures were taken on, for the JSON and for docs/benchmarks.md. */
 final class Machine {
-    private Machine() {
-    }
+    private Machine() {}
 
     static Map<String, Object> describe(Path java) {
         Map<String, Object> m = new LinkedHashMap<>();
@@ -27,16 +26,20 @@ final class Machine {
     }
 
     static String oneLine(Map<String, Object> m) {
-        return m.get("cores") + " cores (" + m.get("cpu") + "), " + m.get("memoryGiB") + " GiB, " + m.get("os") + ", Linux "
-                + m.get("kernel") + ", " + m.get("java") + "; load " + m.get("loadAverageAtStart");
+        return m.get("cores") + " cores (" + m.get("cpu") + "), " + m.get("memoryGiB") + " GiB, " + m.get("os")
+                + ", Linux " + m.get("kernel") + ", " + m.get("java") + "; load " + m.get("loadAverageAtStart");
     }
 
     /** The first line of {@code java -version} of the java the plugin runs on. */
     private static String javaVersion(Path java) {
         try {
-            Process p = new ProcessBuilder(java.toString(), "-version").redirectErrorStream(true).start();
+            Process p = new ProcessBuilder(java.toString(), "-version")
+                    .redirectErrorStream(true)
+                    .start();
             String first = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
-                    .lines().findFirst().orElse("?");
+                    .lines()
+                    .findFirst()
+                    .orElse("?");
             p.waitFor();
             return first;
         } catch (IOException e) {
@@ -51,7 +54,8 @@ final class Machine {
         try {
             for (String line : Files.readAllLines(file)) {
                 int sep = line.indexOf(key.equals("PRETTY_NAME") ? '=' : ':');
-                if (line.startsWith(key) && sep > 0) return line.substring(sep + 1).trim();
+                if (line.startsWith(key) && sep > 0)
+                    return line.substring(sep + 1).trim();
             }
         } catch (IOException e) {
             // not on this machine

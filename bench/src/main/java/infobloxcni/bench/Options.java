@@ -9,9 +9,17 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** The command line of bin/infoblox-cni-bench; {@link #USAGE} says what each option means. */
-record Options(int pairs, List<Integer> callers, List<Integer> latenciesMs, int poolSize, int baselineCalls,
-               int probePairs, int soakPairs, int soakCallers, @JsonSerialize(using = ToStringSerializer.class) Path out,
-               boolean keep) {
+record Options(
+        int pairs,
+        List<Integer> callers,
+        List<Integer> latenciesMs,
+        int poolSize,
+        int baselineCalls,
+        int probePairs,
+        int soakPairs,
+        int soakCallers,
+        @JsonSerialize(using = ToStringSerializer.class) Path out,
+        boolean keep) {
 
     static final String USAGE = """
             usage: bin/infoblox-cni-bench [options]

@@ -19,14 +19,34 @@ import java.util.TreeMap;
  * that finds the pool below its target (back-to-back pairs, as in the soak) returns it to the pool
  * instead.
  */
-record Probe(String network, int poolSize, int gridLatencyMs, int pairs, Summary add, Summary del, Double addOnPath,
-             double addInAll, Double delOnPath, double delInAll, Map<String, Double> addOnPathCalls,
-             Map<String, Double> addInAllCalls, Map<String, Double> delOnPathCalls, Map<String, Double> delInAllCalls) {
+record Probe(
+        String network,
+        int poolSize,
+        int gridLatencyMs,
+        int pairs,
+        Summary add,
+        Summary del,
+        Double addOnPath,
+        double addInAll,
+        Double delOnPath,
+        double delInAll,
+        Map<String, Double> addOnPathCalls,
+        Map<String, Double> addInAllCalls,
+        Map<String, Double> delOnPathCalls,
+        Map<String, Double> delInAllCalls) {
 
     static final int MIN_LATENCY_FOR_PATH_MS = 20;
 
-    static Probe run(WapiSimulator grid, DaemonProcess daemon, Runs runs, Runs.Caller socket, String network, int poolSize,
-                     int pairs, int gridLatencyMs) throws InterruptedException {
+    static Probe run(
+            WapiSimulator grid,
+            DaemonProcess daemon,
+            Runs runs,
+            Runs.Caller socket,
+            String network,
+            int poolSize,
+            int pairs,
+            int gridLatencyMs)
+            throws InterruptedException {
         Tally add = new Tally(), del = new Tally();
         for (int i = 0; i < pairs; i++) {
             String id = runs.newId();
@@ -34,16 +54,42 @@ record Probe(String network, int poolSize, int gridLatencyMs, int pairs, Summary
             del.measure(grid, daemon, () -> socket.call("DEL", id));
         }
         boolean path = gridLatencyMs >= MIN_LATENCY_FOR_PATH_MS;
-        return new Probe(network, poolSize, gridLatencyMs, pairs, Summary.ofNanos(add.nanos), Summary.ofNanos(del.nanos),
-                path ? perCall(add.onPath, pairs) : null, perCall(add.inAll, pairs), path ? perCall(del.onPath, pairs) : null,
-                perCall(del.inAll, pairs), path ? perCall(add.onPathByType, pairs) : Map.of(), perCall(add.inAllByType, pairs),
-                path ? perCall(del.onPathByType, pairs) : Map.of(), perCall(del.inAllByType, pairs));
+        return new Probe(
+                network,
+                poolSize,
+                gridLatencyMs,
+                pairs,
+                Summary.ofNanos(add.nanos),
+                Summary.ofNanos(del.nanos),
+                path ? perCall(add.onPath, pairs) : null,
+                perCall(add.inAll, pairs),
+                path ? perCall(del.onPath, pairs) : null,
+                perCall(del.inAll, pairs),
+                path ? perCall(add.onPathByType, pairs) : Map.of(),
+                perCall(add.inAllByType, pairs),
+                path ? perCall(del.onPathByType, pairs) : Map.of(),
+                perCall(del.inAllByType, pairs));
     }
 
     /** The same figures as a row of the runs table. */
     Runs.Run asRun() {
-        return new Runs.Run("socket, idle", gridLatencyMs, 1, poolSize, pairs, add, del, null, null, null, null, null,
-                Summary.round(addInAll + delInAll, 3), Map.of(), 0, null);
+        return new Runs.Run(
+                "socket, idle",
+                gridLatencyMs,
+                1,
+                poolSize,
+                pairs,
+                add,
+                del,
+                null,
+                null,
+                null,
+                null,
+                null,
+                Summary.round(addInAll + delInAll, 3),
+                Map.of(),
+                0,
+                null);
     }
 
     private static final class Tally {

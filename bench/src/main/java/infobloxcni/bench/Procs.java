@@ -21,8 +21,7 @@ final class Procs {
     /** USER_HZ: fixed at 100 on every Linux architecture the JDK runs on. */
     private static final long NANOS_PER_TICK = 10_000_000L;
 
-    private Procs() {
-    }
+    private Procs() {}
 
     /** User + system time of this JVM's reaped children, in nanoseconds. */
     static long childrenCpuNanos() {
@@ -52,7 +51,8 @@ final class Procs {
                 } catch (IOException gone) {
                     continue; // the thread ended meanwhile
                 }
-                String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replaceAll("(?<!^C)\\d+", "#");
+                String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'))
+                        .replaceAll("(?<!^C)\\d+", "#");
                 String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
                 out.merge(name, (Long.parseLong(f[11]) + Long.parseLong(f[12])) * NANOS_PER_TICK, Long::sum);
             }
@@ -69,8 +69,7 @@ final class Procs {
     }
 
     /** Resident memory now and at its peak (VmRSS, VmHWM), and of the RSS: anonymous (heap, metaspace, code, stacks) and file-backed (jars, the AOT cache, libjvm). */
-    record Memory(double rssMiB, double peakMiB, double anonMiB, double fileMiB) {
-    }
+    record Memory(double rssMiB, double peakMiB, double anonMiB, double fileMiB) {}
 
     static Memory memory(long pid) {
         double rss = Double.NaN, hwm = Double.NaN, anon = Double.NaN, file = Double.NaN;
@@ -94,7 +93,9 @@ final class Procs {
         try {
             Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            return p.waitFor() == 0 ? out.strip() : "jcmd " + String.join(" ", command) + " exited " + p.exitValue() + ": " + out.strip();
+            return p.waitFor() == 0
+                    ? out.strip()
+                    : "jcmd " + String.join(" ", command) + " exited " + p.exitValue() + ": " + out.strip();
         } catch (IOException e) {
             return "jcmd " + String.join(" ", command) + " failed: " + e.getMessage();
         } catch (InterruptedException e) {

@@ -1,7 +1,7 @@
 package infobloxcni.bench;
 
-import infobloxcni.wire.Envelope;
 import infobloxcni.wapisim.WapiSimulator;
+import infobloxcni.wire.Envelope;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -46,11 +46,23 @@ final class Runs {
      * pairs per second and daemon CPU of the idle-daemon rows, whose waits and status polls would
      * be counted).
      */
-    record Run(String via, int gridLatencyMs, int callers, int poolSize, int pairs, Summary add, Summary del,
-               Double pairsPerSecond, Double pluginCpuMsPerCall, Double pluginCpuBoundPairsPerSecond,
-               Double daemonCpuMsPerPair, Map<String, Double> daemonCpuMsPerPairByThread, double wapiCallsPerPair,
-               Map<String, Long> wapiCalls, int errors, String firstError) {
-    }
+    record Run(
+            String via,
+            int gridLatencyMs,
+            int callers,
+            int poolSize,
+            int pairs,
+            Summary add,
+            Summary del,
+            Double pairsPerSecond,
+            Double pluginCpuMsPerCall,
+            Double pluginCpuBoundPairsPerSecond,
+            Double daemonCpuMsPerPair,
+            Map<String, Double> daemonCpuMsPerPairByThread,
+            double wapiCallsPerPair,
+            Map<String, Long> wapiCalls,
+            int errors,
+            String firstError) {}
 
     private final WapiSimulator grid;
     private final DaemonProcess daemon;
@@ -108,7 +120,8 @@ final class Runs {
      * {@code pairs} ADD+DEL pairs (each caller ADDs a new container, then DELs it), shared among
      * {@code callers} threads. Starts and ends with the daemon quiet.
      */
-    Run pairs(String via, int poolSize, int callers, int pairs, Caller caller, boolean countPluginCpu) throws InterruptedException {
+    Run pairs(String via, int poolSize, int callers, int pairs, Caller caller, boolean countPluginCpu)
+            throws InterruptedException {
         daemon.awaitQuiet(grid);
         List<Long> adds = Collections.synchronizedList(new ArrayList<>());
         List<Long> dels = Collections.synchronizedList(new ArrayList<>());
@@ -116,7 +129,9 @@ final class Runs {
         AtomicReference<String> firstError = new AtomicReference<>();
         Map<String, Long> countsBefore = grid.requestCounts();
         Map<String, Long> threadCpuBefore = daemon.cpuNanosByThread();
-        long wapiBefore = grid.totalRequests(), daemonCpuBefore = daemon.cpuNanos(), childCpuBefore = Procs.childrenCpuNanos();
+        long wapiBefore = grid.totalRequests(),
+                daemonCpuBefore = daemon.cpuNanos(),
+                childCpuBefore = Procs.childrenCpuNanos();
         long started = System.nanoTime();
         List<Thread> threads = new ArrayList<>();
         for (int t = 0; t < callers; t++) {
@@ -142,18 +157,35 @@ final class Runs {
         Map<String, Double> byThread = perPairByThread(threadCpuBefore, daemon.cpuNanosByThread(), pairs);
         int calls = adds.size() + dels.size();
         Double pluginCpu = countPluginCpu ? Summary.round(childCpu / 1e6 / Math.max(1, calls), 2) : null;
-        Double bound = pluginCpu == null ? null
+        Double bound = pluginCpu == null
+                ? null
                 : Summary.round(Runtime.getRuntime().availableProcessors() * 1000.0 / (2 * pluginCpu), 1);
-        return new Run(via, gridLatencyMs, callers, poolSize, pairs, Summary.ofNanos(adds), Summary.ofNanos(dels),
-                Summary.round((pairs - errors.get()) / seconds, 2), pluginCpu, bound, Summary.round(daemonCpu / 1e6 / pairs, 2), byThread,
-                Summary.round((double) wapi / pairs, 3), delta(countsBefore, grid.requestCounts()), errors.get(), firstError.get());
+        return new Run(
+                via,
+                gridLatencyMs,
+                callers,
+                poolSize,
+                pairs,
+                Summary.ofNanos(adds),
+                Summary.ofNanos(dels),
+                Summary.round((pairs - errors.get()) / seconds, 2),
+                pluginCpu,
+                bound,
+                Summary.round(daemonCpu / 1e6 / pairs, 2),
+                byThread,
+                Summary.round((double) wapi / pairs, 3),
+                delta(countsBefore, grid.requestCounts()),
+                errors.get(),
+                firstError.get());
     }
 
     /** The growth of each thread group's CPU, in ms per pair, largest first, groups under 0.01 ms left out. */
     private static Map<String, Double> perPairByThread(Map<String, Long> before, Map<String, Long> after, int pairs) {
         Map<String, Double> out = new LinkedHashMap<>();
         after.entrySet().stream()
-                .map(e -> Map.entry(e.getKey(), Summary.round((e.getValue() - before.getOrDefault(e.getKey(), 0L)) / 1e6 / pairs, 2)))
+                .map(e -> Map.entry(
+                        e.getKey(),
+                        Summary.round((e.getValue() - before.getOrDefault(e.getKey(), 0L)) / 1e6 / pairs, 2)))
                 .filter(e -> e.getValue() >= 0.01)
                 .sorted(Map.Entry.<String, Double>comparingByValue().reversed())
                 .forEach(e -> out.put(e.getKey(), e.getValue()));

@@ -12,7 +12,11 @@ public record Summary(int n, double p50, double p90, double p99, double mean) {
     public static Summary ofNanos(Collection<Long> nanos) {
         long[] sorted = nanos.stream().mapToLong(Long::longValue).sorted().toArray();
         if (sorted.length == 0) return new Summary(0, Double.NaN, Double.NaN, Double.NaN, Double.NaN);
-        return new Summary(sorted.length, pct(sorted, 50), pct(sorted, 90), pct(sorted, 99),
+        return new Summary(
+                sorted.length,
+                pct(sorted, 50),
+                pct(sorted, 90),
+                pct(sorted, 99),
                 round(Arrays.stream(sorted).average().orElse(Double.NaN) / 1e6, 3));
     }
 

@@ -23,18 +23,23 @@ class BenchPartsTest {
 
     @Test
     void percentilesAreNearestRank() {
-        List<Long> hundred = LongStream.rangeClosed(1, 100).map(ms -> ms * 1_000_000).boxed().toList();
+        List<Long> hundred =
+                LongStream.rangeClosed(1, 100).map(ms -> ms * 1_000_000).boxed().toList();
         Summary s = Summary.ofNanos(hundred);
         assertEquals(50.0, s.p50());
         assertEquals(90.0, s.p90());
         assertEquals(99.0, s.p99());
         assertEquals(50.5, s.mean());
-        assertEquals(3.0, Summary.ofNanos(List.of(3_000_000L, 1_000_000L, 2_000_000L)).p99());
+        assertEquals(
+                3.0,
+                Summary.ofNanos(List.of(3_000_000L, 1_000_000L, 2_000_000L)).p99());
     }
 
     @Test
     void namesAWapiCallLikeTheSimulatorsCounters() {
-        assertEquals("PUT fixedaddress", Probe.typeOf("PUT /wapi/v2.5/fixedaddress/ZG5zLmZpeGVk:10.1.0.2/view?_return_fields=x -> 200"));
+        assertEquals(
+                "PUT fixedaddress",
+                Probe.typeOf("PUT /wapi/v2.5/fixedaddress/ZG5zLmZpeGVk:10.1.0.2/view?_return_fields=x -> 200"));
         assertEquals("POST request", Probe.typeOf("POST /wapi/v2.5/request -> 200"));
     }
 }

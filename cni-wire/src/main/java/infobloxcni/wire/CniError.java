@@ -47,7 +47,11 @@ public final class CniError extends Exception {
         this.details = details == null ? "" : details;
     }
 
-    public int code() { return code; }
+    public int code() {
+        return code;
+    }
 
-    public String details() { return details; }
+    public String details() {
+        return details;
+    }
 }

@@ -12,7 +12,7 @@ public final class CniVersion {
     /** The newest: the answer's cniVersion when the configuration has none that can be read. */
     public static final String LATEST = "1.1.0";
 
-    private CniVersion() { }
+    private CniVersion() {}
 
     public static boolean isSupported(String version) {
         return SUPPORTED.contains(version);

@@ -13,8 +13,7 @@ import jdk.net.UnixDomainPrincipal;
  * and DNS). Asked by the plugin and by the recover command before they send anything.
  */
 public final class DaemonIdentity {
-    private DaemonIdentity() {
-    }
+    private DaemonIdentity() {}
 
     /**
      * Null when the peer of {@code channel} is root or this process's own user; otherwise why the

@@ -55,8 +55,7 @@ public final class Envelope {
 
     private static final int HEADER_BYTES = MAGIC.length + 1;
 
-    private Envelope() {
-    }
+    private Envelope() {}
 
     /** A violation of the envelope format or of its limits. */
     public static class MalformedEnvelopeException extends IOException {
@@ -128,8 +127,8 @@ public final class Envelope {
                         + " (at most " + (MAX_FIELDS - 1) + ")");
             }
             if (stdin.length > MAX_VALUE_BYTES) {
-                throw new IllegalArgumentException("stdin is " + stdin.length + " bytes, more than the limit of "
-                        + MAX_VALUE_BYTES);
+                throw new IllegalArgumentException(
+                        "stdin is " + stdin.length + " bytes, more than the limit of " + MAX_VALUE_BYTES);
             }
             long total = HEADER_BYTES + 2L + 2 + STDIN_FIELD.length() + 4 + stdin.length;
             for (Map.Entry<String, String> e : sorted.entrySet()) {
@@ -146,8 +145,8 @@ public final class Envelope {
                 total += 2L + nameLen + 4 + valueLen;
             }
             if (total > MAX_TOTAL_BYTES) {
-                throw new IllegalArgumentException("request would be " + total + " bytes, more than the limit of "
-                        + MAX_TOTAL_BYTES);
+                throw new IllegalArgumentException(
+                        "request would be " + total + " bytes, more than the limit of " + MAX_TOTAL_BYTES);
             }
             env = Collections.unmodifiableMap(sorted);
         }
@@ -165,8 +164,8 @@ public final class Envelope {
             readHeader(in, "request");
             int count = readU16(in, "request field count");
             if (count > MAX_FIELDS) {
-                throw new MalformedEnvelopeException("request has " + count + " fields, more than the limit of "
-                        + MAX_FIELDS);
+                throw new MalformedEnvelopeException(
+                        "request has " + count + " fields, more than the limit of " + MAX_FIELDS);
             }
             long total = HEADER_BYTES + 2;
             TreeMap<String, String> env = new TreeMap<>();
@@ -180,8 +179,8 @@ public final class Envelope {
                     throw new MalformedEnvelopeException("request field #" + (i + 1) + " name is " + nameLen
                             + " bytes, more than the limit of " + MAX_NAME_BYTES);
                 }
-                String name = decodeUtf8(readExactly(in, nameLen, "name of field #" + (i + 1)),
-                        "name of request field #" + (i + 1));
+                String name = decodeUtf8(
+                        readExactly(in, nameLen, "name of field #" + (i + 1)), "name of request field #" + (i + 1));
                 long valueLen = readU32(in, "length of field " + name);
                 if (valueLen > MAX_VALUE_BYTES) {
                     throw new MalformedEnvelopeException("request field " + name + " is " + valueLen
@@ -189,8 +188,8 @@ public final class Envelope {
                 }
                 total += 2L + nameLen + 4 + valueLen;
                 if (total > MAX_TOTAL_BYTES) {
-                    throw new MalformedEnvelopeException("request is more than the limit of " + MAX_TOTAL_BYTES
-                            + " bytes (at field " + name + ")");
+                    throw new MalformedEnvelopeException(
+                            "request is more than the limit of " + MAX_TOTAL_BYTES + " bytes (at field " + name + ")");
                 }
                 byte[] value = readExactly(in, (int) valueLen, "value of field " + name);
                 if (STDIN_FIELD.equals(name)) {
@@ -233,7 +232,10 @@ public final class Envelope {
             ByteBuffer buf = ByteBuffer.allocate(size);
             buf.put(MAGIC).put((byte) VERSION).putShort((short) n);
             for (int k = 0; k < n; k++) {
-                buf.putShort((short) names[k].length).put(names[k]).putInt(values[k].length).put(values[k]);
+                buf.putShort((short) names[k].length)
+                        .put(names[k])
+                        .putInt(values[k].length)
+                        .put(values[k]);
             }
             return buf.array();
         }
@@ -272,8 +274,8 @@ public final class Envelope {
                 throw new IllegalArgumentException("stdout is null");
             }
             if (stdout.length > MAX_VALUE_BYTES) {
-                throw new IllegalArgumentException("stdout is " + stdout.length + " bytes, more than the limit of "
-                        + MAX_VALUE_BYTES);
+                throw new IllegalArgumentException(
+                        "stdout is " + stdout.length + " bytes, more than the limit of " + MAX_VALUE_BYTES);
             }
         }
 
@@ -293,8 +295,8 @@ public final class Envelope {
             int exitCode = readExactly(in, 1, "response exit code")[0] & 0xff;
             long len = readU32(in, "response stdout length");
             if (len > MAX_VALUE_BYTES) {
-                throw new MalformedEnvelopeException("response stdout is " + len + " bytes, more than the limit of "
-                        + MAX_VALUE_BYTES);
+                throw new MalformedEnvelopeException(
+                        "response stdout is " + len + " bytes, more than the limit of " + MAX_VALUE_BYTES);
             }
             return new Response(exitCode, readExactly(in, (int) len, "response stdout"));
         }
@@ -308,7 +310,11 @@ public final class Envelope {
         /** This response as it goes on the wire. */
         public byte[] toBytes() {
             ByteBuffer buf = ByteBuffer.allocate(HEADER_BYTES + 1 + 4 + stdout.length);
-            buf.put(MAGIC).put((byte) VERSION).put((byte) exitCode).putInt(stdout.length).put(stdout);
+            buf.put(MAGIC)
+                    .put((byte) VERSION)
+                    .put((byte) exitCode)
+                    .putInt(stdout.length)
+                    .put(stdout);
             return buf.array();
         }
 
@@ -346,8 +352,9 @@ public final class Envelope {
         }
         int version = header[MAGIC.length] & 0xff;
         if (version != VERSION) {
-            throw new MalformedEnvelopeException("unsupported " + what + " envelope version " + version
-                    + " (this side speaks version " + VERSION + "; are the plugin and the daemon from the same release?)");
+            throw new MalformedEnvelopeException(
+                    "unsupported " + what + " envelope version " + version + " (this side speaks version " + VERSION
+                            + "; are the plugin and the daemon from the same release?)");
         }
     }
 
@@ -370,15 +377,17 @@ public final class Envelope {
             b = new byte[0];
         }
         if (b.length != n) {
-            throw new TruncatedEnvelopeException("truncated envelope: the stream ended after " + b.length + " of the "
-                    + n + " bytes of " + what, false);
+            throw new TruncatedEnvelopeException(
+                    "truncated envelope: the stream ended after " + b.length + " of the " + n + " bytes of " + what,
+                    false);
         }
         return b;
     }
 
     private static String decodeUtf8(byte[] bytes, String what) throws MalformedEnvelopeException {
         try {
-            CharBuffer chars = StandardCharsets.UTF_8.newDecoder()
+            CharBuffer chars = StandardCharsets.UTF_8
+                    .newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
                     .decode(ByteBuffer.wrap(bytes));

@@ -61,7 +61,8 @@ class EnvelopeTest {
 
     /** Builds a request envelope by hand: fields given as name, value pairs of raw bytes. */
     private static byte[] rawRequest(int version, int declaredCount, byte[]... nameValues) {
-        ByteBuffer b = ByteBuffer.allocate(64 + Arrays.stream(nameValues).mapToInt(x -> x.length + 6).sum());
+        ByteBuffer b = ByteBuffer.allocate(
+                64 + Arrays.stream(nameValues).mapToInt(x -> x.length + 6).sum());
         b.put(Envelope.MAGIC).put((byte) version).putShort((short) declaredCount);
         for (int i = 0; i < nameValues.length; i += 2) {
             b.putShort((short) nameValues[i].length).put(nameValues[i]);
@@ -91,8 +92,10 @@ class EnvelopeTest {
         assertEquals(r, back);
         assertEquals(cniEnv(), back.env());
         assertArrayEquals(CONF, back.stdin());
-        assertEquals(List.of("CNI_ARGS", "CNI_COMMAND", "CNI_CONTAINERID", "CNI_IFNAME", "CNI_NETNS", "CNI_PATH"),
-                List.copyOf(back.env().keySet()), "fields go out sorted by name");
+        assertEquals(
+                List.of("CNI_ARGS", "CNI_COMMAND", "CNI_CONTAINERID", "CNI_IFNAME", "CNI_NETNS", "CNI_PATH"),
+                List.copyOf(back.env().keySet()),
+                "fields go out sorted by name");
     }
 
     @Test
@@ -105,7 +108,9 @@ class EnvelopeTest {
     @Test
     void requestStdinBytesAreKeptExactly() throws IOException {
         byte[] notUtf8 = {(byte) 0xff, 0, (byte) 0xc3, '{', '\n'};
-        assertArrayEquals(notUtf8, roundTrip(new Request(Map.of("CNI_COMMAND", "ADD"), notUtf8)).stdin());
+        assertArrayEquals(
+                notUtf8,
+                roundTrip(new Request(Map.of("CNI_COMMAND", "ADD"), notUtf8)).stdin());
     }
 
     @Test
@@ -128,8 +133,8 @@ class EnvelopeTest {
         assertThrows(IllegalArgumentException.class, () -> new Request(Map.of("N".repeat(257), "x"), CONF));
         assertThrows(IllegalArgumentException.class, () -> new Request(null, CONF));
         assertThrows(IllegalArgumentException.class, () -> new Request(Map.of(), null));
-        assertThrows(IllegalArgumentException.class,
-                () -> new Request(Map.of(), new byte[Envelope.MAX_VALUE_BYTES + 1]));
+        assertThrows(
+                IllegalArgumentException.class, () -> new Request(Map.of(), new byte[Envelope.MAX_VALUE_BYTES + 1]));
         Map<String, String> many = new LinkedHashMap<>();
         for (int i = 0; i < Envelope.MAX_FIELDS; i++) {
             many.put("CNI_X" + i, "v");
@@ -174,11 +179,13 @@ class EnvelopeTest {
     @Test
     void wireBytesAreAsDocumented() {
         byte[] b = new Request(Map.of("CNI_COMMAND", "DEL"), utf8("{}")).toBytes();
-        byte[] expected = {'I', 'B', 'C', 'N', 'I', 1, 0, 2,
-            0, 11, 'C', 'N', 'I', '_', 'C', 'O', 'M', 'M', 'A', 'N', 'D', 0, 0, 0, 3, 'D', 'E', 'L',
-            0, 5, 'S', 'T', 'D', 'I', 'N', 0, 0, 0, 2, '{', '}'};
+        byte[] expected = {
+            'I', 'B', 'C', 'N', 'I', 1, 0, 2, 0, 11, 'C', 'N', 'I', '_', 'C', 'O', 'M', 'M', 'A', 'N', 'D', 0, 0, 0, 3,
+            'D', 'E', 'L', 0, 5, 'S', 'T', 'D', 'I', 'N', 0, 0, 0, 2, '{', '}'
+        };
         assertArrayEquals(expected, b);
-        assertArrayEquals(new byte[] {'I', 'B', 'C', 'N', 'I', 1, 3, 0, 0, 0, 2, '{', '}'},
+        assertArrayEquals(
+                new byte[] {'I', 'B', 'C', 'N', 'I', 1, 3, 0, 0, 0, 2, '{', '}'},
                 Response.of(3, "{}").toBytes());
     }
 
@@ -238,7 +245,9 @@ class EnvelopeTest {
         }
         byte[] resp = Response.of(0, "{\"ips\":[]}").toBytes();
         for (int n = 1; n < resp.length; n++) {
-            assertInstanceOf(TruncatedEnvelopeException.class, malformedResponse(Arrays.copyOf(resp, n)),
+            assertInstanceOf(
+                    TruncatedEnvelopeException.class,
+                    malformedResponse(Arrays.copyOf(resp, n)),
                     "response cut at " + n);
         }
     }
@@ -261,14 +270,20 @@ class EnvelopeTest {
 
     @Test
     void emptyName() {
-        assertTrue(malformedRequest(rawRequest(1, 1, new byte[0], utf8("v"))).getMessage().contains("empty name"));
+        assertTrue(malformedRequest(rawRequest(1, 1, new byte[0], utf8("v")))
+                .getMessage()
+                .contains("empty name"));
     }
 
     @Test
     void oversizedValueLengthIsRejectedBeforeAllocation() {
         for (long len : new long[] {Envelope.MAX_VALUE_BYTES + 1L, 0x7fffffffL, 0x80000000L, 0xffffffffL}) {
             ByteBuffer b = ByteBuffer.allocate(6 + 2 + 2 + 5 + 4);
-            b.put(Envelope.MAGIC).put((byte) 1).putShort((short) 1).putShort((short) 5).put(utf8("STDIN"))
+            b.put(Envelope.MAGIC)
+                    .put((byte) 1)
+                    .putShort((short) 1)
+                    .putShort((short) 5)
+                    .put(utf8("STDIN"))
                     .putInt((int) len);
             MalformedEnvelopeException e = malformedRequest(b.array());
             assertTrue(e.getMessage().contains(len + " bytes"), e.getMessage());
@@ -289,10 +304,15 @@ class EnvelopeTest {
     @Test
     void duplicateAndMissingFields() {
         assertTrue(malformedRequest(rawRequest(1, 2, utf8("STDIN"), utf8("{}"), utf8("STDIN"), utf8("{}")))
-                .getMessage().contains("STDIN twice"));
-        assertTrue(malformedRequest(rawRequest(1, 3, utf8("CNI_A"), utf8("1"), utf8("CNI_A"), utf8("2"),
-                utf8("STDIN"), utf8("{}"))).getMessage().contains("CNI_A twice"));
-        assertTrue(malformedRequest(rawRequest(1, 1, utf8("CNI_A"), utf8("1"))).getMessage().contains("no STDIN"));
+                .getMessage()
+                .contains("STDIN twice"));
+        assertTrue(malformedRequest(
+                        rawRequest(1, 3, utf8("CNI_A"), utf8("1"), utf8("CNI_A"), utf8("2"), utf8("STDIN"), utf8("{}")))
+                .getMessage()
+                .contains("CNI_A twice"));
+        assertTrue(malformedRequest(rawRequest(1, 1, utf8("CNI_A"), utf8("1")))
+                .getMessage()
+                .contains("no STDIN"));
         assertTrue(malformedRequest(rawRequest(1, 0)).getMessage().contains("no STDIN"));
     }
 
@@ -300,9 +320,11 @@ class EnvelopeTest {
     void invalidUtf8InNamesAndEnvValues() {
         byte[] bad = {'C', (byte) 0xc3, (byte) 0x28};
         assertTrue(malformedRequest(rawRequest(1, 2, bad, utf8("x"), utf8("STDIN"), utf8("{}")))
-                .getMessage().contains("not valid UTF-8"));
+                .getMessage()
+                .contains("not valid UTF-8"));
         assertTrue(malformedRequest(rawRequest(1, 2, utf8("CNI_X"), bad, utf8("STDIN"), utf8("{}")))
-                .getMessage().contains("not valid UTF-8"));
+                .getMessage()
+                .contains("not valid UTF-8"));
     }
 
     @Test

@@ -38,7 +38,7 @@ final class AddressPool {
     static final String REFILL = "~refill";
 
     /** How big a network's pool should be, and how to reach the network on the grid, as the latest request said. */
-    record Target(NetworkRequest policy, int size) { }
+    record Target(NetworkRequest policy, int size) {}
 
     private final JournalGuard journal;
     private final Object takeLock = new Object();
@@ -101,7 +101,8 @@ final class AddressPool {
             if (a.state() == AttachmentState.POOL) networks.add(a.key().network());
         }
         Map<String, Integer> out = new LinkedHashMap<>();
-        for (String network : networks) out.put(network, free(network, null, null).size());
+        for (String network : networks)
+            out.put(network, free(network, null, null).size());
         return out;
     }
 
@@ -141,7 +142,9 @@ final class AddressPool {
         synchronized (takeLock) {
             String network = known.key().network();
             long returning = journal.all().stream()
-                    .filter(a -> a.state() == AttachmentState.RETURN_PENDING && a.key().network().equals(network)).count();
+                    .filter(a -> a.state() == AttachmentState.RETURN_PENDING
+                            && a.key().network().equals(network))
+                    .count();
             if (free(network, known.networkView(), null).size() + returning >= target && !gridDown) return false;
             // Never tagged: the grid still shows the pool's tag, the address goes straight back. Once a
             // tag was tried, the grid may show the container's (a crash before its answer was kept).
@@ -154,8 +157,15 @@ final class AddressPool {
     /** An address comes back (a DEL below target, its retag done): the pool record first, then the attachment's goes. */
     void putBack(Attachment attachment, Instant now) {
         synchronized (takeLock) {
-            journal.put(entry(attachment.key().network(), attachment.networkView(), attachment.address(), attachment.prefixLength(),
-                    attachment.gateway(), attachment.ref(), attachment.cidr(), now));
+            journal.put(entry(
+                    attachment.key().network(),
+                    attachment.networkView(),
+                    attachment.address(),
+                    attachment.prefixLength(),
+                    attachment.gateway(),
+                    attachment.ref(),
+                    attachment.cidr(),
+                    now));
             journal.remove(attachment.key());
         }
     }
@@ -168,7 +178,9 @@ final class AddressPool {
     boolean dropIfFree(Attachment entry) {
         synchronized (takeLock) {
             Attachment now = journal.get(entry.key()).orElse(null);
-            if (now == null || now.state() != AttachmentState.POOL || !java.util.Objects.equals(now.address(), entry.address())) return false;
+            if (now == null
+                    || now.state() != AttachmentState.POOL
+                    || !java.util.Objects.equals(now.address(), entry.address())) return false;
             if (heldAddresses(journal.all()).contains(now.networkView() + "/" + now.address())) return false;
             journal.remove(entry.key());
             return true;
@@ -190,9 +202,18 @@ final class AddressPool {
     }
 
     /** A pool record for an address reserved (or found) on the grid. */
-    static Attachment entry(String network, String view, String address, int prefix, String gateway, String ref, String cidr, Instant now) {
+    static Attachment entry(
+            String network,
+            String view,
+            String address,
+            int prefix,
+            String gateway,
+            String ref,
+            String cidr,
+            Instant now) {
         return Attachment.pending(entryKey(network, address), view, null, now)
-                .withAllocation(address, prefix, gateway, ref, cidr).withState(AttachmentState.POOL);
+                .withAllocation(address, prefix, gateway, ref, cidr)
+                .withState(AttachmentState.POOL);
     }
 
     /** Removes pool records whose address a container's record holds (left by a crash mid-take or mid-return). */

@@ -18,7 +18,7 @@ import java.util.Map;
  * only a daemon run by root or by this user ({@link DaemonIdentity}).
  */
 public final class AdminClient {
-    private AdminClient() { }
+    private AdminClient() {}
 
     /** Whether a daemon answers on this socket now. */
     public static boolean serving(Path socket) {
@@ -43,9 +43,13 @@ public final class AdminClient {
             if (impostor != null) throw new IOException("refusing to ask " + socket + ": " + impostor);
             new Envelope.Request(Map.of(AdminCommands.ENV, command), stdin).write(Channels.newOutputStream(channel));
             Envelope.Response response = Envelope.Response.read(Channels.newInputStream(channel));
-            JsonNode answer = response.stdout().length == 0 ? NetConf.JSON.createObjectNode() : NetConf.JSON.readTree(response.stdout());
+            JsonNode answer = response.stdout().length == 0
+                    ? NetConf.JSON.createObjectNode()
+                    : NetConf.JSON.readTree(response.stdout());
             if (response.exitCode() != 0) {
-                String why = answer.hasNonNull("error") ? answer.get("error").asText() : answer.path("msg").asText(answer.toString());
+                String why = answer.hasNonNull("error")
+                        ? answer.get("error").asText()
+                        : answer.path("msg").asText(answer.toString());
                 throw new IOException("the daemon refused '" + command + "': " + why);
             }
             return answer;

@@ -2,10 +2,10 @@ package infobloxcni.daemon;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import infobloxcni.wire.Envelope;
 import infobloxcni.store.Attachment;
 import infobloxcni.store.AttachmentState;
 import infobloxcni.wapi.GridHealth;
+import infobloxcni.wire.Envelope;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -31,7 +31,13 @@ final class AdminCommands {
     private final Clock clock;
     private final Instant started;
 
-    AdminCommands(JournalGuard journal, JournalAudit audit, Ipam ipam, GridHealth health, Reconciler reconciler, Clock clock) {
+    AdminCommands(
+            JournalGuard journal,
+            JournalAudit audit,
+            Ipam ipam,
+            GridHealth health,
+            Reconciler reconciler,
+            Clock clock) {
         this.journal = journal;
         this.audit = audit;
         this.ipam = ipam;
@@ -47,7 +53,11 @@ final class AdminCommands {
             case "journal" -> ok(journalJson());
             case "audit" -> audit(request);
             case "status" -> ok(statusJson());
-            default -> new Envelope.Response(2, ("{\"error\":\"unknown admin command " + command.replace("\"", "'") + "\"}").getBytes(StandardCharsets.UTF_8));
+            default ->
+                new Envelope.Response(
+                        2,
+                        ("{\"error\":\"unknown admin command " + command.replace("\"", "'") + "\"}")
+                                .getBytes(StandardCharsets.UTF_8));
         };
     }
 
@@ -59,38 +69,72 @@ final class AdminCommands {
     ObjectNode statusJson() {
         ObjectNode out = NetConf.JSON.createObjectNode();
         Instant now = clock.instant();
-        out.put("version", Version.OF_DAEMON).put("started", started.toString()).put("uptimeSeconds", Duration.between(started, now).toSeconds());
-        out.putObject("grid").put("state", health.state().name()).put("since", String.valueOf(health.since()))
-                .put("lastError", health.lastError()).put("failingFast", health.failingFast());
+        out.put("version", Version.OF_DAEMON)
+                .put("started", started.toString())
+                .put("uptimeSeconds", Duration.between(started, now).toSeconds());
+        out.putObject("grid")
+                .put("state", health.state().name())
+                .put("since", String.valueOf(health.since()))
+                .put("lastError", health.lastError())
+                .put("failingFast", health.failingFast());
         List<Attachment> records = journal.all();
         ObjectNode states = out.putObject("journal");
-        for (Attachment a : records) states.put(a.state().name(), states.path(a.state().name()).asInt() + 1);
+        for (Attachment a : records)
+            states.put(a.state().name(), states.path(a.state().name()).asInt() + 1);
         ArrayNode pending = out.putArray("pending");
-        records.stream().filter(a -> UNFINISHED.contains(a.state()))
+        records.stream()
+                .filter(a -> UNFINISHED.contains(a.state()))
                 .sorted(Comparator.comparing(Attachment::updated, Comparator.nullsFirst(Comparator.naturalOrder())))
-                .forEach(a -> pending.addObject().put("state", a.state().name()).put("network", a.key().network())
-                        .put("containerId", a.key().containerId()).put("ifName", a.key().ifName()).put("address", a.address())
-                        .put("since", String.valueOf(a.updated())).put("attempts", a.attempts()).put("lastError", a.lastError())
-                        .put("nextTry", reconciler.nextTry(a.key()).map(Instant::toString).orElse("now")));
+                .forEach(a -> pending.addObject()
+                        .put("state", a.state().name())
+                        .put("network", a.key().network())
+                        .put("containerId", a.key().containerId())
+                        .put("ifName", a.key().ifName())
+                        .put("address", a.address())
+                        .put("since", String.valueOf(a.updated()))
+                        .put("attempts", a.attempts())
+                        .put("lastError", a.lastError())
+                        .put(
+                                "nextTry",
+                                reconciler
+                                        .nextTry(a.key())
+                                        .map(Instant::toString)
+                                        .orElse("now")));
         ObjectNode pools = out.putObject("pools");
-        ipam.pool().levels().forEach((network, free) -> pools.putObject(network).put("free", free)
-                .put("target", ipam.pool().targetOf(network)));
+        ipam.pool()
+                .levels()
+                .forEach((network, free) -> pools.putObject(network)
+                        .put("free", free)
+                        .put("target", ipam.pool().targetOf(network)));
         return out;
     }
 
     /** Records with work left on the grid. */
-    private static final Set<AttachmentState> UNFINISHED = EnumSet.of(AttachmentState.ADD_PENDING, AttachmentState.DEL_PENDING,
-            AttachmentState.TAG_PENDING, AttachmentState.RETURN_PENDING, AttachmentState.POOL_PENDING);
+    private static final Set<AttachmentState> UNFINISHED = EnumSet.of(
+            AttachmentState.ADD_PENDING,
+            AttachmentState.DEL_PENDING,
+            AttachmentState.TAG_PENDING,
+            AttachmentState.RETURN_PENDING,
+            AttachmentState.POOL_PENDING);
 
     /** stdin: {"apply": bool, "liveSource": "...", "live": [..] or null, "forgetHost": "..."}; answers the report. */
     private Envelope.Response audit(Envelope.Request request) {
         try {
             var args = NetConf.JSON.readTree(request.stdin());
-            var report = audit.run(JournalAudit.liveFromJson(args.get("live")), args.path("liveSource").asText(null),
-                    args.path("apply").asBoolean(false), args.path("forgetHost").asText(null));
+            var report = audit.run(
+                    JournalAudit.liveFromJson(args.get("live")),
+                    args.path("liveSource").asText(null),
+                    args.path("apply").asBoolean(false),
+                    args.path("forgetHost").asText(null));
             return ok(JournalAudit.toJson(report));
         } catch (java.io.IOException | RuntimeException e) {
-            return new Envelope.Response(3, NetConf.JSON.createObjectNode().put("error", e.toString()).toString().getBytes(StandardCharsets.UTF_8));
+            return new Envelope.Response(
+                    3,
+                    NetConf.JSON
+                            .createObjectNode()
+                            .put("error", e.toString())
+                            .toString()
+                            .getBytes(StandardCharsets.UTF_8));
         }
     }
 
@@ -101,12 +145,23 @@ final class AdminCommands {
     }
 
     static ObjectNode toJson(Attachment a) {
-        return NetConf.JSON.createObjectNode()
-                .put("network", a.key().network()).put("containerId", a.key().containerId()).put("ifName", a.key().ifName())
-                .put("state", a.state().name()).put("address", a.address()).put("prefixLength", a.prefixLength())
-                .put("gateway", a.gateway()).put("ref", a.ref()).put("networkView", a.networkView()).put("cidr", a.cidr())
-                .put("mac", a.mac()).put("created", String.valueOf(a.created())).put("updated", String.valueOf(a.updated()))
-                .put("attempts", a.attempts()).put("lastError", a.lastError());
+        return NetConf.JSON
+                .createObjectNode()
+                .put("network", a.key().network())
+                .put("containerId", a.key().containerId())
+                .put("ifName", a.key().ifName())
+                .put("state", a.state().name())
+                .put("address", a.address())
+                .put("prefixLength", a.prefixLength())
+                .put("gateway", a.gateway())
+                .put("ref", a.ref())
+                .put("networkView", a.networkView())
+                .put("cidr", a.cidr())
+                .put("mac", a.mac())
+                .put("created", String.valueOf(a.created()))
+                .put("updated", String.valueOf(a.updated()))
+                .put("attempts", a.attempts())
+                .put("lastError", a.lastError());
     }
 
     private static Envelope.Response ok(Object json) {

@@ -12,7 +12,7 @@ import java.util.regex.Pattern;
 final class CniName {
     private static final Pattern RULE = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.\\-]*");
 
-    private CniName() { }
+    private CniName() {}
 
     /** True when {@code s} is not null and follows the rule. */
     static boolean isValid(String s) {

@@ -22,7 +22,14 @@ public record CniRequest(
         NetConf netConf,
         String mac) {
 
-    public enum Command { ADD, DEL, CHECK, STATUS, GC, VERSION }
+    public enum Command {
+        ADD,
+        DEL,
+        CHECK,
+        STATUS,
+        GC,
+        VERSION
+    }
 
     /**
      * What Linux takes as an interface name (1 to 15 bytes, no '/', ':' or white space), narrowed
@@ -32,41 +39,58 @@ public record CniRequest(
      */
     private static final Pattern IF_NAME = Pattern.compile("[!-~&&[^/:%]]{1,15}");
     /** A Kubernetes pod name (a DNS-1123 subdomain), written as the reservation's name and EA VM Name. */
-    private static final Pattern POD_NAME = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+    private static final Pattern POD_NAME =
+            Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+
     static final int MAX_POD_NAME_LENGTH = 253;
 
     public static CniRequest parse(Map<String, String> env, byte[] stdin) throws CniError {
         String commandText = env.get("CNI_COMMAND");
-        if (commandText == null || commandText.isBlank()) throw new CniError(CniError.INVALID_ENV, "CNI_COMMAND is not set");
+        if (commandText == null || commandText.isBlank())
+            throw new CniError(CniError.INVALID_ENV, "CNI_COMMAND is not set");
         Command command;
         try {
             command = Command.valueOf(commandText);
         } catch (IllegalArgumentException e) {
-            throw new CniError(CniError.INVALID_ENV, "CNI_COMMAND " + LogText.value(commandText) + " is not one of ADD, DEL, CHECK, STATUS, GC, VERSION");
+            throw new CniError(
+                    CniError.INVALID_ENV,
+                    "CNI_COMMAND " + LogText.value(commandText)
+                            + " is not one of ADD, DEL, CHECK, STATUS, GC, VERSION");
         }
         if (command == Command.VERSION) return new CniRequest(command, null, null, null, Map.of(), null, null);
 
         NetConf netConf = NetConf.parse(stdin);
-        if ((command == Command.STATUS || command == Command.GC) && !CniVersion.atLeast(netConf.cniVersion(), "1.1.0")) {
-            throw new CniError(CniError.INCOMPATIBLE_VERSION, command + " needs cniVersion 1.1.0, the configuration says " + netConf.cniVersion());
+        if ((command == Command.STATUS || command == Command.GC)
+                && !CniVersion.atLeast(netConf.cniVersion(), "1.1.0")) {
+            throw new CniError(
+                    CniError.INCOMPATIBLE_VERSION,
+                    command + " needs cniVersion 1.1.0, the configuration says " + netConf.cniVersion());
         }
         if (command == Command.CHECK && !CniVersion.atLeast(netConf.cniVersion(), "0.4.0")) {
-            throw new CniError(CniError.INCOMPATIBLE_VERSION, "CHECK needs cniVersion 0.4.0 or later, the configuration says " + netConf.cniVersion());
+            throw new CniError(
+                    CniError.INCOMPATIBLE_VERSION,
+                    "CHECK needs cniVersion 0.4.0 or later, the configuration says " + netConf.cniVersion());
         }
         if (command == Command.STATUS || command == Command.GC) {
             return new CniRequest(command, null, null, null, parseArgs(env.get("CNI_ARGS")), netConf, null);
         }
 
         String containerId = env.get("CNI_CONTAINERID");
-        if (containerId == null || containerId.isEmpty()) throw new CniError(CniError.INVALID_ENV, "CNI_CONTAINERID is not set");
+        if (containerId == null || containerId.isEmpty())
+            throw new CniError(CniError.INVALID_ENV, "CNI_CONTAINERID is not set");
         if (containerId.length() > 1024 || !CniName.isValid(containerId)) {
-            throw new CniError(CniError.INVALID_ENV, "CNI_CONTAINERID " + LogText.value(containerId) + " must start with a letter or digit and hold only letters, digits, '_', '.', '-'");
+            throw new CniError(
+                    CniError.INVALID_ENV,
+                    "CNI_CONTAINERID " + LogText.value(containerId)
+                            + " must start with a letter or digit and hold only letters, digits, '_', '.', '-'");
         }
         String ifName = env.get("CNI_IFNAME");
         if (ifName == null || ifName.isEmpty()) throw new CniError(CniError.INVALID_ENV, "CNI_IFNAME is not set");
         if (!IF_NAME.matcher(ifName).matches() || ifName.equals(".") || ifName.equals("..")) {
-            throw new CniError(CniError.INVALID_ENV, "CNI_IFNAME " + LogText.value(ifName)
-                    + " is not a valid interface name (1-15 printable ASCII characters, no '/', ':', '%' or spaces)");
+            throw new CniError(
+                    CniError.INVALID_ENV,
+                    "CNI_IFNAME " + LogText.value(ifName)
+                            + " is not a valid interface name (1-15 printable ASCII characters, no '/', ':', '%' or spaces)");
         }
         String netns = env.get("CNI_NETNS");
         if (netns != null && netns.isEmpty()) netns = null;
@@ -75,15 +99,21 @@ public record CniRequest(
             // the daemon enters it (as root) to read the MAC: only a network namespace will do
             NetnsPath.Verdict verdict = NetnsPath.check(netns);
             if (verdict.kind() == NetnsPath.Kind.REFUSED) {
-                throw new CniError(CniError.INVALID_ENV, "CNI_NETNS " + LogText.value(netns) + " is not a network namespace the daemon may enter: "
-                        + LogText.escape(verdict.reason()));
+                throw new CniError(
+                        CniError.INVALID_ENV,
+                        "CNI_NETNS " + LogText.value(netns) + " is not a network namespace the daemon may enter: "
+                                + LogText.escape(verdict.reason()));
             }
         }
         Map<String, String> args = parseArgs(env.get("CNI_ARGS"));
         String pod = args.get("K8S_POD_NAME");
-        if (pod != null && !pod.isEmpty() && (pod.length() > MAX_POD_NAME_LENGTH || !POD_NAME.matcher(pod).matches())) {
-            throw new CniError(CniError.INVALID_ENV, "CNI_ARGS K8S_POD_NAME " + LogText.value(pod)
-                    + " is not a pod name (at most 253 lowercase letters, digits, '-' and '.')");
+        if (pod != null
+                && !pod.isEmpty()
+                && (pod.length() > MAX_POD_NAME_LENGTH || !POD_NAME.matcher(pod).matches())) {
+            throw new CniError(
+                    CniError.INVALID_ENV,
+                    "CNI_ARGS K8S_POD_NAME " + LogText.value(pod)
+                            + " is not a pod name (at most 253 lowercase letters, digits, '-' and '.')");
         }
         return new CniRequest(command, containerId, netns, ifName, args, netConf, null);
     }
@@ -100,7 +130,8 @@ public record CniRequest(
     static Map<String, String> parseArgs(String cniArgs) throws CniError {
         Map<String, String> args = new LinkedHashMap<>();
         if (cniArgs == null || cniArgs.isBlank()) return args;
-        String[] pairs = cniArgs.split(";", 2 * MAX_ARGS + 1); // never a million-entry array: the rest stays in the last piece
+        String[] pairs =
+                cniArgs.split(";", 2 * MAX_ARGS + 1); // never a million-entry array: the rest stays in the last piece
         int count = 0;
         for (String pair : pairs) {
             if (pair.isEmpty()) continue;
@@ -108,7 +139,8 @@ public record CniRequest(
                 throw new CniError(CniError.INVALID_ENV, "CNI_ARGS holds more than " + MAX_ARGS + " KEY=VALUE pairs");
             }
             int eq = pair.indexOf('=');
-            if (eq <= 0) throw new CniError(CniError.INVALID_ENV, "CNI_ARGS: " + LogText.value(pair) + " is not KEY=VALUE");
+            if (eq <= 0)
+                throw new CniError(CniError.INVALID_ENV, "CNI_ARGS: " + LogText.value(pair) + " is not KEY=VALUE");
             args.put(pair.substring(0, eq), pair.substring(eq + 1));
         }
         return args;

@@ -9,7 +9,7 @@ import java.nio.charset.StandardCharsets;
 
 /** Writes results and errors in the layout of the configuration's cniVersion. */
 final class CniResults {
-    private CniResults() { }
+    private CniResults() {}
 
     /** The IPAM result of an ADD: no {@code interfaces}, no interface index. */
     static byte[] added(NetConf conf, Attachment a, String gateway) {
@@ -33,7 +33,8 @@ final class CniResults {
     }
 
     static byte[] error(String cniVersion, CniError e) {
-        ObjectNode error = NetConf.JSON.createObjectNode()
+        ObjectNode error = NetConf.JSON
+                .createObjectNode()
                 .put("cniVersion", cniVersion)
                 .put("code", e.code())
                 .put("msg", e.getMessage());

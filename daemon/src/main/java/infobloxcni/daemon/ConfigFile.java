@@ -53,8 +53,13 @@ public final class ConfigFile implements CommandLine.IDefaultValueProvider {
      * @param settings the names the file may hold (the daemon's: {@link DaemonMain#settings()})
      * @return null when the file itself is unusable, after saying why on {@code err}
      */
-    public static CommandLine commandLine(String program, Object command, HostOptions host, CommandSpec settings, String[] args,
-                                          java.io.PrintStream err) {
+    public static CommandLine commandLine(
+            String program,
+            Object command,
+            SharedFlags host,
+            CommandSpec settings,
+            String[] args,
+            java.io.PrintStream err) {
         ConfigFile file;
         try {
             file = forArguments(args, settings);
@@ -111,8 +116,9 @@ public final class ConfigFile implements CommandLine.IDefaultValueProvider {
         known.removeAll(NOT_IN_A_FILE);
         for (String name : new TreeSet<>(values.stringPropertyNames())) {
             if (!known.contains(name)) {
-                throw new IllegalArgumentException("unknown setting '" + name + "' in " + path
-                        + " (a setting is a long flag without its dashes, e.g. grid-host = grid.example.com; see --help)");
+                throw new IllegalArgumentException(
+                        "unknown setting '" + name + "' in " + path
+                                + " (a setting is a long flag without its dashes, e.g. grid-host = grid.example.com; see --help)");
             }
         }
     }
@@ -155,7 +161,9 @@ public final class ConfigFile implements CommandLine.IDefaultValueProvider {
     public String explain(String message) {
         if (path == null || message == null) return message;
         for (String name : values.stringPropertyNames()) {
-            if (message.contains("--" + name + "'") || message.contains("--" + name + " ") || message.contains("--" + name + ":")
+            if (message.contains("--" + name + "'")
+                    || message.contains("--" + name + " ")
+                    || message.contains("--" + name + ":")
                     || message.endsWith("--" + name)) {
                 return message + " (set by '" + name + " = " + values.getProperty(name) + "' in " + path + ")";
             }

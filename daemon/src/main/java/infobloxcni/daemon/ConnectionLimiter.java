@@ -47,7 +47,9 @@ final class ConnectionLimiter {
         this.limits = limits;
     }
 
-    SocketLimits limits() { return limits; }
+    SocketLimits limits() {
+        return limits;
+    }
 
     /**
      * At accept, before anything is known of the peer (reading its credentials may take a user
@@ -71,7 +73,8 @@ final class ConnectionLimiter {
      */
     synchronized Permit admit(PeerPolicy.Peer peer) {
         if (!peer.privileged()) {
-            if (openUnprivileged >= limits.maxConnections() / 2 || perPeer.getOrDefault(peer.key(), 0) >= limits.maxPeerConnections()) {
+            if (openUnprivileged >= limits.maxConnections() / 2
+                    || perPeer.getOrDefault(peer.key(), 0) >= limits.maxPeerConnections()) {
                 open--;
                 return null;
             }
@@ -84,16 +87,23 @@ final class ConnectionLimiter {
     /** Why {@code peer} was not admitted, for its answer and the log. */
     synchronized String whyFull(PeerPolicy.Peer peer) {
         if (peer == null || open >= limits.maxConnections()) {
-            return open + " connections are open, the most it takes (--max-connections " + limits.maxConnections() + ")";
+            return open + " connections are open, the most it takes (--max-connections " + limits.maxConnections()
+                    + ")";
         }
-        if (openUnprivileged >= limits.maxConnections() / 2) return openUnprivileged + " connections of non-root peers are open, the most they may have together";
-        return peer + " has " + perPeer.getOrDefault(peer.key(), 0) + " connections open, the most one non-root peer may have (--max-peer-connections "
+        if (openUnprivileged >= limits.maxConnections() / 2)
+            return openUnprivileged + " connections of non-root peers are open, the most they may have together";
+        return peer + " has " + perPeer.getOrDefault(peer.key(), 0)
+                + " connections open, the most one non-root peer may have (--max-peer-connections "
                 + limits.maxPeerConnections() + ")";
     }
 
-    synchronized int open() { return open; }
+    synchronized int open() {
+        return open;
+    }
 
-    synchronized long buffered() { return buffered; }
+    synchronized long buffered() {
+        return buffered;
+    }
 
     private synchronized boolean take(Permit permit, long bytes) {
         long all = limits.maxBufferedBytes();
@@ -143,19 +153,23 @@ final class ConnectionLimiter {
 
                 @Override
                 public int read(byte[] b, int off, int len) throws IOException {
-                    long room = limits.maxRequestBytes() + 1L - total; // one byte more tells "too large" from "exactly the limit"
+                    long room = limits.maxRequestBytes()
+                            + 1L
+                            - total; // one byte more tells "too large" from "exactly the limit"
                     int n = super.read(b, off, (int) Math.min(len, Math.max(1, room)));
                     if (n <= 0) return n;
                     long counted = Math.max(0, total + n - FREE_BYTES) - Math.max(0, total - FREE_BYTES);
                     total += n;
                     if (total > limits.maxRequestBytes()) {
-                        throw new TooLarge("the request is larger than " + limits.maxRequestBytes() + " bytes, the most the daemon takes (--max-request-bytes)");
+                        throw new TooLarge("the request is larger than " + limits.maxRequestBytes()
+                                + " bytes, the most the daemon takes (--max-request-bytes)");
                     }
                     if (counted > 0) {
                         synchronized (ConnectionLimiter.this) {
                             if (!take(Permit.this, counted)) {
-                                throw new OverBudget("large requests being received already hold " + buffered + " of the "
-                                        + limits.maxBufferedBytes() + " bytes the daemon buffers for them");
+                                throw new OverBudget(
+                                        "large requests being received already hold " + buffered + " of the "
+                                                + limits.maxBufferedBytes() + " bytes the daemon buffers for them");
                             }
                             held += counted;
                         }

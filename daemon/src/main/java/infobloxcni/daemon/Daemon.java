@@ -43,14 +43,31 @@ public final class Daemon implements AutoCloseable {
             Wakeup refill = new Wakeup();
             AddressPool pool = new AddressPool(journal);
             Ipam ipam = new Ipam(config, wapi, journal, tags, clock, settlements, pool, refill);
-            PoolKeeper keeper = new PoolKeeper(pool, journal, wapi, ipam.networks(), tags, ipam.locks(), clock,
-                    config.wapi().callTimeout(), refill);
-            JournalRebuilder rebuilder = new JournalRebuilder(wapi, tags, config.cniCacheDir(), config.driverName(), clock, keeper);
+            PoolKeeper keeper = new PoolKeeper(
+                    pool,
+                    journal,
+                    wapi,
+                    ipam.networks(),
+                    tags,
+                    ipam.locks(),
+                    clock,
+                    config.wapi().callTimeout(),
+                    refill);
+            JournalRebuilder rebuilder =
+                    new JournalRebuilder(wapi, tags, config.cniCacheDir(), config.driverName(), clock, keeper);
             // An ADD_PENDING younger than two whole-call timeouts may still be in flight on the grid.
             // (plus, not multipliedBy: that goes through BigDecimal, whose static set-up was 7 % of start-up)
             Duration addGrace = config.wapi().callTimeout().plus(config.wapi().callTimeout());
-            Reconciler reconciler = new Reconciler(ipam, journal, rebuilder, clock, addGrace, config.releaseRetryMax(), settlements,
-                    config.wapi().callTimeout(), keeper);
+            Reconciler reconciler = new Reconciler(
+                    ipam,
+                    journal,
+                    rebuilder,
+                    clock,
+                    addGrace,
+                    config.releaseRetryMax(),
+                    settlements,
+                    config.wapi().callTimeout(),
+                    keeper);
             // The moment the grid answers again, whatever was queued during the outage goes.
             wapi.health().onChange(change -> {
                 if (change.from() == GridHealth.State.DOWN) {
@@ -58,7 +75,8 @@ public final class Daemon implements AutoCloseable {
                     refill.signal();
                 }
             });
-            JournalAudit audit = new JournalAudit(wapi, journal, ipam, rebuilder, tags, keeper, config.poolSize(), clock);
+            JournalAudit audit =
+                    new JournalAudit(wapi, journal, ipam, rebuilder, tags, keeper, config.poolSize(), clock);
             return new Parts(ipam, keeper, reconciler, audit);
         }
     }
@@ -76,8 +94,15 @@ public final class Daemon implements AutoCloseable {
         // Metrics only when asked for: without them, not one of their classes is loaded.
         this.metrics = withMetrics ? new DaemonMetrics(journal, wapi.health(), ipam.pool()) : null;
         if (metrics != null) wapi.observeCalls(metrics::wapiCall);
-        this.socket = new SocketServer(config.socketPath(), config.socketPermissions(), config.socketGroup(), config.socketLimits(),
-                new RequestHandler(ipam, new AdminCommands(journal, parts.audit(), ipam, wapi.health(), parts.reconciler(), clock), config,
+        this.socket = new SocketServer(
+                config.socketPath(),
+                config.socketPermissions(),
+                config.socketGroup(),
+                config.socketLimits(),
+                new RequestHandler(
+                        ipam,
+                        new AdminCommands(journal, parts.audit(), ipam, wapi.health(), parts.reconciler(), clock),
+                        config,
                         metrics != null ? metrics::operation : Operations.NONE));
     }
 
@@ -90,13 +115,17 @@ public final class Daemon implements AutoCloseable {
      * {@code http://<address>/metrics} (port 0: a free one, see {@link #metricsAddress()}).
      */
     public static Daemon start(DaemonConfig config, InetSocketAddress metricsAddress) throws IOException {
-        PrivateDirs.ensure(config.stateDir(), PrivateDirs.PRIVATE, "--state-dir"); // before the journal is created in it
+        PrivateDirs.ensure(
+                config.stateDir(), PrivateDirs.PRIVATE, "--state-dir"); // before the journal is created in it
         Daemon daemon = new Daemon(config, metricsAddress != null);
         try {
             daemon.socket.start();
             if (metricsAddress != null) {
                 daemon.metricsAt = daemon.metrics.serve(metricsAddress);
-                LOG.log(System.Logger.Level.INFO, "metrics at http://{0}:{1}/metrics", daemon.metricsAt.getHostString(),
+                LOG.log(
+                        System.Logger.Level.INFO,
+                        "metrics at http://{0}:{1}/metrics",
+                        daemon.metricsAt.getHostString(),
                         String.valueOf(daemon.metricsAt.getPort()));
             }
         } catch (IOException | RuntimeException e) {
@@ -117,11 +146,17 @@ public final class Daemon implements AutoCloseable {
             wapi.probe();
             Set<String> missing = wapi.missingEaDefinitions(ReservationTags.REQUIRED_EAS);
             if (missing.isEmpty()) {
-                LOG.log(System.Logger.Level.INFO, "grid {0} reachable; all extensible attributes defined", config.wapi().gridHost());
+                LOG.log(
+                        System.Logger.Level.INFO,
+                        "grid {0} reachable; all extensible attributes defined",
+                        config.wapi().gridHost());
             } else {
-                LOG.log(System.Logger.Level.ERROR, "grid {0} lacks extensible attribute definition(s) {1}: ADDs will fail until "
-                        + "they are defined (Cloud Network Automation license, or define them under Administration > Extensible Attributes)",
-                        config.wapi().gridHost(), missing);
+                LOG.log(
+                        System.Logger.Level.ERROR,
+                        "grid {0} lacks extensible attribute definition(s) {1}: ADDs will fail until "
+                                + "they are defined (Cloud Network Automation license, or define them under Administration > Extensible Attributes)",
+                        config.wapi().gridHost(),
+                        missing);
             }
         } catch (WapiException e) {
             LOG.log(System.Logger.Level.WARNING, "grid not usable yet, serving anyway: {0}", e.getMessage());
@@ -134,8 +169,12 @@ public final class Daemon implements AutoCloseable {
      *
      * @throws IllegalArgumentException when the state directory may be changed by others
      */
-    public static JournalAudit.Report auditOffline(DaemonConfig config, List<JournalAudit.LiveAttachment> live, String liveSource,
-                                                   boolean apply, String forgetHost) {
+    public static JournalAudit.Report auditOffline(
+            DaemonConfig config,
+            List<JournalAudit.LiveAttachment> live,
+            String liveSource,
+            boolean apply,
+            String forgetHost) {
         try {
             PrivateDirs.ensure(config.stateDir(), PrivateDirs.PRIVATE, "--state-dir");
         } catch (IOException e) {
@@ -152,20 +191,34 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
-    public Path socketPath() { return socket.path(); }
+    public Path socketPath() {
+        return socket.path();
+    }
 
-    public Ipam ipam() { return ipam; }
+    public Ipam ipam() {
+        return ipam;
+    }
 
     /** Where the metrics are served; null when they are off. */
-    public InetSocketAddress metricsAddress() { return metricsAt; }
+    public InetSocketAddress metricsAddress() {
+        return metricsAt;
+    }
 
-    PoolKeeper keeper() { return keeper; }
+    PoolKeeper keeper() {
+        return keeper;
+    }
 
-    WapiClient wapi() { return wapi; }
+    WapiClient wapi() {
+        return wapi;
+    }
 
-    public GridHealth gridHealth() { return wapi.health(); }
+    public GridHealth gridHealth() {
+        return wapi.health();
+    }
 
-    int journalQuarantines() { return journal.quarantines(); }
+    int journalQuarantines() {
+        return journal.quarantines();
+    }
 
     /** Waits (bounded) until the start-up look at the grid is done: tests count the grid's calls after it. */
     void awaitStartupChecks(Duration limit) throws InterruptedException {
@@ -174,18 +227,33 @@ public final class Daemon implements AutoCloseable {
     }
 
     /** Settlements behind answers (a DEL's release, say) still under way. */
-    int settlingBehind() { return reconciler.settlingBehind(); }
+    int settlingBehind() {
+        return reconciler.settlingBehind();
+    }
 
     /** One line for systemd's status: grid health, journal, pools. */
     String statusLine() {
         var records = journal.all();
-        long pending = records.stream().filter(a -> a.state() != infobloxcni.store.AttachmentState.ALLOCATED
-                && a.state() != infobloxcni.store.AttachmentState.POOL).count();
+        long pending = records.stream()
+                .filter(a -> a.state() != infobloxcni.store.AttachmentState.ALLOCATED
+                        && a.state() != infobloxcni.store.AttachmentState.POOL)
+                .count();
         StringBuilder line = new StringBuilder("grid ").append(wapi.health().state());
-        if (wapi.health().failingFast() && wapi.health().lastError() != null) line.append(" (").append(wapi.health().lastError()).append(')');
-        line.append("; journal ").append(records.size()).append(" record(s), ").append(pending).append(" pending");
-        ipam.pool().levels().forEach((network, free) -> line.append("; pool ").append(network).append(' ').append(free)
-                .append('/').append(Math.max(0, ipam.pool().targetOf(network))));
+        if (wapi.health().failingFast() && wapi.health().lastError() != null)
+            line.append(" (").append(wapi.health().lastError()).append(')');
+        line.append("; journal ")
+                .append(records.size())
+                .append(" record(s), ")
+                .append(pending)
+                .append(" pending");
+        ipam.pool()
+                .levels()
+                .forEach((network, free) -> line.append("; pool ")
+                        .append(network)
+                        .append(' ')
+                        .append(free)
+                        .append('/')
+                        .append(Math.max(0, ipam.pool().targetOf(network))));
         return line.toString();
     }
 

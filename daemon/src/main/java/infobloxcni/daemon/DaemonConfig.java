@@ -76,17 +76,21 @@ public record DaemonConfig(
     static final int MAX_HOST_ID_LENGTH = 64;
 
     public DaemonConfig {
-        if (!CniName.isValid(driverName)) throw new IllegalArgumentException("--driver-name must be a plain file name, got '" + driverName + "'");
+        if (!CniName.isValid(driverName))
+            throw new IllegalArgumentException("--driver-name must be a plain file name, got '" + driverName + "'");
         if (!CniName.isValid(hostId) || hostId.length() > MAX_HOST_ID_LENGTH) {
-            throw new IllegalArgumentException("--host-id must be 1.." + MAX_HOST_ID_LENGTH + " letters, digits, '_', '.', '-', got " + LogText.value(hostId));
+            throw new IllegalArgumentException("--host-id must be 1.." + MAX_HOST_ID_LENGTH
+                    + " letters, digits, '_', '.', '-', got " + LogText.value(hostId));
         }
         if (networkView == null) throw new IllegalArgumentException("--network-view must not be empty");
         String viewProblem = NetConf.viewProblem(networkView);
         if (viewProblem != null) throw new IllegalArgumentException("--network-view " + viewProblem);
         if (prefixLength < NetConf.MIN_PREFIX_LENGTH || prefixLength > 30) {
-            throw new IllegalArgumentException("--prefix-length must be " + NetConf.MIN_PREFIX_LENGTH + "..30, got " + prefixLength);
+            throw new IllegalArgumentException(
+                    "--prefix-length must be " + NetConf.MIN_PREFIX_LENGTH + "..30, got " + prefixLength);
         }
-        if (clusterName == null || clusterName.isBlank()) throw new IllegalArgumentException("--cluster-name must not be empty");
+        if (clusterName == null || clusterName.isBlank())
+            throw new IllegalArgumentException("--cluster-name must not be empty");
         networkContainers = List.copyOf(networkContainers);
         for (String container : networkContainers) {
             Ipv4Subnet parsed;
@@ -98,7 +102,8 @@ public record DaemonConfig(
             String problem = NetConf.networkProblem(parsed);
             if (problem != null) throw new IllegalArgumentException("--network-container: " + problem);
         }
-        if (networkContainers.isEmpty()) throw new IllegalArgumentException("--network-container must name at least one CIDR");
+        if (networkContainers.isEmpty())
+            throw new IllegalArgumentException("--network-container must name at least one CIDR");
         socketPermissions = Set.copyOf(socketPermissions);
         if (socketPermissions.stream().anyMatch(p -> p.name().startsWith("OTHERS_"))) {
             // connecting needs write permission; the daemon does not widen who may: the file mode is the first gate
@@ -106,7 +111,8 @@ public record DaemonConfig(
                     + " would let every local user talk to the daemon (and release any container's address); "
                     + "give a group access instead: --socket-group <group> --socket-mode rw-rw----");
         }
-        if (releaseRetryMax == null || releaseRetryMax.isNegative() || releaseRetryMax.isZero()) releaseRetryMax = Duration.ofMinutes(5);
+        if (releaseRetryMax == null || releaseRetryMax.isNegative() || releaseRetryMax.isZero())
+            releaseRetryMax = Duration.ofMinutes(5);
         if (bounds == null) bounds = VerbBounds.DEFAULTS;
         if (poolSize < 0 || poolSize > NetConf.MAX_POOL_SIZE) {
             throw new IllegalArgumentException("--pool-size must be 0.." + NetConf.MAX_POOL_SIZE + ", got " + poolSize);
@@ -116,8 +122,24 @@ public record DaemonConfig(
 
     /** This configuration with other socket limits. */
     public DaemonConfig withSocketLimits(SocketLimits limits) {
-        return new DaemonConfig(wapi, socketDir, driverName, socketPermissions, socketGroup, stateDir, cniCacheDir, networkView,
-                networkContainers, prefixLength, clusterName, cmpType, hostId, releaseRetryMax, bounds, poolSize, limits);
+        return new DaemonConfig(
+                wapi,
+                socketDir,
+                driverName,
+                socketPermissions,
+                socketGroup,
+                stateDir,
+                cniCacheDir,
+                networkView,
+                networkContainers,
+                prefixLength,
+                clusterName,
+                cmpType,
+                hostId,
+                releaseRetryMax,
+                bounds,
+                poolSize,
+                limits);
     }
 
     public Path socketPath() {

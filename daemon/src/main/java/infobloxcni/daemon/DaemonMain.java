@@ -3,8 +3,8 @@ package infobloxcni.daemon;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
 import java.util.logging.ConsoleHandler;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -20,23 +20,42 @@ import picocli.CommandLine.Spec;
  * flag may also be set in the settings file ({@link ConfigFile}). The one deliberate change:
  * {@code --ssl-verify} defaults to true. {@code status} asks the running daemon what it sees.
  */
-@Command(name = "infoblox-cni-daemon", mixinStandardHelpOptions = true, versionProvider = DaemonMain.VersionOfJar.class,
-        sortOptions = false, usageHelpWidth = 110, subcommands = StatusCommand.class,
-        description = {"Resident Infoblox IPAM daemon for CNI. The plugin (bin/infoblox) forwards every CNI call to it.",
-                "Every flag can be set in the settings file as 'name = value', the name without dashes; a flag given here wins."})
+@Command(
+        name = "infoblox-cni-daemon",
+        mixinStandardHelpOptions = true,
+        versionProvider = DaemonMain.VersionOfJar.class,
+        sortOptions = false,
+        usageHelpWidth = 110,
+        subcommands = StatusCommand.class,
+        description = {
+            "Resident Infoblox IPAM daemon for CNI. The plugin (bin/infoblox) forwards every CNI call to it.",
+            "Every flag can be set in the settings file as 'name = value', the name without dashes; a flag given here wins."
+        })
 public final class DaemonMain implements Callable<Integer> {
     static final String NAME = "infoblox-cni-daemon";
 
     @CommandLine.Mixin
-    HostOptions host = new HostOptions();
-    @Option(names = "--log-level", defaultValue = "INFO", description = "SEVERE, WARNING, INFO, FINE (default: ${DEFAULT-VALUE})")
+    SharedFlags host = new SharedFlags();
+
+    @Option(
+            names = "--log-level",
+            defaultValue = "INFO",
+            description = "SEVERE, WARNING, INFO, FINE (default: ${DEFAULT-VALUE})")
     String logLevel;
-    @Option(names = "--metrics-address", paramLabel = "HOST:PORT",
-            description = "serve Prometheus metrics at http://HOST:PORT/metrics (port 0: a free one, logged); off unless set; "
-                    + "keep it on a loopback address such as 127.0.0.1:9135")
+
+    @Option(
+            names = "--metrics-address",
+            paramLabel = "HOST:PORT",
+            description =
+                    "serve Prometheus metrics at http://HOST:PORT/metrics (port 0: a free one, logged); off unless set; "
+                            + "keep it on a loopback address such as 127.0.0.1:9135")
     String metricsAddress;
-    @Option(names = "--print-config", description = "print the effective settings, each with where it came from (password hidden), and exit")
+
+    @Option(
+            names = "--print-config",
+            description = "print the effective settings, each with where it came from (password hidden), and exit")
     boolean printConfig;
+
     @Spec
     CommandSpec spec;
 
@@ -92,10 +111,12 @@ public final class DaemonMain implements Callable<Integer> {
         }
         for (String warning : host.warnings(config)) log.warning(warning);
         if (metrics != null && !metrics.getAddress().isLoopbackAddress()) {
-            log.warning("--metrics-address " + metricsAddress + " is not a loopback address: anyone who reaches it reads the daemon's metrics");
+            log.warning("--metrics-address " + metricsAddress
+                    + " is not a loopback address: anyone who reaches it reads the daemon's metrics");
         }
-        log.info("starting with " + config.wapi() + ", socket " + config.socketPath() + ", state " + config.stateDir() + ", host-id "
-                + config.hostId() + (settingsFile.path() == null ? ", no settings file" : ", settings from " + settingsFile.path()));
+        log.info("starting with " + config.wapi() + ", socket " + config.socketPath() + ", state " + config.stateDir()
+                + ", host-id " + config.hostId()
+                + (settingsFile.path() == null ? ", no settings file" : ", settings from " + settingsFile.path()));
         Daemon daemon;
         try {
             daemon = Daemon.start(config, metrics);
@@ -124,18 +145,23 @@ public final class DaemonMain implements Callable<Integer> {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("--metrics-address must be HOST:PORT, got '" + text + "'");
         }
-        if (port < 0 || port > 65535) throw new IllegalArgumentException("--metrics-address port must be 0..65535, got " + port);
+        if (port < 0 || port > 65535)
+            throw new IllegalArgumentException("--metrics-address port must be 0..65535, got " + port);
         InetSocketAddress address = new InetSocketAddress(hostPart.isEmpty() ? "127.0.0.1" : hostPart, port);
-        if (address.isUnresolved()) throw new IllegalArgumentException("--metrics-address: cannot resolve '" + hostPart + "'");
+        if (address.isUnresolved())
+            throw new IllegalArgumentException("--metrics-address: cannot resolve '" + hostPart + "'");
         return address;
     }
 
     /** The effective settings as a settings file would hold them, each with where it came from. */
     private void printSettings() {
-        out.println("# effective settings of " + NAME + (settingsFile.path() == null ? " (no settings file)" : " (settings file "
-                + settingsFile.path() + ")") + "; a flag beats the file, which beats the default");
-        settingsFile.effective(spec, spec.commandLine().getParseResult(), System.getenv("WAPI_PASSWORD"))
-                .forEach((name, valueAndSource) -> out.printf("%-24s = %-32s # %s%n", name, valueAndSource[0], valueAndSource[1]));
+        out.println("# effective settings of " + NAME
+                + (settingsFile.path() == null ? " (no settings file)" : " (settings file " + settingsFile.path() + ")")
+                + "; a flag beats the file, which beats the default");
+        settingsFile
+                .effective(spec, spec.commandLine().getParseResult(), System.getenv("WAPI_PASSWORD"))
+                .forEach((name, valueAndSource) ->
+                        out.printf("%-24s = %-32s # %s%n", name, valueAndSource[0], valueAndSource[1]));
     }
 
     /** The version the build wrote into the jar. */
@@ -160,5 +186,4 @@ public final class DaemonMain implements Callable<Integer> {
         root.setLevel(level);
         Logger.getLogger("okhttp3").setLevel(Level.WARNING);
     }
-
 }

@@ -25,23 +25,33 @@ import java.util.Map;
  * networks this host serves), never from container IDs.
  */
 final class DaemonMetrics implements AutoCloseable {
-    private static final double[] SECONDS_BUCKETS = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+    private static final double[] SECONDS_BUCKETS = {
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30
+    };
 
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final Histogram operations = Histogram.builder()
-            .name("infoblox_cni_operation_duration_seconds").unit(Unit.SECONDS)
-            .help("CNI operations answered, by verb and outcome (ok, or the CNI error code), and how long the answer took")
-            .labelNames("verb", "outcome").classicOnly().classicUpperBounds(SECONDS_BUCKETS)
+            .name("infoblox_cni_operation_duration_seconds")
+            .unit(Unit.SECONDS)
+            .help(
+                    "CNI operations answered, by verb and outcome (ok, or the CNI error code), and how long the answer took")
+            .labelNames("verb", "outcome")
+            .classicOnly()
+            .classicUpperBounds(SECONDS_BUCKETS)
             .register(registry);
     private final Counter wapiCalls = Counter.builder()
             .name("infoblox_cni_wapi_calls_total")
-            .help("WAPI calls by method, object type and outcome (ANSWERED; errors: REFUSED 4xx, FAILED 5xx, UNREACHABLE, NOT_SENT)")
+            .help(
+                    "WAPI calls by method, object type and outcome (ANSWERED; errors: REFUSED 4xx, FAILED 5xx, UNREACHABLE, NOT_SENT)")
             .labelNames("method", "object", "outcome")
             .register(registry);
     private final Histogram wapiLatency = Histogram.builder()
-            .name("infoblox_cni_wapi_call_duration_seconds").unit(Unit.SECONDS)
+            .name("infoblox_cni_wapi_call_duration_seconds")
+            .unit(Unit.SECONDS)
             .help("How long WAPI calls that reached the grid took, by method and object type")
-            .labelNames("method", "object").classicOnly().classicUpperBounds(SECONDS_BUCKETS)
+            .labelNames("method", "object")
+            .classicOnly()
+            .classicUpperBounds(SECONDS_BUCKETS)
             .register(registry);
     private HTTPServer server;
 
@@ -102,13 +112,20 @@ final class DaemonMetrics implements AutoCloseable {
 
     /** A {@link WapiCall.Observer}: counts every call, times those that reached the grid. */
     void wapiCall(WapiCall call) {
-        wapiCalls.labelValues(call.method(), call.objectType(), call.outcome().name()).inc();
-        if (call.outcome() != WapiCall.Outcome.NOT_SENT) wapiLatency.labelValues(call.method(), call.objectType()).observe(call.nanos() / 1e9);
+        wapiCalls
+                .labelValues(call.method(), call.objectType(), call.outcome().name())
+                .inc();
+        if (call.outcome() != WapiCall.Outcome.NOT_SENT)
+            wapiLatency.labelValues(call.method(), call.objectType()).observe(call.nanos() / 1e9);
     }
 
     /** Serves {@code /metrics} on this address (port 0: a free one); returns where it listens. */
     InetSocketAddress serve(InetSocketAddress address) throws IOException {
-        server = HTTPServer.builder().hostname(address.getHostString()).port(address.getPort()).registry(registry).buildAndStart();
+        server = HTTPServer.builder()
+                .hostname(address.getHostString())
+                .port(address.getPort())
+                .registry(registry)
+                .buildAndStart();
         return new InetSocketAddress(address.getAddress(), server.getPort());
     }
 

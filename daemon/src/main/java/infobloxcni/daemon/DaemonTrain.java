@@ -51,38 +51,62 @@ public final class DaemonTrain {
     private static final String NETWORK = "10.250.0.0/24";
     private static final String VIEW = "train_view";
 
-    private DaemonTrain() {
-    }
+    private DaemonTrain() {}
 
     public static void main(String[] args) throws Exception {
-        Path dir = Files.createTempDirectory("infoblox-cni-daemon-train",
+        Path dir = Files.createTempDirectory(
+                "infoblox-cni-daemon-train",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         try (StandInGrid grid = StandInGrid.start()) {
             // the daemon's own command line, parsed as DaemonMain parses it
             DaemonMain main = new DaemonMain();
-            new CommandLine(main).parseArgs("--grid-host", "127.0.0.1", "--wapi-port", Integer.toString(grid.port()),
-                    "--wapi-scheme", "http", "--wapi-username", "train", "--socket-dir", dir.resolve("run").toString(),
-                    "--state-dir", dir.resolve("state").toString(), "--cni-cache-dir", dir.resolve("cni-cache").toString(),
-                    "--network-view", VIEW, "--host-id", "train-host", "--pool-size", "1", "--log-level", "SEVERE");
+            new CommandLine(main)
+                    .parseArgs(
+                            "--grid-host",
+                            "127.0.0.1",
+                            "--wapi-port",
+                            Integer.toString(grid.port()),
+                            "--wapi-scheme",
+                            "http",
+                            "--wapi-username",
+                            "train",
+                            "--socket-dir",
+                            dir.resolve("run").toString(),
+                            "--state-dir",
+                            dir.resolve("state").toString(),
+                            "--cni-cache-dir",
+                            dir.resolve("cni-cache").toString(),
+                            "--network-view",
+                            VIEW,
+                            "--host-id",
+                            "train-host",
+                            "--pool-size",
+                            "1",
+                            "--log-level",
+                            "SEVERE");
             DaemonMain.configureLogging(Level.parse(main.logLevel));
             DaemonConfig config = main.host.toConfig("train");
             main.host.warnings(config);
             try (Daemon daemon = Daemon.start(config)) {
                 daemon.awaitStartupChecks(java.time.Duration.ofSeconds(30));
                 Path socket = daemon.socketPath();
-                String netconf = "{\"cniVersion\":\"1.0.0\",\"name\":\"train\",\"type\":\"bridge\",\"ipam\":{\"type\":\"infoblox\","
-                        + "\"subnet\":\"" + NETWORK + "\",\"network-view\":\"" + VIEW + "\",\"routes\":[{\"dst\":\"0.0.0.0/0\"}]}}";
+                String netconf =
+                        "{\"cniVersion\":\"1.0.0\",\"name\":\"train\",\"type\":\"bridge\",\"ipam\":{\"type\":\"infoblox\","
+                                + "\"subnet\":\"" + NETWORK + "\",\"network-view\":\"" + VIEW
+                                + "\",\"routes\":[{\"dst\":\"0.0.0.0/0\"}]}}";
                 for (int i = 0; i < 3; i++) {
                     String id = "train" + i + "0123456789abcdef";
                     String result = expect(socket, cni("ADD", id), netconf, "\"ips\"");
                     expect(socket, cni("ADD", id), netconf, "\"ips\"");
-                    String check = netconf.substring(0, netconf.length() - 1) + ",\"prevResult\":" + result.strip() + "}";
+                    String check =
+                            netconf.substring(0, netconf.length() - 1) + ",\"prevResult\":" + result.strip() + "}";
                     // a CHECK right after an ADD from the pool may find the address's tag still on its way to the grid
                     answer(socket, cni("CHECK", id), check);
                     expect(socket, cni("DEL", id), netconf, null);
                     expect(socket, cni("DEL", id), netconf, null);
                 }
-                String gc = netconf.replace("\"1.0.0\"", "\"1.1.0\"").replace("\"ipam\":", "\"cni.dev/valid-attachments\":[],\"ipam\":");
+                String gc = netconf.replace("\"1.0.0\"", "\"1.1.0\"")
+                        .replace("\"ipam\":", "\"cni.dev/valid-attachments\":[],\"ipam\":");
                 expect(socket, cni("GC", null), gc, null);
                 expect(socket, cni("STATUS", null), netconf.replace("\"1.0.0\"", "\"1.1.0\""), null);
                 expect(socket, Map.of(AdminCommands.ENV, "status"), "", "\"journal\"");
@@ -107,7 +131,8 @@ public final class DaemonTrain {
     }
 
     /** One request over the socket; the daemon must answer exit 0 and, when given, say {@code contains}. Answers its stdout. */
-    private static String expect(Path socket, Map<String, String> env, String stdin, String contains) throws IOException {
+    private static String expect(Path socket, Map<String, String> env, String stdin, String contains)
+            throws IOException {
         Envelope.Response r = answer(socket, env, stdin);
         String out = new String(r.stdout(), StandardCharsets.UTF_8);
         if (r.exitCode() != 0 || (contains != null && !out.contains(contains))) {
@@ -175,11 +200,15 @@ public final class DaemonTrain {
                     case "POST networkview" -> view();
                     case "POST network" -> network();
                     case "POST logout" -> json.createObjectNode();
-                    default -> method.equals("GET") ? json.createArrayNode() : json.getNodeFactory().textNode(type + "/ZG5z:train");
+                    default ->
+                        method.equals("GET")
+                                ? json.createArrayNode()
+                                : json.getNodeFactory().textNode(type + "/ZG5z:train");
                 };
                 byte[] out = json.writeValueAsBytes(reply);
                 exchange.getResponseHeaders().set("Content-Type", "application/json");
-                exchange.sendResponseHeaders(method.equals("POST") && !type.equals("request") && !type.equals("logout") ? 201 : 200,
+                exchange.sendResponseHeaders(
+                        method.equals("POST") && !type.equals("request") && !type.equals("logout") ? 201 : 200,
                         out.length);
                 try (OutputStream o = exchange.getResponseBody()) {
                     o.write(out);
@@ -188,12 +217,16 @@ public final class DaemonTrain {
         }
 
         private ObjectNode view() {
-            return json.createObjectNode().put("_ref", "networkview/ZG5z:" + VIEW + "/false").put("name", VIEW)
+            return json.createObjectNode()
+                    .put("_ref", "networkview/ZG5z:" + VIEW + "/false")
+                    .put("name", VIEW)
                     .set("extattrs", json.createObjectNode());
         }
 
         private ObjectNode network() {
-            ObjectNode n = json.createObjectNode().put("_ref", "network/ZG5z:" + NETWORK + "/" + VIEW).put("network", NETWORK)
+            ObjectNode n = json.createObjectNode()
+                    .put("_ref", "network/ZG5z:" + NETWORK + "/" + VIEW)
+                    .put("network", NETWORK)
                     .put("network_view", VIEW);
             n.set("extattrs", json.createObjectNode());
             return n;
@@ -202,7 +235,9 @@ public final class DaemonTrain {
         private ArrayNode eaDefinitions() {
             ArrayNode defs = json.createArrayNode();
             for (String name : ReservationTags.REQUIRED_EAS) {
-                defs.addObject().put("_ref", "extensibleattributedef/ZG5z:" + name).put("name", name);
+                defs.addObject()
+                        .put("_ref", "extensibleattributedef/ZG5z:" + name)
+                        .put("name", name);
             }
             return defs;
         }
@@ -215,7 +250,9 @@ public final class DaemonTrain {
                 ip = "10.250.0." + (2 + Math.floorMod(next.getAndIncrement(), 250));
                 f.put("ipv4addr", ip);
             }
-            f.put("_ref", "fixedaddress/ZG5z:" + ip + "/" + VIEW).put("network", NETWORK).put("network_view", VIEW);
+            f.put("_ref", "fixedaddress/ZG5z:" + ip + "/" + VIEW)
+                    .put("network", NETWORK)
+                    .put("network_view", VIEW);
             if (!f.has("extattrs")) f.set("extattrs", json.createObjectNode());
             fixed.put(ip, f);
             return f;
@@ -228,10 +265,15 @@ public final class DaemonTrain {
                 boolean match = true;
                 for (String pair : rawQuery == null ? new String[0] : rawQuery.split("&")) {
                     int eq = pair.indexOf('=');
-                    String k = java.net.URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+                    String k =
+                            java.net.URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
                     String v = eq < 0 ? "" : java.net.URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
                     if (k.startsWith("_") || k.endsWith("~")) continue;
-                    String have = k.startsWith("*") ? f.path("extattrs").path(k.substring(1)).path("value").asText(null)
+                    String have = k.startsWith("*")
+                            ? f.path("extattrs")
+                                    .path(k.substring(1))
+                                    .path("value")
+                                    .asText(null)
                             : f.path(k).asText(null);
                     match &= v.equals(have);
                 }

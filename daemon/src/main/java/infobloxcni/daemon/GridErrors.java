@@ -5,15 +5,21 @@ import infobloxcni.wire.CniError;
 
 /** The one place where a grid failure becomes a CNI error code. */
 final class GridErrors {
-    private GridErrors() { }
+    private GridErrors() {}
 
     static CniError toCni(WapiException e, String doing) {
         String what = "grid " + doing + ": ";
         return switch (e) {
-            case WapiException.Transient t -> new CniError(CniError.TRY_AGAIN_LATER, what + t.getMessage(),
-                    t.mayHaveBeenApplied() ? "outcome unknown; the next attempt looks on the grid before writing again" : "");
+            case WapiException.Transient t ->
+                new CniError(
+                        CniError.TRY_AGAIN_LATER,
+                        what + t.getMessage(),
+                        t.mayHaveBeenApplied()
+                                ? "outcome unknown; the next attempt looks on the grid before writing again"
+                                : "");
             case WapiException.AuthenticationFailed a -> new CniError(CniError.GRID_AUTH_FAILED, what + a.getMessage());
-            case WapiException.NetworkFull f -> new CniError(CniError.NETWORK_FULL, what + f.gridText(), f.getMessage());
+            case WapiException.NetworkFull f ->
+                new CniError(CniError.NETWORK_FULL, what + f.gridText(), f.getMessage());
             case WapiException.Conflict c -> new CniError(CniError.GRID_REJECTED, what + c.gridText(), c.getMessage());
             case WapiException.NotFound n -> new CniError(CniError.GRID_REJECTED, what + n.gridText(), n.getMessage());
             case WapiException.Rejected r -> new CniError(CniError.GRID_REJECTED, what + r.gridText(), r.getMessage());

@@ -20,7 +20,6 @@ import java.util.concurrent.ConcurrentHashMap;
 final class GridNetworks {
     private static final System.Logger LOG = System.getLogger(GridNetworks.class.getName());
 
-
     private final WapiClient wapi;
     private final ReservationTags tags;
     private final Map<NetworkRequest, ReadyNetwork> ensured = new ConcurrentHashMap<>();
@@ -45,7 +44,13 @@ final class GridNetworks {
                 ensureGatewayReserved(policy, gateway);
                 ReadyNetwork result = new ReadyNetwork(policy.view(), subnet, gateway);
                 ensured.put(policy, result);
-                LOG.log(System.Logger.Level.INFO, "network {0}: {1} in view {2}, gateway {3}", policy.networkName(), subnet, policy.view(), gateway);
+                LOG.log(
+                        System.Logger.Level.INFO,
+                        "network {0}: {1} in view {2}, gateway {3}",
+                        policy.networkName(),
+                        subnet,
+                        policy.view(),
+                        gateway);
                 return result;
             } catch (WapiException e) {
                 throw GridErrors.toCni(e, "preparing network " + policy.networkName());
@@ -74,7 +79,12 @@ final class GridNetworks {
         if (existing.isEmpty()) {
             try {
                 wapi.createNetwork(policy.view(), cidr, Map.of(ReservationTags.NETWORK_NAME, policy.networkName()));
-                LOG.log(System.Logger.Level.INFO, "created network {0} in view {1} for {2}", cidr, policy.view(), policy.networkName());
+                LOG.log(
+                        System.Logger.Level.INFO,
+                        "created network {0} in view {1} for {2}",
+                        cidr,
+                        policy.view(),
+                        policy.networkName());
                 return policy.subnet();
             } catch (WapiException.Conflict raced) {
                 existing = wapi.getNetwork(policy.view(), cidr);
@@ -83,8 +93,10 @@ final class GridNetworks {
         }
         String owner = existing.get().extattrs().get(ReservationTags.NETWORK_NAME);
         if (owner != null && !owner.equals(policy.networkName())) {
-            throw new CniError(CniError.NETWORK_NAME_CONFLICT, "subnet " + cidr + " in view " + policy.view()
-                    + " already belongs to network '" + owner + "', not '" + policy.networkName() + "'");
+            throw new CniError(
+                    CniError.NETWORK_NAME_CONFLICT,
+                    "subnet " + cidr + " in view " + policy.view() + " already belongs to network '" + owner
+                            + "', not '" + policy.networkName() + "'");
         }
         return policy.subnet();
     }
@@ -95,7 +107,8 @@ final class GridNetworks {
      * at once, all pick the lowest, and the loser gives its empty network back.
      */
     private Ipv4Subnet carveSubnet(NetworkRequest policy) throws CniError {
-        Optional<Network> named = lowest(wapi.findNetworksByEa(policy.view(), ReservationTags.NETWORK_NAME, policy.networkName()));
+        Optional<Network> named =
+                lowest(wapi.findNetworksByEa(policy.view(), ReservationTags.NETWORK_NAME, policy.networkName()));
         if (named.isPresent()) return Ipv4Subnet.parse(named.get().cidr());
 
         List<String> refusals = new ArrayList<>();
@@ -109,7 +122,10 @@ final class GridNetworks {
                         // created by another host meanwhile
                     }
                 }
-                created = wapi.createNextAvailableNetwork(policy.view(), container, policy.prefixLength(),
+                created = wapi.createNextAvailableNetwork(
+                        policy.view(),
+                        container,
+                        policy.prefixLength(),
                         Map.of(ReservationTags.NETWORK_NAME, policy.networkName()));
                 break;
             } catch (WapiException.Rejected | WapiException.Conflict | WapiException.NotFound refused) {
@@ -119,29 +135,45 @@ final class GridNetworks {
                 break; // it may exist now: the search below tells
             }
         }
-        Optional<Network> winner = lowest(wapi.findNetworksByEa(policy.view(), ReservationTags.NETWORK_NAME, policy.networkName()));
+        Optional<Network> winner =
+                lowest(wapi.findNetworksByEa(policy.view(), ReservationTags.NETWORK_NAME, policy.networkName()));
         if (winner.isEmpty()) {
-            throw new CniError(CniError.GRID_REJECTED, "no /" + policy.prefixLength() + " could be carved for network '"
-                    + policy.networkName() + "' in view " + policy.view() + " from " + String.join(", ", policy.containers())
-                    + (refusals.isEmpty() ? "" : ": " + String.join("; ", refusals)));
+            throw new CniError(
+                    CniError.GRID_REJECTED,
+                    "no /" + policy.prefixLength() + " could be carved for network '"
+                            + policy.networkName() + "' in view " + policy.view() + " from "
+                            + String.join(", ", policy.containers())
+                            + (refusals.isEmpty() ? "" : ": " + String.join("; ", refusals)));
         }
-        if (created != null && !created.ref().equals(winner.get().ref())) giveBack(created, winner.get(), policy.networkName());
-        else if (created != null) LOG.log(System.Logger.Level.INFO, "carved {0} for network {1}", created.cidr(), policy.networkName());
+        if (created != null && !created.ref().equals(winner.get().ref()))
+            giveBack(created, winner.get(), policy.networkName());
+        else if (created != null)
+            LOG.log(System.Logger.Level.INFO, "carved {0} for network {1}", created.cidr(), policy.networkName());
         return Ipv4Subnet.parse(winner.get().cidr());
     }
 
     private void giveBack(Network ours, Network winner, String networkName) {
         try {
             if (wapi.deleteEmptyNetworkIf(ours.networkView(), ours.cidr(), ReservationTags.NETWORK_NAME, networkName)) {
-                LOG.log(System.Logger.Level.INFO, "another host carved {0} at the same time; gave back {1}", winner.cidr(), ours.cidr());
+                LOG.log(
+                        System.Logger.Level.INFO,
+                        "another host carved {0} at the same time; gave back {1}",
+                        winner.cidr(),
+                        ours.cidr());
             }
         } catch (WapiException e) {
-            LOG.log(System.Logger.Level.WARNING, "could not give back duplicate network {0}: {1}", ours.cidr(), e.getMessage());
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "could not give back duplicate network {0}: {1}",
+                    ours.cidr(),
+                    e.getMessage());
         }
     }
 
     private static Optional<Network> lowest(List<Network> networks) {
-        return networks.stream().min(Comparator.comparingLong(n -> Integer.toUnsignedLong(Ipv4Subnet.parse(n.cidr()).base())));
+        return networks.stream()
+                .min(Comparator.comparingLong(
+                        n -> Integer.toUnsignedLong(Ipv4Subnet.parse(n.cidr()).base())));
     }
 
     /** {@code 0.0.0.1} style (host part only) means that host of the subnet; absent means the first host. */
@@ -154,8 +186,10 @@ final class GridNetworks {
             gateway = (written & Ipv4Subnet.mask(subnet.prefixLength())) == 0 ? subnet.base() | written : written;
         }
         if (!subnet.isUsableHost(gateway)) {
-            throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.gateway': " + (policy.gateway() == null ? "" : policy.gateway() + " -> ")
-                    + Ipv4Subnet.format(gateway) + " is not a usable host address of " + subnet);
+            throw new CniError(
+                    CniError.INVALID_NETCONF,
+                    "field 'ipam.gateway': " + (policy.gateway() == null ? "" : policy.gateway() + " -> ")
+                            + Ipv4Subnet.format(gateway) + " is not a usable host address of " + subnet);
         }
         return Ipv4Subnet.format(gateway);
     }
@@ -165,7 +199,12 @@ final class GridNetworks {
         if (holder.isPresent()) {
             String vmId = holder.get().ea(ReservationTags.VM_ID);
             if (vmId != null && !vmId.equals(ReservationTags.NO_CONTAINER)) {
-                LOG.log(System.Logger.Level.WARNING, "gateway {0} of network {1} is reserved for container {2}", gateway, policy.networkName(), vmId);
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "gateway {0} of network {1} is reserved for container {2}",
+                        gateway,
+                        policy.networkName(),
+                        vmId);
             }
             return;
         }

@@ -8,8 +8,7 @@ import java.time.Instant;
 
 /** The one way a reservation found on the grid becomes a journal record: adopted, or completing an intent. */
 final class GridRecords {
-    private GridRecords() {
-    }
+    private GridRecords() {}
 
     /** An attachment the journal did not know, adopted from its reservation on the grid. */
     static Attachment adopted(AttachmentKey key, FixedAddress r, String gateway, Instant now) {
@@ -18,7 +17,8 @@ final class GridRecords {
 
     /** An intent (ADD_PENDING) whose reservation turned out to be on the grid. */
     static Attachment completed(Attachment intent, FixedAddress r, String gateway) {
-        return intent.withAllocation(r.ipv4addr(), prefixOf(r), gateway, r.ref(), r.network()).withState(AttachmentState.ALLOCATED);
+        return intent.withAllocation(r.ipv4addr(), prefixOf(r), gateway, r.ref(), r.network())
+                .withState(AttachmentState.ALLOCATED);
     }
 
     /** The prefix length of the reservation's network (32 when the grid did not say). */

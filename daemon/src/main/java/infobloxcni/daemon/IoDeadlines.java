@@ -16,7 +16,9 @@ final class IoDeadlines implements AutoCloseable {
     private final ScheduledThreadPoolExecutor timer;
 
     IoDeadlines() {
-        timer = new ScheduledThreadPoolExecutor(1, r -> Thread.ofPlatform().name("socket-deadlines").daemon(true).unstarted(r));
+        timer = new ScheduledThreadPoolExecutor(
+                1,
+                r -> Thread.ofPlatform().name("socket-deadlines").daemon(true).unstarted(r));
         timer.setRemoveOnCancelPolicy(true);
     }
 
@@ -52,7 +54,9 @@ final class IoDeadlines implements AutoCloseable {
         }
 
         /** Whether the deadline passed (and the channel was closed for it). */
-        boolean expired() { return expired; }
+        boolean expired() {
+            return expired;
+        }
 
         @Override
         public void close() {

@@ -52,8 +52,15 @@ public final class Ipam {
      * @param pool        this host's warm addresses
      * @param keeper      signalled when a pool may need refilling
      */
-    public Ipam(DaemonConfig config, WapiClient wapi, JournalGuard journal, ReservationTags tags, Clock clock, Settlements settlements,
-                AddressPool pool, Wakeup keeper) {
+    public Ipam(
+            DaemonConfig config,
+            WapiClient wapi,
+            JournalGuard journal,
+            ReservationTags tags,
+            Clock clock,
+            Settlements settlements,
+            AddressPool pool,
+            Wakeup keeper) {
         this.config = config;
         this.wapi = wapi;
         this.journal = journal;
@@ -71,7 +78,7 @@ public final class Ipam {
     // ------------------------------------------------------------------------------------- ADD
 
     /** An ADD's answer: the CNI result, and the attachment it reports. */
-    public record Added(byte[] result, Attachment attachment) { }
+    public record Added(byte[] result, Attachment attachment) {}
 
     /** ADD, its grid calls all within the ADD bound ({@link DaemonConfig.VerbBounds}). */
     public Added add(CniRequest request) throws CniError {
@@ -90,7 +97,8 @@ public final class Ipam {
                 journal.awaitGridSync(syncWait);
                 known = journal.get(key).orElse(null);
             }
-            if (known != null && (known.state() == AttachmentState.ALLOCATED || known.state() == AttachmentState.TAG_PENDING)) {
+            if (known != null
+                    && (known.state() == AttachmentState.ALLOCATED || known.state() == AttachmentState.TAG_PENDING)) {
                 // A repeated ADD (a runtime retrying after a timeout): same answer, no grid call.
                 return added(conf, known, policy);
             }
@@ -109,8 +117,13 @@ public final class Ipam {
             }
             String mac = MacAddresses.of(request);
             if (known == null) {
-                Optional<Attachment> fromPool = pool.take(key, policy.view(), policy.subnet() == null ? null : policy.subnet().toString(),
-                        mac, request.podName(), clock.instant());
+                Optional<Attachment> fromPool = pool.take(
+                        key,
+                        policy.view(),
+                        policy.subnet() == null ? null : policy.subnet().toString(),
+                        mac,
+                        request.podName(),
+                        clock.instant());
                 if (fromPool.isPresent()) {
                     // Answered from the pool: zero grid calls before the answer; the tag follows in the background.
                     settlements.behind(key);
@@ -129,8 +142,13 @@ public final class Ipam {
             if (reservation == null) reservation = reserve(request, intent, network, policy);
 
             // the subnet is known here: no need to trust the answer's network field
-            Attachment allocated = intent.withAllocation(reservation.ipv4addr(), network.subnet().prefixLength(),
-                    network.gateway(), reservation.ref(), network.subnet().toString()).withState(AttachmentState.ALLOCATED);
+            Attachment allocated = intent.withAllocation(
+                            reservation.ipv4addr(),
+                            network.subnet().prefixLength(),
+                            network.gateway(),
+                            reservation.ref(),
+                            network.subnet().toString())
+                    .withState(AttachmentState.ALLOCATED);
             journal.put(allocated);
             keeper.signal(); // the network is in use: keep its pool filled
             return new Added(CniResults.added(conf, allocated, network.gateway()), allocated);
@@ -139,14 +157,24 @@ public final class Ipam {
 
     /** The answer for an attachment that holds its address already (its gateway as recorded, else the network's). */
     private Added added(NetConf conf, Attachment a, NetworkRequest policy) throws CniError {
-        return new Added(CniResults.added(conf, a, a.gateway() != null ? a.gateway() : networks.ensure(policy).gateway()), a);
+        return new Added(
+                CniResults.added(
+                        conf,
+                        a,
+                        a.gateway() != null
+                                ? a.gateway()
+                                : networks.ensure(policy).gateway()),
+                a);
     }
 
     /** One POST: the grid picks the lowest free address and the answer carries it. */
-    private FixedAddress reserve(CniRequest request, Attachment intent, ReadyNetwork network, NetworkRequest policy) throws CniError {
+    private FixedAddress reserve(CniRequest request, Attachment intent, ReadyNetwork network, NetworkRequest policy)
+            throws CniError {
         AttachmentKey key = intent.key();
         try {
-            return wapi.reserveNextAvailableIp(network.view(), network.subnet().toString(),
+            return wapi.reserveNextAvailableIp(
+                    network.view(),
+                    network.subnet().toString(),
                     tags.forContainer(key, intent.mac(), request.podName()));
         } catch (WapiException.Transient lost) {
             if (!lost.mayHaveBeenApplied()) {
@@ -183,19 +211,33 @@ public final class Ipam {
         try {
             found = findOnGrid(intent.key(), view, intent.cidr());
         } catch (WapiException e) {
-            throw GridErrors.toCni(e, "looking for an earlier reservation of " + intent.key().containerId());
+            throw GridErrors.toCni(
+                    e, "looking for an earlier reservation of " + intent.key().containerId());
         }
         if (found.isEmpty()) return null;
         for (FixedAddress extra : found.subList(1, found.size())) {
             try {
                 if (releaseSeen(intent.key(), extra) == VerifiedWrite.Outcome.WRITTEN) {
-                    LOG.log(System.Logger.Level.WARNING, "released duplicate reservation {0} of {1}", extra.ipv4addr(), intent.key());
+                    LOG.log(
+                            System.Logger.Level.WARNING,
+                            "released duplicate reservation {0} of {1}",
+                            extra.ipv4addr(),
+                            intent.key());
                 }
             } catch (WapiException e) {
-                LOG.log(System.Logger.Level.WARNING, "duplicate reservation {0} of {1} left for recovery: {2}", extra.ipv4addr(), intent.key(), e.getMessage());
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "duplicate reservation {0} of {1} left for recovery: {2}",
+                        extra.ipv4addr(),
+                        intent.key(),
+                        e.getMessage());
             }
         }
-        LOG.log(System.Logger.Level.INFO, "adopted reservation {0} of {1} from the grid", found.getFirst().ipv4addr(), intent.key());
+        LOG.log(
+                System.Logger.Level.INFO,
+                "adopted reservation {0} of {1} from the grid",
+                found.getFirst().ipv4addr(),
+                intent.key());
         return found.getFirst();
     }
 
@@ -211,7 +253,10 @@ public final class Ipam {
     public List<FixedAddress> findOnGrid(AttachmentKey key, String view, String cidr) {
         return wapi.findFixedAddressesByEa(view, ReservationTags.VM_ID, key.containerId()).stream()
                 .filter(r -> tags.owns(r, key))
-                .filter(r -> cidr == null || r.network() == null || r.network().equals(cidr) || ReservationTags.ownerOf(r).isPresent())
+                .filter(r -> cidr == null
+                        || r.network() == null
+                        || r.network().equals(cidr)
+                        || ReservationTags.ownerOf(r).isPresent())
                 .toList();
     }
 
@@ -236,7 +281,8 @@ public final class Ipam {
         Attachment known;
         try (KeyLocks.Held held = locks.lock(key)) {
             known = journal.get(key).orElse(null);
-            boolean pooled = known != null && pool.giveBack(known, target, wapi.health().failingFast(), clock.instant());
+            boolean pooled =
+                    known != null && pool.giveBack(known, target, wapi.health().failingFast(), clock.instant());
             if (pooled) keeper.signal();
             else releaseIntent(key, known, policy.view());
             released = settlements.behind(key); // it takes the lock once this DEL lets it go
@@ -263,8 +309,12 @@ public final class Ipam {
      */
     WapiException returnToPool(Attachment intent) {
         try {
-            VerifiedWrite w = wapi.updateFixedAddressIf(intent.networkView(), intent.address(), claimsWithPool(intent.key()),
-                    tags.untagFor(intent.key().network()), ReservationTags.CONTAINER_EAS);
+            VerifiedWrite w = wapi.updateFixedAddressIf(
+                    intent.networkView(),
+                    intent.address(),
+                    claimsWithPool(intent.key()),
+                    tags.untagFor(intent.key().network()),
+                    ReservationTags.CONTAINER_EAS);
             if (w.outcome() == VerifiedWrite.Outcome.WRITTEN) {
                 pool.putBack(intent, clock.instant());
                 LOG.log(System.Logger.Level.INFO, "{0} of {1} back in the pool", intent.address(), intent.key());
@@ -289,8 +339,8 @@ public final class Ipam {
         // On disk before the grid hears of it: from now on the grid may show this container's tag.
         if (taken.attempts() == 0) journal.put(taken = taken.withAttempt());
         List<ReservationClaim> claims = new ArrayList<>(claimsWithPool(key));
-        VerifiedWrite w = wapi.updateFixedAddressIf(taken.networkView(), taken.address(), claims,
-                tags.tagFor(key, taken.mac(), taken.podName()));
+        VerifiedWrite w = wapi.updateFixedAddressIf(
+                taken.networkView(), taken.address(), claims, tags.tagFor(key, taken.mac(), taken.podName()));
         switch (w.outcome()) {
             case WRITTEN -> {
                 journal.put(taken.withRef(w.holder().ref()).withError(null).withState(AttachmentState.ALLOCATED));
@@ -299,23 +349,37 @@ public final class Ipam {
             case ABSENT -> {
                 // The pool's reservation was deleted behind our back: the container uses the address, reserve it again.
                 try {
-                    FixedAddress again = wapi.reserveAddress(taken.networkView(), taken.address(), tags.forContainer(key, taken.mac(), taken.podName()));
+                    FixedAddress again = wapi.reserveAddress(
+                            taken.networkView(), taken.address(), tags.forContainer(key, taken.mac(), taken.podName()));
                     journal.put(taken.withRef(again.ref()).withState(AttachmentState.ALLOCATED));
-                    LOG.log(System.Logger.Level.WARNING, "{0} from the pool was no longer reserved; reserved again for {1}", taken.address(), key);
+                    LOG.log(
+                            System.Logger.Level.WARNING,
+                            "{0} from the pool was no longer reserved; reserved again for {1}",
+                            taken.address(),
+                            key);
                 } catch (WapiException.Conflict taken2) {
                     conflict(taken, "someone reserved it meanwhile");
                 }
             }
-            case HELD_BY_ANOTHER -> conflict(taken, "it now holds VM ID " + w.holder().ea(ReservationTags.VM_ID)
-                    + (w.holder().comment() == null ? ", no comment" : ", comment \"" + w.holder().comment() + "\""));
+            case HELD_BY_ANOTHER ->
+                conflict(
+                        taken,
+                        "it now holds VM ID " + w.holder().ea(ReservationTags.VM_ID)
+                                + (w.holder().comment() == null
+                                        ? ", no comment"
+                                        : ", comment \"" + w.holder().comment() + "\""));
         }
         return true;
     }
 
     /** A pool address in use by a container that the grid now gives to someone else: for a person (the audit reports it). */
     private void conflict(Attachment taken, String why) {
-        LOG.log(System.Logger.Level.ERROR, "CONFLICT: {0} uses {1} from this host''s pool, but {2}; run infoblox-cni-recover",
-                taken.key(), taken.address(), why);
+        LOG.log(
+                System.Logger.Level.ERROR,
+                "CONFLICT: {0} uses {1} from this host''s pool, but {2}; run infoblox-cni-recover",
+                taken.key(),
+                taken.address(),
+                why);
         journal.put(taken.withError("pool address taken on the grid: " + why).withState(AttachmentState.ALLOCATED));
     }
 
@@ -345,7 +409,8 @@ public final class Ipam {
 
     /** Puts DEL_PENDING on disk for this attachment (known to the journal or not) and returns it. Key lock held. */
     private Attachment releaseIntent(AttachmentKey key, Attachment known, String view) {
-        if (known != null && known.state() == AttachmentState.DEL_PENDING) return known; // a repeated DEL: already on disk
+        if (known != null && known.state() == AttachmentState.DEL_PENDING)
+            return known; // a repeated DEL: already on disk
         Attachment intent = (known != null ? known : Attachment.pending(key, view, MacAddresses.NONE, clock.instant()))
                 .withState(AttachmentState.DEL_PENDING);
         journal.put(intent);
@@ -366,8 +431,10 @@ public final class Ipam {
         AttachmentKey key = attachment.key();
         String view = attachment.networkView();
         if (attachment.address() != null) {
-            // A record's address may still show the pool's tag (handed out, never tagged): that, too, is this attachment's.
-            VerifiedWrite.Outcome atKnownAddress = logRelease(key, wapi.deleteFixedAddressIf(view, attachment.address(), claimsWithPool(key)));
+            // A record's address may still show the pool's tag (handed out, never tagged): that, too, is this
+            // attachment's.
+            VerifiedWrite.Outcome atKnownAddress =
+                    logRelease(key, wapi.deleteFixedAddressIf(view, attachment.address(), claimsWithPool(key)));
             if (atKnownAddress == VerifiedWrite.Outcome.WRITTEN) return;
         }
         for (FixedAddress r : findOnGrid(key, view, attachment.cidr())) releaseSeen(key, r);
@@ -375,16 +442,27 @@ public final class Ipam {
 
     /** Releases a reservation a search has just returned, if it is still this attachment's. */
     VerifiedWrite.Outcome releaseSeen(AttachmentKey key, FixedAddress seen) {
-        return logRelease(key, wapi.deleteFixedAddressIf(seen.networkView(), seen.ipv4addr(), tags.claimsOf(key), seen));
+        return logRelease(
+                key, wapi.deleteFixedAddressIf(seen.networkView(), seen.ipv4addr(), tags.claimsOf(key), seen));
     }
 
     private static VerifiedWrite.Outcome logRelease(AttachmentKey key, VerifiedWrite w) {
         switch (w.outcome()) {
-            case WRITTEN -> LOG.log(System.Logger.Level.INFO, "released {0} of {1}", w.holder().ipv4addr(), key);
-            case ABSENT -> { } // released earlier, perhaps by a run that crashed before it could say so
-            case HELD_BY_ANOTHER -> LOG.log(System.Logger.Level.WARNING,
-                    "{0} no longer holds the reservation of {1} (it holds VM ID {2}, comment \"{3}\"): left alone, counted as released",
-                    w.holder().ipv4addr(), key, w.holder().ea(ReservationTags.VM_ID), w.holder().comment());
+            case WRITTEN ->
+                LOG.log(
+                        System.Logger.Level.INFO,
+                        "released {0} of {1}",
+                        w.holder().ipv4addr(),
+                        key);
+            case ABSENT -> {} // released earlier, perhaps by a run that crashed before it could say so
+            case HELD_BY_ANOTHER ->
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "{0} no longer holds the reservation of {1} (it holds VM ID {2}, comment \"{3}\"): left alone, counted as released",
+                        w.holder().ipv4addr(),
+                        key,
+                        w.holder().ea(ReservationTags.VM_ID),
+                        w.holder().comment());
         }
         return w.outcome();
     }
@@ -395,7 +473,8 @@ public final class Ipam {
             release(pending);
             journal.remove(pending.key());
         } catch (WapiException e) {
-            throw GridErrors.toCni(e, "finishing the earlier release of " + pending.key().containerId());
+            throw GridErrors.toCni(
+                    e, "finishing the earlier release of " + pending.key().containerId());
         }
     }
 
@@ -411,33 +490,43 @@ public final class Ipam {
     private void checkWithin(CniRequest request) throws CniError {
         AttachmentKey key = keyOf(request);
         List<String> expected = request.netConf().prevResultAddresses();
-        if (expected.isEmpty()) throw new CniError(CniError.INVALID_NETCONF, "field 'prevResult' holds no address to check");
+        if (expected.isEmpty())
+            throw new CniError(CniError.INVALID_NETCONF, "field 'prevResult' holds no address to check");
         String view = policyFor(request.netConf()).view();
         try (KeyLocks.Held held = locks.lock(key)) {
             Attachment known = journal.get(key)
-                    .filter(a -> a.state() == AttachmentState.ALLOCATED || a.state() == AttachmentState.TAG_PENDING).orElse(null);
+                    .filter(a -> a.state() == AttachmentState.ALLOCATED || a.state() == AttachmentState.TAG_PENDING)
+                    .orElse(null);
             Optional<FixedAddress> onGrid;
             try {
                 // What the journal's address holds now, if it is still ours; else a search by VM ID.
-                // (A pool address handed out and not tagged yet still shows the pool's tag: that is this attachment's too.)
+                // (A pool address handed out and not tagged yet still shows the pool's tag: that is this attachment's
+                // too.)
                 boolean untagged = known != null && known.state() == AttachmentState.TAG_PENDING;
                 onGrid = known != null && known.address() != null
                         ? wapi.findFixedAddressByIp(known.networkView(), known.address())
-                                .filter(r -> tags.owns(r, key) || untagged && tags.poolClaim(key.network()).matches(r))
+                                .filter(r -> tags.owns(r, key)
+                                        || untagged
+                                                && tags.poolClaim(key.network()).matches(r))
                         : Optional.empty();
-                if (onGrid.isEmpty()) onGrid = findOnGrid(key, view, null).stream().findFirst();
+                if (onGrid.isEmpty())
+                    onGrid = findOnGrid(key, view, null).stream().findFirst();
             } catch (WapiException e) {
                 throw GridErrors.toCni(e, "checking the reservation of " + key.containerId());
             }
             if (onGrid.isEmpty()) {
-                throw new CniError(CniError.RESERVATION_MISMATCH, "the grid holds no reservation for container " + key.containerId()
-                        + " on " + key.ifName() + " in network " + key.network());
+                throw new CniError(
+                        CniError.RESERVATION_MISMATCH,
+                        "the grid holds no reservation for container " + key.containerId() + " on " + key.ifName()
+                                + " in network " + key.network());
             }
             String address = onGrid.get().ipv4addr();
             boolean listed = expected.stream().anyMatch(e -> e.equals(address) || e.startsWith(address + "/"));
             if (!listed) {
-                throw new CniError(CniError.RESERVATION_MISMATCH, "prevResult says " + expected + " but the grid reserves "
-                        + address + " for container " + key.containerId());
+                throw new CniError(
+                        CniError.RESERVATION_MISMATCH,
+                        "prevResult says " + expected + " but the grid reserves " + address + " for container "
+                                + key.containerId());
             }
             if (known == null) adoptChecked(key, onGrid.get(), request);
         }
@@ -445,7 +534,12 @@ public final class Ipam {
 
     /** CHECK proved a reservation the journal did not know (e.g. made by the original driver): remember it. */
     private void adoptChecked(AttachmentKey key, FixedAddress reservation, CniRequest request) {
-        String gateway = request.netConf().prevResult().path("ips").path(0).path("gateway").asText(null);
+        String gateway = request.netConf()
+                .prevResult()
+                .path("ips")
+                .path(0)
+                .path("gateway")
+                .asText(null);
         journal.put(GridRecords.adopted(key, reservation, gateway, clock.instant()));
     }
 
@@ -460,12 +554,18 @@ public final class Ipam {
         if (request.netConf() != null && request.netConf().name() != null) {
             NetworkRequest policy = policyFor(request.netConf());
             pool.observe(policy, poolTargetOf(request.netConf()));
-            if (!pool.free(policy.networkName(), policy.view(), policy.subnet() == null ? null : policy.subnet().toString()).isEmpty()) return;
+            if (!pool.free(
+                            policy.networkName(),
+                            policy.view(),
+                            policy.subnet() == null ? null : policy.subnet().toString())
+                    .isEmpty()) return;
         }
         GridHealth health = wapi.health();
         if (health.failingFast()) {
-            throw new CniError(CniError.STATUS_CANNOT_ADD, "cannot allocate: the grid is down since " + health.since()
-                    + (health.lastError() == null ? "" : " (" + health.lastError() + ")"));
+            throw new CniError(
+                    CniError.STATUS_CANNOT_ADD,
+                    "cannot allocate: the grid is down since " + health.since()
+                            + (health.lastError() == null ? "" : " (" + health.lastError() + ")"));
         }
         try {
             Deadline.within(config.bounds().statusProbe(), () -> {
@@ -495,8 +595,10 @@ public final class Ipam {
         NetConf conf = request.netConf();
         if (conf.validAttachments() == null) {
             // The spec requires the key; without it "nothing is valid" would release every container of the network.
-            throw new CniError(CniError.INVALID_NETCONF, "field 'cni.dev/valid-attachments' is required for GC (an empty list means "
-                    + "no attachment is valid); nothing was released");
+            throw new CniError(
+                    CniError.INVALID_NETCONF,
+                    "field 'cni.dev/valid-attachments' is required for GC (an empty list means "
+                            + "no attachment is valid); nothing was released");
         }
         Set<String> valid = new HashSet<>();
         conf.validAttachments().forEach(a -> valid.add(a.containerId() + "/" + a.ifName()));
@@ -505,11 +607,14 @@ public final class Ipam {
 
         Set<AttachmentKey> stale = new HashSet<>();
         for (Attachment a : journal.all()) {
-            if (AddressPool.isPoolKey(a.key()) || a.state() == AttachmentState.RETURN_PENDING) continue; // pool entries are never collected
-            if (a.key().network().equals(conf.name()) && !valid.contains(a.key().containerId() + "/" + a.key().ifName())) stale.add(a.key());
+            if (AddressPool.isPoolKey(a.key()) || a.state() == AttachmentState.RETURN_PENDING)
+                continue; // pool entries are never collected
+            if (a.key().network().equals(conf.name())
+                    && !valid.contains(a.key().containerId() + "/" + a.key().ifName())) stale.add(a.key());
         }
         try {
-            for (FixedAddress r : wapi.findFixedAddresses(view, Map.of("comment~", tags.thisHostCommentRegex(conf.name())), Map.of())) {
+            for (FixedAddress r : wapi.findFixedAddresses(
+                    view, Map.of("comment~", tags.thisHostCommentRegex(conf.name())), Map.of())) {
                 AttachmentKey key = tags.keyOf(r);
                 if (key != null && !valid.contains(key.containerId() + "/" + key.ifName())) stale.add(key);
             }
@@ -528,7 +633,9 @@ public final class Ipam {
         }
         if (!failures.isEmpty()) {
             settlements.later();
-            throw new CniError(CniError.TRY_AGAIN_LATER, "GC could not release " + failures.size() + " attachment(s); they stay queued",
+            throw new CniError(
+                    CniError.TRY_AGAIN_LATER,
+                    "GC could not release " + failures.size() + " attachment(s); they stay queued",
                     String.join("; ", failures));
         }
     }
@@ -544,9 +651,13 @@ public final class Ipam {
         return conf.poolSize() >= 0 ? conf.poolSize() : config.poolSize();
     }
 
-    GridNetworks networks() { return networks; }
+    GridNetworks networks() {
+        return networks;
+    }
 
-    AddressPool pool() { return pool; }
+    AddressPool pool() {
+        return pool;
+    }
 
     NetworkRequest policyFor(NetConf conf) {
         return new NetworkRequest(
@@ -558,7 +669,11 @@ public final class Ipam {
                 conf.gateway());
     }
 
-    KeyLocks locks() { return locks; }
+    KeyLocks locks() {
+        return locks;
+    }
 
-    JournalGuard journal() { return journal; }
+    JournalGuard journal() {
+        return journal;
+    }
 }

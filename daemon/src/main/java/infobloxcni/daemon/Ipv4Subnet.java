@@ -4,8 +4,10 @@ package infobloxcni.daemon;
 public record Ipv4Subnet(int base, int prefixLength) {
 
     public Ipv4Subnet {
-        if (prefixLength < 0 || prefixLength > 32) throw new IllegalArgumentException("prefix length out of range: " + prefixLength);
-        if ((base & ~mask(prefixLength)) != 0) throw new IllegalArgumentException("host bits set in " + format(base) + "/" + prefixLength);
+        if (prefixLength < 0 || prefixLength > 32)
+            throw new IllegalArgumentException("prefix length out of range: " + prefixLength);
+        if ((base & ~mask(prefixLength)) != 0)
+            throw new IllegalArgumentException("host bits set in " + format(base) + "/" + prefixLength);
     }
 
     /** Parses {@code 10.0.0.0/24}; throws IllegalArgumentException with the reason. */
@@ -26,7 +28,9 @@ public record Ipv4Subnet(int base, int prefixLength) {
         if (parts.length != 4) throw new IllegalArgumentException("'" + text + "' is not an IPv4 address");
         int value = 0;
         for (String part : parts) {
-            if (part.isEmpty() || part.length() > 3 || !part.chars().allMatch(c -> c >= '0' && c <= '9')) { // ASCII digits only
+            if (part.isEmpty()
+                    || part.length() > 3
+                    || !part.chars().allMatch(c -> c >= '0' && c <= '9')) { // ASCII digits only
                 throw new IllegalArgumentException("'" + text + "' is not an IPv4 address");
             }
             int octet = Integer.parseInt(part);
@@ -37,7 +41,8 @@ public record Ipv4Subnet(int base, int prefixLength) {
     }
 
     public static String format(int address) {
-        return ((address >>> 24) & 255) + "." + ((address >>> 16) & 255) + "." + ((address >>> 8) & 255) + "." + (address & 255);
+        return ((address >>> 24) & 255) + "." + ((address >>> 16) & 255) + "." + ((address >>> 8) & 255) + "."
+                + (address & 255);
     }
 
     static int mask(int prefixLength) {

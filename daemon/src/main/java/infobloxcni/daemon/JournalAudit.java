@@ -48,17 +48,22 @@ public final class JournalAudit {
 
     /** One disagreement, and what --apply did about it. */
     public record Finding(Kind kind, AttachmentKey key, String address, String detail, String repair) {
-        public boolean repaired() { return repair != null && !repair.startsWith("FAILED"); }
+        public boolean repaired() {
+            return repair != null && !repair.startsWith("FAILED");
+        }
     }
 
     /** A container's attachment as the runtime knows it; network null means any network. */
     public record LiveAttachment(String network, String containerId, String ifName) {
         boolean matches(AttachmentKey key) {
-            return containerId.equals(key.containerId()) && ifName.equals(key.ifName()) && (network == null || network.equals(key.network()));
+            return containerId.equals(key.containerId())
+                    && ifName.equals(key.ifName())
+                    && (network == null || network.equals(key.network()));
         }
     }
 
-    public record Report(List<Finding> findings, int journalRecords, int gridReservations, String liveSource, boolean applied) { }
+    public record Report(
+            List<Finding> findings, int journalRecords, int gridReservations, String liveSource, boolean applied) {}
 
     private final WapiClient wapi;
     private final AttachmentStore journal;
@@ -69,8 +74,15 @@ public final class JournalAudit {
     private final int defaultPoolSize;
     private final java.time.Clock clock;
 
-    JournalAudit(WapiClient wapi, AttachmentStore journal, Ipam ipam, JournalRebuilder rebuilder, ReservationTags tags,
-                 PoolKeeper keeper, int defaultPoolSize, java.time.Clock clock) {
+    JournalAudit(
+            WapiClient wapi,
+            AttachmentStore journal,
+            Ipam ipam,
+            JournalRebuilder rebuilder,
+            ReservationTags tags,
+            PoolKeeper keeper,
+            int defaultPoolSize,
+            java.time.Clock clock) {
         this.clock = clock;
         this.wapi = wapi;
         this.journal = journal;
@@ -105,8 +117,12 @@ public final class JournalAudit {
             if (a.state() != AttachmentState.ALLOCATED) continue;
             findings.add(isolated(a, () -> {
                 boolean dead = live != null && live.stream().noneMatch(l -> l.matches(a.key()));
-                FixedAddress onGrid = a.address() == null ? null : byAddress.containsKey(a.networkView() + "/" + a.address())
-                        ? byAddress.get(a.networkView() + "/" + a.address()) : wapi.findFixedAddressByIp(a.networkView(), a.address()).orElse(null);
+                FixedAddress onGrid = a.address() == null
+                        ? null
+                        : byAddress.containsKey(a.networkView() + "/" + a.address())
+                                ? byAddress.get(a.networkView() + "/" + a.address())
+                                : wapi.findFixedAddressByIp(a.networkView(), a.address())
+                                        .orElse(null);
                 if (onGrid == null) return repairMissing(a, dead, apply);
                 if (!tags.owns(onGrid, a.key())) return dropHeldByAnother(a, onGrid, apply);
                 return dead ? releaseDead(a, apply) : null;
@@ -124,16 +140,26 @@ public final class JournalAudit {
             Optional<Attachment> known = journal.get(key);
             List<FixedAddress> reservations = entry.getValue();
             FixedAddress keep = known.flatMap(a -> reservations.stream()
-                            .filter(r -> r.ipv4addr().equals(a.address()) && r.networkView().equals(a.networkView())).findFirst())
+                            .filter(r -> r.ipv4addr().equals(a.address())
+                                    && r.networkView().equals(a.networkView()))
+                            .findFirst())
                     .orElse(reservations.getFirst());
             for (FixedAddress extra : reservations) {
-                if (extra != keep) findings.add(releaseReservation(Kind.HELD_TWICE, key, extra, "second reservation of the same attachment", apply));
+                if (extra != keep)
+                    findings.add(releaseReservation(
+                            Kind.HELD_TWICE, key, extra, "second reservation of the same attachment", apply));
             }
             if (known.isEmpty()) {
                 boolean dead = live != null && live.stream().noneMatch(l -> l.matches(key));
-                findings.add(dead
-                        ? releaseReservation(Kind.ORPHAN_ON_GRID, key, keep, "reserved on the grid, unknown to the journal, container gone", apply)
-                        : adoptOrphan(key, keep, apply));
+                findings.add(
+                        dead
+                                ? releaseReservation(
+                                        Kind.ORPHAN_ON_GRID,
+                                        key,
+                                        keep,
+                                        "reserved on the grid, unknown to the journal, container gone",
+                                        apply)
+                                : adoptOrphan(key, keep, apply));
             }
         }
 
@@ -144,7 +170,11 @@ public final class JournalAudit {
             String where = a.networkView() + "/" + a.address();
             AttachmentKey other = holders.putIfAbsent(where, a.key());
             if (other != null) {
-                findings.add(new Finding(Kind.HELD_TWICE, a.key(), a.address(), "journal also gives this address to " + other.containerId() + "/" + other.ifName(),
+                findings.add(new Finding(
+                        Kind.HELD_TWICE,
+                        a.key(),
+                        a.address(),
+                        "journal also gives this address to " + other.containerId() + "/" + other.ifName(),
                         apply ? "FAILED: needs a person: release one of the two containers" : null));
             }
         }
@@ -162,12 +192,20 @@ public final class JournalAudit {
         try {
             return check.get();
         } catch (RuntimeException e) {
-            return new Finding(Kind.NOT_CHECKED, a.key(), a.address(), a.state() + " record could not be checked: " + e.getMessage(),
+            return new Finding(
+                    Kind.NOT_CHECKED,
+                    a.key(),
+                    a.address(),
+                    a.state() + " record could not be checked: " + e.getMessage(),
                     "FAILED: " + e);
         }
     }
 
-    private void auditPool(List<FixedAddress> hostReservations, Map<String, FixedAddress> byAddress, boolean apply, List<Finding> findings) {
+    private void auditPool(
+            List<FixedAddress> hostReservations,
+            Map<String, FixedAddress> byAddress,
+            boolean apply,
+            List<Finding> findings) {
         Map<String, List<Attachment>> freeByNetwork = new LinkedHashMap<>();
         java.util.Set<String> recorded = new java.util.HashSet<>();
         for (Attachment a : journal.all()) {
@@ -175,12 +213,20 @@ public final class JournalAudit {
             if (a.state() != AttachmentState.POOL) continue;
             FixedAddress onGrid = byAddress.get(a.networkView() + "/" + a.address());
             if (onGrid == null || !tags.poolClaim(a.key().network()).matches(onGrid)) {
-                String detail = onGrid == null ? "pool address the grid no longer reserves" : "pool address now held by another (VM ID "
-                        + onGrid.ea(ReservationTags.VM_ID) + ", comment \"" + onGrid.comment() + "\")";
-                findings.add(new Finding(onGrid == null ? Kind.MISSING_ON_GRID : Kind.HELD_BY_ANOTHER, a.key(), a.address(), detail,
+                String detail = onGrid == null
+                        ? "pool address the grid no longer reserves"
+                        : "pool address now held by another (VM ID " + onGrid.ea(ReservationTags.VM_ID) + ", comment \""
+                                + onGrid.comment() + "\")";
+                findings.add(new Finding(
+                        onGrid == null ? Kind.MISSING_ON_GRID : Kind.HELD_BY_ANOTHER,
+                        a.key(),
+                        a.address(),
+                        detail,
                         apply ? dropRecord(a) : null));
             } else {
-                freeByNetwork.computeIfAbsent(a.key().network(), n -> new ArrayList<>()).add(a);
+                freeByNetwork
+                        .computeIfAbsent(a.key().network(), n -> new ArrayList<>())
+                        .add(a);
             }
         }
         for (FixedAddress r : hostReservations) {
@@ -190,10 +236,26 @@ public final class JournalAudit {
             // With the daemon running, a refill (between the grid's answer and its record) or a release
             // may be under way: a network's refill in flight is the keeper's, and the keeper looks again.
             if (journal.get(AddressPool.refillKey(network)).isPresent()) continue;
-            if (!keeper.adoptOrphan(network, r, now -> AddressPool.entry(network, now.networkView(), now.ipv4addr(), GridRecords.prefixOf(now),
-                    null, now.ref(), now.network(), clock.instant()), apply)) continue;
+            if (!keeper.adoptOrphan(
+                    network,
+                    r,
+                    now -> AddressPool.entry(
+                            network,
+                            now.networkView(),
+                            now.ipv4addr(),
+                            GridRecords.prefixOf(now),
+                            null,
+                            now.ref(),
+                            now.network(),
+                            clock.instant()),
+                    apply)) continue;
             String repair = apply ? "taken into the pool" : null;
-            findings.add(new Finding(Kind.ORPHAN_ON_GRID, key, r.ipv4addr(), "this host's pool address, unknown to the journal", repair));
+            findings.add(new Finding(
+                    Kind.ORPHAN_ON_GRID,
+                    key,
+                    r.ipv4addr(),
+                    "this host's pool address, unknown to the journal",
+                    repair));
         }
         for (var entry : freeByNetwork.entrySet()) {
             int target = ipam.pool().targetOf(entry.getKey());
@@ -201,38 +263,61 @@ public final class JournalAudit {
             List<Attachment> free = ipam.pool().free(entry.getKey(), null, null);
             for (Attachment extra : free.subList(Math.min(target, free.size()), free.size())) {
                 FixedAddress seen = byAddress.get(extra.networkView() + "/" + extra.address());
-                findings.add(apply ? releasePoolEntry(Kind.POOL_SURPLUS, extra.key(), seen, tags, "beyond the pool's target of " + target)
-                        : new Finding(Kind.POOL_SURPLUS, extra.key(), extra.address(), "beyond the pool's target of " + target, null));
+                findings.add(
+                        apply
+                                ? releasePoolEntry(
+                                        Kind.POOL_SURPLUS,
+                                        extra.key(),
+                                        seen,
+                                        tags,
+                                        "beyond the pool's target of " + target)
+                                : new Finding(
+                                        Kind.POOL_SURPLUS,
+                                        extra.key(),
+                                        extra.address(),
+                                        "beyond the pool's target of " + target,
+                                        null));
             }
         }
     }
 
     private void forgetPools(String host, boolean apply, List<Finding> findings) {
         ReservationTags theirs = tags.forHost(host);
-        for (FixedAddress r : wapi.findFixedAddresses(null, Map.of("comment~", ReservationTags.poolCommentRegex(host)), Map.of())) {
+        for (FixedAddress r :
+                wapi.findFixedAddresses(null, Map.of("comment~", ReservationTags.poolCommentRegex(host)), Map.of())) {
             String network = theirs.poolNetworkOf(r);
             if (network == null) continue;
             AttachmentKey key = AddressPool.entryKey(network, r.ipv4addr());
             String detail = "pool address of host " + host;
-            findings.add(apply ? releasePoolEntry(Kind.FORGOTTEN_POOL, key, r, theirs, detail) : new Finding(Kind.FORGOTTEN_POOL, key, r.ipv4addr(), detail, null));
+            findings.add(
+                    apply
+                            ? releasePoolEntry(Kind.FORGOTTEN_POOL, key, r, theirs, detail)
+                            : new Finding(Kind.FORGOTTEN_POOL, key, r.ipv4addr(), detail, null));
         }
     }
 
     /** Releases a pool address, verified against the pool claim of the host it names; drops this host's record of it. */
-    private Finding releasePoolEntry(Kind kind, AttachmentKey key, FixedAddress seen, ReservationTags owner, String detail) {
+    private Finding releasePoolEntry(
+            Kind kind, AttachmentKey key, FixedAddress seen, ReservationTags owner, String detail) {
         String address = seen == null ? key.ifName() : seen.ipv4addr();
         try (KeyLocks.Held held = ipam.locks().lock(key)) {
             if (seen == null) {
                 journal.remove(key);
                 return new Finding(kind, key, address, detail, "record dropped (not on the grid)");
             }
-            VerifiedWrite w = wapi.deleteFixedAddressIf(seen.networkView(), seen.ipv4addr(), List.of(owner.poolClaim(key.network())), seen);
+            VerifiedWrite w = wapi.deleteFixedAddressIf(
+                    seen.networkView(), seen.ipv4addr(), List.of(owner.poolClaim(key.network())), seen);
             if (owner == tags) journal.remove(key);
-            return new Finding(kind, key, address, detail, switch (w.outcome()) {
-                case WRITTEN -> "released";
-                case ABSENT -> "already gone";
-                case HELD_BY_ANOTHER -> "no longer a free pool address; left alone";
-            });
+            return new Finding(
+                    kind,
+                    key,
+                    address,
+                    detail,
+                    switch (w.outcome()) {
+                        case WRITTEN -> "released";
+                        case ABSENT -> "already gone";
+                        case HELD_BY_ANOTHER -> "no longer a free pool address; left alone";
+                    });
         } catch (WapiException e) {
             return new Finding(kind, key, address, detail, "FAILED: " + e.getMessage());
         }
@@ -246,14 +331,16 @@ public final class JournalAudit {
     }
 
     private Finding dropHeldByAnother(Attachment a, FixedAddress holder, boolean apply) {
-        String detail = "journal says " + a.address() + ", which now holds another reservation (VM ID " + holder.ea(ReservationTags.VM_ID)
-                + ", comment \"" + holder.comment() + "\")";
+        String detail = "journal says " + a.address() + ", which now holds another reservation (VM ID "
+                + holder.ea(ReservationTags.VM_ID) + ", comment \"" + holder.comment() + "\")";
         if (!apply) return new Finding(Kind.HELD_BY_ANOTHER, a.key(), a.address(), detail, null);
         try (KeyLocks.Held held = ipam.locks().lock(a.key())) {
             Attachment now = journal.get(a.key()).orElse(null);
-            if (now == null || !a.address().equals(now.address())) return new Finding(Kind.HELD_BY_ANOTHER, a.key(), a.address(), detail, "settled meanwhile");
+            if (now == null || !a.address().equals(now.address()))
+                return new Finding(Kind.HELD_BY_ANOTHER, a.key(), a.address(), detail, "settled meanwhile");
             journal.remove(a.key());
-            return new Finding(Kind.HELD_BY_ANOTHER, a.key(), a.address(), detail, "record dropped; the grid left untouched");
+            return new Finding(
+                    Kind.HELD_BY_ANOTHER, a.key(), a.address(), detail, "record dropped; the grid left untouched");
         }
     }
 
@@ -262,7 +349,8 @@ public final class JournalAudit {
         if (!apply) return new Finding(Kind.PENDING_INTENT, a.key(), a.address(), detail, null);
         try (KeyLocks.Held held = ipam.locks().lock(a.key())) {
             Attachment now = journal.get(a.key()).orElse(null);
-            if (now == null || now.state() == AttachmentState.ALLOCATED) return new Finding(Kind.PENDING_INTENT, a.key(), a.address(), detail, "settled meanwhile");
+            if (now == null || now.state() == AttachmentState.ALLOCATED)
+                return new Finding(Kind.PENDING_INTENT, a.key(), a.address(), detail, "settled meanwhile");
             if (now.state() == AttachmentState.DEL_PENDING) {
                 ipam.release(now);
                 journal.remove(now.key());
@@ -284,10 +372,16 @@ public final class JournalAudit {
             List<FixedAddress> found = ipam.findOnGrid(now.key(), now.networkView(), now.cidr());
             if (found.isEmpty()) {
                 journal.remove(now.key());
-                return new Finding(Kind.PENDING_INTENT, a.key(), a.address(), detail, "nothing on the grid; intent dropped");
+                return new Finding(
+                        Kind.PENDING_INTENT, a.key(), a.address(), detail, "nothing on the grid; intent dropped");
             }
             journal.put(rebuilder.adopt(now.key(), found.getFirst(), now.gateway()));
-            return new Finding(Kind.PENDING_INTENT, a.key(), found.getFirst().ipv4addr(), detail, "adopted " + found.getFirst().ipv4addr());
+            return new Finding(
+                    Kind.PENDING_INTENT,
+                    a.key(),
+                    found.getFirst().ipv4addr(),
+                    detail,
+                    "adopted " + found.getFirst().ipv4addr());
         } catch (WapiException e) {
             return new Finding(Kind.PENDING_INTENT, a.key(), a.address(), detail, "FAILED: " + e.getMessage());
         }
@@ -299,12 +393,15 @@ public final class JournalAudit {
         try (KeyLocks.Held held = ipam.locks().lock(a.key())) {
             if (dead) {
                 journal.remove(a.key());
-                return new Finding(Kind.MISSING_ON_GRID, a.key(), a.address(), detail, "container gone; record dropped");
+                return new Finding(
+                        Kind.MISSING_ON_GRID, a.key(), a.address(), detail, "container gone; record dropped");
             }
             // The container still uses the address: reserve it again so nobody else gets it.
-            FixedAddress again = wapi.reserveAddress(a.networkView(), a.address(), tags.forContainer(a.key(), a.mac(), null));
+            FixedAddress again =
+                    wapi.reserveAddress(a.networkView(), a.address(), tags.forContainer(a.key(), a.mac(), null));
             journal.put(a.withRef(again.ref()));
-            return new Finding(Kind.MISSING_ON_GRID, a.key(), a.address(), detail, "reserved " + a.address() + " again");
+            return new Finding(
+                    Kind.MISSING_ON_GRID, a.key(), a.address(), detail, "reserved " + a.address() + " again");
         } catch (WapiException e) {
             return new Finding(Kind.MISSING_ON_GRID, a.key(), a.address(), detail, "FAILED: " + e.getMessage());
         }
@@ -315,7 +412,11 @@ public final class JournalAudit {
         if (!apply) return new Finding(Kind.DEAD_CONTAINER, a.key(), a.address(), detail, null);
         try (KeyLocks.Held held = ipam.locks().lock(a.key())) {
             WapiException failed = ipam.releaseWithIntent(a.key(), a.networkView());
-            return new Finding(Kind.DEAD_CONTAINER, a.key(), a.address(), detail,
+            return new Finding(
+                    Kind.DEAD_CONTAINER,
+                    a.key(),
+                    a.address(),
+                    detail,
                     failed == null ? "released" : "FAILED (release stays queued): " + failed.getMessage());
         }
     }
@@ -347,19 +448,30 @@ public final class JournalAudit {
     public static List<LiveAttachment> liveFromCniCache(java.nio.file.Path dir) {
         if (dir == null || !java.nio.file.Files.isDirectory(dir)) return null;
         return JournalRebuilder.readCniCache(dir).stream()
-                .map(c -> new LiveAttachment(c.key().network(), c.key().containerId(), c.key().ifName())).toList();
+                .map(c -> new LiveAttachment(
+                        c.key().network(), c.key().containerId(), c.key().ifName()))
+                .toList();
     }
 
     // ---------------------------------------------------------------- the report on the wire
 
     public static com.fasterxml.jackson.databind.node.ObjectNode toJson(Report report) {
-        var json = NetConf.JSON.createObjectNode()
-                .put("journalRecords", report.journalRecords()).put("gridReservations", report.gridReservations())
-                .put("liveSource", report.liveSource()).put("applied", report.applied());
+        var json = NetConf.JSON
+                .createObjectNode()
+                .put("journalRecords", report.journalRecords())
+                .put("gridReservations", report.gridReservations())
+                .put("liveSource", report.liveSource())
+                .put("applied", report.applied());
         var list = json.putArray("findings");
         for (Finding f : report.findings()) {
-            list.addObject().put("kind", f.kind().name()).put("network", f.key().network()).put("containerId", f.key().containerId())
-                    .put("ifName", f.key().ifName()).put("address", f.address()).put("detail", f.detail()).put("repair", f.repair());
+            list.addObject()
+                    .put("kind", f.kind().name())
+                    .put("network", f.key().network())
+                    .put("containerId", f.key().containerId())
+                    .put("ifName", f.key().ifName())
+                    .put("address", f.address())
+                    .put("detail", f.detail())
+                    .put("repair", f.repair());
         }
         return json;
     }
@@ -367,24 +479,42 @@ public final class JournalAudit {
     public static Report fromJson(com.fasterxml.jackson.databind.JsonNode json) {
         List<Finding> findings = new ArrayList<>();
         for (var f : json.path("findings")) {
-            findings.add(new Finding(Kind.valueOf(f.path("kind").asText()),
-                    new AttachmentKey(f.path("network").asText(), f.path("containerId").asText(), f.path("ifName").asText()),
-                    f.path("address").asText(null), f.path("detail").asText(null), f.path("repair").asText(null)));
+            findings.add(new Finding(
+                    Kind.valueOf(f.path("kind").asText()),
+                    new AttachmentKey(
+                            f.path("network").asText(),
+                            f.path("containerId").asText(),
+                            f.path("ifName").asText()),
+                    f.path("address").asText(null),
+                    f.path("detail").asText(null),
+                    f.path("repair").asText(null)));
         }
-        return new Report(findings, json.path("journalRecords").asInt(), json.path("gridReservations").asInt(),
-                json.path("liveSource").asText(null), json.path("applied").asBoolean());
+        return new Report(
+                findings,
+                json.path("journalRecords").asInt(),
+                json.path("gridReservations").asInt(),
+                json.path("liveSource").asText(null),
+                json.path("applied").asBoolean());
     }
 
     static List<LiveAttachment> liveFromJson(com.fasterxml.jackson.databind.JsonNode json) {
         if (json == null || !json.isArray()) return null;
         List<LiveAttachment> out = new ArrayList<>();
-        for (var l : json) out.add(new LiveAttachment(l.path("network").asText(null), l.path("containerId").asText(), l.path("ifName").asText()));
+        for (var l : json)
+            out.add(new LiveAttachment(
+                    l.path("network").asText(null),
+                    l.path("containerId").asText(),
+                    l.path("ifName").asText()));
         return out;
     }
 
     public static com.fasterxml.jackson.databind.node.ArrayNode liveToJson(List<LiveAttachment> live) {
         var out = NetConf.JSON.createArrayNode();
-        for (LiveAttachment l : live) out.addObject().put("network", l.network()).put("containerId", l.containerId()).put("ifName", l.ifName());
+        for (LiveAttachment l : live)
+            out.addObject()
+                    .put("network", l.network())
+                    .put("containerId", l.containerId())
+                    .put("ifName", l.ifName());
         return out;
     }
 }

@@ -31,6 +31,7 @@ final class JournalGuard implements AttachmentStore {
     private volatile AttachmentStore current;
     /** Open until the journal has been merged with this host's reservations on the grid. */
     private volatile CountDownLatch gridSync = new CountDownLatch(1);
+
     private final AtomicInteger quarantines = new AtomicInteger();
     private volatile boolean closed;
 
@@ -65,7 +66,8 @@ final class JournalGuard implements AttachmentStore {
             // the journal's lock, so that the journal can be moved aside.
             opening.cancel(true);
             opener.join(2000);
-            throw new TimeoutException("opening the journal in " + dir + " took longer than " + timeout.toSeconds() + " s");
+            throw new TimeoutException(
+                    "opening the journal in " + dir + " took longer than " + timeout.toSeconds() + " s");
         }
     }
 
@@ -81,8 +83,10 @@ final class JournalGuard implements AttachmentStore {
         }
         Path aside = Journal.quarantine(dir);
         quarantines.incrementAndGet();
-        LOG.log(System.Logger.Level.ERROR, "JOURNAL DAMAGED (" + cause + "); moved aside to " + aside
-                + "; starting empty and rebuilding from the grid and the CNI cache");
+        LOG.log(
+                System.Logger.Level.ERROR,
+                "JOURNAL DAMAGED (" + cause + "); moved aside to " + aside
+                        + "; starting empty and rebuilding from the grid and the CNI cache");
         try {
             current = openWithin(dir, openTimeout);
         } catch (Exception e) {
@@ -109,9 +113,13 @@ final class JournalGuard implements AttachmentStore {
      * True until the journal has been merged with the grid: after every start (the journal may
      * have silently lost its last records, e.g. to a truncated file) and after a quarantine.
      */
-    boolean needsGridSync() { return gridSync.getCount() > 0; }
+    boolean needsGridSync() {
+        return gridSync.getCount() > 0;
+    }
 
-    void gridSynced() { gridSync.countDown(); }
+    void gridSynced() {
+        gridSync.countDown();
+    }
 
     /** Waits (bounded) for the merge with the grid; false when it has not happened in time. */
     boolean awaitGridSync(Duration max) {
@@ -124,22 +132,44 @@ final class JournalGuard implements AttachmentStore {
     }
 
     /** How often the journal had to be moved aside since start. */
-    int quarantines() { return quarantines.get(); }
-
-    @Override public Optional<Attachment> get(AttachmentKey key) { return guarded(() -> current.get(key)); }
-
-    @Override public List<Attachment> all() { return guarded(() -> current.all()); }
-
-    @Override public List<Attachment> byContainer(String containerId) { return guarded(() -> current.byContainer(containerId)); }
-
-    @Override public void put(Attachment a) {
-        Attachment stamped = a.withUpdated(clock.instant());
-        guarded(() -> { current.put(stamped); return null; });
+    int quarantines() {
+        return quarantines.get();
     }
 
-    @Override public void remove(AttachmentKey key) { guarded(() -> { current.remove(key); return null; }); }
+    @Override
+    public Optional<Attachment> get(AttachmentKey key) {
+        return guarded(() -> current.get(key));
+    }
 
-    @Override public synchronized void close() {
+    @Override
+    public List<Attachment> all() {
+        return guarded(() -> current.all());
+    }
+
+    @Override
+    public List<Attachment> byContainer(String containerId) {
+        return guarded(() -> current.byContainer(containerId));
+    }
+
+    @Override
+    public void put(Attachment a) {
+        Attachment stamped = a.withUpdated(clock.instant());
+        guarded(() -> {
+            current.put(stamped);
+            return null;
+        });
+    }
+
+    @Override
+    public void remove(AttachmentKey key) {
+        guarded(() -> {
+            current.remove(key);
+            return null;
+        });
+    }
+
+    @Override
+    public synchronized void close() {
         closed = true;
         if (current != null) current.close();
     }

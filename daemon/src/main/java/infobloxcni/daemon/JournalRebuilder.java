@@ -25,14 +25,16 @@ import java.util.Map;
  */
 public final class JournalRebuilder {
     private static final System.Logger LOG = System.getLogger(JournalRebuilder.class.getName());
-    private static final java.util.regex.Pattern MAC = java.util.regex.Pattern.compile("([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}");
+    private static final java.util.regex.Pattern MAC =
+            java.util.regex.Pattern.compile("([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}");
 
     /**
      * One attachment a runtime has cached a result for; ipamType null when the cached config is
      * unreadable or names none; mac (the interface's, from the result) and podName (CNI_ARGS
      * {@code K8S_POD_NAME}) null when the entry does not say.
      */
-    public record CachedAttachment(AttachmentKey key, String address, String gateway, String ipamType, String mac, String podName) { }
+    public record CachedAttachment(
+            AttachmentKey key, String address, String gateway, String ipamType, String mac, String podName) {}
 
     private final WapiClient wapi;
     private final ReservationTags tags;
@@ -45,7 +47,8 @@ public final class JournalRebuilder {
      * @param ipamType the driver name: cached attachments of networks using another IPAM are not ours
      * @param keeper takes in the pool addresses the journal lacks, checked again as it does for a lost refill
      */
-    JournalRebuilder(WapiClient wapi, ReservationTags tags, Path cniCacheDir, String ipamType, Clock clock, PoolKeeper keeper) {
+    JournalRebuilder(
+            WapiClient wapi, ReservationTags tags, Path cniCacheDir, String ipamType, Clock clock, PoolKeeper keeper) {
         this.keeper = keeper;
         this.wapi = wapi;
         this.tags = tags;
@@ -72,29 +75,40 @@ public final class JournalRebuilder {
             if (poolNetwork != null) {
                 // the start-up merge runs beside requests and the keeper: the address is checked again
                 if (!recorded.contains(r.networkView() + "/" + r.ipv4addr())
-                        && keeper.adoptOrphan(poolNetwork, r, now -> adoptPoolEntry(poolNetwork, now, cached), true)) adopted++;
+                        && keeper.adoptOrphan(poolNetwork, r, now -> adoptPoolEntry(poolNetwork, now, cached), true))
+                    adopted++;
                 continue;
             }
             AttachmentKey key = tags.keyOf(r);
             if (key == null || journal.get(key).isPresent()) continue;
-            String gateway = cached.stream().filter(c -> c.key().equals(key)).map(CachedAttachment::gateway).findFirst().orElse(null);
+            String gateway = cached.stream()
+                    .filter(c -> c.key().equals(key))
+                    .map(CachedAttachment::gateway)
+                    .findFirst()
+                    .orElse(null);
             journal.put(adopt(key, r, gateway));
             adopted++;
         }
         for (CachedAttachment c : cached) {
             if (!ipamType.equals(c.ipamType()) || journal.get(c.key()).isPresent()) continue;
-            List<FixedAddress> onGrid = wapi.findFixedAddressesByEa(null, ReservationTags.VM_ID, c.key().containerId()).stream()
-                    .filter(r -> tags.owns(r, c.key()))
-                    .filter(r -> c.address() == null || c.address().equals(r.ipv4addr()))
-                    .toList();
+            List<FixedAddress> onGrid =
+                    wapi
+                            .findFixedAddressesByEa(
+                                    null, ReservationTags.VM_ID, c.key().containerId())
+                            .stream()
+                            .filter(r -> tags.owns(r, c.key()))
+                            .filter(r -> c.address() == null || c.address().equals(r.ipv4addr()))
+                            .toList();
             if (!onGrid.isEmpty()) {
                 journal.put(adopt(c.key(), onGrid.getFirst(), c.gateway()));
                 adopted++;
             }
         }
         // After a clean stop nothing is missing; anything adopted means the journal had lost it.
-        LOG.log(adopted == 0 ? System.Logger.Level.INFO : System.Logger.Level.WARNING,
-                "journal merged with the grid and the CNI cache: {0} attachment(s) adopted", adopted);
+        LOG.log(
+                adopted == 0 ? System.Logger.Level.INFO : System.Logger.Level.WARNING,
+                "journal merged with the grid and the CNI cache: {0} attachment(s) adopted",
+                adopted);
         return adopted;
     }
 
@@ -106,13 +120,18 @@ public final class JournalRebuilder {
     private Attachment adoptPoolEntry(String network, FixedAddress r, List<CachedAttachment> cached) {
         int prefix = GridRecords.prefixOf(r);
         for (CachedAttachment c : cached) {
-            if (c.key().network().equals(network) && r.ipv4addr().equals(c.address()) && ipamType.equals(c.ipamType())) {
+            if (c.key().network().equals(network)
+                    && r.ipv4addr().equals(c.address())
+                    && ipamType.equals(c.ipamType())) {
                 // the tag still to be made is the one the ADD would have made: the interface's MAC, the pod name
-                return Attachment.pending(c.key(), r.networkView(), c.mac(), clock.instant()).withPodName(c.podName())
-                        .withAllocation(r.ipv4addr(), prefix, c.gateway(), r.ref(), r.network()).withState(AttachmentState.TAG_PENDING);
+                return Attachment.pending(c.key(), r.networkView(), c.mac(), clock.instant())
+                        .withPodName(c.podName())
+                        .withAllocation(r.ipv4addr(), prefix, c.gateway(), r.ref(), r.network())
+                        .withState(AttachmentState.TAG_PENDING);
             }
         }
-        return AddressPool.entry(network, r.networkView(), r.ipv4addr(), prefix, null, r.ref(), r.network(), clock.instant());
+        return AddressPool.entry(
+                network, r.networkView(), r.ipv4addr(), prefix, null, r.ref(), r.network(), clock.instant());
     }
 
     Attachment adopt(AttachmentKey key, FixedAddress r, String gateway) {
@@ -127,7 +146,8 @@ public final class JournalRebuilder {
      */
     private static String cachedIpamType(JsonNode entry) {
         try {
-            JsonNode config = NetConf.JSON.readTree(java.util.Base64.getDecoder().decode(entry.path("config").asText("")));
+            JsonNode config = NetConf.JSON.readTree(
+                    java.util.Base64.getDecoder().decode(entry.path("config").asText("")));
             if (config == null) return null;
             JsonNode type = config.path("ipam").path("type");
             if (type.isTextual()) return type.asText();
@@ -145,7 +165,9 @@ public final class JournalRebuilder {
     private static String cachedMac(JsonNode result, String ifName) {
         for (JsonNode i : result.path("interfaces")) {
             String mac = i.path("mac").asText("");
-            if (ifName.equals(i.path("name").asText()) && i.hasNonNull("sandbox") && MAC.matcher(mac).matches()) {
+            if (ifName.equals(i.path("name").asText())
+                    && i.hasNonNull("sandbox")
+                    && MAC.matcher(mac).matches()) {
                 return mac.toLowerCase(java.util.Locale.ROOT);
             }
         }
@@ -155,7 +177,9 @@ public final class JournalRebuilder {
     /** {@code K8S_POD_NAME} of the cached CNI_ARGS, which libcni keeps as {@code [["KEY","value"], ...]}. */
     private static String cachedPodName(JsonNode entry) {
         for (JsonNode pair : entry.path("cniArgs")) {
-            if (pair.size() == 2 && "K8S_POD_NAME".equals(pair.get(0).asText()) && !pair.get(1).asText("").isBlank()) {
+            if (pair.size() == 2
+                    && "K8S_POD_NAME".equals(pair.get(0).asText())
+                    && !pair.get(1).asText("").isBlank()) {
                 return pair.get(1).asText();
             }
         }
@@ -180,11 +204,20 @@ public final class JournalRebuilder {
                     if (id == null || ifName == null || network == null) continue;
                     JsonNode ip = entry.path("result").path("ips").path(0);
                     String address = ip.path("address").asText(null);
-                    if (address == null) address = entry.path("result").path("ip4").path("ip").asText(null);
-                    String gateway = ip.path("gateway").asText(entry.path("result").path("ip4").path("gateway").asText(null));
-                    out.add(new CachedAttachment(new AttachmentKey(network, id, ifName),
-                            address == null ? null : address.replaceFirst("/.*", ""), gateway, cachedIpamType(entry),
-                            cachedMac(entry.path("result"), ifName), cachedPodName(entry)));
+                    if (address == null)
+                        address = entry.path("result").path("ip4").path("ip").asText(null);
+                    String gateway = ip.path("gateway")
+                            .asText(entry.path("result")
+                                    .path("ip4")
+                                    .path("gateway")
+                                    .asText(null));
+                    out.add(new CachedAttachment(
+                            new AttachmentKey(network, id, ifName),
+                            address == null ? null : address.replaceFirst("/.*", ""),
+                            gateway,
+                            cachedIpamType(entry),
+                            cachedMac(entry.path("result"), ifName),
+                            cachedPodName(entry)));
                 } catch (IOException | RuntimeException e) {
                     LOG.log(System.Logger.Level.DEBUG, "skipping CNI cache entry {0}: {1}", file, e.getMessage());
                 }

@@ -32,6 +32,7 @@ final class KeyLocks {
     }
 
     interface Held extends AutoCloseable {
-        @Override void close();
+        @Override
+        void close();
     }
 }

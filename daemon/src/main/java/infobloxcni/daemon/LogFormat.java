@@ -12,21 +12,26 @@ import java.util.logging.LogRecord;
  * exception's text escaped the same way.
  */
 final class LogFormat extends Formatter {
-    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter TIME =
+            DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
     /** Causes shown at most (a cause chain may loop). */
     private static final int MAX_CAUSES = 8;
 
     @Override
     public String format(LogRecord record) {
         StringBuilder out = new StringBuilder(160)
-                .append(TIME.format(record.getInstant())).append(' ')
-                .append(record.getLevel().getLocalizedName()).append(' ')
-                .append(record.getLoggerName()).append(": ")
+                .append(TIME.format(record.getInstant()))
+                .append(' ')
+                .append(record.getLevel().getLocalizedName())
+                .append(' ')
+                .append(record.getLoggerName())
+                .append(": ")
                 .append(LogText.line(formatMessage(record)));
         Throwable t = record.getThrown();
         for (int depth = 0; t != null && depth < MAX_CAUSES; depth++, t = t.getCause()) {
             out.append(depth == 0 ? "\n" : "\nCaused by: ").append(LogText.line(t.toString()));
-            for (StackTraceElement frame : t.getStackTrace()) out.append("\n\tat ").append(frame);
+            for (StackTraceElement frame : t.getStackTrace())
+                out.append("\n\tat ").append(frame);
         }
         return out.append('\n').toString();
     }

@@ -14,7 +14,7 @@ final class LogText {
     /** Longest log message, in characters, before it is cut. */
     static final int MAX_LINE_CHARS = 16 * 1024;
 
-    private LogText() { }
+    private LogText() {}
 
     /** {@code s} with every character that could break or disguise a line written as an escape. */
     static String escape(CharSequence s) {
@@ -65,7 +65,8 @@ final class LogText {
         if (c >= 0x20 && c < 0x7f) return false;
         if (Character.isISOControl(c)) return true; // C0, DEL, C1 (NEL among them)
         int type = Character.getType(c);
-        return type == Character.LINE_SEPARATOR || type == Character.PARAGRAPH_SEPARATOR
+        return type == Character.LINE_SEPARATOR
+                || type == Character.PARAGRAPH_SEPARATOR
                 || type == Character.FORMAT; // U+202E and the other bidi controls, zero-width characters
     }
 }

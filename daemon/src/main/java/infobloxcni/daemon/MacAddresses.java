@@ -25,6 +25,7 @@ final class MacAddresses {
     static final String NONE = "00:00:00:00:00:00";
     /** The whole lookup (nsenter and ip, start to exit, output read) ends within this, or gives zeros. */
     static final Duration DEADLINE = Duration.ofSeconds(5);
+
     private static final System.Logger LOG = System.getLogger(MacAddresses.class.getName());
     private static final Pattern ETHER = Pattern.compile("link/ether ([0-9a-f]{2}(?::[0-9a-f]{2}){5})");
     private static final Pattern MAC = Pattern.compile("([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}");
@@ -32,9 +33,12 @@ final class MacAddresses {
     static final String CHILD_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
 
     private static final Optional<String> NSENTER = Arrays.stream(CHILD_PATH.split(":"))
-            .map(dir -> Path.of(dir, "nsenter")).filter(Files::isExecutable).map(Path::toString).findFirst();
+            .map(dir -> Path.of(dir, "nsenter"))
+            .filter(Files::isExecutable)
+            .map(Path::toString)
+            .findFirst();
 
-    private MacAddresses() { }
+    private MacAddresses() {}
 
     /**
      * The MAC the request already carries ({@link CniRequest#mac()}, looked up once), else
@@ -57,7 +61,11 @@ final class MacAddresses {
         NetnsPath.Verdict verdict = NetnsPath.check(netns);
         if (verdict.kind() != NetnsPath.Kind.NAMESPACE) {
             if (verdict.kind() == NetnsPath.Kind.REFUSED) {
-                LOG.log(System.Logger.Level.WARNING, "not entering CNI_NETNS {0}: {1}", LogText.value(netns), verdict.reason());
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "not entering CNI_NETNS {0}: {1}",
+                        LogText.value(netns),
+                        verdict.reason());
             }
             return NONE; // gone, or never there: skip the fork
         }
@@ -69,8 +77,12 @@ final class MacAddresses {
             CompletableFuture<byte[]> output = drain(process.getInputStream());
             boolean exited = process.waitFor(DEADLINE.toNanos(), TimeUnit.NANOSECONDS);
             if (!exited) {
-                LOG.log(System.Logger.Level.WARNING, "no MAC for {0} in {1}: nsenter/ip did not finish within {2} s",
-                        ifName, LogText.value(netns), DEADLINE.toSeconds());
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "no MAC for {0} in {1}: nsenter/ip did not finish within {2} s",
+                        ifName,
+                        LogText.value(netns),
+                        DEADLINE.toSeconds());
                 return NONE;
             }
             // Read before anything destroys the process: destroying it closes its streams (JDK 23+).
@@ -78,13 +90,23 @@ final class MacAddresses {
             byte[] out = output.get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             String text = new String(out, StandardCharsets.UTF_8);
             if (process.exitValue() != 0) {
-                LOG.log(System.Logger.Level.INFO, "no MAC for {0} in {1}: {2}", ifName, LogText.value(netns), text.trim());
+                LOG.log(
+                        System.Logger.Level.INFO,
+                        "no MAC for {0} in {1}: {2}",
+                        ifName,
+                        LogText.value(netns),
+                        text.trim());
                 return NONE;
             }
             Matcher m = ETHER.matcher(text);
             return m.find() ? m.group(1) : NONE;
         } catch (IOException | ExecutionException | TimeoutException e) {
-            LOG.log(System.Logger.Level.DEBUG, "no MAC for {0} in {1}: {2}", ifName, LogText.value(netns), e.getMessage());
+            LOG.log(
+                    System.Logger.Level.DEBUG,
+                    "no MAC for {0} in {1}: {2}",
+                    ifName,
+                    LogText.value(netns),
+                    e.getMessage());
             return NONE;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -100,8 +122,15 @@ final class MacAddresses {
      * and finds ip there.
      */
     static ProcessBuilder command(String netns, String ifName) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(NSENTER.orElseThrow(() -> new IOException("nsenter not found in " + CHILD_PATH)),
-                "--net=" + netns, "ip", "-o", "link", "show", "dev", ifName)
+        ProcessBuilder pb = new ProcessBuilder(
+                        NSENTER.orElseThrow(() -> new IOException("nsenter not found in " + CHILD_PATH)),
+                        "--net=" + netns,
+                        "ip",
+                        "-o",
+                        "link",
+                        "show",
+                        "dev",
+                        ifName)
                 .redirectErrorStream(true);
         pb.environment().clear(); // WAPI_PASSWORD and whatever else the daemon was started with stay here
         pb.environment().put("PATH", CHILD_PATH);

@@ -59,14 +59,15 @@ final class NetnsPath {
     /** The daemon's own (effective) uid: /proc/self belongs to it. */
     private static final Long SELF_UID = attribute(Path.of("/proc/self"), "uid", true);
 
-    private NetnsPath() { }
+    private NetnsPath() {}
 
     static Verdict check(String netns) {
         if (netns == null || netns.isEmpty()) return Verdict.ABSENT;
         if (netns.length() > MAX_LENGTH) return Verdict.refused("it is longer than " + MAX_LENGTH + " characters");
         if (netns.indexOf('\0') >= 0) return Verdict.refused("it holds a NUL character");
         if (!netns.startsWith("/")) return Verdict.refused("it is not an absolute path");
-        if (NSFS_DEV == null) return Verdict.refused("this host has no /proc/self/ns/net to tell a network namespace by");
+        if (NSFS_DEV == null)
+            return Verdict.refused("this host has no /proc/self/ns/net to tell a network namespace by");
         Path path;
         try {
             path = Path.of(netns);
@@ -98,11 +99,13 @@ final class NetnsPath {
             int mode = (Integer) a.get("mode");
             int uid = (Integer) a.get("uid");
             if (!trusted(uid)) {
-                return Verdict.refused(next + " belongs to uid " + uid + ", who could put something else there before the daemon enters it");
+                return Verdict.refused(next + " belongs to uid " + uid
+                        + ", who could put something else there before the daemon enters it");
             }
             switch (mode & S_IFMT) {
                 case S_IFLNK -> {
-                    if (++links > MAX_LINKS) return Verdict.refused("it goes through more than " + MAX_LINKS + " symbolic links");
+                    if (++links > MAX_LINKS)
+                        return Verdict.refused("it goes through more than " + MAX_LINKS + " symbolic links");
                     Path target;
                     try {
                         target = Files.readSymbolicLink(next);
@@ -137,7 +140,8 @@ final class NetnsPath {
             return Verdict.refused(dir + " cannot be examined (" + e.getMessage() + ")");
         }
         int mode = (Integer) a.get("mode");
-        if (!ownerChecked && !trusted((Integer) a.get("uid"))) return Verdict.refused(dir + " belongs to uid " + a.get("uid"));
+        if (!ownerChecked && !trusted((Integer) a.get("uid")))
+            return Verdict.refused(dir + " belongs to uid " + a.get("uid"));
         if ((mode & 022) != 0 && (mode & 01000) == 0) {
             return Verdict.refused(dir + " may be written by others (mode " + Integer.toOctalString(mode & 07777)
                     + "), who could put something else there before the daemon enters it");
@@ -150,10 +154,15 @@ final class NetnsPath {
         List<String> names = new ArrayList<>();
         names.add(first);
         names.addAll(rest);
-        boolean shape = PID.matcher(first).matches() && (names.equals(List.of(first, "ns", "net"))
-                || names.size() == 5 && names.get(1).equals("task") && TID.matcher(names.get(2)).matches()
-                        && names.get(3).equals("ns") && names.get(4).equals("net"));
-        if (!shape) return Verdict.refused("under /proc only <pid>/ns/net and <pid>/task/<tid>/ns/net are network namespaces");
+        boolean shape = PID.matcher(first).matches()
+                && (names.equals(List.of(first, "ns", "net"))
+                        || names.size() == 5
+                                && names.get(1).equals("task")
+                                && TID.matcher(names.get(2)).matches()
+                                && names.get(3).equals("ns")
+                                && names.get(4).equals("net"));
+        if (!shape)
+            return Verdict.refused("under /proc only <pid>/ns/net and <pid>/task/<tid>/ns/net are network namespaces");
         Path target = PROC.resolve(String.join("/", names));
         Map<String, Object> a;
         try {
@@ -166,7 +175,8 @@ final class NetnsPath {
             return Verdict.refused(target + " cannot be examined (" + e.getMessage() + ")");
         }
         return (((Integer) a.get("mode")) & S_IFMT) == S_IFREG && NSFS_DEV.equals(((Number) a.get("dev")).longValue())
-                ? Verdict.NAMESPACE : Verdict.refused(target + " is not a network namespace");
+                ? Verdict.NAMESPACE
+                : Verdict.refused(target + " is not a network namespace");
     }
 
     private static Verdict endsInNamespace(Path file, int mode) {
@@ -198,7 +208,9 @@ final class NetnsPath {
 
     private static Long attribute(Path p, String name, boolean follow) {
         try {
-            Object value = follow ? Files.getAttribute(p, "unix:" + name) : Files.getAttribute(p, "unix:" + name, LinkOption.NOFOLLOW_LINKS);
+            Object value = follow
+                    ? Files.getAttribute(p, "unix:" + name)
+                    : Files.getAttribute(p, "unix:" + name, LinkOption.NOFOLLOW_LINKS);
             return ((Number) value).longValue();
         } catch (IOException | RuntimeException e) {
             return null;

@@ -49,7 +49,9 @@ final class PeerPolicy {
         this.groupMayUse = groupMayUse;
     }
 
-    boolean groupMayUse() { return groupMayUse; }
+    boolean groupMayUse() {
+        return groupMayUse;
+    }
 
     /** Reads the peer's credentials; {@link Peer#UNKNOWN} when the kernel does not tell. */
     static Peer identify(SocketChannel channel) {
@@ -72,12 +74,22 @@ final class PeerPolicy {
         if (peer.privileged()) return null;
         if (request.env().containsKey(AdminCommands.ENV)) {
             String msg = "admin requests (infoblox-cni-recover) are taken from root only; this one came from " + peer;
-            return new Envelope.Response(2, NetConf.JSON.createObjectNode().put("error", msg).toString().getBytes(StandardCharsets.UTF_8));
+            return new Envelope.Response(
+                    2,
+                    NetConf.JSON.createObjectNode().put("error", msg).toString().getBytes(StandardCharsets.UTF_8));
         }
         if (groupMayUse) return null;
-        String msg = "infoblox-cni-daemon takes CNI requests from root only (no --socket-group was given); this one came from " + peer;
-        return new Envelope.Response(1, CniResults.error(NetConf.versionOf(request.stdin()), new CniError(CniError.PEER_NOT_ALLOWED, msg,
-                "to let a group's members use the daemon, start it with --socket-group <group> --socket-mode rw-rw----")));
+        String msg =
+                "infoblox-cni-daemon takes CNI requests from root only (no --socket-group was given); this one came from "
+                        + peer;
+        return new Envelope.Response(
+                1,
+                CniResults.error(
+                        NetConf.versionOf(request.stdin()),
+                        new CniError(
+                                CniError.PEER_NOT_ALLOWED,
+                                msg,
+                                "to let a group's members use the daemon, start it with --socket-group <group> --socket-mode rw-rw----")));
     }
 
     private static UserPrincipal principal(String name) {

@@ -46,8 +46,16 @@ final class PoolKeeper implements AutoCloseable {
     private volatile Instant lastVerified = Instant.MIN;
     private final BackgroundPass passes = new BackgroundPass("pool-keeper", this::keepOnce);
 
-    PoolKeeper(AddressPool pool, JournalGuard journal, WapiClient wapi, GridNetworks networks, ReservationTags tags, KeyLocks locks,
-               Clock clock, Duration callBound, Wakeup wakeup) {
+    PoolKeeper(
+            AddressPool pool,
+            JournalGuard journal,
+            WapiClient wapi,
+            GridNetworks networks,
+            ReservationTags tags,
+            KeyLocks locks,
+            Clock clock,
+            Duration callBound,
+            Wakeup wakeup) {
         this.pool = pool;
         this.journal = journal;
         this.wapi = wapi;
@@ -76,7 +84,8 @@ final class PoolKeeper implements AutoCloseable {
             if (paused != null && now.isBefore(paused)) continue;
             try {
                 Deadline.within(callBound, () -> {
-                    if (verify && !pool.free(network, target.policy().view(), null).isEmpty()) verify(target);
+                    if (verify
+                            && !pool.free(network, target.policy().view(), null).isEmpty()) verify(target);
                     keep(target);
                     return null;
                 });
@@ -106,14 +115,20 @@ final class PoolKeeper implements AutoCloseable {
      */
     private void verify(AddressPool.Target target) {
         String network = target.policy().networkName();
-        Map<String, FixedAddress> onGrid = wapi.findFixedAddresses(target.policy().view(), Map.of("comment", tags.poolComment(network)), Map.of())
-                .stream().collect(Collectors.toMap(FixedAddress::ipv4addr, r -> r, (a, b) -> a));
+        Map<String, FixedAddress> onGrid = wapi
+                .findFixedAddresses(target.policy().view(), Map.of("comment", tags.poolComment(network)), Map.of())
+                .stream()
+                .collect(Collectors.toMap(FixedAddress::ipv4addr, r -> r, (a, b) -> a));
         for (Attachment free : pool.free(network, target.policy().view(), null)) {
             FixedAddress r = onGrid.get(free.address());
             if (r != null && tags.poolClaim(network).matches(r)) continue;
             try (KeyLocks.Held held = locks.tryLock(free.key())) {
                 if (held == null || !pool.dropIfFree(free)) continue; // handed out meanwhile: its tag settles it
-                LOG.log(System.Logger.Level.WARNING, "pool address {0} of {1} was {2} on the grid: it leaves the pool", free.address(), network,
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "pool address {0} of {1} was {2} on the grid: it leaves the pool",
+                        free.address(),
+                        network,
                         r == null ? "deleted" : "changed");
             }
         }
@@ -124,29 +139,49 @@ final class PoolKeeper implements AutoCloseable {
         String network = target.policy().networkName();
         AttachmentKey intentKey = AddressPool.refillKey(network);
         try (KeyLocks.Held held = locks.tryLock(intentKey)) {
-            if (held == null || journal.get(intentKey).isPresent()) return false; // one in flight; a lost one is settled first
+            if (held == null || journal.get(intentKey).isPresent())
+                return false; // one in flight; a lost one is settled first
             ReadyNetwork net = networks.ensure(target.policy());
             Attachment intent = Attachment.pending(intentKey, net.view(), null, clock.instant())
-                    .withAllocation(null, net.subnet().prefixLength(), net.gateway(), null, net.subnet().toString())
-                    .withState(AttachmentState.POOL_PENDING).withAttempt();
+                    .withAllocation(
+                            null,
+                            net.subnet().prefixLength(),
+                            net.gateway(),
+                            null,
+                            net.subnet().toString())
+                    .withState(AttachmentState.POOL_PENDING)
+                    .withAttempt();
             journal.put(intent);
             try {
-                FixedAddress r = wapi.reserveNextAvailableIp(net.view(), net.subnet().toString(), tags.forPool(network));
-                journal.put(AddressPool.entry(network, net.view(), r.ipv4addr(), net.subnet().prefixLength(), net.gateway(), r.ref(),
-                        net.subnet().toString(), clock.instant()));
+                FixedAddress r =
+                        wapi.reserveNextAvailableIp(net.view(), net.subnet().toString(), tags.forPool(network));
+                journal.put(AddressPool.entry(
+                        network,
+                        net.view(),
+                        r.ipv4addr(),
+                        net.subnet().prefixLength(),
+                        net.gateway(),
+                        r.ref(),
+                        net.subnet().toString(),
+                        clock.instant()));
                 journal.remove(intentKey);
                 toldFull.remove(network);
                 return true;
             } catch (WapiException.Transient lost) {
-                if (lost.mayHaveBeenApplied()) journal.put(intent.withError(lost.getMessage())); // settled by looking, later
+                if (lost.mayHaveBeenApplied())
+                    journal.put(intent.withError(lost.getMessage())); // settled by looking, later
                 else journal.remove(intentKey);
                 return false;
             } catch (WapiException refused) {
                 journal.remove(intentKey);
                 pausedUntil.put(network, clock.instant().plus(REFUSED_PAUSE));
                 if (toldFull.add(network)) {
-                    LOG.log(System.Logger.Level.WARNING, "pool of network {0} cannot be filled: {1} (tried again in {2} s)", network,
-                            refused.gridText() != null ? refused.gridText() : refused.getMessage(), String.valueOf(REFUSED_PAUSE.toSeconds()));
+                    LOG.log(
+                            System.Logger.Level.WARNING,
+                            "pool of network {0} cannot be filled: {1} (tried again in {2} s)",
+                            network,
+                            refused.gridText() != null ? refused.gridText() : refused.getMessage(),
+                            String.valueOf(REFUSED_PAUSE.toSeconds()));
                 }
                 return false;
             }
@@ -161,9 +196,16 @@ final class PoolKeeper implements AutoCloseable {
     void releaseSurplus(Attachment entry) {
         try (KeyLocks.Held held = locks.tryLock(entry.key())) {
             if (held == null || !pool.dropIfFree(entry)) return;
-            VerifiedWrite w = wapi.deleteFixedAddressIf(entry.networkView(), entry.address(), List.of(tags.poolClaim(entry.key().network())));
+            VerifiedWrite w = wapi.deleteFixedAddressIf(
+                    entry.networkView(),
+                    entry.address(),
+                    List.of(tags.poolClaim(entry.key().network())));
             if (w.outcome() == VerifiedWrite.Outcome.WRITTEN) {
-                LOG.log(System.Logger.Level.INFO, "pool of {0} beyond its target: released {1}", entry.key().network(), entry.address());
+                LOG.log(
+                        System.Logger.Level.INFO,
+                        "pool of {0} beyond its target: released {1}",
+                        entry.key().network(),
+                        entry.address());
             }
         }
     }
@@ -175,15 +217,32 @@ final class PoolKeeper implements AutoCloseable {
      */
     void settleRefill(Attachment intent) {
         String network = intent.key().network();
-        List<FixedAddress> onGrid = wapi.findFixedAddresses(intent.networkView(), Map.of("comment", tags.poolComment(network)), Map.of());
+        List<FixedAddress> onGrid =
+                wapi.findFixedAddresses(intent.networkView(), Map.of("comment", tags.poolComment(network)), Map.of());
         int adopted = 0;
         for (FixedAddress r : onGrid) {
             if (!network.equals(tags.poolNetworkOf(r))) continue;
-            if (adoptOrphan(network, r, found -> AddressPool.entry(network, found.networkView(), found.ipv4addr(), intent.prefixLength(),
-                    intent.gateway(), found.ref(), found.network() != null ? found.network() : intent.cidr(), clock.instant()), true)) adopted++;
+            if (adoptOrphan(
+                    network,
+                    r,
+                    found -> AddressPool.entry(
+                            network,
+                            found.networkView(),
+                            found.ipv4addr(),
+                            intent.prefixLength(),
+                            intent.gateway(),
+                            found.ref(),
+                            found.network() != null ? found.network() : intent.cidr(),
+                            clock.instant()),
+                    true)) adopted++;
         }
         journal.remove(intent.key());
-        if (adopted > 0) LOG.log(System.Logger.Level.INFO, "unfinished refill of the pool of {0} had reserved {1} address(es); adopted", network, adopted);
+        if (adopted > 0)
+            LOG.log(
+                    System.Logger.Level.INFO,
+                    "unfinished refill of the pool of {0} had reserved {1} address(es); adopted",
+                    network,
+                    adopted);
     }
 
     /**
@@ -195,10 +254,13 @@ final class PoolKeeper implements AutoCloseable {
      * DELETE. So the journal is asked first, then the grid again: only what both still show is
      * an orphan, and a record of an address the grid no longer holds is never made.
      */
-    boolean adoptOrphan(String network, FixedAddress listed, Function<FixedAddress, Attachment> asRecord, boolean adopt) {
+    boolean adoptOrphan(
+            String network, FixedAddress listed, Function<FixedAddress, Attachment> asRecord, boolean adopt) {
         try (KeyLocks.Held held = locks.tryLock(AddressPool.entryKey(network, listed.ipv4addr()))) {
-            if (held == null || pool.isRecorded(listed.networkView(), listed.ipv4addr())) return false; // someone is working on it
-            FixedAddress now = wapi.findFixedAddressByIp(listed.networkView(), listed.ipv4addr()).orElse(null);
+            if (held == null || pool.isRecorded(listed.networkView(), listed.ipv4addr()))
+                return false; // someone is working on it
+            FixedAddress now = wapi.findFixedAddressByIp(listed.networkView(), listed.ipv4addr())
+                    .orElse(null);
             if (now == null || !tags.poolClaim(network).matches(now)) return false;
             return !adopt || pool.adoptIfUnrecorded(asRecord.apply(now));
         }

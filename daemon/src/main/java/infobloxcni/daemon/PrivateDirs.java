@@ -21,9 +21,10 @@ final class PrivateDirs {
     static final Set<PosixFilePermission> PRIVATE = PosixFilePermissions.fromString("rwx------");
     /** The socket directory: anyone may look for the socket, whose own mode says who may connect. */
     static final Set<PosixFilePermission> SHARED_READ = PosixFilePermissions.fromString("rwxr-xr-x");
+
     private static final Set<PosixFilePermission> DIR_IN_BETWEEN = SHARED_READ;
 
-    private PrivateDirs() { }
+    private PrivateDirs() {}
 
     /**
      * Makes sure {@code dir} is a directory only the daemon may change: creates it (and missing
@@ -38,10 +39,12 @@ final class PrivateDirs {
             if (parent != null && !Files.isDirectory(parent)) ensure(parent, DIR_IN_BETWEEN, flag + " (its parent)");
             try {
                 Files.createDirectory(absolute);
-                Files.setPosixFilePermissions(absolute, mode); // exactly: the umask only took bits away, now none are missing
+                Files.setPosixFilePermissions(
+                        absolute, mode); // exactly: the umask only took bits away, now none are missing
                 return;
             } catch (FileAlreadyExistsException raced) {
-                if (!Files.isDirectory(absolute)) throw new IOException(flag + " " + dir + " exists and is not a directory");
+                if (!Files.isDirectory(absolute))
+                    throw new IOException(flag + " " + dir + " exists and is not a directory");
             }
         }
         check(absolute, flag);
@@ -53,11 +56,12 @@ final class PrivateDirs {
         int mode = (Integer) a.get("mode") & 07777;
         int uid = (Integer) a.get("uid");
         if (uid != 0 && uid != selfUid()) {
-            throw new IOException(flag + " " + dir + " belongs to uid " + uid + ", who could replace what the daemon keeps there; "
-                    + "it must belong to root");
+            throw new IOException(flag + " " + dir + " belongs to uid " + uid
+                    + ", who could replace what the daemon keeps there; " + "it must belong to root");
         }
         if ((mode & 022) != 0) {
-            throw new IOException(flag + " " + dir + " may be written by " + ((mode & 002) != 0 ? "every user" : "its group")
+            throw new IOException(flag + " " + dir + " may be written by "
+                    + ((mode & 002) != 0 ? "every user" : "its group")
                     + " (mode " + String.format("%04o", mode) + "), who could replace what the daemon keeps there; "
                     + "chmod go-w it, or choose another directory");
         }

@@ -50,14 +50,20 @@ final class Reconciler implements AutoCloseable {
     private final AtomicBoolean nudged = new AtomicBoolean();
     /** Settlements behind answers at once: as many as the grid is asked to take in parallel. */
     private final Semaphore behindAtOnce = new Semaphore(BEHIND_AT_ONCE);
+
     private final Phaser behindInFlight = new Phaser(1);
     private volatile boolean closing;
     static final int BEHIND_AT_ONCE = 8;
     private final Duration callBound;
     private final PoolKeeper keeper;
     /** The states that leave work to do on the grid. */
-    private static final java.util.Set<AttachmentState> PENDING = java.util.EnumSet.of(AttachmentState.ADD_PENDING,
-            AttachmentState.DEL_PENDING, AttachmentState.TAG_PENDING, AttachmentState.RETURN_PENDING, AttachmentState.POOL_PENDING);
+    private static final java.util.Set<AttachmentState> PENDING = java.util.EnumSet.of(
+            AttachmentState.ADD_PENDING,
+            AttachmentState.DEL_PENDING,
+            AttachmentState.TAG_PENDING,
+            AttachmentState.RETURN_PENDING,
+            AttachmentState.POOL_PENDING);
+
     private volatile Instant syncNotBefore = Instant.MIN;
     private int syncFailures;
 
@@ -67,8 +73,16 @@ final class Reconciler implements AutoCloseable {
      * @param settlements the request path's hand-offs: a record to settle behind its answer, or "look now"
      * @param callBound   how long one record's settlement may wait on the grid
      */
-    Reconciler(Ipam ipam, JournalGuard journal, JournalRebuilder rebuilder, Clock clock, Duration addGrace, Duration maxBackoff,
-               Settlements settlements, Duration callBound, PoolKeeper keeper) {
+    Reconciler(
+            Ipam ipam,
+            JournalGuard journal,
+            JournalRebuilder rebuilder,
+            Clock clock,
+            Duration addGrace,
+            Duration maxBackoff,
+            Settlements settlements,
+            Duration callBound,
+            PoolKeeper keeper) {
         this.ipam = ipam;
         this.journal = journal;
         this.rebuilder = rebuilder;
@@ -120,14 +134,20 @@ final class Reconciler implements AutoCloseable {
                 try {
                     behindAtOnce.acquire();
                     try {
-                        Deadline.within(callBound, () -> resolve(key, clock.instant(), true)); // once registered, it runs: close waits for it
+                        Deadline.within(
+                                callBound,
+                                () -> resolve(
+                                        key, clock.instant(), true)); // once registered, it runs: close waits for it
                     } finally {
                         behindAtOnce.release();
                     }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 } catch (RuntimeException e) {
-                    LOG.log(System.Logger.Level.ERROR, "settling " + key + " behind its answer failed; the passes take it up", e);
+                    LOG.log(
+                            System.Logger.Level.ERROR,
+                            "settling " + key + " behind its answer failed; the passes take it up",
+                            e);
                 } finally {
                     behindInFlight.arriveAndDeregister();
                     attempted.complete(null);
@@ -164,15 +184,20 @@ final class Reconciler implements AutoCloseable {
             } catch (WapiException e) {
                 Duration wait = Duration.ofMillis(backoff.apply(++syncFailures));
                 syncNotBefore = clock.instant().plus(wait);
-                LOG.log(System.Logger.Level.WARNING, "merging the journal with the grid waits for the grid (next try in {0}s): {1}",
-                        String.valueOf(wait.toSeconds()), e.getMessage());
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "merging the journal with the grid waits for the grid (next try in {0}s): {1}",
+                        String.valueOf(wait.toSeconds()),
+                        e.getMessage());
                 return -1;
             }
         }
         boolean force = nudged.getAndSet(false);
         Instant now = clock.instant();
-        List<Attachment> pending = journal.all().stream().filter(a -> PENDING.contains(a.state()))
-                .sorted(java.util.Comparator.comparing(Attachment::updated, java.util.Comparator.nullsFirst(java.util.Comparator.naturalOrder())))
+        List<Attachment> pending = journal.all().stream()
+                .filter(a -> PENDING.contains(a.state()))
+                .sorted(java.util.Comparator.comparing(
+                        Attachment::updated, java.util.Comparator.nullsFirst(java.util.Comparator.naturalOrder())))
                 .toList(); // oldest first: queued work replays in the order it was queued
         int left = 0;
         for (Attachment a : pending) {
@@ -198,7 +223,8 @@ final class Reconciler implements AutoCloseable {
      * request holds the record's lock ({@code waitForLock} false); a settlement behind an answer waits.
      */
     private boolean resolve(AttachmentKey key, Instant now, boolean waitForLock) {
-        try (KeyLocks.Held held = waitForLock ? ipam.locks().lock(key) : ipam.locks().tryLock(key)) {
+        try (KeyLocks.Held held =
+                waitForLock ? ipam.locks().lock(key) : ipam.locks().tryLock(key)) {
             if (held == null) return false; // a request is working on it right now
             Attachment a = journal.get(key).orElse(null);
             if (a == null || !PENDING.contains(a.state())) return true;
@@ -207,7 +233,12 @@ final class Reconciler implements AutoCloseable {
                     case DEL_PENDING -> {
                         ipam.release(a);
                         journal.remove(key);
-                        if (a.lastError() != null) LOG.log(System.Logger.Level.INFO, "pending release of {0} done (it had failed: {1})", key, a.lastError());
+                        if (a.lastError() != null)
+                            LOG.log(
+                                    System.Logger.Level.INFO,
+                                    "pending release of {0} done (it had failed: {1})",
+                                    key,
+                                    a.lastError());
                         return true;
                     }
                     case TAG_PENDING -> {
@@ -219,11 +250,12 @@ final class Reconciler implements AutoCloseable {
                         return true;
                     }
                     case POOL_PENDING -> {
-                        if (a.updated().plus(addGrace).isAfter(now)) return false; // the reservation may still be in flight
+                        if (a.updated().plus(addGrace).isAfter(now))
+                            return false; // the reservation may still be in flight
                         keeper.settleRefill(a);
                         return true;
                     }
-                    default -> { }
+                    default -> {}
                 }
                 if (a.updated().plus(addGrace).isAfter(now)) return false;
                 List<FixedAddress> found = ipam.findOnGrid(key, a.networkView(), a.cidr());
@@ -233,7 +265,11 @@ final class Reconciler implements AutoCloseable {
                 } else {
                     FixedAddress r = found.getFirst();
                     journal.put(GridRecords.completed(a, r, a.gateway()));
-                    LOG.log(System.Logger.Level.INFO, "unfinished ADD of {0} had reserved {1}; adopted", key, r.ipv4addr());
+                    LOG.log(
+                            System.Logger.Level.INFO,
+                            "unfinished ADD of {0} had reserved {1}; adopted",
+                            key,
+                            r.ipv4addr());
                 }
                 return true;
             } catch (WapiException | IllegalArgumentException e) {
@@ -243,8 +279,13 @@ final class Reconciler implements AutoCloseable {
                 journal.put(failed);
                 Duration wait = Duration.ofMillis(backoff.apply(Math.max(1, failed.attempts())));
                 notBefore.put(key, now.plus(wait));
-                LOG.log(System.Logger.Level.WARNING, "{0} of {1} not settled, next try in {2}s: {3}",
-                        a.state(), key, String.valueOf(wait.toSeconds()), e.getMessage());
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "{0} of {1} not settled, next try in {2}s: {3}",
+                        a.state(),
+                        key,
+                        String.valueOf(wait.toSeconds()),
+                        e.getMessage());
                 return false;
             }
         }
@@ -264,7 +305,9 @@ final class Reconciler implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (TimeoutException e) {
-            LOG.log(System.Logger.Level.WARNING, "stopping with {0} settlement(s) still waiting on the grid; they finish after the next start",
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "stopping with {0} settlement(s) still waiting on the grid; they finish after the next start",
                     String.valueOf(behindInFlight.getUnarrivedParties() - 1));
         }
         behindInFlight.forceTermination();

@@ -10,7 +10,7 @@ import infobloxcni.wapi.WapiCall;
 final class RequestCalls {
     private static final ScopedValue<int[]> CALLS = ScopedValue.newInstance();
 
-    private RequestCalls() { }
+    private RequestCalls() {}
 
     /** A {@link WapiCall.Observer}: counts the calls that went to the grid for the request on this thread. */
     static void count(WapiCall call) {

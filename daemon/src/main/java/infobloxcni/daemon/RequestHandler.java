@@ -31,14 +31,24 @@ final class RequestHandler implements EnvelopeHandler {
      * One answered operation, for its log line: verb, network, container and interface (as the
      * client sent them, escaped and cut, so they cannot forge a line), the address, the outcome.
      */
-    private record Done(Envelope.Response response, String verb, String network, String who, String address,
-                        String outcome, String message, System.Logger.Level level, Throwable failure) {
+    private record Done(
+            Envelope.Response response,
+            String verb,
+            String network,
+            String who,
+            String address,
+            String outcome,
+            String message,
+            System.Logger.Level level,
+            Throwable failure) {
         static Done ok(Envelope.Response response, Meta m, String address) {
             return new Done(response, m.verb, m.network, m.who, address, "ok", null, System.Logger.Level.INFO, null);
         }
 
-        static Done failed(Envelope.Response response, Meta m, CniError e, System.Logger.Level level, Throwable failure) {
-            return new Done(response, m.verb, m.network, m.who, null, String.valueOf(e.code()), e.getMessage(), level, failure);
+        static Done failed(
+                Envelope.Response response, Meta m, CniError e, System.Logger.Level level, Throwable failure) {
+            return new Done(
+                    response, m.verb, m.network, m.who, null, String.valueOf(e.code()), e.getMessage(), level, failure);
         }
     }
 
@@ -50,7 +60,8 @@ final class RequestHandler implements EnvelopeHandler {
 
         Meta(Envelope.Request request) {
             verb = LogText.bare(request.env().getOrDefault("CNI_COMMAND", "?"));
-            who = LogText.bare(request.env().get("CNI_CONTAINERID")) + "/" + LogText.bare(request.env().get("CNI_IFNAME"));
+            who = LogText.bare(request.env().get("CNI_CONTAINERID")) + "/"
+                    + LogText.bare(request.env().get("CNI_IFNAME"));
         }
     }
 
@@ -61,10 +72,14 @@ final class RequestHandler implements EnvelopeHandler {
         int[] calls = new int[1];
         Done done = RequestCalls.counting(calls, () -> answer(request));
         long nanos = System.nanoTime() - started;
-        // One line per operation: verb, network, container/interface, address, outcome, duration, WAPI calls before the answer.
-        String line = done.verb() + " " + done.network() + " " + done.who() + " " + (done.address() == null ? "-" : done.address())
-                + " " + (done.outcome().equals("ok") ? "ok" : "failed with code " + done.outcome()) + " in " + nanos / 1_000_000 + " ms, "
-                + calls[0] + (calls[0] == 1 ? " WAPI call" : " WAPI calls") + (done.message() == null ? "" : ": " + done.message());
+        // One line per operation: verb, network, container/interface, address, outcome, duration, WAPI calls before the
+        // answer.
+        String line = done.verb() + " " + done.network() + " " + done.who() + " "
+                + (done.address() == null ? "-" : done.address())
+                + " " + (done.outcome().equals("ok") ? "ok" : "failed with code " + done.outcome()) + " in "
+                + nanos / 1_000_000 + " ms, "
+                + calls[0] + (calls[0] == 1 ? " WAPI call" : " WAPI calls")
+                + (done.message() == null ? "" : ": " + done.message());
         if (done.failure() != null) LOG.log(done.level(), line, done.failure());
         else LOG.log(done.level(), line);
         operations.answered(done.verb(), done.outcome(), nanos);
@@ -76,23 +91,40 @@ final class RequestHandler implements EnvelopeHandler {
         CniRequest cni = null;
         try {
             cni = CniRequest.parse(request.env(), request.stdin());
-            if (cni.netConf() != null && cni.netConf().name() != null) meta.network = LogText.bare(cni.netConf().name());
+            if (cni.netConf() != null && cni.netConf().name() != null)
+                meta.network = LogText.bare(cni.netConf().name());
             return switch (cni.command()) {
                 case ADD -> {
-                    cni.netConf().checkEffective(config.prefixLength(), config.networkContainers()); // before any grid write
-                    Ipam.Added added = ipam.add(cni.withMac(MacAddresses.of(cni))); // the MAC before the ADD locks its attachment
+                    cni.netConf()
+                            .checkEffective(config.prefixLength(), config.networkContainers()); // before any grid write
+                    Ipam.Added added =
+                            ipam.add(cni.withMac(MacAddresses.of(cni))); // the MAC before the ADD locks its attachment
                     yield Done.ok(new Envelope.Response(0, added.result()), meta, addressOf(added.attachment()));
                 }
                 case DEL -> Done.ok(new Envelope.Response(0, NOTHING), meta, addressOf(ipam.del(cni)));
-                case CHECK -> { ipam.check(cni); yield Done.ok(new Envelope.Response(0, NOTHING), meta, null); }
-                case STATUS -> { ipam.status(cni); yield Done.ok(new Envelope.Response(0, NOTHING), meta, null); }
-                case GC -> { ipam.gc(cni); yield Done.ok(new Envelope.Response(0, NOTHING), meta, null); }
-                case VERSION -> Done.ok(new Envelope.Response(0, CniResults.version(NetConf.versionOf(request.stdin()))), meta, null);
+                case CHECK -> {
+                    ipam.check(cni);
+                    yield Done.ok(new Envelope.Response(0, NOTHING), meta, null);
+                }
+                case STATUS -> {
+                    ipam.status(cni);
+                    yield Done.ok(new Envelope.Response(0, NOTHING), meta, null);
+                }
+                case GC -> {
+                    ipam.gc(cni);
+                    yield Done.ok(new Envelope.Response(0, NOTHING), meta, null);
+                }
+                case VERSION ->
+                    Done.ok(
+                            new Envelope.Response(0, CniResults.version(NetConf.versionOf(request.stdin()))),
+                            meta,
+                            null);
             };
         } catch (CniError e) {
             return Done.failed(errorResponse(cni, request, e), meta, e, System.Logger.Level.WARNING, null);
         } catch (JournalException e) {
-            CniError answer = new CniError(CniError.IO_FAILURE, "local journal unusable, nothing was sent to the grid: " + e.getMessage());
+            CniError answer = new CniError(
+                    CniError.IO_FAILURE, "local journal unusable, nothing was sent to the grid: " + e.getMessage());
             return Done.failed(errorResponse(cni, request, answer), meta, answer, System.Logger.Level.ERROR, e);
         } catch (RuntimeException e) {
             CniError answer = new CniError(INTERNAL_ERROR, "internal error in infoblox-cni-daemon: " + e);
@@ -110,26 +142,40 @@ final class RequestHandler implements EnvelopeHandler {
 
     /** Errors answer in the config's cniVersion; the config is parsed a second time only when it failed the first. */
     private static String versionOf(CniRequest parsed, Envelope.Request request) {
-        return parsed != null && parsed.netConf() != null ? parsed.netConf().cniVersion() : NetConf.versionOf(request.stdin());
+        return parsed != null && parsed.netConf() != null
+                ? parsed.netConf().cniVersion()
+                : NetConf.versionOf(request.stdin());
     }
 
     /** The answer to a client turned away because the daemon is at a limit: try again (code 11). */
     @Override
     public Envelope.Response busy(String why) {
-        return new Envelope.Response(1, CniResults.error(CniVersion.LATEST,
-                new CniError(CniError.TRY_AGAIN_LATER, "infoblox-cni-daemon is busy: " + why + "; try again")));
+        return new Envelope.Response(
+                1,
+                CniResults.error(
+                        CniVersion.LATEST,
+                        new CniError(CniError.TRY_AGAIN_LATER, "infoblox-cni-daemon is busy: " + why + "; try again")));
     }
 
     /** The answer to a request over the daemon's size limit (code 6, as the plugin's own for stdin over 4 MiB). */
     @Override
     public Envelope.Response tooLarge(String why) {
-        return new Envelope.Response(1, CniResults.error(CniVersion.LATEST, new CniError(CniError.DECODE_FAILURE, "request refused: " + why,
-                "the network configuration on stdin (with its prevResult or cni.dev/valid-attachments) is what makes a request large")));
+        return new Envelope.Response(
+                1,
+                CniResults.error(
+                        CniVersion.LATEST,
+                        new CniError(
+                                CniError.DECODE_FAILURE,
+                                "request refused: " + why,
+                                "the network configuration on stdin (with its prevResult or cni.dev/valid-attachments) is what makes a request large")));
     }
 
     @Override
     public Envelope.Response malformed(Exception e) {
-        return new Envelope.Response(1, CniResults.error(CniVersion.LATEST,
-                new CniError(CniError.DECODE_FAILURE, "malformed request from plugin: " + e.getMessage())));
+        return new Envelope.Response(
+                1,
+                CniResults.error(
+                        CniVersion.LATEST,
+                        new CniError(CniError.DECODE_FAILURE, "malformed request from plugin: " + e.getMessage())));
     }
 }

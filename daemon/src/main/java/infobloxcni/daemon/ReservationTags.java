@@ -28,7 +28,8 @@ public final class ReservationTags {
     public static final String CMP_TYPE = "CMP Type";
     public static final String CLOUD_API_OWNED = "Cloud API Owned";
     public static final String NETWORK_NAME = "Network Name";
-    public static final List<String> REQUIRED_EAS = List.of(VM_ID, VM_NAME, TENANT_ID, CMP_TYPE, CLOUD_API_OWNED, NETWORK_NAME);
+    public static final List<String> REQUIRED_EAS =
+            List.of(VM_ID, VM_NAME, TENANT_ID, CMP_TYPE, CLOUD_API_OWNED, NETWORK_NAME);
     /** VM ID of reservations that belong to no container (gateways), as the original driver wrote it. */
     public static final String NO_CONTAINER = "N/A";
 
@@ -36,7 +37,7 @@ public final class ReservationTags {
     private static final Pattern POOL_COMMENT = Pattern.compile("^infoblox-cni host=(\\S+) net=(\\S+) pool$");
 
     /** The owner written in a reservation's comment. */
-    public record Owner(String hostId, String network, String ifName) { }
+    public record Owner(String hostId, String network, String ifName) {}
 
     private final String hostId;
     private final String clusterName;
@@ -48,7 +49,9 @@ public final class ReservationTags {
         this.cmpType = cmpType;
     }
 
-    public String hostId() { return hostId; }
+    public String hostId() {
+        return hostId;
+    }
 
     /** The same tags as another host writes them (to recognise that host's pool, for the recover command). */
     ReservationTags forHost(String otherHost) {
@@ -68,7 +71,11 @@ public final class ReservationTags {
 
     /** What a gateway reservation carries: reserved, tied to no container. */
     FixedAddressSpec forGateway(String networkName) {
-        return new FixedAddressSpec(FixedAddressSpec.NO_MAC, null, "infoblox-cni gateway of network " + networkName, "RESERVED",
+        return new FixedAddressSpec(
+                FixedAddressSpec.NO_MAC,
+                null,
+                "infoblox-cni gateway of network " + networkName,
+                "RESERVED",
                 Map.of(VM_ID, NO_CONTAINER, TENANT_ID, clusterName, CLOUD_API_OWNED, "True"));
     }
 
@@ -88,7 +95,11 @@ public final class ReservationTags {
 
     /** What a free pool address carries. */
     FixedAddressSpec forPool(String network) {
-        return new FixedAddressSpec(FixedAddressSpec.NO_MAC, null, poolComment(network), null,
+        return new FixedAddressSpec(
+                FixedAddressSpec.NO_MAC,
+                null,
+                poolComment(network),
+                null,
                 Map.of(TENANT_ID, clusterName, CMP_TYPE, cmpType, CLOUD_API_OWNED, "True"));
     }
 
@@ -128,7 +139,8 @@ public final class ReservationTags {
     /** A WAPI regular expression matching the comments of this host's reservations (optionally one network). */
     public String thisHostCommentRegex(String network) {
         // Host IDs and network names hold only letters, digits, '_', '.', '-': only '.' needs escaping.
-        return "^infoblox-cni host=" + hostId.replace(".", "\\.") + " net=" + (network == null ? "" : network.replace(".", "\\.") + " ");
+        return "^infoblox-cni host=" + hostId.replace(".", "\\.") + " net="
+                + (network == null ? "" : network.replace(".", "\\.") + " ");
     }
 
     public static Optional<Owner> ownerOf(FixedAddress reservation) {
@@ -153,7 +165,17 @@ public final class ReservationTags {
     public List<ReservationClaim> claimsOf(AttachmentKey key) {
         return List.of(
                 new ReservationClaim(comment(key), Map.of(VM_ID, key.containerId())),
-                new ReservationClaim(null, Map.of(VM_ID, key.containerId(), CMP_TYPE, cmpType, TENANT_ID, clusterName, CLOUD_API_OWNED, "True")));
+                new ReservationClaim(
+                        null,
+                        Map.of(
+                                VM_ID,
+                                key.containerId(),
+                                CMP_TYPE,
+                                cmpType,
+                                TENANT_ID,
+                                clusterName,
+                                CLOUD_API_OWNED,
+                                "True")));
     }
 
     /** Whether {@code reservation} is this attachment's (see {@link #claimsOf}). */
@@ -178,5 +200,4 @@ public final class ReservationTags {
         }
         return owns(r, key) ? key : null;
     }
-
 }

@@ -13,7 +13,7 @@ import java.util.function.Function;
 final class Settlements {
     private final AtomicReference<Function<AttachmentKey, CompletableFuture<Void>>> behind =
             new AtomicReference<>(key -> CompletableFuture.completedFuture(null));
-    private final AtomicReference<Runnable> later = new AtomicReference<>(() -> { });
+    private final AtomicReference<Runnable> later = new AtomicReference<>(() -> {});
 
     /**
      * This record's intent is on disk and its answer is going out: settle it on the grid now,

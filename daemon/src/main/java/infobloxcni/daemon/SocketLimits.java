@@ -20,32 +20,47 @@ import java.time.Duration;
  *                           thousand attachments; the wire format itself allows 8 MiB)
  * @param maxBufferedBytes   request bytes all connections may hold at once ({@link #bufferBudget})
  */
-public record SocketLimits(int maxConnections, int maxPeerConnections, Duration clientIoTimeout, int maxRequestBytes,
-                           long maxBufferedBytes) {
+public record SocketLimits(
+        int maxConnections,
+        int maxPeerConnections,
+        Duration clientIoTimeout,
+        int maxRequestBytes,
+        long maxBufferedBytes) {
     public static final int DEFAULT_MAX_CONNECTIONS = 256;
     public static final int DEFAULT_MAX_PEER_CONNECTIONS = 32;
     public static final Duration DEFAULT_CLIENT_IO_TIMEOUT = Duration.ofSeconds(10);
     public static final int DEFAULT_MAX_REQUEST_BYTES = 1 << 20;
 
     public SocketLimits {
-        if (maxConnections < 2) throw new IllegalArgumentException("--max-connections must be at least 2, got " + maxConnections);
+        if (maxConnections < 2)
+            throw new IllegalArgumentException("--max-connections must be at least 2, got " + maxConnections);
         if (maxPeerConnections < 1 || maxPeerConnections > maxConnections) {
-            throw new IllegalArgumentException("--max-peer-connections must be 1.." + maxConnections + ", got " + maxPeerConnections);
+            throw new IllegalArgumentException(
+                    "--max-peer-connections must be 1.." + maxConnections + ", got " + maxPeerConnections);
         }
-        if (clientIoTimeout == null || clientIoTimeout.isNegative() || clientIoTimeout.isZero() || clientIoTimeout.compareTo(Duration.ofMinutes(10)) > 0) {
-            throw new IllegalArgumentException("--client-io-timeout must be more than 0 and at most 10m, got " + clientIoTimeout);
+        if (clientIoTimeout == null
+                || clientIoTimeout.isNegative()
+                || clientIoTimeout.isZero()
+                || clientIoTimeout.compareTo(Duration.ofMinutes(10)) > 0) {
+            throw new IllegalArgumentException(
+                    "--client-io-timeout must be more than 0 and at most 10m, got " + clientIoTimeout);
         }
         if (maxRequestBytes < 64 * 1024 || maxRequestBytes > infobloxcni.wire.Envelope.MAX_TOTAL_BYTES) {
-            throw new IllegalArgumentException("--max-request-bytes must be 65536.." + infobloxcni.wire.Envelope.MAX_TOTAL_BYTES
-                    + ", got " + maxRequestBytes);
+            throw new IllegalArgumentException("--max-request-bytes must be 65536.."
+                    + infobloxcni.wire.Envelope.MAX_TOTAL_BYTES + ", got " + maxRequestBytes);
         }
-        if (maxBufferedBytes < 2L * maxRequestBytes) maxBufferedBytes = 2L * maxRequestBytes; // one request of each kind of peer always fits
+        if (maxBufferedBytes < 2L * maxRequestBytes)
+            maxBufferedBytes = 2L * maxRequestBytes; // one request of each kind of peer always fits
     }
 
     /** The defaults, with the buffer budget taken from this JVM's heap. */
     public static SocketLimits defaults() {
-        return new SocketLimits(DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PEER_CONNECTIONS, DEFAULT_CLIENT_IO_TIMEOUT,
-                DEFAULT_MAX_REQUEST_BYTES, bufferBudget(Runtime.getRuntime().maxMemory(), DEFAULT_MAX_REQUEST_BYTES));
+        return new SocketLimits(
+                DEFAULT_MAX_CONNECTIONS,
+                DEFAULT_MAX_PEER_CONNECTIONS,
+                DEFAULT_CLIENT_IO_TIMEOUT,
+                DEFAULT_MAX_REQUEST_BYTES,
+                bufferBudget(Runtime.getRuntime().maxMemory(), DEFAULT_MAX_REQUEST_BYTES));
     }
 
     /**

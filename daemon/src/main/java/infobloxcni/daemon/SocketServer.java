@@ -49,21 +49,28 @@ final class SocketServer implements AutoCloseable {
     private boolean ownsSocketFile;
     /** The inode bound at start: on close, the path is removed only if it still is that one. */
     private Object socketFile;
+
     private static final SecureRandom RANDOM = new SecureRandom();
     private Thread acceptor;
     private PeerPolicy policy = new PeerPolicy(false);
     private final RateLimitedLog refusals = new RateLimitedLog(LOG, Duration.ofMinutes(1));
     /** Busy, slow, malformed, failed accepts: one line a minute per kind and peer. */
     private final RateLimitedLog warnings = new RateLimitedLog(LOG, Duration.ofMinutes(1));
+
     private final ConnectionLimiter limiter;
     private final IoDeadlines deadlines = new IoDeadlines();
     private static final long FIRST_ACCEPT_PAUSE_MILLIS = 10, MAX_ACCEPT_PAUSE_MILLIS = 1000;
     /** How long, and how much, a refused request's remaining bytes are read and dropped after the answer. */
     static final Duration DRAIN_TIME = Duration.ofSeconds(1);
+
     static final long DRAIN_BYTES = Envelope.MAX_TOTAL_BYTES + 64 * 1024;
 
-    SocketServer(Path path, Set<PosixFilePermission> permissions, String group, SocketLimits limits,
-                 EnvelopeHandler handler) {
+    SocketServer(
+            Path path,
+            Set<PosixFilePermission> permissions,
+            String group,
+            SocketLimits limits,
+            EnvelopeHandler handler) {
         this.path = path;
         this.permissions = permissions;
         this.group = group;
@@ -106,11 +113,13 @@ final class SocketServer implements AutoCloseable {
             PosixFileAttributeView view = Files.getFileAttributeView(staged, PosixFileAttributeView.class);
             view.setPermissions(permissions);
             if (group != null) {
-                GroupPrincipal principal = path.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName(group);
+                GroupPrincipal principal =
+                        path.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName(group);
                 view.setGroup(principal);
             }
             Files.move(staged, path, StandardCopyOption.ATOMIC_MOVE);
-            socketFile = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+            socketFile = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+                    .fileKey();
             ownsSocketFile = true;
         } catch (IOException | RuntimeException e) {
             if (server != null) server.close();
@@ -129,8 +138,11 @@ final class SocketServer implements AutoCloseable {
             return;
         }
         if (!there.isOther()) { // sockets are "other"; a file, a directory, a link are not ours to remove
-            throw new IOException("refusing to replace " + path + ": it is " + (there.isSymbolicLink() ? "a symbolic link"
-                    : there.isDirectory() ? "a directory" : "a regular file") + ", not a stale socket; remove it yourself if it may go");
+            throw new IOException("refusing to replace " + path + ": it is "
+                    + (there.isSymbolicLink()
+                            ? "a symbolic link"
+                            : there.isDirectory() ? "a directory" : "a regular file")
+                    + ", not a stale socket; remove it yourself if it may go");
         }
         if (someoneListens(path)) {
             throw new IOException("another daemon is already serving " + path + "; stop it first");
@@ -144,7 +156,8 @@ final class SocketServer implements AutoCloseable {
         for (int attempt = 0; ; attempt++) {
             Path staging = dir.resolve(".ibcni-" + Long.toHexString(RANDOM.nextLong() & 0xffffffffL));
             try {
-                return Files.createDirectory(staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+                return Files.createDirectory(
+                        staging, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             } catch (FileAlreadyExistsException taken) {
                 if (attempt > 20) throw taken;
             }
@@ -158,8 +171,12 @@ final class SocketServer implements AutoCloseable {
     private static ServerSocketChannel inheritedFromSystemd() throws IOException {
         String fds = System.getenv("LISTEN_FDS");
         String pid = System.getenv("LISTEN_PID");
-        if (fds == null || pid == null || !pid.equals(String.valueOf(ProcessHandle.current().pid()))) return null;
-        if (!fds.equals("1")) throw new IOException("systemd passed " + fds + " sockets (LISTEN_FDS); infoblox-cni-daemon takes exactly one");
+        if (fds == null
+                || pid == null
+                || !pid.equals(String.valueOf(ProcessHandle.current().pid()))) return null;
+        if (!fds.equals("1"))
+            throw new IOException(
+                    "systemd passed " + fds + " sockets (LISTEN_FDS); infoblox-cni-daemon takes exactly one");
         return FileDescriptorCast.unsafeUsing(3).as(AFUNIXServerSocketChannel.class);
     }
 
@@ -172,15 +189,19 @@ final class SocketServer implements AutoCloseable {
         try {
             a = Files.readAttributes(path, "unix:mode,gid");
         } catch (IOException notThere) {
-            LOG.log(System.Logger.Level.WARNING, "cannot examine the socket systemd passed at {0} ({1}): CNI requests from root only",
-                    path, notThere.getMessage());
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "cannot examine the socket systemd passed at {0} ({1}): CNI requests from root only",
+                    path,
+                    notThere.getMessage());
             return new PeerPolicy(false);
         }
         int mode = (Integer) a.get("mode");
         if ((mode & 0002) != 0) { // connecting takes write permission
             server.close();
             throw new IOException("the socket systemd passed (" + path + ") grants every user access (mode "
-                    + String.format("%04o", mode & 07777) + "): set SocketMode=0600, or 0660 with a SocketGroup, in infoblox-cni-daemon.socket");
+                    + String.format("%04o", mode & 07777)
+                    + "): set SocketMode=0600, or 0660 with a SocketGroup, in infoblox-cni-daemon.socket");
         }
         return new PeerPolicy((mode & 0020) != 0 && (Integer) a.get("gid") != 0);
     }
@@ -211,8 +232,12 @@ final class SocketServer implements AutoCloseable {
             } catch (IOException | RuntimeException e) {
                 if (!server.isOpen()) return;
                 pauseMillis = Math.min(MAX_ACCEPT_PAUSE_MILLIS, Math.max(FIRST_ACCEPT_PAUSE_MILLIS, pauseMillis * 2));
-                warnings.log(System.Logger.Level.WARNING, "accept", "accept failed: {0}; pausing {1} ms before the next accept",
-                        String.valueOf(e.getMessage()), String.valueOf(pauseMillis));
+                warnings.log(
+                        System.Logger.Level.WARNING,
+                        "accept",
+                        "accept failed: {0}; pausing {1} ms before the next accept",
+                        String.valueOf(e.getMessage()),
+                        String.valueOf(pauseMillis));
                 try {
                     Thread.sleep(pauseMillis);
                 } catch (InterruptedException stop) {
@@ -247,10 +272,15 @@ final class SocketServer implements AutoCloseable {
     /** Over a limit: "try again" (code 11), without waiting for anything, and close. Null peer: not known yet. */
     private void turnAway(SocketChannel channel, PeerPolicy.Peer peer) {
         String why = limiter.whyFull(peer);
-        warnings.log(System.Logger.Level.WARNING, "busy " + (peer == null ? "" : peer.key()), "turned away a connection from {0}: {1}",
-                peer == null ? "a client" : peer, why);
+        warnings.log(
+                System.Logger.Level.WARNING,
+                "busy " + (peer == null ? "" : peer.key()),
+                "turned away a connection from {0}: {1}",
+                peer == null ? "a client" : peer,
+                why);
         try (channel) {
-            channel.configureBlocking(false); // the answer fits the socket's buffer; nothing here may block the acceptor
+            channel.configureBlocking(
+                    false); // the answer fits the socket's buffer; nothing here may block the acceptor
             drainAvailable(channel); // so that closing does not reset the connection before the client reads the answer
             channel.write(ByteBuffer.wrap(handler.busy(why).toBytes()));
             channel.shutdownOutput();
@@ -261,40 +291,75 @@ final class SocketServer implements AutoCloseable {
 
     private void serve(SocketChannel channel, ConnectionLimiter.Permit permit) {
         PeerPolicy.Peer peer = permit.peer;
-        try (permit; channel) {
+        try (permit;
+                channel) {
             Envelope.Request request;
             IoDeadlines.Deadline reading = deadlines.arm(channel, limits().clientIoTimeout());
             try (reading) {
                 request = Envelope.Request.read(permit.meter(Channels.newInputStream(channel)));
             } catch (IOException e) {
                 if (reading.expired()) {
-                    warnings.log(System.Logger.Level.WARNING, "slow " + peer.key(), "closed a connection from {0}: no complete request within {1} (--client-io-timeout)",
-                            peer, seconds(limits().clientIoTimeout()));
+                    warnings.log(
+                            System.Logger.Level.WARNING,
+                            "slow " + peer.key(),
+                            "closed a connection from {0}: no complete request within {1} (--client-io-timeout)",
+                            peer,
+                            seconds(limits().clientIoTimeout()));
                     return;
                 }
-                if (e instanceof Envelope.TruncatedEnvelopeException t && t.endedBeforeFirstByte()) return; // a probe: nothing to answer
+                if (e instanceof Envelope.TruncatedEnvelopeException t && t.endedBeforeFirstByte())
+                    return; // a probe: nothing to answer
                 if (e instanceof ConnectionLimiter.TooLarge || e instanceof ConnectionLimiter.OverBudget) {
-                    warnings.log(System.Logger.Level.WARNING, "memory " + peer.key(), "refused a request from {0}: {1}", peer, e.getMessage());
-                    answerAndDrain(channel, e instanceof ConnectionLimiter.TooLarge ? handler.tooLarge(e.getMessage()) : handler.busy(e.getMessage()), peer);
+                    warnings.log(
+                            System.Logger.Level.WARNING,
+                            "memory " + peer.key(),
+                            "refused a request from {0}: {1}",
+                            peer,
+                            e.getMessage());
+                    answerAndDrain(
+                            channel,
+                            e instanceof ConnectionLimiter.TooLarge
+                                    ? handler.tooLarge(e.getMessage())
+                                    : handler.busy(e.getMessage()),
+                            peer);
                     return;
                 }
                 if (!(e instanceof Envelope.MalformedEnvelopeException)) throw e;
                 // Not our plugin, or a broken one: answer if we can, and carry on serving others.
-                warnings.log(System.Logger.Level.WARNING, "malformed " + peer.key(), "malformed request from {0} on {1}: {2}", peer, path,
+                warnings.log(
+                        System.Logger.Level.WARNING,
+                        "malformed " + peer.key(),
+                        "malformed request from {0} on {1}: {2}",
+                        peer,
+                        path,
                         LogText.line(e.getMessage()));
                 answerAndDrain(channel, handler.malformed(e), peer);
                 return;
             }
             Envelope.Response refused = policy.refusal(peer, request);
             if (refused != null) {
-                refusals.log(System.Logger.Level.WARNING, peer.key(), "refused a request from {0}: {1}", peer,
-                        request.env().containsKey(AdminCommands.ENV) ? "admin requests need root" : "CNI requests need root or --socket-group");
+                refusals.log(
+                        System.Logger.Level.WARNING,
+                        peer.key(),
+                        "refused a request from {0}: {1}",
+                        peer,
+                        request.env().containsKey(AdminCommands.ENV)
+                                ? "admin requests need root"
+                                : "CNI requests need root or --socket-group");
                 answer(channel, refused, peer);
                 return;
             }
-            answer(channel, handler.handle(request), peer); // no client deadline while handling: the grid's timeouts bound it
+            answer(
+                    channel,
+                    handler.handle(request),
+                    peer); // no client deadline while handling: the grid's timeouts bound it
         } catch (IOException | RuntimeException e) {
-            warnings.log(System.Logger.Level.WARNING, "failed " + peer.key(), "connection from {0} failed: {1}", peer, e.toString());
+            warnings.log(
+                    System.Logger.Level.WARNING,
+                    "failed " + peer.key(),
+                    "connection from {0} failed: {1}",
+                    peer,
+                    e.toString());
         }
     }
 
@@ -305,8 +370,12 @@ final class SocketServer implements AutoCloseable {
             write(channel, response);
         } catch (IOException e) {
             if (!writing.expired()) throw e;
-            warnings.log(System.Logger.Level.WARNING, "slow " + peer.key(), "closed a connection from {0}: it did not take its answer within {1} (--client-io-timeout)",
-                    peer, seconds(limits().clientIoTimeout()));
+            warnings.log(
+                    System.Logger.Level.WARNING,
+                    "slow " + peer.key(),
+                    "closed a connection from {0}: it did not take its answer within {1} (--client-io-timeout)",
+                    peer,
+                    seconds(limits().clientIoTimeout()));
         }
     }
 
@@ -316,7 +385,8 @@ final class SocketServer implements AutoCloseable {
      * {@link #DRAIN_TIME}, {@link #DRAIN_BYTES}): closing with its bytes unread would reset the
      * connection, and the client would see that (or a broken pipe on its write) instead of the error.
      */
-    private void answerAndDrain(SocketChannel channel, Envelope.Response response, PeerPolicy.Peer peer) throws IOException {
+    private void answerAndDrain(SocketChannel channel, Envelope.Response response, PeerPolicy.Peer peer)
+            throws IOException {
         answer(channel, response, peer);
         try (IoDeadlines.Deadline draining = deadlines.arm(channel, DRAIN_TIME)) {
             channel.shutdownOutput(); // the answer is complete: the client may read it while it still writes
@@ -342,7 +412,9 @@ final class SocketServer implements AutoCloseable {
         }
     }
 
-    private SocketLimits limits() { return limiter.limits(); }
+    private SocketLimits limits() {
+        return limiter.limits();
+    }
 
     private static String seconds(Duration d) {
         return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
@@ -362,16 +434,22 @@ final class SocketServer implements AutoCloseable {
         out.flush();
     }
 
-    Path path() { return path; }
+    Path path() {
+        return path;
+    }
 
     /** Removes the socket file, unless another daemon's has taken its place meanwhile. */
     private void deleteOwnSocketFile() throws IOException {
         try {
-            Object there = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+            Object there = Files.readAttributes(path, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+                    .fileKey();
             if (socketFile != null && socketFile.equals(there)) {
                 Files.delete(path);
             } else {
-                LOG.log(System.Logger.Level.WARNING, "leaving {0} alone: it is no longer the socket this daemon bound", path);
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "leaving {0} alone: it is no longer the socket this daemon bound",
+                        path);
             }
         } catch (NoSuchFileException gone) {
             // removed by someone else already

@@ -17,11 +17,15 @@ import picocli.CommandLine.ParentCommand;
  *
  * <p>Exit codes: 0 the daemon answered, 1 it answered and the grid is down, 3 no answer.
  */
-@Command(name = "status", mixinStandardHelpOptions = true, usageHelpWidth = 110,
+@Command(
+        name = "status",
+        mixinStandardHelpOptions = true,
+        usageHelpWidth = 110,
         description = "Shows what the running daemon sees (asked over its socket; root only).")
 final class StatusCommand implements Callable<Integer> {
     @ParentCommand
     DaemonMain daemon;
+
     @Option(names = "--json", description = "print the daemon's answer as JSON")
     boolean json;
 
@@ -33,7 +37,8 @@ final class StatusCommand implements Callable<Integer> {
         JsonNode status;
         try {
             if (!AdminClient.serving(socket)) {
-                err.println("infoblox-cni-daemon status: no daemon answers on " + socket + " (is it running? systemctl status infoblox-cni-daemon)");
+                err.println("infoblox-cni-daemon status: no daemon answers on " + socket
+                        + " (is it running? systemctl status infoblox-cni-daemon)");
                 return 3;
             }
             status = AdminClient.ask(socket, "status", new byte[0]);
@@ -48,24 +53,53 @@ final class StatusCommand implements Callable<Integer> {
 
     static void printTable(JsonNode s, PrintStream out) {
         long up = s.path("uptimeSeconds").asLong();
-        out.printf("daemon    infoblox-cni-daemon %s, up %dd %02dh %02dm %02ds (since %s)%n", s.path("version").asText(),
-                up / 86400, up / 3600 % 24, up / 60 % 60, up % 60, s.path("started").asText());
+        out.printf(
+                "daemon    infoblox-cni-daemon %s, up %dd %02dh %02dm %02ds (since %s)%n",
+                s.path("version").asText(),
+                up / 86400,
+                up / 3600 % 24,
+                up / 60 % 60,
+                up % 60,
+                s.path("started").asText());
         JsonNode grid = s.path("grid");
-        out.printf("grid      %s since %s%s%n", grid.path("state").asText(), grid.path("since").asText(),
-                grid.hasNonNull("lastError") ? "; last error: " + grid.get("lastError").asText() : "");
+        out.printf(
+                "grid      %s since %s%s%n",
+                grid.path("state").asText(),
+                grid.path("since").asText(),
+                grid.hasNonNull("lastError")
+                        ? "; last error: " + grid.get("lastError").asText()
+                        : "");
         StringBuilder journal = new StringBuilder();
-        s.path("journal").properties().forEach(e -> journal.append(journal.isEmpty() ? "" : ", ").append(e.getKey()).append(' ').append(e.getValue().asInt()));
+        s.path("journal")
+                .properties()
+                .forEach(e -> journal.append(journal.isEmpty() ? "" : ", ")
+                        .append(e.getKey())
+                        .append(' ')
+                        .append(e.getValue().asInt()));
         out.printf("journal   %s%n", journal.isEmpty() ? "empty" : journal);
         JsonNode pending = s.path("pending");
         out.printf("pending   %d%n", pending.size());
         for (JsonNode p : pending) {
-            out.printf("          %-14s %s %s/%s %s, %d attempt(s), next try %s%s%n", p.path("state").asText(), p.path("network").asText(),
-                    p.path("containerId").asText(), p.path("ifName").asText(), p.hasNonNull("address") ? p.get("address").asText() : "-",
-                    p.path("attempts").asInt(), p.path("nextTry").asText(),
-                    p.hasNonNull("lastError") ? "; last error: " + p.get("lastError").asText() : "");
+            out.printf(
+                    "          %-14s %s %s/%s %s, %d attempt(s), next try %s%s%n",
+                    p.path("state").asText(),
+                    p.path("network").asText(),
+                    p.path("containerId").asText(),
+                    p.path("ifName").asText(),
+                    p.hasNonNull("address") ? p.get("address").asText() : "-",
+                    p.path("attempts").asInt(),
+                    p.path("nextTry").asText(),
+                    p.hasNonNull("lastError")
+                            ? "; last error: " + p.get("lastError").asText()
+                            : "");
         }
         if (s.path("pools").isEmpty()) out.println("pools     none");
-        s.path("pools").properties().forEach(e -> out.printf("pool      %s: %d free of %d%n", e.getKey(), e.getValue().path("free").asInt(),
-                Math.max(0, e.getValue().path("target").asInt())));
+        s.path("pools")
+                .properties()
+                .forEach(e -> out.printf(
+                        "pool      %s: %d free of %d%n",
+                        e.getKey(),
+                        e.getValue().path("free").asInt(),
+                        Math.max(0, e.getValue().path("target").asInt())));
     }
 }

@@ -44,11 +44,13 @@ final class SystemdNotifier implements AutoCloseable {
     private SystemdNotifier(AFUNIXSocketAddress target, Duration watchdog) {
         this.target = target;
         this.watchdog = watchdog;
-        this.timer = target == null ? null : Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "systemd-notify");
-            t.setDaemon(true);
-            return t;
-        });
+        this.timer = target == null
+                ? null
+                : Executors.newSingleThreadScheduledExecutor(r -> {
+                    Thread t = new Thread(r, "systemd-notify");
+                    t.setDaemon(true);
+                    return t;
+                });
     }
 
     /** From {@code NOTIFY_SOCKET} ({@code /path} or {@code @abstract}) and {@code WATCHDOG_USEC}/{@code WATCHDOG_PID}. */
@@ -57,7 +59,8 @@ final class SystemdNotifier implements AutoCloseable {
         if (socket == null || socket.isEmpty()) return new SystemdNotifier(null, null);
         AFUNIXSocketAddress address;
         try {
-            address = socket.startsWith("@") ? AFUNIXSocketAddress.inAbstractNamespace(socket.substring(1))
+            address = socket.startsWith("@")
+                    ? AFUNIXSocketAddress.inAbstractNamespace(socket.substring(1))
                     : AFUNIXSocketAddress.of(Path.of(socket));
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "NOTIFY_SOCKET {0} unusable: {1}", socket, e.toString());
@@ -66,7 +69,9 @@ final class SystemdNotifier implements AutoCloseable {
         Duration watchdog = null;
         String usec = env.get("WATCHDOG_USEC");
         String pid = env.get("WATCHDOG_PID");
-        if (usec != null && (pid == null || pid.equals(String.valueOf(ProcessHandle.current().pid())))) {
+        if (usec != null
+                && (pid == null
+                        || pid.equals(String.valueOf(ProcessHandle.current().pid())))) {
             try {
                 long micros = Long.parseLong(usec.trim());
                 if (micros > 0) watchdog = Duration.ofNanos(micros * 1000);
@@ -88,10 +93,17 @@ final class SystemdNotifier implements AutoCloseable {
         timer.scheduleWithFixedDelay(() -> send("STATUS=" + status.get()), 10, 10, TimeUnit.SECONDS);
         if (watchdog != null) {
             long every = Math.max(100, watchdog.toMillis() / 2);
-            timer.scheduleWithFixedDelay(() -> {
-                if (requestPathAlive(socket, Duration.ofMillis(every))) send("WATCHDOG=1");
-                else LOG.log(System.Logger.Level.WARNING, "the request path did not answer a self-check: no watchdog ping");
-            }, every, every, TimeUnit.MILLISECONDS);
+            timer.scheduleWithFixedDelay(
+                    () -> {
+                        if (requestPathAlive(socket, Duration.ofMillis(every))) send("WATCHDOG=1");
+                        else
+                            LOG.log(
+                                    System.Logger.Level.WARNING,
+                                    "the request path did not answer a self-check: no watchdog ping");
+                    },
+                    every,
+                    every,
+                    TimeUnit.MILLISECONDS);
         }
     }
 
@@ -106,8 +118,11 @@ final class SystemdNotifier implements AutoCloseable {
             Future<Boolean> check = exec.submit(() -> {
                 try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
                     channel.connect(UnixDomainSocketAddress.of(socket));
-                    new Envelope.Request(Map.of("CNI_COMMAND", "VERSION"), VERSION).write(Channels.newOutputStream(channel));
-                    return Envelope.Response.read(Channels.newInputStream(channel)).exitCode() == 0;
+                    new Envelope.Request(Map.of("CNI_COMMAND", "VERSION"), VERSION)
+                            .write(Channels.newOutputStream(channel));
+                    return Envelope.Response.read(Channels.newInputStream(channel))
+                                    .exitCode()
+                            == 0;
                 }
             });
             return check.get(limit.toMillis(), TimeUnit.MILLISECONDS);

@@ -4,7 +4,7 @@ package infobloxcni.daemon;
 final class Version {
     static final String OF_DAEMON = of(Version.class);
 
-    private Version() { }
+    private Version() {}
 
     static String of(Class<?> fromJar) {
         String v = fromJar.getPackage() == null ? null : fromJar.getPackage().getImplementationVersion();

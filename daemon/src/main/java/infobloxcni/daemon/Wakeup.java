@@ -8,7 +8,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * first; the keeper says once, when it is made, what a signal should run.
  */
 final class Wakeup {
-    private final AtomicReference<Runnable> target = new AtomicReference<>(() -> { });
+    private final AtomicReference<Runnable> target = new AtomicReference<>(() -> {});
 
     void signal() {
         target.get().run();

@@ -57,13 +57,17 @@ class BridgeEndToEndTest {
     private static final String SUBNET = NET + "0/24";
     private static final Pattern OUR_NAMESPACE = Pattern.compile("ibt-(?:host|c\\d+)-(\\d+)");
     private static final Pattern INET = Pattern.compile("\\binet (\\d+\\.\\d+\\.\\d+\\.\\d+/\\d+)");
-    private static final ObjectMapper STRICT_JSON = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    private static final ObjectMapper STRICT_JSON =
+            new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     /** Every namespace this test created and has not deleted yet; the host namespace last. */
     private static final Set<String> NAMESPACES = ConcurrentHashMap.newKeySet();
+
     private static final AtomicInteger SEQ = new AtomicInteger();
 
-    @TempDir static Path dir;
+    @TempDir
+    static Path dir;
+
     static WapiSimulator grid;
     static TestHost host;
     /** The directory holding bin/infoblox: first on CNI_PATH. */
@@ -74,7 +78,9 @@ class BridgeEndToEndTest {
     static String skipReason;
 
     record Container(String id, String netns) {
-        String netnsPath() { return "/var/run/netns/" + netns; }
+        String netnsPath() {
+            return "/var/run/netns/" + netns;
+        }
     }
 
     @BeforeAll
@@ -181,7 +187,8 @@ class BridgeEndToEndTest {
     static String netconf(String cniVersion) {
         String socketDir;
         try {
-            socketDir = NetConf.JSON.writeValueAsString(host.socket().getParent().toString());
+            socketDir =
+                    NetConf.JSON.writeValueAsString(host.socket().getParent().toString());
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
@@ -228,12 +235,16 @@ class BridgeEndToEndTest {
 
     private static String macIn(Container c) {
         // ip netns exec remounts /sys for the namespace, so this is the container's eth0
-        return mustRun(SHORT, "ip", "netns", "exec", c.netns(), "cat", "/sys/class/net/eth0/address").stdout().strip();
+        return mustRun(SHORT, "ip", "netns", "exec", c.netns(), "cat", "/sys/class/net/eth0/address")
+                .stdout()
+                .strip();
     }
 
     /** The address an ADD result gives the container, whatever the result's layout. */
     private static String resultAddress(JsonNode result) {
-        return result.has("ip4") ? result.path("ip4").path("ip").asText() : result.path("ips").path(0).path("address").asText();
+        return result.has("ip4")
+                ? result.path("ip4").path("ip").asText()
+                : result.path("ips").path(0).path("address").asText();
     }
 
     /**
@@ -243,32 +254,54 @@ class BridgeEndToEndTest {
     private static String assertAttached(Container c, Result add) {
         String inNamespace = addressIn(c.netns(), "eth0");
         List<Map<String, Object>> reservations = reservationsOf(c.id());
-        assertEquals(1, reservations.size(), () -> "grid reservations for VM ID " + c.id() + ": " + reservations
-                + "\nall fixedaddresses: " + grid.objects("fixedaddress"));
+        assertEquals(
+                1,
+                reservations.size(),
+                () -> "grid reservations for VM ID " + c.id() + ": " + reservations + "\nall fixedaddresses: "
+                        + grid.objects("fixedaddress"));
         Map<String, Object> reservation = reservations.getFirst();
-        assertEquals(reservation.get("ipv4addr") + "/24", inNamespace,
+        assertEquals(
+                reservation.get("ipv4addr") + "/24",
+                inNamespace,
                 () -> "eth0 in " + c.netns() + " vs the grid's reservation " + reservation);
         assertEquals(inNamespace, resultAddress(json(add)), () -> "the ADD result vs eth0: " + add);
         String mac = macIn(c);
-        assertEquals(mac, reservation.get("mac"), () -> "the reservation's MAC should be eth0's (" + mac + "), as the daemon"
-                + " reads it with `nsenter --net=" + c.netnsPath() + " ip -o link show dev eth0`; reservation: " + reservation);
+        assertEquals(
+                mac,
+                reservation.get("mac"),
+                () -> "the reservation's MAC should be eth0's (" + mac + "), as the daemon"
+                        + " reads it with `nsenter --net=" + c.netnsPath() + " ip -o link show dev eth0`; reservation: "
+                        + reservation);
         return inNamespace;
     }
 
     /** One packet each way between two of the test's own namespaces, across the bridge. */
     private static void assertReachable(Container from, String toAddress) {
         String to = toAddress.substring(0, toAddress.indexOf('/'));
-        Path ping = Files.isExecutable(Path.of("/usr/bin/ping")) ? Path.of("/usr/bin/ping")
+        Path ping = Files.isExecutable(Path.of("/usr/bin/ping"))
+                ? Path.of("/usr/bin/ping")
                 : Files.isExecutable(Path.of("/bin/ping")) ? Path.of("/bin/ping") : null;
         if (ping != null) {
-            Result r = ExternalCommand.run(SHORT, "ip", "netns", "exec", from.netns(), ping.toString(), "-c1", "-W2", to);
-            assertEquals(0, r.exit(), () -> "ping from " + from.netns() + " to " + to + " through " + BRIDGE + ": " + r);
+            Result r =
+                    ExternalCommand.run(SHORT, "ip", "netns", "exec", from.netns(), ping.toString(), "-c1", "-W2", to);
+            assertEquals(
+                    0, r.exit(), () -> "ping from " + from.netns() + " to " + to + " through " + BRIDGE + ": " + r);
         } else {
             // No ping (iputils-ping) here: a TCP connect to a closed port that the peer's kernel
             // refuses (RST) proves the round trip just as well; unreachable would time out instead.
-            Result r = ExternalCommand.run(SHORT, "ip", "netns", "exec", from.netns(), "timeout", "5", "bash", "-c",
+            Result r = ExternalCommand.run(
+                    SHORT,
+                    "ip",
+                    "netns",
+                    "exec",
+                    from.netns(),
+                    "timeout",
+                    "5",
+                    "bash",
+                    "-c",
                     "exec 3<>/dev/tcp/" + to + "/9");
-            assertTrue(r.stderr().contains("Connection refused"),
+            assertTrue(
+                    r.stderr().contains("Connection refused"),
                     () -> "TCP probe (no ping installed) from " + from.netns() + " to " + to + " got no answer: " + r);
         }
     }
@@ -285,7 +318,11 @@ class BridgeEndToEndTest {
     void versionIsAnsweredByThePluginAsExactlyCniJson() throws Exception {
         Map<String, String> env = new HashMap<>(PLUGIN_ENV);
         env.put("CNI_COMMAND", "VERSION");
-        Result r = ExternalCommand.run(SHORT, env, "{\"cniVersion\":\"1.0.0\"}", binDir.resolve("infoblox").toString());
+        Result r = ExternalCommand.run(
+                SHORT,
+                env,
+                "{\"cniVersion\":\"1.0.0\"}",
+                binDir.resolve("infoblox").toString());
         assertEquals(0, r.exit(), r::toString);
         JsonNode expected = STRICT_JSON.readTree("{\"cniVersion\":\"1.0.0\",\"supportedVersions\":"
                 + "[\"0.1.0\",\"0.2.0\",\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]}");
@@ -308,7 +345,8 @@ class BridgeEndToEndTest {
         assertNotEquals(a1, a2);
         String gateway = json(add1).path("ips").path(0).path("gateway").asText();
         assertEquals(NET + "1", gateway, add1::toString);
-        assertEquals(gateway + "/24", addressIn(HOST_NS, BRIDGE), "isGateway: the bridge holds the gateway from our result");
+        assertEquals(
+                gateway + "/24", addressIn(HOST_NS, BRIDGE), "isGateway: the bridge holds the gateway from our result");
 
         assertReachable(c1, a2);
         assertReachable(c2, a1);
@@ -388,7 +426,10 @@ class BridgeEndToEndTest {
         assumeNamespaces();
         String conf = netconf("1.0.0");
         Container warm = newContainer("warm");
-        mustBridge("DEL", warm, TestHost.withPrevResult(conf, mustBridge("ADD", warm, conf).stdout()));
+        mustBridge(
+                "DEL",
+                warm,
+                TestHost.withPrevResult(conf, mustBridge("ADD", warm, conf).stdout()));
 
         int n = 10;
         List<Container> containers = new ArrayList<>();
@@ -402,12 +443,14 @@ class BridgeEndToEndTest {
         }
         List<Double> delMillis = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            delMillis.add(mustBridge("DEL", containers.get(i), TestHost.withPrevResult(conf, results.get(i))).millis());
+            delMillis.add(mustBridge("DEL", containers.get(i), TestHost.withPrevResult(conf, results.get(i)))
+                    .millis());
         }
         for (Container c : containers) {
             if (!reservationsOf(c.id()).isEmpty()) fail("reservation left after DEL: " + reservationsOf(c.id()));
         }
-        System.out.printf("bridge e2e: ADD median %.1f ms, DEL median %.1f ms (n=%d)%n", median(addMillis), median(delMillis), n);
+        System.out.printf(
+                "bridge e2e: ADD median %.1f ms, DEL median %.1f ms (n=%d)%n", median(addMillis), median(delMillis), n);
         System.out.printf("bridge e2e: ADD ms %s%nbridge e2e: DEL ms %s%n", format(addMillis), format(delMillis));
     }
 

@@ -24,31 +24,30 @@ import org.junit.jupiter.params.provider.CsvSource;
 class CniProtocolTest extends GridAndDaemonTest {
     private static final String GOOD = netconf("1.0.0", "net1", "\"subnet\":\"10.10.0.0/24\"");
 
-
-
-
     private TestHost.Answer add(String stdin) {
         return host.call("ADD", "c1", "eth0", stdin);
     }
 
     @ParameterizedTest(name = "{0}")
-    @CsvSource(delimiter = '|', value = {
-        "not JSON                | {nope                                                              | 6 | not valid JSON",
-        "not an object           | [1,2]                                                              | 6 | JSON object",
-        "unknown version         | {\"cniVersion\":\"9.9.9\",\"name\":\"n\",\"ipam\":{\"type\":\"infoblox\"}} | 1 | 9.9.9",
-        "no name                 | {\"cniVersion\":\"1.0.0\",\"ipam\":{\"type\":\"infoblox\"}}             | 7 | 'name'",
-        "bad name                | {\"cniVersion\":\"1.0.0\",\"name\":\"a b\",\"ipam\":{\"type\":\"infoblox\"}} | 7 | 'name'",
-        "no ipam                 | {\"cniVersion\":\"1.0.0\",\"name\":\"n\"}                                | 7 | 'ipam'",
-        "no ipam type            | {\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":{}}                      | 7 | 'ipam.type'",
-        "bad subnet              | {\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":{\"type\":\"infoblox\",\"subnet\":\"10.0.0.1/24\"}} | 7 | 'ipam.subnet'",
-        "ipv6 subnet             | {\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":{\"type\":\"infoblox\",\"subnet\":\"fd00::/64\"}} | 7 | IPv6",
-        "bad gateway             | {\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":{\"type\":\"infoblox\",\"gateway\":\"10.0.0.300\"}} | 7 | 'ipam.gateway'",
-        "gateway outside         | {\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":{\"type\":\"infoblox\",\"subnet\":\"10.0.0.0/24\",\"gateway\":\"10.9.0.1\"}} | 7 | 'ipam.gateway'",
-        "bad prefix length       | {\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":{\"type\":\"infoblox\",\"prefix-length\":99}} | 7 | 'ipam.prefix-length'",
-        "bad container           | {\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":{\"type\":\"infoblox\",\"network-container\":\"10.0.0.0/8,x\"}} | 7 | 'ipam.network-container'",
-        "bad routes              | {\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":{\"type\":\"infoblox\",\"routes\":{}}} | 7 | 'ipam.routes'",
-        "bad runtime mac         | {\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"runtimeConfig\":{\"mac\":\"zz\"},\"ipam\":{\"type\":\"infoblox\"}} | 7 | 'runtimeConfig.mac'",
-    })
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "not JSON                | {nope                                                              | 6 | not valid JSON",
+                "not an object           | [1,2]                                                              | 6 | JSON object",
+                "unknown version         | {\"cniVersion\":\"9.9.9\",\"name\":\"n\",\"ipam\":{\"type\":\"infoblox\"}} | 1 | 9.9.9",
+                "no name                 | {\"cniVersion\":\"1.0.0\",\"ipam\":{\"type\":\"infoblox\"}}             | 7 | 'name'",
+                "bad name                | {\"cniVersion\":\"1.0.0\",\"name\":\"a b\",\"ipam\":{\"type\":\"infoblox\"}} | 7 | 'name'",
+                "no ipam                 | {\"cniVersion\":\"1.0.0\",\"name\":\"n\"}                                | 7 | 'ipam'",
+                "no ipam type            | {\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":{}}                      | 7 | 'ipam.type'",
+                "bad subnet              | {\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":{\"type\":\"infoblox\",\"subnet\":\"10.0.0.1/24\"}} | 7 | 'ipam.subnet'",
+                "ipv6 subnet             | {\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":{\"type\":\"infoblox\",\"subnet\":\"fd00::/64\"}} | 7 | IPv6",
+                "bad gateway             | {\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":{\"type\":\"infoblox\",\"gateway\":\"10.0.0.300\"}} | 7 | 'ipam.gateway'",
+                "gateway outside         | {\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":{\"type\":\"infoblox\",\"subnet\":\"10.0.0.0/24\",\"gateway\":\"10.9.0.1\"}} | 7 | 'ipam.gateway'",
+                "bad prefix length       | {\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":{\"type\":\"infoblox\",\"prefix-length\":99}} | 7 | 'ipam.prefix-length'",
+                "bad container           | {\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":{\"type\":\"infoblox\",\"network-container\":\"10.0.0.0/8,x\"}} | 7 | 'ipam.network-container'",
+                "bad routes              | {\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":{\"type\":\"infoblox\",\"routes\":{}}} | 7 | 'ipam.routes'",
+                "bad runtime mac         | {\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"runtimeConfig\":{\"mac\":\"zz\"},\"ipam\":{\"type\":\"infoblox\"}} | 7 | 'runtimeConfig.mac'",
+            })
     void badConfigurationsGetTheRightCodeAndNameTheField(String caseName, String stdin, int code, String mentioned) {
         var answer = add(stdin);
         assertEquals(1, answer.exitCode(), answer.toString());
@@ -58,19 +57,22 @@ class CniProtocolTest extends GridAndDaemonTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @CsvSource(delimiter = '|', value = {
-        "CNI_COMMAND     | ",
-        "CNI_COMMAND     | BOGUS",
-        "CNI_CONTAINERID | ",
-        "CNI_CONTAINERID | -starts-with-dash",
-        "CNI_CONTAINERID | has/slash",
-        "CNI_IFNAME      | ",
-        "CNI_IFNAME      | much-too-long-interface-name",
-        "CNI_NETNS       | ",
-        "CNI_ARGS        | novalue",
-    })
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "CNI_COMMAND     | ",
+                "CNI_COMMAND     | BOGUS",
+                "CNI_CONTAINERID | ",
+                "CNI_CONTAINERID | -starts-with-dash",
+                "CNI_CONTAINERID | has/slash",
+                "CNI_IFNAME      | ",
+                "CNI_IFNAME      | much-too-long-interface-name",
+                "CNI_NETNS       | ",
+                "CNI_ARGS        | novalue",
+            })
     void badEnvironmentIsCode4NamingTheVariable(String variable, String value) {
-        Map<String, String> env = new HashMap<>(Map.of("CNI_COMMAND", "ADD", "CNI_CONTAINERID", "c1", "CNI_IFNAME", "eth0", "CNI_NETNS", "/x"));
+        Map<String, String> env = new HashMap<>(
+                Map.of("CNI_COMMAND", "ADD", "CNI_CONTAINERID", "c1", "CNI_IFNAME", "eth0", "CNI_NETNS", "/x"));
         if (value == null) env.remove(variable);
         else env.put(variable, value);
         var answer = host.send(env, GOOD);
@@ -94,7 +96,9 @@ class CniProtocolTest extends GridAndDaemonTest {
 
     @Test
     void checkStatusAndGcRefuseVersionsThatLackThem() {
-        assertEquals(1, host.call("CHECK", "c1", "eth0", GOOD.replace("1.0.0", "0.3.1")).code());
+        assertEquals(
+                1,
+                host.call("CHECK", "c1", "eth0", GOOD.replace("1.0.0", "0.3.1")).code());
         assertEquals(1, host.call("STATUS", null, null, GOOD).code());
         assertEquals(1, host.call("GC", null, null, GOOD).code());
     }
@@ -111,10 +115,35 @@ class CniProtocolTest extends GridAndDaemonTest {
     void wrongCredentialsAreNotTryAgainLater() throws Exception {
         host.stop();
         var config = host.config();
-        var wapi = new infobloxcni.wapi.WapiConfig("127.0.0.1", config.wapi().port(), "2.5", "admin", "wrong", config.wapi().sslVerify(), false,
-                null, null, null);
-        host.start(new DaemonConfig(wapi, config.socketDir(), config.driverName(), config.socketPermissions(), null, config.stateDir(),
-                config.cniCacheDir(), config.networkView(), config.networkContainers(), 24, "c", "k", "host-a", null, null, 0, null));
+        var wapi = new infobloxcni.wapi.WapiConfig(
+                "127.0.0.1",
+                config.wapi().port(),
+                "2.5",
+                "admin",
+                "wrong",
+                config.wapi().sslVerify(),
+                false,
+                null,
+                null,
+                null);
+        host.start(new DaemonConfig(
+                wapi,
+                config.socketDir(),
+                config.driverName(),
+                config.socketPermissions(),
+                null,
+                config.stateDir(),
+                config.cniCacheDir(),
+                config.networkView(),
+                config.networkContainers(),
+                24,
+                "c",
+                "k",
+                "host-a",
+                null,
+                null,
+                0,
+                null));
         var answer = add(GOOD);
         assertEquals(CniError.GRID_AUTH_FAILED, answer.code(), answer.toString());
         assertTrue(!answer.stdout().contains("wrong"), "the password is never echoed");
@@ -122,7 +151,12 @@ class CniProtocolTest extends GridAndDaemonTest {
 
     @Test
     void malformedRequestsNeverTakeTheDaemonDown() throws Exception {
-        for (byte[] junk : new byte[][] {"GET / HTTP/1.1\r\n\r\n".getBytes(), {'I', 'B', 'C', 'N', 'I', 1, (byte) 0xFF, (byte) 0xFF}, {}, new byte[100_000]}) {
+        for (byte[] junk : new byte[][] {
+            "GET / HTTP/1.1\r\n\r\n".getBytes(),
+            {'I', 'B', 'C', 'N', 'I', 1, (byte) 0xFF, (byte) 0xFF},
+            {},
+            new byte[100_000]
+        }) {
             try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
                 ch.connect(UnixDomainSocketAddress.of(host.socket()));
                 ch.write(ByteBuffer.wrap(junk));

@@ -14,12 +14,24 @@ import org.junit.jupiter.api.Test;
 
 /** {@link CniRequest} alone: the {@code CNI_*} variables a runtime sets, checked and named when wrong. No daemon, no grid. */
 class CniRequestTest {
-    private static final String NETCONF = "{\"cniVersion\":\"1.1.0\",\"name\":\"net1\",\"ipam\":{\"type\":\"infoblox\"}}";
+    private static final String NETCONF =
+            "{\"cniVersion\":\"1.1.0\",\"name\":\"net1\",\"ipam\":{\"type\":\"infoblox\"}}";
 
     /** What a runtime sets for {@code command}, to be changed by each test. */
     private static Map<String, String> env(String command) {
-        return new HashMap<>(Map.of("CNI_COMMAND", command, "CNI_CONTAINERID", "c0ffee-1", "CNI_NETNS", "/proc/self/ns/net",
-                "CNI_IFNAME", "eth0", "CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=web-0", "CNI_PATH", "/opt/cni/bin"));
+        return new HashMap<>(Map.of(
+                "CNI_COMMAND",
+                command,
+                "CNI_CONTAINERID",
+                "c0ffee-1",
+                "CNI_NETNS",
+                "/proc/self/ns/net",
+                "CNI_IFNAME",
+                "eth0",
+                "CNI_ARGS",
+                "IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=web-0",
+                "CNI_PATH",
+                "/opt/cni/bin"));
     }
 
     private static CniRequest parse(Map<String, String> env, String netconf) throws CniError {
@@ -106,7 +118,9 @@ class CniRequestTest {
         for (String bad : List.of("", "e".repeat(16), "eth/0", "eth:0", "eth%d", "eth 0", ".", "..", "eth\t")) {
             refused(with("CNI_IFNAME", bad), NETCONF, CniError.INVALID_ENV, "CNI_IFNAME");
         }
-        assertEquals("e".repeat(15), parse(with("CNI_IFNAME", "e".repeat(15)), NETCONF).ifName());
+        assertEquals(
+                "e".repeat(15),
+                parse(with("CNI_IFNAME", "e".repeat(15)), NETCONF).ifName());
     }
 
     @Test
@@ -141,14 +155,20 @@ class CniRequestTest {
         for (String bad : List.of("Web", "web_0", "-web", "web-", "w".repeat(CniRequest.MAX_POD_NAME_LENGTH + 1))) {
             refused(with("CNI_ARGS", "K8S_POD_NAME=" + bad), NETCONF, CniError.INVALID_ENV, "K8S_POD_NAME");
         }
-        assertEquals("a.b-c.0", parse(with("CNI_ARGS", "K8S_POD_NAME=a.b-c.0"), NETCONF).podName());
+        assertEquals(
+                "a.b-c.0",
+                parse(with("CNI_ARGS", "K8S_POD_NAME=a.b-c.0"), NETCONF).podName());
         assertNull(parse(with("CNI_ARGS", "K8S_POD_NAME="), NETCONF).podName(), "empty: no pod name");
         assertNull(parse(with("CNI_ARGS", null), NETCONF).podName());
     }
 
     @Test
     void theNetconfIsCheckedToo() {
-        refused(env("ADD"), "{\"cniVersion\":\"1.1.0\",\"ipam\":{\"type\":\"ib\"}}", CniError.INVALID_NETCONF, "'name'");
+        refused(
+                env("ADD"),
+                "{\"cniVersion\":\"1.1.0\",\"ipam\":{\"type\":\"ib\"}}",
+                CniError.INVALID_NETCONF,
+                "'name'");
         refused(env("DEL"), "not json", CniError.DECODE_FAILURE, "JSON");
     }
 }

@@ -18,14 +18,18 @@ import picocli.CommandLine.Model.OptionSpec;
 
 /** The settings file alone: what it may hold, what wins, what an operator is told, and --print-config. */
 class ConfigFileTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
-    record Run(int exit, String out, String err) { }
+    record Run(int exit, String out, String err) {}
 
     private static Run daemon(String... args) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int exit = DaemonMain.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        int exit = DaemonMain.run(
+                args,
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
         return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
@@ -36,7 +40,10 @@ class ConfigFileTest {
     }
 
     private static String lineOf(String printed, String name) {
-        return printed.lines().filter(l -> l.startsWith(name + " ")).findFirst().orElseThrow(() -> new AssertionError(name + " not in\n" + printed));
+        return printed.lines()
+                .filter(l -> l.startsWith(name + " "))
+                .findFirst()
+                .orElseThrow(() -> new AssertionError(name + " not in\n" + printed));
     }
 
     @Test
@@ -56,7 +63,9 @@ class ConfigFileTest {
         assertTrue(lineOf(run.out(), "wapi-version").matches("wapi-version += 2.5 +# default"), run.out());
         assertTrue(lineOf(run.out(), "wapi-password").matches("wapi-password += \\*+ +# " + f), run.out());
         assertFalse(run.out().contains("s3cret"), "the password is never printed");
-        assertTrue(run.out().startsWith("# effective settings of infoblox-cni-daemon (settings file " + f + ")"), run.out());
+        assertTrue(
+                run.out().startsWith("# effective settings of infoblox-cni-daemon (settings file " + f + ")"),
+                run.out());
     }
 
     @Test
@@ -88,7 +97,9 @@ class ConfigFileTest {
         Path f = file("prefix-length = 40\n");
         Run run = daemon("--config", f.toString(), "--state-dir", dir.toString(), "--print-config");
         assertEquals(2, run.exit());
-        assertTrue(run.err().contains("--prefix-length must be 8..30, got 40 (set by 'prefix-length = 40' in " + f + ")"), run.err());
+        assertTrue(
+                run.err().contains("--prefix-length must be 8..30, got 40 (set by 'prefix-length = 40' in " + f + ")"),
+                run.err());
     }
 
     @Test
@@ -102,13 +113,17 @@ class ConfigFileTest {
     void aPasswordInTheFileIsNotOnACommandLineButAReadableFileIsSaid() throws Exception {
         Path f = file("wapi-password = s3cret\nwapi-scheme = https\n");
         DaemonMain main = new DaemonMain();
-        var line = ConfigFile.commandLine("t", main, main.host, DaemonMain.settings(), new String[] {"--config", f.toString()}, System.err);
+        var line = ConfigFile.commandLine(
+                "t", main, main.host, DaemonMain.settings(), new String[] {"--config", f.toString()}, System.err);
         line.parseArgs("--config", f.toString(), "--state-dir", dir.toString());
         DaemonConfig config = main.host.toConfig(null);
         assertFalse(main.host.passwordOnCommandLine());
-        assertTrue(main.host.warnings(config).isEmpty(), main.host.warnings(config).toString());
+        assertTrue(
+                main.host.warnings(config).isEmpty(), main.host.warnings(config).toString());
         Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-r--r--"));
-        assertTrue(main.host.warnings(config).stream().anyMatch(w -> w.contains("the WAPI password's file " + f + " may be read by others")),
+        assertTrue(
+                main.host.warnings(config).stream()
+                        .anyMatch(w -> w.contains("the WAPI password's file " + f + " may be read by others")),
                 main.host.warnings(config).toString());
     }
 
@@ -116,7 +131,9 @@ class ConfigFileTest {
     void everyFlagsHelpLineSaysWhatItDoes() {
         List<String> silent = new ArrayList<>();
         for (OptionSpec o : DaemonMain.settings().options()) {
-            String text = String.join(" ", o.description()).replaceAll("\\(default: \\$\\{DEFAULT-VALUE}\\)", "").trim();
+            String text = String.join(" ", o.description())
+                    .replaceAll("\\(default: \\$\\{DEFAULT-VALUE}\\)", "")
+                    .trim();
             if (text.length() < 10) silent.add(o.longestName());
         }
         assertEquals(List.of(), silent, "flags whose --help line says nothing");

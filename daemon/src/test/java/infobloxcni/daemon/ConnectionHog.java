@@ -15,7 +15,7 @@ import java.util.List;
  * every connection open until killed.
  */
 public final class ConnectionHog {
-    private ConnectionHog() { }
+    private ConnectionHog() {}
 
     public static void main(String[] args) throws Exception {
         UnixDomainSocketAddress address = UnixDomainSocketAddress.of(Path.of(args[0]));

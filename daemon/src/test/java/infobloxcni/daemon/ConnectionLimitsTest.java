@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import infobloxcni.wire.Envelope;
 import infobloxcni.wapisim.WapiSimulator;
+import infobloxcni.wire.Envelope;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -39,21 +39,36 @@ class ConnectionLimitsTest {
     private static final String GOOD = netconf("1.0.0", "net1", "\"subnet\":\"10.10.0.0/24\"");
     private static final Duration GENEROUS = Duration.ofSeconds(30);
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     private TestHost start(WapiSimulator grid, SocketLimits limits, String socketGroup) throws IOException {
         TestHost host = new TestHost(grid, dir, "host-l");
         DaemonConfig c = host.config();
-        return host.start(new DaemonConfig(c.wapi(), c.socketDir(), c.driverName(),
-                PosixFilePermissions.fromString(socketGroup == null ? "rw-------" : "rw-rw----"), socketGroup, c.stateDir(),
-                c.cniCacheDir(), c.networkView(), c.networkContainers(), c.prefixLength(), c.clusterName(), c.cmpType(), c.hostId(),
-                c.releaseRetryMax(), c.bounds(), c.poolSize(), limits));
+        return host.start(new DaemonConfig(
+                c.wapi(),
+                c.socketDir(),
+                c.driverName(),
+                PosixFilePermissions.fromString(socketGroup == null ? "rw-------" : "rw-rw----"),
+                socketGroup,
+                c.stateDir(),
+                c.cniCacheDir(),
+                c.networkView(),
+                c.networkContainers(),
+                c.prefixLength(),
+                c.clusterName(),
+                c.cmpType(),
+                c.hostId(),
+                c.releaseRetryMax(),
+                c.bounds(),
+                c.poolSize(),
+                limits));
     }
 
     @Test
     void idleAndSlowConnectionsAreClosedAtTheDeadline() throws Exception {
         try (WapiSimulator grid = TestHost.startGrid();
-             TestHost host = start(grid, new SocketLimits(16, 4, Duration.ofSeconds(1), 1 << 20, 8 << 20), null)) {
+                TestHost host = start(grid, new SocketLimits(16, 4, Duration.ofSeconds(1), 1 << 20, 8 << 20), null)) {
             List<SocketChannel> idle = new ArrayList<>();
             List<CompletableFuture<Boolean>> closed = new ArrayList<>();
             for (int i = 0; i < 3; i++) {
@@ -62,7 +77,9 @@ class ConnectionLimitsTest {
                 closed.add(closedByDaemon(ch));
             }
             SocketChannel slow = connect(host); // slowloris: a valid envelope, one byte at a time
-            byte[] request = new Envelope.Request(java.util.Map.of("CNI_COMMAND", "VERSION"), "{}".getBytes(StandardCharsets.UTF_8)).toBytes();
+            byte[] request = new Envelope.Request(
+                            java.util.Map.of("CNI_COMMAND", "VERSION"), "{}".getBytes(StandardCharsets.UTF_8))
+                    .toBytes();
             closed.add(closedByDaemon(slow));
             Thread trickle = Thread.ofVirtual().start(() -> {
                 try {
@@ -79,7 +96,8 @@ class ConnectionLimitsTest {
                     try {
                         assertTrue(c.get(GENEROUS.toSeconds(), TimeUnit.SECONDS), "closed without an answer");
                     } catch (TimeoutException e) {
-                        fail("a connection that sent no complete request was still open after " + GENEROUS.toSeconds() + " s");
+                        fail("a connection that sent no complete request was still open after " + GENEROUS.toSeconds()
+                                + " s");
                     }
                 }
                 assertTrue(host.call("ADD", "c1", "eth0", GOOD).ok(), "still serving");
@@ -94,7 +112,7 @@ class ConnectionLimitsTest {
     @Test
     void overTheLimitClientsAreToldToTryAgainAtOnce() throws Exception {
         try (WapiSimulator grid = TestHost.startGrid();
-             TestHost host = start(grid, new SocketLimits(8, 2, Duration.ofSeconds(60), 1 << 20, 8 << 20), null)) {
+                TestHost host = start(grid, new SocketLimits(8, 2, Duration.ofSeconds(60), 1 << 20, 8 << 20), null)) {
             List<SocketChannel> held = new ArrayList<>();
             try {
                 for (int i = 0; i < 8; i++) held.add(connect(host));
@@ -128,14 +146,29 @@ class ConnectionLimitsTest {
     @Test
     void aFloodFromOneNonRootPeerLeavesRootsCallsRoom() throws Exception {
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        try (WapiSimulator grid = TestHost.startGrid(); SecondUser peer = SecondUser.create();
-             TestHost host = start(grid, new SocketLimits(16, 3, Duration.ofSeconds(60), 1 << 20, 8 << 20), peer.name)) {
+        try (WapiSimulator grid = TestHost.startGrid();
+                SecondUser peer = SecondUser.create();
+                TestHost host =
+                        start(grid, new SocketLimits(16, 3, Duration.ofSeconds(60), 1 << 20, 8 << 20), peer.name)) {
             String java = ProcessHandle.current().info().command().orElse("java");
-            Process hog = new ProcessBuilder("setpriv", "--reuid=" + peer.uid, "--regid=" + peer.gid, "--clear-groups", "--",
-                    java, "-XX:-UsePerfData", "-cp", SecondUser.treeClassPath(), ConnectionHog.class.getName(), host.socket().toString(), "12")
-                    .redirectErrorStream(true).start();
+            Process hog = new ProcessBuilder(
+                            "setpriv",
+                            "--reuid=" + peer.uid,
+                            "--regid=" + peer.gid,
+                            "--clear-groups",
+                            "--",
+                            java,
+                            "-XX:-UsePerfData",
+                            "-cp",
+                            SecondUser.treeClassPath(),
+                            ConnectionHog.class.getName(),
+                            host.socket().toString(),
+                            "12")
+                    .redirectErrorStream(true)
+                    .start();
             try {
-                BufferedReader out = new BufferedReader(new InputStreamReader(hog.getInputStream(), StandardCharsets.UTF_8));
+                BufferedReader out =
+                        new BufferedReader(new InputStreamReader(hog.getInputStream(), StandardCharsets.UTF_8));
                 CompletableFuture<String> line = CompletableFuture.supplyAsync(() -> {
                     try {
                         return out.readLine();
@@ -147,7 +180,9 @@ class ConnectionLimitsTest {
                 assertNotNull(counts);
                 assertEquals("held=3 busy=9", counts, "one non-root peer holds at most --max-peer-connections");
                 for (int i = 0; i < 4; i++) {
-                    assertTrue(host.call("ADD", "c" + i, "eth0", GOOD).ok(), "root's calls go through while the peer holds all it may");
+                    assertTrue(
+                            host.call("ADD", "c" + i, "eth0", GOOD).ok(),
+                            "root's calls go through while the peer holds all it may");
                 }
             } finally {
                 hog.destroyForcibly();
@@ -161,7 +196,8 @@ class ConnectionLimitsTest {
         try (WapiSimulator grid = TestHost.startGrid()) {
             TestHost host = new TestHost(grid, dir, "host-l");
             List<SocketChannel> flood = java.util.Collections.synchronizedList(new ArrayList<>());
-            try (DaemonProcess daemon = DaemonProcess.start(grid, host, dir, "ulimit -n 256", List.of(), "--max-connections", "64")) {
+            try (DaemonProcess daemon =
+                    DaemonProcess.start(grid, host, dir, "ulimit -n 256", List.of(), "--max-connections", "64")) {
                 daemon.awaitServing(host);
                 try {
                     List<Thread> connecting = new ArrayList<>();
@@ -179,15 +215,22 @@ class ConnectionLimitsTest {
                     for (Thread t : connecting) t.join(Duration.ofMillis(100));
                     Thread.sleep(3000);
                     assertTrue(daemon.alive(), "the daemon died:\n" + daemon.log());
-                    long acceptFailures = daemon.fullLog().lines().filter(l -> l.contains("accept failed")).count();
-                    assertTrue(acceptFailures <= 5, acceptFailures + " 'accept failed' lines in 3 s: the daemon ran out of descriptors");
+                    long acceptFailures = daemon.fullLog()
+                            .lines()
+                            .filter(l -> l.contains("accept failed"))
+                            .count();
+                    assertTrue(
+                            acceptFailures <= 5,
+                            acceptFailures + " 'accept failed' lines in 3 s: the daemon ran out of descriptors");
                 } finally {
                     synchronized (flood) {
                         for (SocketChannel ch : flood) ch.close();
                     }
                 }
                 TestHost.Answer add = null;
-                for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20); System.nanoTime() < end; Thread.sleep(200)) {
+                for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                        System.nanoTime() < end;
+                        Thread.sleep(200)) {
                     try {
                         add = host.call("ADD", "c1", "eth0", GOOD);
                         if (add.ok()) break;
@@ -216,7 +259,11 @@ class ConnectionLimitsTest {
                 while (ch.read(b) >= 0) b.clear();
                 f.complete(true);
             } catch (IOException e) {
-                f.complete(!(e instanceof java.nio.channels.AsynchronousCloseException)); // a reset counts; our own close does not
+                f.complete(
+                        !(e
+                                instanceof
+                                java.nio.channels
+                                        .AsynchronousCloseException)); // a reset counts; our own close does not
             }
         });
         return f;

@@ -4,11 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import infobloxcni.wire.CniError;
-import infobloxcni.wire.Envelope;
 import infobloxcni.wapi.SslVerify;
 import infobloxcni.wapi.WapiConfig;
 import infobloxcni.wapisim.WapiSimulator;
+import infobloxcni.wire.CniError;
+import infobloxcni.wire.Envelope;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -66,7 +66,8 @@ class DaemonCrashTest {
     private static final String HOST_ID = "crash-host";
     private static final Duration UP_WITHIN = Duration.ofSeconds(20);
     private static final Duration PLUGIN_LIMIT = Duration.ofSeconds(60);
-    private static final Pattern MERGED = Pattern.compile("journal merged with the grid and the CNI cache: (\\d+) attachment");
+    private static final Pattern MERGED =
+            Pattern.compile("journal merged with the grid and the CNI cache: (\\d+) attachment");
 
     private WapiSimulator grid;
     private Path work;
@@ -84,23 +85,33 @@ class DaemonCrashTest {
 
     // --------------------------------------------------------------------------- the model
 
-    enum Outcome { OK, FAILED, UNKNOWN }
+    enum Outcome {
+        OK,
+        FAILED,
+        UNKNOWN
+    }
 
     /** One container as the runtime sees it. Guarded by the {@link Model}'s lock. */
     static final class Container {
         final String id;
-        Outcome add;          // null while the ADD is in flight
-        String address;       // what ADD answered (without prefix), when OK
+        Outcome add; // null while the ADD is in flight
+        String address; // what ADD answered (without prefix), when OK
         boolean delRequested; // the runtime wants it gone (it retries DEL until one succeeds)
-        boolean delOk;        // a DEL answered success
-        boolean busy;         // a call for it is in flight: the runtime serializes calls per container
+        boolean delOk; // a DEL answered success
+        boolean busy; // a call for it is in flight: the runtime serializes calls per container
         final List<String> history = new ArrayList<>();
 
-        Container(String id) { this.id = id; }
+        Container(String id) {
+            this.id = id;
+        }
 
-        boolean needsDel() { return (add != Outcome.OK || delRequested) && !delOk; }
+        boolean needsDel() {
+            return (add != Outcome.OK || delRequested) && !delOk;
+        }
 
-        boolean live() { return add == Outcome.OK && !delRequested; }
+        boolean live() {
+            return add == Outcome.OK && !delRequested;
+        }
     }
 
     static final class Model {
@@ -136,13 +147,21 @@ class DaemonCrashTest {
             return pick;
         }
 
-        synchronized void release(Container c) { c.busy = false; }
+        synchronized void release(Container c) {
+            c.busy = false;
+        }
 
-        synchronized void record(Container c, String event) { c.history.add(event); }
+        synchronized void record(Container c, String event) {
+            c.history.add(event);
+        }
 
-        synchronized List<Container> all() { return List.copyOf(containers.values()); }
+        synchronized List<Container> all() {
+            return List.copyOf(containers.values());
+        }
 
-        synchronized Container get(String id) { return containers.get(id); }
+        synchronized Container get(String id) {
+            return containers.get(id);
+        }
     }
 
     /** Counters of the whole run. */
@@ -173,7 +192,11 @@ class DaemonCrashTest {
     @BeforeEach
     void setUp(TestInfo test) throws IOException {
         String run = test.getDisplayName().replaceAll("[^A-Za-z0-9]+", "-").replaceAll("^-|-$", "");
-        work = Path.of("").toAbsolutePath().resolve("target").resolve("crash-test").resolve(run);
+        work = Path.of("")
+                .toAbsolutePath()
+                .resolve("target")
+                .resolve("crash-test")
+                .resolve(run);
         TestHost.deleteTree(work);
         runDir = work.resolve("run");
         stateDir = work.resolve("state");
@@ -181,7 +204,8 @@ class DaemonCrashTest {
         logDir = work.resolve("logs");
         Files.createDirectories(logDir);
         plugin = findPlugin();
-        netconf = "{\"cniVersion\":\"1.0.0\",\"name\":\"" + NETWORK + "\",\"type\":\"bridge\",\"ipam\":{\"type\":\"infoblox\","
+        netconf = "{\"cniVersion\":\"1.0.0\",\"name\":\"" + NETWORK
+                + "\",\"type\":\"bridge\",\"ipam\":{\"type\":\"infoblox\","
                 + "\"subnet\":\"" + SUBNET + "\",\"socket-dir\":\"" + runDir + "\",\"daemon-timeout\":10,"
                 // a call made while the daemon is down retries briefly (the plugin's restart grace), then fails
                 + "\"daemon-connect-timeout\":0.5,\"pool-size\":POOL}}";
@@ -202,7 +226,9 @@ class DaemonCrashTest {
             List<String> names = new ArrayList<>();
             if (Files.isDirectory(path)) {
                 try (var walk = Files.walk(path)) {
-                    walk.map(p -> path.relativize(p).toString()).filter(n -> n.startsWith("infobloxcni/")).forEach(names::add);
+                    walk.map(p -> path.relativize(p).toString())
+                            .filter(n -> n.startsWith("infobloxcni/"))
+                            .forEach(names::add);
                 }
             } else if (Files.isRegularFile(path) && entry.endsWith(".jar")) {
                 try (java.util.jar.JarFile jar = new java.util.jar.JarFile(path.toFile())) {
@@ -238,11 +264,17 @@ class DaemonCrashTest {
         Files.createDirectories(copy.resolveSibling("lib"));
         Files.copy(jar, copy);
         try (var libs = Files.list(jar.resolveSibling("lib"))) {
-            for (Path lib : (Iterable<Path>) libs::iterator) Files.copy(lib, copy.resolveSibling("lib").resolve(lib.getFileName()));
+            for (Path lib : (Iterable<Path>) libs::iterator)
+                Files.copy(lib, copy.resolveSibling("lib").resolve(lib.getFileName()));
         }
-        ExternalCommand.Result train = ExternalCommand.run(Duration.ofMinutes(3), Map.of("INFOBLOX_CNI_PLUGIN_JAR", copy.toString()), null,
-                plugin.toString(), "--train");
-        if (!train.ok()) log("note: no start-up archive for the plugin copy, plugin calls will start slower:\n" + train);
+        ExternalCommand.Result train = ExternalCommand.run(
+                Duration.ofMinutes(3),
+                Map.of("INFOBLOX_CNI_PLUGIN_JAR", copy.toString()),
+                null,
+                plugin.toString(),
+                "--train");
+        if (!train.ok())
+            log("note: no start-up archive for the plugin copy, plugin calls will start slower:\n" + train);
         return copy;
     }
 
@@ -288,7 +320,12 @@ class DaemonCrashTest {
     @ParameterizedTest(name = "request object: {0}, pool: {1}")
     @CsvSource({"true, 0", "false, 0", "true, 4"})
     void killNineUnderLoadLosesAndDuplicatesNothing(boolean requestObject, int poolSize) throws Exception {
-        grid = WapiSimulator.builder().port(0).credentials(TestHost.USER, TestHost.PASSWORD).requestObject(requestObject).build().start();
+        grid = WapiSimulator.builder()
+                .port(0)
+                .credentials(TestHost.USER, TestHost.PASSWORD)
+                .requestObject(requestObject)
+                .build()
+                .start();
         netconf = netconf.replace("POOL", String.valueOf(poolSize));
         int kills = setting("crash.kills", "CRASH_KILLS", 20);
         int workers = setting("crash.workers", "CRASH_WORKERS", 3);
@@ -297,8 +334,8 @@ class DaemonCrashTest {
         Model model = new Model();
         Stats stats = new Stats();
         long started = System.nanoTime();
-        log("daemon crash test: kills=" + kills + " workers=" + workers + " seed=" + seed + " work=" + work
-                + " plugin=" + plugin + " grid port=" + grid.port());
+        log("daemon crash test: kills=" + kills + " workers=" + workers + " seed=" + seed + " work=" + work + " plugin="
+                + plugin + " grid port=" + grid.port());
 
         long maxUpMillis = 0;
         int kill = 0;
@@ -349,13 +386,24 @@ class DaemonCrashTest {
                     fail("a worker of cycle " + cycle + " did not finish: " + e);
                 }
             }
-            log(String.format("cycle %d: up in %d ms, killed %d ms after %s, %d requests served, %d new containers%s", cycle, up,
-                    runMillis, early ? "serving" : "the first answer (" + waitedMillis + " ms)", served(daemonLogs.getLast()),
-                    counter.get(), dropAt >= 0 ? ", " + (answer503 ? "applied-then-503 " : "lost ") + dropMethod + " answer armed at " + dropAt + " ms" : ""));
+            log(String.format(
+                    "cycle %d: up in %d ms, killed %d ms after %s, %d requests served, %d new containers%s",
+                    cycle,
+                    up,
+                    runMillis,
+                    early ? "serving" : "the first answer (" + waitedMillis + " ms)",
+                    served(daemonLogs.getLast()),
+                    counter.get(),
+                    dropAt >= 0
+                            ? ", " + (answer503 ? "applied-then-503 " : "lost ") + dropMethod + " answer armed at "
+                                    + dropAt + " ms"
+                            : ""));
         }
 
         // ----------------------------------------------------------------- the runtime catches up
-        int lostResponses = stats.dropsSet.get() - grid.faults().pendingDropsAfter() - grid.faults().pendingFailuresAfter();
+        int lostResponses = stats.dropsSet.get()
+                - grid.faults().pendingDropsAfter()
+                - grid.faults().pendingFailuresAfter();
         grid.faults().reset();
         daemon = startDaemon(kills + 1);
         maxUpMillis = Math.max(maxUpMillis, awaitServing(daemon, kills + 1));
@@ -379,11 +427,14 @@ class DaemonCrashTest {
         }
 
         // ----------------------------------------------------------------- the audit and the truth
-        List<JournalAudit.LiveAttachment> live = model.all().stream().filter(Container::live)
-                .map(c -> new JournalAudit.LiveAttachment(NETWORK, c.id, "eth0")).toList();
+        List<JournalAudit.LiveAttachment> live = model.all().stream()
+                .filter(Container::live)
+                .map(c -> new JournalAudit.LiveAttachment(NETWORK, c.id, "eth0"))
+                .toList();
         JournalAudit.Report audit = Daemon.auditOffline(offlineConfig(poolSize), live, "test", false, null);
         for (JournalAudit.Finding f : audit.findings()) {
-            stats.problems.add("audit: " + f.kind() + " " + f.key().containerId() + "/" + f.key().ifName() + " " + f.address() + ": " + f.detail());
+            stats.problems.add("audit: " + f.kind() + " " + f.key().containerId() + "/"
+                    + f.key().ifName() + " " + f.address() + ": " + f.detail());
         }
 
         Truth truth = checkGrid(model, stats);
@@ -401,8 +452,16 @@ class DaemonCrashTest {
                     mergeAdopted++;
                     mergeAdoptedRecords += Integer.parseInt(m.group(1));
                 }
-                for (String what : List.of("adopted reservation", "released duplicate reservation", "had reserved", "left nothing on the grid",
-                        "deferred", "pending release of", "removing stale socket", " SEVERE ", "internal error")) {
+                for (String what : List.of(
+                        "adopted reservation",
+                        "released duplicate reservation",
+                        "had reserved",
+                        "left nothing on the grid",
+                        "deferred",
+                        "pending release of",
+                        "removing stale socket",
+                        " SEVERE ",
+                        "internal error")) {
                     if (line.contains(what)) notable.merge(what.strip(), 1, Integer::sum);
                 }
             }
@@ -410,32 +469,49 @@ class DaemonCrashTest {
 
         long seconds = (System.nanoTime() - started) / 1_000_000_000L;
         int unknown = stats.addsUnknown.get() + stats.delsUnknown.get();
-        String summary = "daemon crash test (request object: " + requestObject + ", pool: " + poolSize + "): kills=" + kill + " adds_ok=" + stats.addsOk.get() + " dels_ok=" + stats.delsOk.get()
-                + " unknown=" + unknown + " lost_responses_injected=" + lostResponses + " journal_quarantined=" + quarantined
-                + " merge_adopted=" + mergeAdopted + " duplicates=" + truth.duplicates + " leaks=" + truth.leaks + " lost=" + truth.lost;
-        String details = "details: seed=" + seed + " workers=" + workers + " time=" + seconds + "s containers=" + model.all().size()
+        String summary = "daemon crash test (request object: " + requestObject + ", pool: " + poolSize + "): kills="
+                + kill + " adds_ok=" + stats.addsOk.get() + " dels_ok=" + stats.delsOk.get()
+                + " unknown=" + unknown + " lost_responses_injected=" + lostResponses + " journal_quarantined="
+                + quarantined
+                + " merge_adopted=" + mergeAdopted + " duplicates=" + truth.duplicates + " leaks=" + truth.leaks
+                + " lost=" + truth.lost;
+        String details = "details: seed=" + seed + " workers=" + workers + " time=" + seconds + "s containers="
+                + model.all().size()
                 + " live_at_end=" + live.size() + " on_grid=" + truth.containerReservations
                 + " adds_unknown=" + stats.addsUnknown.get() + " adds_failed_other=" + stats.addsFailed.get()
                 + " dels_unknown=" + stats.delsUnknown.get() + " dels_failed_other=" + stats.delsFailed.get()
                 + " unknown_while_daemon_had_it=" + stats.inFlight.get()
-                + " lost_armed=" + stats.dropsSet.get() + " (post " + stats.dropsPost.get() + ", delete " + stats.dropsDelete.get()
-                + "; answered 503 after applying " + stats.failsAfterApply.get() + ")" + " request_object=" + requestObject
+                + " lost_armed=" + stats.dropsSet.get() + " (post " + stats.dropsPost.get() + ", delete "
+                + stats.dropsDelete.get()
+                + "; answered 503 after applying " + stats.failsAfterApply.get() + ")" + " request_object="
+                + requestObject
                 + " final_dels=" + cleanup.size()
                 + " merge_adopted_records=" + mergeAdoptedRecords + " max_restart_ms=" + maxUpMillis
-                + " journal_records_at_end=" + journal.size() + " audit_findings=" + audit.findings().size()
+                + " journal_records_at_end=" + journal.size() + " audit_findings="
+                + audit.findings().size()
                 + " failure_codes=" + stats.failureCounts + " log_lines=" + notable;
         log(summary);
         log(details);
         stats.failureCodes.forEach((code, example) -> log("  example of code " + code + ": " + example));
         List<String> problems = List.copyOf(stats.problems);
         problems.stream().limit(40).forEach(p -> log("  PROBLEM: " + p));
-        assertTrue(problems.isEmpty(), summary + "\n" + details + "\n" + problems.size() + " problem(s), first ones:\n  "
-                + String.join("\n  ", problems.subList(0, Math.min(40, problems.size()))) + "\n(daemon logs and journal in " + work + ")");
+        assertTrue(
+                problems.isEmpty(),
+                summary + "\n" + details + "\n" + problems.size() + " problem(s), first ones:\n  "
+                        + String.join("\n  ", problems.subList(0, Math.min(40, problems.size())))
+                        + "\n(daemon logs and journal in " + work + ")");
     }
 
     // ------------------------------------------------------------------------ workload
 
-    private void workload(int cycle, AtomicInteger counter, Random rnd, Model model, Stats stats, AtomicBoolean stop, CountDownLatch answered) {
+    private void workload(
+            int cycle,
+            AtomicInteger counter,
+            Random rnd,
+            Model model,
+            Stats stats,
+            AtomicBoolean stop,
+            CountDownLatch answered) {
         sleep(rnd.nextInt(200)); // the workers' calls should not all arrive at once
         while (!stop.get()) {
             Container del = model.pickForDel(rnd);
@@ -503,8 +579,10 @@ class DaemonCrashTest {
     private static void failure(Stats stats, Call r, String what) {
         stats.failure(r.code, what + ": " + r.msg);
         // the plugin's words when the daemon had the request and died before answering
-        if (r.msg.contains("failed during the request") || r.msg.contains("closed the connection")) stats.inFlight.incrementAndGet();
-        if (r.code != CniError.TRY_AGAIN_LATER) stats.problems.add(what + " failed with unexpected code " + r.code + ": " + r.msg);
+        if (r.msg.contains("failed during the request") || r.msg.contains("closed the connection"))
+            stats.inFlight.incrementAndGet();
+        if (r.code != CniError.TRY_AGAIN_LATER)
+            stats.problems.add(what + " failed with unexpected code " + r.code + ": " + r.msg);
     }
 
     /** The runtime's retries of an owed DEL, against a daemon that stays up. */
@@ -527,7 +605,8 @@ class DaemonCrashTest {
                 c.history.add("final DEL exit " + r.exit + " code " + r.code + ": " + r.msg);
             }
             if (r.code != CniError.TRY_AGAIN_LATER || System.nanoTime() > deadline) {
-                stats.problems.add("final DEL of " + c.id + " failed: exit " + r.exit + " code " + r.code + ": " + r.msg);
+                stats.problems.add(
+                        "final DEL of " + c.id + " failed: exit " + r.exit + " code " + r.code + ": " + r.msg);
                 return;
             }
             sleep(300);
@@ -536,7 +615,8 @@ class DaemonCrashTest {
 
     /** The grid applies the next write of this method, then loses its answer or answers 503 instead. */
     private void injectLostResponse(String method, boolean answer503, Stats stats) {
-        if (grid.faults().pendingDropsAfter() + grid.faults().pendingFailuresAfter() > 0) return; // the last one has not happened yet
+        if (grid.faults().pendingDropsAfter() + grid.faults().pendingFailuresAfter() > 0)
+            return; // the last one has not happened yet
         if (answer503) {
             grid.faults().failAfterApplyingNext(1, 503, "Server.Unavailable", "Service Unavailable", method);
             stats.failsAfterApply.incrementAndGet();
@@ -548,7 +628,7 @@ class DaemonCrashTest {
     }
 
     /** What one plugin run did. */
-    record Call(int exit, int code, String address, String msg, String stdout) { }
+    record Call(int exit, int code, String address, String msg, String stdout) {}
 
     private Call plugin(String command, String containerId) {
         Map<String, String> env = new LinkedHashMap<>();
@@ -569,7 +649,9 @@ class DaemonCrashTest {
             }
         }
         if (r.exit() == 0) {
-            String address = json == null ? null : json.path("ips").path(0).path("address").asText(null);
+            String address = json == null
+                    ? null
+                    : json.path("ips").path(0).path("address").asText(null);
             if (address != null) address = address.replaceFirst("/.*", "");
             return new Call(0, 0, address, "", r.stdout());
         }
@@ -585,12 +667,36 @@ class DaemonCrashTest {
         daemonLogs.add(logFile);
         String java = ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
         // JVM flags only for start-up speed (the test restarts the daemon hundreds of times)
-        List<String> argv = List.of(java, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
-                "-cp", daemonClassPath(), "infobloxcni.daemon.DaemonMain",
-                "--grid-host", "127.0.0.1", "--wapi-port", String.valueOf(grid.port()), "--wapi-scheme", "http",
-                "--wapi-username", TestHost.USER, "--socket-dir", runDir.toString(), "--state-dir", stateDir.toString(),
-                "--cni-cache-dir", cacheDir.toString(), "--host-id", HOST_ID, "--wapi-call-timeout", "2s",
-                "--wapi-read-timeout", "2s", "--log-level", "INFO");
+        List<String> argv = List.of(
+                java,
+                "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1",
+                "-Xshare:auto",
+                "-cp",
+                daemonClassPath(),
+                "infobloxcni.daemon.DaemonMain",
+                "--grid-host",
+                "127.0.0.1",
+                "--wapi-port",
+                String.valueOf(grid.port()),
+                "--wapi-scheme",
+                "http",
+                "--wapi-username",
+                TestHost.USER,
+                "--socket-dir",
+                runDir.toString(),
+                "--state-dir",
+                stateDir.toString(),
+                "--cni-cache-dir",
+                cacheDir.toString(),
+                "--host-id",
+                HOST_ID,
+                "--wapi-call-timeout",
+                "2s",
+                "--wapi-read-timeout",
+                "2s",
+                "--log-level",
+                "INFO");
         ProcessBuilder pb = new ProcessBuilder(argv)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectErrorStream(true)
@@ -605,7 +711,8 @@ class DaemonCrashTest {
         long deadline = t0 + UP_WITHIN.toNanos();
         while (System.nanoTime() < deadline) {
             if (!p.isAlive()) {
-                fail("daemon of cycle " + cycle + " exited with code " + p.exitValue() + " before serving:\n" + tail(daemonLogs.getLast()));
+                fail("daemon of cycle " + cycle + " exited with code " + p.exitValue() + " before serving:\n"
+                        + tail(daemonLogs.getLast()));
             }
             if (Files.exists(socket())) {
                 try {
@@ -617,11 +724,14 @@ class DaemonCrashTest {
             }
             sleep(25);
         }
-        fail("daemon of cycle " + cycle + " did not serve within " + UP_WITHIN.toSeconds() + " s:\n" + tail(daemonLogs.getLast()));
+        fail("daemon of cycle " + cycle + " did not serve within " + UP_WITHIN.toSeconds() + " s:\n"
+                + tail(daemonLogs.getLast()));
         return -1;
     }
 
-    private Path socket() { return runDir.resolve("infoblox.sock"); }
+    private Path socket() {
+        return runDir.resolve("infoblox.sock");
+    }
 
     /** How many CNI requests a daemon answered, from its log. */
     private static int served(Path logFile) throws IOException {
@@ -672,11 +782,13 @@ class DaemonCrashTest {
         try (channel) {
             channel.connect(UnixDomainSocketAddress.of(socket()));
             answer = pool.submit(() -> {
-                new Envelope.Request(Map.of(AdminCommands.ENV, command), new byte[0]).write(Channels.newOutputStream(channel));
+                new Envelope.Request(Map.of(AdminCommands.ENV, command), new byte[0])
+                        .write(Channels.newOutputStream(channel));
                 return Envelope.Response.read(Channels.newInputStream(channel));
             });
             Envelope.Response response = answer.get(limit.toMillis(), TimeUnit.MILLISECONDS);
-            if (response.exitCode() != 0) throw new IOException("admin " + command + " answered " + response.exitCode());
+            if (response.exitCode() != 0)
+                throw new IOException("admin " + command + " answered " + response.exitCode());
             return NetConf.JSON.readTree(response.stdout());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -696,12 +808,15 @@ class DaemonCrashTest {
             for (JsonNode record : journal) {
                 String state = record.path("state").asText();
                 if (!"ALLOCATED".equals(state) && !"POOL".equals(state)) {
-                    pending.add(record.path("containerId").asText() + ":" + record.path("state").asText() + "(" + record.path("lastError").asText() + ")");
+                    pending.add(record.path("containerId").asText() + ":"
+                            + record.path("state").asText() + "("
+                            + record.path("lastError").asText() + ")");
                 }
             }
             if (pending.isEmpty()) return journal;
             if (System.nanoTime() > deadline) {
-                stats.problems.add("journal still holds " + pending.size() + " pending intent(s) after " + limit.toSeconds() + " s: " + pending);
+                stats.problems.add("journal still holds " + pending.size() + " pending intent(s) after "
+                        + limit.toSeconds() + " s: " + pending);
                 return journal;
             }
             sleep(500);
@@ -710,38 +825,68 @@ class DaemonCrashTest {
 
     /** The configuration the daemon ran with, for the offline audit (its --pool-size: the netconf's, as the daemon was asked). */
     private DaemonConfig offlineConfig(int poolSize) {
-        WapiConfig wapi = new WapiConfig("127.0.0.1", grid.port(), "2.5", TestHost.USER, TestHost.PASSWORD, new SslVerify.System(), false,
-                Duration.ofSeconds(5), Duration.ofSeconds(2), Duration.ofSeconds(2));
-        return new DaemonConfig(wapi, runDir, "infoblox", PosixFilePermissions.fromString("rw-------"), null, stateDir, cacheDir,
-                "default", List.of("172.18.0.0/16"), 24, "cluster-1", "Kubernetes", HOST_ID, null, null, poolSize, null);
+        WapiConfig wapi = new WapiConfig(
+                "127.0.0.1",
+                grid.port(),
+                "2.5",
+                TestHost.USER,
+                TestHost.PASSWORD,
+                new SslVerify.System(),
+                false,
+                Duration.ofSeconds(5),
+                Duration.ofSeconds(2),
+                Duration.ofSeconds(2));
+        return new DaemonConfig(
+                wapi,
+                runDir,
+                "infoblox",
+                PosixFilePermissions.fromString("rw-------"),
+                null,
+                stateDir,
+                cacheDir,
+                "default",
+                List.of("172.18.0.0/16"),
+                24,
+                "cluster-1",
+                "Kubernetes",
+                HOST_ID,
+                null,
+                null,
+                poolSize,
+                null);
     }
 
     // ------------------------------------------------------------------------- the truth
 
-    record Truth(int duplicates, int leaks, int lost, int containerReservations) { }
+    record Truth(int duplicates, int leaks, int lost, int containerReservations) {}
 
     private Truth checkGrid(Model model, Stats stats) {
         List<Map<String, Object>> reservations = grid.objects("fixedaddress");
         Map<String, List<Map<String, Object>>> byAddress = new TreeMap<>();
         Map<String, List<Map<String, Object>>> byContainer = new TreeMap<>();
         for (Map<String, Object> r : reservations) {
-            byAddress.computeIfAbsent(String.valueOf(r.get("ipv4addr")), k -> new ArrayList<>()).add(r);
+            byAddress
+                    .computeIfAbsent(String.valueOf(r.get("ipv4addr")), k -> new ArrayList<>())
+                    .add(r);
             String vm = TestHost.ea(r, ReservationTags.VM_ID);
-            if (vm != null && !vm.equals(ReservationTags.NO_CONTAINER)) byContainer.computeIfAbsent(vm, k -> new ArrayList<>()).add(r);
+            if (vm != null && !vm.equals(ReservationTags.NO_CONTAINER))
+                byContainer.computeIfAbsent(vm, k -> new ArrayList<>()).add(r);
         }
         int duplicates = 0;
         for (var e : byAddress.entrySet()) {
             if (e.getValue().size() > 1) {
                 duplicates++;
-                stats.problems.add("DUPLICATE: address " + e.getKey() + " reserved " + e.getValue().size() + " times: " + describe(e.getValue()));
+                stats.problems.add("DUPLICATE: address " + e.getKey() + " reserved "
+                        + e.getValue().size() + " times: " + describe(e.getValue()));
             }
         }
         for (var e : byContainer.entrySet()) {
             if (e.getValue().size() > 1) {
                 duplicates++;
                 Container c = model.get(e.getKey());
-                stats.problems.add("DUPLICATE: container " + e.getKey() + " holds " + e.getValue().size() + " reservations: "
-                        + describe(e.getValue()) + " history " + (c == null ? "(unknown)" : history(c, model)));
+                stats.problems.add("DUPLICATE: container " + e.getKey() + " holds "
+                        + e.getValue().size() + " reservations: " + describe(e.getValue()) + " history "
+                        + (c == null ? "(unknown)" : history(c, model)));
             }
         }
         int lost = 0;
@@ -749,34 +894,45 @@ class DaemonCrashTest {
         for (Container c : model.all()) {
             List<Map<String, Object>> held = byContainer.getOrDefault(c.id, List.of());
             if (c.add == Outcome.OK && !c.delOk) {
-                boolean right = held.size() == 1 && c.address != null && c.address.equals(held.getFirst().get("ipv4addr"))
-                        && String.valueOf(held.getFirst().get("comment")).startsWith("infoblox-cni host=" + HOST_ID + " net=" + NETWORK + " if=eth0");
+                boolean right = held.size() == 1
+                        && c.address != null
+                        && c.address.equals(held.getFirst().get("ipv4addr"))
+                        && String.valueOf(held.getFirst().get("comment"))
+                                .startsWith("infoblox-cni host=" + HOST_ID + " net=" + NETWORK + " if=eth0");
                 if (!right) {
                     lost++;
-                    stats.problems.add("LOST: container " + c.id + " was answered " + c.address + " and never released, the grid holds "
-                            + describe(held) + " history " + history(c, model));
+                    stats.problems.add("LOST: container " + c.id + " was answered " + c.address
+                            + " and never released, the grid holds " + describe(held) + " history "
+                            + history(c, model));
                 }
             } else if (!held.isEmpty()) {
                 leaks++;
-                stats.problems.add("LEAK: container " + c.id + (c.delOk ? " was DELeted" : " never got a DEL through") + " but the grid holds "
-                        + describe(held) + " history " + history(c, model));
+                stats.problems.add("LEAK: container " + c.id + (c.delOk ? " was DELeted" : " never got a DEL through")
+                        + " but the grid holds " + describe(held) + " history " + history(c, model));
             }
-            if (c.needsDel()) stats.problems.add("container " + c.id + " is still owed a DEL at the end: " + history(c, model));
+            if (c.needsDel())
+                stats.problems.add("container " + c.id + " is still owed a DEL at the end: " + history(c, model));
         }
         for (String vm : byContainer.keySet()) {
             if (model.get(vm) == null) {
                 leaks++;
-                stats.problems.add("LEAK: reservation for container " + vm + " that the runtime never created: " + describe(byContainer.get(vm)));
+                stats.problems.add("LEAK: reservation for container " + vm + " that the runtime never created: "
+                        + describe(byContainer.get(vm)));
             }
         }
-        return new Truth(duplicates, leaks, lost, byContainer.values().stream().mapToInt(List::size).sum());
+        return new Truth(
+                duplicates,
+                leaks,
+                lost,
+                byContainer.values().stream().mapToInt(List::size).sum());
     }
 
     private static String describe(List<Map<String, Object>> reservations) {
         if (reservations.isEmpty()) return "nothing";
         List<String> out = new ArrayList<>();
         for (Map<String, Object> r : reservations) {
-            out.add(r.get("ipv4addr") + " (VM ID " + TestHost.ea(r, ReservationTags.VM_ID) + ", " + r.get("comment") + ", " + r.get("_ref") + ")");
+            out.add(r.get("ipv4addr") + " (VM ID " + TestHost.ea(r, ReservationTags.VM_ID) + ", " + r.get("comment")
+                    + ", " + r.get("_ref") + ")");
         }
         return out.toString();
     }

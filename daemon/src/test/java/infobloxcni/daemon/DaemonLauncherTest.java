@@ -19,9 +19,12 @@ import org.junit.jupiter.api.io.TempDir;
  * tree whose "java" only prints its arguments, so nothing else of the daemon is needed.
  */
 class DaemonLauncherTest {
-    static final Path REPO = Path.of(System.getProperty("user.dir")).toAbsolutePath().getParent();
+    static final Path REPO =
+            Path.of(System.getProperty("user.dir")).toAbsolutePath().getParent();
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
+
     private Path launcher;
     private Path tmpParent;
 
@@ -36,7 +39,8 @@ class DaemonLauncherTest {
         Files.writeString(tree.resolve("daemon/target/daemon.jar"), "");
         Files.createDirectories(tree.resolve("recovery/target"));
         Files.writeString(tree.resolve("recovery/target/recovery.jar"), "");
-        Files.setPosixFilePermissions(tree.resolve("bin/infoblox-cni-recover"), PosixFilePermissions.fromString("rwxr-xr-x"));
+        Files.setPosixFilePermissions(
+                tree.resolve("bin/infoblox-cni-recover"), PosixFilePermissions.fromString("rwxr-xr-x"));
         Path java = tree.resolve("fake-java");
         Files.writeString(java, "#!/bin/sh\nfor a in \"$@\"; do echo \"$a\"; done\n");
         Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
@@ -49,10 +53,20 @@ class DaemonLauncherTest {
     }
 
     private ExternalCommand.Result launch() {
-        return ExternalCommand.run(Duration.ofSeconds(30),
-                Map.of("INFOBLOX_CNI_JAVA", launcher.getParent().getParent().resolve("fake-java").toString(),
-                        "TMPDIR", tmpParent.toString(), "INFOBLOX_CNI_TMPDIR", ""),
-                null, "sh", "-c", "unset INFOBLOX_CNI_TMPDIR; exec \"$0\"", launcher.toString());
+        return ExternalCommand.run(
+                Duration.ofSeconds(30),
+                Map.of(
+                        "INFOBLOX_CNI_JAVA",
+                        launcher.getParent().getParent().resolve("fake-java").toString(),
+                        "TMPDIR",
+                        tmpParent.toString(),
+                        "INFOBLOX_CNI_TMPDIR",
+                        ""),
+                null,
+                "sh",
+                "-c",
+                "unset INFOBLOX_CNI_TMPDIR; exec \"$0\"",
+                launcher.toString());
     }
 
     private Path expectedTmp() throws Exception {
@@ -74,9 +88,13 @@ class DaemonLauncherTest {
         // hsperfdata_<user>/<pid> in /tmp outlives a kill -9 and holds the command line
         var daemon = launch();
         assertTrue(daemon.stdout().lines().anyMatch("-XX:-UsePerfData"::equals), daemon.toString());
-        var recover = ExternalCommand.run(Duration.ofSeconds(30),
-                Map.of("INFOBLOX_CNI_JAVA", launcher.getParent().getParent().resolve("fake-java").toString()),
-                null, launcher.resolveSibling("infoblox-cni-recover").toString());
+        var recover = ExternalCommand.run(
+                Duration.ofSeconds(30),
+                Map.of(
+                        "INFOBLOX_CNI_JAVA",
+                        launcher.getParent().getParent().resolve("fake-java").toString()),
+                null,
+                launcher.resolveSibling("infoblox-cni-recover").toString());
         assertTrue(recover.stdout().lines().anyMatch("-XX:-UsePerfData"::equals), recover.toString());
     }
 
@@ -103,8 +121,10 @@ class DaemonLauncherTest {
         assertTrue(linked.stderr().contains("symbolic link"), linked.stderr());
 
         Files.delete(expectedTmp());
-        Files.createDirectory(expectedTmp(), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
-        ExternalCommand.run(Duration.ofSeconds(10), "chmod", "0777", expectedTmp().toString());
+        Files.createDirectory(
+                expectedTmp(), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+        ExternalCommand.run(
+                Duration.ofSeconds(10), "chmod", "0777", expectedTmp().toString());
         var loose = launch();
         assertFalse(loose.ok(), "our own name, but anyone may write it: " + loose);
         assertTrue(loose.stderr().contains("777"), loose.stderr());

@@ -27,16 +27,39 @@ final class DaemonProcess implements AutoCloseable {
      * @param jvm    JVM options
      * @param extra  daemon flags after the ones that point it at the grid and the host's directories
      */
-    static DaemonProcess start(WapiSimulator grid, TestHost host, Path scratch, String shell, List<String> jvm, String... extra) throws IOException {
+    static DaemonProcess start(
+            WapiSimulator grid, TestHost host, Path scratch, String shell, List<String> jvm, String... extra)
+            throws IOException {
         String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> argv = new ArrayList<>(List.of("sh", "-c", (shell.isEmpty() ? "" : shell + "; ") + "exec \"$@\"", "sh", java,
-                "-XX:-MaxFDLimit", "-Djava.io.tmpdir=" + scratch));
+        List<String> argv = new ArrayList<>(List.of(
+                "sh",
+                "-c",
+                (shell.isEmpty() ? "" : shell + "; ") + "exec \"$@\"",
+                "sh",
+                java,
+                "-XX:-MaxFDLimit",
+                "-Djava.io.tmpdir=" + scratch));
         argv.addAll(jvm);
-        argv.addAll(List.of("-cp", System.getProperty("java.class.path"), DaemonMain.class.getName(),
-                "--grid-host", "127.0.0.1", "--wapi-port", String.valueOf(grid.port()), "--wapi-scheme", "http",
-                "--wapi-username", TestHost.USER, "--socket-dir", host.socket().getParent().toString(),
-                "--state-dir", host.dir.resolve("state").toString(), "--cni-cache-dir", host.dir.resolve("cni-cache").toString(),
-                "--host-id", host.hostId));
+        argv.addAll(List.of(
+                "-cp",
+                System.getProperty("java.class.path"),
+                DaemonMain.class.getName(),
+                "--grid-host",
+                "127.0.0.1",
+                "--wapi-port",
+                String.valueOf(grid.port()),
+                "--wapi-scheme",
+                "http",
+                "--wapi-username",
+                TestHost.USER,
+                "--socket-dir",
+                host.socket().getParent().toString(),
+                "--state-dir",
+                host.dir.resolve("state").toString(),
+                "--cni-cache-dir",
+                host.dir.resolve("cni-cache").toString(),
+                "--host-id",
+                host.hostId));
         argv.addAll(List.of(extra));
         Path log = scratch.resolve("daemon-" + System.nanoTime() + ".log");
         ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile());
@@ -46,7 +69,9 @@ final class DaemonProcess implements AutoCloseable {
 
     /** Waits (at most a minute) until the daemon answers on the host's socket. */
     DaemonProcess awaitServing(TestHost host) throws Exception {
-        for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60); System.nanoTime() < end && process.isAlive(); Thread.sleep(50)) {
+        for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                System.nanoTime() < end && process.isAlive();
+                Thread.sleep(50)) {
             if (!Files.exists(host.socket())) continue;
             try {
                 if (host.call("VERSION", null, null, "{}").ok()) return this;
@@ -54,15 +79,20 @@ final class DaemonProcess implements AutoCloseable {
                 // bound, not accepting yet
             }
         }
-        throw new AssertionError("the daemon did not serve within 60 s" + (process.isAlive() ? "" : " (it exited)") + ":\n" + log());
+        throw new AssertionError(
+                "the daemon did not serve within 60 s" + (process.isAlive() ? "" : " (it exited)") + ":\n" + log());
     }
 
-    boolean alive() { return process.isAlive(); }
+    boolean alive() {
+        return process.isAlive();
+    }
 
     /** The daemon's log (stderr), cut in the middle past 20,000 characters. */
     String log() throws IOException {
         String text = Files.exists(log) ? Files.readString(log) : "";
-        return text.length() > 20_000 ? text.substring(0, 10_000) + "\n...\n" + text.substring(text.length() - 10_000) : text;
+        return text.length() > 20_000
+                ? text.substring(0, 10_000) + "\n...\n" + text.substring(text.length() - 10_000)
+                : text;
     }
 
     String fullLog() throws IOException {

@@ -26,7 +26,9 @@ class DelBehindTheAnswerTest {
     private static final String NET = netconf("1.0.0", "net1", "\"subnet\":\"10.61.0.0/24\"");
     private static final AttachmentKey C1 = new AttachmentKey("net1", "c1", "eth0");
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
+
     private WapiSimulator grid;
     private TestHost host;
 
@@ -57,7 +59,9 @@ class DelBehindTheAnswerTest {
         long ms = (System.nanoTime() - t0) / 1_000_000;
         // Before, a DEL waited on the grid for its bound (2 s at least) before it gave up and queued the release.
         assertTrue(ms < 1000, "a DEL does not wait on a hung grid: " + ms + " ms");
-        assertEquals(AttachmentState.DEL_PENDING, host.daemon().ipam().journal().get(C1).orElseThrow().state());
+        assertEquals(
+                AttachmentState.DEL_PENDING,
+                host.daemon().ipam().journal().get(C1).orElseThrow().state());
         assertEquals(1, reservationsOf("c1").size(), "not released yet: the grid is hung");
         grid.faults().hang(false);
         host.awaitSettled();
@@ -104,12 +108,15 @@ class DelBehindTheAnswerTest {
         var held = reservationsOf("c1");
         assertEquals(1, held.size(), "one reservation for c1, not one per round: " + held);
         assertEquals(address.replaceAll("/.*", ""), held.getFirst().get("ipv4addr"));
-        assertEquals(AttachmentState.ALLOCATED, host.daemon().ipam().journal().get(C1).orElseThrow().state());
+        assertEquals(
+                AttachmentState.ALLOCATED,
+                host.daemon().ipam().journal().get(C1).orElseThrow().state());
     }
 
     @Test
     void aDelBoundMakesTheAnswerWaitForTheRelease() throws Exception {
-        host.bounds(new DaemonConfig.VerbBounds(Duration.ofSeconds(10), Duration.ofSeconds(5))).start();
+        host.bounds(new DaemonConfig.VerbBounds(Duration.ofSeconds(10), Duration.ofSeconds(5)))
+                .start();
         assertTrue(host.call("ADD", "c1", "eth0", NET).ok());
         grid.faults().latency(Duration.ofMillis(200));
         assertTrue(host.call("DEL", "c1", "eth0", NET).ok());
@@ -120,7 +127,8 @@ class DelBehindTheAnswerTest {
     private void awaitReleased(String containerId) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (!reservationsOf(containerId).isEmpty()) {
-            if (System.nanoTime() > deadline) throw new AssertionError(containerId + " still reserved: " + reservationsOf(containerId));
+            if (System.nanoTime() > deadline)
+                throw new AssertionError(containerId + " still reserved: " + reservationsOf(containerId));
             Thread.sleep(20);
         }
     }

@@ -15,7 +15,7 @@ import java.util.TreeMap;
  * Arguments: socket path, stdin text, then {@code NAME=VALUE} fields.
  */
 public final class EnvelopeClient {
-    private EnvelopeClient() { }
+    private EnvelopeClient() {}
 
     public static void main(String[] args) throws Exception {
         TreeMap<String, String> env = new TreeMap<>();
@@ -25,7 +25,8 @@ public final class EnvelopeClient {
         }
         try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             channel.connect(UnixDomainSocketAddress.of(Path.of(args[0])));
-            new Envelope.Request(env, args[1].getBytes(StandardCharsets.UTF_8)).write(Channels.newOutputStream(channel));
+            new Envelope.Request(env, args[1].getBytes(StandardCharsets.UTF_8))
+                    .write(Channels.newOutputStream(channel));
             Envelope.Response response = Envelope.Response.read(Channels.newInputStream(channel));
             System.out.println("exit=" + response.exitCode());
             System.out.println(new String(response.stdout(), StandardCharsets.UTF_8));

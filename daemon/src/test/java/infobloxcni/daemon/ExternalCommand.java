@@ -21,22 +21,37 @@ import java.util.concurrent.TimeoutException;
  * A command that overruns its limit is killed with its descendants and reported as exit -1.
  */
 final class ExternalCommand {
-    private ExternalCommand() { }
+    private ExternalCommand() {}
 
     /** What the command did; {@link #toString()} is meant for assertion messages. */
-    record Result(List<String> argv, Map<String, String> env, int exit, String stdout, String stderr, long nanos, boolean timedOut) {
-        boolean ok() { return exit == 0; }
+    record Result(
+            List<String> argv,
+            Map<String, String> env,
+            int exit,
+            String stdout,
+            String stderr,
+            long nanos,
+            boolean timedOut) {
+        boolean ok() {
+            return exit == 0;
+        }
 
-        double millis() { return nanos / 1e6; }
+        double millis() {
+            return nanos / 1e6;
+        }
 
         @Override
         public String toString() {
             StringBuilder sb = new StringBuilder();
             env.forEach((k, v) -> sb.append(k).append('=').append(v).append(' '));
-            sb.append(String.join(" ", argv)).append("\n  -> ").append(timedOut ? "TIMED OUT (killed)" : "exit " + exit)
+            sb.append(String.join(" ", argv))
+                    .append("\n  -> ")
+                    .append(timedOut ? "TIMED OUT (killed)" : "exit " + exit)
                     .append(String.format(" after %.1f ms", millis()))
-                    .append("\n  stdout: ").append(stdout.isEmpty() ? "(empty)" : stdout.strip())
-                    .append("\n  stderr: ").append(stderr.isEmpty() ? "(empty)" : stderr.strip());
+                    .append("\n  stdout: ")
+                    .append(stdout.isEmpty() ? "(empty)" : stdout.strip())
+                    .append("\n  stderr: ")
+                    .append(stderr.isEmpty() ? "(empty)" : stderr.strip());
             return sb.toString();
         }
     }
@@ -52,14 +67,21 @@ final class ExternalCommand {
     static Result run(Duration timeout, Map<String, String> env, String stdin, String... argv) {
         ProcessBuilder pb = new ProcessBuilder(argv);
         pb.environment().putAll(env);
-        pb.redirectInput(stdin == null ? ProcessBuilder.Redirect.from(new File("/dev/null")) : ProcessBuilder.Redirect.PIPE);
+        pb.redirectInput(
+                stdin == null ? ProcessBuilder.Redirect.from(new File("/dev/null")) : ProcessBuilder.Redirect.PIPE);
         long start = System.nanoTime();
         Process process;
         try {
             process = pb.start();
         } catch (IOException e) {
-            return new Result(List.of(argv), new LinkedHashMap<>(env), 127, "", "cannot start: " + e.getMessage(),
-                    System.nanoTime() - start, false);
+            return new Result(
+                    List.of(argv),
+                    new LinkedHashMap<>(env),
+                    127,
+                    "",
+                    "cannot start: " + e.getMessage(),
+                    System.nanoTime() - start,
+                    false);
         }
         CompletableFuture<String> out = drain(process.getInputStream());
         CompletableFuture<String> err = drain(process.getErrorStream());
@@ -78,8 +100,14 @@ final class ExternalCommand {
                 process.destroyForcibly();
                 process.waitFor(5, TimeUnit.SECONDS);
             }
-            return new Result(List.of(argv), new LinkedHashMap<>(env), finished ? process.exitValue() : -1,
-                    get(out), get(err), nanos, !finished);
+            return new Result(
+                    List.of(argv),
+                    new LinkedHashMap<>(env),
+                    finished ? process.exitValue() : -1,
+                    get(out),
+                    get(err),
+                    nanos,
+                    !finished);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             process.descendants().forEach(ProcessHandle::destroyForcibly);

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import infobloxcni.wapisim.WapiSimulator;
-import java.io.File;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ServerSocketChannel;
@@ -15,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -32,12 +30,14 @@ import org.junit.jupiter.api.io.TempDir;
 class FileModesTest {
     private static final String GOOD = netconf("1.0.0", "net1", "\"subnet\":\"10.10.0.0/24\"");
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void underUmask000NothingTheDaemonMakesIsOpenToOthers() throws Exception {
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x")); // the other user may look
-        try (WapiSimulator grid = TestHost.startGrid(); SecondUser other = SecondUser.create()) {
+        try (WapiSimulator grid = TestHost.startGrid();
+                SecondUser other = SecondUser.create()) {
             TestHost host = new TestHost(grid, dir, "host-u");
             Path socket = host.socket();
             // started before the daemon: connects as soon as anything at the socket path lets it
@@ -50,7 +50,9 @@ class FileModesTest {
                 racer.destroyForcibly();
                 racer.waitFor(10, TimeUnit.SECONDS);
                 String raced = Files.readString(dir.resolve("racer.log"));
-                assertFalse(raced.contains("CONNECTED"), "a non-root client got a connection to the root-only socket: " + raced);
+                assertFalse(
+                        raced.contains("CONNECTED"),
+                        "a non-root client got a connection to the root-only socket: " + raced);
 
                 assertEquals("rwxr-xr-x", mode(socket.getParent()), "socket dir");
                 assertEquals("rw-------", mode(socket), "socket");
@@ -59,16 +61,29 @@ class FileModesTest {
                     assertEquals(List.of(socket), staging.toList(), "only the socket is left in the socket dir");
                 }
                 // the other user can neither connect nor look into, read or write the state
-                var connect = other.java(Duration.ofSeconds(60), SecondUser.treeClassPath(), SocketRacer.class, socket.toString(), "2");
+                var connect = other.java(
+                        Duration.ofSeconds(60), SecondUser.treeClassPath(), SocketRacer.class, socket.toString(), "2");
                 assertFalse(connect.stdout().contains("CONNECTED"), connect.toString());
                 for (Path p : everythingUnder(host.dir.resolve("state"))) {
-                    var look = other.run(Duration.ofSeconds(10), Map.of(), null, "sh", "-c", "cat \"$0\" || ls \"$0\" || : > \"$0\"", p.toString());
-                    assertTrue(look.stderr().contains("Permission denied") && !look.ok(), p + " is open to another user: " + look);
+                    var look = other.run(
+                            Duration.ofSeconds(10),
+                            Map.of(),
+                            null,
+                            "sh",
+                            "-c",
+                            "cat \"$0\" || ls \"$0\" || : > \"$0\"",
+                            p.toString());
+                    assertTrue(
+                            look.stderr().contains("Permission denied") && !look.ok(),
+                            p + " is open to another user: " + look);
                 }
                 // with the store's own modes (journal files 0600, dirs 0700, whatever the umask: store-split branch)
                 for (Path p : everythingUnder(host.dir.resolve("state"))) {
                     String expected = Files.isDirectory(p) ? "rwx------" : "rw-------";
-                    assertEquals(expected, mode(p), p + " under umask 000 (the store creates journal files 0600 and dirs 0700)");
+                    assertEquals(
+                            expected,
+                            mode(p),
+                            p + " under umask 000 (the store creates journal files 0600 and dirs 0700)");
                 }
             } finally {
                 racer.destroyForcibly();
@@ -93,7 +108,8 @@ class FileModesTest {
             assertTrue(e.getMessage().contains("--socket-dir") && e.getMessage().contains("group"), e.getMessage());
 
             Files.setPosixFilePermissions(run, PosixFilePermissions.fromString("rwxr-xr-x"));
-            assertTrue(ExternalCommand.run(Duration.ofSeconds(10), "chown", "4242", run.toString()).ok());
+            assertTrue(ExternalCommand.run(Duration.ofSeconds(10), "chown", "4242", run.toString())
+                    .ok());
             e = assertThrows(Exception.class, host::start);
             assertTrue(e.getMessage().contains("--socket-dir") && e.getMessage().contains("uid 4242"), e.getMessage());
             assertFalse(Files.exists(host.socket()), "nothing was bound");
@@ -137,8 +153,21 @@ class FileModesTest {
 
     private Process otherUserRacing(SecondUser other, Path socket) throws Exception {
         String java = ProcessHandle.current().info().command().orElse("java");
-        return new ProcessBuilder("setpriv", "--reuid=" + other.uid, "--regid=" + other.gid, "--clear-groups", "--",
-                java, "-XX:-UsePerfData", "-cp", SecondUser.treeClassPath(), SocketRacer.class.getName(), socket.toString(), "60")
-                .redirectErrorStream(true).redirectOutput(dir.resolve("racer.log").toFile()).start();
+        return new ProcessBuilder(
+                        "setpriv",
+                        "--reuid=" + other.uid,
+                        "--regid=" + other.gid,
+                        "--clear-groups",
+                        "--",
+                        java,
+                        "-XX:-UsePerfData",
+                        "-cp",
+                        SecondUser.treeClassPath(),
+                        SocketRacer.class.getName(),
+                        socket.toString(),
+                        "60")
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("racer.log").toFile())
+                .start();
     }
 }

@@ -10,7 +10,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Base of the tests that need a simulated grid and one daemon ("host-a") in front of it. */
 public abstract class GridAndDaemonTest {
-    @TempDir protected Path dir;
+    @TempDir
+    protected Path dir;
+
     protected WapiSimulator grid;
     protected TestHost host;
 

@@ -24,8 +24,10 @@ class GridNetworksTest {
     @BeforeEach
     void start() {
         grid = TestHost.startGrid();
-        wapi = new WapiClient(WapiConfig.of("127.0.0.1", grid.port(), "2.5", TestHost.USER, TestHost.PASSWORD, new SslVerify.System())
-                .withHttps(false).withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(2)));
+        wapi = new WapiClient(
+                WapiConfig.of("127.0.0.1", grid.port(), "2.5", TestHost.USER, TestHost.PASSWORD, new SslVerify.System())
+                        .withHttps(false)
+                        .withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(2)));
         networks = new GridNetworks(wapi, new ReservationTags("host-a", "cluster-1", "Kubernetes"));
     }
 
@@ -42,9 +44,14 @@ class GridNetworksTest {
     @Test
     void viewNetworkAndGatewayAreMadeOnceThenRemembered() throws Exception {
         ReadyNetwork ready = networks.ensure(subnet("net1", "10.1.0.0/24", null));
-        assertEquals(new ReadyNetwork("cni_view", Ipv4Subnet.parse("10.1.0.0/24"), "10.1.0.1"), ready, "absent gateway: the first host");
+        assertEquals(
+                new ReadyNetwork("cni_view", Ipv4Subnet.parse("10.1.0.0/24"), "10.1.0.1"),
+                ready,
+                "absent gateway: the first host");
         assertEquals("net1", TestHost.ea(grid.objects("network").getFirst(), "Network Name"));
-        assertTrue(grid.objects("fixedaddress").stream().anyMatch(f -> "10.1.0.1".equals(f.get("ipv4addr"))), "gateway reserved");
+        assertTrue(
+                grid.objects("fixedaddress").stream().anyMatch(f -> "10.1.0.1".equals(f.get("ipv4addr"))),
+                "gateway reserved");
         grid.resetCounters();
         assertEquals(ready, networks.ensure(subnet("net1", "10.1.0.0/24", null)));
         assertEquals(0, grid.totalRequests(), "warm: nothing asked of the grid");
@@ -53,8 +60,10 @@ class GridNetworksTest {
     @Test
     void aSubnetTaggedWithAnotherNetworksNameIsRefused() throws Exception {
         networks.ensure(subnet("net1", "10.1.0.0/24", null));
-        CniError e = assertThrows(CniError.class, () -> new GridNetworks(wapi, new ReservationTags("host-b", "cluster-1", "Kubernetes"))
-                .ensure(subnet("other", "10.1.0.0/24", null)));
+        CniError e = assertThrows(
+                CniError.class,
+                () -> new GridNetworks(wapi, new ReservationTags("host-b", "cluster-1", "Kubernetes"))
+                        .ensure(subnet("other", "10.1.0.0/24", null)));
         assertEquals(CniError.NETWORK_NAME_CONFLICT, e.code());
         assertTrue(e.getMessage().contains("net1"), e.getMessage());
     }
@@ -64,7 +73,8 @@ class GridNetworksTest {
         NetworkRequest carve = new NetworkRequest("cni_view", "carved", null, List.of("172.18.0.0/16"), 24, null);
         ReadyNetwork first = networks.ensure(carve);
         assertEquals("172.18.0.0/24", first.subnet().toString());
-        ReadyNetwork again = new GridNetworks(wapi, new ReservationTags("host-b", "cluster-1", "Kubernetes")).ensure(carve);
+        ReadyNetwork again =
+                new GridNetworks(wapi, new ReservationTags("host-b", "cluster-1", "Kubernetes")).ensure(carve);
         assertEquals(first.subnet(), again.subnet(), "another host finds the same network by its name");
         assertEquals(1, grid.objects("network").size());
     }
@@ -74,7 +84,8 @@ class GridNetworksTest {
         Ipv4Subnet s = Ipv4Subnet.parse("10.2.0.0/24");
         assertEquals("10.2.0.254", GridNetworks.resolveGateway(subnet("n", "10.2.0.0/24", "0.0.0.254"), s));
         assertEquals("10.2.0.9", GridNetworks.resolveGateway(subnet("n", "10.2.0.0/24", "10.2.0.9"), s));
-        CniError broadcast = assertThrows(CniError.class, () -> GridNetworks.resolveGateway(subnet("n", "10.2.0.0/24", "10.2.0.255"), s));
+        CniError broadcast = assertThrows(
+                CniError.class, () -> GridNetworks.resolveGateway(subnet("n", "10.2.0.0/24", "10.2.0.255"), s));
         assertEquals(CniError.INVALID_NETCONF, broadcast.code());
         assertTrue(broadcast.getMessage().contains("ipam.gateway"), broadcast.getMessage());
     }

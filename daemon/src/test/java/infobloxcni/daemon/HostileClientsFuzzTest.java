@@ -4,8 +4,8 @@ import static infobloxcni.daemon.TestHost.netconf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import infobloxcni.wire.Envelope;
 import infobloxcni.wapisim.WapiSimulator;
+import infobloxcni.wire.Envelope;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -44,7 +44,8 @@ class HostileClientsFuzzTest {
     private static final Duration FUZZ_TIME = Duration.ofSeconds(45);
     private static final int CLIENTS = 8;
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void aMinuteOfHostileClientsLeavesTheDaemonAsItWas() throws Exception {
@@ -53,12 +54,21 @@ class HostileClientsFuzzTest {
         ExternalCommand.run(Duration.ofSeconds(10), "mkfifo", fifo.toString());
         try (WapiSimulator grid = TestHost.startGrid()) {
             TestHost host = new TestHost(grid, dir, "host-f");
-            try (DaemonProcess daemon = DaemonProcess.start(grid, host, dir, "", List.of("-Xmx256m", "-XX:+ExitOnOutOfMemoryError"),
-                    "--client-io-timeout", "2s", "--max-connections", "64")) {
+            try (DaemonProcess daemon = DaemonProcess.start(
+                    grid,
+                    host,
+                    dir,
+                    "",
+                    List.of("-Xmx256m", "-XX:+ExitOnOutOfMemoryError"),
+                    "--client-io-timeout",
+                    "2s",
+                    "--max-connections",
+                    "64")) {
                 daemon.awaitServing(host);
                 TestHost.Answer before = host.call("ADD", "survivor", "eth0", GOOD);
                 assertTrue(before.ok(), before.toString());
-                for (int i = 0; i < 5; i++) host.call("CHECK", "survivor", "eth0", TestHost.withPrevResult(GOOD, before.stdout())); // warm
+                for (int i = 0; i < 5; i++)
+                    host.call("CHECK", "survivor", "eth0", TestHost.withPrevResult(GOOD, before.stdout())); // warm
                 int fdsBefore = count("/proc/" + daemon.process.pid() + "/fd");
                 int threadsBefore = count("/proc/" + daemon.process.pid() + "/task");
 
@@ -72,7 +82,8 @@ class HostileClientsFuzzTest {
                     clients.add(Thread.ofVirtual().start(() -> {
                         while (System.nanoTime() < end && daemon.alive()) {
                             String kind = oneHostileConnection(random, host.socket(), fifo, internalErrors, held);
-                            kinds.computeIfAbsent(kind, k -> new AtomicInteger()).incrementAndGet();
+                            kinds.computeIfAbsent(kind, k -> new AtomicInteger())
+                                    .incrementAndGet();
                         }
                     }));
                 }
@@ -82,52 +93,83 @@ class HostileClientsFuzzTest {
                 System.out.println("fuzz: " + summary);
 
                 assertTrue(daemon.alive(), "the daemon died (" + summary + "):\n" + daemon.log());
-                assertEquals(List.of(), internalErrors.subList(0, Math.min(5, internalErrors.size())),
+                assertEquals(
+                        List.of(),
+                        internalErrors.subList(0, Math.min(5, internalErrors.size())),
                         internalErrors.size() + " internal errors (" + summary + ")");
-                assertEquals(List.of(), held.subList(0, Math.min(5, held.size())),
-                        held.size() + " connections neither answered nor closed by the daemon within " + HELD.toSeconds() + " s (" + summary + ")");
+                assertEquals(
+                        List.of(),
+                        held.subList(0, Math.min(5, held.size())),
+                        held.size() + " connections neither answered nor closed by the daemon within "
+                                + HELD.toSeconds() + " s (" + summary + ")");
                 assertTrue(total >= 1000, "too few connections to mean anything: " + summary);
                 TestHost.Answer fresh = host.call("ADD", "after-the-storm", "eth0", GOOD);
                 assertTrue(fresh.ok(), fresh + " (" + summary + ")\n" + daemon.log());
-                assertEquals(before.stdout(), host.call("ADD", "survivor", "eth0", GOOD).stdout(), "the survivor keeps its answer");
+                assertEquals(
+                        before.stdout(),
+                        host.call("ADD", "survivor", "eth0", GOOD).stdout(),
+                        "the survivor keeps its answer");
 
                 // every connection closed, every thread done: back to where it was (a little slack for pools)
                 int fds = -1, threads = -1;
-                for (long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(30); System.nanoTime() < settle; Thread.sleep(250)) {
+                for (long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                        System.nanoTime() < settle;
+                        Thread.sleep(250)) {
                     fds = count("/proc/" + daemon.process.pid() + "/fd");
                     threads = count("/proc/" + daemon.process.pid() + "/task");
                     if (fds <= fdsBefore + 8 && threads <= threadsBefore + 6) break;
                 }
-                assertTrue(fds <= fdsBefore + 8, "descriptors: " + fdsBefore + " before, " + fds + " after (" + summary + ")");
-                assertTrue(threads <= threadsBefore + 6, "threads: " + threadsBefore + " before, " + threads + " after (" + summary + ")");
+                assertTrue(
+                        fds <= fdsBefore + 8,
+                        "descriptors: " + fdsBefore + " before, " + fds + " after (" + summary + ")");
+                assertTrue(
+                        threads <= threadsBefore + 6,
+                        "threads: " + threadsBefore + " before, " + threads + " after (" + summary + ")");
             }
         }
     }
 
     /** However hostile, a connection is answered or closed by the daemon within this (its I/O timeout is 2 s). */
     private static final Duration HELD = Duration.ofSeconds(15);
-    private static final java.util.concurrent.ScheduledExecutorService WATCHDOG = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
-            r -> Thread.ofPlatform().daemon(true).name("fuzz-watchdog").unstarted(r));
+
+    private static final java.util.concurrent.ScheduledExecutorService WATCHDOG =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+                    r -> Thread.ofPlatform().daemon(true).name("fuzz-watchdog").unstarted(r));
 
     /**
      * One connection of a random hostile kind; returns the kind. Answers with code 199 go to
      * {@code internalErrors}; a connection the daemon neither answers nor closes within {@link #HELD}
      * goes to {@code held}. An idle or slow client does not close first: it waits for the daemon.
      */
-    private static String oneHostileConnection(Random r, Path socket, Path fifo, List<String> internalErrors, List<String> held) {
+    private static String oneHostileConnection(
+            Random r, Path socket, Path fifo, List<String> internalErrors, List<String> held) {
         int pick = r.nextInt(100);
-        String kind = pick < 28 ? "garbage" : pick < 43 ? "truncated" : pick < 48 ? "oversized" : pick < 51 ? "slow"
-                : pick < 54 ? "idle" : pick < 57 ? "fifo-netns" : pick < 80 ? "hostile-env" : "hostile-netconf";
+        String kind = pick < 28
+                ? "garbage"
+                : pick < 43
+                        ? "truncated"
+                        : pick < 48
+                                ? "oversized"
+                                : pick < 51
+                                        ? "slow"
+                                        : pick < 54
+                                                ? "idle"
+                                                : pick < 57
+                                                        ? "fifo-netns"
+                                                        : pick < 80 ? "hostile-env" : "hostile-netconf";
         java.util.concurrent.atomic.AtomicBoolean gaveUp = new java.util.concurrent.atomic.AtomicBoolean();
         try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            var watchdog = WATCHDOG.schedule(() -> {
-                gaveUp.set(true);
-                try {
-                    ch.close();
-                } catch (IOException ignored) {
-                    // the blocked read fails either way
-                }
-            }, HELD.toMillis(), TimeUnit.MILLISECONDS);
+            var watchdog = WATCHDOG.schedule(
+                    () -> {
+                        gaveUp.set(true);
+                        try {
+                            ch.close();
+                        } catch (IOException ignored) {
+                            // the blocked read fails either way
+                        }
+                    },
+                    HELD.toMillis(),
+                    TimeUnit.MILLISECONDS);
             try {
                 talk(r, kind, ch, socket, fifo, internalErrors);
             } finally {
@@ -140,7 +182,8 @@ class HostileClientsFuzzTest {
         return kind;
     }
 
-    private static void talk(Random r, String kind, SocketChannel ch, Path socket, Path fifo, List<String> internalErrors)
+    private static void talk(
+            Random r, String kind, SocketChannel ch, Path socket, Path fifo, List<String> internalErrors)
             throws IOException, InterruptedException {
         ch.connect(UnixDomainSocketAddress.of(socket));
         OutputStream out = Channels.newOutputStream(ch);
@@ -162,14 +205,27 @@ class HostileClientsFuzzTest {
                     Thread.sleep(300);
                 }
             }
-            case "idle" -> { }
-            case "fifo-netns" -> new Envelope.Request(Map.of("CNI_COMMAND", "ADD", "CNI_CONTAINERID", "fifo-" + r.nextInt(4),
-                    "CNI_IFNAME", "eth0", "CNI_NETNS", fifo.toString()), GOOD.getBytes(StandardCharsets.UTF_8)).write(out);
+            case "idle" -> {}
+            case "fifo-netns" ->
+                new Envelope.Request(
+                                Map.of(
+                                        "CNI_COMMAND",
+                                        "ADD",
+                                        "CNI_CONTAINERID",
+                                        "fifo-" + r.nextInt(4),
+                                        "CNI_IFNAME",
+                                        "eth0",
+                                        "CNI_NETNS",
+                                        fifo.toString()),
+                                GOOD.getBytes(StandardCharsets.UTF_8))
+                        .write(out);
             default -> wellFormed(r, fifo, kind.equals("hostile-netconf")).write(out);
         }
         if (!kind.equals("idle") && !kind.equals("slow")) ch.shutdownOutput();
         ByteBuffer answer = ByteBuffer.allocate(64 * 1024);
-        while (ch.read(answer) > 0 && answer.hasRemaining()) { /* until the daemon is done */ }
+        while (ch.read(answer) > 0 && answer.hasRemaining()) {
+            /* until the daemon is done */
+        }
         byte[] got = new byte[answer.position()];
         answer.flip().get(got);
         String text = new String(got, StandardCharsets.UTF_8);
@@ -179,7 +235,8 @@ class HostileClientsFuzzTest {
     private static byte[] garbage(Random r) {
         byte[] b = new byte[r.nextInt(r.nextBoolean() ? 16 : 70_000) + 1];
         r.nextBytes(b);
-        if (r.nextBoolean()) System.arraycopy(new byte[] {'I', 'B', 'C', 'N', 'I', (byte) r.nextInt(3)}, 0, b, 0, Math.min(6, b.length));
+        if (r.nextBoolean())
+            System.arraycopy(new byte[] {'I', 'B', 'C', 'N', 'I', (byte) r.nextInt(3)}, 0, b, 0, Math.min(6, b.length));
         return b;
     }
 
@@ -194,19 +251,44 @@ class HostileClientsFuzzTest {
         return out.toByteArray();
     }
 
-    private static final String[] COMMANDS = {"ADD", "DEL", "CHECK", "GC", "STATUS", "VERSION", "add", "", "ADD\n", "\u0000"};
-    private static final String[] IDS = {"c1", "x".repeat(2000), "-dash", "a/b", "ok-" , "\u202eevil", "c\nforged", "..", "c 1", "%s%n"};
-    private static final String[] IFNAMES = {"eth0", "", "much-too-long-name", "e/0", "eth%d", "\u001b[2J", "..", "eth0 ", "é"};
-    private static final String[] ARGS = {"", "IgnoreUnknown=1", "K8S_POD_NAME=p\nq", "novalue", ";;;;", "a=b;".repeat(100),
-        "K8S_POD_NAME=" + "p".repeat(300), "MAC=zz:zz", "MAC=aa:bb:cc:dd:ee:ff"};
+    private static final String[] COMMANDS = {
+        "ADD", "DEL", "CHECK", "GC", "STATUS", "VERSION", "add", "", "ADD\n", "\u0000"
+    };
+    private static final String[] IDS = {
+        "c1", "x".repeat(2000), "-dash", "a/b", "ok-", "\u202eevil", "c\nforged", "..", "c 1", "%s%n"
+    };
+    private static final String[] IFNAMES = {
+        "eth0", "", "much-too-long-name", "e/0", "eth%d", "\u001b[2J", "..", "eth0 ", "é"
+    };
+    private static final String[] ARGS = {
+        "",
+        "IgnoreUnknown=1",
+        "K8S_POD_NAME=p\nq",
+        "novalue",
+        ";;;;",
+        "a=b;".repeat(100),
+        "K8S_POD_NAME=" + "p".repeat(300),
+        "MAC=zz:zz",
+        "MAC=aa:bb:cc:dd:ee:ff"
+    };
 
     private static Envelope.Request wellFormed(Random r, Path fifo) {
         return wellFormed(r, fifo, r.nextBoolean());
     }
 
     private static Envelope.Request wellFormed(Random r, Path fifo, boolean hostileNetconf) {
-        String[] netns = {"/var/run/netns/none", fifo.toString(), "/dev/null", "/proc/1/root/etc/passwd", "relative", "/", "/etc/passwd",
-            "/proc/self/ns/net", "\u0000", "/x".repeat(3000)};
+        String[] netns = {
+            "/var/run/netns/none",
+            fifo.toString(),
+            "/dev/null",
+            "/proc/1/root/etc/passwd",
+            "relative",
+            "/",
+            "/etc/passwd",
+            "/proc/self/ns/net",
+            "\u0000",
+            "/x".repeat(3000)
+        };
         Map<String, String> env = new LinkedHashMap<>();
         env.put("CNI_COMMAND", COMMANDS[r.nextInt(COMMANDS.length)]);
         if (r.nextInt(4) > 0) env.put("CNI_CONTAINERID", IDS[r.nextInt(IDS.length)]);
@@ -218,28 +300,69 @@ class HostileClientsFuzzTest {
         return new Envelope.Request(env, stdin.getBytes(StandardCharsets.UTF_8));
     }
 
-    private static final String[] FIELD_VALUES = {"null", "1", "-1", "1e999", "\"\"", "\"x\"", "[]", "{}", "true", "\"0.0.0.0/0\"",
-        "\"10.10.0.0/24\"", "\"::1/64\"", "\"a\\u0000b\"", "\"" + "y".repeat(5000) + "\"", "[[[[[[[[[[]]]]]]]]]]", "\"10.10.0.1\"",
-        "\"0.0.0.1\"", "99999999999999999999", "{\"dst\":1}", "[{\"dst\":\"0.0.0.0/0\"}]", "\"\\ud800\""};
-    private static final String[] FIELDS = {"cniVersion", "name", "type", "ipam", "ipam.type", "ipam.subnet", "ipam.gateway",
-        "ipam.network-view", "ipam.network-container", "ipam.prefix-length", "ipam.routes", "ipam.dns", "dns", "runtimeConfig",
-        "runtimeConfig.mac", "prevResult", "cni.dev/valid-attachments", "ipam.daemon-timeout"};
+    private static final String[] FIELD_VALUES = {
+        "null",
+        "1",
+        "-1",
+        "1e999",
+        "\"\"",
+        "\"x\"",
+        "[]",
+        "{}",
+        "true",
+        "\"0.0.0.0/0\"",
+        "\"10.10.0.0/24\"",
+        "\"::1/64\"",
+        "\"a\\u0000b\"",
+        "\"" + "y".repeat(5000) + "\"",
+        "[[[[[[[[[[]]]]]]]]]]",
+        "\"10.10.0.1\"",
+        "\"0.0.0.1\"",
+        "99999999999999999999",
+        "{\"dst\":1}",
+        "[{\"dst\":\"0.0.0.0/0\"}]",
+        "\"\\ud800\""
+    };
+    private static final String[] FIELDS = {
+        "cniVersion",
+        "name",
+        "type",
+        "ipam",
+        "ipam.type",
+        "ipam.subnet",
+        "ipam.gateway",
+        "ipam.network-view",
+        "ipam.network-container",
+        "ipam.prefix-length",
+        "ipam.routes",
+        "ipam.dns",
+        "dns",
+        "runtimeConfig",
+        "runtimeConfig.mac",
+        "prevResult",
+        "cni.dev/valid-attachments",
+        "ipam.daemon-timeout"
+    };
 
     /** The good netconf with one to three fields replaced by odd values, or something that is barely JSON. */
     private static String hostileNetconf(Random r) {
-        if (r.nextInt(10) == 0) return Stream.of("", "{", "[1,2]", "{\"a\":" + "[".repeat(200), "{}", "null", "{\"cniVersion\":\"1.1.0\"}")
-                .toList().get(r.nextInt(7));
+        if (r.nextInt(10) == 0)
+            return Stream.of("", "{", "[1,2]", "{\"a\":" + "[".repeat(200), "{}", "null", "{\"cniVersion\":\"1.1.0\"}")
+                    .toList()
+                    .get(r.nextInt(7));
         Map<String, Object> root = new LinkedHashMap<>(Map.of("cniVersion", "1.1.0", "name", "net1", "type", "bridge"));
         Map<String, Object> ipam = new LinkedHashMap<>(Map.of("type", "infoblox", "subnet", "10.10.0.0/24"));
         root.put("ipam", ipam);
         StringBuilder json = new StringBuilder("{");
         Map<String, String> replaced = new LinkedHashMap<>();
-        for (int i = 0, n = 1 + r.nextInt(3); i < n; i++) replaced.put(FIELDS[r.nextInt(FIELDS.length)], FIELD_VALUES[r.nextInt(FIELD_VALUES.length)]);
+        for (int i = 0, n = 1 + r.nextInt(3); i < n; i++)
+            replaced.put(FIELDS[r.nextInt(FIELDS.length)], FIELD_VALUES[r.nextInt(FIELD_VALUES.length)]);
         appendObject(json, root, "", replaced);
         return json.append("}").toString();
     }
 
-    private static void appendObject(StringBuilder json, Map<String, Object> object, String prefix, Map<String, String> replaced) {
+    private static void appendObject(
+            StringBuilder json, Map<String, Object> object, String prefix, Map<String, String> replaced) {
         boolean first = true;
         List<String> keys = new ArrayList<>(object.keySet());
         for (String k : replaced.keySet()) {
@@ -255,7 +378,8 @@ class HostileClientsFuzzTest {
                 json.append(replaced.get(path));
             } else if (object.get(key) instanceof Map<?, ?> inner) {
                 json.append('{');
-                @SuppressWarnings("unchecked") Map<String, Object> m = (Map<String, Object>) inner;
+                @SuppressWarnings("unchecked")
+                Map<String, Object> m = (Map<String, Object>) inner;
                 appendObject(json, m, path, replaced);
                 json.append('}');
             } else {

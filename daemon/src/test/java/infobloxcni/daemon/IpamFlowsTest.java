@@ -23,18 +23,16 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** Every allocation flow, against a simulated grid, through the daemon's real socket. */
 class IpamFlowsTest extends GridAndDaemonTest {
-    private static final String SUBNET_NET = netconf("1.0.0", "net1", "\"subnet\":\"10.10.0.0/24\",\"network-view\":\"cni_view\"");
-
-
-
-
+    private static final String SUBNET_NET =
+            netconf("1.0.0", "net1", "\"subnet\":\"10.10.0.0/24\",\"network-view\":\"cni_view\"");
 
     @Test
     void addReservesOnTheGridAndAnswersInTheConfiguredVersion() {
         var add = host.call("ADD", "c1", "eth0", SUBNET_NET);
         assertTrue(add.ok(), add.toString());
         JsonNode ip = add.json().path("ips").path(0);
-        assertEquals("10.10.0.2/24", ip.path("address").asText(), "gateway .1 is reserved, so the first container gets .2");
+        assertEquals(
+                "10.10.0.2/24", ip.path("address").asText(), "gateway .1 is reserved, so the first container gets .2");
         assertEquals("10.10.0.1", ip.path("gateway").asText());
         assertFalse(ip.has("version"), "1.0.0 results carry no version field");
         assertEquals("1.0.0", add.json().path("cniVersion").asText());
@@ -42,22 +40,33 @@ class IpamFlowsTest extends GridAndDaemonTest {
         var reservation = reservationsOf("c1");
         assertEquals(1, reservation.size());
         assertEquals("10.10.0.2", reservation.getFirst().get("ipv4addr"));
-        assertEquals("infoblox-cni host=host-a net=net1 if=eth0", reservation.getFirst().get("comment"));
+        assertEquals(
+                "infoblox-cni host=host-a net=net1 if=eth0",
+                reservation.getFirst().get("comment"));
         assertEquals("cluster-1", ea(reservation.getFirst(), "Tenant ID"));
         assertEquals("True", ea(reservation.getFirst(), "Cloud API Owned"));
-        var gateway = grid.objects("fixedaddress").stream().filter(f -> "10.10.0.1".equals(f.get("ipv4addr"))).toList();
+        var gateway = grid.objects("fixedaddress").stream()
+                .filter(f -> "10.10.0.1".equals(f.get("ipv4addr")))
+                .toList();
         assertEquals(1, gateway.size(), "the gateway is reserved on the grid");
         assertEquals("N/A", ea(gateway.getFirst(), "VM ID"));
-        assertTrue(grid.objects("networkview").stream().anyMatch(v -> "cni_view".equals(v.get("name"))), "missing view was created");
-        var network = grid.objects("network").stream().filter(n -> "10.10.0.0/24".equals(n.get("network"))).toList();
+        assertTrue(
+                grid.objects("networkview").stream().anyMatch(v -> "cni_view".equals(v.get("name"))),
+                "missing view was created");
+        var network = grid.objects("network").stream()
+                .filter(n -> "10.10.0.0/24".equals(n.get("network")))
+                .toList();
         assertEquals("net1", ea(network.getFirst(), "Network Name"));
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.0"})
     void everyVersionGetsItsOwnLayout(String version) {
-        String conf = netconf(version, "net1", "\"subnet\":\"10.10.0.0/24\",\"routes\":[{\"dst\":\"0.0.0.0/0\"}],"
-                + "\"dns\":{\"nameservers\":[\"10.10.0.53\"]}");
+        String conf = netconf(
+                version,
+                "net1",
+                "\"subnet\":\"10.10.0.0/24\",\"routes\":[{\"dst\":\"0.0.0.0/0\"}],"
+                        + "\"dns\":{\"nameservers\":[\"10.10.0.53\"]}");
         var add = host.call("ADD", "c-" + version.replace('.', '-'), "eth0", conf);
         assertTrue(add.ok(), add.toString());
         JsonNode json = add.json();
@@ -66,7 +75,9 @@ class IpamFlowsTest extends GridAndDaemonTest {
         if (version.startsWith("0.1") || version.startsWith("0.2")) {
             assertTrue(json.path("ip4").path("ip").asText().startsWith("10.10.0."), json.toString());
             assertEquals("10.10.0.1", json.path("ip4").path("gateway").asText());
-            assertEquals("0.0.0.0/0", json.path("ip4").path("routes").path(0).path("dst").asText());
+            assertEquals(
+                    "0.0.0.0/0",
+                    json.path("ip4").path("routes").path(0).path("dst").asText());
             assertFalse(json.has("ips"));
         } else {
             JsonNode ip = json.path("ips").path(0);
@@ -110,18 +121,38 @@ class IpamFlowsTest extends GridAndDaemonTest {
 
     @Test
     void podNameAndMacAreRecorded() {
-        String conf = netconf("1.0.0", "net1", "\"subnet\":\"10.10.0.0/24\"").replace("}}", "},\"runtimeConfig\":{\"mac\":\"AA:BB:CC:00:11:22\"}}");
-        Map<String, String> env = Map.of("CNI_COMMAND", "ADD", "CNI_CONTAINERID", "c1", "CNI_IFNAME", "eth0", "CNI_NETNS", "/nonexistent",
-                "CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=web-0");
+        String conf = netconf("1.0.0", "net1", "\"subnet\":\"10.10.0.0/24\"")
+                .replace("}}", "},\"runtimeConfig\":{\"mac\":\"AA:BB:CC:00:11:22\"}}");
+        Map<String, String> env = Map.of(
+                "CNI_COMMAND",
+                "ADD",
+                "CNI_CONTAINERID",
+                "c1",
+                "CNI_IFNAME",
+                "eth0",
+                "CNI_NETNS",
+                "/nonexistent",
+                "CNI_ARGS",
+                "IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=web-0");
         assertTrue(host.send(env, conf).ok());
         var r = reservationsOf("c1").getFirst();
         assertEquals("aa:bb:cc:00:11:22", r.get("mac"));
         assertEquals("web-0", r.get("name"));
         assertEquals("web-0", ea(r, "VM Name"));
 
-        Map<String, String> env2 = Map.of("CNI_COMMAND", "ADD", "CNI_CONTAINERID", "c2", "CNI_IFNAME", "eth0", "CNI_NETNS", "/nonexistent",
-                "CNI_ARGS", "MAC=02:00:00:00:00:09");
-        assertTrue(host.send(env2, netconf("1.0.0", "net1", "\"subnet\":\"10.10.0.0/24\"")).ok());
+        Map<String, String> env2 = Map.of(
+                "CNI_COMMAND",
+                "ADD",
+                "CNI_CONTAINERID",
+                "c2",
+                "CNI_IFNAME",
+                "eth0",
+                "CNI_NETNS",
+                "/nonexistent",
+                "CNI_ARGS",
+                "MAC=02:00:00:00:00:09");
+        assertTrue(host.send(env2, netconf("1.0.0", "net1", "\"subnet\":\"10.10.0.0/24\""))
+                .ok());
         assertEquals("02:00:00:00:00:09", reservationsOf("c2").getFirst().get("mac"));
 
         assertTrue(host.call("ADD", "c3", "eth0", SUBNET_NET).ok(), "an unreadable netns MAC never fails an ADD");
@@ -139,7 +170,9 @@ class IpamFlowsTest extends GridAndDaemonTest {
         assertEquals(1, reservationsOf("c2").size());
         assertTrue(host.call("DEL", "c1", "eth0", del).ok(), "repeated DEL");
         assertTrue(host.call("DEL", "never-added", "eth0", SUBNET_NET).ok(), "DEL of something never added");
-        assertTrue(grid.objects("fixedaddress").stream().anyMatch(f -> "10.10.0.1".equals(f.get("ipv4addr"))), "gateway untouched");
+        assertTrue(
+                grid.objects("fixedaddress").stream().anyMatch(f -> "10.10.0.1".equals(f.get("ipv4addr"))),
+                "gateway untouched");
 
         Map<String, String> noNetns = Map.of("CNI_COMMAND", "DEL", "CNI_CONTAINERID", "c2", "CNI_IFNAME", "eth0");
         assertTrue(host.send(noNetns, SUBNET_NET).ok(), "DEL without a netns");
@@ -151,10 +184,28 @@ class IpamFlowsTest extends GridAndDaemonTest {
     void delFindsAReservationTheJournalNeverKnewByVmIdNotByMac() {
         host.call("ADD", "warm", "eth0", SUBNET_NET);
         // as the original driver left it: its cloud EAs, no comment, zero MAC like every netns-less reservation
-        grid.createObject("fixedaddress", Map.of("ipv4addr", "10.10.0.50", "network_view", "cni_view", "mac", "00:00:00:00:00:00",
-                "extattrs", TestHost.originalDriversEas("legacy-1")));
-        grid.createObject("fixedaddress", Map.of("ipv4addr", "10.10.0.51", "network_view", "cni_view", "mac", "00:00:00:00:00:00",
-                "extattrs", Map.of("VM ID", Map.of("value", "someone-else"))));
+        grid.createObject(
+                "fixedaddress",
+                Map.of(
+                        "ipv4addr",
+                        "10.10.0.50",
+                        "network_view",
+                        "cni_view",
+                        "mac",
+                        "00:00:00:00:00:00",
+                        "extattrs",
+                        TestHost.originalDriversEas("legacy-1")));
+        grid.createObject(
+                "fixedaddress",
+                Map.of(
+                        "ipv4addr",
+                        "10.10.0.51",
+                        "network_view",
+                        "cni_view",
+                        "mac",
+                        "00:00:00:00:00:00",
+                        "extattrs",
+                        Map.of("VM ID", Map.of("value", "someone-else"))));
         assertTrue(host.call("DEL", "legacy-1", "eth0", SUBNET_NET).ok());
         host.awaitSettled();
         assertTrue(reservationsOf("legacy-1").isEmpty());
@@ -203,7 +254,8 @@ class IpamFlowsTest extends GridAndDaemonTest {
         host.call("ADD", "keep", "eth0", conf);
         host.call("ADD", "stale", "eth0", conf);
         host.call("ADD", "other-net", "eth0", netconf("1.1.0", "net2", "\"subnet\":\"10.20.0.0/24\""));
-        String gc = conf.substring(0, conf.length() - 1) + ",\"cni.dev/valid-attachments\":[{\"containerID\":\"keep\",\"ifname\":\"eth0\"}]}";
+        String gc = conf.substring(0, conf.length() - 1)
+                + ",\"cni.dev/valid-attachments\":[{\"containerID\":\"keep\",\"ifname\":\"eth0\"}]}";
         var answer = host.call("GC", null, null, gc);
         assertTrue(answer.ok(), answer.toString());
         assertEquals(1, reservationsOf("keep").size());
@@ -217,16 +269,28 @@ class IpamFlowsTest extends GridAndDaemonTest {
 
     @Test
     void withoutASubnetOneIsCarvedAndSharedByName() {
-        String a = netconf("1.0.0", "carved", "\"network-container\":\"172.30.0.0/16\",\"prefix-length\":\"26\",\"gateway\":\"0.0.0.1\"");
+        String a = netconf(
+                "1.0.0",
+                "carved",
+                "\"network-container\":\"172.30.0.0/16\",\"prefix-length\":\"26\",\"gateway\":\"0.0.0.1\"");
         var first = host.call("ADD", "c1", "eth0", a);
         assertTrue(first.ok(), first.toString());
         assertEquals("172.30.0.2/26", first.address());
-        assertEquals("172.30.0.1", first.json().path("ips").path(0).path("gateway").asText(), "0.0.0.1 means host 1 of the subnet");
-        var net = grid.objects("network").stream().filter(n -> "carved".equals(ea(n, "Network Name"))).toList();
+        assertEquals(
+                "172.30.0.1",
+                first.json().path("ips").path(0).path("gateway").asText(),
+                "0.0.0.1 means host 1 of the subnet");
+        var net = grid.objects("network").stream()
+                .filter(n -> "carved".equals(ea(n, "Network Name")))
+                .toList();
         assertEquals(1, net.size());
         assertEquals("172.30.0.0/26", net.getFirst().get("network"));
 
-        var other = host.call("ADD", "c2", "eth0", netconf("1.0.0", "carved-2", "\"network-container\":\"172.30.0.0/16\",\"prefix-length\":26"));
+        var other = host.call(
+                "ADD",
+                "c2",
+                "eth0",
+                netconf("1.0.0", "carved-2", "\"network-container\":\"172.30.0.0/16\",\"prefix-length\":26"));
         assertEquals("172.30.0.66/26", other.address(), "a different network name gets the next subnet");
     }
 
@@ -240,16 +304,25 @@ class IpamFlowsTest extends GridAndDaemonTest {
             String addrA = fa.get().address();
             String addrB = fb.get().address();
             pool.shutdown();
-            assertEquals(addrA.substring(0, addrA.lastIndexOf('.')), addrB.substring(0, addrB.lastIndexOf('.')), addrA + " vs " + addrB);
+            assertEquals(
+                    addrA.substring(0, addrA.lastIndexOf('.')),
+                    addrB.substring(0, addrB.lastIndexOf('.')),
+                    addrA + " vs " + addrB);
             assertNotEquals(addrA, addrB);
-            assertEquals(addrA.substring(0, addrA.lastIndexOf('.')), b.call("ADD", "b2", "eth0", conf).address().replaceFirst("\\.\\d+/24$", ""));
+            assertEquals(
+                    addrA.substring(0, addrA.lastIndexOf('.')),
+                    b.call("ADD", "b2", "eth0", conf).address().replaceFirst("\\.\\d+/24$", ""));
         }
     }
 
     @Test
     void aSubnetUsedByAnotherNetworkNameIsRefusedByName() {
         assertTrue(host.call("ADD", "c1", "eth0", SUBNET_NET).ok());
-        var clash = host.call("ADD", "c2", "eth0", netconf("1.0.0", "intruder", "\"subnet\":\"10.10.0.0/24\",\"network-view\":\"cni_view\""));
+        var clash = host.call(
+                "ADD",
+                "c2",
+                "eth0",
+                netconf("1.0.0", "intruder", "\"subnet\":\"10.10.0.0/24\",\"network-view\":\"cni_view\""));
         assertEquals(CniError.NETWORK_NAME_CONFLICT, clash.code(), clash.toString());
         assertTrue(clash.msg().contains("net1") && clash.msg().contains("intruder"), clash.msg());
     }
@@ -258,13 +331,15 @@ class IpamFlowsTest extends GridAndDaemonTest {
     void aFullNetworkIsAnErrorWithTheGridsTextAndLeavesNothingBehind() {
         String tiny = netconf("1.0.0", "tiny", "\"subnet\":\"10.99.0.0/29\"");
         Set<String> got = new HashSet<>();
-        for (int i = 0; i < 5; i++) got.add(host.call("ADD", "t" + i, "eth0", tiny).address());
+        for (int i = 0; i < 5; i++)
+            got.add(host.call("ADD", "t" + i, "eth0", tiny).address());
         assertEquals(5, got.size(), "/29: 6 hosts, one is the gateway");
         var full = host.call("ADD", "t-full", "eth0", tiny);
         assertEquals(CniError.NETWORK_FULL, full.code(), full.toString());
         assertTrue(full.msg().contains("Cannot find 1 available IP address(es)"), full.msg());
         assertEquals(1, full.exitCode(), "never success without an address");
-        assertTrue(host.daemon().ipam().journal().all().stream().noneMatch(a -> a.key().containerId().equals("t-full")));
+        assertTrue(host.daemon().ipam().journal().all().stream()
+                .noneMatch(a -> a.key().containerId().equals("t-full")));
         assertTrue(host.call("DEL", "t0", "eth0", tiny).ok());
         assertTrue(host.call("ADD", "t-full", "eth0", tiny).ok(), "a freed address is handed out again");
     }

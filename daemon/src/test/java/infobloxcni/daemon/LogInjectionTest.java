@@ -30,7 +30,8 @@ import org.junit.jupiter.api.Test;
  */
 class LogInjectionTest extends GridAndDaemonTest {
     private static final String GOOD = netconf("1.0.0", "net1", "\"subnet\":\"10.10.0.0/24\"");
-    private static final String FORGED = "2030-01-01T00:00:00.000Z INFO infobloxcni.daemon.RequestHandler: DEL victim/eth0 ok in 1 ms";
+    private static final String FORGED =
+            "2030-01-01T00:00:00.000Z INFO infobloxcni.daemon.RequestHandler: DEL victim/eth0 ok in 1 ms";
 
     @Test
     void clientValuesCannotForgeHideOrFloodLogLines() throws Exception {
@@ -39,9 +40,16 @@ class LogInjectionTest extends GridAndDaemonTest {
         Level savedLevel = root.getLevel();
         List<LogRecord> records = Collections.synchronizedList(new ArrayList<>());
         Handler capture = new Handler() {
-            @Override public void publish(LogRecord r) { records.add(r); }
-            @Override public void flush() { }
-            @Override public void close() { }
+            @Override
+            public void publish(LogRecord r) {
+                records.add(r);
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
         };
         try {
             DaemonMain.configureLogging(Level.INFO); // the daemon's own handler and format
@@ -56,7 +64,9 @@ class LogInjectionTest extends GridAndDaemonTest {
             host.send(env("DEL", "c2", "e\u202e0hte"), GOOD);
             var huge = host.send(env("ADD", "x".repeat(1_000_000) + "/", "eth0"), GOOD);
             assertEquals(4, huge.code(), huge.toString());
-            assertTrue(huge.msg().length() < 1_000, "the error quotes a 1 MB value in full: " + huge.msg().length() + " characters");
+            assertTrue(
+                    huge.msg().length() < 1_000,
+                    "the error quotes a 1 MB value in full: " + huge.msg().length() + " characters");
             assertTrue(huge.msg().contains("CNI_CONTAINERID"), huge.msg());
             rawEnvelopeWithDuplicateField("CNI_X\n" + FORGED);
 
@@ -66,7 +76,8 @@ class LogInjectionTest extends GridAndDaemonTest {
                 String line = daemonFormat.format(r);
                 assertEquals(line.length() - 1, line.indexOf('\n'), "one record, one line: " + line);
                 for (char bad : new char[] {'\r', '\u001b', '\u202e', '\u0085', '\u2028'}) {
-                    assertTrue(line.indexOf(bad) < 0, "control character U+" + Integer.toHexString(bad) + " in: " + line);
+                    assertTrue(
+                            line.indexOf(bad) < 0, "control character U+" + Integer.toHexString(bad) + " in: " + line);
                 }
                 assertTrue(line.length() < 20_000, "a log line of " + line.length() + " characters");
                 sawEscapedForgery |= line.contains("\\n" + FORGED) || line.contains("\\r\\u001b[2K" + FORGED);
@@ -104,7 +115,9 @@ class LogInjectionTest extends GridAndDaemonTest {
             ch.write(ByteBuffer.wrap(out.toByteArray()));
             ch.shutdownOutput();
             ByteBuffer answer = ByteBuffer.allocate(4096);
-            while (ch.read(answer) > 0) { /* until the daemon closes */ }
+            while (ch.read(answer) > 0) {
+                /* until the daemon closes */
+            }
             assertTrue(answer.position() > 0, "the daemon answers a malformed envelope");
         }
     }

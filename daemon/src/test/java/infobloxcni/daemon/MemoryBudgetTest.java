@@ -4,7 +4,6 @@ import static infobloxcni.daemon.TestHost.netconf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import infobloxcni.wapisim.WapiSimulator;
 import infobloxcni.wire.CniError;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -31,14 +30,16 @@ import org.junit.jupiter.api.io.TempDir;
 class MemoryBudgetTest extends GridAndDaemonTest {
     private static final String GOOD = netconf("1.0.0", "net1", "\"subnet\":\"10.10.0.0/24\"");
 
-    @TempDir Path scratch;
+    @TempDir
+    Path scratch;
 
     @Test
     void manyLargeRequestsAtOnceLeaveTheDaemonAlive() throws Exception {
         host.stop();
         TestHost small = new TestHost(grid, scratch, "host-m");
         List<SocketChannel> attackers = new ArrayList<>();
-        try (DaemonProcess daemon = DaemonProcess.start(grid, small, scratch, "", List.of("-Xmx64m", "-XX:+ExitOnOutOfMemoryError"))) {
+        try (DaemonProcess daemon =
+                DaemonProcess.start(grid, small, scratch, "", List.of("-Xmx64m", "-XX:+ExitOnOutOfMemoryError"))) {
             daemon.awaitServing(small);
             try {
                 // 60 connections, each most of the way through a 1,000,000-byte netconf, then silent
@@ -54,7 +55,8 @@ class MemoryBudgetTest extends GridAndDaemonTest {
                     ch.configureBlocking(false); // a turned-away connection stops reading: never wait for it
                     ByteBuffer b = ByteBuffer.wrap(partial);
                     try {
-                        for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(2); b.hasRemaining() && System.nanoTime() < end; ) {
+                        for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+                                b.hasRemaining() && System.nanoTime() < end; ) {
                             if (ch.write(b) == 0) Thread.sleep(1);
                         }
                     } catch (IOException turnedAway) {
@@ -83,8 +85,17 @@ class MemoryBudgetTest extends GridAndDaemonTest {
 
     @Test
     void cniArgsWithAMillionPairsIsRefusedNamingTheVariable() {
-        Map<String, String> env = new HashMap<>(Map.of("CNI_COMMAND", "ADD", "CNI_CONTAINERID", "c4", "CNI_IFNAME", "eth0",
-                "CNI_NETNS", "/var/run/netns/none", "CNI_ARGS", "a=b;".repeat(200_000)));
+        Map<String, String> env = new HashMap<>(Map.of(
+                "CNI_COMMAND",
+                "ADD",
+                "CNI_CONTAINERID",
+                "c4",
+                "CNI_IFNAME",
+                "eth0",
+                "CNI_NETNS",
+                "/var/run/netns/none",
+                "CNI_ARGS",
+                "a=b;".repeat(200_000)));
         var answer = host.send(env, GOOD);
         assertEquals(CniError.INVALID_ENV, answer.code(), answer.toString());
         assertTrue(answer.msg().contains("CNI_ARGS"), answer.msg());

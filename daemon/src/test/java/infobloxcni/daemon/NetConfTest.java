@@ -21,7 +21,8 @@ class NetConfTest {
     }
 
     private static String withIpam(String ipamFields) {
-        return "{\"cniVersion\":\"1.0.0\",\"name\":\"net1\",\"ipam\":{\"type\":\"infoblox\"" + (ipamFields.isEmpty() ? "" : "," + ipamFields) + "}}";
+        return "{\"cniVersion\":\"1.0.0\",\"name\":\"net1\",\"ipam\":{\"type\":\"infoblox\""
+                + (ipamFields.isEmpty() ? "" : "," + ipamFields) + "}}";
     }
 
     private static CniError refused(String json) {
@@ -70,12 +71,15 @@ class NetConfTest {
         assertEquals("9.9.9.9", c.dns().get("nameservers").get(0).asText(), "the top-level dns when ipam has none");
         assertEquals("aa:bb:cc:dd:ee:0f", c.runtimeMac());
         assertEquals(List.of("10.20.0.5/24", "10.20.0.6/24"), c.prevResultAddresses());
-        assertEquals(List.of(new NetConf.ValidAttachment("c1", "eth0"), new NetConf.ValidAttachment("c2", "net1")), c.validAttachments());
+        assertEquals(
+                List.of(new NetConf.ValidAttachment("c1", "eth0"), new NetConf.ValidAttachment("c2", "net1")),
+                c.validAttachments());
     }
 
     @Test
     void ipamDnsWinsOverTheTopLevelOne() throws CniError {
-        NetConf c = parse("{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"dns\":{\"domain\":\"top\"},\"ipam\":{\"type\":\"ib\",\"dns\":{\"domain\":\"ipam\"}}}");
+        NetConf c = parse(
+                "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"dns\":{\"domain\":\"top\"},\"ipam\":{\"type\":\"ib\",\"dns\":{\"domain\":\"ipam\"}}}");
         assertEquals("ipam", c.dns().get("domain").asText());
     }
 
@@ -133,15 +137,24 @@ class NetConfTest {
     @Test
     void aNameOfTheMostLengthIsTakenAndOneMoreIsNot() throws CniError {
         String longest = "n".repeat(NetConf.MAX_NAME_LENGTH);
-        assertEquals(longest, parse("{\"cniVersion\":\"1.0.0\",\"name\":\"" + longest + "\",\"ipam\":{\"type\":\"ib\"}}").name());
-        assertEquals(CniError.INVALID_NETCONF, refused("{\"cniVersion\":\"1.0.0\",\"name\":\"" + longest + "n\",\"ipam\":{\"type\":\"ib\"}}").code());
+        assertEquals(
+                longest,
+                parse("{\"cniVersion\":\"1.0.0\",\"name\":\"" + longest + "\",\"ipam\":{\"type\":\"ib\"}}")
+                        .name());
+        assertEquals(
+                CniError.INVALID_NETCONF,
+                refused("{\"cniVersion\":\"1.0.0\",\"name\":\"" + longest + "n\",\"ipam\":{\"type\":\"ib\"}}")
+                        .code());
     }
 
     @Test
     void theVersionToAnswerInIsTheConfigsWhenItIsOneWeSpeak() {
-        assertEquals("0.4.0", NetConf.versionOf("{\"cniVersion\":\"0.4.0\",\"name\":\"a b\"}".getBytes(StandardCharsets.UTF_8)),
+        assertEquals(
+                "0.4.0",
+                NetConf.versionOf("{\"cniVersion\":\"0.4.0\",\"name\":\"a b\"}".getBytes(StandardCharsets.UTF_8)),
                 "even from a config that fails validation");
-        assertEquals(CniVersion.LATEST, NetConf.versionOf("{\"cniVersion\":\"9.9.9\"}".getBytes(StandardCharsets.UTF_8)));
+        assertEquals(
+                CniVersion.LATEST, NetConf.versionOf("{\"cniVersion\":\"9.9.9\"}".getBytes(StandardCharsets.UTF_8)));
         assertEquals(CniVersion.LATEST, NetConf.versionOf("not json".getBytes(StandardCharsets.UTF_8)));
         assertEquals(CniVersion.LATEST, NetConf.versionOf(new byte[0]));
     }
@@ -150,12 +163,18 @@ class NetConfTest {
     void whatTheDaemonsDefaultsMakeOfACarvedNetwork() throws CniError {
         NetConf relative = parse(withIpam("\"gateway\":\"0.0.0.1\""));
         relative.checkEffective(24, List.of("10.30.0.0/16"));
-        CniError wider = assertThrows(CniError.class, () -> parse(withIpam("\"prefix-length\":12")).checkEffective(24, List.of("10.30.0.0/16")));
+        CniError wider = assertThrows(
+                CniError.class,
+                () -> parse(withIpam("\"prefix-length\":12")).checkEffective(24, List.of("10.30.0.0/16")));
         assertTrue(wider.getMessage().contains("'ipam.prefix-length'"), wider.getMessage());
-        CniError full = assertThrows(CniError.class, () -> parse(withIpam("\"gateway\":\"10.30.0.1\"")).checkEffective(24, List.of("10.30.0.0/16")));
+        CniError full = assertThrows(
+                CniError.class,
+                () -> parse(withIpam("\"gateway\":\"10.30.0.1\"")).checkEffective(24, List.of("10.30.0.0/16")));
         assertEquals(CniError.INVALID_NETCONF, full.code());
         assertTrue(full.getMessage().contains("'ipam.gateway'"), full.getMessage());
-        parse(withIpam("\"gateway\":\"10.30.0.1\"")).checkEffective(16, List.of("10.30.0.0/16")); // the carved network is the whole container
-        parse(withIpam("\"subnet\":\"10.20.0.0/24\",\"prefix-length\":8")).checkEffective(24, List.of("10.30.0.0/16")); // a subnet is not carved
+        parse(withIpam("\"gateway\":\"10.30.0.1\""))
+                .checkEffective(16, List.of("10.30.0.0/16")); // the carved network is the whole container
+        parse(withIpam("\"subnet\":\"10.20.0.0/24\",\"prefix-length\":8"))
+                .checkEffective(24, List.of("10.30.0.0/16")); // a subnet is not carved
     }
 }

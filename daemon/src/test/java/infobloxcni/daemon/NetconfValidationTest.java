@@ -24,23 +24,59 @@ class NetconfValidationTest extends GridAndDaemonTest {
 
     static Stream<Arguments> hostileNetconfs() {
         return Stream.of(
-                Arguments.of("view with a NUL", ipam("\"subnet\":\"10.20.0.0/24\",\"network-view\":\"v\\u0000x\""), "'ipam.network-view'"),
-                Arguments.of("view of 5,000 x's", ipam("\"subnet\":\"10.20.0.0/24\",\"network-view\":\"" + "x".repeat(5000) + "\""), "'ipam.network-view'"),
-                Arguments.of("view ::1/64", ipam("\"subnet\":\"10.20.0.0/24\",\"network-view\":\"::1/64\""), "'ipam.network-view'"),
-                Arguments.of("view .*", ipam("\"subnet\":\"10.20.0.0/24\",\"network-view\":\".*\""), "'ipam.network-view'"),
-                Arguments.of("view with a newline", ipam("\"subnet\":\"10.20.0.0/24\",\"network-view\":\"a\\nb\""), "'ipam.network-view'"),
+                Arguments.of(
+                        "view with a NUL",
+                        ipam("\"subnet\":\"10.20.0.0/24\",\"network-view\":\"v\\u0000x\""),
+                        "'ipam.network-view'"),
+                Arguments.of(
+                        "view of 5,000 x's",
+                        ipam("\"subnet\":\"10.20.0.0/24\",\"network-view\":\"" + "x".repeat(5000) + "\""),
+                        "'ipam.network-view'"),
+                Arguments.of(
+                        "view ::1/64",
+                        ipam("\"subnet\":\"10.20.0.0/24\",\"network-view\":\"::1/64\""),
+                        "'ipam.network-view'"),
+                Arguments.of(
+                        "view .*", ipam("\"subnet\":\"10.20.0.0/24\",\"network-view\":\".*\""), "'ipam.network-view'"),
+                Arguments.of(
+                        "view with a newline",
+                        ipam("\"subnet\":\"10.20.0.0/24\",\"network-view\":\"a\\nb\""),
+                        "'ipam.network-view'"),
                 Arguments.of("subnet 0.0.0.0/0", ipam("\"subnet\":\"0.0.0.0/0\""), "'ipam.subnet'"),
                 Arguments.of("subnet /7", ipam("\"subnet\":\"10.0.0.0/7\""), "'ipam.subnet'"),
                 Arguments.of("loopback subnet", ipam("\"subnet\":\"127.0.0.0/24\""), "'ipam.subnet'"),
                 Arguments.of("multicast subnet", ipam("\"subnet\":\"239.1.0.0/24\""), "'ipam.subnet'"),
-                Arguments.of("gateway outside", ipam("\"subnet\":\"10.20.0.0/24\",\"gateway\":\"10.9.0.1\""), "'ipam.gateway'"),
-                Arguments.of("gateway is the broadcast", ipam("\"subnet\":\"10.20.0.0/24\",\"gateway\":\"0.0.0.255\""), "'ipam.gateway'"),
-                Arguments.of("container 0.0.0.0/0", ipam("\"network-container\":\"0.0.0.0/0\""), "'ipam.network-container'"),
-                Arguments.of("prefix length /4", ipam("\"network-container\":\"10.0.0.0/8\",\"prefix-length\":4"), "'ipam.prefix-length'"),
-                Arguments.of("prefix shorter than its container", ipam("\"network-container\":\"10.30.0.0/16\",\"prefix-length\":12"), "'ipam.prefix-length'"),
-                Arguments.of("full gateway on a carved network", ipam("\"network-container\":\"10.30.0.0/16\",\"gateway\":\"10.30.0.1\""), "'ipam.gateway'"),
-                Arguments.of("relative gateway past the carved /26", ipam("\"network-container\":\"10.30.0.0/16\",\"prefix-length\":26,\"gateway\":\"0.0.1.1\""), "'ipam.gateway'"),
-                Arguments.of("network name of 300", "{\"cniVersion\":\"1.0.0\",\"name\":\"" + "n".repeat(300) + "\",\"ipam\":{\"type\":\"infoblox\"}}", "'name'"));
+                Arguments.of(
+                        "gateway outside",
+                        ipam("\"subnet\":\"10.20.0.0/24\",\"gateway\":\"10.9.0.1\""),
+                        "'ipam.gateway'"),
+                Arguments.of(
+                        "gateway is the broadcast",
+                        ipam("\"subnet\":\"10.20.0.0/24\",\"gateway\":\"0.0.0.255\""),
+                        "'ipam.gateway'"),
+                Arguments.of(
+                        "container 0.0.0.0/0", ipam("\"network-container\":\"0.0.0.0/0\""), "'ipam.network-container'"),
+                Arguments.of(
+                        "prefix length /4",
+                        ipam("\"network-container\":\"10.0.0.0/8\",\"prefix-length\":4"),
+                        "'ipam.prefix-length'"),
+                Arguments.of(
+                        "prefix shorter than its container",
+                        ipam("\"network-container\":\"10.30.0.0/16\",\"prefix-length\":12"),
+                        "'ipam.prefix-length'"),
+                Arguments.of(
+                        "full gateway on a carved network",
+                        ipam("\"network-container\":\"10.30.0.0/16\",\"gateway\":\"10.30.0.1\""),
+                        "'ipam.gateway'"),
+                Arguments.of(
+                        "relative gateway past the carved /26",
+                        ipam("\"network-container\":\"10.30.0.0/16\",\"prefix-length\":26,\"gateway\":\"0.0.1.1\""),
+                        "'ipam.gateway'"),
+                Arguments.of(
+                        "network name of 300",
+                        "{\"cniVersion\":\"1.0.0\",\"name\":\"" + "n".repeat(300)
+                                + "\",\"ipam\":{\"type\":\"infoblox\"}}",
+                        "'name'"));
     }
 
     private static String ipam(String fields) {
@@ -65,7 +101,9 @@ class NetconfValidationTest extends GridAndDaemonTest {
             assertTrue(answer.msg().contains("CNI_IFNAME"), answer.msg());
         }
         for (String pod : List.of("p".repeat(300), "pod\nname", "Pod_Name", "pod name")) {
-            var answer = host.send(env("CNI_IFNAME", "eth0", "IgnoreUnknown=1;K8S_POD_NAME=" + pod), ipam("\"subnet\":\"10.20.0.0/24\""));
+            var answer = host.send(
+                    env("CNI_IFNAME", "eth0", "IgnoreUnknown=1;K8S_POD_NAME=" + pod),
+                    ipam("\"subnet\":\"10.20.0.0/24\""));
             assertEquals(CniError.INVALID_ENV, answer.code(), pod + ": " + answer);
             assertTrue(answer.msg().contains("K8S_POD_NAME"), answer.msg());
         }
@@ -76,20 +114,61 @@ class NetconfValidationTest extends GridAndDaemonTest {
     void theDaemonsOwnDefaultsAreCheckedTheSameWay() {
         DaemonConfig c = host.config();
         for (String view : List.of("", "::1/64", "v\nx", "x".repeat(65))) {
-            var e = assertThrows(IllegalArgumentException.class, () -> new DaemonConfig(c.wapi(), c.socketDir(), c.driverName(),
-                    c.socketPermissions(), null, c.stateDir(), c.cniCacheDir(), view, c.networkContainers(), 24, c.clusterName(),
-                    c.cmpType(), c.hostId(), null, null, 0, null));
+            var e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> new DaemonConfig(
+                            c.wapi(),
+                            c.socketDir(),
+                            c.driverName(),
+                            c.socketPermissions(),
+                            null,
+                            c.stateDir(),
+                            c.cniCacheDir(),
+                            view,
+                            c.networkContainers(),
+                            24,
+                            c.clusterName(),
+                            c.cmpType(),
+                            c.hostId(),
+                            null,
+                            null,
+                            0,
+                            null));
             assertTrue(e.getMessage().contains("--network-view"), e.getMessage());
         }
-        var e = assertThrows(IllegalArgumentException.class, () -> new DaemonConfig(c.wapi(), c.socketDir(), c.driverName(),
-                c.socketPermissions(), null, c.stateDir(), c.cniCacheDir(), "default", List.of("0.0.0.0/0"), 24, c.clusterName(),
-                c.cmpType(), c.hostId(), null, null, 0, null));
+        var e = assertThrows(
+                IllegalArgumentException.class,
+                () -> new DaemonConfig(
+                        c.wapi(),
+                        c.socketDir(),
+                        c.driverName(),
+                        c.socketPermissions(),
+                        null,
+                        c.stateDir(),
+                        c.cniCacheDir(),
+                        "default",
+                        List.of("0.0.0.0/0"),
+                        24,
+                        c.clusterName(),
+                        c.cmpType(),
+                        c.hostId(),
+                        null,
+                        null,
+                        0,
+                        null));
         assertTrue(e.getMessage().contains("--network-container"), e.getMessage());
     }
 
     private static Map<String, String> env(String name, String value, String cniArgs) {
-        Map<String, String> env = new HashMap<>(Map.of("CNI_COMMAND", "ADD", "CNI_CONTAINERID", "c1", "CNI_IFNAME", "eth0",
-                "CNI_NETNS", "/var/run/netns/none"));
+        Map<String, String> env = new HashMap<>(Map.of(
+                "CNI_COMMAND",
+                "ADD",
+                "CNI_CONTAINERID",
+                "c1",
+                "CNI_IFNAME",
+                "eth0",
+                "CNI_NETNS",
+                "/var/run/netns/none"));
         env.put(name, value);
         if (cniArgs != null) env.put("CNI_ARGS", cniArgs);
         return env;

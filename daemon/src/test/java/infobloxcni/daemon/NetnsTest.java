@@ -32,7 +32,10 @@ class NetnsTest extends GridAndDaemonTest {
     @AfterEach
     void cleanUp() {
         // a request that hung left nsenter blocked in open(2): let it go
-        ProcessHandle.current().descendants().filter(p -> p.info().command().orElse("").endsWith("nsenter")).forEach(ProcessHandle::destroyForcibly);
+        ProcessHandle.current()
+                .descendants()
+                .filter(p -> p.info().command().orElse("").endsWith("nsenter"))
+                .forEach(ProcessHandle::destroyForcibly);
         if (namespace != null) ExternalCommand.run(Duration.ofSeconds(10), "ip", "netns", "del", namespace);
     }
 
@@ -49,7 +52,8 @@ class NetnsTest extends GridAndDaemonTest {
     void aFifoIsRefusedAtOnceAndHoldsNothingUp() throws Exception {
         assumeTrue(new File("/usr/bin/mkfifo").canExecute(), "needs mkfifo");
         Path fifo = dir.resolve("netns-fifo");
-        assertTrue(ExternalCommand.run(Duration.ofSeconds(10), "mkfifo", fifo.toString()).ok());
+        assertTrue(ExternalCommand.run(Duration.ofSeconds(10), "mkfifo", fifo.toString())
+                .ok());
         // the same stripe as the next request: a hung ADD held it for good
         var answer = host.send(add("c1", fifo.toString(), "eth0"), GOOD, GENEROUS);
         assertNotNull(answer, "ADD with a FIFO as CNI_NETNS got no answer within " + GENEROUS.toSeconds() + " s");
@@ -79,11 +83,20 @@ class NetnsTest extends GridAndDaemonTest {
         try (SecondUser other = SecondUser.create()) {
             Path theirs = Files.createDirectory(dir.resolve("theirs"));
             Files.createSymbolicLink(theirs.resolve("ns"), Path.of("/run/netns", namespace));
-            ExternalCommand.run(Duration.ofSeconds(10), "chown", "-h", other.uid + ":" + other.gid, theirs.toString(), theirs.resolve("ns").toString());
+            ExternalCommand.run(
+                    Duration.ofSeconds(10),
+                    "chown",
+                    "-h",
+                    other.uid + ":" + other.gid,
+                    theirs.toString(),
+                    theirs.resolve("ns").toString());
             var answer = host.send(add("c3", theirs.resolve("ns").toString(), "ceth0"), GOOD, GENEROUS);
             assertNotNull(answer);
-            assertEquals(CniError.INVALID_ENV, answer.code(), "the other user could swap " + theirs + " for a FIFO or a device: " + answer
-                    + "; reservations " + grid.objects("fixedaddress"));
+            assertEquals(
+                    CniError.INVALID_ENV,
+                    answer.code(),
+                    "the other user could swap " + theirs + " for a FIFO or a device: " + answer + "; reservations "
+                            + grid.objects("fixedaddress"));
             assertTrue(answer.msg().contains("belongs to uid " + other.uid), answer.msg());
         }
         assertTrue(reservationsOf("c3").isEmpty(), "mac " + mac);
@@ -92,7 +105,8 @@ class NetnsTest extends GridAndDaemonTest {
     @Test
     void realNamespacesStillGiveTheMac() throws Exception {
         String mac = newNamespaceWithVeth();
-        var byName = host.send(add("c4", "/var/run/netns/" + namespace, "ceth0"), GOOD, GENEROUS); // through the /var/run link
+        var byName = host.send(
+                add("c4", "/var/run/netns/" + namespace, "ceth0"), GOOD, GENEROUS); // through the /var/run link
         assertNotNull(byName);
         assertTrue(byName.ok(), byName.toString());
         assertEquals(mac, reservationsOf("c4").getFirst().get("mac"));
@@ -106,12 +120,17 @@ class NetnsTest extends GridAndDaemonTest {
             var byPid = host.send(add("c5", "/proc/" + inside.pid() + "/ns/net", "ceth0"), GOOD, GENEROUS);
             assertNotNull(byPid);
             assertTrue(byPid.ok(), byPid.toString());
-            assertEquals(mac, reservationsOf("c5").getFirst().get("mac"), () -> "looked at again: " + NetnsPath.check(ns.toString())
-                    + ", MAC " + MacAddresses.readFromNetns(ns.toString(), "ceth0") + "; " + ExternalCommand.run(Duration.ofSeconds(5), "nsenter", "--net=" + ns, "ip", "-o", "link"));
+            assertEquals(
+                    mac,
+                    reservationsOf("c5").getFirst().get("mac"),
+                    () -> "looked at again: " + NetnsPath.check(ns.toString()) + ", MAC "
+                            + MacAddresses.readFromNetns(ns.toString(), "ceth0") + "; "
+                            + ExternalCommand.run(Duration.ofSeconds(5), "nsenter", "--net=" + ns, "ip", "-o", "link"));
         } finally {
             inside.destroyForcibly();
         }
-        var into = host.send(add("c6", "/proc/" + ProcessHandle.current().pid() + "/root/etc/hostname", "eth0"), GOOD, GENEROUS);
+        var into = host.send(
+                add("c6", "/proc/" + ProcessHandle.current().pid() + "/root/etc/hostname", "eth0"), GOOD, GENEROUS);
         assertEquals(CniError.INVALID_ENV, into.code(), "no way into a process's files through /proc: " + into);
     }
 
@@ -120,19 +139,38 @@ class NetnsTest extends GridAndDaemonTest {
         // the daemon's environment holds WAPI_PASSWORD when it is given that way: no child inherits it
         var child = MacAddresses.command("/var/run/netns/x", "eth0");
         assertEquals(Map.of("PATH", MacAddresses.CHILD_PATH, "LC_ALL", "C"), child.environment());
-        assertTrue(child.command().getFirst().startsWith("/"), "nsenter by absolute path, not through the daemon's PATH: " + child.command());
+        assertTrue(
+                child.command().getFirst().startsWith("/"),
+                "nsenter by absolute path, not through the daemon's PATH: " + child.command());
     }
 
     /** A fresh namespace holding ceth0 (one end of a veth pair) with a known MAC; skipped without root and iproute2. */
     private String newNamespaceWithVeth() {
-        assumeTrue("root".equals(System.getProperty("user.name")) && new File("/usr/sbin/ip").canExecute()
-                && new File("/usr/bin/nsenter").canExecute(), "needs root, ip and nsenter");
+        assumeTrue(
+                "root".equals(System.getProperty("user.name"))
+                        && new File("/usr/sbin/ip").canExecute()
+                        && new File("/usr/bin/nsenter").canExecute(),
+                "needs root, ip and nsenter");
         namespace = "ibcni-" + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 30), 36);
         var made = ExternalCommand.run(Duration.ofSeconds(10), "ip", "netns", "add", namespace);
         assumeTrue(made.ok(), "cannot create a network namespace here: " + made);
-        String mac = "02:42:ac:11:00:" + String.format("%02x", ThreadLocalRandom.current().nextInt(256));
-        var veth = ExternalCommand.run(Duration.ofSeconds(10), "ip", "-n", namespace, "link", "add", "ceth0", "address", mac,
-                "type", "veth", "peer", "name", "ceth0p");
+        String mac = "02:42:ac:11:00:"
+                + String.format("%02x", ThreadLocalRandom.current().nextInt(256));
+        var veth = ExternalCommand.run(
+                Duration.ofSeconds(10),
+                "ip",
+                "-n",
+                namespace,
+                "link",
+                "add",
+                "ceth0",
+                "address",
+                mac,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "ceth0p");
         assumeTrue(veth.ok(), "no veth interfaces here: " + veth);
         return mac;
     }

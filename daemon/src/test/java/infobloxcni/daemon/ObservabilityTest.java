@@ -34,15 +34,24 @@ import org.junit.jupiter.api.io.TempDir;
 class ObservabilityTest {
     private static final String NET = netconf("1.0.0", "net1", "\"subnet\":\"10.62.0.0/24\"");
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
+
     private WapiSimulator grid;
     private TestHost host;
     private final List<String> lines = new CopyOnWriteArrayList<>();
     private final Logger requestLog = Logger.getLogger(RequestHandler.class.getName());
     private final Handler capture = new Handler() {
-        @Override public void publish(LogRecord r) { lines.add(r.getMessage()); }
-        @Override public void flush() { }
-        @Override public void close() { }
+        @Override
+        public void publish(LogRecord r) {
+            lines.add(r.getMessage());
+        }
+
+        @Override
+        public void flush() {}
+
+        @Override
+        public void close() {}
     };
 
     @BeforeEach
@@ -62,7 +71,9 @@ class ObservabilityTest {
     }
 
     private String lineFor(String prefix) {
-        return lines.stream().filter(l -> l.startsWith(prefix)).reduce((a, b) -> b)
+        return lines.stream()
+                .filter(l -> l.startsWith(prefix))
+                .reduce((a, b) -> b)
                 .orElseThrow(() -> new AssertionError("no log line starting '" + prefix + "' in " + lines));
     }
 
@@ -70,19 +81,26 @@ class ObservabilityTest {
     void oneLogLinePerOperationWithAddressDurationWapiCallsAndOutcome() {
         assertTrue(host.call("ADD", "warm", "eth0", NET).ok()); // creates view, network and gateway
         String address = host.call("ADD", "c1", "eth0", NET).address();
-        assertTrue(lineFor("ADD net1 c1/eth0").matches("ADD net1 c1/eth0 " + Pattern.quote(address) + " ok in \\d+ ms, 1 WAPI call"),
+        assertTrue(
+                lineFor("ADD net1 c1/eth0")
+                        .matches("ADD net1 c1/eth0 " + Pattern.quote(address) + " ok in \\d+ ms, 1 WAPI call"),
                 lineFor("ADD net1 c1/eth0"));
         assertTrue(host.call("DEL", "c1", "eth0", NET).ok());
-        assertTrue(lineFor("DEL net1 c1/eth0").matches("DEL net1 c1/eth0 " + Pattern.quote(address) + " ok in \\d+ ms, 0 WAPI calls"),
+        assertTrue(
+                lineFor("DEL net1 c1/eth0")
+                        .matches("DEL net1 c1/eth0 " + Pattern.quote(address) + " ok in \\d+ ms, 0 WAPI calls"),
                 "a DEL answers before the grid hears of it: " + lineFor("DEL net1 c1/eth0"));
-        var refused = host.call("ADD", "c2", "eth0", NET.replace("\"subnet\":\"10.62.0.0/24\"", "\"subnet\":\"10.62.0.0/33\""));
+        var refused = host.call(
+                "ADD", "c2", "eth0", NET.replace("\"subnet\":\"10.62.0.0/24\"", "\"subnet\":\"10.62.0.0/33\""));
         assertEquals(CniError.INVALID_NETCONF, refused.code());
         // the netconf did not parse: its network is not known
-        assertTrue(lineFor("ADD - c2/eth0").matches("ADD - c2/eth0 - failed with code 7 in \\d+ ms, 0 WAPI calls: field 'ipam.subnet'.*"),
+        assertTrue(
+                lineFor("ADD - c2/eth0")
+                        .matches("ADD - c2/eth0 - failed with code 7 in \\d+ ms, 0 WAPI calls: field 'ipam.subnet'.*"),
                 lineFor("ADD - c2/eth0"));
     }
 
-    record Run(int exit, String out, String err) { }
+    record Run(int exit, String out, String err) {}
 
     private Run status(String... extra) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -92,7 +110,10 @@ class ObservabilityTest {
         args[1] = "--socket-dir";
         args[2] = host.config().socketDir().toString();
         System.arraycopy(extra, 0, args, 3, extra.length);
-        int exit = DaemonMain.run(args, new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
+        int exit = DaemonMain.run(
+                args,
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
         return new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
@@ -118,17 +139,23 @@ class ObservabilityTest {
         assertTrue(pending.path("attempts").asInt() >= 1, pending.toString());
         assertTrue(pending.hasNonNull("lastError"), pending.toString());
         assertTrue(!pending.path("nextTry").asText().equals("now"), "a failed release waits its backoff: " + pending);
-        assertTrue(s.path("grid").hasNonNull("lastError") || s.path("grid").path("state").asText().equals("UP"), s.toPrettyString());
+        assertTrue(
+                s.path("grid").hasNonNull("lastError")
+                        || s.path("grid").path("state").asText().equals("UP"),
+                s.toPrettyString());
         grid.faults().outage(false);
     }
 
     @Test
     void theStatusCommandSaysSoWhenNoDaemonAnswers() {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int exit = DaemonMain.run(new String[] {"status", "--socket-dir", dir.resolve("nowhere").toString()},
-                new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
+        int exit = DaemonMain.run(
+                new String[] {"status", "--socket-dir", dir.resolve("nowhere").toString()},
+                new PrintStream(new ByteArrayOutputStream()),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
         assertEquals(3, exit);
-        assertTrue(err.toString(StandardCharsets.UTF_8).contains("no daemon answers on " + dir.resolve("nowhere").resolve("infoblox.sock")));
+        assertTrue(err.toString(StandardCharsets.UTF_8)
+                .contains("no daemon answers on " + dir.resolve("nowhere").resolve("infoblox.sock")));
     }
 
     private static double sample(String exposition, String metric, String... labels) {
@@ -146,17 +173,28 @@ class ObservabilityTest {
         assertTrue(host.call("ADD", "c1", "eth0", NET).ok());
         assertTrue(host.call("DEL", "c1", "eth0", NET).ok());
         host.awaitSettled();
-        assertEquals(CniError.INVALID_NETCONF, host.call("ADD", "c2", "eth0", "{\"cniVersion\":\"1.0.0\"}").code());
+        assertEquals(
+                CniError.INVALID_NETCONF,
+                host.call("ADD", "c2", "eth0", "{\"cniVersion\":\"1.0.0\"}").code());
         InetSocketAddress at = host.daemon().metricsAddress();
         assertTrue(at.getAddress().isLoopbackAddress() && at.getPort() > 0, at.toString());
-        HttpResponse<String> scrape = HttpClient.newHttpClient().send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + at.getPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> scrape = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + at.getPort() + "/metrics"))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
         assertEquals(200, scrape.statusCode());
         String m = scrape.body();
         assertEquals(1, sample(m, "infoblox_cni_operation_duration_seconds_count", "verb=\"ADD\"", "outcome=\"ok\""));
         assertEquals(1, sample(m, "infoblox_cni_operation_duration_seconds_count", "verb=\"DEL\"", "outcome=\"ok\""));
         assertEquals(1, sample(m, "infoblox_cni_operation_duration_seconds_count", "verb=\"ADD\"", "outcome=\"7\""));
-        assertTrue(sample(m, "infoblox_cni_wapi_calls_total", "method=\"POST\"", "object=\"fixedaddress\"", "outcome=\"ANSWERED\"") >= 1);
+        assertTrue(sample(
+                        m,
+                        "infoblox_cni_wapi_calls_total",
+                        "method=\"POST\"",
+                        "object=\"fixedaddress\"",
+                        "outcome=\"ANSWERED\"")
+                >= 1);
         assertEquals(1, sample(m, "infoblox_cni_grid_state", "state=\"UP\""));
         assertEquals(0, sample(m, "infoblox_cni_pending_releases"));
         assertEquals(0, sample(m, "infoblox_cni_journal_records", "state=\"ALLOCATED\""));

@@ -45,9 +45,15 @@ class OutageStormTest {
     private static final Duration OUTAGE = Duration.ofSeconds(5);
     private static final Duration AFTER = Duration.ofSeconds(2);
 
-    enum Kind { REFUSED, HUNG, DROPPED_MID_ANSWER }
+    enum Kind {
+        REFUSED,
+        HUNG,
+        DROPPED_MID_ANSWER
+    }
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
+
     private WapiSimulator grid;
     private TestHost host;
     private Path plugin;
@@ -68,11 +74,20 @@ class OutageStormTest {
         }
     }
 
-    record Call(int exit, int code, long millis, boolean duringOutage) { }
+    record Call(int exit, int code, long millis, boolean duringOutage) {}
 
     private Call plugin(String command, String containerId, AtomicBoolean inOutage) {
-        Map<String, String> env = Map.of("CNI_COMMAND", command, "CNI_CONTAINERID", containerId, "CNI_IFNAME", "eth0",
-                "CNI_NETNS", "/nonexistent", "CNI_PATH", plugin.getParent().toString());
+        Map<String, String> env = Map.of(
+                "CNI_COMMAND",
+                command,
+                "CNI_CONTAINERID",
+                containerId,
+                "CNI_IFNAME",
+                "eth0",
+                "CNI_NETNS",
+                "/nonexistent",
+                "CNI_PATH",
+                plugin.getParent().toString());
         boolean during = inOutage.get();
         long t0 = System.nanoTime();
         ExternalCommand.Result r = ExternalCommand.run(Duration.ofSeconds(60), env, netconf, plugin.toString());
@@ -102,11 +117,16 @@ class OutageStormTest {
         grid = TestHost.startGrid();
         host = new TestHost(grid, dir, "storm-host").poolSize(0).start();
         plugin = DaemonCrashTest.findPlugin();
-        netconf = "{\"cniVersion\":\"1.1.0\",\"name\":\"" + NETWORK + "\",\"type\":\"bridge\",\"ipam\":{\"type\":\"infoblox\","
-                + "\"subnet\":\"10.55.0.0/24\",\"pool-size\":6,\"socket-dir\":\"" + host.socket().getParent() + "\",\"daemon-timeout\":20}}";
+        netconf = "{\"cniVersion\":\"1.1.0\",\"name\":\"" + NETWORK
+                + "\",\"type\":\"bridge\",\"ipam\":{\"type\":\"infoblox\","
+                + "\"subnet\":\"10.55.0.0/24\",\"pool-size\":6,\"socket-dir\":\""
+                + host.socket().getParent() + "\",\"daemon-timeout\":20}}";
         AtomicBoolean inOutage = new AtomicBoolean();
         assertEquals(0, plugin("ADD", "seed", inOutage).exit());
-        await("the pool is full", Duration.ofSeconds(20), () -> host.status().path("pools").path(NETWORK).path("free").asInt() == 6);
+        await(
+                "the pool is full",
+                Duration.ofSeconds(20),
+                () -> host.status().path("pools").path(NETWORK).path("free").asInt() == 6);
 
         Set<String> live = ConcurrentHashMap.newKeySet();
         live.add("seed");
@@ -134,7 +154,10 @@ class OutageStormTest {
                         if (add.exit() == 0) {
                             live.add(id);
                         } else {
-                            assertEquals(CniError.TRY_AGAIN_LATER, add.code(), "an ADD that cannot be served says try again");
+                            assertEquals(
+                                    CniError.TRY_AGAIN_LATER,
+                                    add.code(),
+                                    "an ADD that cannot be served says try again");
                             assertEquals(0, plugin("DEL", id, inOutage).exit(), "the runtime DELs a failed ADD");
                         }
                     }
@@ -156,10 +179,15 @@ class OutageStormTest {
         host.awaitGridUp();
         await("every queued tag, return and release is replayed", Duration.ofSeconds(60), () -> {
             JsonNode states = host.status().path("journal");
-            return !states.has("TAG_PENDING") && !states.has("RETURN_PENDING") && !states.has("DEL_PENDING")
-                    && !states.has("POOL_PENDING") && !states.has("ADD_PENDING");
+            return !states.has("TAG_PENDING")
+                    && !states.has("RETURN_PENDING")
+                    && !states.has("DEL_PENDING")
+                    && !states.has("POOL_PENDING")
+                    && !states.has("ADD_PENDING");
         });
-        await("the pool is back at its target", Duration.ofSeconds(30),
+        await(
+                "the pool is back at its target",
+                Duration.ofSeconds(30),
                 () -> host.status().path("pools").path(NETWORK).path("free").asInt() == 6);
 
         // the truth: every live container once, tagged; nothing else but the pool and the gateway
@@ -169,18 +197,24 @@ class OutageStormTest {
             assertTrue(seen.add(String.valueOf(f.get("ipv4addr"))), "address held twice: " + f);
             String vm = TestHost.ea(f, "VM ID");
             if (vm == null) {
-                assertEquals("infoblox-cni host=storm-host net=" + NETWORK + " pool", f.get("comment"), "no VM ID: a pool address: " + f);
+                assertEquals(
+                        "infoblox-cni host=storm-host net=" + NETWORK + " pool",
+                        f.get("comment"),
+                        "no VM ID: a pool address: " + f);
                 continue;
             }
             if (vm.equals("N/A")) continue;
             assertTrue(live.contains(vm), "LEAK: " + vm + " is not live but the grid holds " + f);
-            assertEquals("infoblox-cni host=storm-host net=" + NETWORK + " if=eth0", f.get("comment"), "tagged with its owner: " + f);
+            assertEquals(
+                    "infoblox-cni host=storm-host net=" + NETWORK + " if=eth0",
+                    f.get("comment"),
+                    "tagged with its owner: " + f);
             byContainer.merge(vm, 1, Integer::sum);
         }
         for (String c : live) assertEquals(1, byContainer.getOrDefault(c, 0), "LOST or doubled: " + c);
 
-        System.out.println(kind + " outage of " + OUTAGE.toSeconds() + " s: " + summary("ADD", adds) + "; " + summary("DEL", dels)
-                + "; live at the end " + live.size());
+        System.out.println(kind + " outage of " + OUTAGE.toSeconds() + " s: " + summary("ADD", adds) + "; "
+                + summary("DEL", dels) + "; live at the end " + live.size());
     }
 
     private static String summary(String verb, List<Call> calls) {

@@ -23,17 +23,35 @@ import org.junit.jupiter.api.io.TempDir;
 class PeerCredentialsTest {
     private static final String GOOD = netconf("1.0.0", "net1", "\"subnet\":\"10.10.0.0/24\"");
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void aGroupMemberMayAddButNeverAdminister() throws Exception {
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x")); // the member can reach the socket
-        try (WapiSimulator grid = TestHost.startGrid(); SecondUser member = SecondUser.create()) {
+        Files.setPosixFilePermissions(
+                dir, PosixFilePermissions.fromString("rwxr-xr-x")); // the member can reach the socket
+        try (WapiSimulator grid = TestHost.startGrid();
+                SecondUser member = SecondUser.create()) {
             TestHost host = new TestHost(grid, dir, "host-p");
             DaemonConfig base = host.config();
-            host.start(new DaemonConfig(base.wapi(), base.socketDir(), base.driverName(), PosixFilePermissions.fromString("rw-rw----"),
-                    member.name, base.stateDir(), base.cniCacheDir(), base.networkView(), base.networkContainers(), base.prefixLength(),
-                    base.clusterName(), base.cmpType(), base.hostId(), base.releaseRetryMax(), base.bounds(), base.poolSize(), null));
+            host.start(new DaemonConfig(
+                    base.wapi(),
+                    base.socketDir(),
+                    base.driverName(),
+                    PosixFilePermissions.fromString("rw-rw----"),
+                    member.name,
+                    base.stateDir(),
+                    base.cniCacheDir(),
+                    base.networkView(),
+                    base.networkContainers(),
+                    base.prefixLength(),
+                    base.clusterName(),
+                    base.cmpType(),
+                    base.hostId(),
+                    base.releaseRetryMax(),
+                    base.bounds(),
+                    base.poolSize(),
+                    null));
             try {
                 assertTrue(host.call("ADD", "root-c1", "eth0", GOOD).ok(), "root's container");
                 assertEquals(1, reservations(grid, "root-c1"));
@@ -43,16 +61,27 @@ class PeerCredentialsTest {
                 assertTrue(dump.stdout().contains("root only"), dump.stdout());
                 assertFalse(dump.stdout().contains("root-c1"), dump.stdout());
 
-                var wipe = asMember(member, host, "{\"apply\":true,\"liveSource\":\"-\",\"live\":[]}", "INFOBLOX_CNI_ADMIN=audit");
+                var wipe = asMember(
+                        member, host, "{\"apply\":true,\"liveSource\":\"-\",\"live\":[]}", "INFOBLOX_CNI_ADMIN=audit");
                 assertTrue(wipe.stdout().startsWith("exit=2"), "a group member ran audit --apply: " + wipe);
                 assertEquals(1, reservations(grid, "root-c1"), "root's container keeps its address");
 
-                var add = asMember(member, host, GOOD, "CNI_COMMAND=ADD", "CNI_CONTAINERID=member-c1", "CNI_IFNAME=eth0",
+                var add = asMember(
+                        member,
+                        host,
+                        GOOD,
+                        "CNI_COMMAND=ADD",
+                        "CNI_CONTAINERID=member-c1",
+                        "CNI_IFNAME=eth0",
                         "CNI_NETNS=/var/run/netns/none");
-                assertTrue(add.stdout().startsWith("exit=0"), "CNI requests from the socket's group are served: " + add);
+                assertTrue(
+                        add.stdout().startsWith("exit=0"), "CNI requests from the socket's group are served: " + add);
                 assertEquals(1, reservations(grid, "member-c1"));
 
-                assertTrue(host.send(java.util.Map.of(AdminCommands.ENV, "journal"), "{}").ok(), "root still may");
+                assertTrue(
+                        host.send(java.util.Map.of(AdminCommands.ENV, "journal"), "{}")
+                                .ok(),
+                        "root still may");
             } finally {
                 host.stop();
             }
@@ -62,15 +91,19 @@ class PeerCredentialsTest {
     @Test
     void aSocketModeThatLetsEveryUserInIsRefused() {
         var e = assertThrows(IllegalArgumentException.class, () -> {
-            HostOptions options = new HostOptions();
+            SharedFlags options = new SharedFlags();
             new picocli.CommandLine(options).parseArgs("--socket-mode", "rw-rw-rw-", "--host-id", "h1");
             options.toConfig("pw");
         });
-        assertTrue(e.getMessage().contains("--socket-mode") && e.getMessage().contains("every local user"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("--socket-mode") && e.getMessage().contains("every local user"),
+                e.getMessage());
     }
 
     private static long reservations(WapiSimulator grid, String containerId) {
-        return grid.objects("fixedaddress").stream().filter(f -> containerId.equals(GridAndDaemonTest.ea(f, "VM ID"))).count();
+        return grid.objects("fixedaddress").stream()
+                .filter(f -> containerId.equals(GridAndDaemonTest.ea(f, "VM ID")))
+                .count();
     }
 
     private static ExternalCommand.Result asMember(SecondUser member, TestHost host, String stdin, String... fields) {

@@ -19,18 +19,23 @@ import java.util.jar.Manifest;
  * plugin's classes and cni-wire's.
  */
 final class PluginJar {
-    private PluginJar() { }
+    private PluginJar() {}
 
     /** Null when plugin/target/plugin.jar is built; else such a stand-in, made in {@code dir}, for INFOBLOX_CNI_PLUGIN_JAR. */
     static Path unlessPackaged(Path binDir, Path dir) throws IOException {
         Path target = binDir.resolveSibling("plugin").resolve("target");
         if (Files.isRegularFile(target.resolve("plugin.jar"))) return null;
         Path classes = target.resolve("classes");
-        assertTrue(Files.isRegularFile(classes.resolve("infobloxcni/plugin/PluginMain.class")),
+        assertTrue(
+                Files.isRegularFile(classes.resolve("infobloxcni/plugin/PluginMain.class")),
                 "neither plugin.jar nor the plugin's classes in " + target + ": build the plugin module first");
         Path wire;
         try {
-            wire = Path.of(Envelope.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            wire = Path.of(Envelope.class
+                    .getProtectionDomain()
+                    .getCodeSource()
+                    .getLocation()
+                    .toURI());
         } catch (URISyntaxException e) {
             throw new IOException(e);
         }
@@ -38,7 +43,8 @@ final class PluginJar {
         manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
         manifest.getMainAttributes().put(Attributes.Name.CLASS_PATH, classes.toUri() + " " + wire.toUri());
         Path jar = dir.resolve("plugin-classes.jar");
-        try (OutputStream out = Files.newOutputStream(jar); JarOutputStream ignored = new JarOutputStream(out, manifest)) {
+        try (OutputStream out = Files.newOutputStream(jar);
+                JarOutputStream ignored = new JarOutputStream(out, manifest)) {
             return jar;
         }
     }

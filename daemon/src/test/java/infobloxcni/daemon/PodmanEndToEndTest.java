@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import infobloxcni.daemon.ExternalCommand.Result;
-import infobloxcni.wire.Envelope;
 import infobloxcni.wapisim.WapiSimulator;
+import infobloxcni.wire.Envelope;
 import java.io.File;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -77,6 +77,7 @@ class PodmanEndToEndTest {
     private static final String HOST_NS = "ibp-host-" + PID;
     /** The CNI network: its name prefixes podman's cache entries ({@code <network>-<container>-<if>}). */
     private static final String NETWORK = "ibpod-" + PID;
+
     private static final String BRIDGE = "ibpbr" + PID % 10_000_000;
     private static final String NET = "10.78." + PID % 250 + ".";
     private static final String SUBNET = NET + "0/24";
@@ -88,15 +89,19 @@ class PodmanEndToEndTest {
     private static final Path CONTAINERS_CACHE = Path.of("/var/lib/containers/cache");
     /** runc's state root (podman does not move it): emptied by runc, the directory left behind. */
     private static final Path RUNC_ROOT = Path.of("/run/runc");
+
     private static final Pattern OUR_LEFTOVERS = Pattern.compile("ibp(?:-host|od)-(\\d+)(?:-.*)?");
     private static final Pattern INET = Pattern.compile("\\binet (\\d+\\.\\d+\\.\\d+\\.\\d+)/24\\b");
     private static final Pattern ADD_OK = Pattern.compile("RequestHandler: ADD \\S+ ok");
     private static final Duration SHORT = Duration.ofSeconds(15);
     /** Above the plugin's worst case: ipam.daemon-connect-timeout (15 s) plus ipam.daemon-timeout (30 s). */
     private static final Duration PODMAN_LIMIT = Duration.ofSeconds(60);
+
     private static final Duration SETTLE = Duration.ofSeconds(30);
 
-    @TempDir static Path dir;
+    @TempDir
+    static Path dir;
+
     private static Path socketDir;
     private static Map<String, String> podmanEnv;
     private static String skipReason;
@@ -104,10 +109,12 @@ class PodmanEndToEndTest {
     private static boolean cleaned;
     /** What this test may have to clean up outside its temp dir. */
     private static boolean cniResultsExisted;
+
     private static boolean containersCacheExisted;
     private static boolean runcRootExisted;
     /** podman's cgroupfs parents ({@code libpod_parent} in each hierarchy) that this test created. */
     private static final Set<Path> cgroupParentsBefore = ConcurrentHashMap.newKeySet();
+
     private static final Set<String> podmanNamespaces = ConcurrentHashMap.newKeySet();
 
     // per test
@@ -119,7 +126,7 @@ class PodmanEndToEndTest {
     private final Map<String, String> idsByName = new ConcurrentHashMap<>();
 
     /** One container as {@code podman container inspect} reports it. */
-    record Podded(String name, String id, boolean running, String status, String address, String mac, String sandbox) { }
+    record Podded(String name, String id, boolean running, String status, String address, String mac, String sandbox) {}
 
     // --------------------------------------------------------------------------- set-up
 
@@ -144,31 +151,45 @@ class PodmanEndToEndTest {
         // Our plugin, found by podman in cni_plugin_dirs under its ipam.type; bridge and the others from /usr/lib/cni.
         Path binDir = findBinDir();
         Path plugin = cniBin.resolve("infoblox");
-        Files.writeString(plugin, "#!/bin/sh\n" + pluginJarExport(binDir) + "exec '" + binDir.resolve("infoblox") + "' \"$@\"\n");
+        Files.writeString(
+                plugin, "#!/bin/sh\n" + pluginJarExport(binDir) + "exec '" + binDir.resolve("infoblox") + "' \"$@\"\n");
         Files.setPosixFilePermissions(plugin, PosixFilePermissions.fromString("rwxr-xr-x"));
 
-        Files.writeString(dir.resolve("containers.conf"), String.join("\n",
-                "[engine]",
-                "cgroup_manager = \"cgroupfs\"",
-                "events_logger = \"none\"",
-                "tmp_dir = " + toml(podmanTmp),
-                "image_copy_tmp_dir = " + toml(copyTmp),
-                "[network]",
-                "network_backend = \"cni\"",
-                "cni_plugin_dirs = [" + toml(cniBin) + ", \"/usr/lib/cni\"]",
-                "network_config_dir = " + toml(netDir),
-                ""));
-        Files.writeString(dir.resolve("storage.conf"), String.join("\n",
-                "[storage]",
-                "driver = \"vfs\"",
-                "graphroot = " + toml(storage.resolve("graph")),
-                "runroot = " + toml(storage.resolve("run")),
-                ""));
-        podmanEnv = Map.of("CONTAINERS_CONF", dir.resolve("containers.conf").toString(),
-                "CONTAINERS_STORAGE_CONF", dir.resolve("storage.conf").toString());
-        Files.writeString(netDir.resolve(NETWORK + ".conflist"), "{\"cniVersion\":\"1.0.0\",\"name\":\"" + NETWORK + "\",\"plugins\":[{"
-                + "\"type\":\"bridge\",\"bridge\":\"" + BRIDGE + "\",\"isGateway\":true,\"ipMasq\":false,\"ipam\":{\"type\":\"infoblox\","
-                + "\"subnet\":\"" + SUBNET + "\",\"socket-dir\":\"" + socketDir + "\",\"daemon-timeout\":30,\"daemon-connect-timeout\":15}}]}\n");
+        Files.writeString(
+                dir.resolve("containers.conf"),
+                String.join(
+                        "\n",
+                        "[engine]",
+                        "cgroup_manager = \"cgroupfs\"",
+                        "events_logger = \"none\"",
+                        "tmp_dir = " + toml(podmanTmp),
+                        "image_copy_tmp_dir = " + toml(copyTmp),
+                        "[network]",
+                        "network_backend = \"cni\"",
+                        "cni_plugin_dirs = [" + toml(cniBin) + ", \"/usr/lib/cni\"]",
+                        "network_config_dir = " + toml(netDir),
+                        ""));
+        Files.writeString(
+                dir.resolve("storage.conf"),
+                String.join(
+                        "\n",
+                        "[storage]",
+                        "driver = \"vfs\"",
+                        "graphroot = " + toml(storage.resolve("graph")),
+                        "runroot = " + toml(storage.resolve("run")),
+                        ""));
+        podmanEnv = Map.of(
+                "CONTAINERS_CONF",
+                dir.resolve("containers.conf").toString(),
+                "CONTAINERS_STORAGE_CONF",
+                dir.resolve("storage.conf").toString());
+        Files.writeString(
+                netDir.resolve(NETWORK + ".conflist"),
+                "{\"cniVersion\":\"1.0.0\",\"name\":\"" + NETWORK + "\",\"plugins\":[{"
+                        + "\"type\":\"bridge\",\"bridge\":\"" + BRIDGE
+                        + "\",\"isGateway\":true,\"ipMasq\":false,\"ipam\":{\"type\":\"infoblox\","
+                        + "\"subnet\":\"" + SUBNET + "\",\"socket-dir\":\"" + socketDir
+                        + "\",\"daemon-timeout\":30,\"daemon-connect-timeout\":15}}]}\n");
 
         Result add = ExternalCommand.run(SHORT, "ip", "netns", "add", HOST_NS);
         if (!add.ok()) {
@@ -181,7 +202,8 @@ class PodmanEndToEndTest {
         // The image: a static busybox and the applets the test uses, imported (no registry).
         Path rootfs = Files.createDirectories(dir.resolve("rootfs").resolve("bin"));
         Files.copy(busybox(), rootfs.resolve("busybox"));
-        for (String applet : List.of("sh", "sleep", "true", "ip", "ping")) Files.createSymbolicLink(rootfs.resolve(applet), Path.of("busybox"));
+        for (String applet : List.of("sh", "sleep", "true", "ip", "ping"))
+            Files.createSymbolicLink(rootfs.resolve(applet), Path.of("busybox"));
         Path tar = dir.resolve("rootfs.tar");
         mustRun(SHORT, "tar", "-C", dir.resolve("rootfs").toString(), "-cf", tar.toString(), ".");
         mustPodman(Duration.ofSeconds(60), "import", tar.toString(), IMAGE);
@@ -191,14 +213,17 @@ class PodmanEndToEndTest {
     private static String environmentProblem() throws IOException {
         int uid = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
         if (uid != 0) return "needs root for podman and network namespaces (running as uid " + uid + ")";
-        String install = ": apt-get install --no-install-recommends podman runc busybox-static containernetworking-plugins iproute2";
-        for (String exe : List.of("/usr/bin/podman", RUNC, BRIDGE_PLUGIN.toString(), "/usr/bin/nsenter", "/usr/bin/tar")) {
+        String install =
+                ": apt-get install --no-install-recommends podman runc busybox-static containernetworking-plugins iproute2";
+        for (String exe :
+                List.of("/usr/bin/podman", RUNC, BRIDGE_PLUGIN.toString(), "/usr/bin/nsenter", "/usr/bin/tar")) {
             if (!Files.isExecutable(Path.of(exe))) return exe + " is missing" + install;
         }
         if (ExternalCommand.run(SHORT, "ip", "netns", "list").exit() != 0) return "`ip netns` fails here" + install;
         if (busybox() == null) return "no busybox" + install;
         Result ldd = ExternalCommand.run(SHORT, "ldd", busybox().toString());
-        if (ldd.ok() && !ldd.stdout().contains("statically linked")) return busybox() + " is dynamically linked" + install;
+        if (ldd.ok() && !ldd.stdout().contains("statically linked"))
+            return busybox() + " is dynamically linked" + install;
         return null;
     }
 
@@ -228,7 +253,8 @@ class PodmanEndToEndTest {
 
     /** Host namespaces and CNI cache entries of runs of this test whose JVM is gone (killed). */
     private static void removeLeftoversOfDeadRuns() throws IOException {
-        for (String line : ExternalCommand.run(SHORT, "ip", "netns", "list").stdout().split("\n")) {
+        for (String line :
+                ExternalCommand.run(SHORT, "ip", "netns", "list").stdout().split("\n")) {
             String name = line.strip().split("\\s+")[0];
             if (deadRun(name)) ExternalCommand.run(SHORT, "ip", "netns", "del", name);
         }
@@ -243,7 +269,9 @@ class PodmanEndToEndTest {
 
     private static boolean deadRun(String name) {
         Matcher m = OUR_LEFTOVERS.matcher(name);
-        return m.matches() && Long.parseLong(m.group(1)) != PID && ProcessHandle.of(Long.parseLong(m.group(1))).isEmpty();
+        return m.matches()
+                && Long.parseLong(m.group(1)) != PID
+                && ProcessHandle.of(Long.parseLong(m.group(1))).isEmpty();
     }
 
     @AfterAll
@@ -254,7 +282,8 @@ class PodmanEndToEndTest {
     /** Idempotent: from {@link #tearDown()} and from the shutdown hook. */
     private static synchronized void cleanUp() {
         // Never without this test's own configuration: podman would then act on the machine's default store.
-        if (podmanEnv == null || cleaned || !Files.isRegularFile(Path.of(podmanEnv.get("CONTAINERS_STORAGE_CONF")))) return;
+        if (podmanEnv == null || cleaned || !Files.isRegularFile(Path.of(podmanEnv.get("CONTAINERS_STORAGE_CONF"))))
+            return;
         cleaned = true;
         String[] rm = {"rm", "--all", "--force", "--time", "0"};
         if (hostNamespace) podman(PODMAN_LIMIT, rm);
@@ -262,10 +291,14 @@ class PodmanEndToEndTest {
         ExternalCommand.run(PODMAN_LIMIT, podmanEnv, null, "podman", "rmi", "--all", "--force");
         for (String ns : List.copyOf(podmanNamespaces)) {
             Path path = Path.of(ns);
-            if (Files.exists(path)) ExternalCommand.run(SHORT, "ip", "netns", "del", path.getFileName().toString());
+            if (Files.exists(path))
+                ExternalCommand.run(
+                        SHORT, "ip", "netns", "del", path.getFileName().toString());
             if (Files.notExists(path)) podmanNamespaces.remove(ns);
         }
-        if (hostNamespace && ExternalCommand.run(SHORT, "ip", "netns", "del", HOST_NS).ok()) hostNamespace = false; // the bridge goes with it
+        if (hostNamespace
+                && ExternalCommand.run(SHORT, "ip", "netns", "del", HOST_NS).ok())
+            hostNamespace = false; // the bridge goes with it
         try {
             if (Files.isDirectory(CNI_RESULTS)) {
                 try (var entries = Files.list(CNI_RESULTS)) {
@@ -310,7 +343,9 @@ class PodmanEndToEndTest {
     /** rmdir of a cgroup and the cgroups below it, deepest first; one still in use stays (rmdir refuses). */
     private static void removeCgroupTree(Path cgroup) {
         try (var walk = Files.walk(cgroup)) {
-            for (Path d : walk.filter(Files::isDirectory).sorted(java.util.Comparator.reverseOrder()).toList()) {
+            for (Path d : walk.filter(Files::isDirectory)
+                    .sorted(java.util.Comparator.reverseOrder())
+                    .toList()) {
                 try {
                     Files.delete(d);
                 } catch (IOException busy) {
@@ -333,7 +368,10 @@ class PodmanEndToEndTest {
         grid = TestHost.startGrid();
         grid.faults().latency(gridLatency);
         // kept for a post-mortem (daemon logs, journal), as the crash test keeps its own
-        work = Path.of("").toAbsolutePath().resolve("target").resolve("podman-e2e")
+        work = Path.of("")
+                .toAbsolutePath()
+                .resolve("target")
+                .resolve("podman-e2e")
                 .resolve(test.getDisplayName().replaceAll("[^A-Za-z0-9]+", "-").replaceAll("^-|-$", ""));
         TestHost.deleteTree(work);
         Files.createDirectories(work);
@@ -370,7 +408,8 @@ class PodmanEndToEndTest {
         startGridAndDaemon(test, 2, Duration.ZERO);
         long t0 = System.nanoTime();
         List<String> names = List.of("a0", "a1", "a2", "a3");
-        for (Result r : inParallel(names.stream().map(n -> (Supplier<Result>) () -> run(n)).toList())) {
+        for (Result r : inParallel(
+                names.stream().map(n -> (Supplier<Result>) () -> run(n)).toList())) {
             assertEquals(0, r.exit(), () -> "podman run failed: " + r + "\n" + daemonLogTail());
         }
         log("4 parallel `podman run`: " + millisSince(t0) + " ms");
@@ -392,7 +431,8 @@ class PodmanEndToEndTest {
         log("inside a0 and a1 (podman exec): " + millisSince(t1b) + " ms");
 
         long t2 = System.nanoTime();
-        for (Result r : inParallel(List.of(() -> podman(PODMAN_LIMIT, "rm", "--force", "--time", "0", "a2"),
+        for (Result r : inParallel(List.of(
+                () -> podman(PODMAN_LIMIT, "rm", "--force", "--time", "0", "a2"),
                 () -> podman(PODMAN_LIMIT, "rm", "--force", "--time", "0", "a3")))) {
             assertEquals(0, r.exit(), r::toString);
         }
@@ -401,7 +441,9 @@ class PodmanEndToEndTest {
         assertEquals(Set.of("a0", "a1"), end.keySet());
         for (String n : List.of("a2", "a3")) {
             String id = idsByName.get(n);
-            assertTrue(Files.notExists(CNI_RESULTS.resolve(NETWORK + "-" + id + "-eth0")), () -> "podman's cache entry of " + n);
+            assertTrue(
+                    Files.notExists(CNI_RESULTS.resolve(NETWORK + "-" + id + "-eth0")),
+                    () -> "podman's cache entry of " + n);
         }
 
         // A container whose process ends by itself: conmon's exit command (`podman container cleanup`) does the DEL.
@@ -449,7 +491,8 @@ class PodmanEndToEndTest {
             // background tag of an address already handed out, or a refill.
             long deadline = System.nanoTime() + PODMAN_LIMIT.toNanos();
             while (gridWrites() == writesBefore) {
-                if (System.nanoTime() > deadline) fail("no grid write within " + PODMAN_LIMIT + ":\n" + daemonLogTail());
+                if (System.nanoTime() > deadline)
+                    fail("no grid write within " + PODMAN_LIMIT + ":\n" + daemonLogTail());
                 Thread.sleep(2);
             }
             answeredBeforeKill = addsAnswered() - addsBefore;
@@ -464,7 +507,9 @@ class PodmanEndToEndTest {
 
             for (int i = 0; i < names.size(); i++) {
                 Result r = runs.get(i).get(PODMAN_LIMIT.toSeconds() + 10, TimeUnit.SECONDS);
-                if (!r.ok()) broken.add(names.get(i) + ": " + r.stderr().strip().lines().reduce((a, b) -> b).orElse(""));
+                if (!r.ok())
+                    broken.add(names.get(i) + ": "
+                            + r.stderr().strip().lines().reduce((a, b) -> b).orElse(""));
             }
             Result rmResult = rm.get(PODMAN_LIMIT.toSeconds() + 10, TimeUnit.SECONDS);
             assertEquals(0, rmResult.exit(), rmResult::toString);
@@ -513,7 +558,10 @@ class PodmanEndToEndTest {
         assertEquals(0, c2.exit(), c2::toString);
         Map<String, Podded> end = awaitGridMatchesPodman();
         assertEquals(Set.of("c0", "c1", "c2"), end.keySet());
-        assertEquals(3, end.values().stream().map(Podded::address).distinct().count(), () -> "an address given twice: " + end);
+        assertEquals(
+                3,
+                end.values().stream().map(Podded::address).distinct().count(),
+                () -> "an address given twice: " + end);
         assertAuditClean(end);
     }
 
@@ -536,8 +584,24 @@ class PodmanEndToEndTest {
     }
 
     private Result run(String name, String... command) {
-        List<String> args = new ArrayList<>(List.of("run", "--detach", "--name", name, "--network", NETWORK, "--runtime", RUNC,
-                "--ulimit", "nofile=4096:4096", "--ulimit", "nproc=4096:4096", "--stop-timeout", "0", "--cap-add", "NET_RAW", IMAGE));
+        List<String> args = new ArrayList<>(List.of(
+                "run",
+                "--detach",
+                "--name",
+                name,
+                "--network",
+                NETWORK,
+                "--runtime",
+                RUNC,
+                "--ulimit",
+                "nofile=4096:4096",
+                "--ulimit",
+                "nproc=4096:4096",
+                "--stop-timeout",
+                "0",
+                "--cap-add",
+                "NET_RAW",
+                IMAGE));
         args.addAll(List.of(command));
         Result r = podman(PODMAN_LIMIT, args.toArray(String[]::new));
         String id = r.stdout().strip();
@@ -553,7 +617,9 @@ class PodmanEndToEndTest {
     }
 
     private List<Podded> inspect() {
-        String names = mustPodman(SHORT, "ps", "--all", "--format", "{{.Names}}").stdout().strip();
+        String names = mustPodman(SHORT, "ps", "--all", "--format", "{{.Names}}")
+                .stdout()
+                .strip();
         if (names.isEmpty()) return List.of();
         List<String> args = new ArrayList<>(List.of("container", "inspect"));
         args.addAll(List.of(names.split("\\s+")));
@@ -565,8 +631,14 @@ class PodmanEndToEndTest {
             if (!sandbox.isEmpty()) podmanNamespaces.add(sandbox);
             String name = c.path("Name").asText();
             idsByName.putIfAbsent(name, c.path("Id").asText());
-            out.add(new Podded(name, c.path("Id").asText(), c.path("State").path("Running").asBoolean(),
-                    c.path("State").path("Status").asText(), net.path("IPAddress").asText(""), net.path("MacAddress").asText(""), sandbox));
+            out.add(new Podded(
+                    name,
+                    c.path("Id").asText(),
+                    c.path("State").path("Running").asBoolean(),
+                    c.path("State").path("Status").asText(),
+                    net.path("IPAddress").asText(""),
+                    net.path("MacAddress").asText(""),
+                    sandbox));
         }
         return out;
     }
@@ -601,8 +673,9 @@ class PodmanEndToEndTest {
             List<String> problems = gridProblems(running);
             if (problems.isEmpty()) return running;
             if (System.nanoTime() > deadline) {
-                fail("after " + SETTLE.toSeconds() + " s the grid still disagrees with podman:\n  " + String.join("\n  ", problems)
-                        + "\npodman: " + all.values() + "\ngrid: " + grid.objects("fixedaddress") + "\n" + daemonLogTail());
+                fail("after " + SETTLE.toSeconds() + " s the grid still disagrees with podman:\n  "
+                        + String.join("\n  ", problems) + "\npodman: " + all.values() + "\ngrid: "
+                        + grid.objects("fixedaddress") + "\n" + daemonLogTail());
             }
             sleep(50);
         }
@@ -637,34 +710,43 @@ class PodmanEndToEndTest {
         for (Podded c : running.values()) {
             List<Map<String, Object>> held = byContainer.getOrDefault(c.id(), List.of());
             if (held.size() != 1) {
-                problems.add(c.name() + " (" + c.id() + ", " + c.address() + ") is held " + held.size() + " times: " + held);
+                problems.add(
+                        c.name() + " (" + c.id() + ", " + c.address() + ") is held " + held.size() + " times: " + held);
                 continue;
             }
             Map<String, Object> r = held.getFirst();
-            String expected = "{ipv4addr=" + c.address() + ", mac=" + c.mac() + ", name=" + c.name() + ", VM Name=" + c.name()
-                    + ", comment=infoblox-cni host=" + HOST_ID + " net=" + NETWORK + " if=eth0}";
-            String actual = "{ipv4addr=" + r.get("ipv4addr") + ", mac=" + r.get("mac") + ", name=" + r.get("name") + ", VM Name="
-                    + TestHost.ea(r, ReservationTags.VM_NAME) + ", comment=" + r.get("comment") + "}";
-            if (!expected.equals(actual)) problems.add(c.name() + ": podman says " + expected + ", the grid holds " + actual);
+            String expected = "{ipv4addr=" + c.address() + ", mac=" + c.mac() + ", name=" + c.name() + ", VM Name="
+                    + c.name() + ", comment=infoblox-cni host=" + HOST_ID + " net=" + NETWORK + " if=eth0}";
+            String actual = "{ipv4addr=" + r.get("ipv4addr") + ", mac=" + r.get("mac") + ", name=" + r.get("name")
+                    + ", VM Name=" + TestHost.ea(r, ReservationTags.VM_NAME) + ", comment=" + r.get("comment") + "}";
+            if (!expected.equals(actual))
+                problems.add(c.name() + ": podman says " + expected + ", the grid holds " + actual);
         }
         Set<String> seenIds = Set.copyOf(idsByName.values());
         for (var e : byContainer.entrySet()) {
             if (runningById.containsKey(e.getKey())) continue;
-            problems.add((seenIds.contains(e.getKey()) ? "container " + nameOf(e.getKey()) + " (not running)" : "unknown container")
+            problems.add((seenIds.contains(e.getKey())
+                            ? "container " + nameOf(e.getKey()) + " (not running)"
+                            : "unknown container")
                     + " " + e.getKey() + " is still held: " + e.getValue());
         }
         return problems;
     }
 
     private String nameOf(String id) {
-        return idsByName.entrySet().stream().filter(e -> e.getValue().equals(id)).map(Map.Entry::getKey).findFirst().orElse("?");
+        return idsByName.entrySet().stream()
+                .filter(e -> e.getValue().equals(id))
+                .map(Map.Entry::getKey)
+                .findFirst()
+                .orElse("?");
     }
 
     /** The recover command's audit, asked over the daemon's socket: the journal agrees with the grid and with podman. */
     private void assertAuditClean(Map<String, Podded> running) throws IOException {
         JsonNode journal = awaitSettledJournal();
         List<JournalAudit.LiveAttachment> live = running.values().stream()
-                .map(c -> new JournalAudit.LiveAttachment(NETWORK, c.id(), "eth0")).toList();
+                .map(c -> new JournalAudit.LiveAttachment(NETWORK, c.id(), "eth0"))
+                .toList();
         var args = NetConf.JSON.createObjectNode().put("apply", false).put("liveSource", "podman");
         args.set("live", JournalAudit.liveToJson(live));
         JournalAudit.Report report = JournalAudit.fromJson(admin("audit", args.toString()));
@@ -696,15 +778,41 @@ class PodmanEndToEndTest {
         Path logFile = work.resolve(String.format("daemon-%d.log", daemonLogs.size() + 1));
         daemonLogs.add(logFile);
         String java = ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
-        List<String> argv = List.of(java, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
+        List<String> argv = List.of(
+                java,
+                "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1",
+                "-Xshare:auto",
                 "-Djava.io.tmpdir=" + Files.createDirectories(work.resolve("tmp")),
-                "-cp", System.getProperty("java.class.path"), "infobloxcni.daemon.DaemonMain",
-                "--grid-host", "127.0.0.1", "--wapi-port", String.valueOf(grid.port()), "--wapi-scheme", "http",
-                "--wapi-username", TestHost.USER, "--socket-dir", socketDir.toString(), "--state-dir", work.resolve("state").toString(),
-                "--cni-cache-dir", CNI_RESULTS.toString(), "--host-id", HOST_ID, "--pool-size", String.valueOf(poolSize),
+                "-cp",
+                System.getProperty("java.class.path"),
+                "infobloxcni.daemon.DaemonMain",
+                "--grid-host",
+                "127.0.0.1",
+                "--wapi-port",
+                String.valueOf(grid.port()),
+                "--wapi-scheme",
+                "http",
+                "--wapi-username",
+                TestHost.USER,
+                "--socket-dir",
+                socketDir.toString(),
+                "--state-dir",
+                work.resolve("state").toString(),
+                "--cni-cache-dir",
+                CNI_RESULTS.toString(),
+                "--host-id",
+                HOST_ID,
+                "--pool-size",
+                String.valueOf(poolSize),
                 // A refill whose answer the kill lost is settled after two whole-call timeouts (no write can
                 // still be in flight then): 2 x 2 s here instead of 2 x 30 s, as in the crash test.
-                "--wapi-call-timeout", "2s", "--wapi-read-timeout", "2s", "--log-level", "INFO");
+                "--wapi-call-timeout",
+                "2s",
+                "--wapi-read-timeout",
+                "2s",
+                "--log-level",
+                "INFO");
         ProcessBuilder pb = new ProcessBuilder(argv)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectErrorStream(true)
@@ -728,8 +836,10 @@ class PodmanEndToEndTest {
 
     /** The writes the grid has seen: reservations, changes, deletions, multiple requests (a verified write or release). */
     private long gridWrites() {
-        return grid.requestCount("POST", "fixedaddress") + grid.requestCount("PUT", "fixedaddress")
-                + grid.requestCount("DELETE", "fixedaddress") + grid.requestCount("POST", "request");
+        return grid.requestCount("POST", "fixedaddress")
+                + grid.requestCount("PUT", "fixedaddress")
+                + grid.requestCount("DELETE", "fixedaddress")
+                + grid.requestCount("POST", "request");
     }
 
     /** How many ADDs the current daemon has answered with success, from its log. */
@@ -774,8 +884,11 @@ class PodmanEndToEndTest {
         for (Path log : daemonLogs) {
             try {
                 List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
-                sb.append("--- ").append(log).append(" (last lines)\n")
-                        .append(String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()))).append('\n');
+                sb.append("--- ")
+                        .append(log)
+                        .append(" (last lines)\n")
+                        .append(String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size())))
+                        .append('\n');
             } catch (IOException e) {
                 sb.append("--- ").append(log).append(": ").append(e).append('\n');
             }

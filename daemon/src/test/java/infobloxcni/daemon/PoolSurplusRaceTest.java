@@ -32,7 +32,9 @@ import org.junit.jupiter.api.io.TempDir;
 class PoolSurplusRaceTest {
     private static final String NET = netconf("1.1.0", "pool-net", "\"subnet\":\"10.45.0.0/24\",\"pool-size\":4");
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
+
     private WapiSimulator grid;
     private TestHost host;
 
@@ -54,7 +56,12 @@ class PoolSurplusRaceTest {
     @Test
     void anAddressAnAddTookAfterThePoolWasListedIsNotReleasedAsSurplus() throws Exception {
         // Without the request object a tag is GET then PUT: failing the PUTs keeps the tag from landing.
-        grid = WapiSimulator.builder().port(0).credentials(TestHost.USER, TestHost.PASSWORD).requestObject(false).build().start();
+        grid = WapiSimulator.builder()
+                .port(0)
+                .credentials(TestHost.USER, TestHost.PASSWORD)
+                .requestObject(false)
+                .build()
+                .start();
         host = new TestHost(grid, dir, "host-a").start();
         assertTrue(host.call("ADD", "c0", "eth0", NET).ok());
         AddressPool pool = host.daemon().ipam().pool();
@@ -69,20 +76,33 @@ class PoolSurplusRaceTest {
         host.awaitSettled(); // its tag was tried and refused: the grid still shows the pool's tag
 
         host.daemon().keeper().releaseSurplus(lowest); // the keeper acting on its earlier list
-        Map<String, Object> held = grid.objects("fixedaddress").stream().filter(f -> lowest.address().equals(f.get("ipv4addr")))
-                .findFirst().orElse(null);
+        Map<String, Object> held = grid.objects("fixedaddress").stream()
+                .filter(f -> lowest.address().equals(f.get("ipv4addr")))
+                .findFirst()
+                .orElse(null);
         assertTrue(held != null, "c1's address is still reserved on the grid");
-        assertEquals(AttachmentState.TAG_PENDING, host.daemon().ipam().journal().get(new AttachmentKey("pool-net", "c1", "eth0"))
-                .orElseThrow().state());
+        assertEquals(
+                AttachmentState.TAG_PENDING,
+                host.daemon()
+                        .ipam()
+                        .journal()
+                        .get(new AttachmentKey("pool-net", "c1", "eth0"))
+                        .orElseThrow()
+                        .state());
 
         grid.faults().reset();
         await("c1's tag lands", () -> TestHost.reservationsOf(grid, "c1").size() == 1);
-        assertEquals(lowest.address(), TestHost.reservationsOf(grid, "c1").getFirst().get("ipv4addr"));
+        assertEquals(
+                lowest.address(), TestHost.reservationsOf(grid, "c1").getFirst().get("ipv4addr"));
     }
 
     @Test
     void aPoolAddressReleasedWhileALostRefillIsSettledIsNotTakenBackIntoThePool() throws Exception {
-        grid = WapiSimulator.builder().port(0).credentials(TestHost.USER, TestHost.PASSWORD).build().start();
+        grid = WapiSimulator.builder()
+                .port(0)
+                .credentials(TestHost.USER, TestHost.PASSWORD)
+                .build()
+                .start();
         host = new TestHost(grid, dir, "host-a").start();
         assertTrue(host.call("ADD", "c0", "eth0", NET).ok());
         AddressPool pool = host.daemon().ipam().pool();
@@ -90,26 +110,39 @@ class PoolSurplusRaceTest {
         await("the pool is full", () -> pool.free("pool-net", "default", null).size() == 4);
         host.daemon().keeper().close(); // from here on, this test plays the keeper's parts
         Attachment released = pool.free("pool-net", "default", null).getLast();
-        Attachment intent = Attachment.pending(AddressPool.refillKey("pool-net"), "default", null, java.time.Instant.now())
-                .withAllocation(null, 24, released.gateway(), null, released.cidr()).withState(AttachmentState.POOL_PENDING);
+        Attachment intent = Attachment.pending(
+                        AddressPool.refillKey("pool-net"), "default", null, java.time.Instant.now())
+                .withAllocation(null, 24, released.gateway(), null, released.cidr())
+                .withState(AttachmentState.POOL_PENDING);
 
         // The settlement's search has its answer (the address still on the grid); before the
         // settlement reads the journal, a surplus release drops the record and deletes it.
         java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
         host.daemon().wapi().observeCalls(call -> {
-            if (call.method().equals("GET") && Thread.currentThread().getName().equals("settle") && once.compareAndSet(false, true)) {
+            if (call.method().equals("GET")
+                    && Thread.currentThread().getName().equals("settle")
+                    && once.compareAndSet(false, true)) {
                 assertTrue(pool.dropIfFree(released));
-                String ref = grid.objects("fixedaddress").stream().filter(f -> released.address().equals(f.get("ipv4addr")))
-                        .map(f -> (String) f.get("_ref")).findFirst().orElseThrow();
+                String ref = grid.objects("fixedaddress").stream()
+                        .filter(f -> released.address().equals(f.get("ipv4addr")))
+                        .map(f -> (String) f.get("_ref"))
+                        .findFirst()
+                        .orElseThrow();
                 grid.deleteObject(ref);
             }
         });
-        Thread settle = Thread.ofPlatform().name("settle").start(() -> host.daemon().keeper().settleRefill(intent));
+        Thread settle = Thread.ofPlatform()
+                .name("settle")
+                .start(() -> host.daemon().keeper().settleRefill(intent));
         settle.join(20_000);
         assertTrue(once.get(), "the settlement searched the grid");
 
-        assertTrue(grid.objects("fixedaddress").stream().noneMatch(f -> released.address().equals(f.get("ipv4addr"))), "released on the grid");
-        assertTrue(journal.all().stream().noneMatch(a -> released.address().equals(a.address())),
+        assertTrue(
+                grid.objects("fixedaddress").stream()
+                        .noneMatch(f -> released.address().equals(f.get("ipv4addr"))),
+                "released on the grid");
+        assertTrue(
+                journal.all().stream().noneMatch(a -> released.address().equals(a.address())),
                 "the released address is not back in the pool: " + pool.free("pool-net", "default", null));
         assertEquals(3, pool.free("pool-net", "default", null).size());
     }

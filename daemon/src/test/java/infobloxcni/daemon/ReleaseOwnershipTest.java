@@ -30,11 +30,14 @@ import org.junit.jupiter.params.provider.ValueSource;
  * sockets, on grids with and without the multiple-request object.
  */
 class ReleaseOwnershipTest {
-    private static final String NET = netconf("1.0.0", "net1", "\"subnet\":\"10.79.0.0/24\",\"network-view\":\"cni_view\"");
+    private static final String NET =
+            netconf("1.0.0", "net1", "\"subnet\":\"10.79.0.0/24\",\"network-view\":\"cni_view\"");
     private static final String VIEW = "cni_view";
     private static final Instant LONG_AGO = Instant.parse("2020-01-01T00:00:00Z");
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
+
     private WapiSimulator grid;
     private final List<TestHost> hosts = new ArrayList<>();
 
@@ -45,7 +48,12 @@ class ReleaseOwnershipTest {
     }
 
     private TestHost startGridAndHost(boolean requestObject) throws Exception {
-        grid = WapiSimulator.builder().port(0).credentials(TestHost.USER, TestHost.PASSWORD).requestObject(requestObject).build().start();
+        grid = WapiSimulator.builder()
+                .port(0)
+                .credentials(TestHost.USER, TestHost.PASSWORD)
+                .requestObject(requestObject)
+                .build()
+                .start();
         return host("host-a");
     }
 
@@ -61,7 +69,10 @@ class ReleaseOwnershipTest {
     }
 
     private Map<String, Object> holderOf(String ip) {
-        return grid.objects("fixedaddress").stream().filter(f -> ip.equals(f.get("ipv4addr"))).findFirst().orElse(null);
+        return grid.objects("fixedaddress").stream()
+                .filter(f -> ip.equals(f.get("ipv4addr")))
+                .findFirst()
+                .orElse(null);
     }
 
     private String vmIdAt(String ip) {
@@ -82,7 +93,9 @@ class ReleaseOwnershipTest {
     }
 
     private static void awaitReleased(TestHost h, String containerId) throws InterruptedException {
-        await("the release of " + containerId + " is settled", () -> h.daemon().ipam().journal().get(key(containerId)).isEmpty());
+        await(
+                "the release of " + containerId + " is settled",
+                () -> h.daemon().ipam().journal().get(key(containerId)).isEmpty());
     }
 
     private static String address(TestHost.Answer add) {
@@ -98,10 +111,14 @@ class ReleaseOwnershipTest {
         TestHost a = startGridAndHost(requestObject);
         String ip = address(a.call("ADD", "s1-a", "eth0", NET));
         assertEquals("10.79.0.2", ip);
-        grid.faults().failAfterApplyingNext(1, 503, "Server.Unavailable", "Service Unavailable", deleteMethod(requestObject));
+        grid.faults()
+                .failAfterApplyingNext(
+                        1, 503, "Server.Unavailable", "Service Unavailable", deleteMethod(requestObject));
         assertTrue(a.call("DEL", "s1-a", "eth0", NET).ok(), "the release is deferred, the DEL succeeds");
         a.awaitSettled(); // the release behind the answer met the 503
-        assertEquals(AttachmentState.DEL_PENDING, a.daemon().ipam().journal().get(key("s1-a")).orElseThrow().state());
+        assertEquals(
+                AttachmentState.DEL_PENDING,
+                a.daemon().ipam().journal().get(key("s1-a")).orElseThrow().state());
         assertEquals(ip, address(a.call("ADD", "s1-b", "eth0", NET)), "the grid hands the freed address out again");
         awaitReleased(a, "s1-a"); // the reconciler's retry
         assertEquals("s1-b", vmIdAt(ip), "s1-b still holds its reservation after s1-a's release was retried");
@@ -109,8 +126,8 @@ class ReleaseOwnershipTest {
 
     @ParameterizedTest(name = "request object: {0}")
     @ValueSource(booleans = {true, false})
-    void killedWhileTheDeletesAnswerWasOnItsWayThenAnotherHostTakesTheAddressThenTheRuntimeRetriesTheDel(boolean requestObject)
-            throws Exception {
+    void killedWhileTheDeletesAnswerWasOnItsWayThenAnotherHostTakesTheAddressThenTheRuntimeRetriesTheDel(
+            boolean requestObject) throws Exception {
         TestHost a = startGridAndHost(requestObject);
         TestHost b = host("host-b");
         assertTrue(b.call("ADD", "warm-b", "eth0", NET).ok());
@@ -138,8 +155,19 @@ class ReleaseOwnershipTest {
         String ip = address(a.call("ADD", "s3-a", "eth0", NET));
         String ref = holderOf(ip).get("_ref").toString();
         grid.deleteObject(ref);
-        String printer = grid.createObject("fixedaddress", Map.of("ipv4addr", ip, "network_view", VIEW, "mac", "aa:bb:cc:00:00:07",
-                "name", "printer-7", "extattrs", Map.of("VM ID", Map.of("value", "printer-7"))));
+        String printer = grid.createObject(
+                "fixedaddress",
+                Map.of(
+                        "ipv4addr",
+                        ip,
+                        "network_view",
+                        VIEW,
+                        "mac",
+                        "aa:bb:cc:00:00:07",
+                        "name",
+                        "printer-7",
+                        "extattrs",
+                        Map.of("VM ID", Map.of("value", "printer-7"))));
         assertEquals(ref, printer, "the printer's reservation answers to the ref the journal kept");
         assertTrue(a.call("DEL", "s3-a", "eth0", NET).ok());
         a.awaitSettled();
@@ -149,21 +177,25 @@ class ReleaseOwnershipTest {
 
     @ParameterizedTest(name = "request object: {0}")
     @ValueSource(booleans = {true, false})
-    void aWarmDelIsOneRoundTripWhereTheGridHasTheRequestObjectAndTwoWhereItHasNot(boolean requestObject) throws Exception {
+    void aWarmDelIsOneRoundTripWhereTheGridHasTheRequestObjectAndTwoWhereItHasNot(boolean requestObject)
+            throws Exception {
         TestHost a = startGridAndHost(requestObject);
         address(a.call("ADD", "w1", "eth0", NET));
         address(a.call("ADD", "w2", "eth0", NET));
-        assertTrue(a.call("DEL", "w1", "eth0", NET).ok()); // the first release learns whether the grid has the request object
+        assertTrue(a.call("DEL", "w1", "eth0", NET)
+                .ok()); // the first release learns whether the grid has the request object
         a.awaitSettled();
         grid.resetCounters();
         assertTrue(a.call("DEL", "w2", "eth0", NET).ok());
         a.awaitSettled();
-        assertEquals(requestObject ? Map.of("POST request", 1L) : Map.of("GET fixedaddress", 1L, "DELETE fixedaddress", 1L),
+        assertEquals(
+                requestObject ? Map.of("POST request", 1L) : Map.of("GET fixedaddress", 1L, "DELETE fixedaddress", 1L),
                 grid.requestCounts());
         grid.resetCounters();
         assertTrue(a.call("DEL", "w2", "eth0", NET).ok(), "a repeated DEL");
         a.awaitSettled();
-        assertEquals(Map.of("GET fixedaddress", 1L), grid.requestCounts(), "one search by VM ID finds nothing; no write");
+        assertEquals(
+                Map.of("GET fixedaddress", 1L), grid.requestCounts(), "one search by VM ID finds nothing; no write");
     }
 
     // ----------------------------------------------------------------- whose reservation it is
@@ -185,24 +217,56 @@ class ReleaseOwnershipTest {
         grid.resetCounters();
         assertTrue(b.call("DEL", "shared-1", "eth0", NET).ok());
         b.awaitSettled();
-        assertEquals(0, grid.requestCount("DELETE", "fixedaddress") + grid.requestCount("POST", "request"), "no write at all");
+        assertEquals(
+                0,
+                grid.requestCount("DELETE", "fixedaddress") + grid.requestCount("POST", "request"),
+                "no write at all");
     }
 
     @Test
     void anotherPlatformsReservationWithTheSameVmIdIsLeftAloneAndTheOriginalDriversIsReleased() throws Exception {
         TestHost a = startGridAndHost(true);
         assertTrue(a.call("ADD", "warm", "eth0", NET).ok());
-        String openstack = grid.createObject("fixedaddress", Map.of("ipv4addr", "10.79.0.50", "network_view", VIEW, "mac", "fa:16:3e:00:00:01",
-                "extattrs", Map.of("VM ID", Map.of("value", "vm-1"), "CMP Type", Map.of("value", "OpenStack"),
-                        "Tenant ID", Map.of("value", "tenant-x"), "Cloud API Owned", Map.of("value", "True"))));
-        grid.createObject("fixedaddress", Map.of("ipv4addr", "10.79.0.51", "network_view", VIEW, "mac", "02:42:0a:4f:00:33",
-                "extattrs", TestHost.originalDriversEas("old-1")));
+        String openstack = grid.createObject(
+                "fixedaddress",
+                Map.of(
+                        "ipv4addr",
+                        "10.79.0.50",
+                        "network_view",
+                        VIEW,
+                        "mac",
+                        "fa:16:3e:00:00:01",
+                        "extattrs",
+                        Map.of(
+                                "VM ID",
+                                Map.of("value", "vm-1"),
+                                "CMP Type",
+                                Map.of("value", "OpenStack"),
+                                "Tenant ID",
+                                Map.of("value", "tenant-x"),
+                                "Cloud API Owned",
+                                Map.of("value", "True"))));
+        grid.createObject(
+                "fixedaddress",
+                Map.of(
+                        "ipv4addr",
+                        "10.79.0.51",
+                        "network_view",
+                        VIEW,
+                        "mac",
+                        "02:42:0a:4f:00:33",
+                        "extattrs",
+                        TestHost.originalDriversEas("old-1")));
         assertTrue(a.call("DEL", "vm-1", "eth0", NET).ok());
         a.awaitSettled();
-        assertTrue(grid.object(openstack) != null, "an OpenStack machine's reservation is not ours, whatever its VM ID");
+        assertTrue(
+                grid.object(openstack) != null, "an OpenStack machine's reservation is not ours, whatever its VM ID");
         assertTrue(a.call("DEL", "old-1", "eth0", NET).ok());
         a.awaitSettled();
-        assertEquals(null, holderOf("10.79.0.51"), "the original driver's reservation (no comment, its EAs) is released on migration");
+        assertEquals(
+                null,
+                holderOf("10.79.0.51"),
+                "the original driver's reservation (no comment, its EAs) is released on migration");
     }
 
     @Test
@@ -233,9 +297,11 @@ class ReleaseOwnershipTest {
         try (Journal j = Journal.open(a.journalDir())) {
             // a view no grid has, with a '?' that once made the ref unusable, and an address that is none
             j.put(Attachment.pending(key("a-poison"), "cni_view?x=1", null, LONG_AGO)
-                    .withAllocation("10.79.0.999", 24, null, "fixedaddress/ZG5z:10.79.0.999/cni_view?x=1", "10.79.0.0/24")
+                    .withAllocation(
+                            "10.79.0.999", 24, null, "fixedaddress/ZG5z:10.79.0.999/cni_view?x=1", "10.79.0.0/24")
                     .withState(AttachmentState.DEL_PENDING));
-            for (int i = 0; i < 8; i++) j.put(j.get(key("good-" + i)).orElseThrow().withState(AttachmentState.DEL_PENDING));
+            for (int i = 0; i < 8; i++)
+                j.put(j.get(key("good-" + i)).orElseThrow().withState(AttachmentState.DEL_PENDING));
         }
         a.start();
         for (int i = 0; i < 8; i++) awaitReleased(a, "good-" + i);
@@ -248,7 +314,8 @@ class ReleaseOwnershipTest {
     void gcWithoutValidAttachmentsIsCode7AndReleasesNothing() throws Exception {
         TestHost a = startGridAndHost(true);
         String ip = address(a.call("ADD", "g1", "eth0", NET));
-        TestHost.Answer gc = a.call("GC", null, null, NET.replace("\"cniVersion\":\"1.0.0\"", "\"cniVersion\":\"1.1.0\""));
+        TestHost.Answer gc =
+                a.call("GC", null, null, NET.replace("\"cniVersion\":\"1.0.0\"", "\"cniVersion\":\"1.1.0\""));
         assertEquals(7, gc.code(), gc.toString());
         assertTrue(gc.msg().contains("cni.dev/valid-attachments"), gc.msg());
         assertEquals("g1", vmIdAt(ip));
@@ -281,15 +348,26 @@ class ReleaseOwnershipTest {
         List<JournalAudit.LiveAttachment> live = List.of(new JournalAudit.LiveAttachment("net1", "c1", "eth0"));
 
         JournalAudit.Report report = a.audit(live, false);
-        JournalAudit.Finding f = report.findings().stream().filter(x -> x.key().containerId().equals("c1")).findFirst().orElseThrow();
+        JournalAudit.Finding f = report.findings().stream()
+                .filter(x -> x.key().containerId().equals("c1"))
+                .findFirst()
+                .orElseThrow();
         assertEquals(JournalAudit.Kind.HELD_BY_ANOTHER, f.kind(), report.toString());
         assertTrue(f.detail().contains("c2"), f.detail());
 
         grid.resetCounters();
         JournalAudit.Report applied = a.audit(live, true);
-        assertTrue(applied.findings().stream().anyMatch(x -> x.kind() == JournalAudit.Kind.HELD_BY_ANOTHER && x.repaired()), applied.toString());
-        assertEquals(0, grid.requestCount("DELETE", "fixedaddress") + grid.requestCount("POST", "request")
-                + grid.requestCount("POST", "fixedaddress") + grid.requestCount("PUT", "fixedaddress"), "the grid is not written to");
+        assertTrue(
+                applied.findings().stream()
+                        .anyMatch(x -> x.kind() == JournalAudit.Kind.HELD_BY_ANOTHER && x.repaired()),
+                applied.toString());
+        assertEquals(
+                0,
+                grid.requestCount("DELETE", "fixedaddress")
+                        + grid.requestCount("POST", "request")
+                        + grid.requestCount("POST", "fixedaddress")
+                        + grid.requestCount("PUT", "fixedaddress"),
+                "the grid is not written to");
         assertTrue(a.daemon().ipam().journal().get(key("c1")).isEmpty(), "the record is dropped");
         assertEquals("c2", vmIdAt(ip));
     }

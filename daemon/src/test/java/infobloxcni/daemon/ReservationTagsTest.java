@@ -18,8 +18,16 @@ class ReservationTagsTest {
     private static final AttachmentKey KEY = new AttachmentKey("net1", "c1", "eth0");
 
     private static FixedAddress reservation(String comment, Map<String, String> eas) {
-        return new FixedAddress("fixedaddress/ZG5z:10.0.0.5/default", "10.0.0.5", "00:00:00:00:00:00", null, comment, "10.0.0.0/24",
-                "default", "MAC_ADDRESS", eas);
+        return new FixedAddress(
+                "fixedaddress/ZG5z:10.0.0.5/default",
+                "10.0.0.5",
+                "00:00:00:00:00:00",
+                null,
+                comment,
+                "10.0.0.0/24",
+                "default",
+                "MAC_ADDRESS",
+                eas);
     }
 
     private static Map<String, String> originalDrivers(String vmId) {
@@ -34,11 +42,22 @@ class ReservationTagsTest {
 
     @Test
     void anotherHostNetworkInterfaceOrContainerIsNot() {
-        assertFalse(TAGS.owns(reservation("infoblox-cni host=host-b net=net1 if=eth0", Map.of("VM ID", "c1")), KEY), "another host");
-        assertFalse(TAGS.owns(reservation("infoblox-cni host=host-a net=net2 if=eth0", Map.of("VM ID", "c1")), KEY), "another network");
-        assertFalse(TAGS.owns(reservation("infoblox-cni host=host-a net=net1 if=net1", Map.of("VM ID", "c1")), KEY), "another interface");
-        assertFalse(TAGS.owns(reservation("infoblox-cni host=host-a net=net1 if=eth0", Map.of("VM ID", "c2")), KEY), "another container");
-        assertFalse(TAGS.owns(reservation("infoblox-cni host=host-a net=net1 if=eth0 (kept by ops)", Map.of("VM ID", "c1")), KEY),
+        assertFalse(
+                TAGS.owns(reservation("infoblox-cni host=host-b net=net1 if=eth0", Map.of("VM ID", "c1")), KEY),
+                "another host");
+        assertFalse(
+                TAGS.owns(reservation("infoblox-cni host=host-a net=net2 if=eth0", Map.of("VM ID", "c1")), KEY),
+                "another network");
+        assertFalse(
+                TAGS.owns(reservation("infoblox-cni host=host-a net=net1 if=net1", Map.of("VM ID", "c1")), KEY),
+                "another interface");
+        assertFalse(
+                TAGS.owns(reservation("infoblox-cni host=host-a net=net1 if=eth0", Map.of("VM ID", "c2")), KEY),
+                "another container");
+        assertFalse(
+                TAGS.owns(
+                        reservation("infoblox-cni host=host-a net=net1 if=eth0 (kept by ops)", Map.of("VM ID", "c1")),
+                        KEY),
                 "a comment that says more than ours is not provably ours");
         assertNull(TAGS.keyOf(reservation("infoblox-cni host=host-b net=net1 if=eth0", Map.of("VM ID", "c1"))));
     }
@@ -59,24 +78,39 @@ class ReservationTagsTest {
 
     @Test
     void onlyFixedAddressesAreReservations() {
-        FixedAddress network = new FixedAddress("network/ZG5z:10.0.0.0/24/default", "10.0.0.5", null, null,
-                "infoblox-cni host=host-a net=net1 if=eth0", null, "default", null, Map.of("VM ID", "c1"));
+        FixedAddress network = new FixedAddress(
+                "network/ZG5z:10.0.0.0/24/default",
+                "10.0.0.5",
+                null,
+                null,
+                "infoblox-cni host=host-a net=net1 if=eth0",
+                null,
+                "default",
+                null,
+                Map.of("VM ID", "c1"));
         assertFalse(TAGS.owns(network, KEY));
     }
 
     @Test
     void poolAddressesAreTheHostsAndNoContainers() {
-        FixedAddress pool = reservation("infoblox-cni host=host-a net=net1 pool", Map.of("Tenant ID", "cluster-1", "Cloud API Owned", "True"));
+        FixedAddress pool = reservation(
+                "infoblox-cni host=host-a net=net1 pool", Map.of("Tenant ID", "cluster-1", "Cloud API Owned", "True"));
         assertEquals("net1", TAGS.poolNetworkOf(pool));
         assertTrue(TAGS.poolClaim("net1").matches(pool));
         assertFalse(TAGS.poolClaim("net2").matches(pool));
         assertNull(TAGS.keyOf(pool), "a pool address belongs to no attachment");
         assertFalse(TAGS.owns(pool, KEY));
         assertNull(new ReservationTags("host-b", "cluster-1", "Kubernetes").poolNetworkOf(pool), "another host's pool");
-        assertNull(TAGS.poolNetworkOf(reservation("infoblox-cni host=host-a net=net1 pool", Map.of("VM ID", "c9"))),
+        assertNull(
+                TAGS.poolNetworkOf(reservation("infoblox-cni host=host-a net=net1 pool", Map.of("VM ID", "c9"))),
                 "with a VM ID it is a container's");
-        assertTrue(Pattern.compile(ReservationTags.poolCommentRegex("host.a")).matcher("infoblox-cni host=host.a net=n pool").find());
-        assertFalse(Pattern.compile(ReservationTags.poolCommentRegex("host.a")).matcher("infoblox-cni host=hostXa net=n pool").find(),
+        assertTrue(Pattern.compile(ReservationTags.poolCommentRegex("host.a"))
+                .matcher("infoblox-cni host=host.a net=n pool")
+                .find());
+        assertFalse(
+                Pattern.compile(ReservationTags.poolCommentRegex("host.a"))
+                        .matcher("infoblox-cni host=hostXa net=n pool")
+                        .find(),
                 "a dot in a host name matches only a dot");
     }
 

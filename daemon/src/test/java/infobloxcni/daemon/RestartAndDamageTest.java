@@ -59,16 +59,31 @@ class RestartAndDamageTest extends GridAndDaemonTest {
 
     /** A reservation as an earlier run of this host would have made it, answer lost. */
     private String reserveBehindTheDaemonsBack(String containerId, String ip) {
-        return grid.createObject("fixedaddress", Map.of("ipv4addr", ip, "network_view", "default", "mac", "00:00:00:00:00:00",
-                "comment", "infoblox-cni host=host-a net=net1 if=eth0",
-                "extattrs", Map.of("VM ID", Map.of("value", containerId))));
+        return grid.createObject(
+                "fixedaddress",
+                Map.of(
+                        "ipv4addr",
+                        ip,
+                        "network_view",
+                        "default",
+                        "mac",
+                        "00:00:00:00:00:00",
+                        "comment",
+                        "infoblox-cni host=host-a net=net1 if=eth0",
+                        "extattrs",
+                        Map.of("VM ID", Map.of("value", containerId))));
     }
 
     @Test
     void addPendingWithAReservationOnTheGridIsAdopted() throws Exception {
         reserveBehindTheDaemonsBack("c1", "10.10.0.77");
-        restartWith(j -> j.put(Attachment.pending(new AttachmentKey("net1", "c1", "eth0"), "default", null, LONG_AGO).withUpdated(LONG_AGO)));
-        await("the pending ADD is settled", () -> record("c1").map(a -> a.state() == AttachmentState.ALLOCATED).orElse(false));
+        restartWith(j -> j.put(Attachment.pending(new AttachmentKey("net1", "c1", "eth0"), "default", null, LONG_AGO)
+                .withUpdated(LONG_AGO)));
+        await(
+                "the pending ADD is settled",
+                () -> record("c1")
+                        .map(a -> a.state() == AttachmentState.ALLOCATED)
+                        .orElse(false));
         grid.resetCounters();
         var add = host.call("ADD", "c1", "eth0", NET);
         assertEquals("10.10.0.77/24", add.address(), "the runtime's retry gets the adopted address");
@@ -78,7 +93,8 @@ class RestartAndDamageTest extends GridAndDaemonTest {
 
     @Test
     void addPendingWithNothingOnTheGridIsDropped() throws Exception {
-        restartWith(j -> j.put(Attachment.pending(new AttachmentKey("net1", "c1", "eth0"), "default", null, LONG_AGO).withUpdated(LONG_AGO)));
+        restartWith(j -> j.put(Attachment.pending(new AttachmentKey("net1", "c1", "eth0"), "default", null, LONG_AGO)
+                .withUpdated(LONG_AGO)));
         await("the pending ADD is dropped", () -> record("c1").isEmpty());
         assertEquals(0, reservationsOf("c1").size());
     }
@@ -86,7 +102,8 @@ class RestartAndDamageTest extends GridAndDaemonTest {
     @Test
     void aFreshAddPendingIsLeftToTheRetryWhichLooksBeforeAllocating() throws Exception {
         reserveBehindTheDaemonsBack("c1", "10.10.0.78");
-        restartWith(j -> j.put(Attachment.pending(new AttachmentKey("net1", "c1", "eth0"), "default", null, Instant.now())));
+        restartWith(j ->
+                j.put(Attachment.pending(new AttachmentKey("net1", "c1", "eth0"), "default", null, Instant.now())));
         var add = host.call("ADD", "c1", "eth0", NET);
         assertEquals("10.10.0.78/24", add.address());
         assertEquals(1, reservationsOf("c1").size(), "no second reservation");
@@ -99,7 +116,9 @@ class RestartAndDamageTest extends GridAndDaemonTest {
         restartWith(j -> j.put(Attachment.pending(new AttachmentKey("net1", "c1", "eth0"), "default", null, LONG_AGO)
                 .withAllocation("10.10.0.79", 24, "10.10.0.1", refKnown ? ref : null, "10.10.0.0/24")
                 .withState(AttachmentState.DEL_PENDING)));
-        await("the pending release is done", () -> reservationsOf("c1").isEmpty() && record("c1").isEmpty());
+        await(
+                "the pending release is done",
+                () -> reservationsOf("c1").isEmpty() && record("c1").isEmpty());
     }
 
     @Test
@@ -110,7 +129,9 @@ class RestartAndDamageTest extends GridAndDaemonTest {
         assertTrue(del.ok(), "the runtime is told the DEL succeeded: " + del);
         assertEquals(AttachmentState.DEL_PENDING, record("c1").orElseThrow().state());
         grid.faults().outage(false);
-        await("the release is replayed", () -> reservationsOf("c1").isEmpty() && record("c1").isEmpty());
+        await(
+                "the release is replayed",
+                () -> reservationsOf("c1").isEmpty() && record("c1").isEmpty());
     }
 
     @Test
@@ -122,7 +143,9 @@ class RestartAndDamageTest extends GridAndDaemonTest {
         host.start();
         assertEquals(AttachmentState.DEL_PENDING, record("c1").orElseThrow().state());
         grid.faults().outage(false);
-        await("the release is replayed after restart", () -> reservationsOf("c1").isEmpty() && record("c1").isEmpty());
+        await(
+                "the release is replayed after restart",
+                () -> reservationsOf("c1").isEmpty() && record("c1").isEmpty());
     }
 
     @Test
@@ -134,7 +157,10 @@ class RestartAndDamageTest extends GridAndDaemonTest {
         host.awaitGridUp();
         var again = host.call("ADD", "c1", "eth0", NET);
         assertTrue(again.ok(), again.toString());
-        assertEquals(1, reservationsOf("c1").size(), "old reservation released before the new one: " + first + " -> " + again.address());
+        assertEquals(
+                1,
+                reservationsOf("c1").size(),
+                "old reservation released before the new one: " + first + " -> " + again.address());
     }
 
     @Test
@@ -149,9 +175,12 @@ class RestartAndDamageTest extends GridAndDaemonTest {
 
     /** A libcni cache entry, as a runtime leaves it in /var/lib/cni/results. */
     private void cacheEntry(String network, String containerId, String ipamType, String address) throws Exception {
-        String config = "{\"cniVersion\":\"1.0.0\",\"name\":\"" + network + "\",\"type\":\"bridge\",\"ipam\":{\"type\":\"" + ipamType + "\"}}";
-        String entry = "{\"kind\":\"cniCacheV1\",\"containerId\":\"" + containerId + "\",\"ifName\":\"eth0\",\"networkName\":\"" + network
-                + "\",\"config\":\"" + java.util.Base64.getEncoder().encodeToString(config.getBytes()) + "\",\"result\":{\"cniVersion\":\"1.0.0\","
+        String config = "{\"cniVersion\":\"1.0.0\",\"name\":\"" + network
+                + "\",\"type\":\"bridge\",\"ipam\":{\"type\":\"" + ipamType + "\"}}";
+        String entry = "{\"kind\":\"cniCacheV1\",\"containerId\":\"" + containerId
+                + "\",\"ifName\":\"eth0\",\"networkName\":\"" + network
+                + "\",\"config\":\"" + java.util.Base64.getEncoder().encodeToString(config.getBytes())
+                + "\",\"result\":{\"cniVersion\":\"1.0.0\","
                 + "\"ips\":[{\"address\":\"" + address + "/24\",\"gateway\":\"10.10.0.1\"}]}}";
         Path cache = host.config().cniCacheDir();
         Files.createDirectories(cache);
@@ -161,44 +190,76 @@ class RestartAndDamageTest extends GridAndDaemonTest {
     @Test
     void theOriginalDriversReservationOfALiveContainerIsAdoptedFromTheCniCache() throws Exception {
         // the original driver's reservation: its cloud EAs, no comment naming a host
-        grid.createObject("fixedaddress", Map.of("ipv4addr", "10.10.0.90", "network_view", "default", "mac", "00:00:00:00:00:00",
-                "extattrs", TestHost.originalDriversEas("legacy")));
+        grid.createObject(
+                "fixedaddress",
+                Map.of(
+                        "ipv4addr",
+                        "10.10.0.90",
+                        "network_view",
+                        "default",
+                        "mac",
+                        "00:00:00:00:00:00",
+                        "extattrs",
+                        TestHost.originalDriversEas("legacy")));
         cacheEntry("net1", "legacy", "infoblox", "10.10.0.90");
         for (int i = 0; i < 5; i++) cacheEntry("other-net", "hl" + i, "host-local", "10.99.0." + (10 + i));
         host.stop();
         grid.resetCounters();
         host.start();
         await("the CNI cache entry is adopted", () -> record("legacy").isPresent());
-        assertEquals(2, grid.requestCount("GET", "fixedaddress"), "one search for this host's reservations, one for the cached "
-                + "infoblox attachment; none for host-local's: " + grid.requestLog());
+        assertEquals(
+                2,
+                grid.requestCount("GET", "fixedaddress"),
+                "one search for this host's reservations, one for the cached "
+                        + "infoblox attachment; none for host-local's: " + grid.requestLog());
         var add = host.call("ADD", "legacy", "eth0", NET);
         assertEquals("10.10.0.90/24", add.address(), "adopted, not duplicated");
         assertEquals("10.10.0.1", add.json().path("ips").path(0).path("gateway").asText());
         assertEquals(0, grid.requestCount("POST", "fixedaddress"));
     }
 
-    enum Damage { FLIP_BYTES, ZERO_PAGE, TRUNCATE, GARBAGE_FILE }
+    enum Damage {
+        FLIP_BYTES,
+        ZERO_PAGE,
+        TRUNCATE,
+        GARBAGE_FILE
+    }
 
     @ParameterizedTest
     @org.junit.jupiter.params.provider.EnumSource(Damage.class)
     void aDamagedJournalIsMovedAsideAndRebuiltFromTheGrid(Damage damage) throws Exception {
-        for (int i = 0; i < 20; i++) assertTrue(host.call("ADD", "d" + i, "eth0", NET).ok());
+        for (int i = 0; i < 20; i++)
+            assertTrue(host.call("ADD", "d" + i, "eth0", NET).ok());
         String address = host.call("ADD", "d7", "eth0", NET).address();
         host.stop();
         Path log = newestLog();
         long size = Files.size(log);
         try (RandomAccessFile f = new RandomAccessFile(log.toFile(), "rw")) {
             switch (damage) {
-                case FLIP_BYTES -> { f.seek(size / 2); int b = f.read(); f.seek(size / 2); f.write(b ^ 0x5A); f.seek(size / 3); f.write(0xFF); }
-                case ZERO_PAGE -> { f.seek(Math.max(0, size / 2 - 2048)); f.write(new byte[(int) Math.min(4096, size / 2)]); }
+                case FLIP_BYTES -> {
+                    f.seek(size / 2);
+                    int b = f.read();
+                    f.seek(size / 2);
+                    f.write(b ^ 0x5A);
+                    f.seek(size / 3);
+                    f.write(0xFF);
+                }
+                case ZERO_PAGE -> {
+                    f.seek(Math.max(0, size / 2 - 2048));
+                    f.write(new byte[(int) Math.min(4096, size / 2)]);
+                }
                 case TRUNCATE -> f.setLength(size / 2);
-                case GARBAGE_FILE -> { f.seek(0); f.write("this is not a journal at all".getBytes()); }
+                case GARBAGE_FILE -> {
+                    f.seek(0);
+                    f.write("this is not a journal at all".getBytes());
+                }
             }
         }
         host.start();
         await("the journal is merged with the grid", () -> record("d7").isPresent());
         grid.resetCounters();
-        for (int i = 0; i < 20; i++) assertTrue(host.call("ADD", "d" + i, "eth0", NET).ok());
+        for (int i = 0; i < 20; i++)
+            assertTrue(host.call("ADD", "d" + i, "eth0", NET).ok());
         assertEquals(address, host.call("ADD", "d7", "eth0", NET).address(), "same answer as before the damage");
         assertEquals(0, grid.requestCount("POST", "fixedaddress"), "nothing allocated twice");
         assertTrue(host.call("DEL", "d3", "eth0", NET).ok());
@@ -207,14 +268,17 @@ class RestartAndDamageTest extends GridAndDaemonTest {
         if (damage != Damage.TRUNCATE) {
             assertTrue(host.daemon().journalQuarantines() > 0, "the damaged journal was moved aside");
             try (Stream<Path> files = Files.list(host.journalDir())) {
-                assertTrue(files.anyMatch(p -> p.getFileName().toString().startsWith("corrupt-")), "kept for forensics");
+                assertTrue(
+                        files.anyMatch(p -> p.getFileName().toString().startsWith("corrupt-")), "kept for forensics");
             }
         }
     }
 
     private Path newestLog() throws Exception {
         try (Stream<Path> files = Files.list(host.journalDir())) {
-            List<Path> logs = files.filter(p -> p.getFileName().toString().startsWith("log-")).sorted().toList();
+            List<Path> logs = files.filter(p -> p.getFileName().toString().startsWith("log-"))
+                    .sorted()
+                    .toList();
             assertFalse(logs.isEmpty(), "journal has a log file");
             return logs.getLast();
         }

@@ -28,11 +28,19 @@ final class SecondUser implements AutoCloseable {
 
     static SecondUser create() {
         assumeTrue("root".equals(System.getProperty("user.name")), "needs root (useradd)");
-        assumeTrue(new File("/usr/sbin/useradd").canExecute() && new File("/usr/bin/setpriv").canExecute(),
+        assumeTrue(
+                new File("/usr/sbin/useradd").canExecute() && new File("/usr/bin/setpriv").canExecute(),
                 "needs useradd and setpriv");
         String name = "ibcni" + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 30), 36);
-        var made = ExternalCommand.run(Duration.ofSeconds(30), "useradd", "--system", "--no-create-home", "--user-group",
-                "--shell", "/usr/sbin/nologin", name);
+        var made = ExternalCommand.run(
+                Duration.ofSeconds(30),
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--user-group",
+                "--shell",
+                "/usr/sbin/nologin",
+                name);
         if (!made.ok()) throw new AssertionError("useradd failed: " + made);
         return new SecondUser(name, id("-u", name), id("-g", name));
     }
@@ -45,7 +53,8 @@ final class SecondUser implements AutoCloseable {
 
     /** {@code argv} as this user and group only (no supplementary groups), with {@code env} added. */
     ExternalCommand.Result run(Duration timeout, Map<String, String> env, String stdin, String... argv) {
-        List<String> command = new ArrayList<>(List.of("setpriv", "--reuid=" + uid, "--regid=" + gid, "--clear-groups", "--"));
+        List<String> command =
+                new ArrayList<>(List.of("setpriv", "--reuid=" + uid, "--regid=" + gid, "--clear-groups", "--"));
         command.addAll(List.of(argv));
         return ExternalCommand.run(timeout, env, stdin, command.toArray(String[]::new));
     }
@@ -53,7 +62,8 @@ final class SecondUser implements AutoCloseable {
     /** A Java main of the test class path, run as this user (the class path must be readable by it). */
     ExternalCommand.Result java(Duration timeout, String classPath, Class<?> main, String... args) {
         String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> argv = new ArrayList<>(List.of(java, "-XX:-UsePerfData", "-Xshare:off", "-cp", classPath, main.getName()));
+        List<String> argv =
+                new ArrayList<>(List.of(java, "-XX:-UsePerfData", "-Xshare:off", "-cp", classPath, main.getName()));
         argv.addAll(List.of(args));
         return run(timeout, Map.of(), null, argv.toArray(String[]::new));
     }
@@ -63,7 +73,11 @@ final class SecondUser implements AutoCloseable {
      * which another user can read; the local Maven repository may not be readable to it.
      */
     static String treeClassPath() {
-        String root = Path.of(System.getProperty("user.dir")).toAbsolutePath().getParent().toString() + File.separator;
+        String root = Path.of(System.getProperty("user.dir"))
+                        .toAbsolutePath()
+                        .getParent()
+                        .toString()
+                + File.separator;
         List<String> out = new ArrayList<>();
         for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
             if (Path.of(entry).toAbsolutePath().toString().startsWith(root)) out.add(entry);

@@ -17,21 +17,35 @@ import org.junit.jupiter.api.io.TempDir;
  * as good as published. The password itself is never logged.
  */
 class SecretsTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void plainHttpAndAReadablePasswordFileAreWarnedAboutAndLoggedAsTheyAre() throws Exception {
         String password = "pw-" + Long.toHexString(new java.security.SecureRandom().nextLong());
         Path passwordFile = Files.writeString(dir.resolve("wapi-password"), password + "\n");
         Files.setPosixFilePermissions(passwordFile, PosixFilePermissions.fromString("rw-r--r--"));
-        try (WapiSimulator grid = WapiSimulator.builder().port(0).credentials(TestHost.USER, password).https(false).build().start()) {
+        try (WapiSimulator grid = WapiSimulator.builder()
+                .port(0)
+                .credentials(TestHost.USER, password)
+                .https(false)
+                .build()
+                .start()) {
             TestHost host = new TestHost(grid, dir, "host-s");
-            try (DaemonProcess daemon = DaemonProcess.start(grid, host, dir, "", List.of(), "--wapi-password-file", passwordFile.toString())) {
+            try (DaemonProcess daemon = DaemonProcess.start(
+                    grid, host, dir, "", List.of(), "--wapi-password-file", passwordFile.toString())) {
                 daemon.awaitServing(host);
                 String log = daemon.fullLog();
-                String starting = log.lines().filter(l -> l.contains("starting with")).findFirst().orElse("");
-                assertTrue(starting.contains("http://127.0.0.1") && !starting.contains("sslVerify"), "the start line says what the daemon does: " + starting);
-                assertTrue(log.contains("WARNING") && log.contains("--wapi-scheme http") && log.contains("clear text"), log);
+                String starting = log.lines()
+                        .filter(l -> l.contains("starting with"))
+                        .findFirst()
+                        .orElse("");
+                assertTrue(
+                        starting.contains("http://127.0.0.1") && !starting.contains("sslVerify"),
+                        "the start line says what the daemon does: " + starting);
+                assertTrue(
+                        log.contains("WARNING") && log.contains("--wapi-scheme http") && log.contains("clear text"),
+                        log);
                 assertTrue(log.contains("the WAPI password's file " + passwordFile + " may be read by others"), log);
                 assertFalse(log.contains(password), "the password itself is never logged");
             }

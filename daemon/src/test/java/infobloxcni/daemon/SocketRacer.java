@@ -12,7 +12,7 @@ import java.nio.file.Path;
  * connect succeeds (it got in, e.g. between a bind and the chmod after it); exits 1 if it never did.
  */
 public final class SocketRacer {
-    private SocketRacer() { }
+    private SocketRacer() {}
 
     public static void main(String[] args) throws Exception {
         UnixDomainSocketAddress address = UnixDomainSocketAddress.of(Path.of(args[0]));

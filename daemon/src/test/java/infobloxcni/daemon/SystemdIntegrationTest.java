@@ -21,17 +21,24 @@ import org.junit.jupiter.api.io.TempDir;
 class SystemdIntegrationTest {
     static final Path REPO = Path.of(System.getProperty("user.dir")).getParent();
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void unitsPassSystemdAnalyzeVerify() throws Exception {
         assumeTrue(new File("/usr/bin/systemd-analyze").canExecute(), "systemd-analyze not installed");
         for (String unit : List.of("infoblox-cni-daemon.socket", "infoblox-cni-daemon.service")) {
-            String text = Files.readString(REPO.resolve("systemd").resolve(unit)).replace("/opt/infoblox-cni", REPO.toString());
+            String text = Files.readString(REPO.resolve("systemd").resolve(unit))
+                    .replace("/opt/infoblox-cni", REPO.toString());
             Files.writeString(dir.resolve(unit), text);
         }
-        Process verify = new ProcessBuilder("systemd-analyze", "verify", dir.resolve("infoblox-cni-daemon.socket").toString(),
-                dir.resolve("infoblox-cni-daemon.service").toString()).redirectErrorStream(true).start();
+        Process verify = new ProcessBuilder(
+                        "systemd-analyze",
+                        "verify",
+                        dir.resolve("infoblox-cni-daemon.socket").toString(),
+                        dir.resolve("infoblox-cni-daemon.service").toString())
+                .redirectErrorStream(true)
+                .start();
         String out = new String(verify.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(verify.waitFor(60, TimeUnit.SECONDS));
         assertEquals(0, verify.exitValue(), out);
@@ -42,15 +49,23 @@ class SystemdIntegrationTest {
     void theServiceIsHardenedToAnExposureSystemdCallsOk() throws Exception {
         assumeTrue(new File("/usr/bin/systemd-analyze").canExecute(), "systemd-analyze not installed");
         Path unit = dir.resolve("infoblox-cni-daemon.service");
-        Files.writeString(unit, Files.readString(REPO.resolve("systemd").resolve(unit.getFileName().toString()))
-                .replace("/opt/infoblox-cni", REPO.toString()));
-        Process security = new ProcessBuilder("systemd-analyze", "security", "--offline=yes", unit.toString()).redirectErrorStream(true).start();
+        Files.writeString(
+                unit,
+                Files.readString(REPO.resolve("systemd")
+                                .resolve(unit.getFileName().toString()))
+                        .replace("/opt/infoblox-cni", REPO.toString()));
+        Process security = new ProcessBuilder("systemd-analyze", "security", "--offline=yes", unit.toString())
+                .redirectErrorStream(true)
+                .start();
         String out = new String(security.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(security.waitFor(60, TimeUnit.SECONDS));
-        var m = java.util.regex.Pattern.compile("Overall exposure level for \\S+: (\\d+\\.\\d+) (\\w+)").matcher(out);
+        var m = java.util.regex.Pattern.compile("Overall exposure level for \\S+: (\\d+\\.\\d+) (\\w+)")
+                .matcher(out);
         assertTrue(m.find(), out);
         double exposure = Double.parseDouble(m.group(1));
-        assertTrue(exposure <= 4.9, "systemd rates 4.9 or less OK; the unit scores " + exposure + " " + m.group(2) + ":\n" + out);
+        assertTrue(
+                exposure <= 4.9,
+                "systemd rates 4.9 or less OK; the unit scores " + exposure + " " + m.group(2) + ":\n" + out);
     }
 
     @Test
@@ -61,13 +76,35 @@ class SystemdIntegrationTest {
             Path socket = host.socket();
             Files.createDirectories(socket.getParent());
             String java = ProcessHandle.current().info().command().orElse("java");
-            List<String> command = new ArrayList<>(List.of("systemd-socket-activate", "-l", socket.toString(),
-                    "-E", "WAPI_PASSWORD=" + TestHost.PASSWORD,
-                    java, "-Djava.io.tmpdir=" + dir, "-cp", System.getProperty("java.class.path"), DaemonMain.class.getName(),
-                    "--grid-host", "127.0.0.1", "--wapi-port", String.valueOf(grid.port()), "--wapi-scheme", "http",
-                    "--wapi-username", TestHost.USER, "--socket-dir", socket.getParent().toString(),
-                    "--state-dir", dir.resolve("state").toString(), "--host-id", "host-sa"));
-            Process activator = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("daemon.log").toFile()).start();
+            List<String> command = new ArrayList<>(List.of(
+                    "systemd-socket-activate",
+                    "-l",
+                    socket.toString(),
+                    "-E",
+                    "WAPI_PASSWORD=" + TestHost.PASSWORD,
+                    java,
+                    "-Djava.io.tmpdir=" + dir,
+                    "-cp",
+                    System.getProperty("java.class.path"),
+                    DaemonMain.class.getName(),
+                    "--grid-host",
+                    "127.0.0.1",
+                    "--wapi-port",
+                    String.valueOf(grid.port()),
+                    "--wapi-scheme",
+                    "http",
+                    "--wapi-username",
+                    TestHost.USER,
+                    "--socket-dir",
+                    socket.getParent().toString(),
+                    "--state-dir",
+                    dir.resolve("state").toString(),
+                    "--host-id",
+                    "host-sa"));
+            Process activator = new ProcessBuilder(command)
+                    .redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("daemon.log").toFile())
+                    .start();
             try {
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
                 while (!Files.exists(socket) && System.nanoTime() < deadline) Thread.sleep(50);
@@ -92,13 +129,35 @@ class SystemdIntegrationTest {
             Path socket = host.socket();
             Files.createDirectories(socket.getParent());
             String java = ProcessHandle.current().info().command().orElse("java");
-            List<String> command = new ArrayList<>(List.of("systemd-socket-activate", "-l", socket.toString(),
-                    "-E", "WAPI_PASSWORD=" + TestHost.PASSWORD,
-                    java, "-Djava.io.tmpdir=" + dir, "-cp", System.getProperty("java.class.path"), DaemonMain.class.getName(),
-                    "--grid-host", "127.0.0.1", "--wapi-port", String.valueOf(grid.port()), "--wapi-scheme", "http",
-                    "--wapi-username", TestHost.USER, "--socket-dir", socket.getParent().toString(),
-                    "--state-dir", dir.resolve("state").toString(), "--host-id", "host-sa"));
-            Process activator = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(dir.resolve("daemon.log").toFile()).start();
+            List<String> command = new ArrayList<>(List.of(
+                    "systemd-socket-activate",
+                    "-l",
+                    socket.toString(),
+                    "-E",
+                    "WAPI_PASSWORD=" + TestHost.PASSWORD,
+                    java,
+                    "-Djava.io.tmpdir=" + dir,
+                    "-cp",
+                    System.getProperty("java.class.path"),
+                    DaemonMain.class.getName(),
+                    "--grid-host",
+                    "127.0.0.1",
+                    "--wapi-port",
+                    String.valueOf(grid.port()),
+                    "--wapi-scheme",
+                    "http",
+                    "--wapi-username",
+                    TestHost.USER,
+                    "--socket-dir",
+                    socket.getParent().toString(),
+                    "--state-dir",
+                    dir.resolve("state").toString(),
+                    "--host-id",
+                    "host-sa"));
+            Process activator = new ProcessBuilder(command)
+                    .redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("daemon.log").toFile())
+                    .start();
             try {
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
                 while (!Files.exists(socket) && System.nanoTime() < deadline) Thread.sleep(50);

@@ -18,19 +18,39 @@ import org.newsclub.net.unix.AFUNIXSocketAddress;
 
 /** The daemon under a test-made NOTIFY_SOCKET, as systemd runs a Type=notify service: READY, STATUS, watchdog pings, STOPPING. */
 class SystemdNotifyTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void theDaemonSaysReadyOnceItServesPingsTheWatchdogAndSaysStopping() throws Exception {
         Path notify = dir.resolve("notify.sock");
-        try (WapiSimulator grid = TestHost.startGrid(); AFUNIXDatagramSocket systemd = AFUNIXDatagramSocket.newInstance()) {
+        try (WapiSimulator grid = TestHost.startGrid();
+                AFUNIXDatagramSocket systemd = AFUNIXDatagramSocket.newInstance()) {
             systemd.bind(AFUNIXSocketAddress.of(notify));
             systemd.setSoTimeout(20_000);
             String java = ProcessHandle.current().info().command().orElse("java");
-            ProcessBuilder pb = new ProcessBuilder(java, "-Djava.io.tmpdir=" + dir, "-cp", System.getProperty("java.class.path"),
-                    DaemonMain.class.getName(), "--grid-host", "127.0.0.1", "--wapi-port", String.valueOf(grid.port()), "--wapi-scheme", "http",
-                    "--wapi-username", TestHost.USER, "--socket-dir", dir.resolve("run").toString(), "--state-dir", dir.resolve("state").toString(),
-                    "--host-id", "notify-host").redirectErrorStream(true).redirectOutput(dir.resolve("daemon.log").toFile());
+            ProcessBuilder pb = new ProcessBuilder(
+                            java,
+                            "-Djava.io.tmpdir=" + dir,
+                            "-cp",
+                            System.getProperty("java.class.path"),
+                            DaemonMain.class.getName(),
+                            "--grid-host",
+                            "127.0.0.1",
+                            "--wapi-port",
+                            String.valueOf(grid.port()),
+                            "--wapi-scheme",
+                            "http",
+                            "--wapi-username",
+                            TestHost.USER,
+                            "--socket-dir",
+                            dir.resolve("run").toString(),
+                            "--state-dir",
+                            dir.resolve("state").toString(),
+                            "--host-id",
+                            "notify-host")
+                    .redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("daemon.log").toFile());
             pb.environment().put("WAPI_PASSWORD", TestHost.PASSWORD);
             pb.environment().put("NOTIFY_SOCKET", notify.toString());
             pb.environment().put("WATCHDOG_USEC", "1000000");
@@ -41,7 +61,8 @@ class SystemdNotifyTest {
                 seen.add(ready);
                 assertTrue(ready.startsWith("READY=1\n"), "first: READY=1: " + ready);
                 assertTrue(ready.contains("STATUS=grid "), ready);
-                assertTrue(Files.exists(dir.resolve("run").resolve("infoblox.sock")), "READY only once the socket serves");
+                assertTrue(
+                        Files.exists(dir.resolve("run").resolve("infoblox.sock")), "READY only once the socket serves");
                 int pings = 0;
                 while (pings < 2) {
                     String m = receive(systemd);
@@ -56,7 +77,8 @@ class SystemdNotifyTest {
                 } while (!m.equals("STOPPING=1"));
                 assertTrue(daemon.waitFor(20, TimeUnit.SECONDS));
             } catch (SocketTimeoutException e) {
-                throw new AssertionError("no more notifications; got " + seen + "\n" + Files.readString(dir.resolve("daemon.log")), e);
+                throw new AssertionError(
+                        "no more notifications; got " + seen + "\n" + Files.readString(dir.resolve("daemon.log")), e);
             } finally {
                 daemon.destroyForcibly();
             }

@@ -1,10 +1,10 @@
 package infobloxcni.daemon;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import infobloxcni.wire.Envelope;
 import infobloxcni.wapi.SslVerify;
 import infobloxcni.wapi.WapiConfig;
 import infobloxcni.wapisim.WapiSimulator;
+import infobloxcni.wire.Envelope;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.StandardProtocolFamily;
@@ -43,7 +43,12 @@ public final class TestHost implements AutoCloseable {
     }
 
     public static WapiSimulator startGrid() {
-        return WapiSimulator.builder().port(0).credentials(USER, PASSWORD).https(false).build().start();
+        return WapiSimulator.builder()
+                .port(0)
+                .credentials(USER, PASSWORD)
+                .https(false)
+                .build()
+                .start();
     }
 
     public DaemonConfig config() {
@@ -51,11 +56,35 @@ public final class TestHost implements AutoCloseable {
     }
 
     public DaemonConfig config(Duration callTimeout) {
-        WapiConfig wapi = new WapiConfig("127.0.0.1", grid.port(), "2.5", USER, PASSWORD, new SslVerify.System(), false,
-                Duration.ofSeconds(1), callTimeout, callTimeout);
-        return new DaemonConfig(wapi, dir.resolve("run"), "infoblox", PosixFilePermissions.fromString("rw-------"), null,
-                dir.resolve("state"), dir.resolve("cni-cache"), "default", List.of("172.18.0.0/16"), 24, "cluster-1", "Kubernetes",
-                hostId, Duration.ofSeconds(2), bounds, poolSize, null);
+        WapiConfig wapi = new WapiConfig(
+                "127.0.0.1",
+                grid.port(),
+                "2.5",
+                USER,
+                PASSWORD,
+                new SslVerify.System(),
+                false,
+                Duration.ofSeconds(1),
+                callTimeout,
+                callTimeout);
+        return new DaemonConfig(
+                wapi,
+                dir.resolve("run"),
+                "infoblox",
+                PosixFilePermissions.fromString("rw-------"),
+                null,
+                dir.resolve("state"),
+                dir.resolve("cni-cache"),
+                "default",
+                List.of("172.18.0.0/16"),
+                24,
+                "cluster-1",
+                "Kubernetes",
+                hostId,
+                Duration.ofSeconds(2),
+                bounds,
+                poolSize,
+                null);
     }
 
     /** The daemon's --pool-size (0 unless set: most tests count the grid's reservations exactly). */
@@ -82,7 +111,11 @@ public final class TestHost implements AutoCloseable {
 
     /** The audit, also releasing the pool of {@code forgetHost} (a host that is gone) with apply. */
     public JournalAudit.Report audit(List<JournalAudit.LiveAttachment> live, boolean apply, String forgetHost) {
-        var args = NetConf.JSON.createObjectNode().put("apply", apply).put("liveSource", "test").put("forgetHost", forgetHost);
+        var args = NetConf.JSON
+                .createObjectNode()
+                .put("apply", apply)
+                .put("liveSource", "test")
+                .put("forgetHost", forgetHost);
         if (live != null) args.set("live", JournalAudit.liveToJson(live));
         Answer answer = send(Map.of(AdminCommands.ENV, "audit"), args.toString());
         if (answer.exitCode() != 0) throw new AssertionError("audit failed: " + answer);
@@ -109,7 +142,9 @@ public final class TestHost implements AutoCloseable {
         return this;
     }
 
-    public Daemon daemon() { return daemon; }
+    public Daemon daemon() {
+        return daemon;
+    }
 
     /**
      * After a simulated outage ends: waits until this daemon's probe has seen the grid back (it
@@ -118,7 +153,8 @@ public final class TestHost implements AutoCloseable {
     public void awaitGridUp() {
         long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
         while (daemon.gridHealth().failingFast()) {
-            if (System.nanoTime() > deadline) throw new AssertionError("the daemon still believes the grid down after 15 s");
+            if (System.nanoTime() > deadline)
+                throw new AssertionError("the daemon still believes the grid down after 15 s");
             try {
                 Thread.sleep(20);
             } catch (InterruptedException e) {
@@ -136,7 +172,8 @@ public final class TestHost implements AutoCloseable {
     public void awaitSettled() {
         long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
         while (daemon.settlingBehind() > 0) {
-            if (System.nanoTime() > deadline) throw new AssertionError("settlements behind answers still running after 15 s");
+            if (System.nanoTime() > deadline)
+                throw new AssertionError("settlements behind answers still running after 15 s");
             try {
                 Thread.sleep(5);
             } catch (InterruptedException e) {
@@ -146,9 +183,13 @@ public final class TestHost implements AutoCloseable {
         }
     }
 
-    public Path socket() { return dir.resolve("run").resolve("infoblox.sock"); }
+    public Path socket() {
+        return dir.resolve("run").resolve("infoblox.sock");
+    }
 
-    public Path journalDir() { return dir.resolve("state").resolve("journal"); }
+    public Path journalDir() {
+        return dir.resolve("state").resolve("journal");
+    }
 
     /** Stops the daemon, keeping its journal; {@link #start()} brings it back. */
     public void stop() {
@@ -202,7 +243,8 @@ public final class TestHost implements AutoCloseable {
             });
             try {
                 channel.connect(UnixDomainSocketAddress.of(socket()));
-                new Envelope.Request(env, stdin.getBytes(StandardCharsets.UTF_8)).write(Channels.newOutputStream(channel));
+                new Envelope.Request(env, stdin.getBytes(StandardCharsets.UTF_8))
+                        .write(Channels.newOutputStream(channel));
                 Envelope.Response response = Envelope.Response.read(Channels.newInputStream(channel));
                 return new Answer(response.exitCode(), new String(response.stdout(), StandardCharsets.UTF_8));
             } catch (IOException e) {
@@ -226,24 +268,35 @@ public final class TestHost implements AutoCloseable {
             }
         }
 
-        public int code() { return json().path("code").asInt(); }
+        public int code() {
+            return json().path("code").asInt();
+        }
 
-        public String msg() { return json().path("msg").asText(); }
+        public String msg() {
+            return json().path("msg").asText();
+        }
 
         /** The one address of an ADD result, whatever the layout. */
         public String address() {
             JsonNode j = json();
-            return j.has("ip4") ? j.path("ip4").path("ip").asText() : j.path("ips").path(0).path("address").asText();
+            return j.has("ip4")
+                    ? j.path("ip4").path("ip").asText()
+                    : j.path("ips").path(0).path("address").asText();
         }
 
-        public boolean ok() { return exitCode == 0; }
+        public boolean ok() {
+            return exitCode == 0;
+        }
 
         @Override
-        public String toString() { return "exit " + exitCode + ": " + stdout; }
+        public String toString() {
+            return "exit " + exitCode + ": " + stdout;
+        }
     }
 
     public static String netconf(String version, String name, String ipamExtra) {
-        return "{\"cniVersion\":\"" + version + "\",\"name\":\"" + name + "\",\"type\":\"bridge\",\"ipam\":{\"type\":\"infoblox\""
+        return "{\"cniVersion\":\"" + version + "\",\"name\":\"" + name
+                + "\",\"type\":\"bridge\",\"ipam\":{\"type\":\"infoblox\""
                 + (ipamExtra.isEmpty() ? "" : "," + ipamExtra) + "}}";
     }
 
@@ -253,7 +306,9 @@ public final class TestHost implements AutoCloseable {
      */
     /** The grid's fixed addresses whose {@code VM ID} is this container. */
     public static List<Map<String, Object>> reservationsOf(WapiSimulator grid, String containerId) {
-        return grid.objects("fixedaddress").stream().filter(f -> containerId.equals(ea(f, "VM ID"))).toList();
+        return grid.objects("fixedaddress").stream()
+                .filter(f -> containerId.equals(ea(f, "VM ID")))
+                .toList();
     }
 
     /** The value of an object's extensible attribute, null when it has none by that name. */
@@ -263,8 +318,15 @@ public final class TestHost implements AutoCloseable {
     }
 
     public static Map<String, Object> originalDriversEas(String containerId) {
-        return Map.of("VM ID", Map.of("value", containerId), "CMP Type", Map.of("value", "Kubernetes"),
-                "Tenant ID", Map.of("value", "cluster-1"), "Cloud API Owned", Map.of("value", "True"));
+        return Map.of(
+                "VM ID",
+                Map.of("value", containerId),
+                "CMP Type",
+                Map.of("value", "Kubernetes"),
+                "Tenant ID",
+                Map.of("value", "cluster-1"),
+                "Cloud API Owned",
+                Map.of("value", "True"));
     }
 
     /** Adds prevResult (for CHECK/DEL) to a netconf. */
@@ -275,7 +337,8 @@ public final class TestHost implements AutoCloseable {
     public static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir)) return;
         try (var walk = Files.walk(dir)) {
-            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            walk.sorted(java.util.Comparator.reverseOrder())
+                    .forEach(p -> p.toFile().delete());
         }
     }
 }

@@ -28,14 +28,18 @@ class VerbBoundsTest {
     private static final Duration ADD_BOUND = Duration.ofSeconds(3);
     private static final Duration DEL_BOUND = Duration.ofSeconds(1);
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
+
     private WapiSimulator grid;
     private TestHost host;
 
     @BeforeEach
     void start() throws Exception {
         grid = TestHost.startGrid();
-        host = new TestHost(grid, dir, "host-a").bounds(new DaemonConfig.VerbBounds(ADD_BOUND, DEL_BOUND)).start();
+        host = new TestHost(grid, dir, "host-a")
+                .bounds(new DaemonConfig.VerbBounds(ADD_BOUND, DEL_BOUND))
+                .start();
     }
 
     @AfterEach
@@ -62,7 +66,8 @@ class VerbBoundsTest {
         long ms = (System.nanoTime() - t0) / 1_000_000;
         assertEquals(CniError.TRY_AGAIN_LATER, add.code(), add.toString());
         // the POST times out (2 s call timeout) and the search that follows a lost answer must fit in what is left
-        assertTrue(ms < ADD_BOUND.toMillis() + 700, "an ADD waits at most its bound (" + ADD_BOUND + "): " + ms + " ms");
+        assertTrue(
+                ms < ADD_BOUND.toMillis() + 700, "an ADD waits at most its bound (" + ADD_BOUND + "): " + ms + " ms");
         t0 = System.nanoTime();
         assertTrue(host.call("DEL", "c1", "eth0", NET).ok(), "a DEL then succeeds, its release queued");
         ms = (System.nanoTime() - t0) / 1_000_000;
@@ -82,13 +87,23 @@ class VerbBoundsTest {
         }
         grid.faults().outage(true);
         host.start();
-        await("the release was tried during the outage", Duration.ofSeconds(15), () -> host.daemon().ipam().journal()
-                .get(new AttachmentKey("net1", "c1", "eth0")).map(r -> r.attempts() > 12).orElse(false));
+        await(
+                "the release was tried during the outage",
+                Duration.ofSeconds(15),
+                () -> host.daemon()
+                        .ipam()
+                        .journal()
+                        .get(new AttachmentKey("net1", "c1", "eth0"))
+                        .map(r -> r.attempts() > 12)
+                        .orElse(false));
         grid.faults().outage(false);
         long t0 = System.nanoTime();
-        await("the release goes once the grid is back", Duration.ofSeconds(15),
+        await(
+                "the release goes once the grid is back",
+                Duration.ofSeconds(15),
                 () -> grid.objects("fixedaddress").stream().noneMatch(f -> "c1".equals(TestHost.ea(f, "VM ID"))));
         long ms = (System.nanoTime() - t0) / 1_000_000;
-        assertTrue(ms < 5000, "replayed within seconds of the grid's return, not at its 5-minute backoff: " + ms + " ms");
+        assertTrue(
+                ms < 5000, "replayed within seconds of the grid's return, not at its 5-minute backoff: " + ms + " ms");
     }
 }

@@ -30,7 +30,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 class WarmPoolRecoveryTest {
     private static final String NET = netconf("1.1.0", "pool-net", "\"subnet\":\"10.46.0.0/24\",\"pool-size\":3");
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
+
     private WapiSimulator grid;
     private TestHost host;
 
@@ -59,7 +61,9 @@ class WarmPoolRecoveryTest {
     }
 
     private List<Map<String, Object>> poolEntriesOf(String hostId) {
-        return grid.objects("fixedaddress").stream().filter(f -> ("infoblox-cni host=" + hostId + " net=pool-net pool").equals(f.get("comment"))).toList();
+        return grid.objects("fixedaddress").stream()
+                .filter(f -> ("infoblox-cni host=" + hostId + " net=pool-net pool").equals(f.get("comment")))
+                .toList();
     }
 
     /**
@@ -70,13 +74,18 @@ class WarmPoolRecoveryTest {
     private void cacheEntry(String containerId, String address, boolean networkList) throws Exception {
         Path cache = dir.resolve("a").resolve("cni-cache");
         Files.createDirectories(cache);
-        String cached = networkList ? "{\"cniVersion\":\"1.1.0\",\"name\":\"pool-net\",\"plugins\":[" + NET + ",{\"type\":\"portmap\"}]}" : NET;
+        String cached = networkList
+                ? "{\"cniVersion\":\"1.1.0\",\"name\":\"pool-net\",\"plugins\":[" + NET + ",{\"type\":\"portmap\"}]}"
+                : NET;
         String config = Base64.getEncoder().encodeToString(cached.getBytes());
-        Files.writeString(cache.resolve("pool-net-" + containerId + "-eth0"), "{\"kind\":\"cniCacheV1\",\"containerId\":\"" + containerId
-                + "\",\"ifName\":\"eth0\",\"networkName\":\"pool-net\",\"config\":\"" + config + "\",\"cniArgs\":[[\"IgnoreUnknown\",\"1\"],[\"K8S_POD_NAME\",\"web-1\"]],"
-                + "\"result\":{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"cni0\",\"mac\":\"02:00:00:00:00:01\"},"
-                + "{\"name\":\"eth0\",\"mac\":\"0A:58:0A:2E:00:07\",\"sandbox\":\"/var/run/netns/gone\"}],"
-                + "\"ips\":[{\"address\":\"" + address + "/24\",\"gateway\":\"10.46.0.1\",\"interface\":1}]}}");
+        Files.writeString(
+                cache.resolve("pool-net-" + containerId + "-eth0"),
+                "{\"kind\":\"cniCacheV1\",\"containerId\":\"" + containerId
+                        + "\",\"ifName\":\"eth0\",\"networkName\":\"pool-net\",\"config\":\"" + config
+                        + "\",\"cniArgs\":[[\"IgnoreUnknown\",\"1\"],[\"K8S_POD_NAME\",\"web-1\"]],"
+                        + "\"result\":{\"cniVersion\":\"1.1.0\",\"interfaces\":[{\"name\":\"cni0\",\"mac\":\"02:00:00:00:00:01\"},"
+                        + "{\"name\":\"eth0\",\"mac\":\"0A:58:0A:2E:00:07\",\"sandbox\":\"/var/run/netns/gone\"}],"
+                        + "\"ips\":[{\"address\":\"" + address + "/24\",\"gateway\":\"10.46.0.1\",\"interface\":1}]}}");
     }
 
     @ParameterizedTest(name = "cached as a network list: {0}")
@@ -96,15 +105,33 @@ class WarmPoolRecoveryTest {
         host.start();
         await("the rebuilt journal has the container and the rest of the pool", () -> {
             var states = host.status().path("journal");
-            return states.path("POOL").asInt() >= 2 && host.daemon().ipam().journal().get(new AttachmentKey("pool-net", "handed-out", "eth0"))
-                    .map(a -> a.state() == AttachmentState.ALLOCATED).orElse(false);
+            return states.path("POOL").asInt() >= 2
+                    && host.daemon()
+                            .ipam()
+                            .journal()
+                            .get(new AttachmentKey("pool-net", "handed-out", "eth0"))
+                            .map(a -> a.state() == AttachmentState.ALLOCATED)
+                            .orElse(false);
         });
-        Attachment rebuilt = host.daemon().ipam().journal().get(new AttachmentKey("pool-net", "handed-out", "eth0")).orElseThrow();
+        Attachment rebuilt = host.daemon()
+                .ipam()
+                .journal()
+                .get(new AttachmentKey("pool-net", "handed-out", "eth0"))
+                .orElseThrow();
         assertEquals(address, rebuilt.address(), "the container keeps its address: it is not free for the pool");
-        await("its tag was made after the rebuild", () -> grid.objects("fixedaddress").stream()
-                .anyMatch(f -> address.equals(f.get("ipv4addr")) && "handed-out".equals(TestHost.ea(f, "VM ID"))));
-        Map<String, Object> tagged = grid.objects("fixedaddress").stream().filter(f -> address.equals(f.get("ipv4addr"))).findFirst().orElseThrow();
-        assertEquals("0a:58:0a:2e:00:07", tagged.get("mac"), () -> "the tag the ADD would have made, from the runtime's cache: " + tagged);
+        await(
+                "its tag was made after the rebuild",
+                () -> grid.objects("fixedaddress").stream()
+                        .anyMatch(f ->
+                                address.equals(f.get("ipv4addr")) && "handed-out".equals(TestHost.ea(f, "VM ID"))));
+        Map<String, Object> tagged = grid.objects("fixedaddress").stream()
+                .filter(f -> address.equals(f.get("ipv4addr")))
+                .findFirst()
+                .orElseThrow();
+        assertEquals(
+                "0a:58:0a:2e:00:07",
+                tagged.get("mac"),
+                () -> "the tag the ADD would have made, from the runtime's cache: " + tagged);
         assertEquals("web-1", tagged.get("name"), tagged::toString);
         assertEquals("web-1", TestHost.ea(tagged, "VM Name"), tagged::toString);
         var next = host.call("ADD", "next", "eth0", NET);
@@ -117,30 +144,73 @@ class WarmPoolRecoveryTest {
         assertTrue(host.call("ADD", "c0", "eth0", NET).ok());
         await("the pool is full", () -> free() == 3);
         // a host that no longer exists left its pool behind; this host's pool grew beyond its target during an outage
-        TestHost gone = new TestHost(grid, dir.resolve("b"), "host-gone").poolSize(0).start();
+        TestHost gone =
+                new TestHost(grid, dir.resolve("b"), "host-gone").poolSize(0).start();
         assertTrue(gone.call("ADD", "g0", "eth0", NET).ok());
         await("the gone host's pool is full", () -> poolEntriesOf("host-gone").size() == 3);
         gone.close();
         host.stop();
         try (var j = infobloxcni.store.Journal.open(host.journalDir())) {
-            j.put(AddressPool.entry("pool-net", "default", "10.46.0.200", 24, "10.46.0.1", null, "10.46.0.0/24", java.time.Instant.now()));
+            j.put(AddressPool.entry(
+                    "pool-net",
+                    "default",
+                    "10.46.0.200",
+                    24,
+                    "10.46.0.1",
+                    null,
+                    "10.46.0.0/24",
+                    java.time.Instant.now()));
         }
-        grid.createObject("fixedaddress", Map.of("ipv4addr", "10.46.0.200", "network_view", "default", "mac", "00:00:00:00:00:00",
-                "comment", "infoblox-cni host=host-a net=pool-net pool", "extattrs", Map.of("Tenant ID", Map.of("value", "cluster-1"),
-                        "CMP Type", Map.of("value", "Kubernetes"), "Cloud API Owned", Map.of("value", "True"))));
+        grid.createObject(
+                "fixedaddress",
+                Map.of(
+                        "ipv4addr",
+                        "10.46.0.200",
+                        "network_view",
+                        "default",
+                        "mac",
+                        "00:00:00:00:00:00",
+                        "comment",
+                        "infoblox-cni host=host-a net=pool-net pool",
+                        "extattrs",
+                        Map.of(
+                                "Tenant ID",
+                                Map.of("value", "cluster-1"),
+                                "CMP Type",
+                                Map.of("value", "Kubernetes"),
+                                "Cloud API Owned",
+                                Map.of("value", "True"))));
         host.start();
         host.call("STATUS", null, null, NET); // the daemon learns the network's target (3) from a request
 
         JournalAudit.Report report = host.audit(null, false, "host-gone");
-        assertEquals(3, report.findings().stream().filter(f -> f.kind() == JournalAudit.Kind.FORGOTTEN_POOL).count(), report.toString());
-        assertEquals(1, report.findings().stream().filter(f -> f.kind() == JournalAudit.Kind.POOL_SURPLUS).count(), report.toString());
+        assertEquals(
+                3,
+                report.findings().stream()
+                        .filter(f -> f.kind() == JournalAudit.Kind.FORGOTTEN_POOL)
+                        .count(),
+                report.toString());
+        assertEquals(
+                1,
+                report.findings().stream()
+                        .filter(f -> f.kind() == JournalAudit.Kind.POOL_SURPLUS)
+                        .count(),
+                report.toString());
 
         JournalAudit.Report applied = host.audit(null, true, "host-gone");
         assertTrue(applied.findings().stream().allMatch(JournalAudit.Finding::repaired), applied.toString());
         assertEquals(0, poolEntriesOf("host-gone").size(), "the gone host's pool is released");
         assertEquals(3, poolEntriesOf("host-a").size(), "this host's pool is at its target");
-        assertEquals(1, grid.objects("fixedaddress").stream().filter(f -> "g0".equals(TestHost.ea(f, "VM ID"))).count(),
+        assertEquals(
+                1,
+                grid.objects("fixedaddress").stream()
+                        .filter(f -> "g0".equals(TestHost.ea(f, "VM ID")))
+                        .count(),
                 "the gone host's container reservation is not a pool address: left alone");
-        assertEquals(1, grid.objects("fixedaddress").stream().filter(f -> "c0".equals(TestHost.ea(f, "VM ID"))).count());
+        assertEquals(
+                1,
+                grid.objects("fixedaddress").stream()
+                        .filter(f -> "c0".equals(TestHost.ea(f, "VM ID")))
+                        .count());
     }
 }

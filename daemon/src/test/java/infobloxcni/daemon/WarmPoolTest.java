@@ -31,7 +31,9 @@ import org.junit.jupiter.api.io.TempDir;
 class WarmPoolTest {
     private static final String NET = netconf("1.1.0", "pool-net", "\"subnet\":\"10.44.0.0/24\",\"pool-size\":4");
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
+
     private WapiSimulator grid;
     private TestHost host;
 
@@ -61,7 +63,9 @@ class WarmPoolTest {
     }
 
     private List<Map<String, Object>> poolEntries() {
-        return grid.objects("fixedaddress").stream().filter(f -> "infoblox-cni host=host-a net=pool-net pool".equals(f.get("comment"))).toList();
+        return grid.objects("fixedaddress").stream()
+                .filter(f -> "infoblox-cni host=host-a net=pool-net pool".equals(f.get("comment")))
+                .toList();
     }
 
     private Map<String, Object> reservationOf(String containerId) {
@@ -72,7 +76,10 @@ class WarmPoolTest {
     private void awaitSettled() throws InterruptedException {
         await("no tag, return or release is pending", () -> {
             var states = host.status().path("journal");
-            return !states.has("TAG_PENDING") && !states.has("RETURN_PENDING") && !states.has("DEL_PENDING") && !states.has("POOL_PENDING");
+            return !states.has("TAG_PENDING")
+                    && !states.has("RETURN_PENDING")
+                    && !states.has("DEL_PENDING")
+                    && !states.has("POOL_PENDING");
         });
     }
 
@@ -99,10 +106,21 @@ class WarmPoolTest {
         assertTrue(first.ok(), first.toString());
         await("the pool fills to the netconf's 4", () -> free() == 4);
         assertEquals(4, poolEntries().size());
-        Map<String, String> env = Map.of("CNI_COMMAND", "ADD", "CNI_CONTAINERID", "c1", "CNI_IFNAME", "eth0", "CNI_NETNS", "/nonexistent",
-                "CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAME=web-1");
-        String fromPool = poolEntries().stream().map(f -> String.valueOf(f.get("ipv4addr")))
-                .min((a, b) -> Long.compare(Ipv4Subnet.parseAddress(a), Ipv4Subnet.parseAddress(b))).orElseThrow();
+        Map<String, String> env = Map.of(
+                "CNI_COMMAND",
+                "ADD",
+                "CNI_CONTAINERID",
+                "c1",
+                "CNI_IFNAME",
+                "eth0",
+                "CNI_NETNS",
+                "/nonexistent",
+                "CNI_ARGS",
+                "IgnoreUnknown=1;K8S_POD_NAME=web-1");
+        String fromPool = poolEntries().stream()
+                .map(f -> String.valueOf(f.get("ipv4addr")))
+                .min((a, b) -> Long.compare(Ipv4Subnet.parseAddress(a), Ipv4Subnet.parseAddress(b)))
+                .orElseThrow();
         var add = host.send(env, NET.replace("}}", "},\"runtimeConfig\":{\"mac\":\"02:42:0a:2c:00:99\"}}"));
         assertTrue(add.ok(), add.toString());
         assertEquals(fromPool + "/24", add.address(), "the lowest free pool address");
@@ -115,7 +133,14 @@ class WarmPoolTest {
         assertEquals("infoblox-cni host=host-a net=pool-net if=eth0", r.get("comment"));
         await("the pool is refilled", () -> free() == 4);
         host.awaitSettled(); // the journal hears of the tag after the grid does
-        assertEquals(AttachmentState.ALLOCATED, host.daemon().ipam().journal().get(new AttachmentKey("pool-net", "c1", "eth0")).orElseThrow().state());
+        assertEquals(
+                AttachmentState.ALLOCATED,
+                host.daemon()
+                        .ipam()
+                        .journal()
+                        .get(new AttachmentKey("pool-net", "c1", "eth0"))
+                        .orElseThrow()
+                        .state());
     }
 
     @Test
@@ -129,7 +154,9 @@ class WarmPoolTest {
         assertTrue(host.call("ADD", "c0", "eth0", NET).ok());
         addMillis.add((System.nanoTime() - first) / 1_000_000);
         // the daemon learns of the hang from a call that waits: c0's tag, sent in the background
-        await("the daemon has seen that the grid hangs", () -> host.daemon().gridHealth().failingFast());
+        await(
+                "the daemon has seen that the grid hangs",
+                () -> host.daemon().gridHealth().failingFast());
         Set<String> live = new HashSet<>(Set.of("warm", "c0"));
         int started = 1;
         for (int i = 1; i < 10; i++) {
@@ -139,7 +166,9 @@ class WarmPoolTest {
             if (!add.ok()) {
                 assertEquals(CniError.TRY_AGAIN_LATER, add.code(), add.toString());
                 assertTrue(add.msg().contains("grid"), add.msg());
-                assertTrue(addMillis.getLast() < 1000, "the ADD the pool cannot serve fails at once: " + addMillis.getLast() + " ms");
+                assertTrue(
+                        addMillis.getLast() < 1000,
+                        "the ADD the pool cannot serve fails at once: " + addMillis.getLast() + " ms");
                 break;
             }
             live.add("c" + i);
@@ -167,7 +196,8 @@ class WarmPoolTest {
     void poolEntriesAreNeverCollectedAndAReservationChangedOnTheGridLeavesThePool() throws Exception {
         assertTrue(host.call("ADD", "keep", "eth0", NET).ok());
         await("the pool is full", () -> free() == 4);
-        String gc = NET.replace("}}", "},\"cni.dev/valid-attachments\":[{\"containerID\":\"keep\",\"ifname\":\"eth0\"}]}");
+        String gc =
+                NET.replace("}}", "},\"cni.dev/valid-attachments\":[{\"containerID\":\"keep\",\"ifname\":\"eth0\"}]}");
         assertTrue(host.call("GC", null, null, gc).ok());
         assertEquals(4, poolEntries().size(), "GC never collects pool entries");
         assertEquals(4, free());
@@ -178,19 +208,41 @@ class WarmPoolTest {
         assertTrue(host.call("ADD", "warm", "eth0", NET).ok());
         await("the pool is full", () -> free() == 4);
         // an operator gives the lowest pool address to a printer behind the daemon's back
-        Map<String, Object> lowest = poolEntries().stream().min((a, b) -> Long.compare(Ipv4Subnet.parseAddress(String.valueOf(a.get("ipv4addr"))),
-                Ipv4Subnet.parseAddress(String.valueOf(b.get("ipv4addr"))))).orElseThrow();
+        Map<String, Object> lowest = poolEntries().stream()
+                .min((a, b) -> Long.compare(
+                        Ipv4Subnet.parseAddress(String.valueOf(a.get("ipv4addr"))),
+                        Ipv4Subnet.parseAddress(String.valueOf(b.get("ipv4addr")))))
+                .orElseThrow();
         grid.deleteObject(String.valueOf(lowest.get("_ref")));
-        grid.createObject("fixedaddress", Map.of("ipv4addr", lowest.get("ipv4addr"), "network_view", "default", "mac", "aa:bb:cc:00:00:07",
-                "extattrs", Map.of("VM ID", Map.of("value", "printer-7"))));
+        grid.createObject(
+                "fixedaddress",
+                Map.of(
+                        "ipv4addr",
+                        lowest.get("ipv4addr"),
+                        "network_view",
+                        "default",
+                        "mac",
+                        "aa:bb:cc:00:00:07",
+                        "extattrs",
+                        Map.of("VM ID", Map.of("value", "printer-7"))));
         var add = host.call("ADD", "unlucky", "eth0", NET);
         assertTrue(add.ok());
         await("the tag was tried", () -> !host.status().path("journal").has("TAG_PENDING"));
-        assertEquals("printer-7", TestHost.ea(grid.objects("fixedaddress").stream()
-                .filter(f -> lowest.get("ipv4addr").equals(f.get("ipv4addr"))).findFirst().orElseThrow(), "VM ID"), "the printer keeps it");
+        assertEquals(
+                "printer-7",
+                TestHost.ea(
+                        grid.objects("fixedaddress").stream()
+                                .filter(f -> lowest.get("ipv4addr").equals(f.get("ipv4addr")))
+                                .findFirst()
+                                .orElseThrow(),
+                        "VM ID"),
+                "the printer keeps it");
         assertNull(reservationOf("unlucky"), "the verified write refused");
         JournalAudit.Report audit = host.audit(null, false);
-        assertTrue(audit.findings().stream().anyMatch(f -> f.key().containerId().equals("unlucky") && f.kind() == JournalAudit.Kind.HELD_BY_ANOTHER),
+        assertTrue(
+                audit.findings().stream()
+                        .anyMatch(f -> f.key().containerId().equals("unlucky")
+                                && f.kind() == JournalAudit.Kind.HELD_BY_ANOTHER),
                 "the audit reports it for a person: " + audit);
         var next = host.call("ADD", "next", "eth0", NET);
         assertNotEquals(add.address(), next.address(), "never handed out twice");

@@ -27,7 +27,8 @@ class WireErrorsTest extends GridAndDaemonTest {
 
     @Test
     void aClientThatSendsGarbageGetsTheErrorEveryTime() throws Exception {
-        byte[] junk = new byte[2 * 1024 * 1024]; // more than a socket buffer: the client is still writing when the daemon decides
+        byte[] junk = new byte
+                [2 * 1024 * 1024]; // more than a socket buffer: the client is still writing when the daemon decides
         Arrays.fill(junk, (byte) 'x');
         int answered = 0;
         StringBuilder failures = new StringBuilder();
@@ -51,8 +52,17 @@ class WireErrorsTest extends GridAndDaemonTest {
     void aRequestOverTheSizeLimitIsAnsweredNotCutOff() {
         String big = GOOD.substring(0, GOOD.length() - 1) + ",\"pad\":\"" + "x".repeat(1_200_000) + "\"}";
         for (int i = 0; i < 5; i++) {
-            var refused = host.send(Map.of("CNI_COMMAND", "ADD", "CNI_CONTAINERID", "c" + i, "CNI_IFNAME", "eth0",
-                    "CNI_NETNS", "/var/run/netns/none"), big);
+            var refused = host.send(
+                    Map.of(
+                            "CNI_COMMAND",
+                            "ADD",
+                            "CNI_CONTAINERID",
+                            "c" + i,
+                            "CNI_IFNAME",
+                            "eth0",
+                            "CNI_NETNS",
+                            "/var/run/netns/none"),
+                    big);
             assertEquals(CniError.DECODE_FAILURE, refused.code(), refused.toString());
             assertTrue(refused.msg().contains("--max-request-bytes"), refused.msg());
         }

@@ -53,8 +53,10 @@ import picocli.CommandLine.Model.OptionSpec;
  * then purge its configuration and journal.
  */
 class PackageIT {
-    static final Path TARGET = Path.of(System.getProperty("packaging.target", "target")).toAbsolutePath();
-    static final Path TARBALL = Path.of(System.getProperty("packaging.tarball", "target/missing.tar.gz")).toAbsolutePath();
+    static final Path TARGET =
+            Path.of(System.getProperty("packaging.target", "target")).toAbsolutePath();
+    static final Path TARBALL = Path.of(System.getProperty("packaging.tarball", "target/missing.tar.gz"))
+            .toAbsolutePath();
     static final Path MODULE = Path.of(System.getProperty("user.dir"));
     static final String PACKAGE = "infoblox-cni";
     static final Path PREFIX = Path.of("/opt/infoblox-cni");
@@ -67,12 +69,24 @@ class PackageIT {
     static final Path PASSWORD = Path.of("/etc/infoblox-cni/wapi-password");
     static final Path STATE = Path.of("/var/lib/infoblox-cni");
     static final Path SOCKET_ENABLED = Path.of("/etc/systemd/system/sockets.target.wants/infoblox-cni-daemon.socket");
-    static final List<String> CONFFILES = List.of("/etc/default/infoblox-cni", "/etc/infoblox-cni/daemon.conf", "/etc/infoblox-cni/daemon.env");
+    static final List<String> CONFFILES =
+            List.of("/etc/default/infoblox-cni", "/etc/infoblox-cni/daemon.conf", "/etc/infoblox-cni/daemon.env");
     /** Everything the package, its scripts or its operator may create: none of it may exist before, or after a purge. */
-    static final List<Path> OURS = Stream.of("/opt/infoblox-cni", "/opt/cni/bin/infoblox", "/etc/infoblox-cni", "/etc/default/infoblox-cni",
-            "/var/lib/infoblox-cni", "/lib/systemd/system/infoblox-cni-daemon.socket", "/lib/systemd/system/infoblox-cni-daemon.service",
-            "/etc/systemd/system/infoblox-cni-daemon.socket", "/etc/systemd/system/infoblox-cni-daemon.service",
-            SOCKET_ENABLED.toString(), "/etc/systemd/system/multi-user.target.wants/infoblox-cni-daemon.service").map(Path::of).toList();
+    static final List<Path> OURS = Stream.of(
+                    "/opt/infoblox-cni",
+                    "/opt/cni/bin/infoblox",
+                    "/etc/infoblox-cni",
+                    "/etc/default/infoblox-cni",
+                    "/var/lib/infoblox-cni",
+                    "/lib/systemd/system/infoblox-cni-daemon.socket",
+                    "/lib/systemd/system/infoblox-cni-daemon.service",
+                    "/etc/systemd/system/infoblox-cni-daemon.socket",
+                    "/etc/systemd/system/infoblox-cni-daemon.service",
+                    SOCKET_ENABLED.toString(),
+                    "/etc/systemd/system/multi-user.target.wants/infoblox-cni-daemon.service")
+            .map(Path::of)
+            .toList();
+
     static final String VERSION_STDIN = "{\"cniVersion\":\"1.0.0\"}";
     static final Duration TIMEOUT = Duration.ofMinutes(5);
 
@@ -113,15 +127,24 @@ class PackageIT {
         expected.put("etc/infoblox-cni/daemon.env", new Entry("-rw-------", "root/root", null));
         expected.put("etc/default/infoblox-cni", new Entry("-rw-r--r--", "root/root", null));
         expected.forEach((name, entry) -> assertEquals(entry, deb.get(name), name));
-        List<String> libs = deb.keySet().stream().filter(n -> n.startsWith("opt/infoblox-cni/lib/infoblox-cni/lib/")).toList();
-        assertTrue(libs.stream().anyMatch(n -> n.contains("/picocli-")), "the daemon's dependencies are in lib/: " + libs);
-        assertTrue(libs.stream().anyMatch(n -> n.contains("/cni-wire-")), "the plugin's (and the daemon's) cni-wire is in lib/: " + libs);
+        List<String> libs = deb.keySet().stream()
+                .filter(n -> n.startsWith("opt/infoblox-cni/lib/infoblox-cni/lib/"))
+                .toList();
+        assertTrue(
+                libs.stream().anyMatch(n -> n.contains("/picocli-")), "the daemon's dependencies are in lib/: " + libs);
+        assertTrue(
+                libs.stream().anyMatch(n -> n.contains("/cni-wire-")),
+                "the plugin's (and the daemon's) cni-wire is in lib/: " + libs);
         libs.forEach(n -> assertEquals(new Entry("-rw-r--r--", "root/root", null), deb.get(n), n));
 
         Run conffiles = run(Map.of(), null, "dpkg-deb", "--info", deb().toString(), "conffiles");
         assertEquals(CONFFILES, conffiles.out().lines().toList(), conffiles.toString());
-        Run control = run(Map.of(), null, "dpkg-deb", "--field", deb().toString(), "Package", "Architecture", "Depends");
-        assertEquals(List.of("Package: infoblox-cni", "Architecture: all", "Depends: iproute2"), control.out().lines().toList(), control.toString());
+        Run control =
+                run(Map.of(), null, "dpkg-deb", "--field", deb().toString(), "Package", "Architecture", "Depends");
+        assertEquals(
+                List.of("Package: infoblox-cni", "Architecture: all", "Depends: iproute2"),
+                control.out().lines().toList(),
+                control.toString());
     }
 
     /** README's tarball install and upgrade, into a directory that stands for /. */
@@ -131,11 +154,15 @@ class PackageIT {
         Path root = Files.createDirectory(dir.resolve("root"));
         Files.createDirectories(root.resolve("usr/lib"));
         Files.createSymbolicLink(root.resolve("lib"), Path.of("usr/lib"));
-        Files.createDirectory(root.resolve("opt"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
+        Files.createDirectory(
+                root.resolve("opt"),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx--x--x")));
         Run install = run(Map.of(), null, "tar", "-xzf", TARBALL.toString(), "-C", root.toString());
         assertTrue(install.ok(), install.toString());
         assertTrue(Files.isSymbolicLink(root.resolve("lib")), "the /lib link is kept");
-        assertTrue(Files.isRegularFile(root.resolve("usr/lib/systemd/system/infoblox-cni-daemon.service")), "units through the link");
+        assertTrue(
+                Files.isRegularFile(root.resolve("usr/lib/systemd/system/infoblox-cni-daemon.service")),
+                "units through the link");
         assertEquals("rwx--x--x", mode(root.resolve("opt")), "the mode of a directory that is not ours is kept");
 
         Path prefix = root.resolve("opt/infoblox-cni");
@@ -173,22 +200,34 @@ class PackageIT {
             assertEquals(defaultValue, value, key + ": the value shown is the daemon's default");
             keys.add(key);
         }
-        assertTrue(keys.containsAll(Set.of("grid-host", "wapi-username", "ssl-verify", "network-view", "pool-size")), keys.toString());
+        assertTrue(
+                keys.containsAll(Set.of("grid-host", "wapi-username", "ssl-verify", "network-view", "pool-size")),
+                keys.toString());
     }
 
     // ---- as root: the .deb on this host ----
 
     @Test
     void theDebInstallsUpgradesRemovesAndPurgesOnThisHost(@TempDir Path dir) throws Exception {
-        assumeTrue(run(Map.of(), null, "id", "-u").out().strip().equals("0"), "not root: the .deb is installed on this host with dpkg (CI runs as root)");
+        assumeTrue(
+                run(Map.of(), null, "id", "-u").out().strip().equals("0"),
+                "not root: the .deb is installed on this host with dpkg (CI runs as root)");
         assertTrue(onPath("dpkg"), "dpkg not found: the package test needs a Debian host");
-        List<Path> present = OURS.stream().filter(p -> Files.exists(p, LinkOption.NOFOLLOW_LINKS)).toList();
-        assumeTrue(!known() && present.isEmpty(), "this host already has an infoblox-cni install (dpkg: " + run(Map.of(), null, "dpkg-query", "-W", PACKAGE)
-                + "; paths: " + present + "): the test would overwrite it, then purge its configuration and journal."
-                + " If it is what an earlier run of this test left: dpkg --purge infoblox-cni");
+        List<Path> present = OURS.stream()
+                .filter(p -> Files.exists(p, LinkOption.NOFOLLOW_LINKS))
+                .toList();
+        assumeTrue(
+                !known() && present.isEmpty(),
+                "this host already has an infoblox-cni install (dpkg: "
+                        + run(Map.of(), null, "dpkg-query", "-W", PACKAGE)
+                        + "; paths: " + present
+                        + "): the test would overwrite it, then purge its configuration and journal."
+                        + " If it is what an earlier run of this test left: dpkg --purge infoblox-cni");
         needIproute2();
         Path deb = deb();
-        String version = run(Map.of(), null, "dpkg-deb", "--field", deb.toString(), "Version").out().strip();
+        String version = run(Map.of(), null, "dpkg-deb", "--field", deb.toString(), "Version")
+                .out()
+                .strip();
         Map<String, String> before = hostState();
         try {
             // install
@@ -197,12 +236,26 @@ class PackageIT {
             assertTrue(install.out().contains("built the plugin's start-up archive"), install.toString());
             assertEquals("install ok installed " + version, status());
             Run listed = run(Map.of(), null, "dpkg", "-L", PACKAGE);
-            for (String path : List.of("/opt/cni/bin/infoblox", "/opt/infoblox-cni/bin/infoblox-cni-daemon", "/opt/infoblox-cni/lib/infoblox-cni/plugin.jar",
-                    "/lib/systemd/system/infoblox-cni-daemon.socket", "/etc/infoblox-cni/daemon.conf", "/etc/default/infoblox-cni")) {
+            for (String path : List.of(
+                    "/opt/cni/bin/infoblox",
+                    "/opt/infoblox-cni/bin/infoblox-cni-daemon",
+                    "/opt/infoblox-cni/lib/infoblox-cni/plugin.jar",
+                    "/lib/systemd/system/infoblox-cni-daemon.socket",
+                    "/etc/infoblox-cni/daemon.conf",
+                    "/etc/default/infoblox-cni")) {
                 assertTrue(listed.out().lines().anyMatch(path::equals), path + " in dpkg -L:\n" + listed);
             }
             Run conffiles = run(Map.of(), null, "dpkg-query", "-W", "-f", "${Conffiles}", PACKAGE);
-            assertEquals(CONFFILES, conffiles.out().lines().map(String::strip).filter(l -> !l.isEmpty()).map(l -> l.split(" ")[0]).toList(), conffiles.toString());
+            assertEquals(
+                    CONFFILES,
+                    conffiles
+                            .out()
+                            .lines()
+                            .map(String::strip)
+                            .filter(l -> !l.isEmpty())
+                            .map(l -> l.split(" ")[0])
+                            .toList(),
+                    conffiles.toString());
             assertEquals("rwx------", mode(Path.of("/etc/infoblox-cni")));
             assertEquals("rw-------", mode(DAEMON_CONF));
             assertEquals("rwxr-xr-x", mode(PREFIX.resolve("bin/infoblox-cni-daemon")));
@@ -232,10 +285,14 @@ class PackageIT {
             assertTrue(upgrade.ok(), upgrade.toString());
             assertTrue(upgrade.out().contains("over (" + version + ")"), upgrade.toString());
             assertEquals("install ok installed " + version + "+test2", status());
-            assertTrue(Files.getLastModifiedTime(AOT).compareTo(firstArchive) > 0, "prerm dropped the archive, postinst made a new one");
+            assertTrue(
+                    Files.getLastModifiedTime(AOT).compareTo(firstArchive) > 0,
+                    "prerm dropped the archive, postinst made a new one");
             assertArchiveMadeForTheInstalledJar();
             assertPluginAnswersVersion(PLUGIN, Map.of());
-            assertTrue(Files.readString(DAEMON_CONF).contains("grid-host = grid.example.com"), "the operator's daemon.conf is kept");
+            assertTrue(
+                    Files.readString(DAEMON_CONF).contains("grid-host = grid.example.com"),
+                    "the operator's daemon.conf is kept");
             assertTrue(Files.exists(PASSWORD) && Files.exists(STATE.resolve("journal/log-0000000001")));
             assertEquals(systemctl, Files.isSymbolicLink(SOCKET_ENABLED), "an enabled socket stays enabled");
 
@@ -246,12 +303,18 @@ class PackageIT {
             Run broken = run(Map.of("CNI_COMMAND", "VERSION"), VERSION_STDIN, PLUGIN.toString());
             assertNotEquals(0, broken.exit(), broken.toString());
             assertTrue(broken.err().contains(noJava), broken.toString());
-            Run brokenDaemon = run(Map.of("INFOBLOX_CNI_TMPDIR", dir.resolve("tmp").toString()), null,
-                    PREFIX.resolve("bin/infoblox-cni-daemon").toString(), "--help");
+            Run brokenDaemon = run(
+                    Map.of("INFOBLOX_CNI_TMPDIR", dir.resolve("tmp").toString()),
+                    null,
+                    PREFIX.resolve("bin/infoblox-cni-daemon").toString(),
+                    "--help");
             assertTrue(brokenDaemon.exit() != 0 && brokenDaemon.err().contains(noJava), brokenDaemon.toString());
             Run withoutJava = dpkg("-i", newer.toString());
             assertTrue(withoutJava.ok(), "a missing Java 25 never fails the install: " + withoutJava);
-            assertTrue(withoutJava.err().contains("WARNING: the plugin cannot run") && withoutJava.err().contains("INFOBLOX_CNI_JAVA"), withoutJava.toString());
+            assertTrue(
+                    withoutJava.err().contains("WARNING: the plugin cannot run")
+                            && withoutJava.err().contains("INFOBLOX_CNI_JAVA"),
+                    withoutJava.toString());
             assertFalse(Files.exists(AOT), "no archive without a java");
             assertFalse(Files.exists(DAEMON_AOT), "no daemon archive without a java");
 
@@ -259,10 +322,16 @@ class PackageIT {
             Run remove = dpkg("--remove", PACKAGE);
             assertTrue(remove.ok(), remove.toString());
             assertEquals("deinstall ok config-files " + version + "+test2", status());
-            for (String conffile : CONFFILES) assertTrue(Files.exists(Path.of(conffile)), conffile + " stays on remove");
+            for (String conffile : CONFFILES)
+                assertTrue(Files.exists(Path.of(conffile)), conffile + " stays on remove");
             assertTrue(Files.readString(DEFAULTS).contains(noJava), "with the operator's edits");
-            assertTrue(Files.exists(PASSWORD) && Files.exists(STATE.resolve("journal/log-0000000001")), "the password and the journal stay on remove");
-            for (Path gone : List.of(PREFIX, PLUGIN, Path.of("/lib/systemd/system/infoblox-cni-daemon.socket"),
+            assertTrue(
+                    Files.exists(PASSWORD) && Files.exists(STATE.resolve("journal/log-0000000001")),
+                    "the password and the journal stay on remove");
+            for (Path gone : List.of(
+                    PREFIX,
+                    PLUGIN,
+                    Path.of("/lib/systemd/system/infoblox-cni-daemon.socket"),
                     Path.of("/lib/systemd/system/infoblox-cni-daemon.service"))) {
                 assertFalse(Files.exists(gone, LinkOption.NOFOLLOW_LINKS), gone + " is gone on remove");
             }
@@ -270,10 +339,15 @@ class PackageIT {
             // purge: nothing stays
             Run purge = dpkg("--purge", PACKAGE);
             assertTrue(purge.ok(), purge.toString());
-            assertFalse(known(), "dpkg knows nothing of the package: " + run(Map.of(), null, "dpkg-query", "-W", PACKAGE));
+            assertFalse(
+                    known(), "dpkg knows nothing of the package: " + run(Map.of(), null, "dpkg-query", "-W", PACKAGE));
             assertFalse(run(Map.of(), null, "dpkg", "-L", PACKAGE).ok());
-            for (Path path : OURS) assertFalse(Files.exists(path, LinkOption.NOFOLLOW_LINKS), path + " is gone on purge");
-            assertEquals(before, hostState(), "the host's /opt, systemd configuration and deb-systemd-helper state are as before");
+            for (Path path : OURS)
+                assertFalse(Files.exists(path, LinkOption.NOFOLLOW_LINKS), path + " is gone on purge");
+            assertEquals(
+                    before,
+                    hostState(),
+                    "the host's /opt, systemd configuration and deb-systemd-helper state are as before");
         } finally {
             cleanUp();
         }
@@ -295,7 +369,10 @@ class PackageIT {
         e.put("INFOBLOX_CNI_TMPDIR", dir.resolve("tmp").toString());
         Run daemon = run(e, null, prefix.resolve("bin/infoblox-cni-daemon").toString(), "--help");
         assertEquals(0, daemon.exit(), daemon.toString());
-        assertTrue(daemon.out().startsWith("Usage: infoblox-cni-daemon") && daemon.out().contains("--grid-host"), daemon.toString());
+        assertTrue(
+                daemon.out().startsWith("Usage: infoblox-cni-daemon")
+                        && daemon.out().contains("--grid-host"),
+                daemon.toString());
         Run recover = run(env, null, prefix.resolve("bin/infoblox-cni-recover").toString(), "--help");
         assertEquals(0, recover.exit(), recover.toString());
         assertTrue(recover.out().startsWith("Usage: infoblox-cni-recover"), recover.toString());
@@ -304,16 +381,27 @@ class PackageIT {
     /** The archive postinst made is newer than the jar (or the launcher ignores it) and the JVM accepts it. */
     static void assertArchiveMadeForTheInstalledJar() throws Exception {
         assertTrue(Files.exists(AOT), "postinst made " + AOT);
-        assertTrue(Files.getLastModifiedTime(AOT).compareTo(Files.getLastModifiedTime(LIB.resolve("plugin.jar"))) > 0, "archive newer than the jar");
+        assertTrue(
+                Files.getLastModifiedTime(AOT).compareTo(Files.getLastModifiedTime(LIB.resolve("plugin.jar"))) > 0,
+                "archive newer than the jar");
         // AOTMode=on: the JVM refuses to start unless it can use the archive the launcher names
         assertPluginAnswersVersion(PLUGIN, Map.of("INFOBLOX_CNI_JAVA_OPTS", "-XX:AOTMode=on"));
         assertTrue(Files.exists(DAEMON_AOT), "postinst made " + DAEMON_AOT);
-        assertTrue(Files.getLastModifiedTime(DAEMON_AOT).compareTo(Files.getLastModifiedTime(LIB.resolve("daemon.jar"))) > 0,
+        assertTrue(
+                Files.getLastModifiedTime(DAEMON_AOT).compareTo(Files.getLastModifiedTime(LIB.resolve("daemon.jar")))
+                        > 0,
                 "daemon archive newer than the jar");
         Path tmp = Files.createTempDirectory("infoblox-cni-pkg-daemon");
         try {
-            Run help = run(Map.of("INFOBLOX_CNI_DAEMON_JAVA_OPTS", "-XX:AOTMode=on", "INFOBLOX_CNI_TMPDIR", tmp.resolve("t").toString()),
-                    null, PREFIX.resolve("bin/infoblox-cni-daemon").toString(), "--help");
+            Run help = run(
+                    Map.of(
+                            "INFOBLOX_CNI_DAEMON_JAVA_OPTS",
+                            "-XX:AOTMode=on",
+                            "INFOBLOX_CNI_TMPDIR",
+                            tmp.resolve("t").toString()),
+                    null,
+                    PREFIX.resolve("bin/infoblox-cni-daemon").toString(),
+                    "--help");
             assertEquals(0, help.exit(), "the daemon's JVM takes the archive postinst made: " + help);
         } finally {
             Files.deleteIfExists(tmp.resolve("t"));
@@ -324,7 +412,12 @@ class PackageIT {
     /** The installed units, at their installed paths, with the launchers they name. */
     static void assertUnitsVerify() throws Exception {
         if (!onPath("systemd-analyze")) return; // SystemdIntegrationTest says it skipped
-        Run verify = run(Map.of(), null, "systemd-analyze", "verify", "/lib/systemd/system/infoblox-cni-daemon.socket",
+        Run verify = run(
+                Map.of(),
+                null,
+                "systemd-analyze",
+                "verify",
+                "/lib/systemd/system/infoblox-cni-daemon.socket",
                 "/lib/systemd/system/infoblox-cni-daemon.service");
         assertEquals(0, verify.exit(), verify.toString());
         assertFalse((verify.out() + verify.err()).contains("infoblox-cni"), "no complaint about our units: " + verify);
@@ -339,15 +432,33 @@ class PackageIT {
         String text = Files.readString(control);
         Files.writeString(control, text.replaceFirst("(?m)^Version: .*$", "Version: " + version));
         Path newer = dir.resolve(PACKAGE + "_" + version + "_all.deb");
-        Run build = run(Map.of(), null, "dpkg-deb", "--root-owner-group", "-Znone", "--build", tree.toString(), newer.toString());
+        Run build = run(
+                Map.of(),
+                null,
+                "dpkg-deb",
+                "--root-owner-group",
+                "-Znone",
+                "--build",
+                tree.toString(),
+                newer.toString());
         assertTrue(build.ok(), build.toString());
         return newer;
     }
 
     /** The one dependency the .deb declares that a Debian host may lack (CI's .ci/run installs it too). */
     static void needIproute2() throws Exception {
-        if (run(Map.of(), null, "dpkg-query", "-W", "-f", "${Status}", "iproute2").out().equals("install ok installed")) return;
-        Run apt = run(Map.of("DEBIAN_FRONTEND", "noninteractive"), null, "apt-get", "install", "-y", "-qq", "--no-install-recommends", "iproute2");
+        if (run(Map.of(), null, "dpkg-query", "-W", "-f", "${Status}", "iproute2")
+                .out()
+                .equals("install ok installed")) return;
+        Run apt = run(
+                Map.of("DEBIAN_FRONTEND", "noninteractive"),
+                null,
+                "apt-get",
+                "install",
+                "-y",
+                "-qq",
+                "--no-install-recommends",
+                "iproute2");
         assertTrue(apt.ok(), "the .deb depends on iproute2, which apt-get could not install: " + apt);
     }
 
@@ -371,7 +482,8 @@ class PackageIT {
 
     /** "install ok installed 0.1.0~SNAPSHOT": the status and the version dpkg records. */
     static String status() throws Exception {
-        return run(Map.of(), null, "dpkg-query", "-W", "-f", "${Status} ${Version}", PACKAGE).out();
+        return run(Map.of(), null, "dpkg-query", "-W", "-f", "${Status} ${Version}", PACKAGE)
+                .out();
     }
 
     /** True while dpkg has any record of the package (installed, or its conffiles). */
@@ -400,7 +512,8 @@ class PackageIT {
         if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) return;
         try (Stream<Path> paths = Files.walk(root, depth)) {
             for (Path p : paths.toList()) {
-                String kind = Files.isSymbolicLink(p) ? "link to " + Files.readSymbolicLink(p)
+                String kind = Files.isSymbolicLink(p)
+                        ? "link to " + Files.readSymbolicLink(p)
                         : Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS) ? "dir " + mode(p) : "file " + mode(p);
                 state.put(p.toString(), kind);
             }
@@ -441,7 +554,7 @@ class PackageIT {
     static final String PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     /** Entries of `tar -tv` or `dpkg-deb --contents`, by name without ./ or a trailing slash. */
-    record Entry(String mode, String owner, String link) { }
+    record Entry(String mode, String owner, String link) {}
 
     static final Pattern LISTING = Pattern.compile("(\\S{10}) (\\S+)\\s+\\d+ \\S+ \\S+ (.+?)(?: -> (.+))?");
 
@@ -458,12 +571,14 @@ class PackageIT {
     }
 
     record Run(List<String> argv, int exit, String out, String err) {
-        boolean ok() { return exit == 0; }
+        boolean ok() {
+            return exit == 0;
+        }
 
         @Override
         public String toString() {
-            return String.join(" ", argv) + " -> " + (exit == -1 ? "TIMED OUT" : "exit " + exit)
-                    + "\n--- stdout:\n" + out.strip() + "\n--- stderr:\n" + err.strip();
+            return String.join(" ", argv) + " -> " + (exit == -1 ? "TIMED OUT" : "exit " + exit) + "\n--- stdout:\n"
+                    + out.strip() + "\n--- stderr:\n" + err.strip();
         }
     }
 
@@ -481,7 +596,8 @@ class PackageIT {
         File err = File.createTempFile("packaging-it", ".err");
         try {
             pb.redirectOutput(out).redirectError(err);
-            pb.redirectInput(stdin == null ? ProcessBuilder.Redirect.from(new File("/dev/null")) : ProcessBuilder.Redirect.PIPE);
+            pb.redirectInput(
+                    stdin == null ? ProcessBuilder.Redirect.from(new File("/dev/null")) : ProcessBuilder.Redirect.PIPE);
             Process p = pb.start();
             if (stdin != null) {
                 try (OutputStream in = p.getOutputStream()) {
@@ -501,8 +617,8 @@ class PackageIT {
             }
             return new Run(List.of(argv), exit, Files.readString(out.toPath()), Files.readString(err.toPath()));
         } finally {
-            if (!out.delete() || !err.delete()) throw new UncheckedIOException(new IOException("cannot delete " + out + ", " + err));
+            if (!out.delete() || !err.delete())
+                throw new UncheckedIOException(new IOException("cannot delete " + out + ", " + err));
         }
     }
-
 }

@@ -49,15 +49,17 @@ public final class MiniJson {
     /** Parses UTF-8 bytes with the default limits. */
     public static Object parse(byte[] utf8) throws JsonException {
         if (utf8.length > DEFAULT_MAX_SIZE) {
-            throw new JsonException("document is " + utf8.length + " bytes, more than the limit of "
-                    + DEFAULT_MAX_SIZE);
+            throw new JsonException(
+                    "document is " + utf8.length + " bytes, more than the limit of " + DEFAULT_MAX_SIZE);
         }
         String text;
         try {
-            text = StandardCharsets.UTF_8.newDecoder()
+            text = StandardCharsets.UTF_8
+                    .newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(utf8)).toString();
+                    .decode(ByteBuffer.wrap(utf8))
+                    .toString();
         } catch (CharacterCodingException e) {
             throw new JsonException("document is not valid UTF-8");
         }
@@ -72,8 +74,7 @@ public final class MiniJson {
     /** Parses a string with the given nesting and size (in chars) limits. */
     public static Object parse(String text, int maxDepth, int maxChars) throws JsonException {
         if (text.length() > maxChars) {
-            throw new JsonException("document is " + text.length() + " characters, more than the limit of "
-                    + maxChars);
+            throw new JsonException("document is " + text.length() + " characters, more than the limit of " + maxChars);
         }
         MiniJson p = new MiniJson(text, maxDepth);
         p.skipWhitespace();
@@ -191,7 +192,8 @@ public final class MiniJson {
             }
             if (Character.isSurrogate(c)) {
                 // Only reachable from parse(String): decoded UTF-8 never holds unpaired surrogates.
-                if (Character.isHighSurrogate(c) && pos + 1 < s.length()
+                if (Character.isHighSurrogate(c)
+                        && pos + 1 < s.length()
                         && Character.isLowSurrogate(s.charAt(pos + 1))) {
                     if (sb != null) {
                         sb.append(c).append(s.charAt(pos + 1));
@@ -412,8 +414,8 @@ public final class MiniJson {
                 case '\b' -> sb.append("\\b");
                 case '\f' -> sb.append("\\f");
                 default -> {
-                    boolean pairedSurrogate = Character.isHighSurrogate(c) && i + 1 < n
-                            && Character.isLowSurrogate(s.charAt(i + 1));
+                    boolean pairedSurrogate =
+                            Character.isHighSurrogate(c) && i + 1 < n && Character.isLowSurrogate(s.charAt(i + 1));
                     if (pairedSurrogate) {
                         sb.append(c).append(s.charAt(++i));
                     } else if (c < 0x20 || c == 0x7f || c == 0x2028 || c == 0x2029 || Character.isSurrogate(c)) {

@@ -51,14 +51,14 @@ public final class PluginMain {
     static final int DEFAULT_CONNECT_TIMEOUT_SECONDS = 5;
     /** First and largest pause between connect attempts. */
     static final long FIRST_RETRY_MILLIS = 10;
+
     static final long MAX_RETRY_MILLIS = 200;
     /** Largest stdin accepted (the envelope's value limit). */
     static final int MAX_STDIN_BYTES = Envelope.MAX_VALUE_BYTES;
     /** Exit code of every error the plugin reports itself. */
     static final int ERROR_EXIT = 1;
 
-    private PluginMain() {
-    }
+    private PluginMain() {}
 
     public static void main(String[] args) {
         PrintStream out = System.out;
@@ -66,8 +66,14 @@ public final class PluginMain {
         StringBuilder notUtf8 = new StringBuilder();
         byte[] environ = readEnviron();
         env = environ != null ? cniEnvironment(environ, notUtf8) : System.getenv();
-        int code = run(env, notUtf8.length() == 0 ? null : notUtf8.toString(), new FileInputStream(FileDescriptor.in), out,
-                System.err, System.getProperty("infoblox.plugin.name"), DEFAULT_SOCKET_DIR);
+        int code = run(
+                env,
+                notUtf8.length() == 0 ? null : notUtf8.toString(),
+                new FileInputStream(FileDescriptor.in),
+                out,
+                System.err,
+                System.getProperty("infoblox.plugin.name"),
+                DEFAULT_SOCKET_DIR);
         out.flush();
         System.err.flush();
         // halt, not exit: exit first looks up the System.Logger of java.lang.Runtime (to log the call
@@ -99,7 +105,10 @@ public final class PluginMain {
             if (i < environ.length && environ[i] != 0) {
                 continue;
             }
-            if (i - start > 4 && environ[start] == 'C' && environ[start + 1] == 'N' && environ[start + 2] == 'I'
+            if (i - start > 4
+                    && environ[start] == 'C'
+                    && environ[start + 1] == 'N'
+                    && environ[start + 2] == 'I'
                     && environ[start + 3] == '_') {
                 int eq = start;
                 while (eq < i && environ[eq] != '=') {
@@ -108,8 +117,10 @@ public final class PluginMain {
                 if (eq < i) {
                     String name = new String(environ, start, eq - start, StandardCharsets.US_ASCII);
                     try {
-                        String value = StandardCharsets.UTF_8.newDecoder()
-                                .decode(ByteBuffer.wrap(environ, eq + 1, i - eq - 1)).toString();
+                        String value = StandardCharsets.UTF_8
+                                .newDecoder()
+                                .decode(ByteBuffer.wrap(environ, eq + 1, i - eq - 1))
+                                .toString();
                         if (!env.containsKey(name)) {
                             env.put(name, value);
                         }
@@ -133,6 +144,7 @@ public final class PluginMain {
     static final class ForwardingConf {
         /** cniVersion used when the configuration has none (or cannot be parsed). */
         String cniVersion = CniVersion.LATEST;
+
         String type;
         String socketDir = DEFAULT_SOCKET_DIR;
         long timeoutMillis = DEFAULT_TIMEOUT_SECONDS * 1000L;
@@ -198,7 +210,11 @@ public final class PluginMain {
 
         /** A plugin name usable as a socket file name. */
         static boolean validName(String s) {
-            return s != null && !s.isEmpty() && !s.equals(".") && !s.equals("..") && s.indexOf('/') < 0
+            return s != null
+                    && !s.isEmpty()
+                    && !s.equals(".")
+                    && !s.equals("..")
+                    && s.indexOf('/') < 0
                     && s.indexOf('\0') < 0;
         }
 
@@ -229,61 +245,91 @@ public final class PluginMain {
      * @param programName the name the plugin was invoked as, or null
      * @return the exit code
      */
-    static int run(Map<String, String> environment, InputStream stdin, OutputStream stdout, PrintStream stderr,
-                   String programName) {
+    static int run(
+            Map<String, String> environment,
+            InputStream stdin,
+            OutputStream stdout,
+            PrintStream stderr,
+            String programName) {
         return run(environment, stdin, stdout, stderr, programName, DEFAULT_SOCKET_DIR);
     }
 
     /** As {@link #run(Map, InputStream, OutputStream, PrintStream, String)}, with another default socket dir. */
-    static int run(Map<String, String> environment, InputStream stdin, OutputStream stdout, PrintStream stderr,
-                   String programName, String defaultSocketDir) {
+    static int run(
+            Map<String, String> environment,
+            InputStream stdin,
+            OutputStream stdout,
+            PrintStream stderr,
+            String programName,
+            String defaultSocketDir) {
         return run(environment, null, stdin, stdout, stderr, programName, defaultSocketDir);
     }
 
     /** @param notUtf8 the name of a {@code CNI_*} variable whose value is not UTF-8, or null */
-    static int run(Map<String, String> environment, String notUtf8, InputStream stdin, OutputStream stdout, PrintStream stderr,
-                   String programName, String defaultSocketDir) {
+    static int run(
+            Map<String, String> environment,
+            String notUtf8,
+            InputStream stdin,
+            OutputStream stdout,
+            PrintStream stderr,
+            String programName,
+            String defaultSocketDir) {
         ForwardingConf conf = null;
         try {
             byte[] config;
             try {
                 config = stdin.readNBytes(MAX_STDIN_BYTES + 1);
             } catch (IOException e) {
-                throw new CniError(CniError.IO_FAILURE, "infoblox plugin could not read the network configuration from stdin: "
-                        + e.getMessage(), e.toString());
+                throw new CniError(
+                        CniError.IO_FAILURE,
+                        "infoblox plugin could not read the network configuration from stdin: " + e.getMessage(),
+                        e.toString());
             }
             boolean tooLarge = config.length > MAX_STDIN_BYTES;
             conf = ForwardingConf.of(tooLarge ? new byte[0] : config, programName, defaultSocketDir);
 
             if (notUtf8 != null) {
-                throw new CniError(CniError.INVALID_ENV, "environment variable " + notUtf8 + " is not valid UTF-8",
+                throw new CniError(
+                        CniError.INVALID_ENV,
+                        "environment variable " + notUtf8 + " is not valid UTF-8",
                         "CNI variables are text; the plugin reads them as UTF-8 whatever the locale");
             }
             String command = environment.get("CNI_COMMAND");
             if (command == null || command.isEmpty()) {
-                throw new CniError(CniError.INVALID_ENV, "required environment variable CNI_COMMAND is not set",
+                throw new CniError(
+                        CniError.INVALID_ENV,
+                        "required environment variable CNI_COMMAND is not set",
                         "the runtime sets CNI_COMMAND to one of ADD, DEL, CHECK, GC, STATUS, VERSION");
             }
             switch (command) {
                 case "VERSION":
-                    write(stdout, "{\"cniVersion\":" + MiniJson.quote(conf.cniVersion)
-                            + ",\"supportedVersions\":" + supportedVersions() + "}\n");
+                    write(
+                            stdout,
+                            "{\"cniVersion\":" + MiniJson.quote(conf.cniVersion) + ",\"supportedVersions\":"
+                                    + supportedVersions() + "}\n");
                     return 0;
                 case "ADD", "DEL", "CHECK", "GC", "STATUS":
                     break;
                 default:
-                    throw new CniError(CniError.INVALID_ENV, "invalid environment variable CNI_COMMAND: unknown command "
-                            + MiniJson.quote(command), "expected one of ADD, DEL, CHECK, GC, STATUS, VERSION");
+                    throw new CniError(
+                            CniError.INVALID_ENV,
+                            "invalid environment variable CNI_COMMAND: unknown command " + MiniJson.quote(command),
+                            "expected one of ADD, DEL, CHECK, GC, STATUS, VERSION");
             }
             if (tooLarge) {
-                throw new CniError(CniError.DECODE_FAILURE, "network configuration on stdin is larger than " + MAX_STDIN_BYTES
-                        + " bytes (4 MiB), the most the infoblox plugin accepts", null);
+                throw new CniError(
+                        CniError.DECODE_FAILURE,
+                        "network configuration on stdin is larger than " + MAX_STDIN_BYTES
+                                + " bytes (4 MiB), the most the infoblox plugin accepts",
+                        null);
             }
             if (conf.parseError != null) {
                 // no daemon needed to say so, and it must not turn into "daemon not reachable" (11)
-                throw new CniError(CniError.DECODE_FAILURE, "network configuration on stdin could not be decoded: "
-                        + conf.parseError, "the runtime passes the network's configuration (a JSON object, e.g. "
-                        + "the file in /etc/cni/net.d) on stdin");
+                throw new CniError(
+                        CniError.DECODE_FAILURE,
+                        "network configuration on stdin could not be decoded: " + conf.parseError,
+                        "the runtime passes the network's configuration (a JSON object, e.g. "
+                                + "the file in /etc/cni/net.d) on stdin");
             }
 
             TreeMap<String, String> env = new TreeMap<>();
@@ -296,7 +342,8 @@ public final class PluginMain {
             try {
                 request = new Envelope.Request(env, config);
             } catch (IllegalArgumentException e) {
-                throw new CniError(CniError.INVALID_ENV, "cannot forward the CNI_* environment: " + e.getMessage(), null);
+                throw new CniError(
+                        CniError.INVALID_ENV, "cannot forward the CNI_* environment: " + e.getMessage(), null);
             }
             Envelope.Response response = call(conf, command, request);
             stdout.write(response.stdout());
@@ -342,8 +389,8 @@ public final class PluginMain {
                     boolean restarting = daemonRestarting(e, socket);
                     long left = conf.connectTimeoutMillis * 1_000_000L - (System.nanoTime() - started);
                     if (!restarting || left <= 0) {
-                        throw notReachable(conf, command, socket, unavailable, e,
-                                restarting && conf.connectTimeoutMillis > 0);
+                        throw notReachable(
+                                conf, command, socket, unavailable, e, restarting && conf.connectTimeoutMillis > 0);
                     }
                     // the last pause ends at the connect deadline, so the last attempt is made there
                     if (!pause(Math.min(pause, (left + 999_999) / 1_000_000L))) {
@@ -361,9 +408,12 @@ public final class PluginMain {
             // nothing is sent to, or believed from, a process that took the socket path but is not the daemon
             String impostor = DaemonIdentity.problem(channel);
             if (impostor != null) {
-                throw new CniError(unavailable, "infoblox plugin refuses to talk to " + socket + ": " + impostor,
-                        "someone who may write " + socket.getParent() + " put their own socket there; check who owns that"
-                        + " directory, and restart infoblox-cni-daemon");
+                throw new CniError(
+                        unavailable,
+                        "infoblox plugin refuses to talk to " + socket + ": " + impostor,
+                        "someone who may write " + socket.getParent()
+                                + " put their own socket there; check who owns that"
+                                + " directory, and restart infoblox-cni-daemon");
             }
             Envelope.Response response;
             try {
@@ -378,18 +428,26 @@ public final class PluginMain {
                 if (watchdog.timedOut()) {
                     throw timeout(conf, socket, unavailable, "waiting for the answer");
                 }
-                throw new CniError(unavailable, "infoblox daemon at " + socket + " closed the connection without "
-                        + (e.endedBeforeFirstByte() ? "answering" : "a complete answer")
-                        + "; it may have restarted, try again", e.getMessage());
+                throw new CniError(
+                        unavailable,
+                        "infoblox daemon at " + socket + " closed the connection without "
+                                + (e.endedBeforeFirstByte() ? "answering" : "a complete answer")
+                                + "; it may have restarted, try again",
+                        e.getMessage());
             } catch (Envelope.MalformedEnvelopeException e) {
-                throw new CniError(CniError.IO_FAILURE, "infoblox daemon at " + socket + " sent an answer the plugin cannot read: "
-                        + e.getMessage(), "are the plugin and infoblox-cni-daemon from the same release?");
+                throw new CniError(
+                        CniError.IO_FAILURE,
+                        "infoblox daemon at " + socket + " sent an answer the plugin cannot read: " + e.getMessage(),
+                        "are the plugin and infoblox-cni-daemon from the same release?");
             } catch (IOException e) {
                 if (watchdog.timedOut()) {
                     throw timeout(conf, socket, unavailable, "waiting for the answer");
                 }
-                throw new CniError(unavailable, "infoblox daemon at " + socket + " failed during the request: "
-                        + reason(e) + "; it may have restarted, try again", e.toString());
+                throw new CniError(
+                        unavailable,
+                        "infoblox daemon at " + socket + " failed during the request: " + reason(e)
+                                + "; it may have restarted, try again",
+                        e.toString());
             }
             if (!watchdog.finish()) {
                 throw timeout(conf, socket, unavailable, "waiting for the answer");
@@ -405,7 +463,9 @@ public final class PluginMain {
         try {
             return SocketChannel.open(StandardProtocolFamily.UNIX);
         } catch (IOException | UnsupportedOperationException e) {
-            throw new CniError(CniError.IO_FAILURE, "infoblox plugin cannot open a Unix-domain socket: " + e.getMessage(),
+            throw new CniError(
+                    CniError.IO_FAILURE,
+                    "infoblox plugin cannot open a Unix-domain socket: " + e.getMessage(),
                     e.toString());
         }
     }
@@ -429,7 +489,8 @@ public final class PluginMain {
         }
         // ENOENT; but a path too long for a Unix socket is "missing" too, and stays so
         String m = e.getMessage();
-        return e.getClass() == java.net.SocketException.class && (m == null || !m.contains("too long"))
+        return e.getClass() == java.net.SocketException.class
+                && (m == null || !m.contains("too long"))
                 && !Files.exists(socket);
     }
 
@@ -444,21 +505,27 @@ public final class PluginMain {
         }
     }
 
-    private static CniError notReachable(ForwardingConf conf, String command, Path socket, int code, Throwable e,
-                                         boolean retried) {
+    private static CniError notReachable(
+            ForwardingConf conf, String command, Path socket, int code, Throwable e, boolean retried) {
         String tried = retried
-                ? ", still after retrying for " + conf.connectTimeoutText() + " (ipam.daemon-connect-timeout)" : "";
-        return new CniError(code, "infoblox daemon not reachable at " + socket + ": " + reason(e) + tried
-                + "; is infoblox-cni-daemon running?",
+                ? ", still after retrying for " + conf.connectTimeoutText() + " (ipam.daemon-connect-timeout)"
+                : "";
+        return new CniError(
+                code,
+                "infoblox daemon not reachable at " + socket + ": " + reason(e) + tried
+                        + "; is infoblox-cni-daemon running?",
                 "the plugin forwards every " + command + " to the daemon over " + socket
                         + " (<ipam.socket-dir>/<ipam.type>.sock); start the daemon, or make ipam.socket-dir"
                         + " and ipam.type match its --socket-dir and --driver-name");
     }
 
     private static CniError timeout(ForwardingConf conf, Path socket, int code, String phase) {
-        return new CniError(code, "infoblox daemon at " + socket + " did not answer within " + conf.timeoutText()
-                + " (ipam.daemon-timeout)", "timed out " + phase + "; the daemon may be overloaded or stuck,"
-                + " or the grid slow: raise ipam.daemon-timeout (1 to 600 s, default 60) or check the daemon's log");
+        return new CniError(
+                code,
+                "infoblox daemon at " + socket + " did not answer within " + conf.timeoutText()
+                        + " (ipam.daemon-timeout)",
+                "timed out " + phase + "; the daemon may be overloaded or stuck,"
+                        + " or the grid slow: raise ipam.daemon-timeout (1 to 600 s, default 60) or check the daemon's log");
     }
 
     private static String reason(Throwable e) {
@@ -557,9 +624,12 @@ public final class PluginMain {
 
     static String errorJson(String cniVersion, int code, String msg, String details) {
         StringBuilder sb = new StringBuilder(256);
-        sb.append("{\"cniVersion\":").append(MiniJson.quote(cniVersion))
-                .append(",\"code\":").append(code)
-                .append(",\"msg\":").append(MiniJson.quote(msg));
+        sb.append("{\"cniVersion\":")
+                .append(MiniJson.quote(cniVersion))
+                .append(",\"code\":")
+                .append(code)
+                .append(",\"msg\":")
+                .append(MiniJson.quote(msg));
         if (details != null && !details.isEmpty()) {
             sb.append(",\"details\":").append(MiniJson.quote(details));
         }

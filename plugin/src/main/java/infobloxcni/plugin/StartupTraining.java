@@ -29,8 +29,7 @@ public final class StartupTraining {
     private static final String ADD_RESULT =
             "{\"cniVersion\":\"1.1.0\",\"ips\":[{\"address\":\"10.0.0.2/24\",\"gateway\":\"10.0.0.1\"}],\"dns\":{}}";
 
-    private StartupTraining() {
-    }
+    private StartupTraining() {}
 
     public static void main(String[] args) throws Exception {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 3;
@@ -49,7 +48,8 @@ public final class StartupTraining {
                     + "\"runtimeConfig\":{\"mac\":\"aa:bb:cc:dd:ee:ff\"},\"args\":{\"x\":[1,2.5,-3e2,true,false,null,"
                     + "\"\\u00e9\\ud83d\\ude00\\n\"]}}";
             // a short connect retry: trains the restart path without making training slow
-            String missing = netconf.replace(dir.toString(), dir.resolve("nowhere").toString())
+            String missing = netconf.replace(
+                            dir.toString(), dir.resolve("nowhere").toString())
                     .replace("\"daemon-timeout\":30,", "\"daemon-timeout\":30,\"daemon-connect-timeout\":0.05,");
             for (int i = 0; i < rounds; i++) {
                 expect("VERSION", netconf, 0, "\"supportedVersions\"");

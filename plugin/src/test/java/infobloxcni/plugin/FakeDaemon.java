@@ -30,6 +30,7 @@ final class FakeDaemon implements AutoCloseable {
     final List<Envelope.Request> requests = new CopyOnWriteArrayList<>();
     /** Connections accepted, whether or not a request followed. */
     final AtomicInteger connections = new AtomicInteger();
+
     private final ServerSocketChannel server;
     private final Thread thread;
     private volatile Function<Envelope.Request, Envelope.Response> answer;
@@ -47,8 +48,8 @@ final class FakeDaemon implements AutoCloseable {
 
     /** A daemon that answers ADD with {@link #ADD_RESULT} and everything else with empty success. */
     static FakeDaemon healthy(Path socket) throws IOException {
-        return new FakeDaemon(socket, r -> Envelope.Response.of(0,
-                "ADD".equals(r.env().get("CNI_COMMAND")) ? ADD_RESULT : ""));
+        return new FakeDaemon(
+                socket, r -> Envelope.Response.of(0, "ADD".equals(r.env().get("CNI_COMMAND")) ? ADD_RESULT : ""));
     }
 
     void answer(Function<Envelope.Request, Envelope.Response> answer) {

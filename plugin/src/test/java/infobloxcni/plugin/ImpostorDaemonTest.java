@@ -29,15 +29,29 @@ import org.junit.jupiter.api.io.TempDir;
  * creates (useradd), running the test's fake daemon.
  */
 class ImpostorDaemonTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @Test
     void aSocketServedByAnotherUserIsRefused() throws Exception {
         assumeTrue("root".equals(System.getProperty("user.name")), "needs root (useradd)");
-        assumeTrue(new File("/usr/sbin/useradd").canExecute() && new File("/usr/bin/setpriv").canExecute(), "needs useradd and setpriv");
+        assumeTrue(
+                new File("/usr/sbin/useradd").canExecute() && new File("/usr/bin/setpriv").canExecute(),
+                "needs useradd and setpriv");
         String user = "ibcnp" + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 30), 36);
-        assertEquals(0, new ProcessBuilder("useradd", "--system", "--no-create-home", "--user-group", "--shell", "/usr/sbin/nologin", user)
-                .inheritIO().start().waitFor());
+        assertEquals(
+                0,
+                new ProcessBuilder(
+                                "useradd",
+                                "--system",
+                                "--no-create-home",
+                                "--user-group",
+                                "--shell",
+                                "/usr/sbin/nologin",
+                                user)
+                        .inheritIO()
+                        .start()
+                        .waitFor());
         Process impostor = null;
         try {
             Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
@@ -45,19 +59,44 @@ class ImpostorDaemonTest {
             Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwxrwx")); // anyone may bind here
             Path socket = shared.resolve("infoblox.sock");
             String java = ProcessHandle.current().info().command().orElse("java");
-            String classPath = Path.of("target/test-classes").toAbsolutePath() + File.pathSeparator + SubprocessTest.CLASS_PATH;
-            impostor = new ProcessBuilder("setpriv", "--reuid=" + user, "--regid=" + user, "--clear-groups", "--",
-                    java, "-XX:-UsePerfData", "-cp", classPath, "infobloxcni.plugin.FakeDaemon", socket.toString())
-                    .redirectErrorStream(true).redirectOutput(dir.resolve("impostor.log").toFile()).start();
+            String classPath =
+                    Path.of("target/test-classes").toAbsolutePath() + File.pathSeparator + SubprocessTest.CLASS_PATH;
+            impostor = new ProcessBuilder(
+                            "setpriv",
+                            "--reuid=" + user,
+                            "--regid=" + user,
+                            "--clear-groups",
+                            "--",
+                            java,
+                            "-XX:-UsePerfData",
+                            "-cp",
+                            classPath,
+                            "infobloxcni.plugin.FakeDaemon",
+                            socket.toString())
+                    .redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("impostor.log").toFile())
+                    .start();
             for (int i = 0; i < 600 && !Files.exists(socket); i++) Thread.sleep(50);
             assertTrue(Files.exists(socket), Files.readString(dir.resolve("impostor.log")));
 
-            Map<String, String> env = new HashMap<>(Map.of("CNI_COMMAND", "ADD", "CNI_CONTAINERID", "c1", "CNI_IFNAME", "eth0",
-                    "CNI_NETNS", "/var/run/netns/c1"));
-            String netconf = "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":{\"type\":\"infoblox\",\"socket-dir\":" + MiniJson.quote(shared.toString()) + "}}";
+            Map<String, String> env = new HashMap<>(Map.of(
+                    "CNI_COMMAND",
+                    "ADD",
+                    "CNI_CONTAINERID",
+                    "c1",
+                    "CNI_IFNAME",
+                    "eth0",
+                    "CNI_NETNS",
+                    "/var/run/netns/c1"));
+            String netconf = "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":{\"type\":\"infoblox\",\"socket-dir\":"
+                    + MiniJson.quote(shared.toString()) + "}}";
             ByteArrayOutputStream out = new ByteArrayOutputStream();
-            int exit = PluginMain.run(env, new ByteArrayInputStream(netconf.getBytes(StandardCharsets.UTF_8)), out,
-                    new PrintStream(new ByteArrayOutputStream()), "infoblox");
+            int exit = PluginMain.run(
+                    env,
+                    new ByteArrayInputStream(netconf.getBytes(StandardCharsets.UTF_8)),
+                    out,
+                    new PrintStream(new ByteArrayOutputStream()),
+                    "infoblox");
             String printed = out.toString(StandardCharsets.UTF_8);
             assertFalse(printed.contains("10.0.0.2"), "the plugin passed on the impostor's answer: " + printed);
             assertEquals(1, exit, printed);

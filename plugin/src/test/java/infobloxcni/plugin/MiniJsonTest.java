@@ -108,13 +108,54 @@ class MiniJsonTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {
-        "", " ", "{", "}", "[", "[1,]", "[,1]", "{\"a\":1,}", "{,}", "{\"a\"}", "{\"a\" 1}", "{a:1}", "{'a':1}",
-        "[1 2]", "01", "-", "1.", ".5", "1e", "1e+", "+1", "0x10", "NaN", "Infinity", "tru", "nul", "True",
-        "\"abc", "\"\\x\"", "\"\\u12\"", "\"\\u12g4\"", "\"\\uD83D\"", "\"\\uDE00\"", "\"\\uD83D\\u0041\"",
-        "\"tab\there\"", "\"nl\nhere\"", "// c\n1", "/* c */ 1", "1 2", "{} x", "\uFEFF{}", "[1]]", "garbage",
-        "\"\\u\uFF10\uFF10\uFF10\uFF10\"", "1e999999999999"
-    })
+    @ValueSource(
+            strings = {
+                "",
+                " ",
+                "{",
+                "}",
+                "[",
+                "[1,]",
+                "[,1]",
+                "{\"a\":1,}",
+                "{,}",
+                "{\"a\"}",
+                "{\"a\" 1}",
+                "{a:1}",
+                "{'a':1}",
+                "[1 2]",
+                "01",
+                "-",
+                "1.",
+                ".5",
+                "1e",
+                "1e+",
+                "+1",
+                "0x10",
+                "NaN",
+                "Infinity",
+                "tru",
+                "nul",
+                "True",
+                "\"abc",
+                "\"\\x\"",
+                "\"\\u12\"",
+                "\"\\u12g4\"",
+                "\"\\uD83D\"",
+                "\"\\uDE00\"",
+                "\"\\uD83D\\u0041\"",
+                "\"tab\there\"",
+                "\"nl\nhere\"",
+                "// c\n1",
+                "/* c */ 1",
+                "1 2",
+                "{} x",
+                "\uFEFF{}",
+                "[1]]",
+                "garbage",
+                "\"\\u\uFF10\uFF10\uFF10\uFF10\"",
+                "1e999999999999"
+            })
     void garbageIsRejected(String text) {
         JsonException e = assertThrows(JsonException.class, () -> parse(text));
         assertTrue(e.getMessage().contains("offset") || e.getMessage().contains("UTF-8"), e.getMessage());
@@ -123,8 +164,10 @@ class MiniJsonTest {
     @Test
     void invalidUtf8AndLoneSurrogatesAreRejected() {
         assertThrows(JsonException.class, () -> MiniJson.parse(new byte[] {'"', (byte) 0xc3, '"'}));
-        assertThrows(JsonException.class, () -> MiniJson.parse(new byte[] {'"', (byte) 0xed, (byte) 0xa0,
-            (byte) 0x80, '"'})); // CESU-style encoded surrogate
+        assertThrows(
+                JsonException.class,
+                () -> MiniJson.parse(
+                        new byte[] {'"', (byte) 0xed, (byte) 0xa0, (byte) 0x80, '"'})); // CESU-style encoded surrogate
         assertThrows(JsonException.class, () -> MiniJson.parse("\"\uD83D\""));
         assertThrows(JsonException.class, () -> MiniJson.parse("\"\uDE00x\""));
     }
@@ -133,7 +176,8 @@ class MiniJsonTest {
     void quote() throws JsonException {
         assertEquals("\"plain\"", MiniJson.quote("plain"));
         assertEquals("null", MiniJson.quote(null));
-        assertEquals("\"a\\\"b\\\\c\\nd\\re\\tf\\bg\\fh\\u0001\\u001f\\u007f\"",
+        assertEquals(
+                "\"a\\\"b\\\\c\\nd\\re\\tf\\bg\\fh\\u0001\\u001f\\u007f\"",
                 MiniJson.quote("a\"b\\c\nd\re\tf\bg\fh\u0001\u001f\u007f"));
         assertEquals("\"\u00e9\uD83D\uDE00\"", MiniJson.quote("\u00e9\uD83D\uDE00"));
         assertEquals("\"\\ud83d\"", MiniJson.quote("\uD83D"), "lone surrogates are escaped");

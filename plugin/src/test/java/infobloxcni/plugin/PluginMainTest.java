@@ -40,8 +40,8 @@ class PluginMainTest {
         /** The stdout as one JSON object (fails the test if it is anything else). */
         Map<?, ?> json() {
             try {
-                return assertInstanceOf(Map.class, MiniJson.parse(stdout.getBytes(StandardCharsets.UTF_8)),
-                        "stdout: " + stdout);
+                return assertInstanceOf(
+                        Map.class, MiniJson.parse(stdout.getBytes(StandardCharsets.UTF_8)), "stdout: " + stdout);
             } catch (MiniJson.JsonException e) {
                 throw new AssertionError("stdout is not JSON: " + stdout + " (" + e.getMessage() + ")");
             }
@@ -82,13 +82,22 @@ class PluginMainTest {
     static Run run(Map<String, String> env, byte[] stdin, String programName, String defaultSocketDir) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = PluginMain.run(env, new ByteArrayInputStream(stdin), out,
-                new PrintStream(err, true, StandardCharsets.UTF_8), programName, defaultSocketDir);
+        int code = PluginMain.run(
+                env,
+                new ByteArrayInputStream(stdin),
+                out,
+                new PrintStream(err, true, StandardCharsets.UTF_8),
+                programName,
+                defaultSocketDir);
         return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
     Run run(Map<String, String> env, String stdin) {
-        return run(env, stdin.getBytes(StandardCharsets.UTF_8), "infoblox", dir.resolve("default").toString());
+        return run(
+                env,
+                stdin.getBytes(StandardCharsets.UTF_8),
+                "infoblox",
+                dir.resolve("default").toString());
     }
 
     Path socket() {
@@ -118,8 +127,8 @@ class PluginMainTest {
     @Test
     void everyCommandIsForwardedAndExitCodesPassThrough() throws IOException {
         String error = "{\"cniVersion\":\"0.4.0\",\"code\":7,\"msg\":\"invalid network config: \\\"subnet\\\"\"}";
-        try (FakeDaemon daemon = new FakeDaemon(socket(), req -> Envelope.Response.of(
-                "DEL".equals(req.env().get("CNI_COMMAND")) ? 0 : 7, error))) {
+        try (FakeDaemon daemon = new FakeDaemon(
+                socket(), req -> Envelope.Response.of("DEL".equals(req.env().get("CNI_COMMAND")) ? 0 : 7, error))) {
             for (String command : new String[] {"ADD", "DEL", "CHECK", "GC", "STATUS"}) {
                 Run r = run(env(command), netconf("0.4.0", ""));
                 assertEquals("DEL".equals(command) ? 0 : 7, r.exitCode(), command);
@@ -155,8 +164,10 @@ class PluginMainTest {
                 for (String stdin : new String[] {"[]", "\"x\"", "5", "null"}) {
                     Run r = run(env(command), stdin);
                     assertEquals(6, r.code(), command + " " + stdin + ": " + r.stdout());
-                    assertTrue(r.msg().startsWith("network configuration on stdin could not be decoded: ")
-                            && r.msg().contains("not a JSON object"), r.msg());
+                    assertTrue(
+                            r.msg().startsWith("network configuration on stdin could not be decoded: ")
+                                    && r.msg().contains("not a JSON object"),
+                            r.msg());
                 }
             }
             assertEquals(0, daemon.connections.get(), "no connection to the daemon");
@@ -176,7 +187,8 @@ class PluginMainTest {
     @Test
     void socketNameFallsBackToTheProgramName() throws IOException {
         try (FakeDaemon daemon = FakeDaemon.healthy(dir.resolve("ib2.sock"))) {
-            String noType = "{\"cniVersion\":\"1.1.0\",\"ipam\":{\"socket-dir\":" + MiniJson.quote(dir.toString()) + "}}";
+            String noType =
+                    "{\"cniVersion\":\"1.1.0\",\"ipam\":{\"socket-dir\":" + MiniJson.quote(dir.toString()) + "}}";
             Run r = run(env("ADD"), noType.getBytes(StandardCharsets.UTF_8), "ib2", "/nonexistent");
             assertEquals(0, r.exitCode(), r.toString());
             String slashType = "{\"ipam\":{\"type\":\"../x\",\"socket-dir\":" + MiniJson.quote(dir.toString()) + "}}";
@@ -195,8 +207,10 @@ class PluginMainTest {
         try (FakeDaemon daemon = FakeDaemon.healthy(socket())) {
             Run r = run(env("VERSION"), "{\"cniVersion\":\"0.3.1\"}");
             assertEquals(0, r.exitCode());
-            assertEquals("{\"cniVersion\":\"0.3.1\",\"supportedVersions\":[\"0.1.0\",\"0.2.0\",\"0.3.0\",\"0.3.1\","
-                    + "\"0.4.0\",\"1.0.0\",\"1.1.0\"]}\n", r.stdout());
+            assertEquals(
+                    "{\"cniVersion\":\"0.3.1\",\"supportedVersions\":[\"0.1.0\",\"0.2.0\",\"0.3.0\",\"0.3.1\","
+                            + "\"0.4.0\",\"1.0.0\",\"1.1.0\"]}\n",
+                    r.stdout());
             for (String stdin : new String[] {"", "garbage", "[]", "{\"cniVersion\":5}", "{\"cniVersion\":\"\"}"}) {
                 r = run(env("VERSION"), stdin);
                 assertEquals(0, r.exitCode(), stdin);
@@ -389,8 +403,10 @@ class PluginMainTest {
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(socket()));
         Thread t = new Thread(() -> {
-            for (byte[] answer : new byte[][] {"HTTP/1.1 400 Bad Request\r\n\r\n".getBytes(StandardCharsets.UTF_8),
-                {'I', 'B', 'C', 'N', 'I', 1, 0, 0, 0, 0, 9, '{'}}) {
+            for (byte[] answer : new byte[][] {
+                "HTTP/1.1 400 Bad Request\r\n\r\n".getBytes(StandardCharsets.UTF_8),
+                {'I', 'B', 'C', 'N', 'I', 1, 0, 0, 0, 0, 9, '{'}
+            }) {
                 try (var ch = server.accept()) {
                     Envelope.Request.read(Channels.newInputStream(ch));
                     Channels.newOutputStream(ch).write(answer);
@@ -414,8 +430,10 @@ class PluginMainTest {
 
     @Test
     void parallelCallsAreIndependent() throws Exception {
-        try (FakeDaemon daemon = new FakeDaemon(socket(), req -> Envelope.Response.of(0,
-                "{\"id\":" + MiniJson.quote(req.env().get("CNI_CONTAINERID")) + "}"))) {
+        try (FakeDaemon daemon = new FakeDaemon(
+                socket(),
+                req -> Envelope.Response.of(
+                        0, "{\"id\":" + MiniJson.quote(req.env().get("CNI_CONTAINERID")) + "}"))) {
             ExecutorService pool = Executors.newFixedThreadPool(8);
             List<Future<Run>> runs = new ArrayList<>();
             for (int i = 0; i < 40; i++) {
@@ -424,7 +442,9 @@ class PluginMainTest {
                 runs.add(pool.submit(() -> run(env, netconf("1.1.0", ""))));
             }
             for (int i = 0; i < 40; i++) {
-                assertEquals("{\"id\":\"c" + i + "\"}", runs.get(i).get(30, TimeUnit.SECONDS).stdout());
+                assertEquals(
+                        "{\"id\":\"c" + i + "\"}",
+                        runs.get(i).get(30, TimeUnit.SECONDS).stdout());
             }
             pool.shutdown();
         }
@@ -434,8 +454,11 @@ class PluginMainTest {
 
     @Test
     void netconfFieldsAndTimeoutBounds() {
-        PluginMain.ForwardingConf n = PluginMain.ForwardingConf.of(utf8("{\"cniVersion\":\"0.2.0\",\"ipam\":{\"type\":\"ib\","
-                + "\"socket-dir\":\"/var/run/x/\",\"daemon-timeout\":2.5}}"), "infoblox", "/run/cni");
+        PluginMain.ForwardingConf n = PluginMain.ForwardingConf.of(
+                utf8("{\"cniVersion\":\"0.2.0\",\"ipam\":{\"type\":\"ib\","
+                        + "\"socket-dir\":\"/var/run/x/\",\"daemon-timeout\":2.5}}"),
+                "infoblox",
+                "/run/cni");
         assertEquals("0.2.0", n.cniVersion);
         assertEquals(Path.of("/var/run/x/ib.sock"), n.socketPath());
         assertEquals(2500, n.timeoutMillis);
@@ -456,9 +479,12 @@ class PluginMainTest {
         assertEquals(60_000, connectTimeout("", "1e300"), "at most daemon-timeout");
         assertEquals(10_000, connectTimeout("\"daemon-timeout\":10,", "30"));
         assertEquals(1_000, connectTimeout("\"daemon-timeout\":1,", "null"), "the default, too");
-        assertEquals("2.5 s", PluginMain.ForwardingConf.of(utf8("{\"ipam\":{\"daemon-connect-timeout\":2.5}}"), "x", "/d")
-                .connectTimeoutText());
-        PluginMain.ForwardingConf bad = PluginMain.ForwardingConf.of(utf8("{\"ipam\":{\"type\":5,\"socket-dir\":[]}}"), "ib3", "/run/cni");
+        assertEquals(
+                "2.5 s",
+                PluginMain.ForwardingConf.of(utf8("{\"ipam\":{\"daemon-connect-timeout\":2.5}}"), "x", "/d")
+                        .connectTimeoutText());
+        PluginMain.ForwardingConf bad =
+                PluginMain.ForwardingConf.of(utf8("{\"ipam\":{\"type\":5,\"socket-dir\":[]}}"), "ib3", "/run/cni");
         assertEquals(Path.of("/run/cni/ib3.sock"), bad.socketPath());
         assertEquals("1.1.0", bad.cniVersion);
     }
@@ -475,12 +501,14 @@ class PluginMainTest {
     }
 
     private static long timeout(String value) {
-        return PluginMain.ForwardingConf.of(utf8("{\"ipam\":{\"daemon-timeout\":" + value + "}}"), "x", "/d").timeoutMillis;
+        return PluginMain.ForwardingConf.of(utf8("{\"ipam\":{\"daemon-timeout\":" + value + "}}"), "x", "/d")
+                .timeoutMillis;
     }
 
     private static long connectTimeout(String otherFields, String value) {
-        return PluginMain.ForwardingConf.of(utf8("{\"ipam\":{" + otherFields + "\"daemon-connect-timeout\":" + value + "}}"),
-                "x", "/d").connectTimeoutMillis;
+        return PluginMain.ForwardingConf.of(
+                        utf8("{\"ipam\":{" + otherFields + "\"daemon-connect-timeout\":" + value + "}}"), "x", "/d")
+                .connectTimeoutMillis;
     }
 
     private static byte[] utf8(String s) {

@@ -41,8 +41,10 @@ class SubprocessTest {
     static final Path WIRE = wire();
     /** The plugin's classes and cni-wire's, for {@code java -cp}. */
     static final String CLASS_PATH = CLASSES + File.pathSeparator + WIRE;
+
     static final Path WRAPPER = MODULE.resolve("../bin/infoblox").normalize();
-    static final String JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    static final String JAVA =
+            Path.of(System.getProperty("java.home"), "bin", "java").toString();
 
     @TempDir
     static Path shared;
@@ -57,11 +59,11 @@ class SubprocessTest {
     record Result(int exitCode, String stdout, String stderr) {
         Map<?, ?> json() {
             try {
-                return assertInstanceOf(Map.class, MiniJson.parse(stdout.getBytes(StandardCharsets.UTF_8)),
-                        "stdout: " + stdout);
+                return assertInstanceOf(
+                        Map.class, MiniJson.parse(stdout.getBytes(StandardCharsets.UTF_8)), "stdout: " + stdout);
             } catch (MiniJson.JsonException e) {
-                throw new AssertionError("stdout is not exactly one JSON document: [" + stdout + "] stderr: "
-                        + stderr, e);
+                throw new AssertionError(
+                        "stdout is not exactly one JSON document: [" + stdout + "] stderr: " + stderr, e);
             }
         }
     }
@@ -80,7 +82,11 @@ class SubprocessTest {
 
     private static Path wire() {
         try {
-            return Path.of(Envelope.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            return Path.of(Envelope.class
+                    .getProtectionDomain()
+                    .getCodeSource()
+                    .getLocation()
+                    .toURI());
         } catch (URISyntaxException e) {
             throw new AssertionError(e);
         }
@@ -109,12 +115,14 @@ class SubprocessTest {
         if (classPath != null) {
             mf.getMainAttributes().put(Attributes.Name.CLASS_PATH, classPath);
         }
-        try (OutputStream out = Files.newOutputStream(jar); JarOutputStream j = new JarOutputStream(out, mf)) {
+        try (OutputStream out = Files.newOutputStream(jar);
+                JarOutputStream j = new JarOutputStream(out, mf)) {
             if (classes == null) {
                 return;
             }
             try (Stream<Path> files = Files.walk(classes)) {
-                for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile).sorted()::iterator) {
+                for (Path f :
+                        (Iterable<Path>) files.filter(Files::isRegularFile).sorted()::iterator) {
                     j.putNextEntry(new ZipEntry(classes.relativize(f).toString().replace('\\', '/')));
                     j.write(Files.readAllBytes(f));
                     j.closeEntry();
@@ -180,8 +188,8 @@ class SubprocessTest {
     void javaClassesPassesStdoutAndExitCodeThrough() throws Exception {
         String error = "{\"cniVersion\":\"1.0.0\",\"code\":3,\"msg\":\"container unknown\"}";
         try (FakeDaemon daemon = new FakeDaemon(dir.resolve("infoblox.sock"), r -> Envelope.Response.of(3, error))) {
-            Result r = exec(List.of(JAVA, "-cp", CLASS_PATH, "infobloxcni.plugin.PluginMain"),
-                    env("CHECK"), netconf(""));
+            Result r =
+                    exec(List.of(JAVA, "-cp", CLASS_PATH, "infobloxcni.plugin.PluginMain"), env("CHECK"), netconf(""));
             assertEquals(3, r.exitCode(), r.toString());
             assertEquals(error, r.stdout());
             assertEquals("CHECK", daemon.requests.get(0).env().get("CNI_COMMAND"));
@@ -216,7 +224,8 @@ class SubprocessTest {
         r = wrapper(env("DEL"), netconf(",\"daemon-connect-timeout\":0"));
         assertEquals(1, r.exitCode());
         assertEquals(11L, r.json().get("code"));
-        assertTrue(((String) r.json().get("msg")).contains(dir.resolve("infoblox.sock").toString()));
+        assertTrue(((String) r.json().get("msg"))
+                .contains(dir.resolve("infoblox.sock").toString()));
 
         try (FakeDaemon daemon = new FakeDaemon(dir.resolve("infoblox.sock"), req -> {
             PluginMainTest.sleep(30_000);
@@ -238,12 +247,14 @@ class SubprocessTest {
                 Map<String, String> env = env("ADD");
                 env.put("LC_ALL", "C");
                 env.put("CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAME=" + pod);
-                Result direct = exec(List.of(JAVA, "-cp", CLASS_PATH, "infobloxcni.plugin.PluginMain"), env, netconf(""));
+                Result direct =
+                        exec(List.of(JAVA, "-cp", CLASS_PATH, "infobloxcni.plugin.PluginMain"), env, netconf(""));
                 assertEquals(0, direct.exitCode(), direct.toString());
                 Result wrapped = wrapper(env, netconf(""));
                 assertEquals(0, wrapped.exitCode(), wrapped.toString());
                 for (Envelope.Request request : daemon.requests) {
-                    assertEquals("IgnoreUnknown=1;K8S_POD_NAME=" + pod, request.env().get("CNI_ARGS"));
+                    assertEquals(
+                            "IgnoreUnknown=1;K8S_POD_NAME=" + pod, request.env().get("CNI_ARGS"));
                 }
                 assertEquals(2, daemon.requests.size());
             }
@@ -255,8 +266,18 @@ class SubprocessTest {
         try (FakeDaemon daemon = FakeDaemon.healthy(dir.resolve("infoblox.sock"))) {
             Map<String, String> env = env("ADD");
             env.remove("CNI_CONTAINERID");
-            Result r = exec(List.of("sh", "-c", "CNI_CONTAINERID=$(printf 'c\\377\\376'); export CNI_CONTAINERID; exec \"$@\"", "sh",
-                    JAVA, "-cp", CLASS_PATH, "infobloxcni.plugin.PluginMain"), env, netconf(""));
+            Result r = exec(
+                    List.of(
+                            "sh",
+                            "-c",
+                            "CNI_CONTAINERID=$(printf 'c\\377\\376'); export CNI_CONTAINERID; exec \"$@\"",
+                            "sh",
+                            JAVA,
+                            "-cp",
+                            CLASS_PATH,
+                            "infobloxcni.plugin.PluginMain"),
+                    env,
+                    netconf(""));
             assertEquals(1, r.exitCode(), r.toString());
             assertEquals(4L, r.json().get("code"), r.toString());
             assertTrue(((String) r.json().get("msg")).contains("CNI_CONTAINERID"), r.stdout());
@@ -282,7 +303,8 @@ class SubprocessTest {
         try (FakeDaemon daemon = FakeDaemon.healthy(dir.resolve("ib-other.sock"))) {
             Map<String, String> env = env("ADD");
             env.put("INFOBLOX_CNI_PLUGIN_JAR", classesJar.toString());
-            String noType = "{\"cniVersion\":\"1.0.0\",\"ipam\":{\"socket-dir\":" + MiniJson.quote(dir.toString()) + "}}";
+            String noType =
+                    "{\"cniVersion\":\"1.0.0\",\"ipam\":{\"socket-dir\":" + MiniJson.quote(dir.toString()) + "}}";
             Result r = exec(List.of(link.toString()), env, noType);
             assertEquals(0, r.exitCode(), r.toString());
             assertEquals(FakeDaemon.ADD_RESULT, r.stdout());
@@ -306,14 +328,16 @@ class SubprocessTest {
 
             // garbage where the archive should be, newer than the jar: the JVM complains on stderr only
             Files.writeString(aot, "not an archive");
-            Files.setLastModifiedTime(aot, FileTime.fromMillis(Files.getLastModifiedTime(jar).toMillis() + 10_000));
+            Files.setLastModifiedTime(
+                    aot, FileTime.fromMillis(Files.getLastModifiedTime(jar).toMillis() + 10_000));
             r = installedRun("ADD", netconf(""));
             assertEquals(0, r.exitCode(), r.toString());
             assertEquals(FakeDaemon.ADD_RESULT, r.stdout());
             assertTrue(r.stderr().toLowerCase(java.util.Locale.ROOT).contains("aot"), r.stderr());
 
             // an archive older than the jar is not even tried
-            Files.setLastModifiedTime(aot, FileTime.fromMillis(Files.getLastModifiedTime(jar).toMillis() - 10_000));
+            Files.setLastModifiedTime(
+                    aot, FileTime.fromMillis(Files.getLastModifiedTime(jar).toMillis() - 10_000));
             r = installedRun("ADD", netconf(""));
             assertEquals(0, r.exitCode(), r.toString());
             assertEquals(FakeDaemon.ADD_RESULT, r.stdout());
@@ -340,8 +364,10 @@ class SubprocessTest {
         assertTrue(Files.size(aot) > 0);
         assertFalse(Files.exists(lib.resolve("plugin.aot.config")));
         try (Stream<Path> files = Files.list(lib)) {
-            assertEquals(List.of("lib", "plugin.aot", "plugin.jar"),
-                    files.map(p -> p.getFileName().toString()).sorted().toList(), "no temporary files left");
+            assertEquals(
+                    List.of("lib", "plugin.aot", "plugin.jar"),
+                    files.map(p -> p.getFileName().toString()).sorted().toList(),
+                    "no temporary files left");
         }
 
         Map<String, String> env = env("ADD");
@@ -351,7 +377,8 @@ class SubprocessTest {
             Result r = exec(cmd, env, netconf(""));
             assertEquals(0, r.exitCode(), r.toString());
             assertEquals(FakeDaemon.ADD_RESULT, r.stdout());
-            assertTrue(r.stderr().contains("infobloxcni.plugin.PluginMain source: shared objects file"),
+            assertTrue(
+                    r.stderr().contains("infobloxcni.plugin.PluginMain source: shared objects file"),
                     "the archive is used");
 
             // the jar is rebuilt after training: the archive must not serve the old classes
@@ -360,19 +387,23 @@ class SubprocessTest {
             r = exec(cmd, env, netconf(""));
             assertEquals(0, r.exitCode(), r.toString());
             assertEquals(FakeDaemon.ADD_RESULT, r.stdout());
-            assertFalse(r.stderr().contains("infobloxcni.plugin.PluginMain source: shared objects file"),
+            assertFalse(
+                    r.stderr().contains("infobloxcni.plugin.PluginMain source: shared objects file"),
                     "a stale archive is not used");
 
             // so is the archive when the jar the manifest adds (cni-wire) is newer than the archive
             Files.setLastModifiedTime(jar, trained);
             r = exec(cmd, env, netconf(""));
-            assertTrue(r.stderr().contains("infobloxcni.plugin.PluginMain source: shared objects file"),
+            assertTrue(
+                    r.stderr().contains("infobloxcni.plugin.PluginMain source: shared objects file"),
                     "the archive is used again");
-            Files.setLastModifiedTime(lib.resolve("lib/cni-wire-test.jar"), FileTime.fromMillis(System.currentTimeMillis() + 60_000));
+            Files.setLastModifiedTime(
+                    lib.resolve("lib/cni-wire-test.jar"), FileTime.fromMillis(System.currentTimeMillis() + 60_000));
             r = exec(cmd, env, netconf(""));
             assertEquals(0, r.exitCode(), r.toString());
             assertEquals(FakeDaemon.ADD_RESULT, r.stdout());
-            assertFalse(r.stderr().contains("infobloxcni.plugin.PluginMain source: shared objects file"),
+            assertFalse(
+                    r.stderr().contains("infobloxcni.plugin.PluginMain source: shared objects file"),
                     "an archive older than cni-wire's jar is not used");
         }
     }

@@ -22,7 +22,8 @@ class WrapperFailTest {
     @Test
     void failWritesTheConstantsOfCniWire() throws Exception {
         String wrapper = Files.readString(SubprocessTest.WRAPPER);
-        Matcher m = Pattern.compile("printf '\\{\"cniVersion\":\"([^\"]+)\",\"code\":(\\d+),").matcher(wrapper);
+        Matcher m = Pattern.compile("printf '\\{\"cniVersion\":\"([^\"]+)\",\"code\":(\\d+),")
+                .matcher(wrapper);
         assertTrue(m.find(), "fail() in " + SubprocessTest.WRAPPER + " prints an error JSON");
         assertEquals(CniVersion.LATEST, m.group(1), "fail()'s cniVersion");
         assertEquals(CniError.IO_FAILURE, Integer.parseInt(m.group(2)), "fail()'s code");

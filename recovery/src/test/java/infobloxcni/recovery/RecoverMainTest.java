@@ -31,25 +31,50 @@ class RecoverMainTest extends GridAndDaemonTest {
     private static final String NET = netconf("1.0.0", "net1", "\"subnet\":\"10.10.0.0/24\"");
     private static final Instant LONG_AGO = Instant.parse("2020-01-01T00:00:00Z");
 
-
-    record Run(int exit, String out) { }
+    record Run(int exit, String out) {}
 
     private Run recover(String... extra) {
         var config = host.config();
-        List<String> args = new ArrayList<>(List.of("--grid-host", "127.0.0.1", "--wapi-port", String.valueOf(config.wapi().port()),
-                "--wapi-scheme", "http", "--wapi-username", TestHost.USER, "--socket-dir", config.socketDir().toString(),
-                "--state-dir", config.stateDir().toString(), "--cni-cache-dir", dir.resolve("no-cache").toString(), "--host-id", "host-a"));
+        List<String> args = new ArrayList<>(List.of(
+                "--grid-host",
+                "127.0.0.1",
+                "--wapi-port",
+                String.valueOf(config.wapi().port()),
+                "--wapi-scheme",
+                "http",
+                "--wapi-username",
+                TestHost.USER,
+                "--socket-dir",
+                config.socketDir().toString(),
+                "--state-dir",
+                config.stateDir().toString(),
+                "--cni-cache-dir",
+                dir.resolve("no-cache").toString(),
+                "--host-id",
+                "host-a"));
         args.addAll(List.of(extra));
         ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-        int exit = new CommandLine(new RecoverMain(new PrintStream(buffer, true, StandardCharsets.UTF_8), Map.of("WAPI_PASSWORD", TestHost.PASSWORD)))
+        int exit = new CommandLine(new RecoverMain(
+                        new PrintStream(buffer, true, StandardCharsets.UTF_8),
+                        Map.of("WAPI_PASSWORD", TestHost.PASSWORD)))
                 .execute(args.toArray(String[]::new));
         return new Run(exit, buffer.toString(StandardCharsets.UTF_8));
     }
 
-
     private String reserve(String containerId, String ip, String hostId) {
-        return grid.createObject("fixedaddress", Map.of("ipv4addr", ip, "network_view", "default", "mac", "00:00:00:00:00:00",
-                "comment", "infoblox-cni host=" + hostId + " net=net1 if=eth0", "extattrs", Map.of("VM ID", Map.of("value", containerId))));
+        return grid.createObject(
+                "fixedaddress",
+                Map.of(
+                        "ipv4addr",
+                        ip,
+                        "network_view",
+                        "default",
+                        "mac",
+                        "00:00:00:00:00:00",
+                        "comment",
+                        "infoblox-cni host=" + hostId + " net=net1 if=eth0",
+                        "extattrs",
+                        Map.of("VM ID", Map.of("value", containerId))));
     }
 
     /** One of every problem: the state a crash, an outage and a lost journal could leave behind. */
@@ -61,14 +86,22 @@ class RecoverMainTest extends GridAndDaemonTest {
         reserve("orphan-live", "10.10.0.100", "host-a");
         reserve("orphan-dead", "10.10.0.101", "host-a");
         reserve("other-hosts", "10.10.0.102", "host-b");
-        String vanishedRef = grid.objects("fixedaddress").stream().filter(f -> "10.10.0.4".equals(f.get("ipv4addr"))).findFirst().orElseThrow().get("_ref").toString();
+        String vanishedRef = grid.objects("fixedaddress").stream()
+                .filter(f -> "10.10.0.4".equals(f.get("ipv4addr")))
+                .findFirst()
+                .orElseThrow()
+                .get("_ref")
+                .toString();
         grid.deleteObject(vanishedRef);
         String pendingRef = reserve("pending-del", "10.10.0.103", "host-a");
         try (Journal j = Journal.open(host.journalDir())) {
             j.put(Attachment.pending(new AttachmentKey("net1", "pending-del", "eth0"), "default", null, LONG_AGO)
-                    .withAllocation("10.10.0.103", 24, null, pendingRef, "10.10.0.0/24").withState(AttachmentState.DEL_PENDING));
+                    .withAllocation("10.10.0.103", 24, null, pendingRef, "10.10.0.0/24")
+                    .withState(AttachmentState.DEL_PENDING));
         }
-        return Files.writeString(dir.resolve("live.txt"), "# containerID ifname network\nalive eth0 net1\norphan-live eth0\nvanished eth0 net1\n");
+        return Files.writeString(
+                dir.resolve("live.txt"),
+                "# containerID ifname network\nalive eth0 net1\norphan-live eth0\nvanished eth0 net1\n");
     }
 
     @Test
@@ -76,28 +109,51 @@ class RecoverMainTest extends GridAndDaemonTest {
         assertTrue(host.call("ADD", "alive", "eth0", NET).ok());
         var config = host.config();
         // the daemon's own file: its daemon-only settings (log-level) are no error for recover
-        Path settings = Files.writeString(dir.resolve("daemon.conf"), String.join("\n",
-                "grid-host = 127.0.0.1", "wapi-port = " + config.wapi().port(), "wapi-scheme = http", "wapi-username = " + TestHost.USER,
-                "socket-dir = " + config.socketDir(), "state-dir = " + config.stateDir(), "host-id = host-a",
-                "cni-cache-dir = " + dir.resolve("no-cache"), "log-level = FINE", ""));
+        Path settings = Files.writeString(
+                dir.resolve("daemon.conf"),
+                String.join(
+                        "\n",
+                        "grid-host = 127.0.0.1",
+                        "wapi-port = " + config.wapi().port(),
+                        "wapi-scheme = http",
+                        "wapi-username = " + TestHost.USER,
+                        "socket-dir = " + config.socketDir(),
+                        "state-dir = " + config.stateDir(),
+                        "host-id = host-a",
+                        "cni-cache-dir = " + dir.resolve("no-cache"),
+                        "log-level = FINE",
+                        ""));
         Path live = Files.writeString(dir.resolve("live.txt"), "alive eth0 net1\n");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        RecoverMain main = new RecoverMain(new PrintStream(out, true, StandardCharsets.UTF_8), Map.of("WAPI_PASSWORD", TestHost.PASSWORD));
+        RecoverMain main = new RecoverMain(
+                new PrintStream(out, true, StandardCharsets.UTF_8), Map.of("WAPI_PASSWORD", TestHost.PASSWORD));
         String[] args = {"--config", settings.toString(), "--live-file", live.toString()};
-        CommandLine line = infobloxcni.daemon.ConfigFile.commandLine("infoblox-cni-recover", main, main.host,
-                infobloxcni.daemon.DaemonMain.settings(), args, System.err);
+        CommandLine line = infobloxcni.daemon.ConfigFile.commandLine(
+                "infoblox-cni-recover", main, main.host, infobloxcni.daemon.DaemonMain.settings(), args, System.err);
         int exit = line.execute(args);
         assertEquals(RecoverMain.CLEAN, exit, out.toString(StandardCharsets.UTF_8));
-        assertTrue(out.toString(StandardCharsets.UTF_8).contains("journal: 1 record(s); grid: 1 reservation(s) of this host"),
+        assertTrue(
+                out.toString(StandardCharsets.UTF_8)
+                        .contains("journal: 1 record(s); grid: 1 reservation(s) of this host"),
                 "the daemon the file's socket-dir names was asked: " + out.toString(StandardCharsets.UTF_8));
 
         host.stop(); // offline now: the audit itself asks the grid the file names
-        Files.writeString(settings, Files.readString(settings).replace("wapi-port = " + config.wapi().port(), "wapi-port = 1"));
+        Files.writeString(
+                settings,
+                Files.readString(settings)
+                        .replace("wapi-port = " + config.wapi().port(), "wapi-port = 1"));
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        RecoverMain second = new RecoverMain(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8),
+        RecoverMain second = new RecoverMain(
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8),
                 Map.of("WAPI_PASSWORD", TestHost.PASSWORD));
-        line = infobloxcni.daemon.ConfigFile.commandLine("infoblox-cni-recover", second, second.host,
-                infobloxcni.daemon.DaemonMain.settings(), args, System.err);
+        line = infobloxcni.daemon.ConfigFile.commandLine(
+                "infoblox-cni-recover",
+                second,
+                second.host,
+                infobloxcni.daemon.DaemonMain.settings(),
+                args,
+                System.err);
         assertEquals(RecoverMain.FAILED, line.execute(args), "the file's grid (port 1) is used: nothing answers there");
     }
 
@@ -106,11 +162,22 @@ class RecoverMainTest extends GridAndDaemonTest {
         Path live = makeAMess();
         Run report = recover("--live-file", live.toString());
         assertEquals(RecoverMain.PROBLEMS_LEFT, report.exit(), report.out());
-        for (String expected : List.of("PENDING_INTENT", "pending-del", "MISSING_ON_GRID", "vanished", "ORPHAN_ON_GRID", "orphan-live",
-                "orphan-dead", "DEAD_CONTAINER", "dead", "report only")) {
+        for (String expected : List.of(
+                "PENDING_INTENT",
+                "pending-del",
+                "MISSING_ON_GRID",
+                "vanished",
+                "ORPHAN_ON_GRID",
+                "orphan-live",
+                "orphan-dead",
+                "DEAD_CONTAINER",
+                "dead",
+                "report only")) {
             assertTrue(report.out().contains(expected), "report names " + expected + ":\n" + report.out());
         }
-        assertTrue(!report.out().contains("other-hosts"), "another host's reservation is not ours to report:\n" + report.out());
+        assertTrue(
+                !report.out().contains("other-hosts"),
+                "another host's reservation is not ours to report:\n" + report.out());
         assertEquals(1, reservationsOf("dead").size(), "a report changes nothing");
 
         Run repair = recover("--live-file", live.toString(), "--apply");
@@ -128,7 +195,10 @@ class RecoverMainTest extends GridAndDaemonTest {
         assertTrue(clean.out().contains("\"findings\" : [ ]"), clean.out());
 
         host.start();
-        assertEquals("10.10.0.100/24", host.call("ADD", "orphan-live", "eth0", NET).address(), "the daemon answers from the repaired journal");
+        assertEquals(
+                "10.10.0.100/24",
+                host.call("ADD", "orphan-live", "eth0", NET).address(),
+                "the daemon answers from the repaired journal");
     }
 
     @Test
@@ -172,7 +242,8 @@ class RecoverMainTest extends GridAndDaemonTest {
         try (Journal j = Journal.open(host.journalDir())) {
             // a record whose view makes a ref no URL can carry, released before it could finish
             j.put(Attachment.pending(new AttachmentKey("net1", "a-poison", "eth0"), "cni_view?x=1", null, LONG_AGO)
-                    .withAllocation("10.10.0.250", 24, null, "fixedaddress/ZG5z:10.10.0.250/cni_view?x=1", "10.10.0.0/24")
+                    .withAllocation(
+                            "10.10.0.250", 24, null, "fixedaddress/ZG5z:10.10.0.250/cni_view?x=1", "10.10.0.0/24")
                     .withState(AttachmentState.DEL_PENDING));
         }
         Path live = Files.writeString(dir.resolve("live.txt"), "moved-on eth0 net1\n");
@@ -182,10 +253,15 @@ class RecoverMainTest extends GridAndDaemonTest {
         assertTrue(report.out().contains("HELD_BY_ANOTHER"), report.out());
 
         Run repair = recover("--live-file", live.toString(), "--apply");
-        assertTrue(repair.exit() == RecoverMain.REPAIRED, "one bad record does not stop the repair of the others:\n" + repair.out());
+        assertTrue(
+                repair.exit() == RecoverMain.REPAIRED,
+                "one bad record does not stop the repair of the others:\n" + repair.out());
         assertEquals(0, reservationsOf("dead").size(), "the dead container's reservation is released");
         assertEquals(1, reservationsOf("someone-else").size(), "the stale ref's new holder is untouched");
-        assertEquals(RecoverMain.CLEAN, recover("--live-file", live.toString()).exit(), "the records that named nothing of ours are gone");
+        assertEquals(
+                RecoverMain.CLEAN,
+                recover("--live-file", live.toString()).exit(),
+                "the records that named nothing of ours are gone");
     }
 
     @Test
@@ -206,10 +282,29 @@ class RecoverMainTest extends GridAndDaemonTest {
     void aPasswordOnTheCommandLineAndPlainHttpAreWarnedAbout() {
         var config = host.config();
         ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        int exit = new CommandLine(new RecoverMain(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8),
-                Map.of())).execute("--grid-host", "127.0.0.1", "--wapi-port", String.valueOf(config.wapi().port()), "--wapi-scheme", "http",
-                "--wapi-username", TestHost.USER, "--wapi-password", TestHost.PASSWORD, "--socket-dir", config.socketDir().toString(),
-                "--state-dir", config.stateDir().toString(), "--cni-cache-dir", dir.resolve("no-cache").toString(), "--host-id", "host-a");
+        int exit = new CommandLine(new RecoverMain(
+                        new PrintStream(out, true, StandardCharsets.UTF_8),
+                        new PrintStream(err, true, StandardCharsets.UTF_8),
+                        Map.of()))
+                .execute(
+                        "--grid-host",
+                        "127.0.0.1",
+                        "--wapi-port",
+                        String.valueOf(config.wapi().port()),
+                        "--wapi-scheme",
+                        "http",
+                        "--wapi-username",
+                        TestHost.USER,
+                        "--wapi-password",
+                        TestHost.PASSWORD,
+                        "--socket-dir",
+                        config.socketDir().toString(),
+                        "--state-dir",
+                        config.stateDir().toString(),
+                        "--cni-cache-dir",
+                        dir.resolve("no-cache").toString(),
+                        "--host-id",
+                        "host-a");
         String warnings = err.toString(StandardCharsets.UTF_8);
         assertEquals(0, exit, out + warnings);
         assertTrue(warnings.contains("--wapi-password is visible to every user in ps"), warnings);

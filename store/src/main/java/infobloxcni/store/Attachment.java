@@ -15,92 +15,220 @@ import java.util.Objects;
  * write. None of them changes {@code state} except {@link #withState}.
  */
 public record Attachment(
-    AttachmentKey key,
-    AttachmentState state,
-    String address,
-    int prefixLength,
-    String gateway,
-    String ref,
-    String networkView,
-    String cidr,
-    String mac,
-    Instant created,
-    Instant updated,
-    int attempts,
-    String lastError,
-    String podName) {
+        AttachmentKey key,
+        AttachmentState state,
+        String address,
+        int prefixLength,
+        String gateway,
+        String ref,
+        String networkView,
+        String cidr,
+        String mac,
+        Instant created,
+        Instant updated,
+        int attempts,
+        String lastError,
+        String podName) {
 
-  public Attachment {
-    Objects.requireNonNull(key, "key");
-    Objects.requireNonNull(state, "state");
-    if (prefixLength < 0 || prefixLength > 128) {
-      throw new IllegalArgumentException("prefixLength must be 0..128, got " + prefixLength);
+    public Attachment {
+        Objects.requireNonNull(key, "key");
+        Objects.requireNonNull(state, "state");
+        if (prefixLength < 0 || prefixLength > 128) {
+            throw new IllegalArgumentException("prefixLength must be 0..128, got " + prefixLength);
+        }
+        if (attempts < 0) {
+            throw new IllegalArgumentException("attempts must be >= 0, got " + attempts);
+        }
     }
-    if (attempts < 0) {
-      throw new IllegalArgumentException("attempts must be >= 0, got " + attempts);
+
+    /** A record without a pod name (as every record of schema version 1 reads). */
+    public Attachment(
+            AttachmentKey key,
+            AttachmentState state,
+            String address,
+            int prefixLength,
+            String gateway,
+            String ref,
+            String networkView,
+            String cidr,
+            String mac,
+            Instant created,
+            Instant updated,
+            int attempts,
+            String lastError) {
+        this(
+                key,
+                state,
+                address,
+                prefixLength,
+                gateway,
+                ref,
+                networkView,
+                cidr,
+                mac,
+                created,
+                updated,
+                attempts,
+                lastError,
+                null);
     }
-  }
 
-  /** A record without a pod name (as every record of schema version 1 reads). */
-  public Attachment(AttachmentKey key, AttachmentState state, String address, int prefixLength,
-      String gateway, String ref, String networkView, String cidr, String mac, Instant created,
-      Instant updated, int attempts, String lastError) {
-    this(key, state, address, prefixLength, gateway, ref, networkView, cidr, mac, created, updated,
-        attempts, lastError, null);
-  }
+    /** A new ADD intent: state ADD_PENDING, attempts 0, created = updated = now, nothing allocated. */
+    public static Attachment pending(AttachmentKey key, String networkView, String mac, Instant now) {
+        return new Attachment(
+                key, AttachmentState.ADD_PENDING, null, 0, null, null, networkView, null, mac, now, now, 0, null);
+    }
 
-  /** A new ADD intent: state ADD_PENDING, attempts 0, created = updated = now, nothing allocated. */
-  public static Attachment pending(AttachmentKey key, String networkView, String mac, Instant now) {
-    return new Attachment(key, AttachmentState.ADD_PENDING, null, 0, null, null, networkView, null,
-        mac, now, now, 0, null);
-  }
+    /** Same record in another state (the daemon decides whether the transition is legal). */
+    public Attachment withState(AttachmentState newState) {
+        return new Attachment(
+                key,
+                newState,
+                address,
+                prefixLength,
+                gateway,
+                ref,
+                networkView,
+                cidr,
+                mac,
+                created,
+                updated,
+                attempts,
+                lastError,
+                podName);
+    }
 
-  /** Same record in another state (the daemon decides whether the transition is legal). */
-  public Attachment withState(AttachmentState newState) {
-    return new Attachment(key, newState, address, prefixLength, gateway, ref, networkView, cidr, mac,
-        created, updated, attempts, lastError, podName);
-  }
+    /** Records what the grid allocated. Does not change the state: chain {@code withState(ALLOCATED)}. */
+    public Attachment withAllocation(
+            String newAddress, int newPrefixLength, String newGateway, String newRef, String newCidr) {
+        return new Attachment(
+                key,
+                state,
+                newAddress,
+                newPrefixLength,
+                newGateway,
+                newRef,
+                networkView,
+                newCidr,
+                mac,
+                created,
+                updated,
+                attempts,
+                lastError,
+                podName);
+    }
 
-  /** Records what the grid allocated. Does not change the state: chain {@code withState(ALLOCATED)}. */
-  public Attachment withAllocation(String newAddress, int newPrefixLength, String newGateway,
-      String newRef, String newCidr) {
-    return new Attachment(key, state, newAddress, newPrefixLength, newGateway, newRef, networkView,
-        newCidr, mac, created, updated, attempts, lastError, podName);
-  }
+    /** Sets (or with null clears) the last error. */
+    public Attachment withError(String error) {
+        return new Attachment(
+                key,
+                state,
+                address,
+                prefixLength,
+                gateway,
+                ref,
+                networkView,
+                cidr,
+                mac,
+                created,
+                updated,
+                attempts,
+                error,
+                podName);
+    }
 
-  /** Sets (or with null clears) the last error. */
-  public Attachment withError(String error) {
-    return new Attachment(key, state, address, prefixLength, gateway, ref, networkView, cidr, mac,
-        created, updated, attempts, error, podName);
-  }
+    /** One more attempt: attempts + 1. */
+    public Attachment withAttempt() {
+        return new Attachment(
+                key,
+                state,
+                address,
+                prefixLength,
+                gateway,
+                ref,
+                networkView,
+                cidr,
+                mac,
+                created,
+                updated,
+                attempts + 1,
+                lastError,
+                podName);
+    }
 
-  /** One more attempt: attempts + 1. */
-  public Attachment withAttempt() {
-    return new Attachment(key, state, address, prefixLength, gateway, ref, networkView, cidr, mac,
-        created, updated, attempts + 1, lastError, podName);
-  }
+    /** Sets the grid object reference. */
+    public Attachment withRef(String newRef) {
+        return new Attachment(
+                key,
+                state,
+                address,
+                prefixLength,
+                gateway,
+                newRef,
+                networkView,
+                cidr,
+                mac,
+                created,
+                updated,
+                attempts,
+                lastError,
+                podName);
+    }
 
-  /** Sets the grid object reference. */
-  public Attachment withRef(String newRef) {
-    return new Attachment(key, state, address, prefixLength, gateway, newRef, networkView, cidr, mac,
-        created, updated, attempts, lastError, podName);
-  }
+    /** Sets the MAC address. */
+    public Attachment withMac(String newMac) {
+        return new Attachment(
+                key,
+                state,
+                address,
+                prefixLength,
+                gateway,
+                ref,
+                networkView,
+                cidr,
+                newMac,
+                created,
+                updated,
+                attempts,
+                lastError,
+                podName);
+    }
 
-  /** Sets the MAC address. */
-  public Attachment withMac(String newMac) {
-    return new Attachment(key, state, address, prefixLength, gateway, ref, networkView, cidr, newMac,
-        created, updated, attempts, lastError, podName);
-  }
+    /** Sets the pod name (K8S_POD_NAME), which a reservation made later (from the pool) is tagged with. */
+    public Attachment withPodName(String newPodName) {
+        return new Attachment(
+                key,
+                state,
+                address,
+                prefixLength,
+                gateway,
+                ref,
+                networkView,
+                cidr,
+                mac,
+                created,
+                updated,
+                attempts,
+                lastError,
+                newPodName);
+    }
 
-  /** Sets the pod name (K8S_POD_NAME), which a reservation made later (from the pool) is tagged with. */
-  public Attachment withPodName(String newPodName) {
-    return new Attachment(key, state, address, prefixLength, gateway, ref, networkView, cidr, mac,
-        created, updated, attempts, lastError, newPodName);
-  }
-
-  /** Same record with an explicit {@code updated} time (the other withers use now). */
-  public Attachment withUpdated(Instant newUpdated) {
-    return new Attachment(key, state, address, prefixLength, gateway, ref, networkView, cidr, mac,
-        created, newUpdated, attempts, lastError, podName);
-  }
+    /** Same record with an explicit {@code updated} time (the other withers use now). */
+    public Attachment withUpdated(Instant newUpdated) {
+        return new Attachment(
+                key,
+                state,
+                address,
+                prefixLength,
+                gateway,
+                ref,
+                networkView,
+                cidr,
+                mac,
+                created,
+                newUpdated,
+                attempts,
+                lastError,
+                podName);
+    }
 }

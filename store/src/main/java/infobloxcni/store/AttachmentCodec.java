@@ -26,259 +26,275 @@ import java.util.Arrays;
  * All integers are big-endian.
  */
 final class AttachmentCodec {
-  private AttachmentCodec() {}
+    private AttachmentCodec() {}
 
-  /** Thrown by the decoder; the caller turns it into a {@link JournalCorruptedException}. */
-  static final class MalformedException extends Exception {
-    private static final long serialVersionUID = 1L;
+    /** Thrown by the decoder; the caller turns it into a {@link JournalCorruptedException}. */
+    static final class MalformedException extends Exception {
+        private static final long serialVersionUID = 1L;
 
-    MalformedException(String message) {
-      super(message);
-    }
-  }
-
-  static byte[] encodeAttachment(Attachment a) {
-    Out out = new Out(128);
-    writeAttachment(out, a);
-    return out.toByteArray();
-  }
-
-  static byte[] encodeKey(AttachmentKey k) {
-    Out out = new Out(64);
-    writeKey(out, k);
-    return out.toByteArray();
-  }
-
-  static void writeKey(Out out, AttachmentKey k) {
-    out.str(k.network());
-    out.str(k.containerId());
-    out.str(k.ifName());
-  }
-
-  static void writeAttachment(Out out, Attachment a) {
-    writeKey(out, a.key());
-    out.u8(a.state().code());
-    out.str(a.address());
-    out.i32(a.prefixLength());
-    out.str(a.gateway());
-    out.str(a.ref());
-    out.str(a.networkView());
-    out.str(a.cidr());
-    out.str(a.mac());
-    out.instant(a.created());
-    out.instant(a.updated());
-    out.i32(a.attempts());
-    out.str(a.lastError());
-    out.str(a.podName());
-  }
-
-  static AttachmentKey readKey(In in) throws MalformedException {
-    String network = in.str();
-    String containerId = in.str();
-    String ifName = in.str();
-    try {
-      return new AttachmentKey(network, containerId, ifName);
-    } catch (RuntimeException e) {
-      throw new MalformedException("invalid key: " + e.getMessage());
-    }
-  }
-
-  /** The record version {@link #writeAttachment} writes. */
-  static final int RECORD_VERSION = 2;
-
-  /** Whether a record of this version can be read. */
-  static boolean readable(int recordVersion) {
-    return recordVersion == 1 || recordVersion == 2;
-  }
-
-  static Attachment readAttachment(In in, int recordVersion) throws MalformedException {
-    AttachmentKey key = readKey(in);
-    int code = in.u8();
-    AttachmentState state = AttachmentState.ofCode(code);
-    if (state == null) {
-      throw new MalformedException("unknown attachment state code " + code);
-    }
-    String address = in.str();
-    int prefixLength = in.i32();
-    String gateway = in.str();
-    String ref = in.str();
-    String networkView = in.str();
-    String cidr = in.str();
-    String mac = in.str();
-    Instant created = in.instant();
-    Instant updated = in.instant();
-    int attempts = in.i32();
-    String lastError = in.str();
-    String podName = recordVersion >= 2 ? in.str() : null;
-    try {
-      return new Attachment(key, state, address, prefixLength, gateway, ref, networkView, cidr, mac,
-          created, updated, attempts, lastError, podName);
-    } catch (RuntimeException e) {
-      throw new MalformedException("invalid attachment: " + e.getMessage());
-    }
-  }
-
-  /** A growable big-endian byte writer. */
-  static final class Out {
-    private byte[] buf;
-    private int n;
-
-    Out(int capacity) {
-      buf = new byte[capacity];
-    }
-
-    private void ensure(int more) {
-      if (n + more > buf.length) {
-        buf = Arrays.copyOf(buf, Math.max(buf.length * 2, n + more));
-      }
-    }
-
-    void u8(int v) {
-      ensure(1);
-      buf[n++] = (byte) v;
-    }
-
-    void i32(int v) {
-      ensure(4);
-      buf[n++] = (byte) (v >>> 24);
-      buf[n++] = (byte) (v >>> 16);
-      buf[n++] = (byte) (v >>> 8);
-      buf[n++] = (byte) v;
-    }
-
-    void i64(long v) {
-      i32((int) (v >>> 32));
-      i32((int) v);
-    }
-
-    void bytes(byte[] b) {
-      ensure(b.length);
-      System.arraycopy(b, 0, buf, n, b.length);
-      n += b.length;
-    }
-
-    void str(String s) {
-      if (s == null) {
-        i32(-1);
-        return;
-      }
-      byte[] b = utf8(s);
-      i32(b.length);
-      bytes(b);
-    }
-
-    void instant(Instant t) {
-      if (t == null) {
-        u8(0);
-        return;
-      }
-      u8(1);
-      i64(t.getEpochSecond());
-      i32(t.getNano());
-    }
-
-    int size() {
-      return n;
-    }
-
-    byte[] toByteArray() {
-      return Arrays.copyOf(buf, n);
-    }
-  }
-
-  /** UTF-8 bytes of s; rejects strings that would not round-trip (unpaired surrogates). */
-  static byte[] utf8(String s) {
-    for (int i = 0; i < s.length(); i++) {
-      if (Character.isSurrogate(s.charAt(i))) {
-        try {
-          ByteBuffer bb = StandardCharsets.UTF_8.newEncoder()
-              .onMalformedInput(CodingErrorAction.REPORT)
-              .onUnmappableCharacter(CodingErrorAction.REPORT)
-              .encode(CharBuffer.wrap(s));
-          byte[] out = new byte[bb.remaining()];
-          bb.get(out);
-          return out;
-        } catch (CharacterCodingException e) {
-          throw new IllegalArgumentException("string is not valid Unicode (unpaired surrogate)", e);
+        MalformedException(String message) {
+            super(message);
         }
-      }
-    }
-    return s.getBytes(StandardCharsets.UTF_8);
-  }
-
-  /** A bounds-checked big-endian reader over part of an array. */
-  static final class In {
-    private final byte[] b;
-    private int pos;
-    private final int end;
-
-    In(byte[] b, int offset, int length) {
-      this.b = b;
-      this.pos = offset;
-      this.end = offset + length;
     }
 
-    private void need(int k) throws MalformedException {
-      if (k < 0 || end - pos < k) {
-        throw new MalformedException("record body ends early (needs " + k + " more bytes, has "
-            + (end - pos) + ")");
-      }
+    static byte[] encodeAttachment(Attachment a) {
+        Out out = new Out(128);
+        writeAttachment(out, a);
+        return out.toByteArray();
     }
 
-    int u8() throws MalformedException {
-      need(1);
-      return b[pos++] & 0xff;
+    static byte[] encodeKey(AttachmentKey k) {
+        Out out = new Out(64);
+        writeKey(out, k);
+        return out.toByteArray();
     }
 
-    int i32() throws MalformedException {
-      need(4);
-      int v = ((b[pos] & 0xff) << 24) | ((b[pos + 1] & 0xff) << 16) | ((b[pos + 2] & 0xff) << 8)
-          | (b[pos + 3] & 0xff);
-      pos += 4;
-      return v;
+    static void writeKey(Out out, AttachmentKey k) {
+        out.str(k.network());
+        out.str(k.containerId());
+        out.str(k.ifName());
     }
 
-    long i64() throws MalformedException {
-      long hi = i32() & 0xffffffffL;
-      long lo = i32() & 0xffffffffL;
-      return (hi << 32) | lo;
+    static void writeAttachment(Out out, Attachment a) {
+        writeKey(out, a.key());
+        out.u8(a.state().code());
+        out.str(a.address());
+        out.i32(a.prefixLength());
+        out.str(a.gateway());
+        out.str(a.ref());
+        out.str(a.networkView());
+        out.str(a.cidr());
+        out.str(a.mac());
+        out.instant(a.created());
+        out.instant(a.updated());
+        out.i32(a.attempts());
+        out.str(a.lastError());
+        out.str(a.podName());
     }
 
-    String str() throws MalformedException {
-      int len = i32();
-      if (len == -1) {
-        return null;
-      }
-      if (len < -1) {
-        throw new MalformedException("negative string length " + len);
-      }
-      need(len);
-      String s = new String(b, pos, len, StandardCharsets.UTF_8);
-      pos += len;
-      return s;
+    static AttachmentKey readKey(In in) throws MalformedException {
+        String network = in.str();
+        String containerId = in.str();
+        String ifName = in.str();
+        try {
+            return new AttachmentKey(network, containerId, ifName);
+        } catch (RuntimeException e) {
+            throw new MalformedException("invalid key: " + e.getMessage());
+        }
     }
 
-    Instant instant() throws MalformedException {
-      int present = u8();
-      if (present == 0) {
-        return null;
-      }
-      if (present != 1) {
-        throw new MalformedException("bad instant marker " + present);
-      }
-      long sec = i64();
-      int nano = i32();
-      try {
-        return Instant.ofEpochSecond(sec, nano);
-      } catch (DateTimeException | ArithmeticException e) {
-        throw new MalformedException("bad instant " + sec + "s " + nano + "ns");
-      }
+    /** The record version {@link #writeAttachment} writes. */
+    static final int RECORD_VERSION = 2;
+
+    /** Whether a record of this version can be read. */
+    static boolean readable(int recordVersion) {
+        return recordVersion == 1 || recordVersion == 2;
     }
 
-    void expectEnd() throws MalformedException {
-      if (pos != end) {
-        throw new MalformedException((end - pos) + " unexpected bytes after the record body");
-      }
+    static Attachment readAttachment(In in, int recordVersion) throws MalformedException {
+        AttachmentKey key = readKey(in);
+        int code = in.u8();
+        AttachmentState state = AttachmentState.ofCode(code);
+        if (state == null) {
+            throw new MalformedException("unknown attachment state code " + code);
+        }
+        String address = in.str();
+        int prefixLength = in.i32();
+        String gateway = in.str();
+        String ref = in.str();
+        String networkView = in.str();
+        String cidr = in.str();
+        String mac = in.str();
+        Instant created = in.instant();
+        Instant updated = in.instant();
+        int attempts = in.i32();
+        String lastError = in.str();
+        String podName = recordVersion >= 2 ? in.str() : null;
+        try {
+            return new Attachment(
+                    key,
+                    state,
+                    address,
+                    prefixLength,
+                    gateway,
+                    ref,
+                    networkView,
+                    cidr,
+                    mac,
+                    created,
+                    updated,
+                    attempts,
+                    lastError,
+                    podName);
+        } catch (RuntimeException e) {
+            throw new MalformedException("invalid attachment: " + e.getMessage());
+        }
     }
-  }
+
+    /** A growable big-endian byte writer. */
+    static final class Out {
+        private byte[] buf;
+        private int n;
+
+        Out(int capacity) {
+            buf = new byte[capacity];
+        }
+
+        private void ensure(int more) {
+            if (n + more > buf.length) {
+                buf = Arrays.copyOf(buf, Math.max(buf.length * 2, n + more));
+            }
+        }
+
+        void u8(int v) {
+            ensure(1);
+            buf[n++] = (byte) v;
+        }
+
+        void i32(int v) {
+            ensure(4);
+            buf[n++] = (byte) (v >>> 24);
+            buf[n++] = (byte) (v >>> 16);
+            buf[n++] = (byte) (v >>> 8);
+            buf[n++] = (byte) v;
+        }
+
+        void i64(long v) {
+            i32((int) (v >>> 32));
+            i32((int) v);
+        }
+
+        void bytes(byte[] b) {
+            ensure(b.length);
+            System.arraycopy(b, 0, buf, n, b.length);
+            n += b.length;
+        }
+
+        void str(String s) {
+            if (s == null) {
+                i32(-1);
+                return;
+            }
+            byte[] b = utf8(s);
+            i32(b.length);
+            bytes(b);
+        }
+
+        void instant(Instant t) {
+            if (t == null) {
+                u8(0);
+                return;
+            }
+            u8(1);
+            i64(t.getEpochSecond());
+            i32(t.getNano());
+        }
+
+        int size() {
+            return n;
+        }
+
+        byte[] toByteArray() {
+            return Arrays.copyOf(buf, n);
+        }
+    }
+
+    /** UTF-8 bytes of s; rejects strings that would not round-trip (unpaired surrogates). */
+    static byte[] utf8(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            if (Character.isSurrogate(s.charAt(i))) {
+                try {
+                    ByteBuffer bb = StandardCharsets.UTF_8
+                            .newEncoder()
+                            .onMalformedInput(CodingErrorAction.REPORT)
+                            .onUnmappableCharacter(CodingErrorAction.REPORT)
+                            .encode(CharBuffer.wrap(s));
+                    byte[] out = new byte[bb.remaining()];
+                    bb.get(out);
+                    return out;
+                } catch (CharacterCodingException e) {
+                    throw new IllegalArgumentException("string is not valid Unicode (unpaired surrogate)", e);
+                }
+            }
+        }
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** A bounds-checked big-endian reader over part of an array. */
+    static final class In {
+        private final byte[] b;
+        private int pos;
+        private final int end;
+
+        In(byte[] b, int offset, int length) {
+            this.b = b;
+            this.pos = offset;
+            this.end = offset + length;
+        }
+
+        private void need(int k) throws MalformedException {
+            if (k < 0 || end - pos < k) {
+                throw new MalformedException(
+                        "record body ends early (needs " + k + " more bytes, has " + (end - pos) + ")");
+            }
+        }
+
+        int u8() throws MalformedException {
+            need(1);
+            return b[pos++] & 0xff;
+        }
+
+        int i32() throws MalformedException {
+            need(4);
+            int v = ((b[pos] & 0xff) << 24)
+                    | ((b[pos + 1] & 0xff) << 16)
+                    | ((b[pos + 2] & 0xff) << 8)
+                    | (b[pos + 3] & 0xff);
+            pos += 4;
+            return v;
+        }
+
+        long i64() throws MalformedException {
+            long hi = i32() & 0xffffffffL;
+            long lo = i32() & 0xffffffffL;
+            return (hi << 32) | lo;
+        }
+
+        String str() throws MalformedException {
+            int len = i32();
+            if (len == -1) {
+                return null;
+            }
+            if (len < -1) {
+                throw new MalformedException("negative string length " + len);
+            }
+            need(len);
+            String s = new String(b, pos, len, StandardCharsets.UTF_8);
+            pos += len;
+            return s;
+        }
+
+        Instant instant() throws MalformedException {
+            int present = u8();
+            if (present == 0) {
+                return null;
+            }
+            if (present != 1) {
+                throw new MalformedException("bad instant marker " + present);
+            }
+            long sec = i64();
+            int nano = i32();
+            try {
+                return Instant.ofEpochSecond(sec, nano);
+            } catch (DateTimeException | ArithmeticException e) {
+                throw new MalformedException("bad instant " + sec + "s " + nano + "ns");
+            }
+        }
+
+        void expectEnd() throws MalformedException {
+            if (pos != end) {
+                throw new MalformedException((end - pos) + " unexpected bytes after the record body");
+            }
+        }
+    }
 }

@@ -5,18 +5,18 @@ package infobloxcni.store;
  * All three parts are required and non-empty.
  */
 public record AttachmentKey(String network, String containerId, String ifName) {
-  public AttachmentKey {
-    requireText(network, "network");
-    requireText(containerId, "containerId");
-    requireText(ifName, "ifName");
-  }
+    public AttachmentKey {
+        requireText(network, "network");
+        requireText(containerId, "containerId");
+        requireText(ifName, "ifName");
+    }
 
-  private static void requireText(String value, String name) {
-    if (value == null) {
-      throw new NullPointerException(name + " must not be null");
+    private static void requireText(String value, String name) {
+        if (value == null) {
+            throw new NullPointerException(name + " must not be null");
+        }
+        if (value.isEmpty()) {
+            throw new IllegalArgumentException(name + " must not be empty");
+        }
     }
-    if (value.isEmpty()) {
-      throw new IllegalArgumentException(name + " must not be empty");
-    }
-  }
 }

@@ -13,21 +13,21 @@ import java.util.Optional;
  */
 public interface AttachmentStore extends AutoCloseable {
 
-  Optional<Attachment> get(AttachmentKey key);
+    Optional<Attachment> get(AttachmentKey key);
 
-  /** Every attachment, sorted by key (network, containerId, ifName). */
-  List<Attachment> all();
+    /** Every attachment, sorted by key (network, containerId, ifName). */
+    List<Attachment> all();
 
-  /** The attachments of one container (any network, any interface), sorted by key. */
-  List<Attachment> byContainer(String containerId);
+    /** The attachments of one container (any network, any interface), sorted by key. */
+    List<Attachment> byContainer(String containerId);
 
-  /** Inserts or replaces the record for {@code a.key()}; durable when it returns. */
-  void put(Attachment a);
+    /** Inserts or replaces the record for {@code a.key()}; durable when it returns. */
+    void put(Attachment a);
 
-  /** Removes the record; durable when it returns; no-op if absent. */
-  void remove(AttachmentKey key);
+    /** Removes the record; durable when it returns; no-op if absent. */
+    void remove(AttachmentKey key);
 
-  /** Waits for in-flight writes and background compaction, then releases the files. Idempotent. */
-  @Override
-  void close();
+    /** Waits for in-flight writes and background compaction, then releases the files. Idempotent. */
+    @Override
+    void close();
 }

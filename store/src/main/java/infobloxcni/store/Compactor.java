@@ -29,120 +29,124 @@ import java.util.concurrent.atomic.AtomicLong;
  * still hold everything, and the next compaction supersedes them all.
  */
 final class Compactor implements AutoCloseable {
-  private static final System.Logger LOG = System.getLogger(Compactor.class.getName());
+    private static final System.Logger LOG = System.getLogger(Compactor.class.getName());
 
-  private record Job(long generation, long coveredSeq, List<Attachment> records) {}
+    private record Job(long generation, long coveredSeq, List<Attachment> records) {}
 
-  private static final Job STOP = new Job(0, 0, List.of());
+    private static final Job STOP = new Job(0, 0, List.of());
 
-  private final Path dir;
-  private final long thresholdBytes;
-  private final LinkedBlockingQueue<Job> queue = new LinkedBlockingQueue<>();
-  private final AtomicBoolean running = new AtomicBoolean();
-  private final AtomicLong compactions = new AtomicLong();
-  private final AtomicLong failures = new AtomicLong();
-  private final Thread thread;
+    private final Path dir;
+    private final long thresholdBytes;
+    private final LinkedBlockingQueue<Job> queue = new LinkedBlockingQueue<>();
+    private final AtomicBoolean running = new AtomicBoolean();
+    private final AtomicLong compactions = new AtomicLong();
+    private final AtomicLong failures = new AtomicLong();
+    private final Thread thread;
 
-  Compactor(Path dir, long thresholdBytes) {
-    this.dir = dir;
-    this.thresholdBytes = thresholdBytes;
-    this.thread = Thread.ofPlatform().daemon(true).name("journal-compactor " + dir)
-        .start(this::loop);
-  }
-
-  /** True when a log of {@code logBytes} should be rotated now: threshold reached, none running. */
-  boolean due(long logBytes) {
-    return logBytes >= thresholdBytes && !running.get();
-  }
-
-  /**
-   * Step 1 (writer thread): creates log {@code generation} with its header, durably. Returns it,
-   * or null when it could not be created (counted and logged; the caller stays in its log).
-   *
-   * @throws JournalException when not even the half-created file could be removed: an empty
-   *     newer log would claim the records still appended to the older one, so the caller must
-   *     stop writing
-   */
-  FileChannel startGeneration(long generation, long startSeq) {
-    try {
-      return LogFormat.create(dir, generation, startSeq);
-    } catch (IOException | RuntimeException e) {
-      failures.incrementAndGet();
-      LOG.log(Level.WARNING, "journal " + dir + ": cannot start log generation " + generation, e);
-      if (Files.exists(dir.resolve(JournalFiles.logName(generation)))) {
-        throw new JournalException("journal " + dir + ": cannot remove half-created "
-            + JournalFiles.logName(generation), e);
-      }
-      return null;
+    Compactor(Path dir, long thresholdBytes) {
+        this.dir = dir;
+        this.thresholdBytes = thresholdBytes;
+        this.thread = Thread.ofPlatform()
+                .daemon(true)
+                .name("journal-compactor " + dir)
+                .start(this::loop);
     }
-  }
 
-  /**
-   * Steps 2-4, on this class's thread. {@code records} is the whole state as of
-   * {@code coveredSeq}, the last record before log {@code generation}; the caller does not touch
-   * the list afterwards.
-   */
-  void snapshotInBackground(long generation, long coveredSeq, List<Attachment> records) {
-    running.set(true);
-    queue.add(new Job(generation, coveredSeq, records));
-  }
-
-  long compactions() {
-    return compactions.get();
-  }
-
-  long failures() {
-    return failures.get();
-  }
-
-  /** Lets a snapshot being written finish, then stops the thread. */
-  @Override
-  public void close() {
-    queue.add(STOP);
-    Uninterruptibly.join(thread);
-  }
-
-  private void loop() {
-    while (true) {
-      Job job = Uninterruptibly.take(queue);
-      if (job == STOP) {
-        return;
-      }
-      writeSnapshot(job);
+    /** True when a log of {@code logBytes} should be rotated now: threshold reached, none running. */
+    boolean due(long logBytes) {
+        return logBytes >= thresholdBytes && !running.get();
     }
-  }
 
-  private void writeSnapshot(Job job) {
-    long gen = job.generation();
-    Path tmp = dir.resolve(JournalFiles.snapshotName(gen) + JournalFiles.TMP_SUFFIX);
-    Path fin = dir.resolve(JournalFiles.snapshotName(gen));
-    try {
-      SnapshotFormat.write(tmp, gen, job.coveredSeq(), job.records());
-      Files.move(tmp, fin, StandardCopyOption.ATOMIC_MOVE);
-      JournalFiles.fsyncDirectory(dir);
-      deleteSuperseded(gen);
-      compactions.incrementAndGet();
-    } catch (IOException | RuntimeException e) {
-      failures.incrementAndGet();
-      LOG.log(Level.WARNING, "journal " + dir + ": snapshot generation " + gen
-          + " failed (the logs still hold everything)", e);
-      try {
-        Files.deleteIfExists(tmp);
-      } catch (IOException suppressed) {
-        LOG.log(Level.DEBUG, "removing " + tmp, suppressed);
-      }
-    } finally {
-      running.set(false);
+    /**
+     * Step 1 (writer thread): creates log {@code generation} with its header, durably. Returns it,
+     * or null when it could not be created (counted and logged; the caller stays in its log).
+     *
+     * @throws JournalException when not even the half-created file could be removed: an empty
+     *     newer log would claim the records still appended to the older one, so the caller must
+     *     stop writing
+     */
+    FileChannel startGeneration(long generation, long startSeq) {
+        try {
+            return LogFormat.create(dir, generation, startSeq);
+        } catch (IOException | RuntimeException e) {
+            failures.incrementAndGet();
+            LOG.log(Level.WARNING, "journal " + dir + ": cannot start log generation " + generation, e);
+            if (Files.exists(dir.resolve(JournalFiles.logName(generation)))) {
+                throw new JournalException(
+                        "journal " + dir + ": cannot remove half-created " + JournalFiles.logName(generation), e);
+            }
+            return null;
+        }
     }
-  }
 
-  private void deleteSuperseded(long gen) throws IOException {
-    List<Path> old = JournalFiles.list(dir).olderThan(gen);
-    for (Path p : old) {
-      Files.deleteIfExists(p);
+    /**
+     * Steps 2-4, on this class's thread. {@code records} is the whole state as of
+     * {@code coveredSeq}, the last record before log {@code generation}; the caller does not touch
+     * the list afterwards.
+     */
+    void snapshotInBackground(long generation, long coveredSeq, List<Attachment> records) {
+        running.set(true);
+        queue.add(new Job(generation, coveredSeq, records));
     }
-    if (!old.isEmpty()) {
-      JournalFiles.fsyncDirectory(dir);
+
+    long compactions() {
+        return compactions.get();
     }
-  }
+
+    long failures() {
+        return failures.get();
+    }
+
+    /** Lets a snapshot being written finish, then stops the thread. */
+    @Override
+    public void close() {
+        queue.add(STOP);
+        Uninterruptibly.join(thread);
+    }
+
+    private void loop() {
+        while (true) {
+            Job job = Uninterruptibly.take(queue);
+            if (job == STOP) {
+                return;
+            }
+            writeSnapshot(job);
+        }
+    }
+
+    private void writeSnapshot(Job job) {
+        long gen = job.generation();
+        Path tmp = dir.resolve(JournalFiles.snapshotName(gen) + JournalFiles.TMP_SUFFIX);
+        Path fin = dir.resolve(JournalFiles.snapshotName(gen));
+        try {
+            SnapshotFormat.write(tmp, gen, job.coveredSeq(), job.records());
+            Files.move(tmp, fin, StandardCopyOption.ATOMIC_MOVE);
+            JournalFiles.fsyncDirectory(dir);
+            deleteSuperseded(gen);
+            compactions.incrementAndGet();
+        } catch (IOException | RuntimeException e) {
+            failures.incrementAndGet();
+            LOG.log(
+                    Level.WARNING,
+                    "journal " + dir + ": snapshot generation " + gen + " failed (the logs still hold everything)",
+                    e);
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException suppressed) {
+                LOG.log(Level.DEBUG, "removing " + tmp, suppressed);
+            }
+        } finally {
+            running.set(false);
+        }
+    }
+
+    private void deleteSuperseded(long gen) throws IOException {
+        List<Path> old = JournalFiles.list(dir).olderThan(gen);
+        for (Path p : old) {
+            Files.deleteIfExists(p);
+        }
+        if (!old.isEmpty()) {
+            JournalFiles.fsyncDirectory(dir);
+        }
+    }
 }

@@ -8,36 +8,35 @@ import java.nio.file.Path;
  * {@link Journal#quarantine(Path)} and a rebuild from the grid.
  */
 public class JournalCorruptedException extends Exception {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  private final transient Path file;
-  private final long offset;
-  private final String detail;
+    private final transient Path file;
+    private final long offset;
+    private final String detail;
 
-  public JournalCorruptedException(Path file, long offset, String detail) {
-    this(file, offset, detail, null);
-  }
+    public JournalCorruptedException(Path file, long offset, String detail) {
+        this(file, offset, detail, null);
+    }
 
-  public JournalCorruptedException(Path file, long offset, String detail, Throwable cause) {
-    super("journal corrupted: " + file + (offset >= 0 ? " at offset " + offset : "") + ": " + detail,
-        cause);
-    this.file = file;
-    this.offset = offset;
-    this.detail = detail;
-  }
+    public JournalCorruptedException(Path file, long offset, String detail, Throwable cause) {
+        super("journal corrupted: " + file + (offset >= 0 ? " at offset " + offset : "") + ": " + detail, cause);
+        this.file = file;
+        this.offset = offset;
+        this.detail = detail;
+    }
 
-  /** The damaged file (or the journal directory when a file is missing). */
-  public Path file() {
-    return file;
-  }
+    /** The damaged file (or the journal directory when a file is missing). */
+    public Path file() {
+        return file;
+    }
 
-  /** Byte offset of the damage in {@link #file()}, or -1 when it concerns the whole file. */
-  public long offset() {
-    return offset;
-  }
+    /** Byte offset of the damage in {@link #file()}, or -1 when it concerns the whole file. */
+    public long offset() {
+        return offset;
+    }
 
-  /** What is wrong, without the file and offset. */
-  public String detail() {
-    return detail;
-  }
+    /** What is wrong, without the file and offset. */
+    public String detail() {
+        return detail;
+    }
 }

@@ -8,13 +8,13 @@ package infobloxcni.store;
  * after a failed fsync is unknown); close it and open it again, which recovers from the file.
  */
 public class JournalException extends RuntimeException {
-  private static final long serialVersionUID = 1L;
+    private static final long serialVersionUID = 1L;
 
-  public JournalException(String message) {
-    super(message);
-  }
+    public JournalException(String message) {
+        super(message);
+    }
 
-  public JournalException(String message, Throwable cause) {
-    super(message, cause);
-  }
+    public JournalException(String message, Throwable cause) {
+        super(message, cause);
+    }
 }

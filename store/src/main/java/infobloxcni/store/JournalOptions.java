@@ -7,15 +7,15 @@ package infobloxcni.store;
  *     started and a snapshot written in the background (default 4 MiB; tests use tiny values)
  */
 public record JournalOptions(long compactionThresholdBytes) {
-  public static final long DEFAULT_COMPACTION_THRESHOLD = 4L << 20;
+    public static final long DEFAULT_COMPACTION_THRESHOLD = 4L << 20;
 
-  public JournalOptions {
-    if (compactionThresholdBytes < 1) {
-      throw new IllegalArgumentException("compactionThresholdBytes must be >= 1");
+    public JournalOptions {
+        if (compactionThresholdBytes < 1) {
+            throw new IllegalArgumentException("compactionThresholdBytes must be >= 1");
+        }
     }
-  }
 
-  public static JournalOptions defaults() {
-    return new JournalOptions(DEFAULT_COMPACTION_THRESHOLD);
-  }
+    public static JournalOptions defaults() {
+        return new JournalOptions(DEFAULT_COMPACTION_THRESHOLD);
+    }
 }

@@ -17,14 +17,14 @@ package infobloxcni.store;
  * @param failed true after a write/fsync failure: writes are refused until reopened
  */
 public record JournalStats(
-    int records,
-    long logBytes,
-    long generation,
-    long commits,
-    long fsyncs,
-    long compactions,
-    long compactionFailures,
-    long lastSequence,
-    long tornBytesDropped,
-    int filesRemovedAtOpen,
-    boolean failed) {}
+        int records,
+        long logBytes,
+        long generation,
+        long commits,
+        long fsyncs,
+        long compactions,
+        long compactionFailures,
+        long lastSequence,
+        long tornBytesDropped,
+        int filesRemovedAtOpen,
+        boolean failed) {}

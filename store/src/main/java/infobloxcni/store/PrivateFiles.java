@@ -22,85 +22,81 @@ import java.util.Set;
  * file system's defaults apply.
  */
 final class PrivateFiles {
-  private PrivateFiles() {}
+    private PrivateFiles() {}
 
-  static final Set<PosixFilePermission> DIRECTORY_MODE =
-      Set.copyOf(PosixFilePermissions.fromString("rwx------"));
-  static final Set<PosixFilePermission> FILE_MODE =
-      Set.copyOf(PosixFilePermissions.fromString("rw-------"));
+    static final Set<PosixFilePermission> DIRECTORY_MODE = Set.copyOf(PosixFilePermissions.fromString("rwx------"));
+    static final Set<PosixFilePermission> FILE_MODE = Set.copyOf(PosixFilePermissions.fromString("rw-------"));
 
-  /**
-   * Creates {@code dir} and its missing parents, each 0700, each made durable by an fsync of its
-   * parent. Does nothing when {@code dir} is a directory already.
-   *
-   * @throws JournalException when {@code dir} or a parent exists and is not a directory
-   */
-  static void createDirectories(Path dir) throws IOException {
-    if (Files.isDirectory(dir)) {
-      return;
+    /**
+     * Creates {@code dir} and its missing parents, each 0700, each made durable by an fsync of its
+     * parent. Does nothing when {@code dir} is a directory already.
+     *
+     * @throws JournalException when {@code dir} or a parent exists and is not a directory
+     */
+    static void createDirectories(Path dir) throws IOException {
+        if (Files.isDirectory(dir)) {
+            return;
+        }
+        if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
+            throw new JournalException(dir + " exists and is not a directory");
+        }
+        Path parent = dir.getParent();
+        if (parent != null) {
+            createDirectories(parent);
+        }
+        try {
+            createDirectory(dir);
+        } catch (FileAlreadyExistsException e) {
+            if (!Files.isDirectory(dir)) {
+                throw e;
+            }
+            return; // created by someone else meanwhile: theirs, mode included
+        }
+        if (parent != null) {
+            JournalFiles.fsyncDirectory(parent);
+        }
     }
-    if (Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-      throw new JournalException(dir + " exists and is not a directory");
-    }
-    Path parent = dir.getParent();
-    if (parent != null) {
-      createDirectories(parent);
-    }
-    try {
-      createDirectory(dir);
-    } catch (FileAlreadyExistsException e) {
-      if (!Files.isDirectory(dir)) {
-        throw e;
-      }
-      return; // created by someone else meanwhile: theirs, mode included
-    }
-    if (parent != null) {
-      JournalFiles.fsyncDirectory(parent);
-    }
-  }
 
-  /**
-   * Creates {@code dir}, mode 0700.
-   *
-   * @throws FileAlreadyExistsException when something has that name
-   */
-  static void createDirectory(Path dir) throws IOException {
-    if (!posix(dir)) {
-      Files.createDirectory(dir);
-      return;
+    /**
+     * Creates {@code dir}, mode 0700.
+     *
+     * @throws FileAlreadyExistsException when something has that name
+     */
+    static void createDirectory(Path dir) throws IOException {
+        if (!posix(dir)) {
+            Files.createDirectory(dir);
+            return;
+        }
+        Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(DIRECTORY_MODE));
+        Files.setPosixFilePermissions(dir, DIRECTORY_MODE);
     }
-    Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(DIRECTORY_MODE));
-    Files.setPosixFilePermissions(dir, DIRECTORY_MODE);
-  }
 
-  /**
-   * Creates {@code file}, mode 0600, and returns it open for writing.
-   *
-   * @throws FileAlreadyExistsException when something has that name
-   */
-  static FileChannel createFile(Path file) throws IOException {
-    Set<StandardOpenOption> options = EnumSet.of(StandardOpenOption.CREATE_NEW,
-        StandardOpenOption.WRITE);
-    if (!posix(file)) {
-      return FileChannel.open(file, options);
+    /**
+     * Creates {@code file}, mode 0600, and returns it open for writing.
+     *
+     * @throws FileAlreadyExistsException when something has that name
+     */
+    static FileChannel createFile(Path file) throws IOException {
+        Set<StandardOpenOption> options = EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        if (!posix(file)) {
+            return FileChannel.open(file, options);
+        }
+        FileChannel ch = FileChannel.open(file, options, PosixFilePermissions.asFileAttribute(FILE_MODE));
+        try {
+            Files.setPosixFilePermissions(file, FILE_MODE);
+            return ch;
+        } catch (IOException | RuntimeException e) {
+            JournalFiles.closeQuietly(ch);
+            try {
+                Files.deleteIfExists(file); // ours, just created: do not leave it with the wrong mode
+            } catch (IOException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
     }
-    FileChannel ch = FileChannel.open(file, options,
-        PosixFilePermissions.asFileAttribute(FILE_MODE));
-    try {
-      Files.setPosixFilePermissions(file, FILE_MODE);
-      return ch;
-    } catch (IOException | RuntimeException e) {
-      JournalFiles.closeQuietly(ch);
-      try {
-        Files.deleteIfExists(file); // ours, just created: do not leave it with the wrong mode
-      } catch (IOException suppressed) {
-        e.addSuppressed(suppressed);
-      }
-      throw e;
-    }
-  }
 
-  private static boolean posix(Path p) {
-    return p.getFileSystem().supportedFileAttributeViews().contains("posix");
-  }
+    private static boolean posix(Path p) {
+        return p.getFileSystem().supportedFileAttributeViews().contains("posix");
+    }
 }

@@ -8,37 +8,37 @@ import java.util.concurrent.BlockingQueue;
  * for the caller to see.
  */
 final class Uninterruptibly {
-  private Uninterruptibly() {}
+    private Uninterruptibly() {}
 
-  static <T> T take(BlockingQueue<T> q) {
-    boolean interrupted = false;
-    try {
-      while (true) {
+    static <T> T take(BlockingQueue<T> q) {
+        boolean interrupted = false;
         try {
-          return q.take();
-        } catch (InterruptedException e) {
-          interrupted = true;
+            while (true) {
+                try {
+                    return q.take();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
-      }
-    } finally {
-      if (interrupted) {
-        Thread.currentThread().interrupt();
-      }
     }
-  }
 
-  static void join(Thread t) {
-    boolean interrupted = false;
-    while (true) {
-      try {
-        t.join();
-        break;
-      } catch (InterruptedException e) {
-        interrupted = true;
-      }
+    static void join(Thread t) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                t.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
-    }
-  }
 }

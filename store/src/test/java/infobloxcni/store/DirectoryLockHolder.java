@@ -7,10 +7,10 @@ import java.nio.file.Path;
  * {@code locked} and waits to be killed (at most a minute).
  */
 public final class DirectoryLockHolder {
-  public static void main(String[] args) throws Exception {
-    DirectoryLock lock = DirectoryLock.acquire(Path.of(args[0]));
-    System.out.println("locked " + lock.directory());
-    System.out.flush();
-    Thread.sleep(60_000);
-  }
+    public static void main(String[] args) throws Exception {
+        DirectoryLock lock = DirectoryLock.acquire(Path.of(args[0]));
+        System.out.println("locked " + lock.directory());
+        System.out.flush();
+        Thread.sleep(60_000);
+    }
 }

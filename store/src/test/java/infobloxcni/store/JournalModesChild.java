@@ -8,8 +8,8 @@ import java.nio.file.Path;
  * snapshots, a quarantine directory), then prints {@code ok}.
  */
 public final class JournalModesChild {
-  public static void main(String[] args) throws Exception {
-    JournalFileModesTest.createEverything(Path.of(args[0]));
-    System.out.println("ok");
-  }
+    public static void main(String[] args) throws Exception {
+        JournalFileModesTest.createEverything(Path.of(args[0]));
+        System.out.println("ok");
+    }
 }

@@ -67,10 +67,13 @@ final class ConditionalWrites {
             if (done != null) return done;
         }
         for (int look = 1; look <= LOOKS; look++) {
-            FixedAddress holder = look == 1 && seen != null ? seen : wapi.findFixedAddressByIp(view, ipv4addr).orElse(null);
+            FixedAddress holder = look == 1 && seen != null
+                    ? seen
+                    : wapi.findFixedAddressByIp(view, ipv4addr).orElse(null);
             if (holder == null) return VerifiedWrite.absent();
             if (look > 1 && write.alreadyDone().test(holder)) return VerifiedWrite.written(holder);
-            ReservationClaim claim = claims.stream().filter(c -> c.matches(holder)).findFirst().orElse(null);
+            ReservationClaim claim =
+                    claims.stream().filter(c -> c.matches(holder)).findFirst().orElse(null);
             if (claim == null) return VerifiedWrite.heldBy(holder);
             try {
                 if (oneStepFor(claim)) {
@@ -87,8 +90,14 @@ final class ConditionalWrites {
                 // the connection broke: look again before writing again
             }
         }
-        throw new WapiException.Transient(write.method() + " fixedaddress " + ipv4addr + " in " + view
-                + ": the reservation kept changing while it was being checked; try again later", 0, null, null, false, null);
+        throw new WapiException.Transient(
+                write.method() + " fixedaddress " + ipv4addr + " in " + view
+                        + ": the reservation kept changing while it was being checked; try again later",
+                0,
+                null,
+                null,
+                false,
+                null);
     }
 
     /** Whether the grid has the request object (as far as known) and the claim can be put as a search. */
@@ -102,26 +111,45 @@ final class ConditionalWrites {
         JsonNodeFactory f = JsonNodeFactory.instance;
         ArrayNode body = f.arrayNode();
         ObjectNode get = body.addObject().put("method", "GET").put("object", "fixedaddress");
-        ObjectNode filter = get.putObject("data").put("ipv4addr", ipv4addr).put("network_view", view).put("comment", claim.comment());
+        ObjectNode filter = get.putObject("data")
+                .put("ipv4addr", ipv4addr)
+                .put("network_view", view)
+                .put("comment", claim.comment());
         for (Map.Entry<String, String> ea : claim.extattrs().entrySet()) filter.put("*" + ea.getKey(), ea.getValue());
         get.putObject("assign_state").put(STATE, "_ref");
         get.put("discard", true);
-        ObjectNode change = body.addObject().put("method", write.method()).put("object", "##STATE:" + STATE + ":##")
+        ObjectNode change = body.addObject()
+                .put("method", write.method())
+                .put("object", "##STATE:" + STATE + ":##")
                 .put("enable_substitution", true);
         if (write.body() != null) {
             change.set("data", write.body());
             change.putObject("args").put("_return_fields", WapiClient.FIXED_ADDRESS_FIELDS);
         }
         try {
-            JsonNode result = wapi.executeOnce("POST", wapi.objectUrl("request"), body).path(0);
-            FixedAddress holder = result.isObject() ? WapiClient.toFixedAddress(result)
-                    : new FixedAddress(result.asText(null), ipv4addr, null, null, claim.comment(), null, view, null, claim.extattrs());
+            JsonNode result =
+                    wapi.executeOnce("POST", wapi.objectUrl("request"), body).path(0);
+            FixedAddress holder = result.isObject()
+                    ? WapiClient.toFixedAddress(result)
+                    : new FixedAddress(
+                            result.asText(null),
+                            ipv4addr,
+                            null,
+                            null,
+                            claim.comment(),
+                            null,
+                            view,
+                            null,
+                            claim.extattrs());
             return VerifiedWrite.written(holder);
         } catch (WapiException.Rejected refused) {
             if (refused.gridText() != null && refused.gridText().contains(NO_REQUEST_OBJECT)) {
                 requestObject = false;
-                LOG.log(System.Logger.Level.WARNING, "the grid has no multiple-request object (WAPI {0}): each release checks, then "
-                        + "deletes, in two round trips", wapi.config().wapiVersion());
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "the grid has no multiple-request object (WAPI {0}): each release checks, then "
+                                + "deletes, in two round trips",
+                        wapi.config().wapiVersion());
             }
             return null;
         } catch (WapiException.NotFound | WapiException.Conflict refused) {
@@ -129,7 +157,8 @@ final class ConditionalWrites {
         } catch (WapiClient.RetryableFailure neverSent) {
             return null; // the look that follows tells whether the grid is there at all
         } catch (WapiException.Transient lost) {
-            if (lost.getCause() instanceof IOException && !(lost.getCause() instanceof InterruptedIOException)) return null;
+            if (lost.getCause() instanceof IOException && !(lost.getCause() instanceof InterruptedIOException))
+                return null;
             throw lost;
         }
     }

@@ -13,8 +13,7 @@ import java.time.Duration;
 public final class Deadline {
     private static final ScopedValue<Long> END = ScopedValue.newInstance();
 
-    private Deadline() {
-    }
+    private Deadline() {}
 
     /** Runs {@code work} with at most {@code bound} for its grid calls (less if an outer deadline ends sooner). */
     public static <T, X extends Throwable> T within(Duration bound, ScopedValue.CallableOp<T, X> work) throws X {

@@ -8,7 +8,7 @@ import java.util.Map;
 
 /** Converts between plain {@code name -> value} maps and WAPI's {@code {"name": {"value": v}}}. */
 final class Extattrs {
-    private Extattrs() { }
+    private Extattrs() {}
 
     static ObjectNode toJson(Map<String, String> extattrs) {
         ObjectNode node = JsonNodeFactory.instance.objectNode();

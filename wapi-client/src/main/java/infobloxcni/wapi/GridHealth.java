@@ -37,10 +37,14 @@ import java.util.function.Consumer;
 public final class GridHealth implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(GridHealth.class.getName());
 
-    public enum State { UP, DEGRADED, DOWN }
+    public enum State {
+        UP,
+        DEGRADED,
+        DOWN
+    }
 
     /** One change of state. */
-    public record Transition(State from, State to) { }
+    public record Transition(State from, State to) {}
 
     /**
      * @param hangAfter    a call in flight this long, with no answer from the grid since it started, means the grid hangs
@@ -49,8 +53,8 @@ public final class GridHealth implements AutoCloseable {
      * @param probeTimeout the probe's own bound
      */
     public record Settings(Duration hangAfter, Duration probeEvery, Duration idleProbe, Duration probeTimeout) {
-        public static final Settings DEFAULTS = new Settings(Duration.ofSeconds(3), Duration.ofSeconds(1), Duration.ofSeconds(30),
-                Duration.ofSeconds(2));
+        public static final Settings DEFAULTS = new Settings(
+                Duration.ofSeconds(3), Duration.ofSeconds(1), Duration.ofSeconds(30), Duration.ofSeconds(2));
     }
 
     /** One call on its way to the grid; {@link #answered}, {@link #failed} or {@link #abandoned} ends it. */
@@ -96,17 +100,19 @@ public final class GridHealth implements AutoCloseable {
 
     public GridHealth(Settings settings) {
         this.settings = settings;
-        this.breaker = CircuitBreaker.of("grid", CircuitBreakerConfig.custom()
-                .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
-                .slidingWindowSize(6)
-                .minimumNumberOfCalls(3)
-                .failureRateThreshold(50)
-                .slowCallDurationThreshold(settings.hangAfter())
-                .slowCallRateThreshold(100)
-                // open until the probe says otherwise: real calls never half-open it
-                .waitDurationInOpenState(Duration.ofDays(365))
-                .automaticTransitionFromOpenToHalfOpenEnabled(false)
-                .build());
+        this.breaker = CircuitBreaker.of(
+                "grid",
+                CircuitBreakerConfig.custom()
+                        .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+                        .slidingWindowSize(6)
+                        .minimumNumberOfCalls(3)
+                        .failureRateThreshold(50)
+                        .slowCallDurationThreshold(settings.hangAfter())
+                        .slowCallRateThreshold(100)
+                        // open until the probe says otherwise: real calls never half-open it
+                        .waitDurationInOpenState(Duration.ofDays(365))
+                        .automaticTransitionFromOpenToHalfOpenEnabled(false)
+                        .build());
         breaker.getEventPublisher().onStateTransition(e -> report());
     }
 
@@ -117,8 +123,14 @@ public final class GridHealth implements AutoCloseable {
      */
     public Ticket admit(String what) {
         if (failingFast()) {
-            throw new WapiException.Transient(what + ": grid unreachable, down since " + since + " (" + lastError
-                    + "); not sent: the next probe decides when to try again", 0, null, null, false, null);
+            throw new WapiException.Transient(
+                    what + ": grid unreachable, down since " + since + " (" + lastError
+                            + "); not sent: the next probe decides when to try again",
+                    0,
+                    null,
+                    null,
+                    false,
+                    null);
         }
         return new Ticket();
     }
@@ -136,17 +148,24 @@ public final class GridHealth implements AutoCloseable {
 
     public State state() {
         return switch (breaker.getState()) {
-            case CLOSED -> breaker.getMetrics().getNumberOfFailedCalls() > 0 || breaker.getMetrics().getNumberOfSlowCalls() > 0
-                    ? State.DEGRADED : State.UP;
+            case CLOSED ->
+                breaker.getMetrics().getNumberOfFailedCalls() > 0
+                                || breaker.getMetrics().getNumberOfSlowCalls() > 0
+                        ? State.DEGRADED
+                        : State.UP;
             default -> State.DOWN;
         };
     }
 
     /** The last transport failure, or null. */
-    public String lastError() { return lastError; }
+    public String lastError() {
+        return lastError;
+    }
 
     /** When the current state began. */
-    public Instant since() { return since; }
+    public Instant since() {
+        return since;
+    }
 
     /** Hears every change of state, once per change. */
     public void onChange(Consumer<Transition> listener) {
@@ -174,7 +193,8 @@ public final class GridHealth implements AutoCloseable {
                 lastError = "no answer for " + settings.hangAfter().toSeconds() + " s";
                 breaker.transitionToOpenState();
             }
-            Duration every = breaker.getState() == CircuitBreaker.State.CLOSED ? settings.idleProbe() : settings.probeEvery();
+            Duration every =
+                    breaker.getState() == CircuitBreaker.State.CLOSED ? settings.idleProbe() : settings.probeEvery();
             long quiet = Math.min(now - lastProbe, now - lastAnswer.get());
             if (quiet >= every.toNanos()) probe.run();
         } catch (RuntimeException e) {
@@ -209,7 +229,12 @@ public final class GridHealth implements AutoCloseable {
         reported = now;
         since = Instant.now();
         System.Logger.Level level = now == State.UP ? System.Logger.Level.INFO : System.Logger.Level.WARNING;
-        LOG.log(level, "grid {0} (was {1}){2}", now, before, now == State.UP || lastError == null ? "" : ": " + lastError);
+        LOG.log(
+                level,
+                "grid {0} (was {1}){2}",
+                now,
+                before,
+                now == State.UP || lastError == null ? "" : ": " + lastError);
         Transition change = new Transition(before, now);
         for (Consumer<Transition> l : listeners) {
             try {

@@ -2,4 +2,4 @@ package infobloxcni.wapi;
 
 import java.util.Map;
 
-public record NetworkView(String ref, String name, Map<String, String> extattrs) { }
+public record NetworkView(String ref, String name, Map<String, String> extattrs) {}

@@ -24,17 +24,26 @@ public sealed interface SslVerify {
 
     /** Verify against the JDK's default trust store. The default. */
     record System() implements SslVerify {
-        @Override public String toString() { return "true"; }
+        @Override
+        public String toString() {
+            return "true";
+        }
     }
 
     /** Do not verify the grid's certificate (explicit opt-out only). */
     record Disabled() implements SslVerify {
-        @Override public String toString() { return "false"; }
+        @Override
+        public String toString() {
+            return "false";
+        }
     }
 
     /** Verify against the certificates in this PEM or DER file. */
     record CaFile(Path path) implements SslVerify {
-        @Override public String toString() { return path.toString(); }
+        @Override
+        public String toString() {
+            return path.toString();
+        }
     }
 
     static SslVerify parse(String value) {
@@ -63,7 +72,8 @@ public sealed interface SslVerify {
 
     private static X509TrustManager trustManagerFor(Path path) {
         try (InputStream in = Files.newInputStream(path)) {
-            Collection<? extends Certificate> certs = CertificateFactory.getInstance("X.509").generateCertificates(in);
+            Collection<? extends Certificate> certs =
+                    CertificateFactory.getInstance("X.509").generateCertificates(in);
             if (certs.isEmpty()) {
                 throw new IllegalArgumentException("--ssl-verify: " + path + " holds no certificate");
             }
@@ -78,7 +88,8 @@ public sealed interface SslVerify {
             }
             throw new IllegalStateException("no X509TrustManager available");
         } catch (IOException | GeneralSecurityException e) {
-            throw new IllegalArgumentException("--ssl-verify: cannot read CA certificates from " + path + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    "--ssl-verify: cannot read CA certificates from " + path + ": " + e.getMessage(), e);
         }
     }
 
@@ -94,8 +105,15 @@ public sealed interface SslVerify {
     }
 
     X509TrustManager TRUST_ALL = new X509TrustManager() {
-        @Override public void checkClientTrusted(X509Certificate[] chain, String authType) { }
-        @Override public void checkServerTrusted(X509Certificate[] chain, String authType) { }
-        @Override public X509Certificate[] getAcceptedIssuers() { return new X509Certificate[0]; }
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType) {}
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+            return new X509Certificate[0];
+        }
     };
 }

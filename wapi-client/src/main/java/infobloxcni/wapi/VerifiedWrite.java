@@ -16,9 +16,15 @@ public record VerifiedWrite(Outcome outcome, FixedAddress holder) {
         HELD_BY_ANOTHER
     }
 
-    static VerifiedWrite written(FixedAddress holder) { return new VerifiedWrite(Outcome.WRITTEN, holder); }
+    static VerifiedWrite written(FixedAddress holder) {
+        return new VerifiedWrite(Outcome.WRITTEN, holder);
+    }
 
-    static VerifiedWrite absent() { return new VerifiedWrite(Outcome.ABSENT, null); }
+    static VerifiedWrite absent() {
+        return new VerifiedWrite(Outcome.ABSENT, null);
+    }
 
-    static VerifiedWrite heldBy(FixedAddress holder) { return new VerifiedWrite(Outcome.HELD_BY_ANOTHER, holder); }
+    static VerifiedWrite heldBy(FixedAddress holder) {
+        return new VerifiedWrite(Outcome.HELD_BY_ANOTHER, holder);
+    }
 }

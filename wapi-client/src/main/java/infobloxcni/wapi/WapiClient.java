@@ -56,7 +56,9 @@ public final class WapiClient implements AutoCloseable {
     private static final Pattern NETWORK_FULL = Pattern.compile("Cannot find \\d+ available IP address");
     private static final String SESSION_COOKIE = "ibapauth";
     /** {@code <type>/<opaque>[:<readable>]}; the opaque part is base64 of the object's key. */
-    private static final Pattern REF = Pattern.compile("([a-z][a-z0-9:_]*)/([A-Za-z0-9+/=_-]+)(?::(.*))?", Pattern.DOTALL);
+    private static final Pattern REF =
+            Pattern.compile("([a-z][a-z0-9:_]*)/([A-Za-z0-9+/=_-]+)(?::(.*))?", Pattern.DOTALL);
+
     static final int MAX_RESULTS = 100_000;
 
     static final String FIXED_ADDRESS_FIELDS = "ipv4addr,mac,name,comment,network,network_view,match_client,extattrs";
@@ -71,6 +73,7 @@ public final class WapiClient implements AutoCloseable {
      * socket first and makes its first call (the start-up look at the grid) on a thread of its own.
      */
     private final OkHttpClient.Builder httpBuilder;
+
     private volatile OkHttpClient http;
     private final ObjectMapper json = new ObjectMapper();
     private final String basicAuth;
@@ -79,6 +82,7 @@ public final class WapiClient implements AutoCloseable {
     private final long probeTimeoutNanos;
     /** A retry is worth its backoff only with this much of the deadline left. */
     private static final long RETRY_NEEDS_NANOS = TimeUnit.MILLISECONDS.toNanos(300);
+
     private final ConditionalWrites conditional = new ConditionalWrites(this);
     private volatile String sessionCookie;
     private volatile long lastAnswerNanos = System.nanoTime();
@@ -106,7 +110,8 @@ public final class WapiClient implements AutoCloseable {
                 .retryOnConnectionFailure(false)
                 .followRedirects(false)
                 .connectionPool(new ConnectionPool(16, 2, TimeUnit.MINUTES))
-                .eventListenerFactory(call -> new SendTracker.Listener(call.request().tag(SendTracker.class)))
+                .eventListenerFactory(
+                        call -> new SendTracker.Listener(call.request().tag(SendTracker.class)))
                 .addInterceptor(this::authenticate);
         X509TrustManager trust = config.sslVerify().trustManager();
         if (trust != null) {
@@ -116,12 +121,15 @@ public final class WapiClient implements AutoCloseable {
         this.httpBuilder = builder;
         // Reads (and POSTs that never left) are repeated with backoff and jitter, inside the
         // caller's deadline, and not once the grid is known to be down.
-        this.retry = Retry.of("wapi", RetryConfig.custom()
-                .maxAttempts(3)
-                .intervalFunction(IntervalFunction.ofExponentialRandomBackoff(Duration.ofMillis(100), 2.0, 0.5))
-                .retryOnException(e -> e instanceof RetryableFailure && Deadline.remainingNanos() > RETRY_NEEDS_NANOS
-                        && !health.failingFast())
-                .build());
+        this.retry = Retry.of(
+                "wapi",
+                RetryConfig.custom()
+                        .maxAttempts(3)
+                        .intervalFunction(IntervalFunction.ofExponentialRandomBackoff(Duration.ofMillis(100), 2.0, 0.5))
+                        .retryOnException(e -> e instanceof RetryableFailure
+                                && Deadline.remainingNanos() > RETRY_NEEDS_NANOS
+                                && !health.failingFast())
+                        .build());
         // Connections of before an outage are dead; the first call after it must not find out the hard way.
         health.onChange(change -> {
             if (change.from() == GridHealth.State.DOWN) evictConnections();
@@ -144,7 +152,9 @@ public final class WapiClient implements AutoCloseable {
     }
 
     /** The grid's health as this client sees it. */
-    public GridHealth health() { return health; }
+    public GridHealth health() {
+        return health;
+    }
 
     /** Tells {@code observer} of every call from now on, on the calling thread. */
     public void observeCalls(WapiCall.Observer observer) {
@@ -188,11 +198,16 @@ public final class WapiClient implements AutoCloseable {
     }
 
     private HttpUrl probeUrl() {
-        return base.newBuilder().addPathSegment("networkview")
-                .addQueryParameter("_max_results", "1").addQueryParameter("_return_fields", "name").build();
+        return base.newBuilder()
+                .addPathSegment("networkview")
+                .addQueryParameter("_max_results", "1")
+                .addQueryParameter("_return_fields", "name")
+                .build();
     }
 
-    public WapiConfig config() { return config; }
+    public WapiConfig config() {
+        return config;
+    }
 
     // ---------------------------------------------------------------- network views
 
@@ -209,11 +224,14 @@ public final class WapiClient implements AutoCloseable {
     // ---------------------------------------------------------------- networks
 
     public Optional<Network> getNetwork(String view, String cidr) {
-        return first(get("network", viewAnd(view, "network", cidr), NETWORK_FIELDS)).map(WapiClient::toNetwork);
+        return first(get("network", viewAnd(view, "network", cidr), NETWORK_FIELDS))
+                .map(WapiClient::toNetwork);
     }
 
     public List<Network> findNetworksByEa(String view, String eaName, String value) {
-        return get("network", viewAnd(view, "*" + eaName, value), NETWORK_FIELDS).stream().map(WapiClient::toNetwork).toList();
+        return get("network", viewAnd(view, "*" + eaName, value), NETWORK_FIELDS).stream()
+                .map(WapiClient::toNetwork)
+                .toList();
     }
 
     public Network createNetwork(String view, String cidr, Map<String, String> extattrs) {
@@ -221,13 +239,15 @@ public final class WapiClient implements AutoCloseable {
     }
 
     /** Carves the lowest free {@code /prefixLength} out of a network container, in one call. */
-    public Network createNextAvailableNetwork(String view, String containerCidr, int prefixLength, Map<String, String> extattrs) {
+    public Network createNextAvailableNetwork(
+            String view, String containerCidr, int prefixLength, Map<String, String> extattrs) {
         String function = "func:nextavailablenetwork:" + containerCidr + "," + view + "," + prefixLength;
         return toNetwork(create("network", networkBody(view, function, extattrs), NETWORK_FIELDS));
     }
 
     public Optional<Network> getNetworkContainer(String view, String cidr) {
-        return first(get("networkcontainer", viewAnd(view, "network", cidr), NETWORK_FIELDS)).map(WapiClient::toNetwork);
+        return first(get("networkcontainer", viewAnd(view, "network", cidr), NETWORK_FIELDS))
+                .map(WapiClient::toNetwork);
     }
 
     public Network createNetworkContainer(String view, String cidr, Map<String, String> extattrs) {
@@ -270,7 +290,9 @@ public final class WapiClient implements AutoCloseable {
         if (view != null) query.put("network_view", view);
         query.putAll(fields);
         eas.forEach((name, value) -> query.put("*" + name, value));
-        return get("fixedaddress", query, FIXED_ADDRESS_FIELDS).stream().map(WapiClient::toFixedAddress).toList();
+        return get("fixedaddress", query, FIXED_ADDRESS_FIELDS).stream()
+                .map(WapiClient::toFixedAddress)
+                .toList();
     }
 
     public List<FixedAddress> findFixedAddressesByEa(String view, String eaName, String value) {
@@ -278,7 +300,8 @@ public final class WapiClient implements AutoCloseable {
     }
 
     public Optional<FixedAddress> findFixedAddressByIp(String view, String ipv4addr) {
-        return findFixedAddresses(view, Map.of("ipv4addr", ipv4addr), Map.of()).stream().findFirst();
+        return findFixedAddresses(view, Map.of("ipv4addr", ipv4addr), Map.of()).stream()
+                .findFirst();
     }
 
     /**
@@ -287,7 +310,12 @@ public final class WapiClient implements AutoCloseable {
      */
     public Optional<FixedAddress> getFixedAddress(String ref) {
         try {
-            return Optional.of(toFixedAddress(execute("GET", refUrl(ref).addQueryParameter("_return_fields", FIXED_ADDRESS_FIELDS).build(), null)));
+            return Optional.of(toFixedAddress(execute(
+                    "GET",
+                    refUrl(ref)
+                            .addQueryParameter("_return_fields", FIXED_ADDRESS_FIELDS)
+                            .build(),
+                    null)));
         } catch (WapiException.NotFound e) {
             return Optional.empty();
         }
@@ -306,7 +334,8 @@ public final class WapiClient implements AutoCloseable {
      * As {@link #deleteFixedAddressIf(String, String, List)}, where {@code seen} is what a search
      * returned for that address a moment ago: it stands in for the first look.
      */
-    public VerifiedWrite deleteFixedAddressIf(String view, String ipv4addr, List<ReservationClaim> claims, FixedAddress seen) {
+    public VerifiedWrite deleteFixedAddressIf(
+            String view, String ipv4addr, List<ReservationClaim> claims, FixedAddress seen) {
         return conditional.write(view, ipv4addr, claims, seen, ConditionalWrites.Write.delete());
     }
 
@@ -315,13 +344,18 @@ public final class WapiClient implements AutoCloseable {
      * {@code view}, only if what it holds now matches one of {@code claims} (see
      * {@link #deleteFixedAddressIf}). An object that already carries the changes counts as written.
      */
-    public VerifiedWrite updateFixedAddressIf(String view, String ipv4addr, List<ReservationClaim> claims, FixedAddressSpec changes) {
+    public VerifiedWrite updateFixedAddressIf(
+            String view, String ipv4addr, List<ReservationClaim> claims, FixedAddressSpec changes) {
         return updateFixedAddressIf(view, ipv4addr, claims, changes, List.of());
     }
 
     /** As {@link #updateFixedAddressIf(String, String, List, FixedAddressSpec)}, also removing the EAs named. */
-    public VerifiedWrite updateFixedAddressIf(String view, String ipv4addr, List<ReservationClaim> claims, FixedAddressSpec changes,
-                                              Collection<String> removeEas) {
+    public VerifiedWrite updateFixedAddressIf(
+            String view,
+            String ipv4addr,
+            List<ReservationClaim> claims,
+            FixedAddressSpec changes,
+            Collection<String> removeEas) {
         ObjectNode body = json.createObjectNode();
         putIfPresent(body, "mac", changes.mac());
         putIfPresent(body, "name", changes.name());
@@ -332,8 +366,15 @@ public final class WapiClient implements AutoCloseable {
             ObjectNode remove = body.putObject("extattrs-");
             removeEas.forEach(remove::putObject);
         }
-        return conditional.write(view, ipv4addr, claims, null,
-                ConditionalWrites.Write.update(body, holder -> carries(holder, changes) && removeEas.stream().noneMatch(holder.extattrs()::containsKey)));
+        return conditional.write(
+                view,
+                ipv4addr,
+                claims,
+                null,
+                ConditionalWrites.Write.update(
+                        body,
+                        holder -> carries(holder, changes)
+                                && removeEas.stream().noneMatch(holder.extattrs()::containsKey)));
     }
 
     private static boolean carries(FixedAddress r, FixedAddressSpec changes) {
@@ -369,7 +410,8 @@ public final class WapiClient implements AutoCloseable {
     /** Which of these extensible attributes are not defined on the grid, in the given order. */
     public Set<String> missingEaDefinitions(Collection<String> names) {
         Set<String> defined = new LinkedHashSet<>();
-        for (JsonNode def : get("extensibleattributedef", Map.of(), "name")) defined.add(def.path("name").asText());
+        for (JsonNode def : get("extensibleattributedef", Map.of(), "name"))
+            defined.add(def.path("name").asText());
         Set<String> missing = new LinkedHashSet<>(names);
         missing.removeAll(defined);
         return missing;
@@ -407,14 +449,18 @@ public final class WapiClient implements AutoCloseable {
         // A grid answers an error past 1000 results unless told otherwise; a busy host can hold more.
         url.addQueryParameter("_max_results", String.valueOf(MAX_RESULTS));
         JsonNode result = execute("GET", url.build(), null);
-        if (!result.isArray()) throw malformed("GET", type, "expected a JSON array, got " + result.getNodeType(), false);
+        if (!result.isArray())
+            throw malformed("GET", type, "expected a JSON array, got " + result.getNodeType(), false);
         List<JsonNode> out = new ArrayList<>();
         result.forEach(out::add);
         return out;
     }
 
     private JsonNode create(String type, ObjectNode body, String returnFields) {
-        HttpUrl url = base.newBuilder().addPathSegment(type).addQueryParameter("_return_fields", returnFields).build();
+        HttpUrl url = base.newBuilder()
+                .addPathSegment(type)
+                .addQueryParameter("_return_fields", returnFields)
+                .build();
         JsonNode result = execute("POST", url, body);
         if (!result.isObject() || !result.hasNonNull("_ref")) {
             throw malformed("POST", type, "expected the created object, got " + abbreviate(result.toString()), true);
@@ -434,9 +480,10 @@ public final class WapiClient implements AutoCloseable {
         if (m == null || !m.matches()) throw new IllegalArgumentException("not a WAPI object reference: " + ref);
         HttpUrl.Builder url = base.newBuilder().addPathSegment(m.group(1));
         String readable = m.group(3);
-        boolean dotSegment = readable != null && List.of(readable.split("/", -1)).stream()
-                .map(segment -> segment.replace("%2e", ".").replace("%2E", "."))
-                .anyMatch(segment -> segment.equals(".") || segment.equals(".."));
+        boolean dotSegment = readable != null
+                && List.of(readable.split("/", -1)).stream()
+                        .map(segment -> segment.replace("%2e", ".").replace("%2E", "."))
+                        .anyMatch(segment -> segment.equals(".") || segment.equals(".."));
         if (readable == null || dotSegment) return url.addEncodedPathSegments(m.group(2));
         return url.addEncodedPathSegments(m.group(2) + ":" + readable);
     }
@@ -487,7 +534,8 @@ public final class WapiClient implements AutoCloseable {
         long left = Deadline.remainingNanos();
         if (left <= 0) {
             tell(method, url, WapiCall.Outcome.NOT_SENT, 0, started);
-            throw new WapiException.Transient(what + ": not sent: the request's time for the grid ran out", 0, null, null, false, null);
+            throw new WapiException.Transient(
+                    what + ": not sent: the request's time for the grid ran out", 0, null, null, false, null);
         }
         GridHealth.Ticket ticket;
         try {
@@ -505,14 +553,27 @@ public final class WapiClient implements AutoCloseable {
         }
         SendTracker tracker = new SendTracker();
         RequestBody requestBody = body == null ? null : RequestBody.create(body.toString(), JSON);
-        Request request = new Request.Builder().url(url).method(method, requestBody).tag(SendTracker.class, tracker)
-                .header("Accept", "application/json").build();
+        Request request = new Request.Builder()
+                .url(url)
+                .method(method, requestBody)
+                .tag(SendTracker.class, tracker)
+                .header("Accept", "application/json")
+                .build();
         Call call = http().newCall(request);
-        call.timeout().timeout(Math.min(probe ? probeTimeoutNanos : config.callTimeout().toNanos(), left), TimeUnit.NANOSECONDS);
+        call.timeout()
+                .timeout(
+                        Math.min(
+                                probe ? probeTimeoutNanos : config.callTimeout().toNanos(), left),
+                        TimeUnit.NANOSECONDS);
         try (Response response = call.execute()) {
             String text = response.body() == null ? "" : response.body().string();
             lastAnswerNanos = System.nanoTime();
-            LOG.log(System.Logger.Level.DEBUG, "{0} -> {1} in {2} ms", what, response.code(), String.valueOf((System.nanoTime() - started) / 1_000_000));
+            LOG.log(
+                    System.Logger.Level.DEBUG,
+                    "{0} -> {1} in {2} ms",
+                    what,
+                    response.code(),
+                    String.valueOf((System.nanoTime() - started) / 1_000_000));
             tell(method, url, WapiCall.outcomeOf(response.code()), response.code(), started);
             boolean gridFailed = response.code() >= 500 || response.code() == 408 || response.code() == 429;
             if (gridFailed) ticket.failed(new IOException(what + " -> HTTP " + response.code()));
@@ -526,7 +587,8 @@ public final class WapiClient implements AutoCloseable {
             try {
                 return json.readTree(text.isEmpty() ? "null" : text);
             } catch (IOException e) {
-                throw malformed(method, describe(url), "unreadable JSON body: " + abbreviate(text), !method.equals("GET"));
+                throw malformed(
+                        method, describe(url), "unreadable JSON body: " + abbreviate(text), !method.equals("GET"));
             }
         } catch (IOException e) {
             tell(method, url, WapiCall.Outcome.UNREACHABLE, 0, started);
@@ -540,22 +602,28 @@ public final class WapiClient implements AutoCloseable {
             // for someone else. Whoever repeats those must look first: ConditionalWrites does, and
             // nothing else sends them.
             boolean idempotent = !method.equals("POST");
-            boolean safeToRepeat = (idempotent || !failure.mayHaveBeenApplied()) && !(e instanceof InterruptedIOException);
+            boolean safeToRepeat =
+                    (idempotent || !failure.mayHaveBeenApplied()) && !(e instanceof InterruptedIOException);
             if (safeToRepeat) throw new RetryableFailure(failure);
             throw failure;
         }
     }
 
     private static WapiException.Transient ioFailure(String method, String what, IOException e, boolean sent) {
-        boolean neverSent = !sent || e instanceof ConnectException || e instanceof UnknownHostException
-                || e instanceof NoRouteToHostException || e instanceof SSLException;
+        boolean neverSent = !sent
+                || e instanceof ConnectException
+                || e instanceof UnknownHostException
+                || e instanceof NoRouteToHostException
+                || e instanceof SSLException;
         boolean mayHaveBeenApplied = !method.equals("GET") && !neverSent;
         String reason = e instanceof SSLException
                 ? "TLS handshake failed (is the grid's certificate trusted? see --ssl-verify): " + e.getMessage()
-                : e instanceof InterruptedIOException ? "no answer in time (" + e.getMessage() + ")"
-                : e.getClass().getSimpleName() + ": " + e.getMessage();
+                : e instanceof InterruptedIOException
+                        ? "no answer in time (" + e.getMessage() + ")"
+                        : e.getClass().getSimpleName() + ": " + e.getMessage();
         String suffix = mayHaveBeenApplied ? "; the request may have been applied" : "";
-        return new WapiException.Transient(what + ": grid unreachable: " + reason + suffix, 0, null, null, mayHaveBeenApplied, e);
+        return new WapiException.Transient(
+                what + ": grid unreachable: " + reason + suffix, 0, null, null, mayHaveBeenApplied, e);
     }
 
     private WapiException failure(String method, String what, int status, String body) {
@@ -564,29 +632,44 @@ public final class WapiClient implements AutoCloseable {
         try {
             JsonNode error = json.readTree(body);
             if (error != null && error.isObject()) {
-                code = error.path("code").isMissingNode() ? null : error.path("code").asText();
-                text = error.path("text").isMissingNode() ? null : error.path("text").asText();
-                if (text == null && error.hasNonNull("Error")) text = error.get("Error").asText();
+                code = error.path("code").isMissingNode()
+                        ? null
+                        : error.path("code").asText();
+                text = error.path("text").isMissingNode()
+                        ? null
+                        : error.path("text").asText();
+                if (text == null && error.hasNonNull("Error"))
+                    text = error.get("Error").asText();
             }
         } catch (IOException ignored) {
             // not JSON: keep the raw body below
         }
         if (text == null) text = abbreviate(body.isBlank() ? "HTTP " + status : body);
         String message = what + ": " + text;
-        if (status == 401) return new WapiException.AuthenticationFailed(what + ": authentication failed (check --wapi-username and the password)", status, code, text);
-        if (status == 404 || (code != null && code.contains("NotFound"))) return new WapiException.NotFound(message, status, code, text);
+        if (status == 401)
+            return new WapiException.AuthenticationFailed(
+                    what + ": authentication failed (check --wapi-username and the password)", status, code, text);
+        if (status == 404 || (code != null && code.contains("NotFound")))
+            return new WapiException.NotFound(message, status, code, text);
         if (NETWORK_FULL.matcher(text).find()) return new WapiException.NetworkFull(message, status, code, text);
         if (code != null && code.contains("Conflict")) return new WapiException.Conflict(message, status, code, text);
         if (status >= 500 || status == 408 || status == 429) {
             // The grid answered but failed: a write may or may not have been committed.
-            return new WapiException.Transient(message, status, code, text, !method.equals("GET") && status != 503 && status != 429, null);
+            return new WapiException.Transient(
+                    message, status, code, text, !method.equals("GET") && status != 503 && status != 429, null);
         }
         return new WapiException.Rejected(message, status, code, text);
     }
 
-    private static WapiException.Transient malformed(String method, String what, String detail, boolean mayHaveBeenApplied) {
-        return new WapiException.Transient(method + " " + what + ": malformed answer from grid: " + detail, 200, null, null,
-                mayHaveBeenApplied && !method.equals("GET"), null);
+    private static WapiException.Transient malformed(
+            String method, String what, String detail, boolean mayHaveBeenApplied) {
+        return new WapiException.Transient(
+                method + " " + what + ": malformed answer from grid: " + detail,
+                200,
+                null,
+                null,
+                mayHaveBeenApplied && !method.equals("GET"),
+                null);
     }
 
     /** Sends the session cookie when we have one; falls back to Basic auth when it expired. */
@@ -594,12 +677,15 @@ public final class WapiClient implements AutoCloseable {
         Request original = chain.request();
         String cookie = sessionCookie;
         if (cookie != null) {
-            Response response = chain.proceed(original.newBuilder().header("Cookie", SESSION_COOKIE + "=" + cookie).build());
+            Response response = chain.proceed(original.newBuilder()
+                    .header("Cookie", SESSION_COOKIE + "=" + cookie)
+                    .build());
             if (response.code() != 401) return remember(response);
             response.close();
             sessionCookie = null;
         }
-        return remember(chain.proceed(original.newBuilder().header("Authorization", basicAuth).build()));
+        return remember(chain.proceed(
+                original.newBuilder().header("Authorization", basicAuth).build()));
     }
 
     private Response remember(Response response) {
@@ -638,12 +724,23 @@ public final class WapiClient implements AutoCloseable {
     }
 
     private static Network toNetwork(JsonNode node) {
-        return new Network(text(node, "_ref"), text(node, "network"), text(node, "network_view"), Extattrs.fromJson(node.get("extattrs")));
+        return new Network(
+                text(node, "_ref"),
+                text(node, "network"),
+                text(node, "network_view"),
+                Extattrs.fromJson(node.get("extattrs")));
     }
 
     static FixedAddress toFixedAddress(JsonNode node) {
-        return new FixedAddress(text(node, "_ref"), text(node, "ipv4addr"), text(node, "mac"), text(node, "name"),
-                text(node, "comment"), text(node, "network"), text(node, "network_view"), text(node, "match_client"),
+        return new FixedAddress(
+                text(node, "_ref"),
+                text(node, "ipv4addr"),
+                text(node, "mac"),
+                text(node, "name"),
+                text(node, "comment"),
+                text(node, "network"),
+                text(node, "network_view"),
+                text(node, "match_client"),
                 Extattrs.fromJson(node.get("extattrs")));
     }
 
@@ -664,7 +761,9 @@ public final class WapiClient implements AutoCloseable {
         static final class Listener extends EventListener {
             private final SendTracker tracker;
 
-            Listener(SendTracker tracker) { this.tracker = tracker; }
+            Listener(SendTracker tracker) {
+                this.tracker = tracker;
+            }
 
             @Override
             public void requestHeadersStart(Call call) {

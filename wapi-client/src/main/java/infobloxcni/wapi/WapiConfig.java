@@ -27,7 +27,8 @@ public record WapiConfig(
         if (gridHost == null || gridHost.isBlank()) throw new IllegalArgumentException("--grid-host must not be empty");
         if (port < 1 || port > 65535) throw new IllegalArgumentException("--wapi-port must be 1..65535, got " + port);
         if (wapiVersion == null || !wapiVersion.matches("\\d+(\\.\\d+){0,3}")) {
-            throw new IllegalArgumentException("--wapi-version must look like 2.5 or 2.12.3, got '" + wapiVersion + "'");
+            throw new IllegalArgumentException(
+                    "--wapi-version must look like 2.5 or 2.12.3, got '" + wapiVersion + "'");
         }
         username = username == null ? "" : username;
         password = password == null ? "" : password;
@@ -38,12 +39,23 @@ public record WapiConfig(
     }
 
     /** A config for https://host:port with default timeouts. */
-    public static WapiConfig of(String gridHost, int port, String wapiVersion, String username, String password, SslVerify sslVerify) {
+    public static WapiConfig of(
+            String gridHost, int port, String wapiVersion, String username, String password, SslVerify sslVerify) {
         return new WapiConfig(gridHost, port, wapiVersion, username, password, sslVerify, true, null, null, null);
     }
 
     public WapiConfig withHttps(boolean https) {
-        return new WapiConfig(gridHost, port, wapiVersion, username, password, sslVerify, https, connectTimeout, readTimeout, callTimeout);
+        return new WapiConfig(
+                gridHost,
+                port,
+                wapiVersion,
+                username,
+                password,
+                sslVerify,
+                https,
+                connectTimeout,
+                readTimeout,
+                callTimeout);
     }
 
     public WapiConfig withTimeouts(Duration connect, Duration read, Duration call) {
@@ -58,13 +70,16 @@ public record WapiConfig(
 
     private static Duration positive(Duration value, Duration fallback, String flag) {
         if (value == null) return fallback;
-        if (value.isNegative() || value.isZero()) throw new IllegalArgumentException(flag + " must be positive (no infinite timeouts), got " + value);
+        if (value.isNegative() || value.isZero())
+            throw new IllegalArgumentException(flag + " must be positive (no infinite timeouts), got " + value);
         return value;
     }
 
     @Override
     public String toString() {
-        return "WapiConfig[" + baseUrl() + ", user=" + username + ", password=" + (password.isEmpty() ? "<none>" : "<redacted>")
-                + (https ? ", sslVerify=" + sslVerify : ", no TLS (http)") + ", connect=" + connectTimeout + ", read=" + readTimeout + ", call=" + callTimeout + "]";
+        return "WapiConfig[" + baseUrl() + ", user=" + username + ", password="
+                + (password.isEmpty() ? "<none>" : "<redacted>")
+                + (https ? ", sslVerify=" + sslVerify : ", no TLS (http)") + ", connect=" + connectTimeout + ", read="
+                + readTimeout + ", call=" + callTimeout + "]";
     }
 }

@@ -18,37 +18,53 @@ public abstract sealed class WapiException extends RuntimeException {
     }
 
     /** HTTP status of the grid's answer, or 0 when there was no answer. */
-    public int httpStatus() { return httpStatus; }
+    public int httpStatus() {
+        return httpStatus;
+    }
 
     /** The grid's {@code code} field (e.g. {@code Client.Ibap.Data.Conflict}), or null. */
-    public String gridCode() { return gridCode; }
+    public String gridCode() {
+        return gridCode;
+    }
 
     /** The grid's {@code text} field, or null when the grid did not answer. */
-    public String gridText() { return gridText; }
+    public String gridText() {
+        return gridText;
+    }
 
     /** The object or reference does not exist on the grid. */
     public static final class NotFound extends WapiException {
-        NotFound(String message, int status, String code, String text) { super(message, status, code, text, null); }
+        NotFound(String message, int status, String code, String text) {
+            super(message, status, code, text, null);
+        }
     }
 
     /** The grid refused because the object already exists or overlaps another. */
     public static final class Conflict extends WapiException {
-        Conflict(String message, int status, String code, String text) { super(message, status, code, text, null); }
+        Conflict(String message, int status, String code, String text) {
+            super(message, status, code, text, null);
+        }
     }
 
     /** No free address left in the network ("Cannot find 1 available IP address(es)"). */
     public static final class NetworkFull extends WapiException {
-        NetworkFull(String message, int status, String code, String text) { super(message, status, code, text, null); }
+        NetworkFull(String message, int status, String code, String text) {
+            super(message, status, code, text, null);
+        }
     }
 
     /** Credentials refused (HTTP 401). Retrying will not help until the configuration changes. */
     public static final class AuthenticationFailed extends WapiException {
-        AuthenticationFailed(String message, int status, String code, String text) { super(message, status, code, text, null); }
+        AuthenticationFailed(String message, int status, String code, String text) {
+            super(message, status, code, text, null);
+        }
     }
 
     /** Any other refusal by the grid (bad field, unknown EA, missing view...). Not worth retrying. */
     public static final class Rejected extends WapiException {
-        Rejected(String message, int status, String code, String text) { super(message, status, code, text, null); }
+        Rejected(String message, int status, String code, String text) {
+            super(message, status, code, text, null);
+        }
     }
 
     /**
@@ -66,6 +82,8 @@ public abstract sealed class WapiException extends RuntimeException {
         }
 
         /** False when the request certainly never reached the grid, or was a read. */
-        public boolean mayHaveBeenApplied() { return mayHaveBeenApplied; }
+        public boolean mayHaveBeenApplied() {
+            return mayHaveBeenApplied;
+        }
     }
 }

@@ -23,18 +23,25 @@ import org.junit.jupiter.params.provider.ValueSource;
 class ConditionalWritesTest {
     private static final String VIEW = "cni_view";
     private static final String NET = "10.30.0.0/24";
-    private static final ReservationClaim OURS = new ReservationClaim("infoblox-cni host=h1 net=n1 if=eth0", Map.of("VM ID", "c1"));
-    private static final ReservationClaim LEGACY = new ReservationClaim(null,
-            Map.of("VM ID", "c1", "CMP Type", "Kubernetes", "Tenant ID", "cluster-1", "Cloud API Owned", "True"));
+    private static final ReservationClaim OURS =
+            new ReservationClaim("infoblox-cni host=h1 net=n1 if=eth0", Map.of("VM ID", "c1"));
+    private static final ReservationClaim LEGACY = new ReservationClaim(
+            null, Map.of("VM ID", "c1", "CMP Type", "Kubernetes", "Tenant ID", "cluster-1", "Cloud API Owned", "True"));
     private static final List<ReservationClaim> CLAIMS = List.of(OURS, LEGACY);
 
     private WapiSimulator sim;
     private WapiClient client;
 
     private void start(boolean requestObject) {
-        sim = WapiSimulator.builder().port(0).requestObject(requestObject).build().start();
-        client = new WapiClient(WapiConfig.of("127.0.0.1", sim.port(), "2.5", "admin", "infoblox", new SslVerify.System())
-                .withHttps(false).withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(5)));
+        sim = WapiSimulator.builder()
+                .port(0)
+                .requestObject(requestObject)
+                .build()
+                .start();
+        client = new WapiClient(
+                WapiConfig.of("127.0.0.1", sim.port(), "2.5", "admin", "infoblox", new SslVerify.System())
+                        .withHttps(false)
+                        .withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(5)));
         sim.createObject("networkview", Map.of("name", VIEW));
         sim.createObject("network", Map.of("network", NET, "network_view", VIEW));
     }
@@ -66,7 +73,8 @@ class ConditionalWritesTest {
             assertEquals(Map.of("POST request", 1L), sim.requestCounts(), "check and delete in one request");
         } else {
             // the first call learns that the grid has no request object; from then on: look, then delete
-            assertEquals(Map.of("POST request", 1L, "GET fixedaddress", 1L, "DELETE fixedaddress", 1L), sim.requestCounts());
+            assertEquals(
+                    Map.of("POST request", 1L, "GET fixedaddress", 1L, "DELETE fixedaddress", 1L), sim.requestCounts());
             FixedAddress again = ours();
             sim.resetCounters();
             client.deleteFixedAddressIf(VIEW, again.ipv4addr(), CLAIMS);
@@ -88,12 +96,18 @@ class ConditionalWritesTest {
         assertEquals(1, sim.objects("fixedaddress").size(), "the other container's reservation survives");
 
         FixedAddress printer = reserve(null, Map.of("VM ID", "printer-7"));
-        assertEquals(VerifiedWrite.Outcome.HELD_BY_ANOTHER, client.deleteFixedAddressIf(VIEW, printer.ipv4addr(), CLAIMS).outcome());
+        assertEquals(
+                VerifiedWrite.Outcome.HELD_BY_ANOTHER,
+                client.deleteFixedAddressIf(VIEW, printer.ipv4addr(), CLAIMS).outcome());
         FixedAddress otherHost = reserve("infoblox-cni host=h2 net=n1 if=eth0", Map.of("VM ID", "c1"));
-        assertEquals(VerifiedWrite.Outcome.HELD_BY_ANOTHER, client.deleteFixedAddressIf(VIEW, otherHost.ipv4addr(), CLAIMS).outcome(),
+        assertEquals(
+                VerifiedWrite.Outcome.HELD_BY_ANOTHER,
+                client.deleteFixedAddressIf(VIEW, otherHost.ipv4addr(), CLAIMS).outcome(),
                 "same container ID, another host");
         FixedAddress openstack = reserve(null, Map.of("VM ID", "c1", "CMP Type", "OpenStack"));
-        assertEquals(VerifiedWrite.Outcome.HELD_BY_ANOTHER, client.deleteFixedAddressIf(VIEW, openstack.ipv4addr(), CLAIMS).outcome(),
+        assertEquals(
+                VerifiedWrite.Outcome.HELD_BY_ANOTHER,
+                client.deleteFixedAddressIf(VIEW, openstack.ipv4addr(), CLAIMS).outcome(),
                 "same VM ID, another cloud platform");
         assertEquals(4, sim.objects("fixedaddress").size());
     }
@@ -102,9 +116,13 @@ class ConditionalWritesTest {
     @ValueSource(booleans = {true, false})
     void anEmptyAddressIsAbsentAndTheOriginalDriversReservationIsRecognisedByItsEas(boolean requestObject) {
         start(requestObject);
-        assertEquals(VerifiedWrite.Outcome.ABSENT, client.deleteFixedAddressIf(VIEW, "10.30.0.9", CLAIMS).outcome());
+        assertEquals(
+                VerifiedWrite.Outcome.ABSENT,
+                client.deleteFixedAddressIf(VIEW, "10.30.0.9", CLAIMS).outcome());
         FixedAddress legacy = reserve(null, LEGACY.extattrs());
-        assertEquals(VerifiedWrite.Outcome.WRITTEN, client.deleteFixedAddressIf(VIEW, legacy.ipv4addr(), CLAIMS).outcome());
+        assertEquals(
+                VerifiedWrite.Outcome.WRITTEN,
+                client.deleteFixedAddressIf(VIEW, legacy.ipv4addr(), CLAIMS).outcome());
         assertTrue(sim.objects("fixedaddress").isEmpty());
     }
 
@@ -118,7 +136,9 @@ class ConditionalWritesTest {
         sim.faults().dropAfterApplyingNext(1, requestObject ? "POST" : "DELETE");
         VerifiedWrite w = client.deleteFixedAddressIf(VIEW, r.ipv4addr(), CLAIMS);
         assertEquals(VerifiedWrite.Outcome.ABSENT, w.outcome(), "applied, answer lost: the look finds it gone");
-        assertEquals(1, sim.requestCount(requestObject ? "POST" : "DELETE", requestObject ? "request" : "fixedaddress"),
+        assertEquals(
+                1,
+                sim.requestCount(requestObject ? "POST" : "DELETE", requestObject ? "request" : "fixedaddress"),
                 "the write went out once");
         assertEquals(requestObject ? 1 : 2, sim.requestCount("GET", "fixedaddress"));
     }
@@ -130,7 +150,9 @@ class ConditionalWritesTest {
         FixedAddress r = ours();
         client.deleteFixedAddressIf(VIEW, "10.30.0.200", CLAIMS);
         sim.faults().dropBeforeApplyingNext(1, requestObject ? "POST" : "DELETE");
-        assertEquals(VerifiedWrite.Outcome.WRITTEN, client.deleteFixedAddressIf(VIEW, r.ipv4addr(), CLAIMS).outcome());
+        assertEquals(
+                VerifiedWrite.Outcome.WRITTEN,
+                client.deleteFixedAddressIf(VIEW, r.ipv4addr(), CLAIMS).outcome());
         assertTrue(sim.objects("fixedaddress").isEmpty());
     }
 
@@ -145,7 +167,9 @@ class ConditionalWritesTest {
         assertTrue(sim.objects("fixedaddress").isEmpty(), "the grid did apply it");
         FixedAddress next = reserve("infoblox-cni host=h1 net=n1 if=eth0", Map.of("VM ID", "c2"));
         assertEquals(r.ipv4addr(), next.ipv4addr());
-        assertEquals(VerifiedWrite.Outcome.HELD_BY_ANOTHER, client.deleteFixedAddressIf(VIEW, r.ipv4addr(), CLAIMS).outcome(),
+        assertEquals(
+                VerifiedWrite.Outcome.HELD_BY_ANOTHER,
+                client.deleteFixedAddressIf(VIEW, r.ipv4addr(), CLAIMS).outcome(),
                 "the retry finds the next holder and leaves it");
         assertEquals(1, sim.objects("fixedaddress").size());
     }
@@ -155,21 +179,37 @@ class ConditionalWritesTest {
     void anUpdateIsMadeOnlyOnOursAndALostAnswerCountsOnceItShows(boolean requestObject) {
         start(requestObject);
         FixedAddress r = ours();
-        FixedAddressSpec tag = new FixedAddressSpec("02:42:0a:1e:00:02", "pod-x", null, null, Map.of("VM Name", "pod-x"));
+        FixedAddressSpec tag =
+                new FixedAddressSpec("02:42:0a:1e:00:02", "pod-x", null, null, Map.of("VM Name", "pod-x"));
         VerifiedWrite w = client.updateFixedAddressIf(VIEW, r.ipv4addr(), CLAIMS, tag);
         assertEquals(VerifiedWrite.Outcome.WRITTEN, w.outcome());
         assertNotNull(w.holder());
         assertEquals("pod-x", w.holder().name());
         assertEquals("02:42:0a:1e:00:02", w.holder().mac());
-        assertEquals(Map.of("VM ID", "c1", "CMP Type", "Kubernetes", "VM Name", "pod-x"), w.holder().extattrs(), "EAs merged");
+        assertEquals(
+                Map.of("VM ID", "c1", "CMP Type", "Kubernetes", "VM Name", "pod-x"),
+                w.holder().extattrs(),
+                "EAs merged");
 
         sim.faults().dropAfterApplyingNext(1, requestObject ? "POST" : "PUT");
         FixedAddressSpec retag = new FixedAddressSpec(null, "pod-y", null, null, Map.of("VM Name", "pod-y"));
-        assertEquals(VerifiedWrite.Outcome.WRITTEN, client.updateFixedAddressIf(VIEW, r.ipv4addr(), CLAIMS, retag).outcome());
-        assertEquals("pod-y", client.findFixedAddressByIp(VIEW, r.ipv4addr()).orElseThrow().name());
+        assertEquals(
+                VerifiedWrite.Outcome.WRITTEN,
+                client.updateFixedAddressIf(VIEW, r.ipv4addr(), CLAIMS, retag).outcome());
+        assertEquals(
+                "pod-y",
+                client.findFixedAddressByIp(VIEW, r.ipv4addr()).orElseThrow().name());
 
         FixedAddress theirs = reserve(null, Map.of("VM ID", "printer-7"));
-        assertEquals(VerifiedWrite.Outcome.HELD_BY_ANOTHER, client.updateFixedAddressIf(VIEW, theirs.ipv4addr(), CLAIMS, tag).outcome());
-        assertEquals(null, client.findFixedAddressByIp(VIEW, theirs.ipv4addr()).orElseThrow().name(), "untouched");
+        assertEquals(
+                VerifiedWrite.Outcome.HELD_BY_ANOTHER,
+                client.updateFixedAddressIf(VIEW, theirs.ipv4addr(), CLAIMS, tag)
+                        .outcome());
+        assertEquals(
+                null,
+                client.findFixedAddressByIp(VIEW, theirs.ipv4addr())
+                        .orElseThrow()
+                        .name(),
+                "untouched");
     }
 }

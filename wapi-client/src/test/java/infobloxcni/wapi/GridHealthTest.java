@@ -12,8 +12,8 @@ import java.net.Socket;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Future;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -26,8 +26,8 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(30)
 class GridHealthTest {
-    private static final GridHealth.Settings FAST = new GridHealth.Settings(Duration.ofMillis(600), Duration.ofMillis(300),
-            Duration.ofSeconds(30), Duration.ofMillis(500));
+    private static final GridHealth.Settings FAST = new GridHealth.Settings(
+            Duration.ofMillis(600), Duration.ofMillis(300), Duration.ofSeconds(30), Duration.ofMillis(500));
 
     private WapiSimulator sim;
     private WapiClient client;
@@ -35,8 +35,11 @@ class GridHealthTest {
     private final List<Socket> held = new CopyOnWriteArrayList<>();
 
     private WapiClient clientFor(int port, Duration read) {
-        return new WapiClient(WapiConfig.of("127.0.0.1", port, "2.5", "admin", "infoblox", new SslVerify.System())
-                .withHttps(false).withTimeouts(Duration.ofSeconds(1), read, Duration.ofSeconds(30)), FAST);
+        return new WapiClient(
+                WapiConfig.of("127.0.0.1", port, "2.5", "admin", "infoblox", new SslVerify.System())
+                        .withHttps(false)
+                        .withTimeouts(Duration.ofSeconds(1), read, Duration.ofSeconds(30)),
+                FAST);
     }
 
     @AfterEach
@@ -67,8 +70,10 @@ class GridHealthTest {
         for (int i = 0; i < 3; i++) assertThrows(WapiException.Transient.class, () -> client.getNetworkView("default"));
         assertEquals(GridHealth.State.DOWN, client.health().state());
         long t0 = System.nanoTime();
-        var fast = assertThrows(WapiException.Transient.class, () -> client.reserveNextAvailableIp("default", "10.0.0.0/24",
-                new FixedAddressSpec(null, null, null, null, null)));
+        var fast = assertThrows(
+                WapiException.Transient.class,
+                () -> client.reserveNextAvailableIp(
+                        "default", "10.0.0.0/24", new FixedAddressSpec(null, null, null, null, null)));
         assertTrue(System.nanoTime() - t0 < Duration.ofMillis(50).toNanos(), "failed at once");
         assertFalse(fast.mayHaveBeenApplied(), "never sent");
         assertTrue(fast.getMessage().contains("grid unreachable, down since"), fast.getMessage());
@@ -76,7 +81,9 @@ class GridHealthTest {
         sim.faults().outage(false);
         await("the probe sees the grid back", () -> client.health().state() == GridHealth.State.UP);
         assertTrue(client.getNetworkView("default").isPresent());
-        assertEquals(List.of(GridHealth.State.DOWN, GridHealth.State.UP), seen.stream().filter(s -> s != GridHealth.State.DEGRADED).toList(),
+        assertEquals(
+                List.of(GridHealth.State.DOWN, GridHealth.State.UP),
+                seen.stream().filter(s -> s != GridHealth.State.DEGRADED).toList(),
                 "each transition reported once");
     }
 
@@ -112,21 +119,28 @@ class GridHealthTest {
         client = clientFor(sim.port(), Duration.ofSeconds(5));
         sim.faults().latency(Duration.ofMillis(400));
         long t0 = System.nanoTime();
-        var e = assertThrows(WapiException.Transient.class, () -> Deadline.within(Duration.ofMillis(600), () -> {
-            client.getNetworkView("default"); // 400 ms
-            client.getNetworkView("default"); // cut at 600 ms
-            return null;
-        }));
+        var e = assertThrows(
+                WapiException.Transient.class,
+                () -> Deadline.within(Duration.ofMillis(600), () -> {
+                    client.getNetworkView("default"); // 400 ms
+                    client.getNetworkView("default"); // cut at 600 ms
+                    return null;
+                }));
         long ms = (System.nanoTime() - t0) / 1_000_000;
-        assertTrue(ms >= 550 && ms < 1500, "bounded by the deadline, not by two read timeouts: " + ms + " ms, " + e.getMessage());
+        assertTrue(
+                ms >= 550 && ms < 1500,
+                "bounded by the deadline, not by two read timeouts: " + ms + " ms, " + e.getMessage());
         long before = sim.totalRequests();
-        var late = assertThrows(WapiException.Transient.class, () -> Deadline.within(Duration.ZERO, () -> {
-            client.probe();
-            return null;
-        }));
+        var late = assertThrows(
+                WapiException.Transient.class,
+                () -> Deadline.within(Duration.ZERO, () -> {
+                    client.probe();
+                    return null;
+                }));
         assertFalse(late.mayHaveBeenApplied());
         assertEquals(before, sim.totalRequests(), "nothing sent with no time left");
-        long innerLeft = Deadline.within(Duration.ofMillis(100), () -> Deadline.within(Duration.ofSeconds(5), Deadline::remainingNanos));
+        long innerLeft = Deadline.within(
+                Duration.ofMillis(100), () -> Deadline.within(Duration.ofSeconds(5), Deadline::remainingNanos));
         assertTrue(innerLeft <= Duration.ofMillis(100).toNanos(), "an inner deadline cannot outlast the outer one");
     }
 
@@ -136,7 +150,9 @@ class GridHealthTest {
         client = clientFor(sim.port(), Duration.ofSeconds(2));
         client.startHealthMonitoring();
         for (int i = 0; i < 6; i++) {
-            assertThrows(WapiException.NotFound.class, () -> client.createNetwork("no-such-view", "10.0.0.0/24", java.util.Map.of()));
+            assertThrows(
+                    WapiException.NotFound.class,
+                    () -> client.createNetwork("no-such-view", "10.0.0.0/24", java.util.Map.of()));
         }
         assertEquals(GridHealth.State.UP, client.health().state());
     }

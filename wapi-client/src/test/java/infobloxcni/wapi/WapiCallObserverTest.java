@@ -15,8 +15,8 @@ import org.junit.jupiter.api.Timeout;
 /** What an observer hears of each call: method, object type (never a ref's key), outcome, status. */
 @Timeout(30)
 class WapiCallObserverTest {
-    private static final GridHealth.Settings FAST = new GridHealth.Settings(Duration.ofMillis(600), Duration.ofMillis(300),
-            Duration.ofSeconds(30), Duration.ofMillis(500));
+    private static final GridHealth.Settings FAST = new GridHealth.Settings(
+            Duration.ofMillis(600), Duration.ofMillis(300), Duration.ofSeconds(30), Duration.ofMillis(500));
     private WapiSimulator sim;
     private WapiClient client;
     private final List<WapiCall> heard = new CopyOnWriteArrayList<>();
@@ -34,13 +34,18 @@ class WapiCallObserverTest {
     @Test
     void eachCallIsHeardOnceWithItsTypeAndOutcome() {
         sim = WapiSimulator.builder().port(0).build().start();
-        client = new WapiClient(WapiConfig.of("127.0.0.1", sim.port(), "2.5", "admin", "infoblox", new SslVerify.System())
-                .withHttps(false).withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(5)), FAST);
+        client = new WapiClient(
+                WapiConfig.of("127.0.0.1", sim.port(), "2.5", "admin", "infoblox", new SslVerify.System())
+                        .withHttps(false)
+                        .withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(5)),
+                FAST);
         client.observeCalls(heard::add);
         client.probe();
         assertTrue(client.findFixedAddressByIp("default", "10.1.0.9").isEmpty());
         assertThrows(WapiException.Conflict.class, () -> client.createNetworkView("default", java.util.Map.of()));
-        assertEquals(List.of("GET networkview ANSWERED 200", "GET fixedaddress ANSWERED 200"), heard.subList(0, 2).stream().map(WapiCallObserverTest::line).toList());
+        assertEquals(
+                List.of("GET networkview ANSWERED 200", "GET fixedaddress ANSWERED 200"),
+                heard.subList(0, 2).stream().map(WapiCallObserverTest::line).toList());
         assertEquals("POST networkview REFUSED 400", line(heard.get(2)));
         assertEquals(3, heard.size(), "one call each: a refusal is not repeated");
         assertTrue(heard.stream().allMatch(c -> c.nanos() > 0));
@@ -52,6 +57,9 @@ class WapiCallObserverTest {
         assertTrue(heard.stream().anyMatch(c -> c.outcome() == WapiCall.Outcome.UNREACHABLE), heard.toString());
         heard.clear();
         assertThrows(WapiException.Transient.class, () -> client.getNetworkView("default"));
-        assertEquals(List.of("GET networkview NOT_SENT 0"), heard.stream().map(WapiCallObserverTest::line).toList(), "refused at once, never sent");
+        assertEquals(
+                List.of("GET networkview NOT_SENT 0"),
+                heard.stream().map(WapiCallObserverTest::line).toList(),
+                "refused at once, never sent");
     }
 }

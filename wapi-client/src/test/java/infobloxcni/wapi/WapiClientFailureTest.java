@@ -55,7 +55,8 @@ class WapiClientFailureTest {
 
     private static WapiClient clientFor(int port, Duration read, Duration call) {
         return new WapiClient(WapiConfig.of("127.0.0.1", port, "2.5", "admin", SECRET, new SslVerify.System())
-                .withHttps(false).withTimeouts(Duration.ofMillis(500), read, call));
+                .withHttps(false)
+                .withTimeouts(Duration.ofMillis(500), read, call));
     }
 
     private static FixedAddressSpec spec() {
@@ -63,7 +64,8 @@ class WapiClientFailureTest {
     }
 
     private WapiException.Transient postAndExpectTransient() {
-        return assertThrows(WapiException.Transient.class, () -> client.reserveNextAvailableIp("default", "10.0.0.0/24", spec()));
+        return assertThrows(
+                WapiException.Transient.class, () -> client.reserveNextAvailableIp("default", "10.0.0.0/24", spec()));
     }
 
     /** WireMock logs a request whose connection it reset a moment after the client saw the reset. */
@@ -80,7 +82,8 @@ class WapiClientFailureTest {
 
     @Test
     void unauthorizedIsAnAuthenticationFailureThatNeverShowsThePassword() {
-        wire.stubFor(any(anyUrl()).willReturn(aResponse().withStatus(401).withBody("<html>Authorization Required</html>")));
+        wire.stubFor(
+                any(anyUrl()).willReturn(aResponse().withStatus(401).withBody("<html>Authorization Required</html>")));
         WapiException e = assertThrows(WapiException.AuthenticationFailed.class, client::probe);
         assertEquals(401, e.httpStatus());
         assertFalse(e.getMessage().contains(SECRET));
@@ -90,8 +93,10 @@ class WapiClientFailureTest {
 
     @Test
     void aServerErrorOnAReadIsRetriedWithBackoffThenTransient() {
-        wire.stubFor(get(anyUrl()).willReturn(aResponse().withStatus(502).withBody(
-                "{\"Error\":\"x\",\"code\":\"Server.Busy\",\"text\":\"upstream busy\"}")));
+        wire.stubFor(get(anyUrl())
+                .willReturn(aResponse()
+                        .withStatus(502)
+                        .withBody("{\"Error\":\"x\",\"code\":\"Server.Busy\",\"text\":\"upstream busy\"}")));
         var e = assertThrows(WapiException.Transient.class, () -> client.getNetworkView("default"));
         assertFalse(e.mayHaveBeenApplied());
         assertEquals("upstream busy", e.gridText());
@@ -100,17 +105,25 @@ class WapiClientFailureTest {
 
     @Test
     void aServerErrorOnAWriteIsNeverRepeated() {
-        wire.stubFor(post(anyUrl()).willReturn(aResponse().withStatus(502).withBody(
-                "{\"Error\":\"x\",\"code\":\"Server.Busy\",\"text\":\"upstream busy\"}")));
-        var e = assertThrows(WapiException.Transient.class, () -> client.reserveNextAvailableIp("default", "10.0.0.0/24", spec()));
+        wire.stubFor(post(anyUrl())
+                .willReturn(aResponse()
+                        .withStatus(502)
+                        .withBody("{\"Error\":\"x\",\"code\":\"Server.Busy\",\"text\":\"upstream busy\"}")));
+        var e = assertThrows(
+                WapiException.Transient.class, () -> client.reserveNextAvailableIp("default", "10.0.0.0/24", spec()));
         assertTrue(e.mayHaveBeenApplied(), "a 502 after a POST: the grid may have committed it");
         assertEquals(1, wire.findAll(postRequestedFor(anyUrl())).size());
     }
 
     @Test
     void serverErrorOnWriteMayHaveBeenAppliedAndIsNotResent() {
-        wire.stubFor(post(anyUrl()).willReturn(aResponse().withStatus(500).withBody(
-                "{\"Error\":\"AdmConError\",\"code\":\"Server.Internal\",\"text\":\"internal error\"}")));
+        wire.stubFor(
+                post(anyUrl())
+                        .willReturn(
+                                aResponse()
+                                        .withStatus(500)
+                                        .withBody(
+                                                "{\"Error\":\"AdmConError\",\"code\":\"Server.Internal\",\"text\":\"internal error\"}")));
         var e = postAndExpectTransient();
         assertTrue(e.mayHaveBeenApplied());
         assertEquals(1, wire.findAll(postRequestedFor(anyUrl())).size());
@@ -118,7 +131,8 @@ class WapiClientFailureTest {
 
     @Test
     void slowAnswerHitsTheReadTimeoutAndIsNotResent() {
-        wire.stubFor(post(anyUrl()).willReturn(aResponse().withStatus(201).withFixedDelay(1500).withBody("{}")));
+        wire.stubFor(post(anyUrl())
+                .willReturn(aResponse().withStatus(201).withFixedDelay(1500).withBody("{}")));
         long started = System.nanoTime();
         var e = postAndExpectTransient();
         long ms = (System.nanoTime() - started) / 1_000_000;
@@ -132,7 +146,8 @@ class WapiClientFailureTest {
     void wholeCallTimeoutBoundsASlowReadToo() {
         client.close();
         client = clientFor(wire.port(), Duration.ofSeconds(10), Duration.ofMillis(700));
-        wire.stubFor(get(anyUrl()).willReturn(aResponse().withStatus(200).withFixedDelay(3000).withBody("[]")));
+        wire.stubFor(get(anyUrl())
+                .willReturn(aResponse().withStatus(200).withFixedDelay(3000).withBody("[]")));
         long started = System.nanoTime();
         var e = assertThrows(WapiException.Transient.class, () -> client.getNetworkView("v"));
         long ms = (System.nanoTime() - started) / 1_000_000;
@@ -172,7 +187,8 @@ class WapiClientFailureTest {
         wire.stubFor(get(anyUrl()).willReturn(aResponse().withStatus(200).withBody("{\"result\": 1}")));
         assertThrows(WapiException.Transient.class, () -> client.getNetworkView("v"));
 
-        wire.stubFor(post(anyUrl()).willReturn(aResponse().withStatus(201).withBody("\"fixedaddress/abc:10.0.0.2/default\"")));
+        wire.stubFor(post(anyUrl())
+                .willReturn(aResponse().withStatus(201).withBody("\"fixedaddress/abc:10.0.0.2/default\"")));
         var write = postAndExpectTransient();
         assertTrue(write.mayHaveBeenApplied(), "a write that answered 201 happened, whatever the body");
     }
@@ -180,9 +196,13 @@ class WapiClientFailureTest {
     @Test
     void connectionRefusedCertainlyDidNotReachTheGrid() throws Exception {
         int closedPort;
-        try (ServerSocket s = new ServerSocket(0)) { closedPort = s.getLocalPort(); }
+        try (ServerSocket s = new ServerSocket(0)) {
+            closedPort = s.getLocalPort();
+        }
         try (WapiClient refused = clientFor(closedPort, Duration.ofSeconds(1), Duration.ofSeconds(2))) {
-            var e = assertThrows(WapiException.Transient.class, () -> refused.reserveNextAvailableIp("default", "10.0.0.0/24", spec()));
+            var e = assertThrows(
+                    WapiException.Transient.class,
+                    () -> refused.reserveNextAvailableIp("default", "10.0.0.0/24", spec()));
             assertFalse(e.mayHaveBeenApplied(), e.getMessage());
             assertEquals(0, e.httpStatus());
         }
@@ -190,33 +210,65 @@ class WapiClientFailureTest {
 
     @Test
     void gridRefusalsMapToTheirTypesAndKeepTheGridText() {
-        wire.stubFor(post(anyUrl()).willReturn(aResponse().withStatus(400).withBody(
-                "{\"Error\":\"AdmConDataError: None (IBDataError: IB.Data:Cannot find 1 available IP address(es) in this network)\","
-                        + "\"code\":\"Client.Ibap.Data\",\"text\":\"Cannot find 1 available IP address(es) in this network\"}")));
-        var full = assertThrows(WapiException.NetworkFull.class, () -> client.reserveNextAvailableIp("default", "10.0.0.0/24", spec()));
+        wire.stubFor(
+                post(anyUrl())
+                        .willReturn(
+                                aResponse()
+                                        .withStatus(400)
+                                        .withBody(
+                                                "{\"Error\":\"AdmConDataError: None (IBDataError: IB.Data:Cannot find 1 available IP address(es) in this network)\","
+                                                        + "\"code\":\"Client.Ibap.Data\",\"text\":\"Cannot find 1 available IP address(es) in this network\"}")));
+        var full = assertThrows(
+                WapiException.NetworkFull.class, () -> client.reserveNextAvailableIp("default", "10.0.0.0/24", spec()));
         assertEquals("Cannot find 1 available IP address(es) in this network", full.gridText());
 
-        wire.stubFor(post(anyUrl()).willReturn(aResponse().withStatus(400).withBody(
-                "{\"Error\":\"AdmConDataError\",\"code\":\"Client.Ibap.Data.Conflict\",\"text\":\"The network view v already exists.\"}")));
+        wire.stubFor(
+                post(anyUrl())
+                        .willReturn(
+                                aResponse()
+                                        .withStatus(400)
+                                        .withBody(
+                                                "{\"Error\":\"AdmConDataError\",\"code\":\"Client.Ibap.Data.Conflict\",\"text\":\"The network view v already exists.\"}")));
         var conflict = assertThrows(WapiException.Conflict.class, () -> client.createNetworkView("v", Map.of()));
         assertTrue(conflict.getMessage().contains("The network view v already exists."));
 
-        wire.stubFor(any(anyUrl()).willReturn(aResponse().withStatus(404).withBody(
-                "{\"Error\":\"AdmConDataNotFoundError\",\"code\":\"Client.Ibap.Data.NotFound\",\"text\":\"Reference not found\"}")));
+        wire.stubFor(
+                any(anyUrl())
+                        .willReturn(
+                                aResponse()
+                                        .withStatus(404)
+                                        .withBody(
+                                                "{\"Error\":\"AdmConDataNotFoundError\",\"code\":\"Client.Ibap.Data.NotFound\",\"text\":\"Reference not found\"}")));
         assertTrue(client.getFixedAddress("fixedaddress/abc:10.0.0.2/default").isEmpty());
 
-        wire.stubFor(post(anyUrl()).willReturn(aResponse().withStatus(400).withBody(
-                "{\"Error\":\"AdmConProtoError\",\"code\":\"Client.Ibap.Proto\",\"text\":\"Unknown extensible attribute: VM ID\"}")));
-        var rejected = assertThrows(WapiException.Rejected.class, () -> client.createNetwork("default", "10.0.0.0/24", Map.of("VM ID", "x")));
+        wire.stubFor(
+                post(anyUrl())
+                        .willReturn(
+                                aResponse()
+                                        .withStatus(400)
+                                        .withBody(
+                                                "{\"Error\":\"AdmConProtoError\",\"code\":\"Client.Ibap.Proto\",\"text\":\"Unknown extensible attribute: VM ID\"}")));
+        var rejected = assertThrows(
+                WapiException.Rejected.class,
+                () -> client.createNetwork("default", "10.0.0.0/24", Map.of("VM ID", "x")));
         assertEquals("Unknown extensible attribute: VM ID", rejected.gridText());
     }
 
     @Test
     void sessionCookieIsReusedAndBasicAuthComesBackWhenItExpires() {
-        wire.stubFor(get(anyUrl()).withHeader("Authorization", absent()).withCookie("ibapauth", equalTo("tok1"))
+        wire.stubFor(get(anyUrl())
+                .withHeader("Authorization", absent())
+                .withCookie("ibapauth", equalTo("tok1"))
                 .willReturn(aResponse().withStatus(200).withBody("[]")));
-        wire.stubFor(get(anyUrl()).withHeader("Authorization", equalTo("Basic " + java.util.Base64.getEncoder().encodeToString(("admin:" + SECRET).getBytes())))
-                .willReturn(aResponse().withStatus(200).withHeader("Set-Cookie", "ibapauth=tok1; httponly; Path=/").withBody("[]")));
+        wire.stubFor(get(anyUrl())
+                .withHeader(
+                        "Authorization",
+                        equalTo("Basic "
+                                + java.util.Base64.getEncoder().encodeToString(("admin:" + SECRET).getBytes())))
+                .willReturn(aResponse()
+                        .withStatus(200)
+                        .withHeader("Set-Cookie", "ibapauth=tok1; httponly; Path=/")
+                        .withBody("[]")));
         client.probe();
         client.probe();
         List<LoggedRequest> requests = wire.findAll(getRequestedFor(anyUrl()));
@@ -224,8 +276,14 @@ class WapiClientFailureTest {
         assertFalse(requests.get(1).containsHeader("Authorization"), "second call rides on the session cookie");
 
         wire.resetAll();
-        wire.stubFor(get(anyUrl()).withHeader("Authorization", absent()).willReturn(aResponse().withStatus(401)));
-        wire.stubFor(get(anyUrl()).withHeader("Authorization", equalTo("Basic " + java.util.Base64.getEncoder().encodeToString(("admin:" + SECRET).getBytes())))
+        wire.stubFor(get(anyUrl())
+                .withHeader("Authorization", absent())
+                .willReturn(aResponse().withStatus(401)));
+        wire.stubFor(get(anyUrl())
+                .withHeader(
+                        "Authorization",
+                        equalTo("Basic "
+                                + java.util.Base64.getEncoder().encodeToString(("admin:" + SECRET).getBytes())))
                 .willReturn(aResponse().withStatus(200).withBody("[]")));
         client.probe();
         assertEquals(2, wire.findAll(getRequestedFor(anyUrl())).size(), "expired cookie: one refusal, then Basic auth");
@@ -233,37 +291,55 @@ class WapiClientFailureTest {
 
     @Test
     void everyValueInAUrlIsEncoded() {
-        wire.stubFor(get(urlPathEqualTo("/wapi/v2.5/fixedaddress")).willReturn(aResponse().withStatus(200).withBody("[]")));
+        wire.stubFor(get(urlPathEqualTo("/wapi/v2.5/fixedaddress"))
+                .willReturn(aResponse().withStatus(200).withBody("[]")));
         client.findFixedAddressesByEa("my view&x=1", "VM ID", "c1;rm -rf&_max_results=1");
-        LoggedRequest r = wire.findAll(getRequestedFor(urlPathEqualTo("/wapi/v2.5/fixedaddress"))).getFirst();
+        LoggedRequest r = wire.findAll(getRequestedFor(urlPathEqualTo("/wapi/v2.5/fixedaddress")))
+                .getFirst();
         assertEquals("my view&x=1", r.queryParameter("network_view").firstValue());
         assertEquals("c1;rm -rf&_max_results=1", r.queryParameter("*VM ID").firstValue());
         assertFalse(r.getUrl().contains(" "), r.getUrl());
-        assertEquals(List.of("100000"), r.queryParameter("_max_results").values(), "the injected _max_results stayed inside the value");
+        assertEquals(
+                List.of("100000"),
+                r.queryParameter("_max_results").values(),
+                "the injected _max_results stayed inside the value");
         assertThrows(IllegalArgumentException.class, () -> client.getFixedAddress("../../etc"));
     }
 
     @Test
     void aRefIsEncodedIntoThePathNeverRejectedNorInterpreted() {
-        wire.stubFor(get(anyUrl()).willReturn(aResponse().withStatus(404).withBody(
-                "{\"Error\":\"AdmConDataNotFoundError\",\"code\":\"Client.Ibap.Data.NotFound\",\"text\":\"Reference not found\"}")));
+        wire.stubFor(
+                get(anyUrl())
+                        .willReturn(
+                                aResponse()
+                                        .withStatus(404)
+                                        .withBody(
+                                                "{\"Error\":\"AdmConDataNotFoundError\",\"code\":\"Client.Ibap.Data.NotFound\",\"text\":\"Reference not found\"}")));
         // a view named "cni_view?x=1": its '?' must not start a query
-        assertTrue(client.getFixedAddress("fixedaddress/ZG5zLmZpeGVkX2FkZHJlc3MkMTAuMC4wLjIuMS4u:10.0.0.2/cni_view?x=1").isEmpty());
+        assertTrue(client.getFixedAddress("fixedaddress/ZG5zLmZpeGVkX2FkZHJlc3MkMTAuMC4wLjIuMS4u:10.0.0.2/cni_view?x=1")
+                .isEmpty());
         LoggedRequest odd = wire.findAll(getRequestedFor(anyUrl())).getLast();
-        assertEquals("/wapi/v2.5/fixedaddress/ZG5zLmZpeGVkX2FkZHJlc3MkMTAuMC4wLjIuMS4u:10.0.0.2/cni_view%3Fx=1", odd.getUrl().replaceFirst("\\?.*", ""));
+        assertEquals(
+                "/wapi/v2.5/fixedaddress/ZG5zLmZpeGVkX2FkZHJlc3MkMTAuMC4wLjIuMS4u:10.0.0.2/cni_view%3Fx=1",
+                odd.getUrl().replaceFirst("\\?.*", ""));
         assertTrue(odd.queryParameter("x") == null || !odd.queryParameter("x").isPresent(), odd.getUrl());
         // a view named "..": a dot segment would be resolved away, so only type and key travel
-        assertTrue(client.getFixedAddress("fixedaddress/ZG5zLmZpeGVkX2FkZHJlc3MkMTAuMC4wLjIuMS4u:10.0.0.2/..").isEmpty());
-        assertEquals("/wapi/v2.5/fixedaddress/ZG5zLmZpeGVkX2FkZHJlc3MkMTAuMC4wLjIuMS4u",
+        assertTrue(client.getFixedAddress("fixedaddress/ZG5zLmZpeGVkX2FkZHJlc3MkMTAuMC4wLjIuMS4u:10.0.0.2/..")
+                .isEmpty());
+        assertEquals(
+                "/wapi/v2.5/fixedaddress/ZG5zLmZpeGVkX2FkZHJlc3MkMTAuMC4wLjIuMS4u",
                 wire.findAll(getRequestedFor(anyUrl())).getLast().getUrl().replaceFirst("\\?.*", ""));
     }
 
     @Test
     void tlsVerificationIsOnByDefault() {
-        WireMockServer tls = new WireMockServer(options().dynamicHttpsPort().httpDisabled(true).bindAddress("127.0.0.1"));
+        WireMockServer tls = new WireMockServer(
+                options().dynamicHttpsPort().httpDisabled(true).bindAddress("127.0.0.1"));
         tls.start();
-        try (WapiClient verifying = new WapiClient(WapiConfig.of("127.0.0.1", tls.httpsPort(), "2.5", "admin", SECRET, SslVerify.parse("true")));
-             WapiClient trusting = new WapiClient(WapiConfig.of("127.0.0.1", tls.httpsPort(), "2.5", "admin", SECRET, SslVerify.parse("false")))) {
+        try (WapiClient verifying = new WapiClient(
+                        WapiConfig.of("127.0.0.1", tls.httpsPort(), "2.5", "admin", SECRET, SslVerify.parse("true")));
+                WapiClient trusting = new WapiClient(WapiConfig.of(
+                        "127.0.0.1", tls.httpsPort(), "2.5", "admin", SECRET, SslVerify.parse("false")))) {
             tls.stubFor(get(anyUrl()).willReturn(aResponse().withStatus(200).withBody("[]")));
             var e = assertThrows(WapiException.Transient.class, verifying::probe);
             assertTrue(e.getMessage().contains("TLS"), e.getMessage());
@@ -276,7 +352,9 @@ class WapiClientFailureTest {
 
     @Test
     void aBadCaFileIsAStartupErrorNotADowngrade(@TempDir Path dir) throws Exception {
-        var missing = assertThrows(IllegalArgumentException.class, () -> SslVerify.parse(dir.resolve("nope.pem").toString()));
+        var missing = assertThrows(
+                IllegalArgumentException.class,
+                () -> SslVerify.parse(dir.resolve("nope.pem").toString()));
         assertTrue(missing.getMessage().contains("nope.pem"));
         Path junk = Files.writeString(dir.resolve("junk.pem"), "not a certificate");
         assertThrows(IllegalArgumentException.class, () -> SslVerify.parse(junk.toString()));
@@ -286,9 +364,13 @@ class WapiClientFailureTest {
 
     @Test
     void timeoutsMustBeFinite() {
-        assertThrows(IllegalArgumentException.class, () -> WapiConfig.of("h", 443, "2.5", "u", "p", new SslVerify.System())
-                .withTimeouts(Duration.ZERO, null, null));
-        assertThrows(IllegalArgumentException.class, () -> WapiConfig.of("h", 0, "2.5", "u", "p", new SslVerify.System()));
-        assertThrows(IllegalArgumentException.class, () -> WapiConfig.of("h", 443, "v2", "u", "p", new SslVerify.System()));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> WapiConfig.of("h", 443, "2.5", "u", "p", new SslVerify.System())
+                        .withTimeouts(Duration.ZERO, null, null));
+        assertThrows(
+                IllegalArgumentException.class, () -> WapiConfig.of("h", 0, "2.5", "u", "p", new SslVerify.System()));
+        assertThrows(
+                IllegalArgumentException.class, () -> WapiConfig.of("h", 443, "v2", "u", "p", new SslVerify.System()));
     }
 }

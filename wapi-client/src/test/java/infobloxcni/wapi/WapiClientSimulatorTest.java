@@ -39,7 +39,12 @@ class WapiClientSimulatorTest {
 
     @BeforeEach
     void start() {
-        sim = WapiSimulator.builder().port(0).credentials(USER, PASSWORD).https(false).build().start();
+        sim = WapiSimulator.builder()
+                .port(0)
+                .credentials(USER, PASSWORD)
+                .https(false)
+                .build()
+                .start();
         client = clientFor(sim, PASSWORD, Duration.ofSeconds(2));
     }
 
@@ -54,7 +59,8 @@ class WapiClientSimulatorTest {
 
     private WapiClient clientFor(WapiSimulator s, String password, Duration readTimeout) {
         return new WapiClient(WapiConfig.of("127.0.0.1", s.port(), "2.5", USER, password, new SslVerify.System())
-                .withHttps(false).withTimeouts(Duration.ofSeconds(1), readTimeout, Duration.ofSeconds(5)));
+                .withHttps(false)
+                .withTimeouts(Duration.ofSeconds(1), readTimeout, Duration.ofSeconds(5)));
     }
 
     private <T extends AutoCloseable> T closeLater(T c) {
@@ -69,7 +75,11 @@ class WapiClientSimulatorTest {
     }
 
     private static FixedAddressSpec pod(String containerId, String podName) {
-        return new FixedAddressSpec("02:42:0a:00:00:01", podName, "pod " + podName, null,
+        return new FixedAddressSpec(
+                "02:42:0a:00:00:01",
+                podName,
+                "pod " + podName,
+                null,
                 Map.of("VM ID", containerId, "VM Name", podName, "CMP Type", "Kubernetes", "Cloud API Owned", "True"));
     }
 
@@ -81,7 +91,9 @@ class WapiClientSimulatorTest {
     }
 
     private List<String> fixedIps() {
-        return sim.objects("fixedaddress").stream().map(o -> (String) o.get("ipv4addr")).toList();
+        return sim.objects("fixedaddress").stream()
+                .map(o -> (String) o.get("ipv4addr"))
+                .toList();
     }
 
     // ------------------------------------------------------------------ network views
@@ -90,7 +102,8 @@ class WapiClientSimulatorTest {
     void networkViewsAreCreatedWithEasFoundAndNotDuplicated() {
         assertTrue(client.getNetworkView(VIEW).isEmpty(), "no such view yet");
 
-        NetworkView created = client.createNetworkView(VIEW, Map.of("Tenant ID", "cluster-a", "CMP Type", "Kubernetes"));
+        NetworkView created =
+                client.createNetworkView(VIEW, Map.of("Tenant ID", "cluster-a", "CMP Type", "Kubernetes"));
         assertEquals(VIEW, created.name());
         assertTrue(created.ref().startsWith("networkview/"), created.ref());
         assertEquals(Map.of("Tenant ID", "cluster-a", "CMP Type", "Kubernetes"), created.extattrs());
@@ -139,8 +152,11 @@ class WapiClientSimulatorTest {
         assertEquals(List.of("10.30.0.0/24"), hits.stream().map(Network::cidr).toList());
         assertEquals(odd, hits.getFirst().extattrs().get("Network Name"));
 
-        assertEquals(List.of("10.30.1.0/24"),
-                client.findNetworksByEa(VIEW, "Network Name", "blue net").stream().map(Network::cidr).toList());
+        assertEquals(
+                List.of("10.30.1.0/24"),
+                client.findNetworksByEa(VIEW, "Network Name", "blue net").stream()
+                        .map(Network::cidr)
+                        .toList());
         assertTrue(client.findNetworksByEa("default", "Network Name", odd).isEmpty(), "other view");
         assertEquals(1, client.findNetworksByEa(null, "Network Name", odd).size(), "null view: every view");
     }
@@ -148,7 +164,8 @@ class WapiClientSimulatorTest {
     @Test
     void overlappingNetworkIsAConflictKeepingTheGridText() {
         seedViewAndNetwork(NET);
-        var overlap = assertThrows(WapiException.Conflict.class, () -> client.createNetwork(VIEW, "10.20.0.128/25", Map.of()));
+        var overlap = assertThrows(
+                WapiException.Conflict.class, () -> client.createNetwork(VIEW, "10.20.0.128/25", Map.of()));
         assertTrue(overlap.gridText().contains("overlaps with the existing network " + NET), overlap.gridText());
         assertTrue(overlap.getMessage().contains(overlap.gridText()), overlap.getMessage());
 
@@ -187,21 +204,34 @@ class WapiClientSimulatorTest {
         }
         assertEquals(List.of("10.60.0.0/26", "10.60.0.64/26", "10.60.0.128/26", "10.60.0.192/26"), carved);
         assertEquals(4, sim.requestCount("POST", "network") - postsBefore, "one call per carved network");
-        assertEquals(List.of("net-0", "net-1", "net-2", "net-3"),
-                sim.objects("network").stream().map(o -> simEa(o, "Network Name")).toList());
-        assertEquals("net-2", client.getNetwork(VIEW, "10.60.0.128/26").orElseThrow().extattrs().get("Network Name"));
+        assertEquals(
+                List.of("net-0", "net-1", "net-2", "net-3"),
+                sim.objects("network").stream()
+                        .map(o -> simEa(o, "Network Name"))
+                        .toList());
+        assertEquals(
+                "net-2",
+                client.getNetwork(VIEW, "10.60.0.128/26")
+                        .orElseThrow()
+                        .extattrs()
+                        .get("Network Name"));
 
-        WapiException full = assertThrows(WapiException.class,
+        WapiException full = assertThrows(
+                WapiException.class,
                 () -> client.createNextAvailableNetwork(VIEW, "10.60.0.0/24", 26, Map.of("Network Name", "net-4")));
-        assertTrue(full instanceof WapiException.Rejected, "a full container is a refusal, got " + full.getClass().getSimpleName());
+        assertTrue(
+                full instanceof WapiException.Rejected,
+                "a full container is a refusal, got " + full.getClass().getSimpleName());
         assertEquals(400, full.httpStatus());
         assertTrue(full.gridText().contains("Cannot allocate a network of requested size /26"), full.gridText());
         assertTrue(full.getMessage().contains(full.gridText()), full.getMessage());
         assertEquals(4, sim.objects("network").size());
 
-        var noContainer = assertThrows(WapiException.NotFound.class,
+        var noContainer = assertThrows(
+                WapiException.NotFound.class,
                 () -> client.createNextAvailableNetwork(VIEW, "10.61.0.0/24", 26, Map.of()));
-        assertTrue(noContainer.gridText().contains("Cannot find network container 10.61.0.0/24"), noContainer.gridText());
+        assertTrue(
+                noContainer.gridText().contains("Cannot find network container 10.61.0.0/24"), noContainer.gridText());
     }
 
     // ------------------------------------------------------------------ fixed addresses
@@ -225,7 +255,9 @@ class WapiClientSimulatorTest {
         assertEquals(VIEW, fa.networkView());
         assertEquals("MAC_ADDRESS", fa.matchClient());
         assertEquals("c0ffee", fa.ea("VM ID"));
-        assertEquals(Map.of("VM ID", "c0ffee", "VM Name", "web-0", "CMP Type", "Kubernetes", "Cloud API Owned", "True"), fa.extattrs());
+        assertEquals(
+                Map.of("VM ID", "c0ffee", "VM Name", "web-0", "CMP Type", "Kubernetes", "Cloud API Owned", "True"),
+                fa.extattrs());
         assertTrue(fa.ref().startsWith("fixedaddress/"), fa.ref());
 
         Map<String, Object> stored = sim.object(fa.ref());
@@ -243,17 +275,26 @@ class WapiClientSimulatorTest {
         assertEquals(List.of("10.20.0.1", "10.20.0.2", "10.20.0.3"), List.of(a.ipv4addr(), b.ipv4addr(), c.ipv4addr()));
 
         sim.deleteObject(b.ref());
-        assertEquals("10.20.0.2", client.reserveNextAvailableIp(VIEW, NET, pod("d", "d")).ipv4addr(), "the freed hole first");
-        assertEquals("10.20.0.4", client.reserveNextAvailableIp(VIEW, NET, pod("e", "e")).ipv4addr());
+        assertEquals(
+                "10.20.0.2",
+                client.reserveNextAvailableIp(VIEW, NET, pod("d", "d")).ipv4addr(),
+                "the freed hole first");
+        assertEquals(
+                "10.20.0.4",
+                client.reserveNextAvailableIp(VIEW, NET, pod("e", "e")).ipv4addr());
     }
 
     @Test
     void aFullNetworkIsNetworkFullWithTheGridText() {
         seedViewAndNetwork("10.70.0.0/29");
         for (int i = 1; i <= 6; i++) {
-            assertEquals("10.70.0." + i, client.reserveNextAvailableIp(VIEW, "10.70.0.0/29", pod("c" + i, "p" + i)).ipv4addr());
+            assertEquals(
+                    "10.70.0." + i,
+                    client.reserveNextAvailableIp(VIEW, "10.70.0.0/29", pod("c" + i, "p" + i))
+                            .ipv4addr());
         }
-        var full = assertThrows(WapiException.NetworkFull.class,
+        var full = assertThrows(
+                WapiException.NetworkFull.class,
                 () -> client.reserveNextAvailableIp(VIEW, "10.70.0.0/29", pod("c7", "p7")));
         assertEquals(400, full.httpStatus());
         assertTrue(full.gridText().contains("Cannot find 1 available IP address(es)"), full.gridText());
@@ -265,8 +306,8 @@ class WapiClientSimulatorTest {
     @Test
     void aSpecificAddressIsReservedOnceAndSkippedByNextAvailable() {
         seedViewAndNetwork(NET);
-        FixedAddress gw = client.reserveAddress(VIEW, "10.20.0.1",
-                new FixedAddressSpec(null, "gateway", null, "RESERVED", Map.of("VM ID", "N/A")));
+        FixedAddress gw = client.reserveAddress(
+                VIEW, "10.20.0.1", new FixedAddressSpec(null, "gateway", null, "RESERVED", Map.of("VM ID", "N/A")));
         assertEquals("10.20.0.1", gw.ipv4addr());
         assertEquals("RESERVED", gw.matchClient());
         assertEquals(FixedAddressSpec.NO_MAC, gw.mac());
@@ -274,12 +315,16 @@ class WapiClientSimulatorTest {
         assertEquals("N/A", gw.ea("VM ID"));
         assertEquals(NET, gw.network());
 
-        var dup = assertThrows(WapiException.Conflict.class, () -> client.reserveAddress(VIEW, "10.20.0.1",
-                new FixedAddressSpec(null, "gateway", null, "RESERVED", Map.of())));
+        var dup = assertThrows(
+                WapiException.Conflict.class,
+                () -> client.reserveAddress(
+                        VIEW, "10.20.0.1", new FixedAddressSpec(null, "gateway", null, "RESERVED", Map.of())));
         assertTrue(dup.gridText().contains("10.20.0.1"), dup.gridText());
         assertEquals(1, sim.objects("fixedaddress").size());
 
-        assertEquals("10.20.0.2", client.reserveNextAvailableIp(VIEW, NET, pod("c1", "p1")).ipv4addr());
+        assertEquals(
+                "10.20.0.2",
+                client.reserveNextAvailableIp(VIEW, NET, pod("c1", "p1")).ipv4addr());
     }
 
     @Test
@@ -298,25 +343,38 @@ class WapiClientSimulatorTest {
         assertEquals("10.20.0.1", hits.getFirst().ipv4addr());
         assertEquals(id, hits.getFirst().ea("VM ID"));
 
-        assertEquals(Set.of("web-1", "other-view"),
-                Set.copyOf(client.findFixedAddressesByEa(null, "VM ID", id).stream().map(FixedAddress::name).toList()));
+        assertEquals(
+                Set.of("web-1", "other-view"),
+                Set.copyOf(client.findFixedAddressesByEa(null, "VM ID", id).stream()
+                        .map(FixedAddress::name)
+                        .toList()));
         assertTrue(client.findFixedAddressesByEa(VIEW, "VM ID", "k8s_pod").isEmpty(), "no prefix match");
     }
 
     @Test
     void fixedAddressesAreFoundByCommentRegexAndEas() {
         seedViewAndNetwork(NET);
-        client.reserveNextAvailableIp(VIEW, NET, new FixedAddressSpec(null, "a", "pod ns1/web-1", null, Map.of("Tenant ID", "t1")));
-        client.reserveNextAvailableIp(VIEW, NET, new FixedAddressSpec(null, "b", "pod ns1/web-2", null, Map.of("Tenant ID", "t2")));
-        client.reserveNextAvailableIp(VIEW, NET, new FixedAddressSpec(null, "c", "pod ns2/web-1", null, Map.of("Tenant ID", "t1")));
+        client.reserveNextAvailableIp(
+                VIEW, NET, new FixedAddressSpec(null, "a", "pod ns1/web-1", null, Map.of("Tenant ID", "t1")));
+        client.reserveNextAvailableIp(
+                VIEW, NET, new FixedAddressSpec(null, "b", "pod ns1/web-2", null, Map.of("Tenant ID", "t2")));
+        client.reserveNextAvailableIp(
+                VIEW, NET, new FixedAddressSpec(null, "c", "pod ns2/web-1", null, Map.of("Tenant ID", "t1")));
         client.reserveAddress(VIEW, "10.20.0.254", new FixedAddressSpec(null, "gw", "gateway", "RESERVED", Map.of()));
 
-        assertEquals(List.of("a", "b"), names(client.findFixedAddresses(VIEW, Map.of("comment~", "^pod ns1/web-\\d$"), Map.of())));
+        assertEquals(
+                List.of("a", "b"),
+                names(client.findFixedAddresses(VIEW, Map.of("comment~", "^pod ns1/web-\\d$"), Map.of())));
         assertEquals(List.of("a", "c"), names(client.findFixedAddresses(VIEW, Map.of("comment~", "web-1$"), Map.of())));
-        assertEquals(List.of("b"), names(client.findFixedAddresses(VIEW, Map.of("comment~", "ns1/"), Map.of("Tenant ID", "t2"))));
+        assertEquals(
+                List.of("b"),
+                names(client.findFixedAddresses(VIEW, Map.of("comment~", "ns1/"), Map.of("Tenant ID", "t2"))));
         assertEquals(List.of("a", "c"), names(client.findFixedAddresses(VIEW, Map.of(), Map.of("Tenant ID", "t1"))));
-        assertEquals(List.of("b"), names(client.findFixedAddresses(VIEW, Map.of("network", NET, "comment~", "web-2"), Map.of())));
-        assertTrue(client.findFixedAddresses(VIEW, Map.of("comment~", "^ns1"), Map.of()).isEmpty());
+        assertEquals(
+                List.of("b"),
+                names(client.findFixedAddresses(VIEW, Map.of("network", NET, "comment~", "web-2"), Map.of())));
+        assertTrue(client.findFixedAddresses(VIEW, Map.of("comment~", "^ns1"), Map.of())
+                .isEmpty());
     }
 
     private static List<String> names(List<FixedAddress> list) {
@@ -336,7 +394,8 @@ class WapiClientSimulatorTest {
     void anUndefinedEaIsRejectedWithTheGridText() {
         seedViewAndNetwork(NET);
         assertTrue(sim.removeEa("VM Name"));
-        var rejected = assertThrows(WapiException.Rejected.class, () -> client.reserveNextAvailableIp(VIEW, NET, pod("c1", "p1")));
+        var rejected = assertThrows(
+                WapiException.Rejected.class, () -> client.reserveNextAvailableIp(VIEW, NET, pod("c1", "p1")));
         assertEquals(400, rejected.httpStatus());
         assertEquals("Unknown extensible attribute: VM Name", rejected.gridText());
         assertTrue(rejected.getMessage().contains("Unknown extensible attribute: VM Name"), rejected.getMessage());
@@ -346,11 +405,17 @@ class WapiClientSimulatorTest {
 
     @Test
     void withoutTheCloudEasEveryEaIsMissingAndCreatesAreRejected() {
-        try (WapiSimulator bare = WapiSimulator.builder().port(0).credentials(USER, PASSWORD).cloudEas(false).build().start();
-             WapiClient c = clientFor(bare, PASSWORD, Duration.ofSeconds(2))) {
+        try (WapiSimulator bare = WapiSimulator.builder()
+                        .port(0)
+                        .credentials(USER, PASSWORD)
+                        .cloudEas(false)
+                        .build()
+                        .start();
+                WapiClient c = clientFor(bare, PASSWORD, Duration.ofSeconds(2))) {
             List<String> cloud = List.of("VM ID", "VM Name", "CMP Type");
             assertEquals(List.copyOf(cloud), List.copyOf(c.missingEaDefinitions(cloud)));
-            var rejected = assertThrows(WapiException.Rejected.class, () -> c.createNetworkView(VIEW, Map.of("Tenant ID", "t")));
+            var rejected = assertThrows(
+                    WapiException.Rejected.class, () -> c.createNetworkView(VIEW, Map.of("Tenant ID", "t")));
             assertTrue(rejected.gridText().contains("Unknown extensible attribute: Tenant ID"), rejected.gridText());
             assertEquals(1, bare.objects("networkview").size(), "only the default view");
         }
@@ -366,7 +431,9 @@ class WapiClientSimulatorTest {
         assertTrue(sim.removeEa("VM Name"));
         assertEquals(List.of("VM Name"), List.copyOf(client.missingEaDefinitions(wanted)));
 
-        assertEquals(List.of("Zone", "VM Name"), List.copyOf(client.missingEaDefinitions(List.of("Zone", "VM ID", "VM Name"))),
+        assertEquals(
+                List.of("Zone", "VM Name"),
+                List.copyOf(client.missingEaDefinitions(List.of("Zone", "VM ID", "VM Name"))),
                 "in the given order");
     }
 
@@ -374,7 +441,9 @@ class WapiClientSimulatorTest {
     void probeSucceedsWithGoodCredentials() {
         client.probe();
         assertEquals(1, sim.requestCount("GET", "networkview"));
-        assertEquals(List.of(), sim.requestLog().stream().filter(l -> !l.endsWith("-> 200")).toList());
+        assertEquals(
+                List.of(),
+                sim.requestLog().stream().filter(l -> !l.endsWith("-> 200")).toList());
     }
 
     @Test
@@ -405,19 +474,27 @@ class WapiClientSimulatorTest {
         sim.faults().outage(true);
         // a client with no pooled connection: the refusal comes at connect time, before anything is sent
         WapiClient cold = closeLater(clientFor(sim, PASSWORD, Duration.ofSeconds(2)));
-        var e = assertThrows(WapiException.Transient.class, () -> cold.reserveNextAvailableIp(VIEW, NET, pod("c1", "p1")));
+        var e = assertThrows(
+                WapiException.Transient.class, () -> cold.reserveNextAvailableIp(VIEW, NET, pod("c1", "p1")));
         assertFalse(e.mayHaveBeenApplied(), "connection refused: the POST never left; " + e.getMessage());
         assertEquals(0, e.httpStatus());
         sim.faults().outage(false);
         assertEquals(0, sim.totalRequests());
         assertTrue(sim.objects("fixedaddress").isEmpty());
-        assertEquals("10.20.0.1", cold.reserveNextAvailableIp(VIEW, NET, pod("c1", "p1")).ipv4addr(), "works again after the outage");
+        assertEquals(
+                "10.20.0.1",
+                cold.reserveNextAvailableIp(VIEW, NET, pod("c1", "p1")).ipv4addr(),
+                "works again after the outage");
     }
 
     /** A simulator that closes keep-alive connections after 200 ms idle, as grids and middleboxes do (sooner than the client's pool). */
     private WapiSimulator idleClosingSimulator() {
-        WapiSimulator s = closeLater(WapiSimulator.builder().port(0).credentials(USER, PASSWORD)
-                .idleTimeout(Duration.ofMillis(200)).build().start());
+        WapiSimulator s = closeLater(WapiSimulator.builder()
+                .port(0)
+                .credentials(USER, PASSWORD)
+                .idleTimeout(Duration.ofMillis(200))
+                .build()
+                .start());
         s.createObject("networkview", Map.of("name", VIEW));
         s.createObject("network", Map.of("network", NET, "network_view", VIEW));
         return s;
@@ -443,7 +520,9 @@ class WapiClientSimulatorTest {
             if (!e.mayHaveBeenApplied()) assertEquals(0, s.requestCount("POST", "fixedaddress"), e.getMessage());
         }
         assertTrue(s.requestCount("POST", "fixedaddress") <= 1, "never sent twice: " + s.requestLog());
-        assertEquals(s.requestCount("POST", "fixedaddress"), s.objects("fixedaddress").size());
+        assertEquals(
+                s.requestCount("POST", "fixedaddress"),
+                s.objects("fixedaddress").size());
         // reads are safe to repeat: they go through on a fresh connection whatever happened above
         awaitNoOpenConnections(s);
         assertTrue(c.getNetwork(VIEW, NET).isPresent());
@@ -458,7 +537,9 @@ class WapiClientSimulatorTest {
         c.probe();
         awaitNoOpenConnections(s);
         Thread.sleep(2200);
-        assertEquals("10.20.0.1", c.reserveNextAvailableIp(VIEW, NET, pod("idle-1", "p1")).ipv4addr());
+        assertEquals(
+                "10.20.0.1",
+                c.reserveNextAvailableIp(VIEW, NET, pod("idle-1", "p1")).ipv4addr());
         assertEquals(1, s.requestCount("POST", "fixedaddress"));
         assertEquals(1, s.objects("fixedaddress").size());
     }
@@ -467,14 +548,20 @@ class WapiClientSimulatorTest {
 
     @Test
     void theSessionCookieIsPresentedAndBasicAuthReturnsWhenItExpires() throws Exception {
-        try (WapiSimulator s = WapiSimulator.builder().port(0).credentials(USER, PASSWORD)
-                .sessionTimeout(Duration.ofMillis(800)).build().start();
-             WapiClient c = clientFor(s, PASSWORD, Duration.ofSeconds(2))) {
+        try (WapiSimulator s = WapiSimulator.builder()
+                        .port(0)
+                        .credentials(USER, PASSWORD)
+                        .sessionTimeout(Duration.ofMillis(800))
+                        .build()
+                        .start();
+                WapiClient c = clientFor(s, PASSWORD, Duration.ofSeconds(2))) {
             c.probe();
             c.getNetworkView("default");
             c.getNetworkView("default");
             assertEquals(3, s.totalRequests());
-            assertTrue(s.requestLog().stream().allMatch(l -> l.endsWith("-> 200")), s.requestLog().toString());
+            assertTrue(
+                    s.requestLog().stream().allMatch(l -> l.endsWith("-> 200")),
+                    s.requestLog().toString());
 
             Thread.sleep(1000); // the session expires on the grid side
             long before = s.totalRequests();
@@ -497,7 +584,9 @@ class WapiClientSimulatorTest {
         c.probe();
         c.close();
         assertEquals(1, sim.requestCount("POST", "logout"));
-        assertTrue(sim.requestLog().getLast().matches("POST /wapi/v2\\.5/logout.* -> 200"), sim.requestLog().toString());
+        assertTrue(
+                sim.requestLog().getLast().matches("POST /wapi/v2\\.5/logout.* -> 200"),
+                sim.requestLog().toString());
     }
 
     @Test
@@ -536,7 +625,8 @@ class WapiClientSimulatorTest {
         client.probe();
         sim.faults().dropAfterApplyingNext(1, "POST");
 
-        var e = assertThrows(WapiException.Transient.class, () -> client.reserveNextAvailableIp(VIEW, NET, pod("lost-1", "p1")));
+        var e = assertThrows(
+                WapiException.Transient.class, () -> client.reserveNextAvailableIp(VIEW, NET, pod("lost-1", "p1")));
         assertTrue(e.mayHaveBeenApplied(), e.getMessage());
         assertEquals(0, e.httpStatus());
         assertEquals(1, sim.requestCount("POST", "fixedaddress"), "the client must not re-send the POST");
@@ -545,7 +635,8 @@ class WapiClientSimulatorTest {
 
         // what the documented recovery does: look before writing again
         List<FixedAddress> found = client.findFixedAddressesByEa(VIEW, "VM ID", "lost-1");
-        assertEquals(List.of("10.20.0.1"), found.stream().map(FixedAddress::ipv4addr).toList());
+        assertEquals(
+                List.of("10.20.0.1"), found.stream().map(FixedAddress::ipv4addr).toList());
     }
 
     @Test
@@ -554,7 +645,8 @@ class WapiClientSimulatorTest {
         client.probe();
         sim.faults().dropBeforeApplyingNext(1, "POST");
 
-        var e = assertThrows(WapiException.Transient.class, () -> client.reserveNextAvailableIp(VIEW, NET, pod("cut-1", "p1")));
+        var e = assertThrows(
+                WapiException.Transient.class, () -> client.reserveNextAvailableIp(VIEW, NET, pod("cut-1", "p1")));
         // The client cannot tell "cut before applying" from "cut after applying": the request was sent,
         // so by its documented rule the POST may have been applied.
         assertTrue(e.mayHaveBeenApplied(), e.getMessage());
@@ -599,7 +691,8 @@ class WapiClientSimulatorTest {
         impatient.probe();
         sim.faults().latency(Duration.ofMillis(1200));
         long started = System.nanoTime();
-        var e = assertThrows(WapiException.Transient.class, () -> impatient.reserveNextAvailableIp(VIEW, NET, pod("slow-1", "p1")));
+        var e = assertThrows(
+                WapiException.Transient.class, () -> impatient.reserveNextAvailableIp(VIEW, NET, pod("slow-1", "p1")));
         long ms = (System.nanoTime() - started) / 1_000_000;
         assertTrue(e.mayHaveBeenApplied(), e.getMessage());
         assertTrue(ms < 1000, "read timeout of 250 ms must cut the call short, took " + ms + " ms");
@@ -620,7 +713,12 @@ class WapiClientSimulatorTest {
 
         @BeforeEach
         void startTls() {
-            tls = WapiSimulator.builder().port(0).credentials(USER, PASSWORD).https(true).build().start();
+            tls = WapiSimulator.builder()
+                    .port(0)
+                    .credentials(USER, PASSWORD)
+                    .https(true)
+                    .build()
+                    .start();
         }
 
         @AfterEach
@@ -640,7 +738,9 @@ class WapiClientSimulatorTest {
             SslVerify ca = SslVerify.parse(tls.caCertificatePem().toString());
             assertTrue(ca instanceof SslVerify.CaFile, ca.getClass().getName());
             WapiClient c = tlsClient("127.0.0.1", tls, ca);
-            assertTrue(c.config().baseUrl().startsWith("https://127.0.0.1:"), c.config().baseUrl());
+            assertTrue(
+                    c.config().baseUrl().startsWith("https://127.0.0.1:"),
+                    c.config().baseUrl());
             c.probe();
             NetworkView v = c.createNetworkView(VIEW, Map.of("Tenant ID", "t1"));
             assertEquals(v, c.getNetworkView(VIEW).orElseThrow());
@@ -672,8 +772,13 @@ class WapiClientSimulatorTest {
         @Test
         void theCaFileDoesNotExcuseAHostNameTheCertificateDoesNotName() {
             // listen on every address so that 127.0.0.2 (not in the certificate) reaches the simulator too
-            try (WapiSimulator wide = WapiSimulator.builder().port(0).bindAddress("0.0.0.0")
-                    .credentials(USER, PASSWORD).https(true).build().start()) {
+            try (WapiSimulator wide = WapiSimulator.builder()
+                    .port(0)
+                    .bindAddress("0.0.0.0")
+                    .credentials(USER, PASSWORD)
+                    .https(true)
+                    .build()
+                    .start()) {
                 boolean reachable;
                 try {
                     tlsClient("127.0.0.2", wide, new SslVerify.Disabled()).probe();
@@ -685,11 +790,15 @@ class WapiClientSimulatorTest {
                 SslVerify ca = SslVerify.parse(wide.caCertificatePem().toString());
                 tlsClient("127.0.0.1", wide, ca).probe(); // the CA itself is fine
                 long before = wide.totalRequests();
-                var e = assertThrows(WapiException.Transient.class, () -> tlsClient("127.0.0.2", wide, ca).probe());
-                assertTrue(e.getMessage().contains("TLS") || e.getMessage().toLowerCase().contains("hostname"), e.getMessage());
+                var e = assertThrows(
+                        WapiException.Transient.class,
+                        () -> tlsClient("127.0.0.2", wide, ca).probe());
+                assertTrue(
+                        e.getMessage().contains("TLS")
+                                || e.getMessage().toLowerCase().contains("hostname"),
+                        e.getMessage());
                 assertEquals(before, wide.totalRequests(), "nothing sent to a host whose name was not verified");
             }
         }
     }
-
 }

@@ -11,8 +11,14 @@ import java.util.Set;
  * never faulted): state, counters and fault switches for demos and out-of-process tests.
  */
 final class ControlEndpoint {
-    private static final Set<String> FAULT_KEYS = Set.of("latencyMs", "failNext", "dropBeforeApplyingNext",
-            "dropAfterApplyingNext", "failAfterApplyingNext", "outage", "hang");
+    private static final Set<String> FAULT_KEYS = Set.of(
+            "latencyMs",
+            "failNext",
+            "dropBeforeApplyingNext",
+            "dropAfterApplyingNext",
+            "failAfterApplyingNext",
+            "outage",
+            "hang");
 
     private final WapiSimulator sim;
 
@@ -37,14 +43,25 @@ final class ControlEndpoint {
                 }
                 case "GET /_sim/log" -> ok(sim.requestLog());
                 case "POST /_sim/faults" -> applyFaults(req.body());
-                default -> WapiSimulator.reply(new WapiError(404, "Unknown control path " + route, "Sim.NotFound",
-                        "Unknown control path " + route + "; see docs/wapi-simulator.md"), List.of());
+                default ->
+                    WapiSimulator.reply(
+                            new WapiError(
+                                    404,
+                                    "Unknown control path " + route,
+                                    "Sim.NotFound",
+                                    "Unknown control path " + route + "; see docs/wapi-simulator.md"),
+                            List.of());
             };
         } catch (WapiError e) {
             return WapiSimulator.reply(e, List.of());
         } catch (IllegalArgumentException | ClassCastException e) {
-            return WapiSimulator.reply(new WapiError(400, "Bad fault request: " + e.getMessage(), "Sim.BadRequest",
-                    String.valueOf(e.getMessage())), List.of());
+            return WapiSimulator.reply(
+                    new WapiError(
+                            400,
+                            "Bad fault request: " + e.getMessage(),
+                            "Sim.BadRequest",
+                            String.valueOf(e.getMessage())),
+                    List.of());
         }
     }
 
@@ -86,7 +103,8 @@ final class ControlEndpoint {
         if (!(parsed instanceof Map)) throw new IllegalArgumentException("body must be a JSON object");
         Map<String, Object> m = (Map<String, Object>) parsed;
         for (String k : m.keySet()) {
-            if (!FAULT_KEYS.contains(k)) throw new IllegalArgumentException("unknown key '" + k + "'; known: " + FAULT_KEYS);
+            if (!FAULT_KEYS.contains(k))
+                throw new IllegalArgumentException("unknown key '" + k + "'; known: " + FAULT_KEYS);
         }
         // validate everything before applying anything
         Duration latency = m.containsKey("latencyMs") ? Duration.ofMillis(number(m.get("latencyMs"))) : null;
@@ -94,7 +112,8 @@ final class ControlEndpoint {
         if (fail != null && (!fail.containsKey("n") || !fail.containsKey("status"))) {
             throw new IllegalArgumentException("failNext needs n and status");
         }
-        Map<String, Object> failAfter = m.containsKey("failAfterApplyingNext") ? (Map<String, Object>) m.get("failAfterApplyingNext") : null;
+        Map<String, Object> failAfter =
+                m.containsKey("failAfterApplyingNext") ? (Map<String, Object>) m.get("failAfterApplyingNext") : null;
         if (failAfter != null && (!failAfter.containsKey("n") || !failAfter.containsKey("status"))) {
             throw new IllegalArgumentException("failAfterApplyingNext needs n and status");
         }
@@ -107,21 +126,29 @@ final class ControlEndpoint {
         if (hang != null) f.hang(hang);
         if (latency != null) f.latency(latency);
         if (fail != null) {
-            f.failNext((int) number(fail.get("n")), (int) number(fail.get("status")),
+            f.failNext(
+                    (int) number(fail.get("n")),
+                    (int) number(fail.get("status")),
                     String.valueOf(fail.getOrDefault("code", "Server.Error")),
-                    String.valueOf(fail.getOrDefault("text", "Injected failure")), (String) fail.get("method"));
+                    String.valueOf(fail.getOrDefault("text", "Injected failure")),
+                    (String) fail.get("method"));
         }
         if (failAfter != null) {
-            f.failAfterApplyingNext((int) number(failAfter.get("n")), (int) number(failAfter.get("status")),
+            f.failAfterApplyingNext(
+                    (int) number(failAfter.get("n")),
+                    (int) number(failAfter.get("status")),
                     String.valueOf(failAfter.getOrDefault("code", "Server.Error")),
-                    String.valueOf(failAfter.getOrDefault("text", "Injected failure")), (String) failAfter.get("method"));
+                    String.valueOf(failAfter.getOrDefault("text", "Injected failure")),
+                    (String) failAfter.get("method"));
         }
         if (before != null) {
-            if (before instanceof Map<?, ?> b) f.dropBeforeApplyingNext((int) number(b.get("n")), (String) b.get("method"));
+            if (before instanceof Map<?, ?> b)
+                f.dropBeforeApplyingNext((int) number(b.get("n")), (String) b.get("method"));
             else f.dropBeforeApplyingNext((int) number(before));
         }
         if (after != null) {
-            if (after instanceof Map<?, ?> a) f.dropAfterApplyingNext((int) number(a.get("n")), (String) a.get("method"));
+            if (after instanceof Map<?, ?> a)
+                f.dropAfterApplyingNext((int) number(a.get("n")), (String) a.get("method"));
             else f.dropAfterApplyingNext((int) number(after), null);
         }
         Map<String, Object> state = faultState();

@@ -15,10 +15,11 @@ final class GridObject {
     final Map<String, Object> f = new LinkedHashMap<>();
     /** Extensible attributes by name; a value is a scalar or a list. */
     Map<String, Object> ea = new LinkedHashMap<>();
-    Cidr cidr;  // network, networkcontainer
-    long ip;    // fixedaddress
-    int viewIndex = -1;  // the grid's internal index of the view: its own for a view (default = 0), else its view's
-    String id;  // the opaque part of the ref, derived from the key on insert
+
+    Cidr cidr; // network, networkcontainer
+    long ip; // fixedaddress
+    int viewIndex = -1; // the grid's internal index of the view: its own for a view (default = 0), else its view's
+    String id; // the opaque part of the ref, derived from the key on insert
 
     GridObject(String type, long seq) {
         this.type = type;

@@ -22,12 +22,10 @@ import java.util.Locale;
  * </ul>
  */
 final class GridRefs {
-    private GridRefs() {
-    }
+    private GridRefs() {}
 
     /** The order a grid lists search results in: by key (view, then address), not by age. */
-    static final Comparator<GridObject> KEY_ORDER = Comparator
-            .comparingInt((GridObject o) -> o.viewIndex)
+    static final Comparator<GridObject> KEY_ORDER = Comparator.comparingInt((GridObject o) -> o.viewIndex)
             .thenComparingLong(o -> o.cidr != null ? o.cidr.base() : o.ip)
             .thenComparingInt(o -> o.cidr != null ? o.cidr.prefix() : 0)
             .thenComparingLong(o -> o.seq);
@@ -67,7 +65,8 @@ final class GridRefs {
         String readable = switch (o.type) {
             case ObjectSpecs.FIXED -> o.str("ipv4addr") + "/" + o.view();
             case ObjectSpecs.NETWORK, ObjectSpecs.CONTAINER -> o.cidr + "/" + o.view();
-            case ObjectSpecs.NETWORKVIEW -> o.str("name") + "/" + (Boolean.TRUE.equals(o.f.get("is_default")) ? "true" : "false");
+            case ObjectSpecs.NETWORKVIEW ->
+                o.str("name") + "/" + (Boolean.TRUE.equals(o.f.get("is_default")) ? "true" : "false");
             default -> o.str("name");
         };
         return o.type + "/" + o.id + ":" + encodeReadable(readable);
@@ -78,7 +77,9 @@ final class GridRefs {
         StringBuilder b = new StringBuilder();
         for (byte x : s.getBytes(StandardCharsets.UTF_8)) {
             int c = x & 0xFF;
-            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+            if ((c >= 'a' && c <= 'z')
+                    || (c >= 'A' && c <= 'Z')
+                    || (c >= '0' && c <= '9')
                     || "-._~/:@!$&'()*+,;=".indexOf(c) >= 0) {
                 b.append((char) c);
             } else {

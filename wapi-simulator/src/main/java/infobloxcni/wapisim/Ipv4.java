@@ -2,8 +2,7 @@ package infobloxcni.wapisim;
 
 /** Dotted-quad IPv4 addresses as unsigned {@code long}s. */
 final class Ipv4 {
-    private Ipv4() {
-    }
+    private Ipv4() {}
 
     static long parse(String s) {
         if (s == null) throw new IllegalArgumentException("null address");

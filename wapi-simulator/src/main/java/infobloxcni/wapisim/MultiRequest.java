@@ -24,8 +24,8 @@ import java.util.regex.Pattern;
  */
 final class MultiRequest {
     private static final Pattern STATE = Pattern.compile("##STATE:([^:#]+):##");
-    private static final Set<String> ENTRY_KEYS = Set.of("method", "object", "data", "args", "assign_state",
-            "enable_substitution", "discard");
+    private static final Set<String> ENTRY_KEYS =
+            Set.of("method", "object", "data", "args", "assign_state", "enable_substitution", "discard");
     private static final Set<String> WRITES = Set.of("POST", "PUT", "DELETE");
 
     private final WapiModel model;
@@ -55,7 +55,8 @@ final class MultiRequest {
         for (Object o : list) {
             if (!(o instanceof Map<?, ?> m)) throw WapiError.proto("Each request must be a JSON object");
             for (Object k : m.keySet()) {
-                if (!ENTRY_KEYS.contains(String.valueOf(k))) throw WapiError.proto("Unknown argument/field: '" + k + "'");
+                if (!ENTRY_KEYS.contains(String.valueOf(k)))
+                    throw WapiError.proto("Unknown argument/field: '" + k + "'");
             }
             String method = m.get("method") instanceof String s ? s : null;
             if (method == null) throw WapiError.proto("Required field missing: method");
@@ -73,7 +74,9 @@ final class MultiRequest {
         String method = (String) e.get("method");
         boolean substitute = Boolean.TRUE.equals(e.get("enable_substitution"));
         Object objectField = e.get("object");
-        String object = objectField == null ? null : substitute ? substitute(String.valueOf(objectField)) : String.valueOf(objectField);
+        String object = objectField == null
+                ? null
+                : substitute ? substitute(String.valueOf(objectField)) : String.valueOf(objectField);
         Map<String, Object> data = e.get("data") == null ? Map.of() : asMap(e.get("data"), "data");
         if (substitute) data = (Map<String, Object>) substituteAll(data);
         WapiApi.Query args = query(e.get("args") == null ? Map.of() : asMap(e.get("args"), "args"));
@@ -109,7 +112,8 @@ final class MultiRequest {
         Object from = result;
         if (result instanceof List<?> list) {
             if (list.isEmpty()) {
-                throw WapiError.proto("The search parameters " + Json.write(data) + " for object " + object + " did not return any result");
+                throw WapiError.proto("The search parameters " + Json.write(data) + " for object " + object
+                        + " did not return any result");
             }
             from = list.getFirst();
         }
@@ -148,7 +152,8 @@ final class MultiRequest {
     }
 
     private static String requireObject(String object, String method) {
-        if (object == null || object.isEmpty()) throw WapiError.proto("Required field missing: object (for " + method + ")");
+        if (object == null || object.isEmpty())
+            throw WapiError.proto("Required field missing: object (for " + method + ")");
         return object;
     }
 

@@ -33,9 +33,6 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
-
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
 import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
@@ -53,6 +50,8 @@ import java.util.Map;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 
 /**
  * The simulator's HTTP/1.1 server, on Netty: keep-alive, Content-Length and chunked request bodies,
@@ -99,8 +98,15 @@ import java.util.concurrent.atomic.AtomicLong;
 final class NettyHttpServer implements Closeable {
 
     /** A parsed request. Header names are lower-case. */
-    record Request(String method, String target, String path, String rawQuery, String version,
-                   Map<String, List<String>> headers, byte[] body, InetSocketAddress remote) {
+    record Request(
+            String method,
+            String target,
+            String path,
+            String rawQuery,
+            String version,
+            Map<String, List<String>> headers,
+            byte[] body,
+            InetSocketAddress remote) {
         String header(String name) {
             List<String> v = headers.get(name.toLowerCase(Locale.ROOT));
             return v == null || v.isEmpty() ? null : v.getFirst();
@@ -108,20 +114,16 @@ final class NettyHttpServer implements Closeable {
     }
 
     /** An answer to write. Headers in order; Content-Length is added. */
-    record Response(int status, List<Map.Entry<String, String>> headers, byte[] body) {
-    }
+    record Response(int status, List<Map.Entry<String, String>> headers, byte[] body) {}
 
     /** What the handler wants done with a request. */
-    sealed interface Outcome permits Reply, Drop {
-    }
+    sealed interface Outcome permits Reply, Drop {}
 
     /** Write the response, then run {@code after} (may be null). */
-    record Reply(Response response, Runnable after) implements Outcome {
-    }
+    record Reply(Response response, Runnable after) implements Outcome {}
 
     /** Reset the connection without writing anything. */
-    record Drop() implements Outcome {
-    }
+    record Drop() implements Outcome {}
 
     interface Handler {
         Outcome handle(Request request) throws IOException;
@@ -136,8 +138,8 @@ final class NettyHttpServer implements Closeable {
     private final SSLContext ssl;
     private final Handler handler;
     private final Duration idleTimeout;
-    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(2, new DefaultThreadFactory("wapi-sim-io", true),
-            NioIoHandler.newFactory());
+    private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(
+            2, new DefaultThreadFactory("wapi-sim-io", true), NioIoHandler.newFactory());
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final AtomicLong accepted = new AtomicLong();
     private final Object listenLock = new Object();
@@ -152,7 +154,9 @@ final class NettyHttpServer implements Closeable {
         this.ssl = ssl;
         this.handler = handler;
         this.idleTimeout = idleTimeout;
-        this.bootstrap = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+        this.bootstrap = new ServerBootstrap()
+                .group(group)
+                .channel(NioServerSocketChannel.class)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .option(ChannelOption.SO_BACKLOG, 128)
                 .childOption(ChannelOption.TCP_NODELAY, true)
@@ -235,7 +239,7 @@ final class NettyHttpServer implements Closeable {
     private void accept(SocketChannel ch) {
         accepted.incrementAndGet();
         connections.add(ch);
-        if (listener == null) {  // raced with stopListening: the closing listener accepted one more
+        if (listener == null) { // raced with stopListening: the closing listener accepted one more
             abort(ch);
             return;
         }
@@ -274,14 +278,17 @@ final class NettyHttpServer implements Closeable {
 
     /** One connection: hands its requests to the handler one at a time, on a virtual thread. */
     private final class Connection extends SimpleChannelInboundHandler<FullHttpRequest> {
-        private final ArrayDeque<Request> waiting = new ArrayDeque<>();  // event loop only
-        private boolean busy;  // event loop only
+        private final ArrayDeque<Request> waiting = new ArrayDeque<>(); // event loop only
+        private boolean busy; // event loop only
 
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest msg) {
             if (!msg.decoderResult().isSuccess()) {
-                reject(ctx, msg.decoderResult().cause() instanceof TooLongFrameException
-                        ? "Headers too large" : "Malformed request line");
+                reject(
+                        ctx,
+                        msg.decoderResult().cause() instanceof TooLongFrameException
+                                ? "Headers too large"
+                                : "Malformed request line");
                 return;
             }
             Request req;
@@ -339,7 +346,7 @@ final class NettyHttpServer implements Closeable {
                 };
                 if (reply.after() == null) {
                     then.run();
-                } else {  // as written, before the connection's next request; off the event loop (it may stop listening)
+                } else { // as written, before the connection's next request; off the event loop (it may stop listening)
                     Thread.ofVirtual().start(() -> {
                         reply.after().run();
                         onLoop(ctx, then);
@@ -360,15 +367,20 @@ final class NettyHttpServer implements Closeable {
         /** A request the codec could not read: a WAPI 400, then the connection is closed. */
         private void reject(ChannelHandlerContext ctx, String text) {
             waiting.clear();
-            busy = true;  // nothing more is read from this connection
-            ctx.writeAndFlush(response(new Response(400, List.of(Map.entry("Content-Type", "application/json")),
-                    Json.bytes(WapiError.proto(text).body())), false)).addListener(ChannelFutureListener.CLOSE);
+            busy = true; // nothing more is read from this connection
+            ctx.writeAndFlush(response(
+                            new Response(
+                                    400,
+                                    List.of(Map.entry("Content-Type", "application/json")),
+                                    Json.bytes(WapiError.proto(text).body())),
+                            false))
+                    .addListener(ChannelFutureListener.CLOSE);
         }
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
             if (evt instanceof IdleStateEvent) {
-                if (!busy) ctx.close();  // idle keep-alive connection; a request being handled is not idle
+                if (!busy) ctx.close(); // idle keep-alive connection; a request being handled is not idle
                 return;
             }
             super.userEventTriggered(ctx, evt);
@@ -376,14 +388,15 @@ final class NettyHttpServer implements Closeable {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            ctx.close();  // peer went away, TLS failure or reset by an outage: just end the connection
+            ctx.close(); // peer went away, TLS failure or reset by an outage: just end the connection
         }
     }
 
     private static Request request(ChannelHandlerContext ctx, FullHttpRequest msg) {
         Map<String, List<String>> headers = new LinkedHashMap<>();
         for (Map.Entry<String, String> h : msg.headers()) {
-            headers.computeIfAbsent(h.getKey().toLowerCase(Locale.ROOT), k -> new ArrayList<>()).add(h.getValue().trim());
+            headers.computeIfAbsent(h.getKey().toLowerCase(Locale.ROOT), k -> new ArrayList<>())
+                    .add(h.getValue().trim());
         }
         String target = msg.uri();
         String pathAndQuery = target;
@@ -394,8 +407,15 @@ final class NettyHttpServer implements Closeable {
         int q = pathAndQuery.indexOf('?');
         String rawPath = q < 0 ? pathAndQuery : pathAndQuery.substring(0, q);
         String rawQuery = q < 0 ? "" : pathAndQuery.substring(q + 1);
-        return new Request(msg.method().name(), target, percentDecode(rawPath), rawQuery, msg.protocolVersion().text(),
-                headers, ByteBufUtil.getBytes(msg.content()), (InetSocketAddress) ctx.channel().remoteAddress());
+        return new Request(
+                msg.method().name(),
+                target,
+                percentDecode(rawPath),
+                rawQuery,
+                msg.protocolVersion().text(),
+                headers,
+                ByteBufUtil.getBytes(msg.content()),
+                (InetSocketAddress) ctx.channel().remoteAddress());
     }
 
     private static boolean keepAlive(Request req) {
@@ -406,8 +426,10 @@ final class NettyHttpServer implements Closeable {
     }
 
     private static FullHttpResponse response(Response r, boolean keepAlive) {
-        FullHttpResponse out = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-                new HttpResponseStatus(r.status(), reason(r.status())), Unpooled.wrappedBuffer(r.body()));
+        FullHttpResponse out = new DefaultFullHttpResponse(
+                HttpVersion.HTTP_1_1,
+                new HttpResponseStatus(r.status(), reason(r.status())),
+                Unpooled.wrappedBuffer(r.body()));
         for (Map.Entry<String, String> e : r.headers()) out.headers().add(e.getKey(), e.getValue());
         out.headers().set("Content-Length", r.body().length);
         if (!keepAlive) out.headers().set("Connection", "close");

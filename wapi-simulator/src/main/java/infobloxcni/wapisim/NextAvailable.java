@@ -1,5 +1,9 @@
 package infobloxcni.wapisim;
 
+import static infobloxcni.wapisim.ObjectSpecs.CONTAINER;
+import static infobloxcni.wapisim.ObjectSpecs.DEFAULT_VIEW;
+import static infobloxcni.wapisim.ObjectSpecs.NETWORK;
+
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -8,10 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-
-import static infobloxcni.wapisim.ObjectSpecs.CONTAINER;
-import static infobloxcni.wapisim.ObjectSpecs.DEFAULT_VIEW;
-import static infobloxcni.wapisim.ObjectSpecs.NETWORK;
 
 /**
  * The next-available functions, in the three forms a grid takes them: {@code POST <ref>?_function=...}
@@ -26,12 +26,10 @@ final class NextAvailable {
     private static final int MAX_FUNCTION_RESULTS = 1000;
 
     /** An address picked for a new fixed address, and the network it is in. */
-    record Address(GridObject network, long ip) {
-    }
+    record Address(GridObject network, long ip) {}
 
     /** A block picked for a new network or container, and its view. */
-    record Block(String view, Cidr cidr) {
-    }
+    record Block(String view, Cidr cidr) {}
 
     private final ObjectStore store;
     private final SearchConditions conditions;
@@ -79,7 +77,10 @@ final class NextAvailable {
             if (!of.function.equals("next_available_ip") || !of.object.type.equals(NETWORK)) {
                 throw WapiError.proto("Function " + of.function + " is not valid for ipv4addr");
             }
-            return new Address(of.object, nextIps(of.object, 1, parseExcludeIps(of.parameters.get("exclude"))).getFirst());
+            return new Address(
+                    of.object,
+                    nextIps(of.object, 1, parseExcludeIps(of.parameters.get("exclude")))
+                            .getFirst());
         }
         return null;
     }
@@ -87,7 +88,8 @@ final class NextAvailable {
     /** The block for a {@code network} given as {@code func:nextavailablenetwork:...}. */
     Block nextNetwork(String spec, String bodyView) {
         NetFunc nf = parseNetFunc(spec.substring(FUNC_NET.length()), bodyView);
-        return new Block(nf.view, nextNetworks(nf.container, nf.size, 1, List.of()).getFirst());
+        return new Block(
+                nf.view, nextNetworks(nf.container, nf.size, 1, List.of()).getFirst());
     }
 
     private static int intArg(Map<String, Object> args, String key, int dflt) {
@@ -156,7 +158,9 @@ final class NextAvailable {
         List<Cidr> occupied = new ArrayList<>(exclude);
         for (String t : List.of(NETWORK, CONTAINER)) {
             for (GridObject x : store.all(t)) {
-                if (x != container && x.view().equals(container.view()) && outer.overlaps(x.cidr)
+                if (x != container
+                        && x.view().equals(container.view())
+                        && outer.overlaps(x.cidr)
                         && !x.cidr.contains(outer)) {
                     occupied.add(x.cidr);
                 }
@@ -191,8 +195,7 @@ final class NextAvailable {
         return out;
     }
 
-    private record NetFunc(GridObject container, String view, int size) {
-    }
+    private record NetFunc(GridObject container, String view, int size) {}
 
     /** {@code func:nextavailablenetwork:<container CIDR>[,<view>],<size>} or {@code <container ref>,<size>}. */
     private NetFunc parseNetFunc(String args, String bodyView) {
@@ -218,14 +221,16 @@ final class NextAvailable {
             store.requireView(view);
             container = store.findContainer(view, cidr);
             if (container == null) {
-                throw new WapiError(400, "AdmConDataNotFoundError: Cannot find network container " + cidr
-                        + " in network view " + view, "Client.Ibap.Data.NotFound",
+                throw new WapiError(
+                        400,
+                        "AdmConDataNotFoundError: Cannot find network container " + cidr + " in network view " + view,
+                        "Client.Ibap.Data.NotFound",
                         "Cannot find network container " + cidr + " in network view " + view);
             }
         }
         if (bodyView != null && !bodyView.equals(container.view())) {
-            throw WapiError.proto("network_view " + bodyView + " does not match the network view "
-                    + container.view() + " of network container " + container.cidr);
+            throw WapiError.proto("network_view " + bodyView + " does not match the network view " + container.view()
+                    + " of network container " + container.cidr);
         }
         if (!sizeArg.matches("\\d{1,2}")) throw WapiError.proto("Invalid network size: '" + sizeArg + "'");
         return new NetFunc(container, container.view(), Integer.parseInt(sizeArg));
@@ -241,8 +246,11 @@ final class NextAvailable {
         store.requireView(view);
         GridObject network = store.findNetwork(view, cidr);
         if (network == null) {
-            throw new WapiError(400, "AdmConDataNotFoundError: Cannot find network " + cidr + " in network view "
-                    + view, "Client.Ibap.Data.NotFound", "Cannot find network " + cidr + " in network view " + view);
+            throw new WapiError(
+                    400,
+                    "AdmConDataNotFoundError: Cannot find network " + cidr + " in network view " + view,
+                    "Client.Ibap.Data.NotFound",
+                    "Cannot find network " + cidr + " in network view " + view);
         }
         return network;
     }
@@ -259,8 +267,7 @@ final class NextAvailable {
         return o;
     }
 
-    private record ObjectFunction(String function, GridObject object, Map<String, Object> parameters) {
-    }
+    private record ObjectFunction(String function, GridObject object, Map<String, Object> parameters) {}
 
     /**
      * The object-function form of a field value:
@@ -283,16 +290,19 @@ final class NextAvailable {
             for (Map.Entry<String, Object> e : ((Map<String, Object>) params).entrySet()) {
                 boolean ea = e.getKey().startsWith("*");
                 String name = ea ? e.getKey().substring(1) : e.getKey();
-                SearchConditions.Cond c = SearchConditions.cond(name, ea, SearchConditions.Op.EQ, false,
-                        String.valueOf(e.getValue()));
+                SearchConditions.Cond c =
+                        SearchConditions.cond(name, ea, SearchConditions.Op.EQ, false, String.valueOf(e.getValue()));
                 conditions.check(spec, c);
                 conds.add(c);
             }
         }
         List<GridObject> hits = conditions.matching(objectType, conds);
         if (hits.isEmpty()) {
-            throw new WapiError(400, "AdmConDataNotFoundError: No " + objectType + " matches "
-                    + Json.write(params), "Client.Ibap.Data.NotFound", "No " + objectType + " matches " + Json.write(params));
+            throw new WapiError(
+                    400,
+                    "AdmConDataNotFoundError: No " + objectType + " matches " + Json.write(params),
+                    "Client.Ibap.Data.NotFound",
+                    "No " + objectType + " matches " + Json.write(params));
         }
         if (hits.size() > 1) {
             throw WapiError.proto("More than one " + objectType + " matches " + Json.write(params));

@@ -1,12 +1,5 @@
 package infobloxcni.wapisim;
 
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Locale;
-import java.util.Map;
-import java.util.Set;
-import java.util.regex.Pattern;
-
 import static infobloxcni.wapisim.ObjectSpecs.CONTAINER;
 import static infobloxcni.wapisim.ObjectSpecs.DEFAULT_VIEW;
 import static infobloxcni.wapisim.ObjectSpecs.EADEF;
@@ -15,6 +8,13 @@ import static infobloxcni.wapisim.ObjectSpecs.MATCH_CLIENT;
 import static infobloxcni.wapisim.ObjectSpecs.NETWORK;
 import static infobloxcni.wapisim.ObjectSpecs.NETWORKVIEW;
 import static infobloxcni.wapisim.ObjectSpecs.ZERO_MAC;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * The grid's rules for what is written, with its error texts: which body fields a type takes, how
@@ -38,7 +38,7 @@ final class ObjectRules {
     /** Refuses body fields the type does not take here: read-only ones and unknown ones, as the grid words it. */
     static void checkKeys(ObjectSpecs.Spec spec, Map<String, Object> body, Set<String> allowed, boolean update) {
         for (String k : body.keySet()) {
-            if (k.equals("_ref")) continue;  // clients echo it back; grids ignore it
+            if (k.equals("_ref")) continue; // clients echo it back; grids ignore it
             if (allowed.contains(k)) continue;
             if (update && (k.equals("extattrs+") || k.equals("extattrs-")) && allowed.contains("extattrs")) continue;
             if (spec.readable().contains(k)) {
@@ -86,8 +86,8 @@ final class ObjectRules {
     }
 
     static WapiError duplicate(String name, String internalType) {
-        return WapiError.conflict("Duplicate object '" + name + "' of type '" + internalType
-                + "' already exists in the database.");
+        return WapiError.conflict(
+                "Duplicate object '" + name + "' of type '" + internalType + "' already exists in the database.");
     }
 
     /**
@@ -109,8 +109,7 @@ final class ObjectRules {
                 continue;
             }
             if (!(e.getValue() instanceof Map<?, ?> inner) || !inner.containsKey("value")) {
-                throw WapiError.proto("Invalid value for extensible attribute " + name
-                        + ": expected {\"value\": ...}");
+                throw WapiError.proto("Invalid value for extensible attribute " + name + ": expected {\"value\": ...}");
             }
             Object value = inner.get("value");
             if (value == null || value instanceof Map) {
@@ -118,7 +117,8 @@ final class ObjectRules {
             }
             if ("INTEGER".equals(def.str("type"))) {
                 for (Object x : value instanceof List<?> l ? l : List.of(value)) {
-                    if (!(x instanceof Integer || x instanceof Long) && !String.valueOf(x).matches("-?\\d+")) {
+                    if (!(x instanceof Integer || x instanceof Long)
+                            && !String.valueOf(x).matches("-?\\d+")) {
                         throw WapiError.proto("Invalid value for extensible attribute " + name
                                 + ": an integer is required, got " + Json.write(x));
                     }
@@ -267,8 +267,8 @@ final class ObjectRules {
             throw WapiError.proto("Invalid value for ipv4addr: " + Json.write(addrSpec));
         }
         if (view != null && !view.equals(network.view())) {
-            throw WapiError.proto("network_view " + view + " does not match the network view "
-                    + network.view() + " of network " + network.cidr);
+            throw WapiError.proto("network_view " + view + " does not match the network view " + network.view()
+                    + " of network " + network.cidr);
         }
         view = network.view();
         String claimedNetwork = optString(body, "network");

@@ -11,8 +11,7 @@ import java.util.Set;
  * allowed here" reads it from here, so the HTTP surface, the schema answer and validation cannot drift.
  */
 final class ObjectSpecs {
-    private ObjectSpecs() {
-    }
+    private ObjectSpecs() {}
 
     static final String NETWORKVIEW = "networkview";
     static final String NETWORK = "network";
@@ -24,8 +23,8 @@ final class ObjectSpecs {
     static final List<String> TYPES = List.of(EADEF, NETWORKVIEW, CONTAINER, NETWORK, FIXED);
 
     /** The EA definitions that come with the Cloud Network Automation license. */
-    static final List<String> CLOUD_EAS = List.of("VM ID", "VM Name", "Tenant ID", "CMP Type", "Cloud API Owned",
-            "Network Name");
+    static final List<String> CLOUD_EAS =
+            List.of("VM ID", "VM Name", "Tenant ID", "CMP Type", "Cloud API Owned", "Network Name");
 
     static final String DEFAULT_VIEW = "default";
     static final String ZERO_MAC = "00:00:00:00:00:00";
@@ -33,58 +32,144 @@ final class ObjectSpecs {
     static final Set<String> EA_TYPES = Set.of("STRING", "INTEGER", "EMAIL", "URL", "DATE", "ENUM");
 
     /** Fields stored verbatim without modelling their meaning (accepted because grids accept them). */
-    static final Set<String> PASSTHROUGH = Set.of("disable", "options", "members", "use_options",
-            "ddns_hostname", "enable_ddns", "dhcp_client_identifier");
+    static final Set<String> PASSTHROUGH = Set.of(
+            "disable", "options", "members", "use_options", "ddns_hostname", "enable_ddns", "dhcp_client_identifier");
 
     /** What a type reads, writes, searches and returns by default; {@code internal} is the grid's type name in refs. */
-    record Spec(String type, String internal, List<String> readable, Set<String> creatable, Set<String> updatable,
-                Set<String> searchable, Set<String> regexSearchable, List<String> defaults) {
-    }
+    record Spec(
+            String type,
+            String internal,
+            List<String> readable,
+            Set<String> creatable,
+            Set<String> updatable,
+            Set<String> searchable,
+            Set<String> regexSearchable,
+            List<String> defaults) {}
 
     private static final Map<String, Spec> SPECS = new LinkedHashMap<>();
 
     static {
-        SPECS.put(NETWORKVIEW, new Spec(NETWORKVIEW, "dns.network_view",
-                List.of("name", "comment", "extattrs", "is_default"),
-                Set.of("name", "comment", "extattrs"),
-                Set.of("name", "comment", "extattrs"),
-                Set.of("name", "comment", "is_default"),
-                Set.of("name", "comment"),
-                List.of("name", "is_default")));
-        SPECS.put(NETWORK, new Spec(NETWORK, "dns.network",
-                List.of("network", "network_view", "comment", "extattrs", "network_container", "netmask",
-                        "disable", "options", "members", "use_options"),
-                Set.of("network", "network_view", "comment", "extattrs", "disable", "options", "members",
-                        "use_options"),
-                Set.of("comment", "extattrs", "disable", "options", "members", "use_options"),
-                Set.of("network", "network_view", "comment", "network_container"),
-                Set.of("network", "comment"),
-                List.of("network", "network_view", "comment")));
-        SPECS.put(CONTAINER, new Spec(CONTAINER, "dns.network_container",
-                List.of("network", "network_view", "comment", "extattrs", "network_container", "netmask",
-                        "options", "use_options"),
-                Set.of("network", "network_view", "comment", "extattrs", "options", "use_options"),
-                Set.of("comment", "extattrs", "options", "use_options"),
-                Set.of("network", "network_view", "comment", "network_container"),
-                Set.of("network", "comment"),
-                List.of("network", "network_view")));
-        SPECS.put(FIXED, new Spec(FIXED, "dns.fixed_address",
-                List.of("ipv4addr", "mac", "name", "comment", "network", "network_view", "match_client", "extattrs",
-                        "disable", "options", "use_options", "ddns_hostname", "enable_ddns", "dhcp_client_identifier"),
-                Set.of("ipv4addr", "mac", "name", "comment", "network", "network_view", "match_client", "extattrs",
-                        "disable", "options", "use_options", "ddns_hostname", "enable_ddns", "dhcp_client_identifier"),
-                Set.of("ipv4addr", "mac", "name", "comment", "match_client", "extattrs",
-                        "disable", "options", "use_options", "ddns_hostname", "enable_ddns", "dhcp_client_identifier"),
-                Set.of("ipv4addr", "mac", "name", "network", "network_view", "comment", "match_client"),
-                Set.of("ipv4addr", "mac", "name", "comment"),
-                List.of("ipv4addr", "mac", "network_view")));
-        SPECS.put(EADEF, new Spec(EADEF, "one.extensible_attributes_def",
-                List.of("name", "type", "comment"),
-                Set.of("name", "type", "comment"),
-                Set.of("comment"),
-                Set.of("name", "type", "comment"),
-                Set.of("name", "comment"),
-                List.of("name", "type")));
+        SPECS.put(
+                NETWORKVIEW,
+                new Spec(
+                        NETWORKVIEW,
+                        "dns.network_view",
+                        List.of("name", "comment", "extattrs", "is_default"),
+                        Set.of("name", "comment", "extattrs"),
+                        Set.of("name", "comment", "extattrs"),
+                        Set.of("name", "comment", "is_default"),
+                        Set.of("name", "comment"),
+                        List.of("name", "is_default")));
+        SPECS.put(
+                NETWORK,
+                new Spec(
+                        NETWORK,
+                        "dns.network",
+                        List.of(
+                                "network",
+                                "network_view",
+                                "comment",
+                                "extattrs",
+                                "network_container",
+                                "netmask",
+                                "disable",
+                                "options",
+                                "members",
+                                "use_options"),
+                        Set.of(
+                                "network",
+                                "network_view",
+                                "comment",
+                                "extattrs",
+                                "disable",
+                                "options",
+                                "members",
+                                "use_options"),
+                        Set.of("comment", "extattrs", "disable", "options", "members", "use_options"),
+                        Set.of("network", "network_view", "comment", "network_container"),
+                        Set.of("network", "comment"),
+                        List.of("network", "network_view", "comment")));
+        SPECS.put(
+                CONTAINER,
+                new Spec(
+                        CONTAINER,
+                        "dns.network_container",
+                        List.of(
+                                "network",
+                                "network_view",
+                                "comment",
+                                "extattrs",
+                                "network_container",
+                                "netmask",
+                                "options",
+                                "use_options"),
+                        Set.of("network", "network_view", "comment", "extattrs", "options", "use_options"),
+                        Set.of("comment", "extattrs", "options", "use_options"),
+                        Set.of("network", "network_view", "comment", "network_container"),
+                        Set.of("network", "comment"),
+                        List.of("network", "network_view")));
+        SPECS.put(
+                FIXED,
+                new Spec(
+                        FIXED,
+                        "dns.fixed_address",
+                        List.of(
+                                "ipv4addr",
+                                "mac",
+                                "name",
+                                "comment",
+                                "network",
+                                "network_view",
+                                "match_client",
+                                "extattrs",
+                                "disable",
+                                "options",
+                                "use_options",
+                                "ddns_hostname",
+                                "enable_ddns",
+                                "dhcp_client_identifier"),
+                        Set.of(
+                                "ipv4addr",
+                                "mac",
+                                "name",
+                                "comment",
+                                "network",
+                                "network_view",
+                                "match_client",
+                                "extattrs",
+                                "disable",
+                                "options",
+                                "use_options",
+                                "ddns_hostname",
+                                "enable_ddns",
+                                "dhcp_client_identifier"),
+                        Set.of(
+                                "ipv4addr",
+                                "mac",
+                                "name",
+                                "comment",
+                                "match_client",
+                                "extattrs",
+                                "disable",
+                                "options",
+                                "use_options",
+                                "ddns_hostname",
+                                "enable_ddns",
+                                "dhcp_client_identifier"),
+                        Set.of("ipv4addr", "mac", "name", "network", "network_view", "comment", "match_client"),
+                        Set.of("ipv4addr", "mac", "name", "comment"),
+                        List.of("ipv4addr", "mac", "network_view")));
+        SPECS.put(
+                EADEF,
+                new Spec(
+                        EADEF,
+                        "one.extensible_attributes_def",
+                        List.of("name", "type", "comment"),
+                        Set.of("name", "type", "comment"),
+                        Set.of("comment"),
+                        Set.of("name", "type", "comment"),
+                        Set.of("name", "comment"),
+                        List.of("name", "type")));
     }
 
     /** The spec of a modelled type; any other type answers the grid's "Unknown object type (x)". */

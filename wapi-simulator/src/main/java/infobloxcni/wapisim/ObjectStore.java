@@ -1,16 +1,16 @@
 package infobloxcni.wapisim;
 
-import java.util.Collection;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
-
 import static infobloxcni.wapisim.ObjectSpecs.CONTAINER;
 import static infobloxcni.wapisim.ObjectSpecs.EADEF;
 import static infobloxcni.wapisim.ObjectSpecs.FIXED;
 import static infobloxcni.wapisim.ObjectSpecs.NETWORK;
 import static infobloxcni.wapisim.ObjectSpecs.NETWORKVIEW;
+
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Where the objects live and how they are found: by type in creation order, by key (the opaque part
@@ -24,6 +24,7 @@ final class ObjectStore {
     private final Map<String, TreeMap<Long, GridObject>> byType = new HashMap<>();
     /** Every object by the opaque part of its ref, i.e. by its key. */
     private final Map<String, GridObject> byId = new HashMap<>();
+
     private final Map<String, TreeMap<Long, GridObject>> fixedByView = new HashMap<>();
 
     ObjectStore() {
@@ -54,7 +55,8 @@ final class ObjectStore {
         if (!o.type.equals(NETWORKVIEW) && !o.type.equals(EADEF)) o.viewIndex = viewOf(o).viewIndex;
         o.id = GridRefs.opaqueId(o);
         GridObject clash = byId.put(o.id, o);
-        if (clash != null) throw new IllegalStateException("two objects with the key of " + o.id); // guarded by validation
+        if (clash != null)
+            throw new IllegalStateException("two objects with the key of " + o.id); // guarded by validation
         byType.get(o.type).put(o.seq, o);
         if (o.type.equals(FIXED)) fixedIndex(o.view()).put(o.ip, o);
     }
@@ -84,7 +86,8 @@ final class ObjectStore {
 
     private GridObject viewOf(GridObject o) {
         GridObject view = findView(o.view());
-        if (view == null) throw new IllegalStateException("object in a missing view " + o.view()); // guarded by validation
+        if (view == null)
+            throw new IllegalStateException("object in a missing view " + o.view()); // guarded by validation
         return view;
     }
 
@@ -105,7 +108,9 @@ final class ObjectStore {
         ObjectSpecs.spec(type);
         String rest = ref.substring(slash + 1);
         int colon = rest.indexOf(':');
-        String id = GridRefs.canonicalId(colon < 0 ? rest : rest.substring(0, colon), ObjectSpecs.spec(type).internal());
+        String id = GridRefs.canonicalId(
+                colon < 0 ? rest : rest.substring(0, colon),
+                ObjectSpecs.spec(type).internal());
         if (id == null) throw WapiError.proto("Invalid reference: " + ref);
         GridObject o = byId.get(id);
         if (o == null || !o.type.equals(type)) {
@@ -141,7 +146,8 @@ final class ObjectStore {
     void removeFixedIn(String view, Cidr cidr) {
         TreeMap<Long, GridObject> idx = fixedByView.get(view);
         if (idx == null) return;
-        for (GridObject x : List.copyOf(idx.subMap(cidr.first(), true, cidr.last(), true).values())) remove(x);
+        for (GridObject x :
+                List.copyOf(idx.subMap(cidr.first(), true, cidr.last(), true).values())) remove(x);
     }
 
     // ------------------------------------------------------------------ lookups

@@ -14,10 +14,13 @@ import java.util.regex.PatternSyntaxException;
 final class SearchConditions {
 
     /** A search condition from a query parameter. */
-    record Cond(String field, boolean ea, Op op, boolean ignoreCase, String value, Pattern regex) {
-    }
+    record Cond(String field, boolean ea, Op op, boolean ignoreCase, String value, Pattern regex) {}
 
-    enum Op { EQ, NE, REGEX }
+    enum Op {
+        EQ,
+        NE,
+        REGEX
+    }
 
     private final ObjectStore store;
     private final ObjectRenderer renderer;

@@ -10,16 +10,16 @@ import java.util.Map;
  * an {@link IllegalArgumentException} that names it.
  */
 final class Seed {
-    private Seed() {
-    }
+    private Seed() {}
 
     @SuppressWarnings("unchecked")
     static void apply(WapiModel model, Object doc, String source) {
-        if (!(doc instanceof Map<?, ?> m)) throw new IllegalArgumentException(source + ": the seed must be a JSON object");
+        if (!(doc instanceof Map<?, ?> m))
+            throw new IllegalArgumentException(source + ": the seed must be a JSON object");
         for (Object k : m.keySet()) {
             if (!ObjectSpecs.TYPES.contains(String.valueOf(k))) {
-                throw new IllegalArgumentException(source + ": unknown key '" + k + "' (expected one of "
-                        + ObjectSpecs.TYPES + ")");
+                throw new IllegalArgumentException(
+                        source + ": unknown key '" + k + "' (expected one of " + ObjectSpecs.TYPES + ")");
             }
         }
         for (String type : ObjectSpecs.TYPES) {
@@ -37,8 +37,8 @@ final class Seed {
                 try {
                     model.create(type, (Map<String, Object>) body, ReturnSpec.NONE);
                 } catch (WapiError e) {
-                    throw new IllegalArgumentException(source + ": " + type + "[" + i + "]: " + e.code() + ": "
-                            + e.text(), e);
+                    throw new IllegalArgumentException(
+                            source + ": " + type + "[" + i + "]: " + e.code() + ": " + e.text(), e);
                 }
                 i++;
             }

@@ -1,21 +1,5 @@
 package infobloxcni.wapisim;
 
-import org.bouncycastle.asn1.x500.X500Name;
-import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
-import org.bouncycastle.asn1.x509.Extension;
-import org.bouncycastle.asn1.x509.GeneralName;
-import org.bouncycastle.asn1.x509.GeneralNames;
-import org.bouncycastle.asn1.x509.KeyPurposeId;
-import org.bouncycastle.asn1.x509.KeyUsage;
-import org.bouncycastle.cert.X509v3CertificateBuilder;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
-import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
-import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
-import org.bouncycastle.operator.OperatorCreationException;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
-
-import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.SSLContext;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.math.BigInteger;
@@ -38,6 +22,21 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
  * A self-signed server certificate, made in-process: EC P-256 / SHA256withECDSA, CN infoblox-wapi-sim,
@@ -110,14 +109,16 @@ final class SelfSignedCert {
             char[] password = Base64.getEncoder().encodeToString(pw).toCharArray();
             KeyStore store = KeyStore.getInstance("PKCS12");
             store.load(null, null);
-            store.setKeyEntry(COMMON_NAME, kp.getPrivate(), password, new X509Certificate[]{cert});
+            store.setKeyEntry(COMMON_NAME, kp.getPrivate(), password, new X509Certificate[] {cert});
 
             Path dir = Files.createTempDirectory("infoblox-wapi-sim-tls-");
             dir.toFile().deleteOnExit();
             Path pem = dir.resolve("ca.pem");
             String body = Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
                     .encodeToString(cert.getEncoded());
-            Files.writeString(pem, "-----BEGIN CERTIFICATE-----\n" + body + "\n-----END CERTIFICATE-----\n",
+            Files.writeString(
+                    pem,
+                    "-----BEGIN CERTIFICATE-----\n" + body + "\n-----END CERTIFICATE-----\n",
                     StandardCharsets.US_ASCII);
             pem.toFile().deleteOnExit();
             return new SelfSignedCert(pem, store, password);
@@ -139,9 +140,16 @@ final class SelfSignedCert {
         GeneralName[] altNames = names.stream()
                 .map(n -> new GeneralName(looksLikeIp(n) ? GeneralName.iPAddress : GeneralName.dNSName, n))
                 .toArray(GeneralName[]::new);
-        X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(subject, new BigInteger(serial),
-                Date.from(now.minus(Duration.ofDays(1))), Date.from(now.plus(VALIDITY)), subject, kp.getPublic())
-                .addExtension(Extension.subjectKeyIdentifier, false,
+        X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(
+                        subject,
+                        new BigInteger(serial),
+                        Date.from(now.minus(Duration.ofDays(1))),
+                        Date.from(now.plus(VALIDITY)),
+                        subject,
+                        kp.getPublic())
+                .addExtension(
+                        Extension.subjectKeyIdentifier,
+                        false,
                         new JcaX509ExtensionUtils().createSubjectKeyIdentifier(kp.getPublic()))
                 .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyCertSign))
                 .addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth))

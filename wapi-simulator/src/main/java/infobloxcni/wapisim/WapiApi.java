@@ -2,6 +2,7 @@ package infobloxcni.wapisim;
 
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
 import java.util.AbstractMap;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -10,7 +11,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.security.SecureRandom;
 
 /**
  * The WAPI surface over {@link WapiModel}: query parameters, return fields, result limits, paging,
@@ -20,19 +20,25 @@ import java.security.SecureRandom;
 final class WapiApi {
 
     /** An answer: HTTP status and the JSON value to send. */
-    record Result(int status, Object json) {
-    }
+    record Result(int status, Object json) {}
 
-    private static final Set<String> IGNORED_CONTROLS = Set.of("_proxy_search", "_inheritance", "_return_type",
-            "_schema_version", "_schema_searchable", "_get_doc", "_approved", "_ref_only");
+    private static final Set<String> IGNORED_CONTROLS = Set.of(
+            "_proxy_search",
+            "_inheritance",
+            "_return_type",
+            "_schema_version",
+            "_schema_searchable",
+            "_get_doc",
+            "_approved",
+            "_ref_only");
     private static final int DEFAULT_MAX_RESULTS = 1000;
     private static final int MAX_CURSORS = 256;
-    private static final List<String> SUPPORTED_VERSIONS = List.of("1.0", "1.1", "1.2", "1.2.1", "1.3", "1.4",
-            "1.4.1", "1.4.2", "1.5", "1.6", "1.6.1", "1.7", "1.7.1", "1.7.2", "1.7.3", "1.7.4", "1.7.5", "2.0",
-            "2.1", "2.1.1", "2.1.2", "2.2", "2.2.1", "2.2.2", "2.3", "2.3.1", "2.4", "2.5", "2.6", "2.6.1", "2.7",
-            "2.7.1", "2.7.2", "2.7.3", "2.8", "2.9", "2.9.1", "2.9.5", "2.9.7", "2.10", "2.10.1", "2.10.2",
-            "2.10.3", "2.10.5", "2.11", "2.11.1", "2.11.2", "2.11.3", "2.11.5", "2.12", "2.12.1", "2.12.2",
-            "2.12.3", "2.13");
+    private static final List<String> SUPPORTED_VERSIONS = List.of(
+            "1.0", "1.1", "1.2", "1.2.1", "1.3", "1.4", "1.4.1", "1.4.2", "1.5", "1.6", "1.6.1", "1.7", "1.7.1",
+            "1.7.2", "1.7.3", "1.7.4", "1.7.5", "2.0", "2.1", "2.1.1", "2.1.2", "2.2", "2.2.1", "2.2.2", "2.3", "2.3.1",
+            "2.4", "2.5", "2.6", "2.6.1", "2.7", "2.7.1", "2.7.2", "2.7.3", "2.8", "2.9", "2.9.1", "2.9.5", "2.9.7",
+            "2.10", "2.10.1", "2.10.2", "2.10.3", "2.10.5", "2.11", "2.11.1", "2.11.2", "2.11.3", "2.11.5", "2.12",
+            "2.12.1", "2.12.2", "2.12.3", "2.13");
 
     private final WapiModel model;
     private final String username;
@@ -92,9 +98,18 @@ final class WapiApi {
     /** Carries out one authenticated WAPI call. {@code rest} is the path after {@code /wapi/vX/}. */
     Result call(String method, String version, String rest, Query q, byte[] body) {
         for (String c : q.controls.keySet()) {
-            if (!IGNORED_CONTROLS.contains(c) && !Set.of("_return_fields", "_return_fields+", "_max_results",
-                    "_return_as_object", "_paging", "_page_id", "_function", "_schema", "_schema_searchable")
-                    .contains(c)) {
+            if (!IGNORED_CONTROLS.contains(c)
+                    && !Set.of(
+                                    "_return_fields",
+                                    "_return_fields+",
+                                    "_max_results",
+                                    "_return_as_object",
+                                    "_paging",
+                                    "_page_id",
+                                    "_function",
+                                    "_schema",
+                                    "_schema_searchable")
+                            .contains(c)) {
                 throw WapiError.proto("Unknown argument/field: '" + c + "'");
             }
         }
@@ -232,7 +247,8 @@ final class WapiApi {
             String id = newCursorId();
             synchronized (cursors) {
                 cursors.put(id, new Cursor(all.subList(size, all.size()), size));
-                while (cursors.size() > MAX_CURSORS) cursors.remove(cursors.keySet().iterator().next());
+                while (cursors.size() > MAX_CURSORS)
+                    cursors.remove(cursors.keySet().iterator().next());
             }
             out.put("next_page_id", id);
         }
@@ -281,7 +297,8 @@ final class WapiApi {
         }
         if (k.isEmpty()) throw WapiError.proto("Empty search field");
         if (negate && regex) throw WapiError.proto("Search modifiers '!' and '~' cannot be combined");
-        SearchConditions.Op op = regex ? SearchConditions.Op.REGEX : negate ? SearchConditions.Op.NE : SearchConditions.Op.EQ;
+        SearchConditions.Op op =
+                regex ? SearchConditions.Op.REGEX : negate ? SearchConditions.Op.NE : SearchConditions.Op.EQ;
         return SearchConditions.cond(k, ea, op, ignoreCase, value);
     }
 
@@ -289,8 +306,8 @@ final class WapiApi {
 
     private Result readOnlyObject(String method, String type, Query q) {
         List<Map<String, Object>> objects = switch (type) {
-            case "userprofile" -> List.of(map("_ref", "userprofile/b25lLnVzZXJfcHJvZmlsZSQ:" + username,
-                    "name", username));
+            case "userprofile" ->
+                List.of(map("_ref", "userprofile/b25lLnVzZXJfcHJvZmlsZSQ:" + username, "name", username));
             case "grid" -> List.of(map("_ref", "grid/b25lLmNsdXN0ZXIkMA:Infoblox"));
             case "member:license" -> licenses();
             default -> throw WapiError.proto("Unknown object type (" + type + ")");
@@ -315,11 +332,22 @@ final class WapiApi {
         long expiry = 4102444800L; // 2100-01-01
         int i = 0;
         for (String kind : kinds) {
-            String id = java.util.Base64.getUrlEncoder().withoutPadding()
+            String id = java.util.Base64.getUrlEncoder()
+                    .withoutPadding()
                     .encodeToString(("member_license$" + i++).getBytes(StandardCharsets.UTF_8));
-            out.add(map("_ref", "member:license/" + id + ":" + kind + "/SIMULATED",
-                    "expiry_date", expiry, "key", "SIMULATED-" + kind, "kind", "Static", "limit", "",
-                    "type", kind));
+            out.add(map(
+                    "_ref",
+                    "member:license/" + id + ":" + kind + "/SIMULATED",
+                    "expiry_date",
+                    expiry,
+                    "key",
+                    "SIMULATED-" + kind,
+                    "kind",
+                    "Static",
+                    "limit",
+                    "",
+                    "type",
+                    kind));
         }
         return out;
     }
@@ -334,8 +362,8 @@ final class WapiApi {
         List<String> objects = new ArrayList<>(ObjectSpecs.TYPES);
         objects.addAll(List.of("grid", "member:license", "userprofile"));
         objects.sort(null);
-        return map("requested_version", version, "supported_objects", objects,
-                "supported_versions", SUPPORTED_VERSIONS);
+        return map(
+                "requested_version", version, "supported_objects", objects, "supported_versions", SUPPORTED_VERSIONS);
     }
 
     private static Map<String, Object> objectSchema(String type, String version) {
@@ -352,10 +380,28 @@ final class WapiApi {
                 case "netmask" -> "uint";
                 default -> "string";
             };
-            fields.add(map("name", f, "supports", supports.toString(), "type", List.of(t),
-                    "is_array", false, "standard_field", spec.defaults().contains(f)));
+            fields.add(map(
+                    "name",
+                    f,
+                    "supports",
+                    supports.toString(),
+                    "type",
+                    List.of(t),
+                    "is_array",
+                    false,
+                    "standard_field",
+                    spec.defaults().contains(f)));
         }
-        return map("cloud_additional_restrictions", List.of(), "fields", fields, "restrictions", List.of(),
-                "type", type, "version", version);
+        return map(
+                "cloud_additional_restrictions",
+                List.of(),
+                "fields",
+                fields,
+                "restrictions",
+                List.of(),
+                "type",
+                type,
+                "version",
+                version);
     }
 }

@@ -62,13 +62,17 @@ public final class WapiError extends RuntimeException {
 
     /** 400 {@code Client.Ibap.Data.Conflict}: the object would clash with an existing one. */
     static WapiError conflict(String text) {
-        return new WapiError(400, "AdmConDataError: None (IBDataConflictError: IB.Data.Conflict:" + text + ")",
-                "Client.Ibap.Data.Conflict", text);
+        return new WapiError(
+                400,
+                "AdmConDataError: None (IBDataConflictError: IB.Data.Conflict:" + text + ")",
+                "Client.Ibap.Data.Conflict",
+                text);
     }
 
     /** 400 {@code Client.Ibap.Data}: the data does not allow the operation (full network, missing view...). */
     static WapiError data(String text) {
-        return new WapiError(400, "AdmConDataError: None (IBDataError: IB.Data:" + text + ")", "Client.Ibap.Data", text);
+        return new WapiError(
+                400, "AdmConDataError: None (IBDataError: IB.Data:" + text + ")", "Client.Ibap.Data", text);
     }
 
     /** 404 {@code Client.Ibap.Data.NotFound}: an unknown reference. */

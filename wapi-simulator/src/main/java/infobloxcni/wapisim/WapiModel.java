@@ -1,5 +1,11 @@
 package infobloxcni.wapisim;
 
+import static infobloxcni.wapisim.ObjectSpecs.CONTAINER;
+import static infobloxcni.wapisim.ObjectSpecs.EADEF;
+import static infobloxcni.wapisim.ObjectSpecs.FIXED;
+import static infobloxcni.wapisim.ObjectSpecs.NETWORK;
+import static infobloxcni.wapisim.ObjectSpecs.NETWORKVIEW;
+
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -8,12 +14,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
-
-import static infobloxcni.wapisim.ObjectSpecs.CONTAINER;
-import static infobloxcni.wapisim.ObjectSpecs.EADEF;
-import static infobloxcni.wapisim.ObjectSpecs.FIXED;
-import static infobloxcni.wapisim.ObjectSpecs.NETWORK;
-import static infobloxcni.wapisim.ObjectSpecs.NETWORKVIEW;
 
 /**
  * The grid's state and its CRUD: read, search, create, update, delete and the functions, each as one
@@ -104,7 +104,8 @@ final class WapiModel {
         return atomically(() -> {
             try {
                 GridObject o = store.resolve(ref);
-                return (Map<String, Object>) Json.freeze(renderer.render(o, ObjectSpecs.spec(o.type).readable()));
+                return (Map<String, Object>)
+                        Json.freeze(renderer.render(o, ObjectSpecs.spec(o.type).readable()));
             } catch (WapiError e) {
                 return null;
             }
@@ -142,7 +143,8 @@ final class WapiModel {
                 eas = new LinkedHashMap<>(eas == null ? o.ea : eas);
                 if (body.containsKey("extattrs+")) eas.putAll(rules.parseEas(body.get("extattrs+"), "extattrs+"));
                 if (body.containsKey("extattrs-")) {
-                    for (String k : rules.parseEas(body.get("extattrs-"), "extattrs-").keySet()) eas.remove(k);
+                    for (String k :
+                            rules.parseEas(body.get("extattrs-"), "extattrs-").keySet()) eas.remove(k);
                 }
             }
             List<Runnable> apply = new ArrayList<>();
@@ -155,8 +157,10 @@ final class WapiModel {
                     }
                 }
                 case FIXED -> {
-                    String matchClient = ObjectRules.matchClient(body.containsKey("match_client")
-                            ? ObjectRules.optString(body, "match_client") : o.str("match_client"));
+                    String matchClient = ObjectRules.matchClient(
+                            body.containsKey("match_client")
+                                    ? ObjectRules.optString(body, "match_client")
+                                    : o.str("match_client"));
                     String mac = body.containsKey("mac") ? ObjectRules.optString(body, "mac") : o.str("mac");
                     if (mac == null) throw WapiError.proto("Required field missing: mac");
                     String normalized = ObjectRules.normalizeMac(mac);
@@ -186,8 +190,7 @@ final class WapiModel {
                         apply.add(() -> setOrClear(o, "name", v));
                     }
                 }
-                default -> {
-                }
+                default -> {}
             }
             if (body.containsKey("comment")) {
                 String c = ObjectRules.optString(body, "comment");
@@ -241,8 +244,7 @@ final class WapiModel {
                         for (GridObject x : all.values()) x.ea.remove(name);
                     }
                 }
-                default -> {
-                }
+                default -> {}
             }
             store.remove(o);
             return r;

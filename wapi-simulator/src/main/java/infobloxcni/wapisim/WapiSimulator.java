@@ -1,6 +1,5 @@
 package infobloxcni.wapisim;
 
-import javax.net.ssl.SSLContext;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -26,6 +25,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import javax.net.ssl.SSLContext;
 
 /**
  * A stateful stand-in for an Infoblox grid's WAPI, for tests (embedded, in-process) and demos (CLI).
@@ -93,8 +93,7 @@ public final class WapiSimulator implements AutoCloseable {
         private Duration idleTimeout = Duration.ofMinutes(5);
         private PrintStream accessLog;
 
-        private Builder() {
-        }
+        private Builder() {}
 
         /** TCP port; 0 (the default) picks a free ephemeral port. */
         public Builder port(int port) {
@@ -361,8 +360,10 @@ public final class WapiSimulator implements AutoCloseable {
         if (path.equals("/_sim") || path.startsWith("/_sim/")) return control.handle(req);
         Matcher m = WAPI_PATH.matcher(path);
         if (!m.matches()) {
-            return reply(new WapiError(404, "AdmConProtoError: Unknown path " + path, "Client.Ibap.Proto",
-                    "Unknown path " + path), List.of());
+            return reply(
+                    new WapiError(
+                            404, "AdmConProtoError: Unknown path " + path, "Client.Ibap.Proto", "Unknown path " + path),
+                    List.of());
         }
         String version = m.group(1);
         String rest = m.group(2) == null ? "" : m.group(2);
@@ -437,8 +438,8 @@ public final class WapiSimulator implements AutoCloseable {
             }
             String token = newToken();
             sessions.put(token, now + config.sessionTimeout.toNanos());
-            headers.add(Map.entry("Set-Cookie", COOKIE + "=" + token + "; httponly; Path=/"
-                    + (config.https ? "; secure" : "")));
+            headers.add(Map.entry(
+                    "Set-Cookie", COOKIE + "=" + token + "; httponly; Path=/" + (config.https ? "; secure" : "")));
             return token;
         }
         if (cookieValid) {
@@ -501,7 +502,8 @@ public final class WapiSimulator implements AutoCloseable {
     }
 
     private NettyHttpServer.Outcome logged(NettyHttpServer.Request req, NettyHttpServer.Outcome o) {
-        if (o instanceof NettyHttpServer.Reply r) record(req, String.valueOf(r.response().status()));
+        if (o instanceof NettyHttpServer.Reply r)
+            record(req, String.valueOf(r.response().status()));
         return o;
     }
 
@@ -517,12 +519,15 @@ public final class WapiSimulator implements AutoCloseable {
 
     /** A grid's web server answers 401 with its own HTML page, not a WAPI JSON body. */
     private static NettyHttpServer.Reply unauthorized() {
-        String html = "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>401 Authorization Required</title>\n"
-                + "</head><body>\n<h1>Authorization Required</h1>\n<p>This server could not verify that you\nare authorized to access "
-                + "the document\nrequested.</p>\n</body></html>\n";
-        List<Map.Entry<String, String>> h = List.of(Map.entry("Content-Type", "text/html; charset=iso-8859-1"),
+        String html =
+                "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>401 Authorization Required</title>\n"
+                        + "</head><body>\n<h1>Authorization Required</h1>\n<p>This server could not verify that you\nare authorized to access "
+                        + "the document\nrequested.</p>\n</body></html>\n";
+        List<Map.Entry<String, String>> h = List.of(
+                Map.entry("Content-Type", "text/html; charset=iso-8859-1"),
                 Map.entry("WWW-Authenticate", "Basic realm=\"InfoBlox ONE Platform\""));
-        return new NettyHttpServer.Reply(new NettyHttpServer.Response(401, h, html.getBytes(StandardCharsets.ISO_8859_1)), null);
+        return new NettyHttpServer.Reply(
+                new NettyHttpServer.Response(401, h, html.getBytes(StandardCharsets.ISO_8859_1)), null);
     }
 
     static NettyHttpServer.Reply reply(WapiError e, List<Map.Entry<String, String>> headers) {

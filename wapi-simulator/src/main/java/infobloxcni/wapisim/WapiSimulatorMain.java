@@ -1,9 +1,5 @@
 package infobloxcni.wapisim;
 
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
-
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -15,29 +11,46 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /** {@code bin/infoblox-wapi-sim}: runs the simulator until SIGTERM / SIGINT. */
-@Command(name = "infoblox-wapi-sim", mixinStandardHelpOptions = true, version = "infoblox-wapi-sim 0.1.0",
-        description = {"A stateful stand-in for an Infoblox grid's WAPI, for demos and tests.",
-                "Prints 'infoblox-wapi-sim listening on <url>' on stdout when ready. See docs/wapi-simulator.md."})
+@Command(
+        name = "infoblox-wapi-sim",
+        mixinStandardHelpOptions = true,
+        version = "infoblox-wapi-sim 0.1.0",
+        description = {
+            "A stateful stand-in for an Infoblox grid's WAPI, for demos and tests.",
+            "Prints 'infoblox-wapi-sim listening on <url>' on stdout when ready. See docs/wapi-simulator.md."
+        })
 public final class WapiSimulatorMain implements Callable<Integer> {
 
-    @Option(names = "--port", paramLabel = "PORT",
+    @Option(
+            names = "--port",
+            paramLabel = "PORT",
             description = "TCP port; 0 for any free port (default: 8080, or 8443 with --https)")
     Integer port;
 
-    @Option(names = "--bind", paramLabel = "ADDR", defaultValue = "127.0.0.1",
+    @Option(
+            names = "--bind",
+            paramLabel = "ADDR",
+            defaultValue = "127.0.0.1",
             description = "address to listen on (default: ${DEFAULT-VALUE})")
     String bind;
 
     @Option(names = "--username", defaultValue = "admin", description = "WAPI user name (default: ${DEFAULT-VALUE})")
     String username;
 
-    @Option(names = "--password-file", paramLabel = "FILE",
+    @Option(
+            names = "--password-file",
+            paramLabel = "FILE",
             description = "file holding the WAPI password (first line); else $WAPI_PASSWORD; else 'infoblox'")
     Path passwordFile;
 
-    @Option(names = "--password", paramLabel = "PASSWORD",
+    @Option(
+            names = "--password",
+            paramLabel = "PASSWORD",
             description = "the WAPI password (visible in ps: prefer --password-file or $WAPI_PASSWORD)")
     String password;
 
@@ -50,14 +63,19 @@ public final class WapiSimulatorMain implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "FILE", description = "JSON file of objects to preload")
     Path seed;
 
-    @Option(names = "--latency-ms", paramLabel = "MS", defaultValue = "0",
+    @Option(
+            names = "--latency-ms",
+            paramLabel = "MS",
+            defaultValue = "0",
             description = "delay added to every WAPI call (default: ${DEFAULT-VALUE})")
     long latencyMs;
 
     @Option(names = "--no-cloud-eas", description = "start without the cloud EA definitions (VM ID, VM Name, ...)")
     boolean noCloudEas;
 
-    @Option(names = "--no-request-object", description = "behave as a grid without the multiple-request object (POST request)")
+    @Option(
+            names = "--no-request-object",
+            description = "behave as a grid without the multiple-request object (POST request)")
     boolean noRequestObject;
 
     @Option(names = "--verbose", description = "log one line per WAPI call on stderr (method, path, status)")
@@ -92,10 +110,13 @@ public final class WapiSimulatorMain implements Callable<Integer> {
             return 2;
         }
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            sim.close();
-            stopped.countDown();
-        }, "wapi-sim-shutdown"));
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            sim.close();
+                            stopped.countDown();
+                        },
+                        "wapi-sim-shutdown"));
         stopped.await();
         return 0;
     }
@@ -104,8 +125,12 @@ public final class WapiSimulatorMain implements Callable<Integer> {
     WapiSimulator startSimulator() throws IOException {
         String pw = resolvePassword();
         int p = port != null ? port : https ? 8443 : 8080;
-        WapiSimulator.Builder b = WapiSimulator.builder().port(p).bindAddress(bind).credentials(username, pw)
-                .https(https).cloudEas(!noCloudEas)
+        WapiSimulator.Builder b = WapiSimulator.builder()
+                .port(p)
+                .bindAddress(bind)
+                .credentials(username, pw)
+                .https(https)
+                .cloudEas(!noCloudEas)
                 .requestObject(!noRequestObject);
         if (seed != null) b.seed(seed);
         if (verbose) b.accessLog(err);
@@ -126,7 +151,10 @@ public final class WapiSimulatorMain implements Callable<Integer> {
 
     private String resolvePassword() throws IOException {
         if (passwordFile != null) {
-            String first = Files.readString(passwordFile, StandardCharsets.UTF_8).lines().findFirst().orElse("");
+            String first = Files.readString(passwordFile, StandardCharsets.UTF_8)
+                    .lines()
+                    .findFirst()
+                    .orElse("");
             if (first.isEmpty()) throw new IllegalArgumentException("--password-file " + passwordFile + " is empty");
             return first;
         }

@@ -1,8 +1,8 @@
 package infobloxcni.wapisim;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.CookieManager;
 import java.net.URI;
@@ -10,11 +10,9 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 class AuthTest {
     WapiSimulator sim;
@@ -42,17 +40,22 @@ class AuthTest {
     @Test
     void theCookieAloneAuthenticatesUntilLogout() throws Exception {
         TestClient basic = new TestClient(sim, HttpClient.newHttpClient(), "admin", "s3cret pw");
-        String setCookie = basic.get("networkview").headers().firstValue("Set-Cookie").orElseThrow();
+        String setCookie =
+                basic.get("networkview").headers().firstValue("Set-Cookie").orElseThrow();
         String cookie = setCookie.substring(0, setCookie.indexOf(';'));
         HttpClient http = HttpClient.newHttpClient();
         HttpRequest withCookie = HttpRequest.newBuilder(URI.create(basic.base + "networkview"))
-                .header("Cookie", cookie).build();
+                .header("Cookie", cookie)
+                .build();
         HttpResponse<String> ok = http.send(withCookie, HttpResponse.BodyHandlers.ofString());
         assertEquals(200, ok.statusCode(), ok.body());
         assertTrue(ok.headers().firstValue("Set-Cookie").isEmpty(), "a valid session gets no new cookie");
 
-        HttpResponse<String> logout = http.send(HttpRequest.newBuilder(URI.create(basic.base + "logout"))
-                .header("Cookie", cookie).POST(HttpRequest.BodyPublishers.noBody()).build(),
+        HttpResponse<String> logout = http.send(
+                HttpRequest.newBuilder(URI.create(basic.base + "logout"))
+                        .header("Cookie", cookie)
+                        .POST(HttpRequest.BodyPublishers.noBody())
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
         assertEquals(200, logout.statusCode(), logout.body());
         assertTrue(logout.headers().firstValue("Set-Cookie").orElseThrow().startsWith("ibapauth=;"));
@@ -64,7 +67,8 @@ class AuthTest {
 
     @Test
     void aCookieManagerClientKeepsItsSessionWithoutSendingCredentialsAgain() throws Exception {
-        HttpClient http = HttpClient.newBuilder().cookieHandler(new CookieManager()).build();
+        HttpClient http =
+                HttpClient.newBuilder().cookieHandler(new CookieManager()).build();
         TestClient basic = new TestClient(sim, http, "admin", "s3cret pw");
         assertEquals(200, basic.get("networkview").status());
         TestClient cookieOnly = new TestClient(sim, http, null, null);
@@ -76,7 +80,9 @@ class AuthTest {
         TestClient none = new TestClient(sim, HttpClient.newHttpClient(), null, null);
         TestClient.Resp r = none.get("networkview");
         assertEquals(401, r.status());
-        assertTrue(r.body().contains("<title>401 Authorization Required</title>"), "a grid's 401 is HTML, not WAPI JSON: " + r.body());
+        assertTrue(
+                r.body().contains("<title>401 Authorization Required</title>"),
+                "a grid's 401 is HTML, not WAPI JSON: " + r.body());
         assertTrue(r.headers().firstValue("WWW-Authenticate").orElseThrow().startsWith("Basic realm="));
 
         TestClient wrong = new TestClient(sim, HttpClient.newHttpClient(), "admin", "infoblox");
@@ -85,14 +91,18 @@ class AuthTest {
         assertEquals(401, wrongUser.get("networkview").status());
         TestClient.Resp post = wrong.post("networkview", "{\"name\":\"x\"}");
         assertEquals(401, post.status());
-        assertTrue(sim.objects("networkview").stream().noneMatch(v -> v.get("name").equals("x")));
+        assertTrue(
+                sim.objects("networkview").stream().noneMatch(v -> v.get("name").equals("x")));
     }
 
     @Test
     void aBogusCookieIsRejectedAndThePasswordNeverReachesTheLog() throws Exception {
-        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                URI.create(sim.baseUrl() + "/wapi/v2.5/network")).header("Cookie", "ibapauth=forged").build(),
-                HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create(sim.baseUrl() + "/wapi/v2.5/network"))
+                                .header("Cookie", "ibapauth=forged")
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
         assertEquals(401, r.statusCode());
         new TestClient(sim, HttpClient.newHttpClient(), "admin", "s3cret pw").get("network");
         List<String> log = sim.requestLog();
@@ -102,14 +112,20 @@ class AuthTest {
 
     @Test
     void sessionsExpireAfterTheSessionTimeout() throws Exception {
-        try (WapiSimulator shortLived = WapiSimulator.builder().sessionTimeout(java.time.Duration.ofMillis(50))
-                .build().start()) {
+        try (WapiSimulator shortLived = WapiSimulator.builder()
+                .sessionTimeout(java.time.Duration.ofMillis(50))
+                .build()
+                .start()) {
             TestClient basic = new TestClient(shortLived);
-            String setCookie = basic.get("networkview").headers().firstValue("Set-Cookie").orElseThrow();
+            String setCookie =
+                    basic.get("networkview").headers().firstValue("Set-Cookie").orElseThrow();
             Thread.sleep(120);
-            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                    URI.create(basic.base + "network")).header("Cookie", setCookie.substring(0, setCookie.indexOf(';')))
-                    .build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = HttpClient.newHttpClient()
+                    .send(
+                            HttpRequest.newBuilder(URI.create(basic.base + "network"))
+                                    .header("Cookie", setCookie.substring(0, setCookie.indexOf(';')))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
             assertEquals(401, r.statusCode());
         }
     }

@@ -1,24 +1,29 @@
 package infobloxcni.wapisim;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
 
 class ControlEndpointTest {
     private static JsonNode call(HttpClient http, String url, String method, String body) throws Exception {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
-                .build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r = http.send(
+                HttpRequest.newBuilder(URI.create(url))
+                        .method(
+                                method,
+                                body == null
+                                        ? HttpRequest.BodyPublishers.noBody()
+                                        : HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         JsonNode n = TestClient.JSON.readTree(r.body());
         if (r.statusCode() != 200) throw new AssertionError(r.statusCode() + " " + r.body());
         return n;
@@ -33,16 +38,21 @@ class ControlEndpointTest {
             c.create("network", "{\"network\":\"10.0.0.0/24\"}");
 
             JsonNode state = call(http, base + "state", "GET", null);
-            assertEquals("10.0.0.0/24", state.get("network").get(0).get("network").asText());
+            assertEquals(
+                    "10.0.0.0/24", state.get("network").get(0).get("network").asText());
             assertEquals("default", state.get("networkview").get(0).get("name").asText());
 
             JsonNode counters = call(http, base + "counters", "GET", null);
             assertEquals(1, counters.get("total").asLong());
             assertEquals(1, counters.get("requests").get("POST network").asLong());
 
-            call(http, base + "faults", "POST", "{\"latencyMs\":5,\"failNext\":{\"n\":2,\"status\":503,"
-                    + "\"code\":\"Server.Unavailable\",\"text\":\"down\"},\"dropAfterApplyingNext\":{\"n\":1,"
-                    + "\"method\":\"POST\"},\"dropBeforeApplyingNext\":0}");
+            call(
+                    http,
+                    base + "faults",
+                    "POST",
+                    "{\"latencyMs\":5,\"failNext\":{\"n\":2,\"status\":503,"
+                            + "\"code\":\"Server.Unavailable\",\"text\":\"down\"},\"dropAfterApplyingNext\":{\"n\":1,"
+                            + "\"method\":\"POST\"},\"dropBeforeApplyingNext\":0}");
             assertEquals(5, sim.faults().latency().toMillis());
             assertEquals(2, sim.faults().pendingFailures());
             assertEquals(503, c.get("network").status());
@@ -55,17 +65,21 @@ class ControlEndpointTest {
             assertEquals(0, reset.get("latencyMs").asLong());
             call(http, base + "reset-counters", "POST", null);
             assertEquals(0, sim.totalRequests());
-            assertEquals(0, call(http, base + "counters", "GET", null).get("total").asLong());
+            assertEquals(
+                    0, call(http, base + "counters", "GET", null).get("total").asLong());
 
-            HttpResponse<String> bad = http.send(HttpRequest.newBuilder(URI.create(base + "faults"))
-                    .POST(HttpRequest.BodyPublishers.ofString("{\"explode\":true}")).build(),
+            HttpResponse<String> bad = http.send(
+                    HttpRequest.newBuilder(URI.create(base + "faults"))
+                            .POST(HttpRequest.BodyPublishers.ofString("{\"explode\":true}"))
+                            .build(),
                     HttpResponse.BodyHandlers.ofString());
             assertEquals(400, bad.statusCode());
 
             // outage from the control endpoint: answered first, then the port closes
             JsonNode outage = call(http, base + "faults", "POST", "{\"outage\":true}");
             assertTrue(outage.get("outage").asBoolean());
-            IOException e = assertThrows(IOException.class,
+            IOException e = assertThrows(
+                    IOException.class,
                     () -> new TestClient(sim, HttpClient.newHttpClient(), "admin", "infoblox").get("network"));
             assertTrue(e instanceof ConnectException || e.getCause() instanceof ConnectException, e.toString());
             sim.faults().outage(false);

@@ -1,11 +1,10 @@
 package infobloxcni.wapisim;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.net.http.HttpClient;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import org.junit.jupiter.api.Test;
 
 class CountersTest {
     @Test
@@ -28,8 +27,19 @@ class CountersTest {
             assertEquals(1, sim.requestCount("DELETE", "fixedaddress"));
             assertEquals(0, sim.requestCount("GET", "fixedaddress"));
             assertEquals(8, sim.totalRequests());
-            assertEquals(Map.of("DELETE fixedaddress", 1L, "GET network", 3L, "POST fixedaddress", 1L,
-                    "POST network", 2L, "PUT fixedaddress", 1L), sim.requestCounts());
+            assertEquals(
+                    Map.of(
+                            "DELETE fixedaddress",
+                            1L,
+                            "GET network",
+                            3L,
+                            "POST fixedaddress",
+                            1L,
+                            "POST network",
+                            2L,
+                            "PUT fixedaddress",
+                            1L),
+                    sim.requestCounts());
             assertEquals(8, sim.requestLog().size());
 
             sim.createObject("networkview", Map.of("name", "v"));

@@ -1,19 +1,18 @@
 package infobloxcni.wapisim;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Map;
-
 import static infobloxcni.wapisim.TestClient.enc;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 /** Create, search, get, update and delete over HTTP, with the grid's shapes and errors. */
 class CrudTest {
@@ -49,10 +48,15 @@ class CrudTest {
         TestClient.Resp dup = c.post("networkview", "{\"name\":\"cni_view\"}");
         assertEquals(400, dup.status());
         assertEquals("Client.Ibap.Data.Conflict", dup.code());
-        assertTrue(dup.json().get("Error").asText().startsWith("AdmConDataError: None (IBDataConflictError: IB.Data.Conflict:"),
+        assertTrue(
+                dup.json()
+                        .get("Error")
+                        .asText()
+                        .startsWith("AdmConDataError: None (IBDataConflictError: IB.Data.Conflict:"),
                 dup.body());
 
-        JsonNode search = c.get("networkview?name=cni_view&_return_fields%2B=comment").json();
+        JsonNode search =
+                c.get("networkview?name=cni_view&_return_fields%2B=comment").json();
         assertEquals(1, search.size());
         assertEquals("pods", search.get(0).get("comment").asText());
 
@@ -67,35 +71,45 @@ class CrudTest {
         assertEquals(newRef, del.json().asText());
         assertEquals(404, c.get(newRef).status());
         assertEquals(1, sim.objects("networkview").size());
-        TestClient.Resp delDefault = c.delete(sim.objects("networkview").getFirst().get("_ref").toString());
+        TestClient.Resp delDefault =
+                c.delete(sim.objects("networkview").getFirst().get("_ref").toString());
         assertEquals(400, delDefault.status());
     }
 
     @Test
     void networkCreateGetSearchAndReturnFields() throws Exception {
-        String ref = c.create("network", "{\"network\":\"10.0.0.0/24\",\"network_view\":\"default\","
-                + "\"comment\":\"pods\",\"extattrs\":{\"Network Name\":{\"value\":\"pod-net\"}}}");
+        String ref = c.create(
+                "network",
+                "{\"network\":\"10.0.0.0/24\",\"network_view\":\"default\","
+                        + "\"comment\":\"pods\",\"extattrs\":{\"Network Name\":{\"value\":\"pod-net\"}}}");
         assertTrue(ref.matches("network/[A-Za-z0-9_-]+:10\\.0\\.0\\.0/24/default"), ref);
 
         JsonNode dflt = c.get("network?network=10.0.0.0/24").json().get(0);
         assertEquals(List.of("_ref", "network", "network_view", "comment"), fieldNames(dflt));
 
-        JsonNode exact = c.get("network?network_view=default&_return_fields=extattrs").json().get(0);
+        JsonNode exact = c.get("network?network_view=default&_return_fields=extattrs")
+                .json()
+                .get(0);
         assertEquals(List.of("_ref", "extattrs"), fieldNames(exact));
-        assertEquals("pod-net", exact.get("extattrs").get("Network Name").get("value").asText());
+        assertEquals(
+                "pod-net",
+                exact.get("extattrs").get("Network Name").get("value").asText());
 
-        JsonNode plus = c.get(ref + "?_return_fields%2B=extattrs,network_container").json();
-        assertEquals(List.of("_ref", "network", "network_view", "comment", "extattrs", "network_container"),
+        JsonNode plus =
+                c.get(ref + "?_return_fields%2B=extattrs,network_container").json();
+        assertEquals(
+                List.of("_ref", "network", "network_view", "comment", "extattrs", "network_container"),
                 fieldNames(plus));
         assertEquals("/", plus.get("network_container").asText());
 
         JsonNode byEa = c.get("network?" + enc("*Network Name") + "=pod-net").json();
         assertEquals(1, byEa.size());
-        assertEquals(0, c.get("network?" + enc("*Network Name") + "=other").json().size());
+        assertEquals(
+                0, c.get("network?" + enc("*Network Name") + "=other").json().size());
         assertEquals(0, c.get("network?network=10.0.1.0/24").json().size());
 
-        TestClient.Resp created = c.post("network?_return_fields=network,comment",
-                "{\"network\":\"10.0.1.0/24\",\"comment\":\"second\"}");
+        TestClient.Resp created = c.post(
+                "network?_return_fields=network,comment", "{\"network\":\"10.0.1.0/24\",\"comment\":\"second\"}");
         assertEquals(201, created.status());
         assertEquals(List.of("_ref", "network", "comment"), fieldNames(created.json()));
 
@@ -118,21 +132,25 @@ class CrudTest {
 
         JsonNode wrapped = c.get("network?_return_as_object=1&_max_results=2").json();
         assertEquals(2, wrapped.get("result").size());
-        JsonNode wrappedGet = c.get(wrapped.get("result").get(0).get("_ref").asText() + "?_return_as_object=1").json();
+        JsonNode wrappedGet = c.get(wrapped.get("result").get(0).get("_ref").asText() + "?_return_as_object=1")
+                .json();
         assertEquals("10.0.0.0/24", wrappedGet.get("result").get("network").asText());
-        JsonNode wrappedPost = c.post("networkview?_return_as_object=1", "{\"name\":\"v2\"}").json();
+        JsonNode wrappedPost =
+                c.post("networkview?_return_as_object=1", "{\"name\":\"v2\"}").json();
         assertTrue(wrappedPost.get("result").asText().startsWith("networkview/"));
     }
 
     @Test
     void pagingWalksTheWholeResultSet() throws Exception {
         for (int i = 0; i < 5; i++) c.create("network", "{\"network\":\"10.1." + i + ".0/24\"}");
-        JsonNode p1 = c.get("network?_paging=1&_return_as_object=1&_max_results=2").json();
+        JsonNode p1 =
+                c.get("network?_paging=1&_return_as_object=1&_max_results=2").json();
         assertEquals(2, p1.get("result").size());
         String id = p1.get("next_page_id").asText();
         JsonNode p2 = c.get("network?_page_id=" + id).json();
         assertEquals("10.1.2.0/24", p2.get("result").get(0).get("network").asText());
-        JsonNode p3 = c.get("network?_page_id=" + p2.get("next_page_id").asText()).json();
+        JsonNode p3 =
+                c.get("network?_page_id=" + p2.get("next_page_id").asText()).json();
         assertEquals(1, p3.get("result").size());
         assertTrue(p3.path("next_page_id").isMissingNode());
         assertEquals(400, c.get("network?_paging=1&_max_results=2").status(), "paging needs _return_as_object");
@@ -142,36 +160,66 @@ class CrudTest {
     void fixedAddressCrudSearchAndEas() throws Exception {
         c.create("networkview", "{\"name\":\"cni_view\"}");
         c.create("network", "{\"network\":\"10.0.0.0/24\",\"network_view\":\"cni_view\"}");
-        String ref = c.create("fixedaddress", "{\"ipv4addr\":\"10.0.0.5\",\"mac\":\"AA:BB:CC:DD:EE:01\","
-                + "\"name\":\"pod-a\",\"network_view\":\"cni_view\",\"comment\":\"web\","
-                + "\"extattrs\":{\"VM ID\":{\"value\":\"c-1\"},\"CMP Type\":{\"value\":\"Kubernetes\"}}}");
+        String ref = c.create(
+                "fixedaddress",
+                "{\"ipv4addr\":\"10.0.0.5\",\"mac\":\"AA:BB:CC:DD:EE:01\","
+                        + "\"name\":\"pod-a\",\"network_view\":\"cni_view\",\"comment\":\"web\","
+                        + "\"extattrs\":{\"VM ID\":{\"value\":\"c-1\"},\"CMP Type\":{\"value\":\"Kubernetes\"}}}");
         assertTrue(ref.matches("fixedaddress/[A-Za-z0-9_-]+:10\\.0\\.0\\.5/cni_view"), ref);
-        c.create("fixedaddress", "{\"ipv4addr\":\"10.0.0.6\",\"mac\":\"aa:bb:cc:dd:ee:02\",\"name\":\"pod-b\","
-                + "\"network_view\":\"cni_view\",\"extattrs\":{\"VM ID\":{\"value\":\"c-2\"}}}");
+        c.create(
+                "fixedaddress",
+                "{\"ipv4addr\":\"10.0.0.6\",\"mac\":\"aa:bb:cc:dd:ee:02\",\"name\":\"pod-b\","
+                        + "\"network_view\":\"cni_view\",\"extattrs\":{\"VM ID\":{\"value\":\"c-2\"}}}");
 
         JsonNode dflt = c.get(ref).json();
         assertEquals(List.of("_ref", "ipv4addr", "mac", "network_view"), fieldNames(dflt));
         assertEquals("aa:bb:cc:dd:ee:01", dflt.get("mac").asText(), "MACs are stored lower-case");
 
-        JsonNode all = c.get(ref + "?_return_fields=ipv4addr,mac,name,comment,network,network_view,match_client,extattrs")
+        JsonNode all = c.get(
+                        ref + "?_return_fields=ipv4addr,mac,name,comment,network,network_view,match_client,extattrs")
                 .json();
         assertEquals("10.0.0.0/24", all.get("network").asText());
         assertEquals("MAC_ADDRESS", all.get("match_client").asText());
-        assertEquals("Kubernetes", all.get("extattrs").get("CMP Type").get("value").asText());
+        assertEquals(
+                "Kubernetes", all.get("extattrs").get("CMP Type").get("value").asText());
 
         assertEquals(1, c.get("fixedaddress?mac=aa:bb:cc:dd:ee:01").json().size());
         assertEquals(1, c.get("fixedaddress?mac=AA:BB:CC:DD:EE:01").json().size());
-        assertEquals(2, c.get("fixedaddress?network=10.0.0.0/24&network_view=cni_view").json().size());
+        assertEquals(
+                2,
+                c.get("fixedaddress?network=10.0.0.0/24&network_view=cni_view")
+                        .json()
+                        .size());
         assertEquals(0, c.get("fixedaddress?network_view=default").json().size());
         assertEquals(1, c.get("fixedaddress?ipv4addr=10.0.0.6").json().size());
         assertEquals(1, c.get("fixedaddress?name=pod-a&comment=web").json().size());
-        assertEquals(1, c.get("fixedaddress?match_client=MAC_ADDRESS&name=pod-b").json().size());
+        assertEquals(
+                1,
+                c.get("fixedaddress?match_client=MAC_ADDRESS&name=pod-b").json().size());
 
         // EA search: a name with a space, AND-ed with another condition
-        assertEquals("10.0.0.6", c.get("fixedaddress?" + enc("*VM ID") + "=c-2").json().get(0).get("ipv4addr").asText());
-        assertEquals(0, c.get("fixedaddress?" + enc("*VM ID") + "=c-2&name=pod-a").json().size());
-        assertEquals(1, c.get("fixedaddress?" + enc("*VM ID") + "=c-1&" + enc("*CMP Type") + "=Kubernetes").json().size());
-        assertEquals(2, c.get("fixedaddress?" + enc("*VM ID~") + "=" + enc("^c-")).json().size());
+        assertEquals(
+                "10.0.0.6",
+                c.get("fixedaddress?" + enc("*VM ID") + "=c-2")
+                        .json()
+                        .get(0)
+                        .get("ipv4addr")
+                        .asText());
+        assertEquals(
+                0,
+                c.get("fixedaddress?" + enc("*VM ID") + "=c-2&name=pod-a")
+                        .json()
+                        .size());
+        assertEquals(
+                1,
+                c.get("fixedaddress?" + enc("*VM ID") + "=c-1&" + enc("*CMP Type") + "=Kubernetes")
+                        .json()
+                        .size());
+        assertEquals(
+                2,
+                c.get("fixedaddress?" + enc("*VM ID~") + "=" + enc("^c-"))
+                        .json()
+                        .size());
 
         // regex search on name and comment
         assertEquals(2, c.get("fixedaddress?name~=" + enc("^pod-")).json().size());
@@ -190,14 +238,17 @@ class CrudTest {
         assertEquals(400, c.get("fixedaddress?bogus_field=1").status());
 
         // update: plain fields, extattrs replace / merge / remove
-        TestClient.Resp put = c.put(ref + "?_return_fields=name,mac,extattrs",
+        TestClient.Resp put = c.put(
+                ref + "?_return_fields=name,mac,extattrs",
                 "{\"name\":\"pod-a2\",\"mac\":\"aa:bb:cc:dd:ee:99\",\"extattrs+\":{\"Tenant ID\":{\"value\":\"t1\"}}}");
         assertEquals(200, put.status(), put.body());
         assertEquals("pod-a2", put.json().get("name").asText());
         assertEquals(3, put.json().get("extattrs").size());
-        JsonNode removed = c.put(ref + "?_return_fields=extattrs", "{\"extattrs-\":{\"CMP Type\":{}}}").json();
+        JsonNode removed = c.put(ref + "?_return_fields=extattrs", "{\"extattrs-\":{\"CMP Type\":{}}}")
+                .json();
         assertEquals(List.of("VM ID", "Tenant ID"), fieldNames(removed.get("extattrs")));
-        JsonNode replaced = c.put(ref + "?_return_fields=extattrs", "{\"extattrs\":{\"VM Name\":{\"value\":\"n\"}}}").json();
+        JsonNode replaced = c.put(ref + "?_return_fields=extattrs", "{\"extattrs\":{\"VM Name\":{\"value\":\"n\"}}}")
+                .json();
         assertEquals(List.of("VM Name"), fieldNames(replaced.get("extattrs")));
         String plainPut = c.put(ref, "{\"comment\":\"x\"}").json().asText();
         assertEquals(ref, plainPut);
@@ -229,8 +280,8 @@ class CrudTest {
         assertEquals(400, outside.status());
         assertTrue(outside.text().startsWith("Cannot find network for address 10.9.9.9"), outside.body());
 
-        TestClient.Resp wrongView = c.post("fixedaddress",
-                "{\"ipv4addr\":\"10.0.0.7\",\"mac\":\"aa:bb:cc:dd:ee:02\",\"network_view\":\"nope\"}");
+        TestClient.Resp wrongView = c.post(
+                "fixedaddress", "{\"ipv4addr\":\"10.0.0.7\",\"mac\":\"aa:bb:cc:dd:ee:02\",\"network_view\":\"nope\"}");
         assertEquals(404, wrongView.status(), "a grid answers a missing view AdmConDataNotFoundError, 404");
         assertEquals("Network View nope not found", wrongView.text(), wrongView.body());
 
@@ -238,27 +289,54 @@ class CrudTest {
         assertEquals(400, badMac.status());
         assertEquals("Client.Ibap.Proto", badMac.code());
         assertEquals(400, c.post("fixedaddress", "{\"ipv4addr\":\"10.0.0.7\"}").status(), "MAC_ADDRESS needs a mac");
-        assertEquals(400, c.post("fixedaddress", "{\"ipv4addr\":\"10.0.0.300\",\"mac\":\"aa:bb:cc:dd:ee:03\"}").status());
-        assertEquals(400, c.post("fixedaddress", "{\"ipv4addr\":\"10.0.0.0\",\"match_client\":\"RESERVED\"}").status(),
+        assertEquals(
+                400,
+                c.post("fixedaddress", "{\"ipv4addr\":\"10.0.0.300\",\"mac\":\"aa:bb:cc:dd:ee:03\"}")
+                        .status());
+        assertEquals(
+                400,
+                c.post("fixedaddress", "{\"ipv4addr\":\"10.0.0.0\",\"match_client\":\"RESERVED\"}")
+                        .status(),
                 "network address");
-        assertEquals(400, c.post("fixedaddress", "{\"ipv4addr\":\"10.0.0.255\",\"match_client\":\"RESERVED\"}").status(),
+        assertEquals(
+                400,
+                c.post("fixedaddress", "{\"ipv4addr\":\"10.0.0.255\",\"match_client\":\"RESERVED\"}")
+                        .status(),
                 "broadcast address");
-        assertEquals(400, c.post("fixedaddress", "{\"ipv4addr\":\"10.0.0.8\",\"mac\":\"aa:bb:cc:dd:ee:03\","
-                + "\"match_client\":\"WHATEVER\"}").status());
-        assertEquals(400, c.post("fixedaddress", "{\"ipv4addr\":\"10.0.0.8\",\"mac\":\"aa:bb:cc:dd:ee:03\","
-                + "\"colour\":\"red\"}").status(), "unknown field");
+        assertEquals(
+                400,
+                c.post(
+                                "fixedaddress",
+                                "{\"ipv4addr\":\"10.0.0.8\",\"mac\":\"aa:bb:cc:dd:ee:03\","
+                                        + "\"match_client\":\"WHATEVER\"}")
+                        .status());
+        assertEquals(
+                400,
+                c.post(
+                                "fixedaddress",
+                                "{\"ipv4addr\":\"10.0.0.8\",\"mac\":\"aa:bb:cc:dd:ee:03\"," + "\"colour\":\"red\"}")
+                        .status(),
+                "unknown field");
         assertEquals(400, c.post("fixedaddress", "{not json").status());
 
-        TestClient.Resp undefinedEa = c.post("fixedaddress", "{\"ipv4addr\":\"10.0.0.8\",\"mac\":\"aa:bb:cc:dd:ee:03\","
-                + "\"extattrs\":{\"Foo\":{\"value\":\"bar\"}}}");
+        TestClient.Resp undefinedEa = c.post(
+                "fixedaddress",
+                "{\"ipv4addr\":\"10.0.0.8\",\"mac\":\"aa:bb:cc:dd:ee:03\","
+                        + "\"extattrs\":{\"Foo\":{\"value\":\"bar\"}}}");
         assertEquals(400, undefinedEa.status());
         assertEquals("Client.Ibap.Proto", undefinedEa.code());
         assertEquals("Unknown extensible attribute: Foo", undefinedEa.text());
 
-        String reserved = c.create("fixedaddress?_return_fields=mac,match_client",
+        String reserved = c.create(
+                "fixedaddress?_return_fields=mac,match_client",
                 "{\"ipv4addr\":\"10.0.0.1\",\"match_client\":\"RESERVED\"}");
-        assertEquals(1, sim.objects("fixedaddress").stream().filter(o -> o.get("ipv4addr").equals("10.0.0.1")
-                && o.get("mac").equals("00:00:00:00:00:00") && o.get("match_client").equals("RESERVED")).count(),
+        assertEquals(
+                1,
+                sim.objects("fixedaddress").stream()
+                        .filter(o -> o.get("ipv4addr").equals("10.0.0.1")
+                                && o.get("mac").equals("00:00:00:00:00:00")
+                                && o.get("match_client").equals("RESERVED"))
+                        .count(),
                 reserved);
         assertEquals(2, sim.objects("fixedaddress").size(), "none of the rejected ones was created");
     }
@@ -268,8 +346,12 @@ class CrudTest {
         c.create("networkcontainer", "{\"network\":\"172.18.0.0/16\"}");
         String inside = c.create("network", "{\"network\":\"172.18.1.0/24\"}");
         assertTrue(inside.endsWith(":172.18.1.0/24/default"));
-        assertEquals("172.18.0.0/16",
-                c.get(inside + "?_return_fields=network_container").json().get("network_container").asText());
+        assertEquals(
+                "172.18.0.0/16",
+                c.get(inside + "?_return_fields=network_container")
+                        .json()
+                        .get("network_container")
+                        .asText());
 
         TestClient.Resp dup = c.post("network", "{\"network\":\"172.18.1.0/24\"}");
         assertEquals(400, dup.status());
@@ -280,15 +362,25 @@ class CrudTest {
         assertEquals("Client.Ibap.Data.Conflict", overlap.code());
         assertEquals(400, c.post("network", "{\"network\":\"172.18.0.0/16\"}").status(), "same as a container");
         assertEquals(400, c.post("network", "{\"network\":\"172.0.0.0/8\"}").status(), "network around a container");
-        assertEquals(400, c.post("networkcontainer", "{\"network\":\"172.18.1.0/26\"}").status(),
+        assertEquals(
+                400,
+                c.post("networkcontainer", "{\"network\":\"172.18.1.0/26\"}").status(),
                 "container inside a network");
-        assertEquals(400, c.post("networkcontainer", "{\"network\":\"172.18.0.0/16\"}").status(), "dup container");
+        assertEquals(
+                400,
+                c.post("networkcontainer", "{\"network\":\"172.18.0.0/16\"}").status(),
+                "dup container");
 
         // containers may be created around existing networks and containers, and inside containers
         String outer = c.create("networkcontainer", "{\"network\":\"172.16.0.0/12\"}");
         c.create("networkcontainer", "{\"network\":\"172.18.128.0/17\"}");
-        assertEquals("172.16.0.0/12", c.get("networkcontainer?network=172.18.0.0/16&_return_fields=network_container")
-                .json().get(0).get("network_container").asText());
+        assertEquals(
+                "172.16.0.0/12",
+                c.get("networkcontainer?network=172.18.0.0/16&_return_fields=network_container")
+                        .json()
+                        .get(0)
+                        .get("network_container")
+                        .asText());
 
         // the same network may exist in another view
         c.create("networkview", "{\"name\":\"other\"}");
@@ -336,21 +428,27 @@ class CrudTest {
         assertEquals("VM ID", c.get(vmId).json().get("name").asText());
 
         String ref = c.create("extensibleattributedef", "{\"name\":\"Cluster\",\"type\":\"STRING\"}");
-        assertEquals(400, c.post("extensibleattributedef", "{\"name\":\"Cluster\"}").status());
+        assertEquals(
+                400, c.post("extensibleattributedef", "{\"name\":\"Cluster\"}").status());
         assertEquals(1, c.get("extensibleattributedef?name=Cluster").json().size());
         c.create("network", "{\"network\":\"10.0.0.0/24\",\"extattrs\":{\"Cluster\":{\"value\":\"k1\"}}}");
         c.delete(ref);
         assertEquals(400, c.get("network?" + enc("*Cluster") + "=k1").status());
         assertTrue(((Map<?, ?>) sim.objects("network").getFirst().get("extattrs")).isEmpty());
 
-        try (WapiSimulator bare = WapiSimulator.builder().cloudEas(false).build().start()) {
+        try (WapiSimulator bare =
+                WapiSimulator.builder().cloudEas(false).build().start()) {
             TestClient b = new TestClient(bare);
             assertEquals(0, b.get("extensibleattributedef").json().size());
-            assertEquals(400, b.post("network", "{\"network\":\"10.0.0.0/24\",\"extattrs\":{\"VM ID\":{\"value\":\"x\"}}}")
-                    .status());
+            assertEquals(
+                    400,
+                    b.post("network", "{\"network\":\"10.0.0.0/24\",\"extattrs\":{\"VM ID\":{\"value\":\"x\"}}}")
+                            .status());
             bare.defineEa("VM ID");
-            assertEquals(201, b.post("network", "{\"network\":\"10.0.0.0/24\",\"extattrs\":{\"VM ID\":{\"value\":\"x\"}}}")
-                    .status());
+            assertEquals(
+                    201,
+                    b.post("network", "{\"network\":\"10.0.0.0/24\",\"extattrs\":{\"VM ID\":{\"value\":\"x\"}}}")
+                            .status());
             assertTrue(bare.removeEa("VM ID"));
             assertFalse(bare.removeEa("VM ID"));
         }
@@ -360,12 +458,17 @@ class CrudTest {
     void pathsAndMethodsOutsideWapiAnswerWapiErrors() throws Exception {
         TestClient.Resp notWapi = c.get(sim.baseUrl() + "/index.html");
         assertEquals(404, notWapi.status());
-        assertTrue(notWapi.json().has("Error") && notWapi.json().has("code") && notWapi.json().has("text"));
+        assertTrue(notWapi.json().has("Error")
+                && notWapi.json().has("code")
+                && notWapi.json().has("text"));
         assertEquals(404, c.get(sim.baseUrl() + "/wapi/latest/network").status());
         TestClient.Resp unknownType = c.get("record:host");
         assertEquals(400, unknownType.status());
         assertEquals("Unknown object type (record:host)", unknownType.text());
-        assertEquals(404, c.get("fixedaddress/ZG5zLmZpeGVkX2FkZHJlc3MkOTk5:10.0.0.9/default").status());
+        assertEquals(
+                404,
+                c.get("fixedaddress/ZG5zLmZpeGVkX2FkZHJlc3MkOTk5:10.0.0.9/default")
+                        .status());
         assertEquals(200, c.get(sim.baseUrl() + "/wapi/v2.12.3/network").status());
         assertEquals(400, c.delete("network").status(), "DELETE needs a ref");
         JsonNode schema = c.get(sim.baseUrl() + "/wapi/v2.7/?_schema").json();
@@ -380,10 +483,13 @@ class CrudTest {
     void directHelpersValidateLikePost() {
         String ref = sim.createObject("network", Map.of("network", "10.0.0.0/24"));
         assertEquals("10.0.0.0/24", sim.object(ref).get("network"));
-        WapiError e = assertThrows(WapiError.class, () -> sim.createObject("network", Map.of("network", "10.0.0.0/24")));
+        WapiError e =
+                assertThrows(WapiError.class, () -> sim.createObject("network", Map.of("network", "10.0.0.0/24")));
         assertEquals(400, e.status());
         assertEquals("Client.Ibap.Data.Conflict", e.code());
-        assertThrows(UnsupportedOperationException.class, () -> sim.objects("network").getFirst().put("x", 1));
+        assertThrows(
+                UnsupportedOperationException.class,
+                () -> sim.objects("network").getFirst().put("x", 1));
         assertEquals(0, sim.totalRequests(), "helpers bypass HTTP and counters");
         sim.deleteObject(ref);
         assertTrue(sim.objects("network").isEmpty());
@@ -393,31 +499,47 @@ class CrudTest {
     void refsAreTheGridsOwnKeyEncoding() throws Exception {
         // The refs of real grids, byte for byte (docs/wapi-simulator.md, "Refs", cites them).
         c.create("network", "{\"network\":\"10.8.1.0/24\"}");
-        assertEquals("fixedaddress/ZG5zLmZpeGVkX2FkZHJlc3MkMTAuOC4xLjEwMC4wLi4:10.8.1.100/default",
+        assertEquals(
+                "fixedaddress/ZG5zLmZpeGVkX2FkZHJlc3MkMTAuOC4xLjEwMC4wLi4:10.8.1.100/default",
                 c.create("fixedaddress", "{\"ipv4addr\":\"10.8.1.100\",\"mac\":\"aa:bb:cc:dd:ee:01\"}"));
-        assertEquals("network/ZG5zLm5ldHdvcmskMjIuMC4wLjAvMjQvMA:22.0.0.0/24/default",
+        assertEquals(
+                "network/ZG5zLm5ldHdvcmskMjIuMC4wLjAvMjQvMA:22.0.0.0/24/default",
                 c.create("network", "{\"network\":\"22.0.0.0/24\"}"));
-        assertEquals("extensibleattributedef/b25lLmV4dGVuc2libGVfYXR0cmlidXRlc19kZWYkLlNpdGU:Site",
+        assertEquals(
+                "extensibleattributedef/b25lLmV4dGVuc2libGVfYXR0cmlidXRlc19kZWYkLlNpdGU:Site",
                 c.create("extensibleattributedef", "{\"name\":\"Site\"}"));
-        assertEquals("networkview/ZG5zLm5ldHdvcmtfdmlldyQw:default/true", sim.objects("networkview").getFirst().get("_ref"));
+        assertEquals(
+                "networkview/ZG5zLm5ldHdvcmtfdmlldyQw:default/true",
+                sim.objects("networkview").getFirst().get("_ref"));
         String view = c.create("networkview", "{\"name\":\"cni_view\"}");
         assertEquals("networkview/ZG5zLm5ldHdvcmtfdmlldyQx:cni_view/false", view, "the second view has index 1");
         c.create("network", "{\"network\":\"10.79.0.0/24\",\"network_view\":\"cni_view\"}");
-        assertEquals("fixedaddress/ZG5zLmZpeGVkX2FkZHJlc3MkMTAuNzkuMC4yLjEuLg:10.79.0.2/cni_view",
-                c.create("fixedaddress", "{\"ipv4addr\":\"10.79.0.2\",\"mac\":\"aa:bb:cc:dd:ee:02\","
-                        + "\"network_view\":\"cni_view\"}"), "IP, then the view's index");
+        assertEquals(
+                "fixedaddress/ZG5zLmZpeGVkX2FkZHJlc3MkMTAuNzkuMC4yLjEuLg:10.79.0.2/cni_view",
+                c.create(
+                        "fixedaddress",
+                        "{\"ipv4addr\":\"10.79.0.2\",\"mac\":\"aa:bb:cc:dd:ee:02\","
+                                + "\"network_view\":\"cni_view\"}"),
+                "IP, then the view's index");
     }
 
     @Test
     void aRefNamesAKeySoAReservationMadeAgainAnswersToTheOldRef() throws Exception {
         c.create("network", "{\"network\":\"10.0.0.0/24\"}");
-        String a = c.create("fixedaddress", "{\"ipv4addr\":\"func:nextavailableip:10.0.0.0/24\",\"mac\":\"aa:bb:cc:dd:ee:01\",\"comment\":\"first\"}");
+        String a = c.create(
+                "fixedaddress",
+                "{\"ipv4addr\":\"func:nextavailableip:10.0.0.0/24\",\"mac\":\"aa:bb:cc:dd:ee:01\",\"comment\":\"first\"}");
         assertEquals(200, c.delete(a).status());
         assertEquals(404, c.get(a).status(), "a stale ref answers 404 while nothing holds its key");
         // nextavailableip hands out the lowest free address: the one just freed
-        String b = c.create("fixedaddress", "{\"ipv4addr\":\"func:nextavailableip:10.0.0.0/24\",\"mac\":\"aa:bb:cc:dd:ee:02\",\"comment\":\"second\"}");
+        String b = c.create(
+                "fixedaddress",
+                "{\"ipv4addr\":\"func:nextavailableip:10.0.0.0/24\",\"mac\":\"aa:bb:cc:dd:ee:02\",\"comment\":\"second\"}");
         assertEquals(a, b, "same IP, same view: byte-for-byte the same ref");
-        assertEquals("second", c.get(a + "?_return_fields=comment").json().get("comment").asText(), "the old ref names the new holder");
+        assertEquals(
+                "second",
+                c.get(a + "?_return_fields=comment").json().get("comment").asText(),
+                "the old ref names the new holder");
         assertEquals(200, c.delete(a).status(), "and a DELETE by the old ref deletes the new holder");
         assertTrue(sim.objects("fixedaddress").isEmpty());
     }

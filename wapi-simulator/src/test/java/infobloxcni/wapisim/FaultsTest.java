@@ -1,19 +1,18 @@
 package infobloxcni.wapisim;
 
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Test;
-
-import java.io.IOException;
-import java.net.ConnectException;
-import java.net.http.HttpClient;
-import java.time.Duration;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.http.HttpClient;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 
 class FaultsTest {
     WapiSimulator sim;
@@ -31,7 +30,8 @@ class FaultsTest {
         sim.close();
     }
 
-    private static final String NEXT_IP = "{\"ipv4addr\":\"func:nextavailableip:10.0.0.0/24\",\"mac\":\"aa:bb:cc:dd:ee:ff\"}";
+    private static final String NEXT_IP =
+            "{\"ipv4addr\":\"func:nextavailableip:10.0.0.0/24\",\"mac\":\"aa:bb:cc:dd:ee:ff\"}";
 
     @Test
     void latencyIsAddedToEveryCall() throws Exception {
@@ -106,7 +106,6 @@ class FaultsTest {
         assertEquals(0, sim.objects("fixedaddress").size());
         assertEquals(1, sim.requestCount("POST", "fixedaddress"));
         assertEquals(201, c.post("fixedaddress", NEXT_IP).status(), "the next call goes through");
-
     }
 
     @Test
@@ -115,7 +114,9 @@ class FaultsTest {
         sim.faults().dropBeforeApplyingNext(1);
         assertEquals(200, c.get("network").status(), "the JDK HttpClient silently retried the idempotent GET");
         assertEquals(3, sim.requestCount("GET", "network"), "the simulator saw both attempts");
-        assertTrue(sim.requestLog().get(sim.requestLog().size() - 2).endsWith("-> dropped"), sim.requestLog().toString());
+        assertTrue(
+                sim.requestLog().get(sim.requestLog().size() - 2).endsWith("-> dropped"),
+                sim.requestLog().toString());
 
         sim.faults().dropBeforeApplyingNext(2);
         assertThrows(IOException.class, () -> c.get("network"), "the retry, on a fresh connection, surfaces");
@@ -165,8 +166,12 @@ class FaultsTest {
 
     @Test
     void resetClearsEveryFault() throws Exception {
-        sim.faults().latency(Duration.ofSeconds(5)).failNext(3, 500, "a", "b").dropBeforeApplyingNext(2)
-                .dropAfterApplyingNext(2, null).outage(true);
+        sim.faults()
+                .latency(Duration.ofSeconds(5))
+                .failNext(3, 500, "a", "b")
+                .dropBeforeApplyingNext(2)
+                .dropAfterApplyingNext(2, null)
+                .outage(true);
         sim.faults().reset();
         assertEquals(Duration.ZERO, sim.faults().latency());
         assertFalse(sim.faults().outage());

@@ -1,10 +1,9 @@
 package infobloxcni.wapisim;
 
-import org.junit.jupiter.api.Test;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLHandshakeException;
-import javax.net.ssl.TrustManagerFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.http.HttpClient;
@@ -12,10 +11,10 @@ import java.nio.file.Files;
 import java.security.KeyStore;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.TrustManagerFactory;
+import org.junit.jupiter.api.Test;
 
 class HttpsTest {
     static SSLContext trusting(java.nio.file.Path pem) throws Exception {
@@ -51,7 +50,9 @@ class HttpsTest {
             assertEquals(java.util.List.of("1.3.6.1.5.5.7.3.1"), cert.getExtendedKeyUsage());
             cert.verify(cert.getPublicKey());
 
-            HttpClient trusted = HttpClient.newBuilder().sslContext(trusting(sim.caCertificatePem())).build();
+            HttpClient trusted = HttpClient.newBuilder()
+                    .sslContext(trusting(sim.caCertificatePem()))
+                    .build();
             TestClient c = new TestClient(sim, trusted, "admin", "infoblox");
             TestClient.Resp r = c.get("networkview");
             assertEquals(200, r.status(), r.body());
@@ -62,7 +63,8 @@ class HttpsTest {
 
             TestClient untrusted = new TestClient(sim, HttpClient.newHttpClient(), "admin", "infoblox");
             IOException e = assertThrows(IOException.class, () -> untrusted.get("network"));
-            assertTrue(e instanceof SSLHandshakeException || e.getCause() instanceof SSLHandshakeException, e.toString());
+            assertTrue(
+                    e instanceof SSLHandshakeException || e.getCause() instanceof SSLHandshakeException, e.toString());
 
             // faults work over TLS as well: a lost response surfaces as an IOException
             sim.faults().dropAfterApplyingNext(1, "POST");

@@ -1,8 +1,7 @@
 package infobloxcni.wapisim;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -11,9 +10,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 class MainTest {
     @Test
@@ -24,12 +23,25 @@ class MainTest {
         Files.writeString(seed, "{\"network\": [{\"network\": \"10.0.0.0/24\"}]}");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        WapiSimulatorMain main = new WapiSimulatorMain(new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8), Map.of("WAPI_PASSWORD", "from-env"));
-        new CommandLine(main).parseArgs("--port", "0", "--password-file", pw.toString(), "--seed", seed.toString(),
-                "--latency-ms", "1", "--username", "ops");
+        WapiSimulatorMain main = new WapiSimulatorMain(
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8),
+                Map.of("WAPI_PASSWORD", "from-env"));
+        new CommandLine(main)
+                .parseArgs(
+                        "--port",
+                        "0",
+                        "--password-file",
+                        pw.toString(),
+                        "--seed",
+                        seed.toString(),
+                        "--latency-ms",
+                        "1",
+                        "--username",
+                        "ops");
         try (WapiSimulator sim = main.startSimulator()) {
-            assertEquals("infoblox-wapi-sim listening on http://127.0.0.1:" + sim.port() + "\n",
+            assertEquals(
+                    "infoblox-wapi-sim listening on http://127.0.0.1:" + sim.port() + "\n",
                     out.toString(StandardCharsets.UTF_8));
             TestClient c = new TestClient(sim, HttpClient.newHttpClient(), "ops", "from-file");
             assertEquals(1, c.get("network").json().size());
@@ -40,23 +52,36 @@ class MainTest {
     @Test
     void passwordComesFromTheEnvironmentAndAPlainFlagIsWarnedAbout() throws Exception {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        WapiSimulatorMain main = new WapiSimulatorMain(new PrintStream(new ByteArrayOutputStream()),
-                new PrintStream(err, true, StandardCharsets.UTF_8), Map.of("WAPI_PASSWORD", "from-env"));
+        WapiSimulatorMain main = new WapiSimulatorMain(
+                new PrintStream(new ByteArrayOutputStream()),
+                new PrintStream(err, true, StandardCharsets.UTF_8),
+                Map.of("WAPI_PASSWORD", "from-env"));
         new CommandLine(main).parseArgs("--port", "0");
         try (WapiSimulator sim = main.startSimulator()) {
-            assertEquals(200, new TestClient(sim, HttpClient.newHttpClient(), "admin", "from-env").get("network").status());
+            assertEquals(
+                    200,
+                    new TestClient(sim, HttpClient.newHttpClient(), "admin", "from-env")
+                            .get("network")
+                            .status());
         }
         assertEquals("", err.toString(StandardCharsets.UTF_8));
 
-        WapiSimulatorMain flagged = new WapiSimulatorMain(new PrintStream(new ByteArrayOutputStream()),
-                new PrintStream(err, true, StandardCharsets.UTF_8), Map.of());
+        WapiSimulatorMain flagged = new WapiSimulatorMain(
+                new PrintStream(new ByteArrayOutputStream()),
+                new PrintStream(err, true, StandardCharsets.UTF_8),
+                Map.of());
         new CommandLine(flagged).parseArgs("--port", "0", "--password", "visible");
         try (WapiSimulator sim = flagged.startSimulator()) {
-            assertEquals(200, new TestClient(sim, HttpClient.newHttpClient(), "admin", "visible").get("network").status());
+            assertEquals(
+                    200,
+                    new TestClient(sim, HttpClient.newHttpClient(), "admin", "visible")
+                            .get("network")
+                            .status());
         }
         String warning = err.toString(StandardCharsets.UTF_8);
         assertTrue(warning.contains("visible to other users in ps"), warning);
-        assertTrue(!warning.contains("visible\n") && !warning.contains(": visible"), "the password itself is not echoed");
+        assertTrue(
+                !warning.contains("visible\n") && !warning.contains(": visible"), "the password itself is not echoed");
     }
 
     @Test

@@ -1,15 +1,14 @@
 package infobloxcni.wapisim;
 
-import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class SeedTest {
     static final String SEED = """
@@ -42,19 +41,32 @@ class SeedTest {
             assertEquals("172.18.0.2", pod.get("ipv4addr"));
             assertEquals("pod-1", pod.get("name"));
             TestClient c = new TestClient(sim);
-            assertEquals(1, c.get("network?" + TestClient.enc("*Network Name") + "=pods").json().size());
+            assertEquals(
+                    1,
+                    c.get("network?" + TestClient.enc("*Network Name") + "=pods")
+                            .json()
+                            .size());
             assertEquals(0, sim.totalRequests() - 1, "seeding is not counted");
         }
     }
 
     @Test
     void aBadSeedFailsTheBuildNamingTheEntry() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> WapiSimulator.builder()
-                .seedJson("{\"network\": [{\"network\": \"10.0.0.0/24\", \"network_view\": \"nope\"}]}").build());
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> WapiSimulator.builder()
+                        .seedJson("{\"network\": [{\"network\": \"10.0.0.0/24\", \"network_view\": \"nope\"}]}")
+                        .build());
         assertTrue(e.getMessage().contains("network[0]") && e.getMessage().contains("nope"), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> WapiSimulator.builder().seedJson("{\"hosts\": []}").build());
-        assertThrows(IllegalArgumentException.class, () -> WapiSimulator.builder()
-                .seedJson("{\"network\": [{\"network\": \"10.0.0.0/24\", \"extattrs\": {\"Rack\": {\"value\": 1}}}]}")
-                .build(), "EAs must be defined, in the seed too");
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> WapiSimulator.builder().seedJson("{\"hosts\": []}").build());
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> WapiSimulator.builder()
+                        .seedJson(
+                                "{\"network\": [{\"network\": \"10.0.0.0/24\", \"extattrs\": {\"Rack\": {\"value\": 1}}}]}")
+                        .build(),
+                "EAs must be defined, in the seed too");
     }
 }

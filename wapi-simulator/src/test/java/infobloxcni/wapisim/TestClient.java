@@ -2,7 +2,6 @@ package infobloxcni.wapisim;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -24,15 +23,23 @@ final class TestClient {
     final String authorization;
 
     TestClient(WapiSimulator sim) {
-        this(sim, HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(5)).build(), "admin", "infoblox");
+        this(
+                sim,
+                HttpClient.newBuilder()
+                        .version(HttpClient.Version.HTTP_1_1)
+                        .connectTimeout(Duration.ofSeconds(5))
+                        .build(),
+                "admin",
+                "infoblox");
     }
 
     TestClient(WapiSimulator sim, HttpClient http, String user, String password) {
         this.http = http;
         this.base = sim.baseUrl() + "/wapi/v2.5/";
-        this.authorization = user == null ? null : "Basic " + Base64.getEncoder()
-                .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+        this.authorization = user == null
+                ? null
+                : "Basic "
+                        + Base64.getEncoder().encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
     }
 
     record Resp(int status, String body, HttpHeaders headers) {
@@ -77,8 +84,9 @@ final class TestClient {
     Resp send(String method, String path, String body) throws IOException, InterruptedException {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(path.startsWith("http") ? path : base + path))
                 .timeout(Duration.ofSeconds(10))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                        : HttpRequest.BodyPublishers.ofString(body));
+                .method(
+                        method,
+                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         if (body != null) b.header("Content-Type", "application/json");
         if (authorization != null) b.header("Authorization", authorization);
         HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
@@ -88,7 +96,8 @@ final class TestClient {
     /** POSTs and returns the created ref, failing loudly otherwise. */
     String create(String type, String body) throws IOException, InterruptedException {
         Resp r = post(type, body);
-        if (r.status() != 201) throw new AssertionError("create " + type + " " + body + " -> " + r.status() + " " + r.body());
+        if (r.status() != 201)
+            throw new AssertionError("create " + type + " " + body + " -> " + r.status() + " " + r.body());
         return r.json().asText();
     }
 }

@@ -25,8 +25,7 @@ import java.util.TreeMap;
  * <p>Kept in the style of the plugin's hot path (no lambdas, streams, {@code String.format}).
  */
 public final class FloorClient {
-    private FloorClient() {
-    }
+    private FloorClient() {}
 
     public static void main(String[] args) throws IOException {
         OutputStream out = new FileOutputStream(FileDescriptor.out);
@@ -54,7 +53,10 @@ public final class FloorClient {
         request.put(new byte[] {'I', 'B', 'C', 'N', 'I', 1}).putShort((short) fields.size());
         for (Map.Entry<String, byte[]> f : fields.entrySet()) {
             byte[] name = f.getKey().getBytes(StandardCharsets.UTF_8);
-            request.putShort((short) name.length).put(name).putInt(f.getValue().length).put(f.getValue());
+            request.putShort((short) name.length)
+                    .put(name)
+                    .putInt(f.getValue().length)
+                    .put(f.getValue());
         }
         request.flip();
         try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {

@@ -21,11 +21,10 @@ import java.util.Map;
  * {@link FloorClient#run} against a fake daemon in this JVM, answers checked.
  */
 public final class FloorStartupTraining {
-    private static final byte[] ANSWER = "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.2/24\"}]}"
-            .getBytes(StandardCharsets.UTF_8);
+    private static final byte[] ANSWER =
+            "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"10.0.0.2/24\"}]}".getBytes(StandardCharsets.UTF_8);
 
-    private FloorStartupTraining() {
-    }
+    private FloorStartupTraining() {}
 
     public static void main(String[] args) throws Exception {
         Path dir = Files.createTempDirectory("infoblox-cni-floor-train");
@@ -66,7 +65,10 @@ public final class FloorStartupTraining {
                 InputStream in = java.nio.channels.Channels.newInputStream(ch);
                 in.readAllBytes(); // the client half-closes after its request
                 ByteBuffer answer = ByteBuffer.allocate(11 + ANSWER.length);
-                answer.put(new byte[] {'I', 'B', 'C', 'N', 'I', 1, 0}).putInt(ANSWER.length).put(ANSWER).flip();
+                answer.put(new byte[] {'I', 'B', 'C', 'N', 'I', 1, 0})
+                        .putInt(ANSWER.length)
+                        .put(ANSWER)
+                        .flip();
                 while (answer.hasRemaining()) ch.write(answer);
             } catch (IOException e) {
                 if (server.isOpen()) e.printStackTrace();
