@@ -245,6 +245,8 @@ public final class BenchMain {
                 String.join("\n", histogram.lines().limit(25).toList()) + "\n...\n"
                         + histogram.lines().reduce((a, b) -> b).orElse(""));
         out.put("VM.metaspace basic", Procs.jcmd(cni.java, daemon.pid(), "VM.metaspace", "basic"));
+        // only with -XX:NativeMemoryTracking=summary in INFOBLOX_CNI_DAEMON_JAVA_OPTS (it costs memory itself)
+        out.put("VM.native_memory summary", Procs.jcmd(cni.java, daemon.pid(), "VM.native_memory", "summary"));
         return out;
     }
 

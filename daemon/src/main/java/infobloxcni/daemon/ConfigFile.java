@@ -50,7 +50,9 @@ public final class ConfigFile implements CommandLine.IDefaultValueProvider {
      * The command line of a program whose settings the file may hold: its defaults come from the
      * file the arguments name (or the default one), and a value refused there names the file.
      *
-     * @param settings the names the file may hold (the daemon's: {@link DaemonMain#settings()})
+     * @param settings the names the file may hold (the daemon's: {@link DaemonMain#settings()}); null
+     *     when they are the command's own (the daemon: its spec is then built once, not twice, a
+     *     tenth of its start-up)
      * @return null when the file itself is unusable, after saying why on {@code err}
      */
     public static CommandLine commandLine(
@@ -60,15 +62,15 @@ public final class ConfigFile implements CommandLine.IDefaultValueProvider {
             CommandSpec settings,
             String[] args,
             java.io.PrintStream err) {
+        CommandLine line = new CommandLine(command);
         ConfigFile file;
         try {
-            file = forArguments(args, settings);
+            file = forArguments(args, settings != null ? settings : line.getCommandSpec());
         } catch (IllegalArgumentException e) {
             err.println(program + ": " + e.getMessage());
             return null;
         }
         host.readFrom(file);
-        CommandLine line = new CommandLine(command);
         line.setDefaultValueProvider(file);
         line.setParameterExceptionHandler((e, given) -> {
             err.println(program + ": " + file.explain(e.getMessage()));

@@ -79,7 +79,7 @@ public final class DaemonMain implements Callable<Integer> {
     /** Parses the arguments with the settings file's values as defaults, and runs. */
     static int run(String[] args, PrintStream out, PrintStream err) {
         DaemonMain main = new DaemonMain(out, err);
-        CommandLine line = ConfigFile.commandLine(NAME, main, main.host, settings(), args, err);
+        CommandLine line = ConfigFile.commandLine(NAME, main, main.host, null, args, err);
         if (line == null) return 2;
         main.settingsFile = (ConfigFile) line.getDefaultValueProvider();
         line.setOut(new java.io.PrintWriter(out, true));
