@@ -26,6 +26,7 @@ public final class Daemon implements AutoCloseable {
     private final Ipam ipam;
     private final Reconciler reconciler;
     private final PoolKeeper keeper;
+    private final JournalRebuilder rebuilder;
     private final SocketServer socket;
     private final SystemdNotifier systemd = SystemdNotifier.fromEnvironment(System.getenv());
     private volatile Thread startupChecks;
@@ -36,7 +37,8 @@ public final class Daemon implements AutoCloseable {
      * The parts that do the work, wired the one way both the daemon and the offline audit (the
      * recover command with the daemon stopped) use them. Nothing here starts a thread.
      */
-    private record Parts(Ipam ipam, PoolKeeper keeper, Reconciler reconciler, JournalAudit audit) {
+    private record Parts(
+            Ipam ipam, PoolKeeper keeper, JournalRebuilder rebuilder, Reconciler reconciler, JournalAudit audit) {
         static Parts wire(DaemonConfig config, WapiClient wapi, JournalGuard journal, Clock clock) {
             ReservationTags tags = new ReservationTags(config.hostId(), config.clusterName(), config.cmpType());
             Settlements settlements = new Settlements();
@@ -77,7 +79,7 @@ public final class Daemon implements AutoCloseable {
             });
             JournalAudit audit =
                     new JournalAudit(wapi, journal, ipam, rebuilder, tags, keeper, config.poolSize(), clock);
-            return new Parts(ipam, keeper, reconciler, audit);
+            return new Parts(ipam, keeper, rebuilder, reconciler, audit);
         }
     }
 
@@ -90,6 +92,7 @@ public final class Daemon implements AutoCloseable {
         this.ipam = parts.ipam();
         this.keeper = parts.keeper();
         this.reconciler = parts.reconciler();
+        this.rebuilder = parts.rebuilder();
         wapi.observeCalls(RequestCalls::count);
         // Metrics only when asked for: without them, not one of their classes is loaded.
         this.metrics = withMetrics ? new DaemonMetrics(journal, wapi.health(), ipam.pool()) : null;
@@ -202,6 +205,10 @@ public final class Daemon implements AutoCloseable {
     /** Where the metrics are served; null when they are off. */
     public InetSocketAddress metricsAddress() {
         return metricsAt;
+    }
+
+    JournalRebuilder rebuilder() {
+        return rebuilder;
     }
 
     PoolKeeper keeper() {

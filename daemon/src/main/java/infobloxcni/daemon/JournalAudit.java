@@ -423,9 +423,13 @@ public final class JournalAudit {
 
     private Finding adoptOrphan(AttachmentKey key, FixedAddress r, boolean apply) {
         String detail = "reserved on the grid by this host, unknown to the journal";
-        if (!apply) return new Finding(Kind.ORPHAN_ON_GRID, key, r.ipv4addr(), detail, null);
         try (KeyLocks.Held held = ipam.locks().lock(key)) {
-            if (journal.get(key).isEmpty()) journal.put(rebuilder.adopt(key, r, null));
+            // With the daemon running, the search may be older than a release that has finished
+            // since (it removes its record after its DELETE): under the key's lock, look again.
+            FixedAddress now = journal.get(key).isPresent() ? null : rebuilder.stillOwned(key, r);
+            if (now == null) return null;
+            if (!apply) return new Finding(Kind.ORPHAN_ON_GRID, key, r.ipv4addr(), detail, null);
+            journal.put(rebuilder.adopt(key, now, null));
             return new Finding(Kind.ORPHAN_ON_GRID, key, r.ipv4addr(), detail, "adopted (container may be alive)");
         }
     }

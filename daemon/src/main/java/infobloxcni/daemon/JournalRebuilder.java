@@ -15,6 +15,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * Rebuilds the journal from the two places that still know the truth after the journal is lost:
@@ -86,8 +87,7 @@ public final class JournalRebuilder {
                     .map(CachedAttachment::gateway)
                     .findFirst()
                     .orElse(null);
-            journal.put(adopt(key, r, gateway));
-            adopted++;
+            if (adoptIfStillTrue(journal, key, r, now -> adopt(key, now, gateway))) adopted++;
         }
         for (CachedAttachment c : cached) {
             if (!ipamType.equals(c.ipamType()) || journal.get(c.key()).isPresent()) continue;
@@ -99,7 +99,7 @@ public final class JournalRebuilder {
                             .filter(r -> tags.owns(r, c.key()))
                             .filter(r -> c.address() == null || c.address().equals(r.ipv4addr()))
                             .toList();
-            if (!onGrid.isEmpty()) {
+            if (!onGrid.isEmpty()) { // searched after the journal was asked: nothing to look at again
                 journal.put(adopt(c.key(), onGrid.getFirst(), c.gateway()));
                 adopted++;
             }
@@ -110,6 +110,35 @@ public final class JournalRebuilder {
                 "journal merged with the grid and the CNI cache: {0} attachment(s) adopted",
                 adopted);
         return adopted;
+    }
+
+    /**
+     * Adopts a container's reservation the search of this host's reservations listed, if that is
+     * still true. The merge runs beside requests: a DEL's release (behind its answer) deletes the
+     * reservation, or retags it for the pool, and only then removes its record, so a search
+     * answered before the release and a journal read after it would adopt a reservation that is
+     * gone or the pool's (seen in the crash test: HELD_TWICE, HELD_BY_ANOTHER). So the journal is
+     * asked first, then the grid again: a record gone means its release's grid write is done, and
+     * what the grid still shows as the key's is adopted as it shows it now. No key lock: an ADD of
+     * an unknown key holds its lock while it waits for this merge.
+     */
+    private boolean adoptIfStillTrue(
+            AttachmentStore journal,
+            AttachmentKey key,
+            FixedAddress listed,
+            Function<FixedAddress, Attachment> asRecord) {
+        if (journal.get(key).isPresent()) return false;
+        FixedAddress now = stillOwned(key, listed);
+        if (now == null) return false;
+        journal.put(asRecord.apply(now));
+        return true;
+    }
+
+    /** The reservation at a listed address as the grid shows it now, if it still is the key's; else null. */
+    FixedAddress stillOwned(AttachmentKey key, FixedAddress listed) {
+        return wapi.findFixedAddressByIp(listed.networkView(), listed.ipv4addr())
+                .filter(now -> tags.owns(now, key))
+                .orElse(null);
     }
 
     /**
