@@ -1,5 +1,6 @@
 package infobloxcni.daemon;
 
+import static infobloxcni.daemon.Eventually.await;
 import static infobloxcni.daemon.TestHost.netconf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,10 +10,8 @@ import infobloxcni.store.AttachmentKey;
 import infobloxcni.store.AttachmentState;
 import infobloxcni.wapisim.WapiSimulator;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,14 +42,6 @@ class PoolSurplusRaceTest {
         if (grid != null) grid.faults().reset();
         if (host != null) host.close();
         if (grid != null) grid.close();
-    }
-
-    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting until " + what);
-            Thread.sleep(25);
-        }
     }
 
     @Test

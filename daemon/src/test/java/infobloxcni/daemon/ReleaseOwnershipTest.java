@@ -1,5 +1,6 @@
 package infobloxcni.daemon;
 
+import static infobloxcni.daemon.Eventually.await;
 import static infobloxcni.daemon.TestHost.netconf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -11,12 +12,10 @@ import infobloxcni.store.AttachmentState;
 import infobloxcni.store.Journal;
 import infobloxcni.wapisim.WapiSimulator;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -82,14 +81,6 @@ class ReleaseOwnershipTest {
 
     private static AttachmentKey key(String containerId) {
         return new AttachmentKey("net1", containerId, "eth0");
-    }
-
-    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting until " + what);
-            Thread.sleep(50);
-        }
     }
 
     private static void awaitReleased(TestHost h, String containerId) throws InterruptedException {

@@ -1,5 +1,6 @@
 package infobloxcni.daemon;
 
+import static infobloxcni.daemon.Eventually.await;
 import static infobloxcni.daemon.TestHost.netconf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -12,11 +13,9 @@ import infobloxcni.store.Journal;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -43,14 +42,6 @@ class RestartAndDamageTest extends GridAndDaemonTest {
             edit.accept(journal);
         }
         host.start();
-    }
-
-    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting until " + what);
-            Thread.sleep(50);
-        }
     }
 
     private java.util.Optional<Attachment> record(String containerId) {

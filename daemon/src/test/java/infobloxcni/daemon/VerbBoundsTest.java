@@ -1,5 +1,6 @@
 package infobloxcni.daemon;
 
+import static infobloxcni.daemon.Eventually.await;
 import static infobloxcni.daemon.TestHost.netconf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,7 +14,6 @@ import infobloxcni.wire.CniError;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -47,14 +47,6 @@ class VerbBoundsTest {
         grid.faults().reset();
         host.close();
         grid.close();
-    }
-
-    private static void await(String what, Duration limit, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + limit.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting until " + what);
-            Thread.sleep(25);
-        }
     }
 
     @Test

@@ -1,0 +1,24 @@
+package infobloxcni.daemon;
+
+import java.time.Duration;
+import java.util.function.BooleanSupplier;
+
+/** Waiting in tests for what the daemon does in the background: polls a condition until a limit. */
+final class Eventually {
+    /** What most background work (a tag, a refill, a settlement) needs on a loaded 2-core machine, with margin. */
+    static final Duration DEFAULT_LIMIT = Duration.ofSeconds(20);
+
+    private Eventually() {}
+
+    static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        await(what, DEFAULT_LIMIT, condition);
+    }
+
+    static void await(String what, Duration limit, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + limit.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting until " + what);
+            Thread.sleep(25);
+        }
+    }
+}
