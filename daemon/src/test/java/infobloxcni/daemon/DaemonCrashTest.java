@@ -667,36 +667,24 @@ class DaemonCrashTest {
         daemonLogs.add(logFile);
         String java = ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
         // JVM flags only for start-up speed (the test restarts the daemon hundreds of times)
-        List<String> argv = List.of(
+        List<String> argv = new ArrayList<>(List.of(
                 java,
                 "-XX:+UseSerialGC",
                 "-XX:TieredStopAtLevel=1",
                 "-Xshare:auto",
                 "-cp",
                 daemonClassPath(),
-                "infobloxcni.daemon.DaemonMain",
-                "--grid-host",
-                "127.0.0.1",
-                "--wapi-port",
-                String.valueOf(grid.port()),
-                "--wapi-scheme",
-                "http",
-                "--wapi-username",
-                TestHost.USER,
-                "--socket-dir",
-                runDir.toString(),
-                "--state-dir",
-                stateDir.toString(),
+                "infobloxcni.daemon.DaemonMain"));
+        argv.addAll(TestHost.gridFlags(grid, runDir, stateDir, HOST_ID));
+        argv.addAll(List.of(
                 "--cni-cache-dir",
                 cacheDir.toString(),
-                "--host-id",
-                HOST_ID,
                 "--wapi-call-timeout",
                 "2s",
                 "--wapi-read-timeout",
                 "2s",
                 "--log-level",
-                "INFO");
+                "INFO"));
         ProcessBuilder pb = new ProcessBuilder(argv)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectErrorStream(true)

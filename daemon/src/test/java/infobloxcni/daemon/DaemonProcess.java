@@ -40,26 +40,9 @@ final class DaemonProcess implements AutoCloseable {
                 "-XX:-MaxFDLimit",
                 "-Djava.io.tmpdir=" + scratch));
         argv.addAll(jvm);
-        argv.addAll(List.of(
-                "-cp",
-                System.getProperty("java.class.path"),
-                DaemonMain.class.getName(),
-                "--grid-host",
-                "127.0.0.1",
-                "--wapi-port",
-                String.valueOf(grid.port()),
-                "--wapi-scheme",
-                "http",
-                "--wapi-username",
-                TestHost.USER,
-                "--socket-dir",
-                host.socket().getParent().toString(),
-                "--state-dir",
-                host.dir.resolve("state").toString(),
-                "--cni-cache-dir",
-                host.dir.resolve("cni-cache").toString(),
-                "--host-id",
-                host.hostId));
+        argv.addAll(List.of("-cp", System.getProperty("java.class.path"), DaemonMain.class.getName()));
+        argv.addAll(TestHost.gridFlags(grid, host.socket().getParent(), host.dir.resolve("state"), host.hostId));
+        argv.addAll(List.of("--cni-cache-dir", host.dir.resolve("cni-cache").toString()));
         argv.addAll(List.of(extra));
         Path log = scratch.resolve("daemon-" + System.nanoTime() + ".log");
         ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile());

@@ -778,7 +778,7 @@ class PodmanEndToEndTest {
         Path logFile = work.resolve(String.format("daemon-%d.log", daemonLogs.size() + 1));
         daemonLogs.add(logFile);
         String java = ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
-        List<String> argv = List.of(
+        List<String> argv = new ArrayList<>(List.of(
                 java,
                 "-XX:+UseSerialGC",
                 "-XX:TieredStopAtLevel=1",
@@ -786,23 +786,11 @@ class PodmanEndToEndTest {
                 "-Djava.io.tmpdir=" + Files.createDirectories(work.resolve("tmp")),
                 "-cp",
                 System.getProperty("java.class.path"),
-                "infobloxcni.daemon.DaemonMain",
-                "--grid-host",
-                "127.0.0.1",
-                "--wapi-port",
-                String.valueOf(grid.port()),
-                "--wapi-scheme",
-                "http",
-                "--wapi-username",
-                TestHost.USER,
-                "--socket-dir",
-                socketDir.toString(),
-                "--state-dir",
-                work.resolve("state").toString(),
+                "infobloxcni.daemon.DaemonMain"));
+        argv.addAll(TestHost.gridFlags(grid, socketDir, work.resolve("state"), HOST_ID));
+        argv.addAll(List.of(
                 "--cni-cache-dir",
                 CNI_RESULTS.toString(),
-                "--host-id",
-                HOST_ID,
                 "--pool-size",
                 String.valueOf(poolSize),
                 // A refill whose answer the kill lost is settled after two whole-call timeouts (no write can
@@ -812,7 +800,7 @@ class PodmanEndToEndTest {
                 "--wapi-read-timeout",
                 "2s",
                 "--log-level",
-                "INFO");
+                "INFO"));
         ProcessBuilder pb = new ProcessBuilder(argv)
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
                 .redirectErrorStream(true)

@@ -86,21 +86,8 @@ class SystemdIntegrationTest {
                     "-Djava.io.tmpdir=" + dir,
                     "-cp",
                     System.getProperty("java.class.path"),
-                    DaemonMain.class.getName(),
-                    "--grid-host",
-                    "127.0.0.1",
-                    "--wapi-port",
-                    String.valueOf(grid.port()),
-                    "--wapi-scheme",
-                    "http",
-                    "--wapi-username",
-                    TestHost.USER,
-                    "--socket-dir",
-                    socket.getParent().toString(),
-                    "--state-dir",
-                    dir.resolve("state").toString(),
-                    "--host-id",
-                    "host-sa"));
+                    DaemonMain.class.getName()));
+            command.addAll(TestHost.gridFlags(grid, socket.getParent(), dir.resolve("state"), "host-sa"));
             Process activator = new ProcessBuilder(command)
                     .redirectErrorStream(true)
                     .redirectOutput(dir.resolve("daemon.log").toFile())
@@ -139,21 +126,8 @@ class SystemdIntegrationTest {
                     "-Djava.io.tmpdir=" + dir,
                     "-cp",
                     System.getProperty("java.class.path"),
-                    DaemonMain.class.getName(),
-                    "--grid-host",
-                    "127.0.0.1",
-                    "--wapi-port",
-                    String.valueOf(grid.port()),
-                    "--wapi-scheme",
-                    "http",
-                    "--wapi-username",
-                    TestHost.USER,
-                    "--socket-dir",
-                    socket.getParent().toString(),
-                    "--state-dir",
-                    dir.resolve("state").toString(),
-                    "--host-id",
-                    "host-sa"));
+                    DaemonMain.class.getName()));
+            command.addAll(TestHost.gridFlags(grid, socket.getParent(), dir.resolve("state"), "host-sa"));
             Process activator = new ProcessBuilder(command)
                     .redirectErrorStream(true)
                     .redirectOutput(dir.resolve("daemon.log").toFile())

@@ -29,26 +29,14 @@ class SystemdNotifyTest {
             systemd.bind(AFUNIXSocketAddress.of(notify));
             systemd.setSoTimeout(20_000);
             String java = ProcessHandle.current().info().command().orElse("java");
-            ProcessBuilder pb = new ProcessBuilder(
-                            java,
-                            "-Djava.io.tmpdir=" + dir,
-                            "-cp",
-                            System.getProperty("java.class.path"),
-                            DaemonMain.class.getName(),
-                            "--grid-host",
-                            "127.0.0.1",
-                            "--wapi-port",
-                            String.valueOf(grid.port()),
-                            "--wapi-scheme",
-                            "http",
-                            "--wapi-username",
-                            TestHost.USER,
-                            "--socket-dir",
-                            dir.resolve("run").toString(),
-                            "--state-dir",
-                            dir.resolve("state").toString(),
-                            "--host-id",
-                            "notify-host")
+            List<String> argv = new ArrayList<>(List.of(
+                    java,
+                    "-Djava.io.tmpdir=" + dir,
+                    "-cp",
+                    System.getProperty("java.class.path"),
+                    DaemonMain.class.getName()));
+            argv.addAll(TestHost.gridFlags(grid, dir.resolve("run"), dir.resolve("state"), "notify-host"));
+            ProcessBuilder pb = new ProcessBuilder(argv)
                     .redirectErrorStream(true)
                     .redirectOutput(dir.resolve("daemon.log").toFile());
             pb.environment().put("WAPI_PASSWORD", TestHost.PASSWORD);

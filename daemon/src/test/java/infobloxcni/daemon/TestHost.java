@@ -305,6 +305,29 @@ public final class TestHost implements AutoCloseable {
      * v0.8.0, see ../shared/reference/wapi-facts.md), with the default --cluster-name; it wrote no comment.
      */
     /** The grid's fixed addresses whose {@code VM ID} is this container. */
+    /**
+     * The flags that point a daemon process at a simulator (over HTTP, as the test user; the
+     * password goes in {@code WAPI_PASSWORD}) and give it its own socket and state dirs: what
+     * every test that execs a daemon passes, before its own.
+     */
+    static List<String> gridFlags(WapiSimulator grid, Path socketDir, Path stateDir, String hostId) {
+        return List.of(
+                "--grid-host",
+                "127.0.0.1",
+                "--wapi-port",
+                String.valueOf(grid.port()),
+                "--wapi-scheme",
+                "http",
+                "--wapi-username",
+                USER,
+                "--socket-dir",
+                socketDir.toString(),
+                "--state-dir",
+                stateDir.toString(),
+                "--host-id",
+                hostId);
+    }
+
     public static List<Map<String, Object>> reservationsOf(WapiSimulator grid, String containerId) {
         return grid.objects("fixedaddress").stream()
                 .filter(f -> containerId.equals(ea(f, "VM ID")))

@@ -81,154 +81,108 @@ public record Attachment(
 
     /** Same record in another state (the daemon decides whether the transition is legal). */
     public Attachment withState(AttachmentState newState) {
-        return new Attachment(
-                key,
-                newState,
-                address,
-                prefixLength,
-                gateway,
-                ref,
-                networkView,
-                cidr,
-                mac,
-                created,
-                updated,
-                attempts,
-                lastError,
-                podName);
+        return with(d -> d.state = newState);
     }
 
     /** Records what the grid allocated. Does not change the state: chain {@code withState(ALLOCATED)}. */
     public Attachment withAllocation(
             String newAddress, int newPrefixLength, String newGateway, String newRef, String newCidr) {
-        return new Attachment(
-                key,
-                state,
-                newAddress,
-                newPrefixLength,
-                newGateway,
-                newRef,
-                networkView,
-                newCidr,
-                mac,
-                created,
-                updated,
-                attempts,
-                lastError,
-                podName);
+        return with(d -> {
+            d.address = newAddress;
+            d.prefixLength = newPrefixLength;
+            d.gateway = newGateway;
+            d.ref = newRef;
+            d.cidr = newCidr;
+        });
     }
 
     /** Sets (or with null clears) the last error. */
     public Attachment withError(String error) {
-        return new Attachment(
-                key,
-                state,
-                address,
-                prefixLength,
-                gateway,
-                ref,
-                networkView,
-                cidr,
-                mac,
-                created,
-                updated,
-                attempts,
-                error,
-                podName);
+        return with(d -> d.lastError = error);
     }
 
     /** One more attempt: attempts + 1. */
     public Attachment withAttempt() {
-        return new Attachment(
-                key,
-                state,
-                address,
-                prefixLength,
-                gateway,
-                ref,
-                networkView,
-                cidr,
-                mac,
-                created,
-                updated,
-                attempts + 1,
-                lastError,
-                podName);
+        return with(d -> d.attempts++);
     }
 
     /** Sets the grid object reference. */
     public Attachment withRef(String newRef) {
-        return new Attachment(
-                key,
-                state,
-                address,
-                prefixLength,
-                gateway,
-                newRef,
-                networkView,
-                cidr,
-                mac,
-                created,
-                updated,
-                attempts,
-                lastError,
-                podName);
+        return with(d -> d.ref = newRef);
     }
 
     /** Sets the MAC address. */
     public Attachment withMac(String newMac) {
-        return new Attachment(
-                key,
-                state,
-                address,
-                prefixLength,
-                gateway,
-                ref,
-                networkView,
-                cidr,
-                newMac,
-                created,
-                updated,
-                attempts,
-                lastError,
-                podName);
+        return with(d -> d.mac = newMac);
     }
 
     /** Sets the pod name (K8S_POD_NAME), which a reservation made later (from the pool) is tagged with. */
     public Attachment withPodName(String newPodName) {
-        return new Attachment(
-                key,
-                state,
-                address,
-                prefixLength,
-                gateway,
-                ref,
-                networkView,
-                cidr,
-                mac,
-                created,
-                updated,
-                attempts,
-                lastError,
-                newPodName);
+        return with(d -> d.podName = newPodName);
     }
 
-    /** Same record with an explicit {@code updated} time (the other withers use now). */
+    /** Same record with another {@code updated} time (the journal sets it, from its clock, on every write). */
     public Attachment withUpdated(Instant newUpdated) {
-        return new Attachment(
-                key,
-                state,
-                address,
-                prefixLength,
-                gateway,
-                ref,
-                networkView,
-                cidr,
-                mac,
-                created,
-                newUpdated,
-                attempts,
-                lastError,
-                podName);
+        return with(d -> d.updated = newUpdated);
+    }
+
+    /** A copy with the changes {@code change} makes to a draft of every field. */
+    private Attachment with(java.util.function.Consumer<Draft> change) {
+        Draft d = new Draft(this);
+        change.accept(d);
+        return d.build();
+    }
+
+    /** Every field, changeable: what the withers edit before the copy is built (and checked). */
+    private static final class Draft {
+        AttachmentKey key;
+        AttachmentState state;
+        String address;
+        int prefixLength;
+        String gateway;
+        String ref;
+        String networkView;
+        String cidr;
+        String mac;
+        Instant created;
+        Instant updated;
+        int attempts;
+        String lastError;
+        String podName;
+
+        Draft(Attachment a) {
+            key = a.key;
+            state = a.state;
+            address = a.address;
+            prefixLength = a.prefixLength;
+            gateway = a.gateway;
+            ref = a.ref;
+            networkView = a.networkView;
+            cidr = a.cidr;
+            mac = a.mac;
+            created = a.created;
+            updated = a.updated;
+            attempts = a.attempts;
+            lastError = a.lastError;
+            podName = a.podName;
+        }
+
+        Attachment build() {
+            return new Attachment(
+                    key,
+                    state,
+                    address,
+                    prefixLength,
+                    gateway,
+                    ref,
+                    networkView,
+                    cidr,
+                    mac,
+                    created,
+                    updated,
+                    attempts,
+                    lastError,
+                    podName);
+        }
     }
 }
