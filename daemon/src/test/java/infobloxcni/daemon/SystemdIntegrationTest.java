@@ -68,33 +68,43 @@ class SystemdIntegrationTest {
                 "systemd rates 4.9 or less OK; the unit scores " + exposure + " " + m.group(2) + ":\n" + out);
     }
 
+    /**
+     * {@code systemd-socket-activate} listening on the host's socket, as a .socket unit would, with
+     * the daemon (logging to daemon.log) as the program it starts on the first connection; returns
+     * once the socket exists.
+     */
+    private Process socketActivator(WapiSimulator grid, Path socket) throws Exception {
+        Files.createDirectories(socket.getParent());
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> command = new ArrayList<>(List.of(
+                "systemd-socket-activate",
+                "-l",
+                socket.toString(),
+                "-E",
+                "WAPI_PASSWORD=" + TestHost.PASSWORD,
+                java,
+                "-Djava.io.tmpdir=" + dir,
+                "-cp",
+                System.getProperty("java.class.path"),
+                DaemonMain.class.getName()));
+        command.addAll(TestHost.gridFlags(grid, socket.getParent(), dir.resolve("state"), "host-sa"));
+        Process activator = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("daemon.log").toFile())
+                .start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (!Files.exists(socket) && System.nanoTime() < deadline) Thread.sleep(50);
+        return activator;
+    }
+
     @Test
     void theDaemonServesTheSocketSystemdPasses() throws Exception {
         assumeTrue(new File("/usr/bin/systemd-socket-activate").canExecute(), "systemd-socket-activate not installed");
         try (WapiSimulator grid = TestHost.startGrid()) {
             TestHost host = new TestHost(grid, dir, "host-sa");
             Path socket = host.socket();
-            Files.createDirectories(socket.getParent());
-            String java = ProcessHandle.current().info().command().orElse("java");
-            List<String> command = new ArrayList<>(List.of(
-                    "systemd-socket-activate",
-                    "-l",
-                    socket.toString(),
-                    "-E",
-                    "WAPI_PASSWORD=" + TestHost.PASSWORD,
-                    java,
-                    "-Djava.io.tmpdir=" + dir,
-                    "-cp",
-                    System.getProperty("java.class.path"),
-                    DaemonMain.class.getName()));
-            command.addAll(TestHost.gridFlags(grid, socket.getParent(), dir.resolve("state"), "host-sa"));
-            Process activator = new ProcessBuilder(command)
-                    .redirectErrorStream(true)
-                    .redirectOutput(dir.resolve("daemon.log").toFile())
-                    .start();
+            Process activator = socketActivator(grid, socket);
             try {
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-                while (!Files.exists(socket) && System.nanoTime() < deadline) Thread.sleep(50);
                 // systemd-socket-activate starts the daemon on the first connection, as systemd would.
                 var add = host.call("ADD", "c1", "eth0", netconf("1.0.0", "net1", "\"subnet\":\"10.10.0.0/24\""));
                 String log = Files.readString(dir.resolve("daemon.log"));
@@ -114,27 +124,8 @@ class SystemdIntegrationTest {
         try (WapiSimulator grid = TestHost.startGrid()) {
             TestHost host = new TestHost(grid, dir, "host-sa");
             Path socket = host.socket();
-            Files.createDirectories(socket.getParent());
-            String java = ProcessHandle.current().info().command().orElse("java");
-            List<String> command = new ArrayList<>(List.of(
-                    "systemd-socket-activate",
-                    "-l",
-                    socket.toString(),
-                    "-E",
-                    "WAPI_PASSWORD=" + TestHost.PASSWORD,
-                    java,
-                    "-Djava.io.tmpdir=" + dir,
-                    "-cp",
-                    System.getProperty("java.class.path"),
-                    DaemonMain.class.getName()));
-            command.addAll(TestHost.gridFlags(grid, socket.getParent(), dir.resolve("state"), "host-sa"));
-            Process activator = new ProcessBuilder(command)
-                    .redirectErrorStream(true)
-                    .redirectOutput(dir.resolve("daemon.log").toFile())
-                    .start();
+            Process activator = socketActivator(grid, socket);
             try {
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-                while (!Files.exists(socket) && System.nanoTime() < deadline) Thread.sleep(50);
                 // as a .socket unit with SocketMode=0666 would leave it
                 Files.setPosixFilePermissions(socket, PosixFilePermissions.fromString("rw-rw-rw-"));
                 try {
