@@ -246,7 +246,9 @@ public final class BenchMain {
                         + histogram.lines().reduce((a, b) -> b).orElse(""));
         out.put("VM.metaspace basic", Procs.jcmd(cni.java, daemon.pid(), "VM.metaspace", "basic"));
         // only with -XX:NativeMemoryTracking=summary in INFOBLOX_CNI_DAEMON_JAVA_OPTS (it costs memory itself)
-        out.put("VM.native_memory summary", Procs.jcmd(cni.java, daemon.pid(), "VM.native_memory", "summary"));
+        if (daemon.commandLine().contains("NativeMemoryTracking")) {
+            out.put("VM.native_memory summary", Procs.jcmd(cni.java, daemon.pid(), "VM.native_memory", "summary"));
+        }
         return out;
     }
 

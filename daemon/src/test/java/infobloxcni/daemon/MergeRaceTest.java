@@ -36,11 +36,7 @@ class MergeRaceTest {
 
     @Test
     void aContainerReleasedWhileTheMergeSearchedIsNotAdoptedBack() throws Exception {
-        grid = WapiSimulator.builder()
-                .port(0)
-                .credentials(TestHost.USER, TestHost.PASSWORD)
-                .build()
-                .start();
+        grid = TestHost.startGrid();
         host = new TestHost(grid, dir, "host-a").start();
         assertTrue(host.call("ADD", "c1", "eth0", NET).ok());
         AttachmentKey c1 = new AttachmentKey("merge-net", "c1", "eth0");

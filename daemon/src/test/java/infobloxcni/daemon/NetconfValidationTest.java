@@ -114,49 +114,33 @@ class NetconfValidationTest extends GridAndDaemonTest {
     void theDaemonsOwnDefaultsAreCheckedTheSameWay() {
         DaemonConfig c = host.config();
         for (String view : List.of("", "::1/64", "v\nx", "x".repeat(65))) {
-            var e = assertThrows(
-                    IllegalArgumentException.class,
-                    () -> new DaemonConfig(
-                            c.wapi(),
-                            c.socketDir(),
-                            c.driverName(),
-                            c.socketPermissions(),
-                            null,
-                            c.stateDir(),
-                            c.cniCacheDir(),
-                            view,
-                            c.networkContainers(),
-                            24,
-                            c.clusterName(),
-                            c.cmpType(),
-                            c.hostId(),
-                            null,
-                            null,
-                            0,
-                            null));
+            var e = assertThrows(IllegalArgumentException.class, () -> withNetworks(c, view, c.networkContainers()));
             assertTrue(e.getMessage().contains("--network-view"), e.getMessage());
         }
-        var e = assertThrows(
-                IllegalArgumentException.class,
-                () -> new DaemonConfig(
-                        c.wapi(),
-                        c.socketDir(),
-                        c.driverName(),
-                        c.socketPermissions(),
-                        null,
-                        c.stateDir(),
-                        c.cniCacheDir(),
-                        "default",
-                        List.of("0.0.0.0/0"),
-                        24,
-                        c.clusterName(),
-                        c.cmpType(),
-                        c.hostId(),
-                        null,
-                        null,
-                        0,
-                        null));
+        var e = assertThrows(IllegalArgumentException.class, () -> withNetworks(c, "default", List.of("0.0.0.0/0")));
         assertTrue(e.getMessage().contains("--network-container"), e.getMessage());
+    }
+
+    /** The host's configuration with another default view and network containers (validated on construction). */
+    private static DaemonConfig withNetworks(DaemonConfig c, String view, List<String> containers) {
+        return new DaemonConfig(
+                c.wapi(),
+                c.socketDir(),
+                c.driverName(),
+                c.socketPermissions(),
+                null,
+                c.stateDir(),
+                c.cniCacheDir(),
+                view,
+                containers,
+                24,
+                c.clusterName(),
+                c.cmpType(),
+                c.hostId(),
+                null,
+                null,
+                0,
+                null);
     }
 
     private static Map<String, String> env(String name, String value, String cniArgs) {

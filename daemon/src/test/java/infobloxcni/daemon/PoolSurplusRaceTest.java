@@ -89,11 +89,7 @@ class PoolSurplusRaceTest {
 
     @Test
     void aPoolAddressReleasedWhileALostRefillIsSettledIsNotTakenBackIntoThePool() throws Exception {
-        grid = WapiSimulator.builder()
-                .port(0)
-                .credentials(TestHost.USER, TestHost.PASSWORD)
-                .build()
-                .start();
+        grid = TestHost.startGrid();
         host = new TestHost(grid, dir, "host-a").start();
         assertTrue(host.call("ADD", "c0", "eth0", NET).ok());
         AddressPool pool = host.daemon().ipam().pool();

@@ -50,19 +50,7 @@ class RestartAndDamageTest extends GridAndDaemonTest {
 
     /** A reservation as an earlier run of this host would have made it, answer lost. */
     private String reserveBehindTheDaemonsBack(String containerId, String ip) {
-        return grid.createObject(
-                "fixedaddress",
-                Map.of(
-                        "ipv4addr",
-                        ip,
-                        "network_view",
-                        "default",
-                        "mac",
-                        "00:00:00:00:00:00",
-                        "comment",
-                        "infoblox-cni host=host-a net=net1 if=eth0",
-                        "extattrs",
-                        Map.of("VM ID", Map.of("value", containerId))));
+        return TestHost.reserveBehindTheDaemonsBack(grid, "host-a", containerId, ip);
     }
 
     @Test

@@ -310,7 +310,7 @@ public final class TestHost implements AutoCloseable {
      * password goes in {@code WAPI_PASSWORD}) and give it its own socket and state dirs: what
      * every test that execs a daemon passes, before its own.
      */
-    static List<String> gridFlags(WapiSimulator grid, Path socketDir, Path stateDir, String hostId) {
+    public static List<String> gridFlags(WapiSimulator grid, Path socketDir, Path stateDir, String hostId) {
         return List.of(
                 "--grid-host",
                 "127.0.0.1",
@@ -326,6 +326,26 @@ public final class TestHost implements AutoCloseable {
                 stateDir.toString(),
                 "--host-id",
                 hostId);
+    }
+
+    /**
+     * A reservation as an earlier run of this driver on {@code hostId} made it for a container on
+     * network net1, eth0 (its answer lost, or its record since lost): the object's ref.
+     */
+    public static String reserveBehindTheDaemonsBack(WapiSimulator grid, String hostId, String containerId, String ip) {
+        return grid.createObject(
+                "fixedaddress",
+                Map.of(
+                        "ipv4addr",
+                        ip,
+                        "network_view",
+                        "default",
+                        "mac",
+                        "00:00:00:00:00:00",
+                        "comment",
+                        "infoblox-cni host=" + hostId + " net=net1 if=eth0",
+                        "extattrs",
+                        Map.of("VM ID", Map.of("value", containerId))));
     }
 
     public static List<Map<String, Object>> reservationsOf(WapiSimulator grid, String containerId) {

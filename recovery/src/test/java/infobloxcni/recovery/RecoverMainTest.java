@@ -19,6 +19,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -35,23 +36,8 @@ class RecoverMainTest extends GridAndDaemonTest {
 
     private Run recover(String... extra) {
         var config = host.config();
-        List<String> args = new ArrayList<>(List.of(
-                "--grid-host",
-                "127.0.0.1",
-                "--wapi-port",
-                String.valueOf(config.wapi().port()),
-                "--wapi-scheme",
-                "http",
-                "--wapi-username",
-                TestHost.USER,
-                "--socket-dir",
-                config.socketDir().toString(),
-                "--state-dir",
-                config.stateDir().toString(),
-                "--cni-cache-dir",
-                dir.resolve("no-cache").toString(),
-                "--host-id",
-                "host-a"));
+        List<String> args = new ArrayList<>(TestHost.gridFlags(grid, config.socketDir(), config.stateDir(), "host-a"));
+        args.addAll(List.of("--cni-cache-dir", dir.resolve("no-cache").toString()));
         args.addAll(List.of(extra));
         ByteArrayOutputStream buffer = new ByteArrayOutputStream();
         int exit = new CommandLine(new RecoverMain(
@@ -62,19 +48,7 @@ class RecoverMainTest extends GridAndDaemonTest {
     }
 
     private String reserve(String containerId, String ip, String hostId) {
-        return grid.createObject(
-                "fixedaddress",
-                Map.of(
-                        "ipv4addr",
-                        ip,
-                        "network_view",
-                        "default",
-                        "mac",
-                        "00:00:00:00:00:00",
-                        "comment",
-                        "infoblox-cni host=" + hostId + " net=net1 if=eth0",
-                        "extattrs",
-                        Map.of("VM ID", Map.of("value", containerId))));
+        return TestHost.reserveBehindTheDaemonsBack(grid, hostId, containerId, ip);
     }
 
     /** One of every problem: the state a crash, an outage and a lost journal could leave behind. */
@@ -286,25 +260,14 @@ class RecoverMainTest extends GridAndDaemonTest {
                         new PrintStream(out, true, StandardCharsets.UTF_8),
                         new PrintStream(err, true, StandardCharsets.UTF_8),
                         Map.of()))
-                .execute(
-                        "--grid-host",
-                        "127.0.0.1",
-                        "--wapi-port",
-                        String.valueOf(config.wapi().port()),
-                        "--wapi-scheme",
-                        "http",
-                        "--wapi-username",
-                        TestHost.USER,
-                        "--wapi-password",
-                        TestHost.PASSWORD,
-                        "--socket-dir",
-                        config.socketDir().toString(),
-                        "--state-dir",
-                        config.stateDir().toString(),
-                        "--cni-cache-dir",
-                        dir.resolve("no-cache").toString(),
-                        "--host-id",
-                        "host-a");
+                .execute(Stream.concat(
+                                TestHost.gridFlags(grid, config.socketDir(), config.stateDir(), "host-a").stream(),
+                                Stream.of(
+                                        "--wapi-password",
+                                        TestHost.PASSWORD,
+                                        "--cni-cache-dir",
+                                        dir.resolve("no-cache").toString()))
+                        .toArray(String[]::new));
         String warnings = err.toString(StandardCharsets.UTF_8);
         assertEquals(0, exit, out + warnings);
         assertTrue(warnings.contains("--wapi-password is visible to every user in ps"), warnings);
