@@ -123,17 +123,8 @@ class IpamFlowsTest extends GridAndDaemonTest {
     void podNameAndMacAreRecorded() {
         String conf = netconf("1.0.0", "net1", "\"subnet\":\"10.10.0.0/24\"")
                 .replace("}}", "},\"runtimeConfig\":{\"mac\":\"AA:BB:CC:00:11:22\"}}");
-        Map<String, String> env = Map.of(
-                "CNI_COMMAND",
-                "ADD",
-                "CNI_CONTAINERID",
-                "c1",
-                "CNI_IFNAME",
-                "eth0",
-                "CNI_NETNS",
-                "/nonexistent",
-                "CNI_ARGS",
-                "IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=web-0");
+        Map<String, String> env = TestHost.env("ADD", "c1", "eth0");
+        env.put("CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=web-0");
         assertTrue(host.send(env, conf).ok());
         var r = reservationsOf("c1").getFirst();
         assertEquals("aa:bb:cc:00:11:22", r.get("mac"));

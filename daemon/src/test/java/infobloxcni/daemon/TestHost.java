@@ -204,13 +204,18 @@ public final class TestHost implements AutoCloseable {
 
     /** A CNI call as the plugin would forward it. */
     public Answer call(String command, String containerId, String ifName, String netconf) {
+        return send(env(command, containerId, ifName), netconf);
+    }
+
+    /** The CNI_* variables a runtime sets for a call, in a map the caller may add to (CNI_ARGS, say). */
+    public static Map<String, String> env(String command, String containerId, String ifName) {
         Map<String, String> env = new LinkedHashMap<>();
         env.put("CNI_COMMAND", command);
         if (containerId != null) env.put("CNI_CONTAINERID", containerId);
         if (ifName != null) env.put("CNI_IFNAME", ifName);
         env.put("CNI_NETNS", "/var/run/netns/does-not-exist");
         env.put("CNI_PATH", "/opt/cni/bin");
-        return send(env, netconf);
+        return env;
     }
 
     public Answer send(Map<String, String> env, String stdin) {

@@ -97,17 +97,8 @@ class WarmPoolTest {
         assertTrue(first.ok(), first.toString());
         await("the pool fills to the netconf's 4", () -> free() == 4);
         assertEquals(4, poolEntries().size());
-        Map<String, String> env = Map.of(
-                "CNI_COMMAND",
-                "ADD",
-                "CNI_CONTAINERID",
-                "c1",
-                "CNI_IFNAME",
-                "eth0",
-                "CNI_NETNS",
-                "/nonexistent",
-                "CNI_ARGS",
-                "IgnoreUnknown=1;K8S_POD_NAME=web-1");
+        Map<String, String> env = TestHost.env("ADD", "c1", "eth0");
+        env.put("CNI_ARGS", "IgnoreUnknown=1;K8S_POD_NAME=web-1");
         String fromPool = poolEntries().stream()
                 .map(f -> String.valueOf(f.get("ipv4addr")))
                 .min((a, b) -> Long.compare(Ipv4Subnet.parseAddress(a), Ipv4Subnet.parseAddress(b)))
