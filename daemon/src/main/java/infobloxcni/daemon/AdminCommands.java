@@ -100,6 +100,18 @@ final class AdminCommands {
                                         .nextTry(a.key())
                                         .map(Instant::toString)
                                         .orElse("now")));
+        // Addresses answered from the pool while the grid was down that the grid has since given to
+        // someone else: the documented outage trade-off, for a person to act on.
+        ArrayNode conflicts = out.putArray("conflicts");
+        for (Attachment a : Ipam.conflicts(records)) {
+            conflicts
+                    .addObject()
+                    .put("network", a.key().network())
+                    .put("containerId", a.key().containerId())
+                    .put("ifName", a.key().ifName())
+                    .put("address", a.address())
+                    .put("detail", a.lastError().substring(Settler.CONFLICT.length()));
+        }
         ObjectNode pools = out.putObject("pools");
         ipam.pool()
                 .levels()

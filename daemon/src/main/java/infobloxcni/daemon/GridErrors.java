@@ -7,6 +7,19 @@ import infobloxcni.wire.CniError;
 final class GridErrors {
     private GridErrors() {}
 
+    /**
+     * Whether the grid refused because the network (or its view) is not there: a {@code NotFound}
+     * ("Cannot find network 10.0.0.0/24 in network view v" for {@code func:nextavailableip}), or
+     * the refusal of an address in no network ("Cannot find network for address ..."). The
+     * daemon then makes sure of the network again; it is never "someone took the address".
+     */
+    static boolean networkGone(WapiException e) {
+        return e instanceof WapiException.NotFound
+                || e instanceof WapiException.Rejected
+                        && e.gridText() != null
+                        && e.gridText().contains("Cannot find network");
+    }
+
     static CniError toCni(WapiException e, String doing) {
         String what = "grid " + doing + ": ";
         return switch (e) {

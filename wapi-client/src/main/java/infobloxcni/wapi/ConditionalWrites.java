@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.util.List;
 import java.util.Map;
@@ -88,6 +87,12 @@ final class ConditionalWrites {
             } catch (WapiClient.RetryableFailure broken) {
                 if (look == LOOKS) throw broken.failure;
                 // the connection broke: look again before writing again
+            } catch (WapiException.Transient unknown) {
+                // a 5xx after the write was sent: it may have been applied; look again (a timeout is
+                // not looked past: a grid that did not answer in time would keep the look waiting too)
+                if (!unknown.mayHaveBeenApplied()
+                        || unknown.getCause() instanceof InterruptedIOException
+                        || look == LOOKS) throw unknown;
             }
         }
         throw new WapiException.Transient(
@@ -115,6 +120,7 @@ final class ConditionalWrites {
                 .put("ipv4addr", ipv4addr)
                 .put("network_view", view)
                 .put("comment", claim.comment());
+        if (claim.network() != null) filter.put("network", claim.network());
         for (Map.Entry<String, String> ea : claim.extattrs().entrySet()) filter.put("*" + ea.getKey(), ea.getValue());
         get.putObject("assign_state").put(STATE, "_ref");
         get.put("discard", true);
@@ -157,8 +163,9 @@ final class ConditionalWrites {
         } catch (WapiClient.RetryableFailure neverSent) {
             return null; // the look that follows tells whether the grid is there at all
         } catch (WapiException.Transient lost) {
-            if (lost.getCause() instanceof IOException && !(lost.getCause() instanceof InterruptedIOException))
-                return null;
+            // A 5xx or a broken connection after sending: applied or not, the look that follows tells.
+            // A timeout is not looked past: the grid did not answer in time, so a look would wait as long.
+            if (lost.mayHaveBeenApplied() && !(lost.getCause() instanceof InterruptedIOException)) return null;
             throw lost;
         }
     }

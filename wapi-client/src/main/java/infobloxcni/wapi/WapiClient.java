@@ -91,7 +91,7 @@ public final class WapiClient implements AutoCloseable {
     private static final long IDLE_BEFORE_FRESH_POST_NANOS = TimeUnit.SECONDS.toNanos(2);
 
     public WapiClient(WapiConfig config) {
-        this(config, GridHealth.Settings.DEFAULTS);
+        this(config, GridHealth.Settings.forTimeouts(config.readTimeout(), config.callTimeout()));
     }
 
     public WapiClient(WapiConfig config, GridHealth.Settings healthSettings) {
@@ -560,11 +560,11 @@ public final class WapiClient implements AutoCloseable {
                 .header("Accept", "application/json")
                 .build();
         Call call = http().newCall(request);
-        call.timeout()
-                .timeout(
-                        Math.min(
-                                probe ? probeTimeoutNanos : config.callTimeout().toNanos(), left),
-                        TimeUnit.NANOSECONDS);
+        long ownTimeout = probe ? probeTimeoutNanos : config.callTimeout().toNanos();
+        // Cut short by the request's own deadline, a call that ends unanswered says nothing about
+        // the grid: a grid is down only when it leaves a call unanswered for the call's whole timeout.
+        boolean cutByDeadline = left < ownTimeout;
+        call.timeout().timeout(Math.min(ownTimeout, left), TimeUnit.NANOSECONDS);
         try (Response response = call.execute()) {
             String text = response.body() == null ? "" : response.body().string();
             lastAnswerNanos = System.nanoTime();
@@ -575,7 +575,8 @@ public final class WapiClient implements AutoCloseable {
                     response.code(),
                     String.valueOf((System.nanoTime() - started) / 1_000_000));
             tell(method, url, WapiCall.outcomeOf(response.code()), response.code(), started);
-            boolean gridFailed = response.code() >= 500 || response.code() == 408 || response.code() == 429;
+            // a 4xx (408 and 429 included) is an answer: only a 5xx counts against the grid
+            boolean gridFailed = response.code() >= 500;
             if (gridFailed) ticket.failed(new IOException(what + " -> HTTP " + response.code()));
             else ticket.answered();
             if (!response.isSuccessful()) {
@@ -592,7 +593,14 @@ public final class WapiClient implements AutoCloseable {
             }
         } catch (IOException e) {
             tell(method, url, WapiCall.Outcome.UNREACHABLE, 0, started);
-            ticket.failed(e);
+            if (cutByDeadline && isCallTimeout(e)) {
+                ticket.abandoned();
+                health.suspect(); // the probe, with the grid's whole call timeout, tells whether it answers
+            } else if (e instanceof InterruptedIOException && !probe) {
+                ticket.unanswered(e); // silent for as long as the grid may take: down
+            } else {
+                ticket.failed(e);
+            }
             // One broken connection usually means the others in the pool are broken too (grid
             // restarted, load balancer flushed): start the next call on fresh ones.
             evictConnections();
@@ -607,6 +615,11 @@ public final class WapiClient implements AutoCloseable {
             if (safeToRepeat) throw new RetryableFailure(failure);
             throw failure;
         }
+    }
+
+    /** okhttp's whole-call timeout (not a connect or read timeout, which are the grid's own silence). */
+    private static boolean isCallTimeout(IOException e) {
+        return e instanceof InterruptedIOException && !(e instanceof java.net.SocketTimeoutException);
     }
 
     private static WapiException.Transient ioFailure(String method, String what, IOException e, boolean sent) {
@@ -653,10 +666,16 @@ public final class WapiClient implements AutoCloseable {
             return new WapiException.NotFound(message, status, code, text);
         if (NETWORK_FULL.matcher(text).find()) return new WapiException.NetworkFull(message, status, code, text);
         if (code != null && code.contains("Conflict")) return new WapiException.Conflict(message, status, code, text);
-        if (status >= 500 || status == 408 || status == 429) {
-            // The grid answered but failed: a write may or may not have been committed.
-            return new WapiException.Transient(
-                    message, status, code, text, !method.equals("GET") && status != 503 && status != 429, null);
+        if (status >= 500) {
+            // The grid (or the balancer or proxy in front of it) answered but failed. A 502, 503 or
+            // 504 may come after the grid committed the write: from a balancer whose upstream
+            // answered too late, or from a grid under load. So a write may or may not have been
+            // applied, whatever the status says: the caller looks before it writes again.
+            return new WapiException.Transient(message, status, code, text, !method.equals("GET"), null);
+        }
+        if (status == 408 || status == 429) {
+            // A 4xx is a refusal before the work: "try later", nothing applied.
+            return new WapiException.Transient(message, status, code, text, false, null);
         }
         return new WapiException.Rejected(message, status, code, text);
     }
