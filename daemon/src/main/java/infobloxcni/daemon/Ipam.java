@@ -137,7 +137,28 @@ public final class Ipam {
                 if (fromPool.isPresent()) return fromPool.get();
                 if (down()) throw downAndNoPool(network);
             }
-            return reserve(conf, network, request, known);
+            try {
+                return reserve(conf, network, request, known);
+            } catch (NetworkGone gone) {
+                // Deleted on the grid behind our back: made sure of again (created anew, the addresses this host's
+                // records hold in it reserved again first), then one more try.
+                networks.forget(network);
+                try {
+                    return reserve(conf, network, request, journal.get(key).orElse(null));
+                } catch (NetworkGone again) {
+                    throw again.answer;
+                }
+            }
+        }
+    }
+
+    /** The grid refused a reservation because the network is not there (any more). */
+    private static final class NetworkGone extends Exception {
+        final CniError answer;
+
+        NetworkGone(CniError answer) {
+            super(answer.getMessage(), null, false, false);
+            this.answer = answer;
         }
     }
 
@@ -275,7 +296,7 @@ public final class Ipam {
      * the intent and looks at once.
      */
     private Added reserve(NetConf conf, NetworkRequest network, CniRequest request, Attachment unknown)
-            throws CniError {
+            throws CniError, NetworkGone {
         ReadyNetwork ready = networks.ensure(network);
         String cidr = ready.subnet().toString();
         AttachmentKey key = keyOf(request);
@@ -302,10 +323,10 @@ public final class Ipam {
             reservation = lookQuietly(journal.get(key).orElseThrow());
             if (reservation == null) throw GridErrors.toCni(lost, "reserving an address");
         } catch (WapiException refused) {
-            // Most often the network (or view) was removed on the grid behind our back: make sure of it next time.
-            if (GridErrors.networkGone(refused)) networks.forget(network);
             forgetIntent(intent);
-            throw GridErrors.toCni(refused, "reserving an address in " + cidr);
+            CniError answer = GridErrors.toCni(refused, "reserving an address in " + cidr);
+            if (GridErrors.networkGone(refused)) throw new NetworkGone(answer);
+            throw answer;
         }
 
         // the subnet is known here: no need to trust the answer's network field

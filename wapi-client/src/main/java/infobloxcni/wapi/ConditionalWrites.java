@@ -61,9 +61,11 @@ final class ConditionalWrites {
         if (seen != null && !(ipv4addr.equals(seen.ipv4addr()) && view.equals(seen.networkView()))) {
             throw new IllegalArgumentException("seen " + seen.ref() + " is not at " + ipv4addr + " in " + view);
         }
+        boolean oneStepTried = false;
         if (seen == null) {
             VerifiedWrite done = inOneStep(view, ipv4addr, claims.getFirst(), write);
             if (done != null) return done;
+            oneStepTried = oneStepFor(claims.getFirst());
         }
         for (int look = 1; look <= LOOKS; look++) {
             FixedAddress holder = look == 1 && seen != null
@@ -75,10 +77,14 @@ final class ConditionalWrites {
                     claims.stream().filter(c -> c.matches(holder)).findFirst().orElse(null);
             if (claim == null) return VerifiedWrite.heldBy(holder);
             try {
-                if (oneStepFor(claim)) {
+                // One step only once: when the grid refused it although the look shows the claim holds,
+                // the refusal was of the write itself (an EA the grid lacks, say), and the plain write
+                // below gets the grid's own words for it.
+                if (!oneStepTried && oneStepFor(claim)) {
+                    oneStepTried = true;
                     VerifiedWrite done = inOneStep(view, ipv4addr, claim, write);
                     if (done != null) return done;
-                    continue; // it matched a moment ago and not now: look again
+                    continue; // refused, or it matched a moment ago and not now: look again
                 }
                 JsonNode result = wapi.executeOnce(write.method(), url(holder.ref(), write), write.body());
                 return VerifiedWrite.written(result.isObject() ? WapiClient.toFixedAddress(result) : holder);
