@@ -24,11 +24,30 @@ import java.util.Locale;
 final class GridRefs {
     private GridRefs() {}
 
+    /**
+     * Where an object stands in the order a grid lists search results in: by key (view, then
+     * address, then prefix), not by age; the creation number only breaks ties (views, EA
+     * definitions). A value, so a page cursor can keep it after the object is gone.
+     */
+    record SortKey(int view, long address, int prefix, long seq) implements Comparable<SortKey> {
+        private static final Comparator<SortKey> ORDER = Comparator.comparingInt(SortKey::view)
+                .thenComparingLong(SortKey::address)
+                .thenComparingInt(SortKey::prefix)
+                .thenComparingLong(SortKey::seq);
+
+        @Override
+        public int compareTo(SortKey o) {
+            return ORDER.compare(this, o);
+        }
+    }
+
+    static SortKey sortKey(GridObject o) {
+        return new SortKey(
+                o.viewIndex, o.cidr != null ? o.cidr.base() : o.ip, o.cidr != null ? o.cidr.prefix() : 0, o.seq);
+    }
+
     /** The order a grid lists search results in: by key (view, then address), not by age. */
-    static final Comparator<GridObject> KEY_ORDER = Comparator.comparingInt((GridObject o) -> o.viewIndex)
-            .thenComparingLong(o -> o.cidr != null ? o.cidr.base() : o.ip)
-            .thenComparingInt(o -> o.cidr != null ? o.cidr.prefix() : 0)
-            .thenComparingLong(o -> o.seq);
+    static final Comparator<GridObject> KEY_ORDER = Comparator.comparing(GridRefs::sortKey);
 
     /** The opaque part: base64 (unpadded) of the internal key. */
     static String opaqueId(GridObject o) {
