@@ -42,12 +42,31 @@ final class GridRefs {
     }
 
     static SortKey sortKey(GridObject o) {
-        return new SortKey(
-                o.viewIndex, o.cidr != null ? o.cidr.base() : o.ip, o.cidr != null ? o.cidr.prefix() : 0, o.seq);
+        return new SortKey(o.viewIndex, address(o), prefix(o), o.seq);
     }
 
-    /** The order a grid lists search results in: by key (view, then address), not by age. */
-    static final Comparator<GridObject> KEY_ORDER = Comparator.comparing(GridRefs::sortKey);
+    private static long address(GridObject o) {
+        return o.cidr != null ? o.cidr.base() : o.ip;
+    }
+
+    private static int prefix(GridObject o) {
+        return o.cidr != null ? o.cidr.prefix() : 0;
+    }
+
+    /** The order a grid lists search results in: by key (view, then address), not by age; the same as {@link SortKey}'s. */
+    static final Comparator<GridObject> KEY_ORDER = Comparator.comparingInt((GridObject o) -> o.viewIndex)
+            .thenComparingLong(GridRefs::address)
+            .thenComparingInt(GridRefs::prefix)
+            .thenComparingLong(o -> o.seq);
+
+    /** Whether {@code o} comes after {@code k} in key order (allocation-free: it runs once per object per page). */
+    static boolean after(GridObject o, SortKey k) {
+        int c = Integer.compare(o.viewIndex, k.view());
+        if (c == 0) c = Long.compare(address(o), k.address());
+        if (c == 0) c = Integer.compare(prefix(o), k.prefix());
+        if (c == 0) c = Long.compare(o.seq, k.seq());
+        return c > 0;
+    }
 
     /** The opaque part: base64 (unpadded) of the internal key. */
     static String opaqueId(GridObject o) {

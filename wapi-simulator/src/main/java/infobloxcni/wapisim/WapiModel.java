@@ -100,7 +100,7 @@ final class WapiModel {
             PriorityQueue<GridObject> window = new PriorityQueue<>(GridRefs.KEY_ORDER.reversed());
             int matched = 0;
             for (GridObject o : conditions.matching(type, conds)) {
-                if (after != null && GridRefs.sortKey(o).compareTo(after) <= 0) continue;
+                if (after != null && !GridRefs.after(o, after)) continue;
                 matched++;
                 window.add(o);
                 if (window.size() > max) window.poll();
