@@ -16,14 +16,15 @@ import java.util.function.Consumer;
  *   <li>{@link #latency(Duration) latency} is slept;</li>
  *   <li>a pending {@link #dropBeforeApplyingNext(int) drop-before} closes the connection (TCP reset),
  *       nothing applied;</li>
- *   <li>a pending {@link #failNext(int, int, String, String) failure} answers the WAPI error, nothing
- *       applied;</li>
+ *   <li>a pending {@link #failNext(int, int, String, String) failure} answers the WAPI error (or, in
+ *       the {@link #failNext(int, int, String) gateway form}, a proxy's HTML page), nothing applied;</li>
  *   <li>the call is authenticated and carried out;</li>
  *   <li>a pending {@link #dropAfterApplyingNext(int, String) drop-after} for the call's method discards
  *       the answer and resets the connection: the change is applied but the client never learns it;</li>
  *   <li>a pending {@link #failAfterApplyingNext(int, int, String, String, String) fail-after} replaces the
- *       answer with a WAPI error: the change is applied, the client is told it failed (a grid that
- *       commits, then times out towards its proxy, answers like this).</li>
+ *       answer with a WAPI error, or in the {@link #failAfterApplyingNext(int, int, String) gateway form}
+ *       with a proxy's 502/503/504 page: the change is applied, the client is told it failed (a grid
+ *       that commits while the proxy in front of it gives up answers like this).</li>
  * </ol>
  * Every method may be called from any thread; each returns this object for chaining.
  */
