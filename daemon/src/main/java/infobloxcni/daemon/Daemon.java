@@ -116,9 +116,8 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
-    private Daemon(DaemonConfig config, boolean withMetrics) {
+    private Daemon(DaemonConfig config, boolean withMetrics, Clock clock) {
         this.config = config;
-        Clock clock = Clock.systemUTC();
         this.journal = JournalGuard.open(config.journalDir(), JOURNAL_OPEN_TIMEOUT, clock);
         this.wapi = new WapiClient(config.wapi());
         Parts parts = Parts.wire(config, wapi, journal, clock, clock.instant());
@@ -151,9 +150,14 @@ public final class Daemon implements AutoCloseable {
      * {@code http://<address>/metrics} (port 0: a free one, see {@link #metricsAddress()}).
      */
     public static Daemon start(DaemonConfig config, InetSocketAddress metricsAddress) throws IOException {
+        return start(config, metricsAddress, Clock.systemUTC());
+    }
+
+    /** As {@link #start(DaemonConfig, InetSocketAddress)}, on a clock of the caller's (tests move it on). */
+    static Daemon start(DaemonConfig config, InetSocketAddress metricsAddress, Clock clock) throws IOException {
         PrivateDirs.ensure(
                 config.stateDir(), PrivateDirs.PRIVATE, "--state-dir"); // before the journal is created in it
-        Daemon daemon = new Daemon(config, metricsAddress != null);
+        Daemon daemon = new Daemon(config, metricsAddress != null, clock);
         try {
             daemon.socket.start();
             if (metricsAddress != null) {

@@ -35,6 +35,7 @@ public final class TestHost implements AutoCloseable {
     private Daemon daemon;
     private int poolSize;
     private DaemonConfig.VerbBounds bounds;
+    private java.time.Clock clock = java.time.Clock.systemUTC();
 
     public TestHost(WapiSimulator grid, Path dir, String hostId) {
         this.grid = grid;
@@ -93,6 +94,12 @@ public final class TestHost implements AutoCloseable {
         return this;
     }
 
+    /** The daemon's clock (the system's unless set: a test that must see time pass moves its own on). */
+    public TestHost clock(java.time.Clock daemonClock) {
+        this.clock = daemonClock;
+        return this;
+    }
+
     /** How long each verb may wait on the grid (the daemon's defaults unless set). */
     public TestHost bounds(DaemonConfig.VerbBounds verbBounds) {
         this.bounds = verbBounds;
@@ -133,7 +140,7 @@ public final class TestHost implements AutoCloseable {
 
     /** As {@link #start(DaemonConfig)}, with Prometheus metrics served at {@code metrics} (port 0: a free one). */
     public TestHost start(DaemonConfig config, java.net.InetSocketAddress metrics) throws IOException {
-        daemon = Daemon.start(config, metrics);
+        daemon = Daemon.start(config, metrics, clock);
         try {
             daemon.awaitStartupChecks(Duration.ofSeconds(10));
         } catch (InterruptedException e) {

@@ -59,7 +59,10 @@ public final class WapiClient implements AutoCloseable {
     private static final Pattern REF =
             Pattern.compile("([a-z][a-z0-9:_]*)/([A-Za-z0-9+/=_-]+)(?::(.*))?", Pattern.DOTALL);
 
-    static final int MAX_RESULTS = 100_000;
+    /** Results per page of a search (the largest page size clients are known to use with grids). */
+    static final int PAGE_SIZE = 1000;
+    /** A search is never followed beyond this many pages: a grid that keeps answering pages is broken. */
+    static final int MAX_PAGES = 1000;
 
     static final String FIXED_ADDRESS_FIELDS = "ipv4addr,mac,name,comment,network,network_view,match_client,extattrs";
     static final String NETWORK_FIELDS = "network,network_view,extattrs";
@@ -442,18 +445,41 @@ public final class WapiClient implements AutoCloseable {
 
     // ---------------------------------------------------------------- plumbing
 
+    /**
+     * A search, every result of it, page by page: without paging a grid refuses more than 1000
+     * results ("Result set too large (> 1000)"), and a positive {@code _max_results} truncates
+     * silently, so a host with more reservations than any fixed limit would lose some from view.
+     * Each page is one call ({@code _paging=1&_return_as_object=1&_max_results=}{@value #PAGE_SIZE},
+     * then {@code _page_id}); the pages of one search run under the caller's deadline.
+     */
     private List<JsonNode> get(String type, Map<String, String> query, String returnFields) {
-        HttpUrl.Builder url = base.newBuilder().addPathSegment(type);
-        query.forEach(url::addQueryParameter);
-        url.addQueryParameter("_return_fields", returnFields);
-        // A grid answers an error past 1000 results unless told otherwise; a busy host can hold more.
-        url.addQueryParameter("_max_results", String.valueOf(MAX_RESULTS));
-        JsonNode result = execute("GET", url.build(), null);
-        if (!result.isArray())
-            throw malformed("GET", type, "expected a JSON array, got " + result.getNodeType(), false);
+        HttpUrl.Builder first = base.newBuilder().addPathSegment(type);
+        query.forEach(first::addQueryParameter);
+        first.addQueryParameter("_return_fields", returnFields);
+        first.addQueryParameter("_paging", "1");
+        first.addQueryParameter("_return_as_object", "1");
+        first.addQueryParameter("_max_results", String.valueOf(PAGE_SIZE));
         List<JsonNode> out = new ArrayList<>();
-        result.forEach(out::add);
-        return out;
+        HttpUrl url = first.build();
+        for (int page = 1; ; page++) {
+            JsonNode answer = execute("GET", url, null);
+            if (answer.isArray()) { // a server that ignores _return_as_object answers the plain list: all of it
+                answer.forEach(out::add);
+                return out;
+            }
+            JsonNode result = answer.path("result");
+            if (!answer.isObject() || !result.isArray())
+                throw malformed("GET", type, "expected {\"result\": [...]}, got " + answer.getNodeType(), false);
+            result.forEach(out::add);
+            JsonNode next = answer.get("next_page_id");
+            if (next == null || next.isNull() || next.asText().isEmpty()) return out;
+            if (page >= MAX_PAGES)
+                throw malformed("GET", type, "more than " + MAX_PAGES + " pages of " + PAGE_SIZE + " results", false);
+            url = base.newBuilder()
+                    .addPathSegment(type)
+                    .addQueryParameter("_page_id", next.asText())
+                    .build();
+        }
     }
 
     private JsonNode create(String type, ObjectNode body, String returnFields) {

@@ -602,6 +602,38 @@ class WapiClientSimulatorTest {
         assertTrue(accepted >= 1 && accepted <= 2, "20 calls over " + accepted + " connections");
     }
 
+    // ------------------------------------------------------------------ searches
+
+    /**
+     * Issue 15: searches passed {@code _max_results=100000} and no paging, so beyond 100,000
+     * results a grid truncates them silently (and past 1000 without it refuses). A search now
+     * pages: every result comes back, in pages of 1000.
+     */
+    @Test
+    void aSearchReturnsEveryResultPageByPageBeyondAnyFixedLimit() {
+        sim.createObject("networkview", Map.of("name", VIEW));
+        sim.createObject("network", Map.of("network", "10.128.0.0/15", "network_view", VIEW));
+        int count = 100_001;
+        for (int i = 0; i < count; i++) {
+            sim.createObject(
+                    "fixedaddress",
+                    Map.of(
+                            "ipv4addr",
+                            "10." + (128 + i / 62_500) + "." + (i / 250 % 250) + "." + (1 + i % 250),
+                            "network_view",
+                            VIEW,
+                            "mac",
+                            "00:00:00:00:00:00",
+                            "comment",
+                            "many"));
+        }
+        sim.resetCounters();
+        List<FixedAddress> all = client.findFixedAddresses(VIEW, Map.of("comment", "many"), Map.of());
+        assertEquals(count, all.size(), "none truncated");
+        assertEquals(count, all.stream().map(FixedAddress::ipv4addr).distinct().count(), "none twice");
+        assertEquals(101, sim.requestCount("GET", "fixedaddress"), "101 pages of at most 1000");
+    }
+
     // ------------------------------------------------------------------ injected faults
 
     @Test
