@@ -380,21 +380,7 @@ final class Settler {
     /** Moves a container's pending release to a key of its own (see {@link #detachedKey}). Request lock held. */
     void detach(Attachment pending) {
         AttachmentKey to = detachedKey(pending.key(), String.valueOf(pending.address()));
-        Attachment moved = new Attachment(
-                to,
-                AttachmentState.DEL_PENDING,
-                pending.address(),
-                pending.prefixLength(),
-                pending.gateway(),
-                pending.ref(),
-                pending.networkView(),
-                pending.cidr(),
-                pending.mac(),
-                pending.created(),
-                pending.updated(),
-                pending.attempts(),
-                pending.lastError(),
-                pending.podName());
+        Attachment moved = pending.withKey(to).withState(AttachmentState.DEL_PENDING);
         journal.put(moved);
         journal.remove(pending.key());
         LOG.log(
