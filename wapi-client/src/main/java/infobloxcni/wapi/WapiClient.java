@@ -461,8 +461,23 @@ public final class WapiClient implements AutoCloseable {
         first.addQueryParameter("_max_results", String.valueOf(PAGE_SIZE));
         List<JsonNode> out = new ArrayList<>();
         HttpUrl url = first.build();
+        boolean restarted = false;
         for (int page = 1; ; page++) {
-            JsonNode answer = execute("GET", url, null);
+            JsonNode answer;
+            try {
+                answer = execute("GET", url, null);
+            } catch (WapiException.Rejected expired) {
+                // Page ids expire on a grid: a walk that outlived its id starts again, once.
+                if (restarted
+                        || page == 1
+                        || expired.gridText() == null
+                        || !expired.gridText().contains("page id")) throw expired;
+                restarted = true;
+                out.clear();
+                page = 0;
+                url = first.build();
+                continue;
+            }
             if (answer.isArray()) { // a server that ignores _return_as_object answers the plain list: all of it
                 answer.forEach(out::add);
                 return out;

@@ -610,6 +610,7 @@ class WapiClientSimulatorTest {
      * pages: every result comes back, in pages of 1000.
      */
     @Test
+    @Timeout(180) // 100,001 objects on a loaded 2-core machine
     void aSearchReturnsEveryResultPageByPageBeyondAnyFixedLimit() {
         sim.createObject("networkview", Map.of("name", VIEW));
         sim.createObject("network", Map.of("network", "10.128.0.0/15", "network_view", VIEW));
@@ -632,6 +633,33 @@ class WapiClientSimulatorTest {
         assertEquals(count, all.size(), "none truncated");
         assertEquals(count, all.stream().map(FixedAddress::ipv4addr).distinct().count(), "none twice");
         assertEquals(101, sim.requestCount("GET", "fixedaddress"), "101 pages of at most 1000");
+    }
+
+    /** Page ids expire on a grid: a walk whose next page id is unknown by the time it asks starts again, once. */
+    @Test
+    void aSearchWhosePageIdExpiredMidWalkStartsAgainAndMissesNothing() {
+        sim.createObject("networkview", Map.of("name", VIEW));
+        sim.createObject("network", Map.of("network", "10.130.0.0/20", "network_view", VIEW));
+        for (int i = 0; i < 2500; i++) {
+            sim.createObject(
+                    "fixedaddress",
+                    Map.of(
+                            "ipv4addr",
+                            "10.130." + (i / 250) + "." + (1 + i % 250),
+                            "network_view",
+                            VIEW,
+                            "mac",
+                            "00:00:00:00:00:00",
+                            "comment",
+                            "walk"));
+        }
+        java.util.concurrent.atomic.AtomicInteger pages = new java.util.concurrent.atomic.AtomicInteger();
+        client.observeCalls(call -> {
+            if (call.objectType().equals("fixedaddress") && pages.incrementAndGet() == 1) sim.expirePageIds();
+        });
+        List<FixedAddress> all = client.findFixedAddresses(VIEW, Map.of("comment", "walk"), Map.of());
+        assertEquals(2500, all.size());
+        assertEquals(2500, all.stream().map(FixedAddress::ipv4addr).distinct().count());
     }
 
     // ------------------------------------------------------------------ injected faults
