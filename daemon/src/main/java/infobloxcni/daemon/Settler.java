@@ -135,8 +135,11 @@ final class Settler {
             if (!commit(record, () -> journal.put(tried))) return Tagged.CHANGED;
             record = journal.get(key).orElseThrow();
         }
-        List<ReservationClaim> claims = new ArrayList<>(tags.claimsOf(key, record.cidr()));
+        // The pool entry's claim first: it is what the address holds unless a tag's answer was lost, and the
+        // first claim is the one the one-step write (the multiple-request object) filters by.
+        List<ReservationClaim> claims = new ArrayList<>();
         claims.add(tags.poolClaim(key.network()));
+        claims.addAll(tags.claimsOf(key, record.cidr()));
         VerifiedWrite w = wapi.updateFixedAddressIf(
                 record.networkView(), record.address(), claims, tags.tagFor(key, record.mac(), record.podName()));
         Attachment seen = record;

@@ -226,6 +226,53 @@ class WarmPoolTest {
         assertNotEquals(printers + "/24", next.address());
     }
 
+    /** The WAPI calls each ADD made before its answer, from the daemon's line per operation. */
+    private static final class CallsPerAdd extends java.util.logging.Handler {
+        final List<Integer> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        @Override
+        public void publish(java.util.logging.LogRecord r) {
+            var m = java.util.regex.Pattern.compile("^ADD .* ok in \\d+ ms, (\\d+) WAPI call")
+                    .matcher(r.getMessage());
+            if (m.find()) calls.add(Integer.parseInt(m.group(1)));
+        }
+
+        @Override
+        public void flush() {}
+
+        @Override
+        public void close() {}
+    }
+
+    /**
+     * What the rule costs: a pool ADD is one round trip with the grid up (the verified tag, in
+     * one multiple-request call) and none while the grid is known down (the outage trade-off).
+     */
+    @Test
+    void aPoolAddIsOneRoundTripWithTheGridUpAndNoneWhileItIsDown() throws Exception {
+        assertTrue(host.call("ADD", "warm", "eth0", NET).ok());
+        await("the pool is full and checked", () -> confirmedFree() == 4);
+        var log = java.util.logging.Logger.getLogger(RequestHandler.class.getName());
+        CallsPerAdd seen = new CallsPerAdd();
+        log.addHandler(seen);
+        try {
+            assertTrue(host.call("ADD", "up", "eth0", NET).ok());
+            await("the pool is full and checked again", () -> confirmedFree() == 4);
+            grid.faults().outage(true);
+            assertEquals(
+                    50,
+                    host.call("STATUS", null, null, netconf("1.1.0", "other", ""))
+                            .code());
+            await(
+                    "the daemon knows the grid is down",
+                    () -> host.daemon().gridHealth().failingFast());
+            assertTrue(host.call("ADD", "down", "eth0", NET).ok());
+        } finally {
+            log.removeHandler(seen);
+        }
+        assertEquals(List.of(1, 0), seen.calls, "grid up: the tag; grid down: nothing");
+    }
+
     /** Item 1 after a restart: the start-up merge must not trust pool entries the grid has not confirmed since. */
     @Test
     void afterARestartAPoolAddressReReservedMeanwhileIsNeverAnswered() throws Exception {
