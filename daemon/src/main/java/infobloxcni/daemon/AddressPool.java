@@ -185,7 +185,8 @@ final class AddressPool {
                     .filter(a -> a.state() == AttachmentState.RETURN_PENDING
                             && a.key().network().equals(network))
                     .count();
-            if (free(network, known.networkView(), null).size() + returning >= target && !gridDown) return false;
+            if (free(network, known.networkView(), known.cidr()).size() + returning >= target && !gridDown)
+                return false;
             // Never tagged: the grid still shows the pool's tag, the address goes straight back. Once a
             // tag was tried, the grid may show the container's (a crash before its answer was kept).
             if (state == AttachmentState.TAG_PENDING && known.attempts() == 0) putBack(known, now);

@@ -41,9 +41,11 @@ import okhttp3.Response;
  * A typed client for the few WAPI calls an IPAM driver needs. One instance per grid, shared by
  * all threads: it holds the warm connection pool and the {@code ibapauth} session.
  *
- * <p>Retries are deliberately narrow: one more attempt, only after a broken connection (never
- * after a timeout or an answer), and only when repeating cannot change the grid twice: reads,
- * and POSTs that certainly never left this host. A POST that may have arrived surfaces as
+ * <p>Retries are deliberately narrow: up to three attempts in all, with backoff and jitter, inside
+ * the caller's deadline and not while the grid is known down; only after a broken connection or a
+ * 5xx (never after a timeout), and only when repeating cannot change the grid twice: reads, and
+ * POSTs that certainly never left this host. A write that may have arrived (a reset, a timeout,
+ * any 5xx after it was sent) surfaces as
  * {@link WapiException.Transient} with {@code mayHaveBeenApplied} set, and the caller (who knows
  * what it was trying to do) looks before it writes again. Fixed addresses are changed or deleted
  * only through {@link #deleteFixedAddressIf} and {@link #updateFixedAddressIf}, which prove that
