@@ -173,10 +173,14 @@ final class AddressPool {
      * pool then stays stocked for the containers that start meanwhile; the surplus is released
      * once the grid is back). When it does, the container's record says so: RETURN_PENDING, or
      * straight back into the pool when no tag was ever tried. The caller holds the key's lock.
+     *
+     * @param currentSubnet the network's subnet now (null: unknown); an address in another goes
      */
-    boolean giveBack(Attachment known, int target, boolean gridDown, Instant now) {
+    boolean giveBack(Attachment known, int target, String currentSubnet, boolean gridDown, Instant now) {
         AttachmentState state = known.state();
         if (known.address() == null || target <= 0) return false;
+        // an address of a subnet the network no longer uses (its netconf changed) is no pool address any more
+        if (currentSubnet != null && !currentSubnet.equals(known.cidr())) return false;
         if (state == AttachmentState.RETURN_PENDING) return true; // a repeated DEL
         if (state != AttachmentState.ALLOCATED && state != AttachmentState.TAG_PENDING) return false;
         synchronized (takeLock) {

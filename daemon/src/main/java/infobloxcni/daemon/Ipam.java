@@ -400,7 +400,7 @@ public final class Ipam {
         Attachment known;
         try (KeyLocks.Held held = locks.lock(key)) {
             known = journal.get(key).orElse(null);
-            boolean pooled = known != null && pool.giveBack(known, target, down(), clock.instant());
+            boolean pooled = known != null && pool.giveBack(known, target, subnetOf(network), down(), clock.instant());
             if (pooled) keeper.signal();
             else releaseIntent(key, known, network);
         }

@@ -242,7 +242,10 @@ public final class JournalAudit {
             if (a.address() != null) recorded.add(a.networkView() + "/" + a.address());
             if (a.state() != AttachmentState.POOL) continue;
             FixedAddress onGrid = byAddress.get(a.networkView() + "/" + a.address());
-            if (onGrid == null || !tags.poolClaim(a.key().network()).matches(onGrid)) {
+            // A search is older than the journal: a refill may have reserved this entry since. Look again.
+            if (onGrid == null || !tags.isPoolEntry(onGrid, a.key().network()))
+                onGrid = wapi.findFixedAddressByIp(a.networkView(), a.address()).orElse(null);
+            if (onGrid == null || !tags.isPoolEntry(onGrid, a.key().network())) {
                 String detail = onGrid == null
                         ? "pool address the grid no longer reserves"
                         : "pool address now held by another (VM ID " + onGrid.ea(ReservationTags.VM_ID) + ", comment \""
@@ -415,7 +418,7 @@ public final class JournalAudit {
         try (KeyLocks.Held held = hold(a.key())) {
             Attachment now = journal.get(a.key()).orElse(null);
             if (now == null || now.state() == AttachmentState.ALLOCATED)
-                return new Finding(Kind.PENDING_INTENT, a.key(), a.address(), detail, "settled meanwhile");
+                return null; // the daemon settled it between the audit's read and now: nothing disagrees any more
             String repair = switch (now.state()) {
                 case DEL_PENDING -> {
                     if (AddressPool.isPoolKey(now.key()))

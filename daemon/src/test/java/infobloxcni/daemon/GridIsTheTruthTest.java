@@ -508,7 +508,8 @@ class GridIsTheTruthTest {
 
         String c2 = ip(host.call("ADD", "c2", "eth0", conf));
         assertEquals("c2", TestHost.ea(holderOf(c2), "VM ID"), "a carried-over pool address is given out, no conflict");
-        awaitNothingPending(); // the refill after c2's ADD
+        await("the pool is refilled after c2's ADD", () -> poolInJournal("hn").size() == 2);
+        awaitNothingPending();
         JournalAudit.Report forgot = host.audit(null, true, HOST);
         assertTrue(forgot.findings().isEmpty(), "nothing of the old name is left to forget: " + forgot);
         assertNotNull(holderOf(c1));
