@@ -147,6 +147,7 @@ final class AdversarialRun {
             grid.faults().reset();
             daemon.close();
             grid.close();
+            Files.write(work.resolve("events.txt"), events.all());
         }
         return new Result(
                 seed,
@@ -212,22 +213,30 @@ final class AdversarialRun {
 
     // ------------------------------------------------------------------------- the steps
 
+    /**
+     * Half the steps are runtime traffic (or GC, or a settling), half an adversity, drawn by weight
+     * among the enabled ones: restricting the kinds of fault makes each one come more often.
+     */
     private Step pick() {
-        List<Step> possible = new ArrayList<>();
-        int total = 0;
+        List<Step> runtime = new ArrayList<>();
+        List<Step> adversity = new ArrayList<>();
         for (Step s : Step.values()) {
-            if (s.adversity != null && !enabled.contains(s.adversity)) continue;
-            if (s == Step.SUBNET_CHANGED && subnetsChanged >= 2) continue;
-            if (s == Step.HOST_RENAMED && renamed) continue;
-            possible.add(s);
-            total += s.weight;
+            if (s.adversity == null) runtime.add(s);
+            else if (!enabled.contains(s.adversity)) continue;
+            else if (s == Step.SUBNET_CHANGED && subnetsChanged >= 2) continue;
+            else if (s == Step.HOST_RENAMED && renamed) continue;
+            else adversity.add(s);
         }
-        int roll = rnd.nextInt(total);
-        for (Step s : possible) {
+        return weighted(!adversity.isEmpty() && rnd.nextBoolean() ? adversity : runtime);
+    }
+
+    private Step weighted(List<Step> steps) {
+        int roll = rnd.nextInt(steps.stream().mapToInt(s -> s.weight).sum());
+        for (Step s : steps) {
             roll -= s.weight;
             if (roll < 0) return s;
         }
-        return Step.RUNTIME;
+        throw new IllegalStateException("weights");
     }
 
     private void take(Step kind) throws Exception {
@@ -257,8 +266,9 @@ final class AdversarialRun {
                     events.step(),
                     stepKind,
                     Findings.I5,
+                    "5: the daemon exited by itself",
                     "the daemon",
-                    "exited|" + events.step(),
+                    "5|exited|" + events.step(),
                     "the daemon process exited by itself; restarted",
                     null,
                     List.of());

@@ -90,6 +90,7 @@ class AdversarialTest {
                 + "\n  runtime calls:   " + r.calls()
                 + "\n  checks made by invariant: " + checks
                 + "\n  violations by invariant:  " + r.findings().byInvariant()
+                + "\n  violations by kind:       " + r.findings().byLabel()
                 + "\n  work dir (journal, CNI cache, daemon logs): " + r.work();
     }
 }

@@ -62,6 +62,13 @@ final class EventLog {
         return out.reversed();
     }
 
+    /** Every event, one line each, for the run's record. */
+    List<String> all() {
+        synchronized (events) {
+            return events.stream().map(Event::toString).toList();
+        }
+    }
+
     /** The events of one step, for a failure message's context. */
     List<String> ofStep(int step, int max) {
         List<String> out = new ArrayList<>();

@@ -24,6 +24,7 @@ final class Findings {
             int step,
             String stepKind,
             String invariant,
+            String label,
             String subject,
             String what,
             String gridObject,
@@ -51,19 +52,21 @@ final class Findings {
 
     /**
      * A violation; {@code sameAs} says when two are one (the same wrong state seen again at a later
-     * step): only the first is kept.
+     * step, or by another invariant: an address answered before the grid held it, then still not
+     * held after the step): only the first is kept.
      */
     synchronized void violation(
             int step,
             String stepKind,
             String invariant,
+            String label,
             String subject,
             String sameAs,
             String what,
             String gridObject,
             List<String> history) {
-        if (!seen.add(invariant.substring(0, 1) + "|" + sameAs)) return;
-        violations.add(new Violation(seed, step, stepKind, invariant, subject, what, gridObject, history));
+        if (!seen.add(sameAs)) return;
+        violations.add(new Violation(seed, step, stepKind, invariant, label, subject, what, gridObject, history));
     }
 
     synchronized List<Violation> violations() {
@@ -72,6 +75,13 @@ final class Findings {
 
     synchronized Map<String, Integer> checks() {
         return Map.copyOf(checks);
+    }
+
+    /** Violations by what kind of wrong they are (a short label, invariant number first). */
+    synchronized Map<String, Integer> byLabel() {
+        Map<String, Integer> out = new TreeMap<>();
+        for (Violation v : violations) out.merge(v.label(), 1, Integer::sum);
+        return out;
     }
 
     /** Violations per invariant number. */

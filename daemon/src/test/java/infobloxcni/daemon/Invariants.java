@@ -62,7 +62,14 @@ final class Invariants {
     void answeredAddressIsHeld(Attachment a, String address) {
         findings.checked(I1);
         if (address == null) {
-            violation(I1, a, a.label() + "|no address", "ADD answered success without an address", null, a.label());
+            violation(
+                    I1,
+                    "1: ADD answered success without an address",
+                    a,
+                    "1|" + a.label() + "|no address",
+                    "ADD answered success without an address",
+                    null,
+                    a.label());
             return;
         }
         if (operator.touchedSince(address, a.addStartedSeq) != null) return;
@@ -70,8 +77,9 @@ final class Invariants {
         if (!GridObjects.oursFor(holder, hostIds.get(), a.network.name, a.id, a.ifName)) {
             violation(
                     I1,
+                    "1: ADD answered, the grid holds " + kindOf(holder, a),
                     a,
-                    a.label() + "@" + address + "|" + GridObjects.signature(holder),
+                    held(a, address, holder),
                     "ADD was answered " + address + " (subnet " + a.network.subnet() + "), but right after the answer "
                             + "the grid holds " + whose(holder, a),
                     holder,
@@ -100,8 +108,9 @@ final class Invariants {
                     if (r.ok()) {
                         violation(
                                 I1,
+                                "1: answered in an outage, an operator took the address, nobody says so",
                                 a,
-                                a.label() + "@" + a.address + "|unreported",
+                                "1|" + a.label() + "@" + a.address + "|unreported",
                                 "answered " + a.address + " during an outage; an operator changed that address "
                                         + "meanwhile and the grid holds " + whose(holder, a)
                                         + ", yet neither the audit nor CHECK says so (CHECK answered ok)",
@@ -113,8 +122,9 @@ final class Invariants {
             } else if (!held) {
                 violation(
                         I1,
+                        "1: answered in an outage, after settling the grid holds " + kindOf(holder, a),
                         a,
-                        a.label() + "@" + a.address + "|" + GridObjects.signature(holder),
+                        held(a, a.address, holder),
                         "answered " + a.address + " during an outage; after the grid came back and the daemon "
                                 + "settled, the grid holds " + whose(holder, a),
                         holder,
@@ -139,8 +149,9 @@ final class Invariants {
             if (!heldFor(holder, a)) {
                 violation(
                         I2,
+                        "2: a live container's address, the grid holds " + kindOf(holder, a),
                         a,
-                        a.label() + "@" + a.address + "|" + GridObjects.signature(holder),
+                        held(a, a.address, holder),
                         "live since its ADD was answered " + a.address + ", but the grid now holds " + whose(holder, a),
                         holder,
                         a.address,
@@ -164,8 +175,9 @@ final class Invariants {
         if (held && !r.ok()) {
             violation(
                     I2,
+                    "2: CHECK fails while the grid holds the reservation",
                     a,
-                    a.label() + "|check fails",
+                    "2|" + a.label() + "|check fails",
                     "CHECK failed (" + r.brief() + ") although the grid holds its reservation",
                     holder,
                     a.address,
@@ -173,8 +185,9 @@ final class Invariants {
         } else if (!held && r.ok()) {
             violation(
                     I2,
+                    "2: CHECK passes while the grid holds " + kindOf(holder, a),
                     a,
-                    a.label() + "@" + a.address + "|check passes " + GridObjects.signature(holder),
+                    "2|" + a.label() + "@" + a.address + "|check passes " + GridObjects.signature(holder),
                     "CHECK succeeded although the grid holds " + whose(holder, a) + " at its address " + a.address,
                     holder,
                     a.address,
@@ -196,8 +209,9 @@ final class Invariants {
             if (!reported(audit, a)) {
                 violation(
                         I2,
+                        "2: an operator took a live container's address, the audit is silent",
                         a,
-                        a.label() + "|audit silent",
+                        "2|" + a.label() + "|audit silent",
                         "an operator took its address " + a.address + " (the grid holds " + whose(holder, a)
                                 + ") and the audit does not report it",
                         holder,
@@ -222,8 +236,9 @@ final class Invariants {
                     : f.describe() + " was changed or replaced: now " + GridObjects.describe(now);
             violation(
                     I3,
+                    "3: " + f.kind() + (now == null ? " deleted" : " changed"),
                     f.address(),
-                    f.ref() + "|" + GridObjects.signature(now),
+                    "3|" + f.ref() + "|" + GridObjects.signature(now),
                     what + " (made as " + GridObjects.describe(f.made()) + ")",
                     now,
                     f.address(),
@@ -244,8 +259,9 @@ final class Invariants {
             if (other != null) {
                 violation(
                         I4,
+                        "4: one address answered to two live containers",
                         a,
-                        a.address + "|" + other.label() + "|" + a.label(),
+                        "4|" + a.address + "|" + other.label() + "|" + a.label(),
                         a.address + " was answered to " + other.label() + " and to " + a.label() + ", both live",
                         grid.at(a.address),
                         a.address,
@@ -265,6 +281,7 @@ final class Invariants {
     void noLeakNothingMissing() {
         List<String> ids = hostIds.get();
         List<Map<String, Object>> all = grid.all();
+        Set<String> touchedAddresses = operator.openTouches(); // what follows from an operator's action is excused
         Map<String, Integer> poolEntries = new TreeMap<>();
         Map<String, List<Map<String, Object>>> poolObjects = new HashMap<>();
         for (Map<String, Object> r : all) {
@@ -272,6 +289,7 @@ final class Invariants {
             if (o == null || !ids.contains(o.host())) continue;
             findings.checked(I5);
             String address = GridObjects.address(r);
+            if (touchedAddresses.contains(address)) continue;
             if (o.pool()) {
                 String group = o.network() + " " + GridObjects.network(r);
                 poolEntries.merge(group, 1, Integer::sum);
@@ -284,8 +302,9 @@ final class Invariants {
             if (a == null) {
                 violation(
                         I5,
+                        "5: LEAK: a reservation of this host for no live container",
                         address,
-                        "leak|" + r.get("_ref") + "|" + vm,
+                        "5|leak|" + r.get("_ref") + "|" + vm,
                         "LEAK: " + GridObjects.describe(r) + " names this host, but no live container is " + o.network()
                                 + "/" + vm + "/" + o.ifName(),
                         r,
@@ -295,8 +314,9 @@ final class Invariants {
             } else if (!address.equals(a.address)) {
                 violation(
                         I5,
+                        "5: LEAK: a second reservation of a live container",
                         a,
-                        "leak|" + r.get("_ref") + "|" + vm,
+                        "5|leak|" + r.get("_ref") + "|" + vm,
                         "LEAK: " + a.label() + " was answered " + a.address + " but the grid also holds "
                                 + GridObjects.describe(r) + " for it",
                         r,
@@ -314,8 +334,9 @@ final class Invariants {
                         .toList();
                 violation(
                         I5,
+                        "5: LEAK: pool entries beyond the target",
                         "pool of " + e.getKey(),
-                        "pool|" + e.getKey() + "|" + e.getValue(),
+                        "5|pool|" + e.getKey() + "|" + e.getValue(),
                         "LEAK: " + e.getValue() + " free pool entries of network " + group[0] + " in subnet "
                                 + group[1] + " (target " + allowed + (allowed == 0 ? ": no pool in use there" : "")
                                 + "): " + addresses,
@@ -335,8 +356,9 @@ final class Invariants {
             if (held.size() != 1 || !GridObjects.address(held.getFirst()).equals(a.address)) {
                 violation(
                         I5,
+                        "5: MISSING: a live container does not hold exactly its one reservation",
                         a,
-                        a.label() + "|holds " + held.size(),
+                        "5|" + a.label() + "|holds " + held.size(),
                         "MISSING: live, answered " + a.address + ", but the grid holds " + held.size()
                                 + " reservation(s) for it: "
                                 + held.stream().map(GridObjects::describe).toList(),
@@ -361,9 +383,10 @@ final class Invariants {
             if (excused) continue;
             violation(
                     I5,
+                    "5: the audit reports " + f.kind(),
                     f.key().network() + "/" + f.key().containerId() + "/"
                             + f.key().ifName(),
-                    "audit|" + f.kind() + "|" + f.key() + "|" + f.address(),
+                    "5|audit|" + f.kind() + "|" + f.key() + "|" + f.address(),
                     "the audit reports " + f.kind() + " at " + f.address() + ": " + f.detail(),
                     f.address() == null ? null : grid.at(f.address()),
                     f.address(),
@@ -384,14 +407,20 @@ final class Invariants {
         if (settled) return;
         violation(
                 I5,
+                "5: the daemon did not settle",
                 "the daemon",
-                "unsettled|" + why,
+                "5|unsettled|" + why,
                 "the daemon did not settle: " + why,
                 null,
                 DaemonUnderTest.pending(status).toArray(String[]::new));
     }
 
     // ------------------------------------------------------------------------ helpers
+
+    /** One wrong state of an attachment's address (invariants 1 and 2 see the same one). */
+    private static String held(Attachment a, String address, Map<String, Object> holder) {
+        return "held|" + a.label() + "@" + address + "|" + GridObjects.signature(holder);
+    }
 
     /** Whether an operator action took the attachment's address after its ADD was sent. */
     boolean touched(Attachment a) {
@@ -432,29 +461,34 @@ final class Invariants {
 
     /** "nothing", or the holder and what it is, for a failure message. */
     private String whose(Map<String, Object> holder, Attachment a) {
-        if (holder == null) return "nothing at that address";
-        String kind;
-        if (GridObjects.poolEntryOf(holder, hostIds.get(), a.network.name)) kind = "this host's free pool entry";
-        else if (a.id.equals(GridObjects.vmId(holder)) && GridObjects.comment(holder) == null)
-            kind = "a reservation without this driver's comment";
-        else if (GridObjects.vmId(holder) != null && !a.id.equals(GridObjects.vmId(holder)))
-            kind = "someone else's reservation";
-        else kind = "a reservation that is not this container's";
-        return kind + ": " + GridObjects.describe(holder);
+        return holder == null ? "nothing at that address" : kindOf(holder, a) + ": " + GridObjects.describe(holder);
+    }
+
+    /** What holds an attachment's address instead of its reservation, in a few words. */
+    private String kindOf(Map<String, Object> holder, Attachment a) {
+        if (holder == null) return "nothing";
+        if (GridObjects.poolEntryOf(holder, hostIds.get(), a.network.name)) return "this host's free pool entry";
+        if (a.id.equals(GridObjects.vmId(holder)) && GridObjects.comment(holder) == null)
+            return "a reservation of the container without this driver's comment";
+        if (a.id.equals(GridObjects.vmId(holder))) return "a reservation of the container under another comment";
+        if (GridObjects.vmId(holder) != null) return "someone else's reservation";
+        return "a reservation that is not this container's";
     }
 
     private void violation(
             String invariant,
+            String label,
             Attachment a,
             String sameAs,
             String what,
             Map<String, Object> holder,
             String... subjects) {
-        violation(invariant, a.label(), sameAs, what, holder, subjects);
+        violation(invariant, label, a.label(), sameAs, what, holder, subjects);
     }
 
     private void violation(
             String invariant,
+            String label,
             String subject,
             String sameAs,
             String what,
@@ -464,6 +498,7 @@ final class Invariants {
                 events.step(),
                 stepKind.get(),
                 invariant,
+                label,
                 subject,
                 sameAs,
                 what,
