@@ -148,6 +148,11 @@ final class AdversarialRun {
             daemon.close();
             grid.close();
             Files.write(work.resolve("events.txt"), events.all());
+            Files.write(
+                    work.resolve("violations.txt"),
+                    findings.violations().stream()
+                            .map(Findings.Violation::describe)
+                            .toList());
         }
         return new Result(
                 seed,
@@ -277,6 +282,7 @@ final class AdversarialRun {
         invariants.liveAttachmentsStayHeld();
         invariants.foreignObjectsUntouched();
         invariants.noAddressHeldTwice();
+        invariants.freePoolEntriesAreBacked(daemon::journal);
     }
 
     // ------------------------------------------------------------------------- runtime traffic
@@ -522,9 +528,11 @@ final class AdversarialRun {
      * runtime carrying on at once on the same network (an ADD that takes from the pool, say).
      */
     private void writeAppliedThen(boolean fail) throws Exception {
-        List<WriteKind> kinds = requestObject
-                ? List.of(WriteKind.POST_FIXEDADDRESS, WriteKind.POST_REQUEST, WriteKind.DELETE)
-                : List.of(WriteKind.POST_FIXEDADDRESS, WriteKind.PUT, WriteKind.DELETE);
+        // with the request object a release is one POST request; a DELETE only releases the original driver's
+        boolean deletes = !requestObject || model.live().stream().anyMatch(a -> a.migrated);
+        List<WriteKind> kinds = new ArrayList<>(List.of(WriteKind.POST_FIXEDADDRESS));
+        kinds.add(requestObject ? WriteKind.POST_REQUEST : WriteKind.PUT);
+        if (deletes) kinds.add(WriteKind.DELETE);
         WriteKind kind = kinds.get(rnd.nextInt(kinds.size()));
         int status = new int[] {502, 503, 504}[rnd.nextInt(3)];
         Plan trigger = triggerFor(kind);
@@ -537,13 +545,17 @@ final class AdversarialRun {
             if (p != null) after.add(p);
         }
         grid.resetCounters();
-        String what =
-                (fail ? "applied then answered " + status : "applied, answer lost") + " on the next " + kind.method;
+        String what = fail ? "applied then answered " + status : "applied, its answer lost";
         if (fail)
             grid.faults().failAfterApplyingNext(1, status, "Server.Unavailable", "injected " + status, kind.method);
         else grid.faults().dropAfterApplyingNext(1, kind.method);
-        events.add("armed: the grid's next " + kind.method + " is " + what + ", for " + trigger.describe() + " (" + kind
-                + ")");
+        String target = trigger.attachment().label();
+        events.add(
+                "armed: the grid's next " + kind.method + " is " + what + ", for " + trigger.describe() + " (" + kind
+                        + ")",
+                target,
+                trigger.attachment().id,
+                trigger.attachment().address);
         burst(List.of(trigger), null);
         burst(after, null);
         boolean hit = Eventually.within(
@@ -552,7 +564,7 @@ final class AdversarialRun {
         grid.faults().failAfterApplyingNext(0, 500, "x", "x", null).dropAfterApplyingNext(0, null);
         String victim = hit ? victimOf(fail ? String.valueOf(status) : "dropped") : "nothing (not hit)";
         faults.add((fail ? "applied then " + status : "applied, answer lost") + ": " + victim);
-        events.add("the injected fault hit " + victim);
+        events.add("the injected fault hit " + victim, target, trigger.attachment().id, trigger.attachment().address);
     }
 
     /** The runtime call that makes a write of this kind. */

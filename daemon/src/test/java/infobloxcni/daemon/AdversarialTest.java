@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
 class AdversarialTest {
     private static final List<Long> CI_SEEDS = List.of(1L, 2L, 3L);
     private static final int CI_STEPS = 36;
-    private static final int SHOWN = 25;
+    private static final int PER_KIND = 3;
 
     @Test
     void theGridTheRuntimeAndTheDaemonAgreeWhateverHappens() throws Exception {
@@ -58,12 +58,23 @@ class AdversarialTest {
         if (all.isEmpty()) return;
         StringBuilder message = new StringBuilder(total).append('\n');
         for (AdversarialRun.Result r : results) message.append(summary(r)).append('\n');
-        message.append("violations (the first ")
-                .append(Math.min(SHOWN, all.size()))
-                .append("):\n");
-        for (Findings.Violation v : all.subList(0, Math.min(SHOWN, all.size())))
-            message.append("  ").append(v.describe()).append('\n');
-        message.append("reproduce one with -Dadversarial.seed=<seed> -Dadversarial.steps=")
+        // the first few of each kind, so that one kind seen at every step does not hide the others
+        Map<String, List<Findings.Violation>> byLabel = new TreeMap<>();
+        for (Findings.Violation v : all)
+            byLabel.computeIfAbsent(v.label(), k -> new ArrayList<>()).add(v);
+        for (var e : byLabel.entrySet()) {
+            message.append("violations of kind \"")
+                    .append(e.getKey())
+                    .append("\": ")
+                    .append(e.getValue().size())
+                    .append(e.getValue().size() > PER_KIND ? ", the first " + PER_KIND : "")
+                    .append('\n');
+            for (Findings.Violation v :
+                    e.getValue().subList(0, Math.min(PER_KIND, e.getValue().size())))
+                message.append("  ").append(v.describe()).append('\n');
+        }
+        message.append(
+                        "every violation of a seed is in its work dir, violations.txt; reproduce one with -Dadversarial.seed=<seed> -Dadversarial.steps=")
                 .append(steps);
         if (System.getProperty("adversarial.faults") != null)
             message.append(" -Dadversarial.faults=").append(System.getProperty("adversarial.faults"));

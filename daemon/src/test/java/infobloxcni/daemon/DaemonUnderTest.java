@@ -115,6 +115,13 @@ final class DaemonUnderTest implements AutoCloseable {
         return a.json();
     }
 
+    /** The journal's records as the daemon's admin "journal" request lists them. */
+    JsonNode journal() {
+        TestHost.Answer a = host.admin("journal", "", ADMIN_LIMIT);
+        if (a == null || a.exitCode() != 0) throw new IllegalStateException("journal did not answer: " + a);
+        return a.json();
+    }
+
     /** The recover command's audit, report only. */
     JournalAudit.Report audit(List<JournalAudit.LiveAttachment> live) {
         return host.audit(live, false, null, Duration.ofSeconds(60));
