@@ -117,6 +117,8 @@ final class AdversarialRun {
     private volatile String stepKind = "SET_UP";
     private int subnetsChanged;
     private boolean renamed;
+    /** The journal was lost since the last settling: what the rebuild adopted for containers gone is for GC. */
+    private boolean journalLostSinceSettling;
 
     AdversarialRun(long seed, int steps, Set<Adversity> enabled, Path work) {
         this.seed = seed;
@@ -691,6 +693,7 @@ final class AdversarialRun {
             if (rnd.nextBoolean()) daemon.stop();
             else daemon.kill9();
             daemon.loseJournal();
+            journalLostSinceSettling = true;
             events.add("the daemon stopped; its journal deleted");
             faults.add("journal lost");
             daemon.start();
@@ -708,6 +711,7 @@ final class AdversarialRun {
         burst(takers, null);
         daemon.kill9();
         daemon.loseJournal();
+        journalLostSinceSettling = true;
         events.add("in the outage: kill -9 of the daemon, its journal deleted; cache order " + cache.listingOrder());
         faults.add("journal lost after kill -9 in an outage");
         boolean backFirst = rnd.nextBoolean();
@@ -743,8 +747,8 @@ final class AdversarialRun {
     // ------------------------------------------------------------------------- settling
 
     /**
-     * Faults off, the grid up; the runtime makes the calls it owes (ADD retries, DELs); the daemon
-     * is let settle (nothing pending, every pool at its target), bounded; then the checks that need
+     * Faults off, the grid up; the runtime makes the calls it owes (ADD retries, DELs, and a GC of
+     * every network once the daemon has lost its journal); the daemon is let settle (nothing pending, every pool at its target), bounded; then the checks that need
      * a settled daemon: answers given during outages, leaks, what is missing, the audit.
      */
     private void settle() throws Exception {
@@ -770,6 +774,12 @@ final class AdversarialRun {
                     model.unclaim(a);
                 }
             }
+        }
+        if (journalLostSinceSettling) {
+            // A rebuild only adopts: the reservations of containers whose DEL the lost journal still had
+            // to carry out are adopted too, and GC (the runtime's, with its live attachments) lets them go.
+            for (Network n : networks) actions.gc(n);
+            journalLostSinceSettling = false;
         }
         JsonNode[] last = new JsonNode[1];
         boolean settled = Eventually.within(SETTLE_LIMIT, new java.util.function.BooleanSupplier() {
