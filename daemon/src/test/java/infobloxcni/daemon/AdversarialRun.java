@@ -204,7 +204,11 @@ final class AdversarialRun {
                 this::tornDown);
         daemon.start();
         // the networks come into being on the grid with their first container
-        burst(networks.stream().map(n -> plan(Kind.ADD, model.newContainer(n))).toList(), null);
+        burst(
+                networks.stream()
+                        .map(n -> claimed(Kind.ADD, model.newContainer(n)))
+                        .toList(),
+                null);
         settle();
     }
 
@@ -360,7 +364,8 @@ final class AdversarialRun {
         String id = !foreignIds.isEmpty() && rnd.nextBoolean()
                 ? foreignIds.get(rnd.nextInt(foreignIds.size()))
                 : model.newId("never-");
-        return new Plan(Kind.DEL_NEVER_ADDED, new Attachment(id, net), false, false, false);
+        Attachment stranger = new Attachment(id, net); // not in the model: the runtime never had it
+        return model.claim(stranger) ? new Plan(Kind.DEL_NEVER_ADDED, stranger, false, false, false) : null;
     }
 
     private Plan claimed(Kind kind, Attachment a) {
