@@ -119,6 +119,8 @@ final class AdversarialRun {
     private boolean renamed;
     /** The journal was lost since the last settling: what the rebuild adopted for containers gone is for GC. */
     private boolean journalLostSinceSettling;
+    /** The run's clock when the journal was last lost (0: never). */
+    private volatile long journalLostSeq;
 
     AdversarialRun(long seed, int steps, Set<Adversity> enabled, Path work) {
         this.seed = seed;
@@ -184,8 +186,16 @@ final class AdversarialRun {
         objects = new GridObjects(grid);
         operator = new GridOperator(grid, objects, events);
         cache = new CniCacheEntries(daemon.cniCacheDir());
-        invariants =
-                new Invariants(model, networks, objects, operator, events, findings, daemon::hostIds, () -> stepKind);
+        invariants = new Invariants(
+                model,
+                networks,
+                objects,
+                operator,
+                events,
+                findings,
+                daemon::hostIds,
+                () -> stepKind,
+                () -> journalLostSeq);
         Path plugin = null;
         try {
             plugin = DaemonCrashTest.findPlugin();
@@ -452,7 +462,17 @@ final class AdversarialRun {
 
     private void operatorDeletesPoolAddress(Network n) throws Exception {
         awaitPoolFull(n); // an operator who tidies up a full pool
-        deleteFreePoolAddress(n, rnd, "the pool full");
+        if (deleteFreePoolAddress(n, rnd, "the pool full")) containersStart(n);
+    }
+
+    /** The runtime carries on where the grid just changed: one or two new containers on the network. */
+    private void containersStart(Network n) throws InterruptedException {
+        List<Plan> plans = new ArrayList<>();
+        for (int i = rnd.nextInt(2); i >= 0; i--) {
+            Plan p = planAdd(n);
+            if (p != null) plans.add(p);
+        }
+        burst(plans, null);
     }
 
     private void operatorDeletesReservation() {
@@ -467,7 +487,7 @@ final class AdversarialRun {
         int roll = rnd.nextInt(4);
         if (roll < 2 && n.poolSize > 0) {
             awaitPoolFull(n);
-            reassignFreePoolAddress(n, rnd, "the pool full");
+            if (reassignFreePoolAddress(n, rnd, "the pool full")) containersStart(n);
             return;
         }
         if (roll == 2) {
@@ -572,6 +592,9 @@ final class AdversarialRun {
         String victim = hit ? victimOf(fail ? String.valueOf(status) : "dropped") : "nothing (not hit)";
         faults.add((fail ? "applied then " + status : "applied, answer lost") + ": " + victim);
         events.add("the injected fault hit " + victim, target, trigger.attachment().id, trigger.attachment().address);
+        // what the fault left is settled in the background (a release retried after its backoff): the
+        // checks after this step look once the daemon has nothing pending
+        awaitQuiet(Duration.ofSeconds(15));
     }
 
     /** The runtime call that makes a write of this kind. */
@@ -679,12 +702,14 @@ final class AdversarialRun {
         events.add("kill -9 of the daemon, " + at + " ms into " + plans.size() + " call(s)");
         faults.add("kill -9");
         if (!runtime.join(BURST_LIMIT)) throw new AssertionError("runtime calls did not end after kill -9");
+        Network pooled = pooledNetwork();
         if (rnd.nextInt(3) == 0 && enabled.contains(Adversity.OPERATOR_REASSIGN))
-            reassignFreePoolAddress(pooledNetwork(), rnd, "while the daemon is down");
+            reassignFreePoolAddress(pooled, rnd, "while the daemon is down");
         else if (rnd.nextInt(3) == 0 && enabled.contains(Adversity.OPERATOR_DELETE_POOL))
-            deleteFreePoolAddress(pooledNetwork(), rnd, "while the daemon is down");
+            deleteFreePoolAddress(pooled, rnd, "while the daemon is down");
         daemon.start();
         events.add("the daemon restarted on the same state");
+        containersStart(rnd.nextBoolean() ? pooled : hotNetwork()); // the runtime retries what the crash broke
     }
 
     /**
@@ -699,6 +724,7 @@ final class AdversarialRun {
             else daemon.kill9();
             daemon.loseJournal();
             journalLostSinceSettling = true;
+            journalLostSeq = events.now();
             events.add("the daemon stopped; its journal deleted");
             faults.add("journal lost");
             daemon.start();
@@ -717,6 +743,7 @@ final class AdversarialRun {
         daemon.kill9();
         daemon.loseJournal();
         journalLostSinceSettling = true;
+        journalLostSeq = events.now();
         events.add("in the outage: kill -9 of the daemon, its journal deleted; cache order " + cache.listingOrder());
         faults.add("journal lost after kill -9 in an outage");
         boolean backFirst = rnd.nextBoolean();

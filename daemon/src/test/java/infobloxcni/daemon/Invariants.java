@@ -32,6 +32,7 @@ final class Invariants {
     private final Findings findings;
     private final Supplier<List<String>> hostIds;
     private final Supplier<String> stepKind;
+    private final java.util.function.LongSupplier journalLostAt;
 
     Invariants(
             RuntimeModel model,
@@ -41,7 +42,8 @@ final class Invariants {
             EventLog events,
             Findings findings,
             Supplier<List<String>> hostIds,
-            Supplier<String> stepKind) {
+            Supplier<String> stepKind,
+            java.util.function.LongSupplier journalLostAt) {
         this.model = model;
         this.networks = networks;
         this.grid = grid;
@@ -50,6 +52,7 @@ final class Invariants {
         this.findings = findings;
         this.hostIds = hostIds;
         this.stepKind = stepKind;
+        this.journalLostAt = journalLostAt;
     }
 
     // ------------------------------------------------------------------------ 1
@@ -75,6 +78,13 @@ final class Invariants {
         if (operator.touchedSince(address, a.addStartedSeq) != null) return;
         Map<String, Object> holder = grid.at(address);
         if (!GridObjects.oursFor(holder, hostIds.get(), a.network.name, a.id, a.ifName)) {
+            if (holder == null || !GridObjects.poolEntryOf(holder, hostIds.get(), a.network.name)) {
+                // not a tag still on its way: the container runs on an address that is not its own, and
+                // from now on the daemon is only asked to say so (CHECK, the audit), as after an operator's action
+                synchronized (model) {
+                    a.takenSeq = events.now();
+                }
+            }
             violation(
                     I1,
                     "1: ADD answered, the grid holds " + kindOf(holder, a),
@@ -103,6 +113,9 @@ final class Invariants {
             boolean touched = operator.openTouches().contains(a.address)
                     || operator.touchedSince(a.address, a.addStartedSeq) != null;
             if (!held && touched) {
+                synchronized (model) {
+                    a.takenSeq = a.addStartedSeq; // the operator's doing: from now on the daemon is asked to say so
+                }
                 if (!reported(audit, a)) {
                     CniCalls.Result r = check.apply(a);
                     if (r.ok()) {
@@ -206,7 +219,10 @@ final class Invariants {
             Map<String, Object> holder = grid.at(a.address);
             if (heldFor(holder, a)) continue; // the daemon (the audit's repair, a re-reservation) gave it back
             findings.checked(I2);
-            if (!reported(audit, a)) {
+            // the audit can only tell of what the journal knows: not of the original driver's
+            // reservations it never adopted, nor of a container whose record a lost journal took along
+            boolean auditCanKnow = !a.migrated && journalLostAt.getAsLong() < takenAt(a);
+            if (auditCanKnow && !reported(audit, a)) {
                 violation(
                         I2,
                         "2: an operator took a live container's address, the audit is silent",
@@ -455,9 +471,20 @@ final class Invariants {
         return "held|" + a.label() + "@" + address + "|" + GridObjects.signature(holder);
     }
 
-    /** Whether an operator action took the attachment's address after its ADD was sent. */
+    /**
+     * Whether the attachment's address is not its own through no fault the daemon could have
+     * avoided: an operator action took it after the ADD was sent, or during the outage it was
+     * answered in; or an answer already reported (invariant 1) gave it an address someone else holds.
+     */
     boolean touched(Attachment a) {
-        return a.address != null && operator.touchedSince(a.address, a.addStartedSeq) != null;
+        return takenAt(a) != 0;
+    }
+
+    /** When the attachment's address was taken from it (0: it was not). */
+    private long takenAt(Attachment a) {
+        if (a.takenSeq != 0) return a.takenSeq;
+        GridOperator.Touch t = a.address == null ? null : operator.touchedSince(a.address, a.addStartedSeq);
+        return t == null ? 0 : t.began;
     }
 
     /** Held for a live attachment: ours, or the original driver's for a migrated one. */

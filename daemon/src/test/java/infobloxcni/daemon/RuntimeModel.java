@@ -100,6 +100,11 @@ final class RuntimeModel {
         boolean staleCache;
         /** the event sequence number when its last ADD was sent */
         long addStartedSeq;
+        /**
+         * when (the run's clock) its address was seen to be someone else's or no one's though the
+         * runtime uses it (answered so, or taken by an operator during an outage): 0 while it was not
+         */
+        long takenSeq;
 
         int addAttempts;
 
@@ -203,6 +208,7 @@ final class RuntimeModel {
             a.result = r.stdout();
             a.exempt = exempt;
             a.confirmed = !exempt;
+            a.takenSeq = 0;
             return;
         }
         boolean tryAgain = r.lost() || r.code() == infobloxcni.wire.CniError.TRY_AGAIN_LATER;
