@@ -118,15 +118,30 @@ public final class TestHost implements AutoCloseable {
 
     /** The audit, also releasing the pool of {@code forgetHost} (a host that is gone) with apply. */
     public JournalAudit.Report audit(List<JournalAudit.LiveAttachment> live, boolean apply, String forgetHost) {
+        return audit(live, apply, forgetHost, Duration.ofMinutes(2));
+    }
+
+    /** As {@link #audit(List, boolean, String)}, failing when the daemon has not answered within {@code limit}. */
+    public JournalAudit.Report audit(
+            List<JournalAudit.LiveAttachment> live, boolean apply, String forgetHost, Duration limit) {
         var args = NetConf.JSON
                 .createObjectNode()
                 .put("apply", apply)
                 .put("liveSource", "test")
                 .put("forgetHost", forgetHost);
         if (live != null) args.set("live", JournalAudit.liveToJson(live));
-        Answer answer = send(Map.of(AdminCommands.ENV, "audit"), args.toString());
+        Answer answer = admin("audit", args.toString(), limit);
+        if (answer == null) throw new AssertionError("the audit did not answer within " + limit);
         if (answer.exitCode() != 0) throw new AssertionError("audit failed: " + answer);
         return JournalAudit.fromJson(answer.json());
+    }
+
+    /**
+     * An admin request ({@code status}, {@code journal}, {@code audit}) as the recover command and
+     * {@code infoblox-cni-daemon status} send it; null when no answer came within {@code limit}.
+     */
+    public Answer admin(String command, String stdin, Duration limit) {
+        return send(Map.of(AdminCommands.ENV, command), stdin, limit);
     }
 
     public TestHost start() throws IOException {
