@@ -76,7 +76,12 @@ final class AdminCommands {
                 .put("state", health.state().name())
                 .put("since", String.valueOf(health.since()))
                 .put("lastError", health.lastError())
-                .put("failingFast", health.failingFast());
+                .put("failingFast", health.failingFast())
+                .put(
+                        "lastDownEnded",
+                        health.lastDownEnded() == null
+                                ? null
+                                : health.lastDownEnded().toString());
         List<Attachment> records = journal.all();
         ObjectNode states = out.putObject("journal");
         for (Attachment a : records)

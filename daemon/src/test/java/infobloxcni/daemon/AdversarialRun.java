@@ -211,7 +211,8 @@ final class AdversarialRun {
                 outage,
                 daemon::socketDir,
                 calls,
-                this::tornDown);
+                this::tornDown,
+                daemon::mayHaveKnownGridDownSince);
         daemon.start();
         // the networks come into being on the grid with their first container
         burst(

@@ -132,6 +132,15 @@ final class DaemonUnderTest implements AutoCloseable {
         return status().path("grid").path("failingFast").asBoolean();
     }
 
+    /** Whether the daemon believed the grid down at some moment since {@code t}: it does now, or it came back since. */
+    boolean mayHaveKnownGridDownSince(java.time.Instant t) {
+        if (!running()) return false;
+        JsonNode grid = status().path("grid");
+        if (grid.path("failingFast").asBoolean()) return true;
+        JsonNode ended = grid.path("lastDownEnded");
+        return ended.isTextual() && java.time.Instant.parse(ended.asText()).isAfter(t);
+    }
+
     /** The work the status lists as still to be done on the grid, one line each. */
     static List<String> pending(JsonNode status) {
         List<String> out = new ArrayList<>();

@@ -120,6 +120,7 @@ public final class GridHealth implements AutoCloseable {
     private volatile State reported = State.UP;
     private volatile String lastError;
     private volatile Instant since = Instant.now();
+    private volatile Instant lastDownEnded;
     private volatile long lastProbe = System.nanoTime();
     private volatile boolean suspected;
     private volatile ScheduledExecutorService monitor;
@@ -193,6 +194,11 @@ public final class GridHealth implements AutoCloseable {
         return lastError;
     }
 
+    /** When the grid was last seen back after being down; null when it never was down. */
+    public Instant lastDownEnded() {
+        return lastDownEnded;
+    }
+
     /** When the current state began. */
     public Instant since() {
         return since;
@@ -262,6 +268,7 @@ public final class GridHealth implements AutoCloseable {
         State before = reported;
         reported = now;
         since = Instant.now();
+        if (before == State.DOWN) lastDownEnded = since;
         System.Logger.Level level = now == State.UP ? System.Logger.Level.INFO : System.Logger.Level.WARNING;
         LOG.log(
                 level,
