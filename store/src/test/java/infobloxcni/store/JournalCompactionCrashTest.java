@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -205,6 +207,15 @@ class JournalCompactionCrashTest {
             Attachment a = allocated(i % 11, 1000 + i);
             j.put(a);
             expected.put(a.key(), a);
+        }
+        // A log is rotated only while no snapshot is being written: on a busy host one snapshot
+        // may outlast all 30 puts. Go on writing (bounded) until a second compaction has run.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        for (int i = 30; j.stats().compactions() < 2 && System.nanoTime() < deadline; i++) {
+            Attachment a = allocated(i % 11, 1000 + i);
+            j.put(a);
+            expected.put(a.key(), a);
+            LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20)); // lets the snapshot thread run
         }
         j.close();
         long gen = j.stats().generation();
