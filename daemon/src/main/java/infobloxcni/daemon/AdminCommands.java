@@ -83,6 +83,8 @@ final class AdminCommands {
                                 ? null
                                 : health.lastDownEnded().toString());
         List<Attachment> records = journal.all();
+        // false from a start until the journal is merged with the grid (it may have lost records)
+        out.put("journalMerged", !journal.needsGridSync());
         ObjectNode states = out.putObject("journal");
         for (Attachment a : records)
             states.put(a.state().name(), states.path(a.state().name()).asInt() + 1);

@@ -76,7 +76,10 @@ final class StatusCommand implements Callable<Integer> {
                         .append(e.getKey())
                         .append(' ')
                         .append(e.getValue().asInt()));
-        out.printf("journal   %s%n", journal.isEmpty() ? "empty" : journal);
+        out.printf(
+                "journal   %s%s%n",
+                journal.isEmpty() ? "empty" : journal,
+                s.path("journalMerged").asBoolean(true) ? "" : " (not merged with the grid yet: it may lack records)");
         JsonNode pending = s.path("pending");
         out.printf("pending   %d%n", pending.size());
         for (JsonNode p : pending) {

@@ -725,10 +725,13 @@ final class AdversarialRun {
             else daemon.kill9();
             daemon.loseJournal();
             journalLostSinceSettling = true;
-            journalLostSeq = events.now();
             events.add("the daemon stopped; its journal deleted");
             faults.add("journal lost");
             daemon.start();
+            // what the grid loses before the merge is done, the journal could not have known
+            daemon.awaitJournalMerged();
+            journalLostSeq = events.now();
+            events.add("the daemon merged its journal with the grid");
             return;
         }
         beginOutage(false);
@@ -752,6 +755,9 @@ final class AdversarialRun {
         daemon.start();
         endOutage();
         events.add("the daemon restarted without its journal" + (backFirst ? " (the grid back before)" : ""));
+        daemon.awaitJournalMerged();
+        journalLostSeq = events.now();
+        events.add("the daemon merged its journal with the grid");
     }
 
     /** A network's netconf names a new subnet under the same name. */

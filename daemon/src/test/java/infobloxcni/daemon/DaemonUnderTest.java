@@ -127,6 +127,17 @@ final class DaemonUnderTest implements AutoCloseable {
         return host.audit(live, false, null, Duration.ofSeconds(60));
     }
 
+    /**
+     * Waits (bounded) until the daemon has merged its journal with the grid after its start: until
+     * then a lost journal still lacks what the grid will give back.
+     */
+    void awaitJournalMerged() throws InterruptedException {
+        Eventually.await(
+                "the start-up merge of the journal with the grid",
+                Duration.ofSeconds(90),
+                () -> status().path("journalMerged").asBoolean());
+    }
+
     /** Whether the daemon refuses grid calls at once, believing the grid down. */
     boolean failingFast() {
         return status().path("grid").path("failingFast").asBoolean();

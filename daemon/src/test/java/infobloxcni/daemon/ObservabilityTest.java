@@ -131,6 +131,7 @@ class ObservabilityTest {
         host.awaitSettled(); // the release met the outage and waits its backoff
         JsonNode s = NetConf.JSON.readTree(status("--json").out());
         assertEquals(Version.OF_DAEMON, s.path("version").asText());
+        assertTrue(s.path("journalMerged").asBoolean(), "the ADD waited for the start-up merge: " + s);
         assertTrue(s.path("uptimeSeconds").asLong() >= 0);
         assertEquals(1, s.path("pending").size(), s.toPrettyString());
         JsonNode pending = s.path("pending").get(0);
