@@ -87,6 +87,19 @@ public final class TestHost implements AutoCloseable {
                 null);
     }
 
+    /**
+     * The configuration an operator's flags make (parsed by {@link SharedFlags}, as the daemon
+     * parses them): this host's grid flags with the given directories, then {@code extra}.
+     */
+    public DaemonConfig configFromFlags(Path socketDir, Path stateDir, String... extra) throws IOException {
+        List<String> args = new java.util.ArrayList<>(gridFlags(grid, socketDir, stateDir, hostId));
+        args.addAll(List.of("--cni-cache-dir", dir.resolve("cni-cache").toString(), "--pool-size", "0"));
+        args.addAll(List.of(extra));
+        SharedFlags flags = new SharedFlags();
+        new picocli.CommandLine(flags).parseArgs(args.toArray(String[]::new));
+        return flags.toConfig(PASSWORD);
+    }
+
     /** The daemon's --pool-size (0 unless set: most tests count the grid's reservations exactly). */
     public TestHost poolSize(int size) {
         this.poolSize = size;
