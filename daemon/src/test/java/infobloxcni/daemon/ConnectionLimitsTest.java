@@ -191,6 +191,70 @@ class ConnectionLimitsTest {
         }
     }
 
+    /**
+     * Every accepted connection used to count against --max-connections before its peer was known:
+     * 8 threads of a non-root peer that only connect and close kept the 256 places full of
+     * connections not yet looked at, and root's ADDs were turned away with 11.
+     */
+    @Test
+    void aConnectChurnFromANonRootPeerNeverTurnsRootAway() throws Exception {
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        try (WapiSimulator grid = TestHost.startGrid();
+                SecondUser peer = SecondUser.create();
+                TestHost host = start(grid, SocketLimits.defaults(), peer.name)) {
+            Process churn = asUser(peer, ConnectionChurn.class, host.socket().toString(), "8", "40");
+            try {
+                awaitLine(churn, "churning");
+                Thread.sleep(1000); // the churn at full speed
+                List<String> turnedAway = new ArrayList<>();
+                for (int i = 0; i < 40 && churn.isAlive(); i++) {
+                    TestHost.Answer add = host.call("ADD", "root-" + i, "eth0", GOOD);
+                    if (!add.ok()) turnedAway.add(add.toString());
+                }
+                assertTrue(churn.isAlive(), "the churn ran for all of root's ADDs");
+                assertEquals(
+                        List.of(),
+                        turnedAway.subList(0, Math.min(3, turnedAway.size())),
+                        turnedAway.size() + " of root's 40 ADDs failed during the churn");
+            } finally {
+                churn.destroyForcibly();
+                churn.waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /** A Java main of the test class path as {@code user}, its stdout and stderr to read. */
+    static Process asUser(SecondUser user, Class<?> main, String... args) throws IOException {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> argv = new ArrayList<>(List.of(
+                "setpriv",
+                "--reuid=" + user.uid,
+                "--regid=" + user.gid,
+                "--clear-groups",
+                "--",
+                java,
+                "-XX:-UsePerfData",
+                "-cp",
+                SecondUser.treeClassPath(),
+                main.getName()));
+        argv.addAll(List.of(args));
+        return new ProcessBuilder(argv).redirectErrorStream(true).start();
+    }
+
+    /** Waits (at most 60 s) for {@code process} to print {@code expected} on a line of its own. */
+    static void awaitLine(Process process, String expected) throws Exception {
+        BufferedReader out =
+                new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        CompletableFuture<String> line = CompletableFuture.supplyAsync(() -> {
+            try {
+                return out.readLine();
+            } catch (IOException e) {
+                return "unreadable: " + e;
+            }
+        });
+        assertEquals(expected, line.get(60, TimeUnit.SECONDS));
+    }
+
     @Test
     void aFloodOfConnectionsNeitherExhaustsDescriptorsNorFloodsTheLog() throws Exception {
         try (WapiSimulator grid = TestHost.startGrid()) {
