@@ -427,6 +427,11 @@ final class SocketServer implements AutoCloseable {
         return path;
     }
 
+    /** Connections admitted and not yet closed. */
+    int openConnections() {
+        return limiter.open();
+    }
+
     /** Removes the socket file, unless another daemon's has taken its place meanwhile. */
     private void deleteOwnSocketFile() throws IOException {
         try {

@@ -22,7 +22,9 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -219,6 +221,46 @@ class ConnectionLimitsTest {
             } finally {
                 churn.destroyForcibly();
                 churn.waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /**
+     * A client turned away at accept gets its "busy, try again" answer: the daemon writes it and
+     * closes at once, and the plugin, still writing its request, used to fail with "Broken pipe"
+     * (still code 11) instead of reading the answer that was already there.
+     */
+    @Test
+    void thePluginReadsTheBusyAnswerNotABrokenPipe() throws Exception {
+        Path binDir = Path.of("").toAbsolutePath().resolveSibling("bin");
+        Map<String, String> env = new HashMap<>(TestHost.env("ADD", "c1", "eth0"));
+        Path unpackaged = PluginJar.unlessPackaged(binDir, dir);
+        if (unpackaged != null) env.put("INFOBLOX_CNI_PLUGIN_JAR", unpackaged.toString());
+        String conf = netconf(
+                "1.0.0",
+                "net1",
+                "\"subnet\":\"10.10.0.0/24\",\"socket-dir\":\"" + dir.resolve("run")
+                        + "\",\"daemon-connect-timeout\":0");
+        try (WapiSimulator grid = TestHost.startGrid();
+                TestHost host = start(grid, new SocketLimits(2, 1, Duration.ofSeconds(60), 1 << 20, 8 << 20), null)) {
+            List<SocketChannel> held = List.of(connect(host), connect(host)); // root's: every place taken
+            try {
+                Eventually.await(
+                        "both connections are admitted", () -> host.daemon().openConnections() == 2);
+                List<String> other = new ArrayList<>();
+                for (int i = 0; i < 8; i++) {
+                    var r = ExternalCommand.run(
+                            GENEROUS, env, conf, binDir.resolve("infoblox").toString());
+                    if (!(r.exit() == 1
+                            && r.stdout().contains("\"code\":11")
+                            && r.stdout().contains("is busy"))) other.add(r.toString());
+                }
+                assertEquals(
+                        List.of(),
+                        other.subList(0, Math.min(2, other.size())),
+                        other.size() + " of 8 calls over the limit did not print the daemon's busy answer");
+            } finally {
+                for (SocketChannel ch : held) ch.close();
             }
         }
     }
