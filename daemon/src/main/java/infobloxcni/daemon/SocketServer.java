@@ -340,7 +340,7 @@ final class SocketServer implements AutoCloseable {
             }
             answer(
                     channel,
-                    handler.handle(request),
+                    handler.handle(request, peer),
                     peer); // no client deadline while handling: the grid's timeouts bound it
         } catch (IOException | RuntimeException e) {
             warnings.log(
