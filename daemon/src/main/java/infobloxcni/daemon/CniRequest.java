@@ -59,10 +59,8 @@ public record CniRequest(
         String commandText = env.get("CNI_COMMAND");
         if (commandText == null || commandText.isBlank())
             throw new CniError(CniError.INVALID_ENV, "CNI_COMMAND is not set");
-        Command command;
-        try {
-            command = Command.valueOf(commandText);
-        } catch (IllegalArgumentException e) {
+        Command command = commandOf(commandText);
+        if (command == null) {
             throw new CniError(
                     CniError.INVALID_ENV,
                     "CNI_COMMAND " + LogText.value(commandText)
@@ -135,6 +133,13 @@ public record CniRequest(
                             + " is not a pod name (at most 253 lowercase letters, digits, '-' and '.')");
         }
         return new CniRequest(command, containerId, netns, ifName, args, netConf, null);
+    }
+
+    /** The verb {@code text} names exactly (CNI verbs are upper case), or null. */
+    static Command commandOf(String text) {
+        if (text == null) return null;
+        for (Command c : Command.values()) if (c.name().equals(text)) return c;
+        return null;
     }
 
     /** This request with the MAC to record on its reservation. */

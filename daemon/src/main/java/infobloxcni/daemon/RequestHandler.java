@@ -82,7 +82,7 @@ final class RequestHandler implements EnvelopeHandler {
                 + (done.message() == null ? "" : ": " + done.message());
         if (done.failure() != null) LOG.log(done.level(), line, done.failure());
         else LOG.log(done.level(), line);
-        operations.answered(done.verb(), done.outcome(), nanos);
+        operations.answered(CniRequest.commandOf(request.env().get("CNI_COMMAND")), done.outcome(), nanos);
         return done.response();
     }
 
