@@ -1,7 +1,10 @@
 package infobloxcni.wapi;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.resilience4j.core.IntervalFunction;
 import io.github.resilience4j.retry.Retry;
@@ -11,6 +14,7 @@ import java.io.InterruptedIOException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -36,6 +40,7 @@ import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
+import okhttp3.ResponseBody;
 
 /**
  * A typed client for the few WAPI calls an IPAM driver needs. One instance per grid, shared by
@@ -61,6 +66,17 @@ public final class WapiClient implements AutoCloseable {
 
     static final int MAX_RESULTS = 100_000;
 
+    /**
+     * The most of one answer that is read (4 MiB, {@code --wapi-max-answer-bytes}): some 7,000
+     * fixed addresses, far above what one host's calls get back, and a tree the daemon's 64 MiB heap
+     * holds several of. Answers used to be read whole, and a 12 MiB one ended that daemon.
+     */
+    public static final int DEFAULT_MAX_ANSWER_BYTES = 4 << 20;
+
+    public static final int MIN_MAX_ANSWER_BYTES = 64 << 10, MAX_MAX_ANSWER_BYTES = 256 << 20;
+    /** A WAPI answer is a list of objects with EAs: a few levels deep. */
+    static final int MAX_NESTING = 64;
+
     static final String FIXED_ADDRESS_FIELDS = "ipv4addr,mac,name,comment,network,network_view,match_client,extattrs";
     static final String NETWORK_FIELDS = "network,network_view,extattrs";
     static final String VIEW_FIELDS = "name,extattrs";
@@ -75,7 +91,10 @@ public final class WapiClient implements AutoCloseable {
     private final OkHttpClient.Builder httpBuilder;
 
     private volatile OkHttpClient http;
-    private final ObjectMapper json = new ObjectMapper();
+    /** Parses answers within {@link #maxAnswerBytes} ({@link #answerParser}); also builds request bodies. */
+    private final ObjectMapper json;
+
+    private final int maxAnswerBytes;
     private final String basicAuth;
     private final Retry retry;
     private final GridHealth health;
@@ -95,6 +114,17 @@ public final class WapiClient implements AutoCloseable {
     }
 
     public WapiClient(WapiConfig config, GridHealth.Settings healthSettings) {
+        this(config, healthSettings, DEFAULT_MAX_ANSWER_BYTES);
+    }
+
+    /** @param maxAnswerBytes the most of one answer that is read (--wapi-max-answer-bytes) */
+    public WapiClient(WapiConfig config, GridHealth.Settings healthSettings, int maxAnswerBytes) {
+        if (maxAnswerBytes < MIN_MAX_ANSWER_BYTES || maxAnswerBytes > MAX_MAX_ANSWER_BYTES) {
+            throw new IllegalArgumentException("--wapi-max-answer-bytes must be " + MIN_MAX_ANSWER_BYTES + ".."
+                    + MAX_MAX_ANSWER_BYTES + ", got " + maxAnswerBytes);
+        }
+        this.maxAnswerBytes = maxAnswerBytes;
+        this.json = answerParser(maxAnswerBytes);
         this.config = config;
         this.health = new GridHealth(healthSettings);
         this.probeTimeoutNanos = healthSettings.probeTimeout().toNanos();
@@ -134,6 +164,30 @@ public final class WapiClient implements AutoCloseable {
         health.onChange(change -> {
             if (change.from() == GridHealth.State.DOWN) evictConnections();
         });
+    }
+
+    /**
+     * Jackson with bounds on what one answer may cost besides its size: nesting, tokens (parsing
+     * costs memory per token far more than per byte: {@code [0,0,...]} is a node per two bytes) and
+     * string length.
+     */
+    static ObjectMapper answerParser(int maxAnswerBytes) {
+        return new ObjectMapper(JsonFactory.builder()
+                .streamReadConstraints(StreamReadConstraints.builder()
+                        .maxDocumentLength(maxAnswerBytes)
+                        .maxNestingDepth(MAX_NESTING)
+                        .maxTokenCount(maxAnswerBytes / 8)
+                        .maxStringLength(maxAnswerBytes)
+                        .build())
+                .build());
+    }
+
+    /** The answer's bytes, or null when there are more than {@link #maxAnswerBytes} (a declared length says so unread). */
+    private byte[] readBounded(ResponseBody body) throws IOException {
+        if (body == null) return new byte[0];
+        if (body.contentLength() > maxAnswerBytes) return null;
+        byte[] bytes = body.byteStream().readNBytes(maxAnswerBytes + 1);
+        return bytes.length > maxAnswerBytes ? null : bytes;
     }
 
     private OkHttpClient http() {
@@ -566,7 +620,12 @@ public final class WapiClient implements AutoCloseable {
                                 probe ? probeTimeoutNanos : config.callTimeout().toNanos(), left),
                         TimeUnit.NANOSECONDS);
         try (Response response = call.execute()) {
-            String text = response.body() == null ? "" : response.body().string();
+            byte[] answer = readBounded(response.body());
+            if (answer == null) call.cancel(); // nothing more is read: no draining the rest on close
+            String text = answer == null
+                    ? "an answer larger than " + maxAnswerBytes
+                            + " bytes, the most the daemon reads (--wapi-max-answer-bytes); not read"
+                    : response.isSuccessful() ? "" : new String(answer, StandardCharsets.UTF_8);
             lastAnswerNanos = System.nanoTime();
             LOG.log(
                     System.Logger.Level.DEBUG,
@@ -584,11 +643,20 @@ public final class WapiClient implements AutoCloseable {
                 if (method.equals("GET") && refused instanceof WapiException.Transient t) throw new RetryableFailure(t);
                 throw refused;
             }
+            if (answer == null) throw malformed(method, describe(url), text, !method.equals("GET"));
             try {
-                return json.readTree(text.isEmpty() ? "null" : text);
+                return answer.length == 0 ? NullNode.getInstance() : json.readTree(answer);
             } catch (IOException e) {
+                String start = new String(answer, 0, Math.min(answer.length, 300), StandardCharsets.UTF_8);
                 throw malformed(
-                        method, describe(url), "unreadable JSON body: " + abbreviate(text), !method.equals("GET"));
+                        method,
+                        describe(url),
+                        "unreadable JSON body ("
+                                + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j
+                                        ? j.getOriginalMessage()
+                                        : e.getMessage())
+                                + "): " + abbreviate(start),
+                        !method.equals("GET"));
             }
         } catch (IOException e) {
             tell(method, url, WapiCall.Outcome.UNREACHABLE, 0, started);
