@@ -31,6 +31,13 @@ import java.util.concurrent.ConcurrentHashMap;
  * (holding the address) before the pool record goes, under one lock, and an address held by any
  * container's record is never free, whatever pool record still names it (a crash between the two
  * writes leaves exactly that; {@link #dropShadowed()} tidies it away).
+ *
+ * <p>The journal says which addresses the pool holds; only the grid says they are still this
+ * host's. So the pool also knows which of its addresses the grid has <em>confirmed</em> since this
+ * daemon started (the keeper's check of each network's pool, a refill, a return, a tag): while
+ * the grid is down, only those are handed out, with no grid call, the documented outage
+ * trade-off. An address never confirmed since the start (a pool an operator may have changed
+ * while the daemon was stopped) waits for the grid.
  */
 final class AddressPool {
     static final String POOL_ID = "~pool";
@@ -43,6 +50,8 @@ final class AddressPool {
     private final JournalGuard journal;
     private final Object takeLock = new Object();
     private final Map<String, Target> targets = new ConcurrentHashMap<>();
+    /** view/address of the addresses the grid confirmed as this host's since the daemon started. */
+    private final Set<String> confirmed = ConcurrentHashMap.newKeySet();
 
     AddressPool(JournalGuard journal) {
         this.journal = journal;
@@ -50,6 +59,26 @@ final class AddressPool {
 
     static boolean isPoolKey(AttachmentKey key) {
         return key.containerId().equals(POOL_ID);
+    }
+
+    /** A record no runtime can name (a pool entry, a refill, a detached release): its container ID starts with '~'. */
+    static boolean isInternalKey(AttachmentKey key) {
+        return key.containerId().startsWith("~");
+    }
+
+    /** The grid has just shown this address as this host's (its pool entry, or a container's reservation). */
+    void confirm(String view, String address) {
+        confirmed.add(view + "/" + address);
+    }
+
+    /** The grid no longer shows this address as this host's, or it left the pool. */
+    void unconfirm(String view, String address) {
+        confirmed.remove(view + "/" + address);
+    }
+
+    /** Whether the grid has confirmed this address as this host's since the daemon started. */
+    boolean isConfirmed(String view, String address) {
+        return confirmed.contains(view + "/" + address);
     }
 
     static AttachmentKey entryKey(String network, String address) {
@@ -108,12 +137,23 @@ final class AddressPool {
 
     /**
      * Takes the lowest free address of the network for an attachment: the attachment's record
-     * ({@link AttachmentState#TAG_PENDING}: answered, the grid still shows the pool's tag) is on
-     * disk before the pool record goes. Empty when the pool has nothing that fits.
+     * ({@link AttachmentState#TAG_PENDING}: the grid still shows the pool's tag) is on disk before
+     * the pool record goes. Empty when the pool has nothing that fits.
+     *
+     * @param confirmedOnly only an address the grid confirmed since the daemon started (the grid is down)
      */
-    Optional<Attachment> take(AttachmentKey key, String view, String cidr, String mac, String podName, Instant now) {
+    Optional<Attachment> take(
+            AttachmentKey key,
+            String view,
+            String cidr,
+            String mac,
+            String podName,
+            Instant now,
+            boolean confirmedOnly) {
         synchronized (takeLock) {
-            List<Attachment> candidates = free(key.network(), view, cidr);
+            List<Attachment> candidates = free(key.network(), view, cidr).stream()
+                    .filter(a -> !confirmedOnly || isConfirmed(a.networkView(), a.address()))
+                    .toList();
             if (candidates.isEmpty()) return Optional.empty();
             Attachment entry = candidates.getFirst();
             Attachment taken = Attachment.pending(key, entry.networkView(), mac, now)
@@ -122,7 +162,7 @@ final class AddressPool {
                     .withState(AttachmentState.TAG_PENDING);
             journal.put(taken);
             journal.remove(entry.key());
-            return Optional.of(taken);
+            return journal.get(key); // as stored (the journal stamps every write): what a settlement compares with
         }
     }
 
@@ -133,10 +173,14 @@ final class AddressPool {
      * pool then stays stocked for the containers that start meanwhile; the surplus is released
      * once the grid is back). When it does, the container's record says so: RETURN_PENDING, or
      * straight back into the pool when no tag was ever tried. The caller holds the key's lock.
+     *
+     * @param currentSubnet the network's subnet now (null: unknown); an address in another goes
      */
-    boolean giveBack(Attachment known, int target, boolean gridDown, Instant now) {
+    boolean giveBack(Attachment known, int target, String currentSubnet, boolean gridDown, Instant now) {
         AttachmentState state = known.state();
         if (known.address() == null || target <= 0) return false;
+        // an address of a subnet the network no longer uses (its netconf changed) is no pool address any more
+        if (currentSubnet != null && !currentSubnet.equals(known.cidr())) return false;
         if (state == AttachmentState.RETURN_PENDING) return true; // a repeated DEL
         if (state != AttachmentState.ALLOCATED && state != AttachmentState.TAG_PENDING) return false;
         synchronized (takeLock) {
@@ -145,7 +189,8 @@ final class AddressPool {
                     .filter(a -> a.state() == AttachmentState.RETURN_PENDING
                             && a.key().network().equals(network))
                     .count();
-            if (free(network, known.networkView(), null).size() + returning >= target && !gridDown) return false;
+            if (free(network, known.networkView(), known.cidr()).size() + returning >= target && !gridDown)
+                return false;
             // Never tagged: the grid still shows the pool's tag, the address goes straight back. Once a
             // tag was tried, the grid may show the container's (a crash before its answer was kept).
             if (state == AttachmentState.TAG_PENDING && known.attempts() == 0) putBack(known, now);
@@ -171,18 +216,40 @@ final class AddressPool {
     }
 
     /**
-     * A free address leaves the pool (changed on the grid, or to be released as surplus), if it
-     * is still free: an ADD may have taken it since the caller listed the free ones, and then it
-     * is that container's (its tag may not have reached the grid yet). False when it was taken.
+     * A free address is to be released (surplus, a subnet the network no longer uses), if it is
+     * still free: its record says so ({@link AttachmentState#DEL_PENDING} under its pool key), so
+     * that it is never handed out again and a release whose answer is lost is replayed. False
+     * when an ADD took it since the caller listed the free ones.
+     */
+    boolean markForRelease(Attachment entry, String why) {
+        synchronized (takeLock) {
+            if (!isStillFree(entry)) return false;
+            journal.put(journal.get(entry.key())
+                    .orElseThrow()
+                    .withState(AttachmentState.DEL_PENDING)
+                    .withError(why));
+            return true;
+        }
+    }
+
+    private boolean isStillFree(Attachment entry) {
+        Attachment now = journal.get(entry.key()).orElse(null);
+        if (now == null
+                || now.state() != AttachmentState.POOL
+                || !java.util.Objects.equals(now.address(), entry.address())) return false;
+        return !heldAddresses(journal.all()).contains(now.networkView() + "/" + now.address());
+    }
+
+    /**
+     * A free address leaves the pool (changed or deleted on the grid), if it is still free: an ADD
+     * may have taken it since the caller listed the free ones, and then it is that container's
+     * (its tag settles it). False when it was taken.
      */
     boolean dropIfFree(Attachment entry) {
         synchronized (takeLock) {
-            Attachment now = journal.get(entry.key()).orElse(null);
-            if (now == null
-                    || now.state() != AttachmentState.POOL
-                    || !java.util.Objects.equals(now.address(), entry.address())) return false;
-            if (heldAddresses(journal.all()).contains(now.networkView() + "/" + now.address())) return false;
+            if (!isStillFree(entry)) return false;
             journal.remove(entry.key());
+            unconfirm(entry.networkView(), entry.address());
             return true;
         }
     }
@@ -239,5 +306,15 @@ final class AddressPool {
             if (!isPoolKey(a.key()) && a.address() != null) held.add(a.networkView() + "/" + a.address());
         }
         return held;
+    }
+
+    /** The networks that have pool records (free or being released), with the view of each, network by network. */
+    Map<String, Set<String>> pooledNetworks() {
+        Map<String, Set<String>> out = new java.util.TreeMap<>();
+        for (Attachment a : journal.all()) {
+            if (isPoolKey(a.key()) && a.address() != null)
+                out.computeIfAbsent(a.key().network(), n -> new TreeSet<>()).add(a.networkView());
+        }
+        return out;
     }
 }

@@ -76,7 +76,12 @@ final class AdminCommands {
                 .put("state", health.state().name())
                 .put("since", String.valueOf(health.since()))
                 .put("lastError", health.lastError())
-                .put("failingFast", health.failingFast());
+                .put("failingFast", health.failingFast())
+                .put(
+                        "lastDownEnded",
+                        health.lastDownEnded() == null
+                                ? null
+                                : health.lastDownEnded().toString());
         List<Attachment> records = journal.all();
         ObjectNode states = out.putObject("journal");
         for (Attachment a : records)
@@ -100,6 +105,18 @@ final class AdminCommands {
                                         .nextTry(a.key())
                                         .map(Instant::toString)
                                         .orElse("now")));
+        // Addresses answered from the pool while the grid was down that the grid has since given to
+        // someone else: the documented outage trade-off, for a person to act on.
+        ArrayNode conflicts = out.putArray("conflicts");
+        for (Attachment a : Ipam.conflicts(records)) {
+            conflicts
+                    .addObject()
+                    .put("network", a.key().network())
+                    .put("containerId", a.key().containerId())
+                    .put("ifName", a.key().ifName())
+                    .put("address", a.address())
+                    .put("detail", a.lastError().substring(Settler.CONFLICT.length()));
+        }
         ObjectNode pools = out.putObject("pools");
         ipam.pool()
                 .levels()

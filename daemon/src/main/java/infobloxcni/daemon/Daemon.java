@@ -8,6 +8,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Set;
 
@@ -39,56 +40,87 @@ public final class Daemon implements AutoCloseable {
      */
     private record Parts(
             Ipam ipam, PoolKeeper keeper, JournalRebuilder rebuilder, Reconciler reconciler, JournalAudit audit) {
-        static Parts wire(DaemonConfig config, WapiClient wapi, JournalGuard journal, Clock clock) {
-            ReservationTags tags = new ReservationTags(config.hostId(), config.clusterName(), config.cmpType());
-            Settlements settlements = new Settlements();
-            Wakeup refill = new Wakeup();
+        /**
+         * Builds the parts in the order they depend on each other, each given what it needs:
+         * the settler (the ownership rule) first, then the networks and the pool keeper that use
+         * it, the start-up merge, the reconciler that settles behind answers, and the verbs last.
+         *
+         * @param servingSince when the daemon started; null for the offline audit
+         */
+        static Parts wire(
+                DaemonConfig config, WapiClient wapi, JournalGuard journal, Clock clock, Instant servingSince) {
+            String formerHostId = HostIdentity.formerOf(config.stateDir(), config.hostId());
+            ReservationTags tags =
+                    new ReservationTags(config.hostId(), config.clusterName(), config.cmpType(), formerHostId);
+            KeyLocks locks = new KeyLocks(256);
+            KeyLocks settling = new KeyLocks(256);
             AddressPool pool = new AddressPool(journal);
-            Ipam ipam = new Ipam(config, wapi, journal, tags, clock, settlements, pool, refill);
-            PoolKeeper keeper = new PoolKeeper(
-                    pool,
-                    journal,
-                    wapi,
-                    ipam.networks(),
-                    tags,
-                    ipam.locks(),
-                    clock,
-                    config.wapi().callTimeout(),
-                    refill);
-            JournalRebuilder rebuilder =
-                    new JournalRebuilder(wapi, tags, config.cniCacheDir(), config.driverName(), clock, keeper);
+            Settler settler = new Settler(journal, wapi, tags, pool, locks, clock);
+            GridNetworks networks = new GridNetworks(wapi, tags, settler::restoreReservations);
+            Duration callTimeout = config.wapi().callTimeout();
+            PoolKeeper keeper = new PoolKeeper(pool, journal, wapi, networks, tags, locks, settler, clock, callTimeout);
+            JournalRebuilder rebuilder = new JournalRebuilder(
+                    wapi, tags, config.cniCacheDir(), config.driverName(), clock, keeper, () -> renamed(config, tags));
             // An ADD_PENDING younger than two whole-call timeouts may still be in flight on the grid.
             // (plus, not multipliedBy: that goes through BigDecimal, whose static set-up was 7 % of start-up)
-            Duration addGrace = config.wapi().callTimeout().plus(config.wapi().callTimeout());
+            Duration addGrace = callTimeout.plus(callTimeout);
             Reconciler reconciler = new Reconciler(
-                    ipam,
+                    settler,
+                    settling,
                     journal,
                     rebuilder,
+                    wapi.health(),
                     clock,
                     addGrace,
                     config.releaseRetryMax(),
-                    settlements,
-                    config.wapi().callTimeout(),
+                    callTimeout,
                     keeper);
+            Ipam ipam = new Ipam(
+                    config, wapi, journal, networks, settler, pool, locks, settling, reconciler, keeper, clock);
             // The moment the grid answers again, whatever was queued during the outage goes.
             wapi.health().onChange(change -> {
                 if (change.from() == GridHealth.State.DOWN) {
                     reconciler.replayNow();
-                    refill.signal();
+                    keeper.signal();
                 }
             });
-            JournalAudit audit =
-                    new JournalAudit(wapi, journal, ipam, rebuilder, tags, keeper, config.poolSize(), clock);
+            JournalAudit audit = new JournalAudit(
+                    wapi,
+                    journal,
+                    settler,
+                    pool,
+                    networks,
+                    locks,
+                    settling,
+                    rebuilder,
+                    tags,
+                    keeper,
+                    config.poolSize(),
+                    clock,
+                    servingSince);
             return new Parts(ipam, keeper, rebuilder, reconciler, audit);
+        }
+
+        /** Every reservation carries this host's new ID: it is the state directory's from now on. */
+        private static void renamed(DaemonConfig config, ReservationTags tags) {
+            try {
+                HostIdentity.write(config.stateDir(), config.hostId());
+                tags.forgetFormerHostId();
+            } catch (IOException e) {
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "host renamed, but {0} could not be written ({1}): tried again at the next start",
+                        config.stateDir().resolve(HostIdentity.FILE),
+                        e.getMessage());
+            }
         }
     }
 
-    private Daemon(DaemonConfig config, boolean withMetrics) {
+    private Daemon(DaemonConfig config, boolean withMetrics, Clock clock) {
         this.config = config;
-        Clock clock = Clock.systemUTC();
         this.journal = JournalGuard.open(config.journalDir(), JOURNAL_OPEN_TIMEOUT, clock);
         this.wapi = new WapiClient(config.wapi());
-        Parts parts = Parts.wire(config, wapi, journal, clock);
+        Parts parts = Parts.wire(config, wapi, journal, clock, clock.instant());
         this.ipam = parts.ipam();
         this.keeper = parts.keeper();
         this.reconciler = parts.reconciler();
@@ -118,9 +150,14 @@ public final class Daemon implements AutoCloseable {
      * {@code http://<address>/metrics} (port 0: a free one, see {@link #metricsAddress()}).
      */
     public static Daemon start(DaemonConfig config, InetSocketAddress metricsAddress) throws IOException {
+        return start(config, metricsAddress, Clock.systemUTC());
+    }
+
+    /** As {@link #start(DaemonConfig, InetSocketAddress)}, on a clock of the caller's (tests move it on). */
+    static Daemon start(DaemonConfig config, InetSocketAddress metricsAddress, Clock clock) throws IOException {
         PrivateDirs.ensure(
                 config.stateDir(), PrivateDirs.PRIVATE, "--state-dir"); // before the journal is created in it
-        Daemon daemon = new Daemon(config, metricsAddress != null);
+        Daemon daemon = new Daemon(config, metricsAddress != null, clock);
         try {
             daemon.socket.start();
             if (metricsAddress != null) {
@@ -187,7 +224,7 @@ public final class Daemon implements AutoCloseable {
             Clock clock = Clock.systemUTC();
             JournalGuard journal = JournalGuard.open(config.journalDir(), JOURNAL_OPEN_TIMEOUT, clock);
             try {
-                return Parts.wire(config, wapi, journal, clock).audit().run(live, liveSource, apply, forgetHost);
+                return Parts.wire(config, wapi, journal, clock, null).audit().run(live, liveSource, apply, forgetHost);
             } finally {
                 journal.close();
             }

@@ -7,6 +7,21 @@ import infobloxcni.wire.CniError;
 final class GridErrors {
     private GridErrors() {}
 
+    /**
+     * Whether the grid refused because the network (or its view) is not there: a {@code NotFound}
+     * (a view: "Network View v not found"), {@code func:nextavailableip} on a network that does
+     * not exist ("10.0.0.0/24,v does not match any unique networks/ranges (ipv4addr)", as real
+     * grids answer it: docs/wapi-simulator.md), or an address in no network. The daemon then
+     * makes sure of the network again; it is never "someone took the address".
+     */
+    static boolean networkGone(WapiException e) {
+        if (e instanceof WapiException.NotFound) return true;
+        String text = e.gridText();
+        return e instanceof WapiException.Rejected
+                && text != null
+                && (text.contains("does not match any unique networks") || text.contains("Cannot find network"));
+    }
+
     static CniError toCni(WapiException e, String doing) {
         String what = "grid " + doing + ": ";
         return switch (e) {

@@ -22,12 +22,28 @@ final class GridNetworks {
 
     private final WapiClient wapi;
     private final ReservationTags tags;
+    private final java.util.function.BiConsumer<String, String> created;
     private final Map<NetworkRequest, ReadyNetwork> ensured = new ConcurrentHashMap<>();
     private final Map<NetworkRequest, Object> ensuring = new ConcurrentHashMap<>();
 
     GridNetworks(WapiClient wapi, ReservationTags tags) {
+        this(wapi, tags, (view, cidr) -> {});
+    }
+
+    /**
+     * @param created told (view, CIDR) right after a network was created, before anything is
+     *                allocated from it: the journal may hold addresses in it (an operator deleted
+     *                the network, and with it their reservations), which must be reserved again first
+     */
+    GridNetworks(WapiClient wapi, ReservationTags tags, java.util.function.BiConsumer<String, String> created) {
         this.wapi = wapi;
         this.tags = tags;
+        this.created = created;
+    }
+
+    /** The network as it was last made sure of, or null when that has not happened (or was forgotten). */
+    ReadyNetwork known(NetworkRequest policy) {
+        return ensured.get(policy);
     }
 
     ReadyNetwork ensure(NetworkRequest policy) throws CniError {
@@ -85,6 +101,7 @@ final class GridNetworks {
                         cidr,
                         policy.view(),
                         policy.networkName());
+                created.accept(policy.view(), cidr);
                 return policy.subnet();
             } catch (WapiException.Conflict raced) {
                 existing = wapi.getNetwork(policy.view(), cidr);

@@ -6,8 +6,6 @@ import infobloxcni.store.AttachmentState;
 import infobloxcni.wapi.Deadline;
 import infobloxcni.wapi.FixedAddress;
 import infobloxcni.wapi.GridHealth;
-import infobloxcni.wapi.ReservationClaim;
-import infobloxcni.wapi.VerifiedWrite;
 import infobloxcni.wapi.WapiClient;
 import infobloxcni.wapi.WapiException;
 import infobloxcni.wire.CniError;
@@ -25,51 +23,67 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * The IPAM verbs. Every change to the grid follows the same rule: the intent is on disk in the
- * journal before the grid hears of it, and the outcome after. When an outcome is unknown (the
- * grid may have applied a write whose answer we never saw), the next attempt looks on the grid
- * before it writes again, so nothing is allocated twice or leaked by a retry or a crash.
+ * The IPAM verbs. Every change to the grid follows the same rules: the intent is on disk in the
+ * journal before the grid hears of it, and the outcome after; and an address is answered to a
+ * container only once the grid has confirmed, in that ADD, that it is reserved for this container
+ * (a POST that reserved it, or the verified tag of a pool address). Only while the grid is known
+ * to be down is an ADD answered with no grid call, from a pool address the grid confirmed since
+ * the daemon started: the documented outage trade-off ({@code docs/architecture.md}). When an
+ * outcome is unknown (the grid may have applied a write whose answer we never saw), the next
+ * attempt looks on the grid before it writes again. The grid work behind an answer (a DEL's
+ * release) is the {@link Reconciler}'s, through the {@link Settler}, which applies the
+ * ownership rule for both.
  */
 public final class Ipam {
     private static final System.Logger LOG = System.getLogger(Ipam.class.getName());
+    /** GC's intents written at once (each waits for its fsync; side by side they share one). */
+    private static final int GC_WRITERS = 64;
 
     private final DaemonConfig config;
     private final WapiClient wapi;
     private final JournalGuard journal;
     private final GridNetworks networks;
-    private final ReservationTags tags;
-    private final KeyLocks locks = new KeyLocks(256);
-    private final Clock clock;
-    private final Settlements settlements;
+    private final Settler settler;
     private final AddressPool pool;
-    private final Wakeup keeper;
+    private final KeyLocks locks;
+    private final KeyLocks settling;
+    private final Reconciler reconciler;
+    private final PoolKeeper keeper;
+    private final Clock clock;
     /** How long an ADD for an attachment the journal does not know waits for the start-up merge with the grid. */
     private final Duration syncWait;
 
     /**
-     * @param settlements where the grid half of a verb goes to run behind its answer (a DEL's
-     *                    release, a pool address's tag), and "look now" when something could not finish
-     * @param pool        this host's warm addresses
-     * @param keeper      signalled when a pool may need refilling
+     * @param locks      a request's hold on its attachment's record (ADD, DEL, CHECK, GC)
+     * @param settling   grid work on an attachment (a request's, or a settlement's behind an answer): taken before
+     *                   {@code locks}, never while holding it, so a DEL that only writes its intent never waits for
+     *                   grid work in flight
+     * @param reconciler settles a record behind its answer (a DEL's release, a tag after an outage)
+     * @param keeper     signalled when a pool may need refilling
      */
-    public Ipam(
+    Ipam(
             DaemonConfig config,
             WapiClient wapi,
             JournalGuard journal,
-            ReservationTags tags,
-            Clock clock,
-            Settlements settlements,
+            GridNetworks networks,
+            Settler settler,
             AddressPool pool,
-            Wakeup keeper) {
+            KeyLocks locks,
+            KeyLocks settling,
+            Reconciler reconciler,
+            PoolKeeper keeper,
+            Clock clock) {
         this.config = config;
         this.wapi = wapi;
         this.journal = journal;
-        this.tags = tags;
-        this.networks = new GridNetworks(wapi, tags);
-        this.clock = clock;
-        this.settlements = settlements;
+        this.networks = networks;
+        this.settler = settler;
         this.pool = pool;
+        this.locks = locks;
+        this.settling = settling;
+        this.reconciler = reconciler;
         this.keeper = keeper;
+        this.clock = clock;
         // Bounded: with the grid away the ADD cannot succeed anyway, and should say so soon.
         Duration callTimeout = config.wapi().callTimeout();
         this.syncWait = callTimeout.compareTo(Duration.ofSeconds(5)) < 0 ? callTimeout : Duration.ofSeconds(5);
@@ -88,112 +102,265 @@ public final class Ipam {
     private Added addWithin(CniRequest request) throws CniError {
         NetConf conf = request.netConf();
         AttachmentKey key = keyOf(request);
-        NetworkRequest policy = policyFor(conf);
-        pool.observe(policy, poolTargetOf(conf));
-        try (KeyLocks.Held held = locks.lock(key)) {
+        NetworkRequest network = networkOf(conf);
+        pool.observe(network, poolTargetOf(conf));
+        try (KeyLocks.Held gridWork = settlingLock(key);
+                KeyLocks.Held held = locks.lock(key)) {
             Attachment known = journal.get(key).orElse(null);
             if (known == null) {
                 // The journal may have lost this attachment: wait (bounded) for the start-up merge with the grid.
                 journal.awaitGridSync(syncWait);
                 known = journal.get(key).orElse(null);
             }
-            if (known != null
-                    && (known.state() == AttachmentState.ALLOCATED || known.state() == AttachmentState.TAG_PENDING)) {
-                // A repeated ADD (a runtime retrying after a timeout): same answer, no grid call.
-                return added(conf, known, policy);
-            }
-            if (known != null && known.state() == AttachmentState.RETURN_PENDING && known.address() != null) {
-                // A DEL that only gives the address back to this host's pool (a container restarted
-                // during an outage, say): the address is still this host's whatever the grid shows
-                // by now. Take it back, no grid call; the tag is made sure of in the background.
-                Attachment back = known.withState(AttachmentState.TAG_PENDING).withPodName(request.podName());
-                journal.put(back);
-                settlements.behind(key);
-                return added(conf, back, policy);
-            }
-            if (known != null && known.state() == AttachmentState.DEL_PENDING) {
-                releaseNow(known); // finish the earlier DEL before this container gets a new address
-                known = null;
-            }
-            String mac = MacAddresses.of(request);
-            if (known == null) {
-                Optional<Attachment> fromPool = pool.take(
-                        key,
-                        policy.view(),
-                        policy.subnet() == null ? null : policy.subnet().toString(),
-                        mac,
-                        request.podName(),
-                        clock.instant());
-                if (fromPool.isPresent()) {
-                    // Answered from the pool: zero grid calls before the answer; the tag follows in the background.
-                    settlements.behind(key);
-                    keeper.signal();
-                    Attachment taken = fromPool.get();
-                    return added(conf, taken, policy);
+            if (known != null) {
+                switch (known.state()) {
+                    case ALLOCATED -> {
+                        // A repeated ADD (a runtime retrying after a timeout): the grid confirmed it for this ADD's
+                        // first answer. Same answer, no grid call, unless the grid has since given it to another.
+                        if (Settler.conflicted(known)) throw conflictOf(known);
+                        return added(conf, known, network);
+                    }
+                    case TAG_PENDING, RETURN_PENDING -> {
+                        Optional<Added> again = confirmHeld(conf, network, known, request);
+                        if (again.isPresent()) return again.get();
+                        known = null; // not ours any more: a new address
+                    }
+                    case DEL_PENDING -> {
+                        // The earlier DEL's release goes first: the attachment must not hold two addresses.
+                        if (down()) settler.detach(known); // until the grid is back, under a key of its own
+                        else releaseNow(known);
+                        known = null;
+                    }
+                    default -> {} // ADD_PENDING: an earlier attempt's outcome is unknown; looked for below
                 }
             }
-            ReadyNetwork network = networks.ensure(policy);
-            boolean outcomeUnknown = known != null; // an ADD_PENDING left by a lost answer or a crash
-            Attachment intent = (known != null ? known : Attachment.pending(key, network.view(), mac, clock.instant()))
-                    .withAttempt();
-            journal.put(intent);
-
-            FixedAddress reservation = outcomeUnknown ? adoptExisting(intent, network.view()) : null;
-            if (reservation == null) reservation = reserve(request, intent, network, policy);
-
-            // the subnet is known here: no need to trust the answer's network field
-            Attachment allocated = intent.withAllocation(
-                            reservation.ipv4addr(),
-                            network.subnet().prefixLength(),
-                            network.gateway(),
-                            reservation.ref(),
-                            network.subnet().toString())
-                    .withState(AttachmentState.ALLOCATED);
-            journal.put(allocated);
-            keeper.signal(); // the network is in use: keep its pool filled
-            return new Added(CniResults.added(conf, allocated, network.gateway()), allocated);
+            if (known == null) {
+                Optional<Added> fromPool = fromPool(conf, network, key, request);
+                if (fromPool.isPresent()) return fromPool.get();
+                if (down()) throw downAndNoPool(network);
+            }
+            try {
+                return reserve(conf, network, request, known);
+            } catch (NetworkGone gone) {
+                // Deleted on the grid behind our back: made sure of again (created anew, the addresses this host's
+                // records hold in it reserved again first), then one more try.
+                networks.forget(network);
+                try {
+                    return reserve(conf, network, request, journal.get(key).orElse(null));
+                } catch (NetworkGone again) {
+                    throw again.answer;
+                }
+            }
         }
     }
 
-    /** The answer for an attachment that holds its address already (its gateway as recorded, else the network's). */
-    private Added added(NetConf conf, Attachment a, NetworkRequest policy) throws CniError {
-        return new Added(
-                CniResults.added(
-                        conf,
-                        a,
-                        a.gateway() != null
-                                ? a.gateway()
-                                : networks.ensure(policy).gateway()),
-                a);
+    /** The grid refused a reservation because the network is not there (any more). */
+    private static final class NetworkGone extends Exception {
+        final CniError answer;
+
+        NetworkGone(CniError answer) {
+            super(answer.getMessage(), null, false, false);
+            this.answer = answer;
+        }
     }
 
-    /** One POST: the grid picks the lowest free address and the answer carries it. */
-    private FixedAddress reserve(CniRequest request, Attachment intent, ReadyNetwork network, NetworkRequest policy)
+    /**
+     * The attachment's grid work is ours for this ADD: a settlement behind an earlier answer
+     * (a release, a tag) finishes first, within the ADD's bound.
+     */
+    private KeyLocks.Held settlingLock(AttachmentKey key) throws CniError {
+        KeyLocks.Held held = settling.lockWithin(key, Duration.ofNanos(Math.max(0, Deadline.remainingNanos())));
+        if (held == null) {
+            throw new CniError(
+                    CniError.TRY_AGAIN_LATER,
+                    "the grid is still working on an earlier call for container " + key.containerId() + " on "
+                            + key.ifName() + "; try again");
+        }
+        return held;
+    }
+
+    /** Whether the grid is known to be down: calls fail at once, and the pool answers alone. */
+    private boolean down() {
+        return wapi.health().failingFast();
+    }
+
+    /**
+     * Takes the lowest free pool address and, with the grid up, answers it only once the verified
+     * tag made the grid show it as this container's (one round trip with the request object; an
+     * address found deleted or someone else's leaves the pool, and the next is tried). With the
+     * grid down, only an address the grid confirmed since the start is taken, with no grid call;
+     * its tag follows behind the answer when the grid is back. Empty when the pool has none.
+     */
+    private Optional<Added> fromPool(NetConf conf, NetworkRequest network, AttachmentKey key, CniRequest request)
             throws CniError {
-        AttachmentKey key = intent.key();
+        for (; ; ) {
+            boolean outage = down();
+            Attachment taken = pool.take(
+                            key,
+                            network.view(),
+                            subnetOf(network),
+                            MacAddresses.of(request),
+                            request.podName(),
+                            clock.instant(),
+                            outage)
+                    .orElse(null);
+            if (taken == null) return Optional.empty();
+            keeper.signal();
+            if (outage) return Optional.of(answeredInOutage(conf, network, taken));
+            Optional<Added> tagged = tagNow(conf, network, taken);
+            if (tagged.isPresent()) return tagged;
+        }
+    }
+
+    /**
+     * A pool address (or a returned one) this attachment holds but the grid has not confirmed:
+     * confirm it now (a runtime retrying an ADD that could not be confirmed; a container added
+     * again after its DEL gave the address back to the pool). Empty when it is not ours any more.
+     */
+    private Optional<Added> confirmHeld(NetConf conf, NetworkRequest network, Attachment known, CniRequest request)
+            throws CniError {
+        if (down() && !pool.isConfirmed(known.networkView(), known.address())) throw downAndNoPool(network);
+        Attachment held = known;
+        if (held.state() == AttachmentState.RETURN_PENDING) {
+            journal.put(held.withState(AttachmentState.TAG_PENDING).withPodName(request.podName()));
+            held = journal.get(held.key()).orElseThrow();
+        }
+        return down() ? Optional.of(answeredInOutage(conf, network, held)) : tagNow(conf, network, held);
+    }
+
+    /** The verified tag of an address this ADD holds, before it is answered. Empty when it is not ours. */
+    private Optional<Added> tagNow(NetConf conf, NetworkRequest network, Attachment taken) throws CniError {
         try {
-            return wapi.reserveNextAvailableIp(
-                    network.view(),
-                    network.subnet().toString(),
-                    tags.forContainer(key, intent.mac(), request.podName()));
+            return switch (settler.tag(taken, false)) {
+                case TAGGED, CHANGED ->
+                    Optional.of(added(conf, journal.get(taken.key()).orElseThrow(), network));
+                case NOT_OURS -> Optional.empty();
+            };
+        } catch (WapiException.Transient unknown) {
+            // The grid went away during the tag: the outage rule applies if it is known down now.
+            if (down() && pool.isConfirmed(taken.networkView(), taken.address()))
+                return Optional.of(
+                        answeredInOutage(conf, network, journal.get(taken.key()).orElseThrow()));
+            // The record keeps the address: the runtime's retry confirms it, a DEL gives it back.
+            settler.notAnswered(taken.key());
+            throw GridErrors.toCni(unknown, "tagging pool address " + taken.address());
+        } catch (WapiException refused) {
+            settler.untake(taken); // the grid refused the write: the address is still the pool's
+            throw GridErrors.toCni(refused, "tagging pool address " + taken.address());
+        }
+    }
+
+    /** Answered from the pool while the grid is down: no grid call; the tag follows when the grid is back. */
+    private Added answeredInOutage(NetConf conf, NetworkRequest network, Attachment taken) throws CniError {
+        LOG.log(
+                System.Logger.Level.INFO,
+                "{0} answered {1} from the pool while the grid is down; its tag follows when the grid is back",
+                taken.key(),
+                taken.address());
+        settler.answered(taken.key());
+        reconciler.settleBehind(taken.key());
+        return added(conf, taken, network);
+    }
+
+    /** The grid is down and the pool has no address the grid confirmed since the start. */
+    private CniError downAndNoPool(NetworkRequest network) {
+        GridHealth health = wapi.health();
+        return new CniError(
+                CniError.TRY_AGAIN_LATER,
+                "the grid is down since " + health.since()
+                        + (health.lastError() == null ? "" : " (" + health.lastError() + ")")
+                        + " and the pool of network " + network.networkName()
+                        + " has no address the grid confirmed since the daemon started; try again");
+    }
+
+    /** An address the grid gives to someone else since it was answered from the pool during an outage. */
+    private static CniError conflictOf(Attachment a) {
+        return new CniError(
+                CniError.RESERVATION_MISMATCH,
+                a.address() + " was answered to container " + a.key().containerId()
+                        + " from the pool while the grid was down, and the grid now gives it to someone else: "
+                        + a.lastError().substring(Settler.CONFLICT.length())
+                        + "; delete the container and add it again");
+    }
+
+    /** The subnet a network's pool addresses must be in: the netconf's, else the one last made sure of, else any. */
+    private String subnetOf(NetworkRequest network) {
+        if (network.subnet() != null) return network.subnet().toString();
+        ReadyNetwork ready = networks.known(network);
+        return ready == null ? null : ready.subnet().toString();
+    }
+
+    /**
+     * One POST: the grid picks the lowest free address and the answer carries it; the intent
+     * (ADD_PENDING, with its subnet) is on disk first. When an earlier attempt's outcome is
+     * unknown ({@code unknown} is its ADD_PENDING), the grid is searched first and what that
+     * attempt reserved is adopted. A POST whose outcome is unknown (a lost answer, a 5xx) keeps
+     * the intent and looks at once.
+     */
+    private Added reserve(NetConf conf, NetworkRequest network, CniRequest request, Attachment unknown)
+            throws CniError, NetworkGone {
+        ReadyNetwork ready = networks.ensure(network);
+        String cidr = ready.subnet().toString();
+        AttachmentKey key = keyOf(request);
+        Attachment intent = (unknown != null
+                        ? unknown
+                        : Attachment.pending(key, ready.view(), MacAddresses.of(request), clock.instant()))
+                .withAllocation(null, ready.subnet().prefixLength(), ready.gateway(), null, cidr)
+                .withAttempt();
+        journal.put(intent);
+        intent = journal.get(key).orElseThrow();
+
+        FixedAddress reservation = null;
+        try {
+            if (unknown != null) reservation = settler.adoptExisting(intent).orElse(null);
+            if (reservation == null)
+                reservation = wapi.reserveNextAvailableIp(
+                        ready.view(), cidr, settler.tags().forContainer(key, intent.mac(), request.podName()));
         } catch (WapiException.Transient lost) {
             if (!lost.mayHaveBeenApplied()) {
                 forgetIntent(intent);
                 throw GridErrors.toCni(lost, "reserving an address");
             }
             journal.put(intent.withError(lost.getMessage()));
-            FixedAddress found = adoptExistingQuietly(intent, network.view());
-            if (found != null) return found;
-            throw GridErrors.toCni(lost, "reserving an address");
-        } catch (WapiException.Rejected | WapiException.NotFound gone) {
-            // Most often the network (or view) was removed on the grid behind our back.
-            networks.forget(policy);
-            forgetIntent(intent);
-            throw GridErrors.toCni(gone, "reserving an address in " + network.subnet());
+            reservation = lookQuietly(journal.get(key).orElseThrow());
+            if (reservation == null) throw GridErrors.toCni(lost, "reserving an address");
         } catch (WapiException refused) {
             forgetIntent(intent);
-            throw GridErrors.toCni(refused, "reserving an address in " + network.subnet());
+            CniError answer = GridErrors.toCni(refused, "reserving an address in " + cidr);
+            if (GridErrors.networkGone(refused)) throw new NetworkGone(answer);
+            throw answer;
         }
+
+        // the subnet is known here: no need to trust the answer's network field
+        Attachment allocated = intent.withAllocation(
+                        reservation.ipv4addr(), ready.subnet().prefixLength(), ready.gateway(), reservation.ref(), cidr)
+                .withError(null)
+                .withState(AttachmentState.ALLOCATED);
+        journal.put(allocated);
+        pool.confirm(allocated.networkView(), allocated.address());
+        keeper.signal(); // the network is in use: keep its pool filled
+        return new Added(CniResults.added(conf, allocated, ready.gateway()), allocated);
+    }
+
+    /** After a POST whose outcome is unknown: what it reserved, if the grid shows it now. */
+    private FixedAddress lookQuietly(Attachment intent) {
+        try {
+            return settler.adoptExisting(intent).orElse(null);
+        } catch (WapiException e) {
+            return null;
+        }
+    }
+
+    /** The answer for an attachment that holds its address already (its gateway as recorded, else the network's). */
+    private Added added(NetConf conf, Attachment a, NetworkRequest network) throws CniError {
+        return new Added(
+                CniResults.added(
+                        conf,
+                        a,
+                        a.gateway() != null
+                                ? a.gateway()
+                                : networks.ensure(network).gateway()),
+                a);
     }
 
     /** The grid certainly holds nothing for this attempt: the intent can go. */
@@ -202,62 +369,14 @@ public final class Ipam {
         else journal.put(intent.withError("last attempt refused"));
     }
 
-    /**
-     * Looks on the grid for what an earlier attempt may have reserved, and keeps exactly one:
-     * when a lost answer was followed by a retry that also landed, the extra copies are released.
-     */
-    private FixedAddress adoptExisting(Attachment intent, String view) throws CniError {
-        List<FixedAddress> found;
+    /** Releases now or fails with "try again": used where the release must finish first. */
+    private void releaseNow(Attachment pending) throws CniError {
         try {
-            found = findOnGrid(intent.key(), view, intent.cidr());
+            settler.release(pending);
         } catch (WapiException e) {
             throw GridErrors.toCni(
-                    e, "looking for an earlier reservation of " + intent.key().containerId());
+                    e, "finishing the earlier release of " + pending.key().containerId());
         }
-        if (found.isEmpty()) return null;
-        for (FixedAddress extra : found.subList(1, found.size())) {
-            try {
-                if (releaseSeen(intent.key(), extra) == VerifiedWrite.Outcome.WRITTEN) {
-                    LOG.log(
-                            System.Logger.Level.WARNING,
-                            "released duplicate reservation {0} of {1}",
-                            extra.ipv4addr(),
-                            intent.key());
-                }
-            } catch (WapiException e) {
-                LOG.log(
-                        System.Logger.Level.WARNING,
-                        "duplicate reservation {0} of {1} left for recovery: {2}",
-                        extra.ipv4addr(),
-                        intent.key(),
-                        e.getMessage());
-            }
-        }
-        LOG.log(
-                System.Logger.Level.INFO,
-                "adopted reservation {0} of {1} from the grid",
-                found.getFirst().ipv4addr(),
-                intent.key());
-        return found.getFirst();
-    }
-
-    private FixedAddress adoptExistingQuietly(Attachment intent, String view) {
-        try {
-            return adoptExisting(intent, view);
-        } catch (CniError e) {
-            return null;
-        }
-    }
-
-    /** Reservations on the grid that belong to this attachment ({@link ReservationTags#claimsOf}), in the grid's order. */
-    public List<FixedAddress> findOnGrid(AttachmentKey key, String view, String cidr) {
-        return wapi.findFixedAddressesByEa(view, ReservationTags.VM_ID, key.containerId()).stream()
-                .filter(r -> tags.owns(r, key))
-                .filter(r -> cidr == null
-                        || r.network() == null
-                        || r.network().equals(cidr)
-                        || ReservationTags.ownerOf(r).isPresent())
-                .toList();
     }
 
     // ------------------------------------------------------------------------------------- DEL
@@ -268,25 +387,24 @@ public final class Ipam {
      * does when the grid is away. Nothing in the CNI rules needs the grid's answer first: a DEL
      * must succeed when the address is already gone and may be repeated, and the address stays
      * this attachment's on the grid until the release lands, so nobody else can be given it
-     * early. A repeated ADD of the same attachment waits for, or finishes, the release first.
-     * With a DEL bound set ({@code --del-timeout}), the answer waits that long for the release.
-     * Returns what the journal knew of the attachment (null: nothing), for the operation's log line.
+     * early. A DEL never waits for grid work in flight: it takes only the record's lock, which no
+     * settlement holds across a grid call. With a DEL bound set ({@code --del-timeout}), the
+     * answer waits that long for the release. Returns what the journal knew of the attachment
+     * (null: nothing), for the operation's log line.
      */
     public Attachment del(CniRequest request) throws CniError {
         AttachmentKey key = keyOf(request);
-        NetworkRequest policy = policyFor(request.netConf());
+        NetworkRequest network = networkOf(request.netConf());
         int target = poolTargetOf(request.netConf());
-        pool.observe(policy, target);
-        CompletableFuture<Void> released;
+        pool.observe(network, target);
         Attachment known;
         try (KeyLocks.Held held = locks.lock(key)) {
             known = journal.get(key).orElse(null);
-            boolean pooled =
-                    known != null && pool.giveBack(known, target, wapi.health().failingFast(), clock.instant());
+            boolean pooled = known != null && pool.giveBack(known, target, subnetOf(network), down(), clock.instant());
             if (pooled) keeper.signal();
-            else releaseIntent(key, known, policy.view());
-            released = settlements.behind(key); // it takes the lock once this DEL lets it go
+            else releaseIntent(key, known, network);
         }
+        CompletableFuture<Void> released = reconciler.settleBehind(key); // it takes the lock once this DEL lets it go
         Duration wait = config.bounds().del();
         if (!wait.isZero()) {
             try {
@@ -303,179 +421,23 @@ public final class Ipam {
     }
 
     /**
-     * Retags a container's reservation as this host's free pool address, then lists it in the
-     * pool. Null when done (or when the address turned out no longer ours: the record goes, as a
-     * release would); the failure when the grid must be asked again later. Key lock held.
+     * Puts DEL_PENDING on disk for this attachment (known to the journal or not) and returns it,
+     * with the subnet its release is bounded to: the record's, else the netconf's, else the one
+     * last made sure of for the network (unknown: only reservations with this host's owner comment
+     * are released, never the original driver's, which name no network). Key lock held.
      */
-    WapiException returnToPool(Attachment intent) {
-        try {
-            VerifiedWrite w = wapi.updateFixedAddressIf(
-                    intent.networkView(),
-                    intent.address(),
-                    claimsWithPool(intent.key()),
-                    tags.untagFor(intent.key().network()),
-                    ReservationTags.CONTAINER_EAS);
-            if (w.outcome() == VerifiedWrite.Outcome.WRITTEN) {
-                pool.putBack(intent, clock.instant());
-                LOG.log(System.Logger.Level.INFO, "{0} of {1} back in the pool", intent.address(), intent.key());
-            } else {
-                logRelease(intent.key(), w);
-                journal.remove(intent.key());
-            }
-            return null;
-        } catch (WapiException e) {
-            journal.put(intent.withAttempt().withError(e.getMessage()));
-            return e;
-        }
-    }
-
-    /**
-     * Tags an address the pool handed out with its container ({@code VM ID}, name, MAC, owner
-     * comment), through the verified write: only this host's pool entry (or the container's own
-     * reservation, after a lost answer) is written. Returns true when settled. Key lock held.
-     */
-    boolean tag(Attachment taken) {
-        AttachmentKey key = taken.key();
-        // On disk before the grid hears of it: from now on the grid may show this container's tag.
-        if (taken.attempts() == 0) journal.put(taken = taken.withAttempt());
-        List<ReservationClaim> claims = new ArrayList<>(claimsWithPool(key));
-        VerifiedWrite w = wapi.updateFixedAddressIf(
-                taken.networkView(), taken.address(), claims, tags.tagFor(key, taken.mac(), taken.podName()));
-        switch (w.outcome()) {
-            case WRITTEN -> {
-                journal.put(taken.withRef(w.holder().ref()).withError(null).withState(AttachmentState.ALLOCATED));
-                LOG.log(System.Logger.Level.INFO, "{0} from the pool tagged for {1}", taken.address(), key);
-            }
-            case ABSENT -> {
-                // The pool's reservation was deleted behind our back: the container uses the address, reserve it again.
-                try {
-                    FixedAddress again = wapi.reserveAddress(
-                            taken.networkView(), taken.address(), tags.forContainer(key, taken.mac(), taken.podName()));
-                    journal.put(taken.withRef(again.ref()).withState(AttachmentState.ALLOCATED));
-                    LOG.log(
-                            System.Logger.Level.WARNING,
-                            "{0} from the pool was no longer reserved; reserved again for {1}",
-                            taken.address(),
-                            key);
-                } catch (WapiException.Conflict taken2) {
-                    conflict(taken, "someone reserved it meanwhile");
-                }
-            }
-            case HELD_BY_ANOTHER ->
-                conflict(
-                        taken,
-                        "it now holds VM ID " + w.holder().ea(ReservationTags.VM_ID)
-                                + (w.holder().comment() == null
-                                        ? ", no comment"
-                                        : ", comment \"" + w.holder().comment() + "\""));
-        }
-        return true;
-    }
-
-    /** A pool address in use by a container that the grid now gives to someone else: for a person (the audit reports it). */
-    private void conflict(Attachment taken, String why) {
-        LOG.log(
-                System.Logger.Level.ERROR,
-                "CONFLICT: {0} uses {1} from this host''s pool, but {2}; run infoblox-cni-recover",
-                taken.key(),
-                taken.address(),
-                why);
-        journal.put(taken.withError("pool address taken on the grid: " + why).withState(AttachmentState.ALLOCATED));
-    }
-
-    /** An attachment's claims, and this host's pool entry of its network (an address the pool handed out and not yet tagged). */
-    private List<ReservationClaim> claimsWithPool(AttachmentKey key) {
-        List<ReservationClaim> claims = new ArrayList<>(tags.claimsOf(key));
-        claims.add(tags.poolClaim(key.network()));
-        return claims;
-    }
-
-    /**
-     * The one way an attachment is let go, now (GC): the intent on disk first, then the grid,
-     * then the record goes. On a grid failure the record stays DEL_PENDING for the reconciler
-     * and the failure is returned. The caller holds the key's lock.
-     */
-    WapiException releaseWithIntent(AttachmentKey key, String view) {
-        Attachment intent = releaseIntent(key, journal.get(key).orElse(null), view);
-        try {
-            release(intent);
-            journal.remove(key);
-            return null;
-        } catch (WapiException e) {
-            journal.put(intent.withAttempt().withError(e.getMessage()));
-            return e;
-        }
-    }
-
-    /** Puts DEL_PENDING on disk for this attachment (known to the journal or not) and returns it. Key lock held. */
-    private Attachment releaseIntent(AttachmentKey key, Attachment known, String view) {
+    private Attachment releaseIntent(AttachmentKey key, Attachment known, NetworkRequest network) {
         if (known != null && known.state() == AttachmentState.DEL_PENDING)
             return known; // a repeated DEL: already on disk
-        Attachment intent = (known != null ? known : Attachment.pending(key, view, MacAddresses.NONE, clock.instant()))
-                .withState(AttachmentState.DEL_PENDING);
-        journal.put(intent);
-        return intent;
-    }
-
-    /**
-     * Deletes on the grid what belongs to this attachment, and nothing else. The journal's ref
-     * is never used to write: it names a key (IP and view), and by now that key may hold another
-     * container's reservation (the grid hands a freed address out again at once), a printer an
-     * operator reserved, or something that is not a reservation at all. So the address the
-     * journal knows is released only if what it holds now is provably this attachment's
-     * ({@link ReservationTags#claimsOf}); when it is not (or the journal knows no address), a
-     * search by {@code VM ID} finds what is this attachment's wherever it is. Something that is
-     * no longer ours counts as already released: it is logged and left alone.
-     */
-    public void release(Attachment attachment) {
-        AttachmentKey key = attachment.key();
-        String view = attachment.networkView();
-        if (attachment.address() != null) {
-            // A record's address may still show the pool's tag (handed out, never tagged): that, too, is this
-            // attachment's.
-            VerifiedWrite.Outcome atKnownAddress =
-                    logRelease(key, wapi.deleteFixedAddressIf(view, attachment.address(), claimsWithPool(key)));
-            if (atKnownAddress == VerifiedWrite.Outcome.WRITTEN) return;
-        }
-        for (FixedAddress r : findOnGrid(key, view, attachment.cidr())) releaseSeen(key, r);
-    }
-
-    /** Releases a reservation a search has just returned, if it is still this attachment's. */
-    VerifiedWrite.Outcome releaseSeen(AttachmentKey key, FixedAddress seen) {
-        return logRelease(
-                key, wapi.deleteFixedAddressIf(seen.networkView(), seen.ipv4addr(), tags.claimsOf(key), seen));
-    }
-
-    private static VerifiedWrite.Outcome logRelease(AttachmentKey key, VerifiedWrite w) {
-        switch (w.outcome()) {
-            case WRITTEN ->
-                LOG.log(
-                        System.Logger.Level.INFO,
-                        "released {0} of {1}",
-                        w.holder().ipv4addr(),
-                        key);
-            case ABSENT -> {} // released earlier, perhaps by a run that crashed before it could say so
-            case HELD_BY_ANOTHER ->
-                LOG.log(
-                        System.Logger.Level.WARNING,
-                        "{0} no longer holds the reservation of {1} (it holds VM ID {2}, comment \"{3}\"): left alone, counted as released",
-                        w.holder().ipv4addr(),
-                        key,
-                        w.holder().ea(ReservationTags.VM_ID),
-                        w.holder().comment());
-        }
-        return w.outcome();
-    }
-
-    /** Releases now or fails with "try again": used where the release must finish first. */
-    private void releaseNow(Attachment pending) throws CniError {
-        try {
-            release(pending);
-            journal.remove(pending.key());
-        } catch (WapiException e) {
-            throw GridErrors.toCni(
-                    e, "finishing the earlier release of " + pending.key().containerId());
-        }
+        Attachment intent = known != null
+                ? known
+                : Attachment.pending(key, network.view(), MacAddresses.NONE, clock.instant())
+                        .withAllocation(null, 0, null, null, subnetOf(network));
+        if (intent.cidr() == null && subnetOf(network) != null)
+            intent = intent.withAllocation(
+                    intent.address(), intent.prefixLength(), intent.gateway(), intent.ref(), subnetOf(network));
+        journal.put(intent.withState(AttachmentState.DEL_PENDING));
+        return journal.get(key).orElseThrow();
     }
 
     // ----------------------------------------------------------------------------------- CHECK
@@ -492,25 +454,15 @@ public final class Ipam {
         List<String> expected = request.netConf().prevResultAddresses();
         if (expected.isEmpty())
             throw new CniError(CniError.INVALID_NETCONF, "field 'prevResult' holds no address to check");
-        String view = policyFor(request.netConf()).view();
+        NetworkRequest network = networkOf(request.netConf());
         try (KeyLocks.Held held = locks.lock(key)) {
             Attachment known = journal.get(key)
                     .filter(a -> a.state() == AttachmentState.ALLOCATED || a.state() == AttachmentState.TAG_PENDING)
                     .orElse(null);
+            if (known != null && Settler.conflicted(known)) throw conflictOf(known);
             Optional<FixedAddress> onGrid;
             try {
-                // What the journal's address holds now, if it is still ours; else a search by VM ID.
-                // (A pool address handed out and not tagged yet still shows the pool's tag: that is this attachment's
-                // too.)
-                boolean untagged = known != null && known.state() == AttachmentState.TAG_PENDING;
-                onGrid = known != null && known.address() != null
-                        ? wapi.findFixedAddressByIp(known.networkView(), known.address())
-                                .filter(r -> tags.owns(r, key)
-                                        || untagged
-                                                && tags.poolClaim(key.network()).matches(r))
-                        : Optional.empty();
-                if (onGrid.isEmpty())
-                    onGrid = findOnGrid(key, view, null).stream().findFirst();
+                onGrid = reservationFor(key, known, expected, network);
             } catch (WapiException e) {
                 throw GridErrors.toCni(e, "checking the reservation of " + key.containerId());
             }
@@ -532,6 +484,31 @@ public final class Ipam {
         }
     }
 
+    /**
+     * What the grid holds for this attachment now: at the journal's address, if it is still ours
+     * (a pool address handed out and not tagged yet still shows the pool's tag: that is this
+     * attachment's too); else at an address the runtime's prevResult names, if it is ours there
+     * (the original driver's reservations included); else the first a search by VM ID finds.
+     */
+    private Optional<FixedAddress> reservationFor(
+            AttachmentKey key, Attachment known, List<String> expected, NetworkRequest network) {
+        if (known != null && known.address() != null) {
+            boolean untagged = known.state() == AttachmentState.TAG_PENDING;
+            Optional<FixedAddress> at = wapi.findFixedAddressByIp(known.networkView(), known.address())
+                    .filter(r -> settler.tags().owns(r, key)
+                            || untagged && settler.tags().isPoolEntry(r, key.network()));
+            if (at.isPresent()) return at;
+        }
+        if (known == null) {
+            for (String address : expected) {
+                Optional<FixedAddress> at = wapi.findFixedAddressByIp(network.view(), address.replaceFirst("/.*", ""))
+                        .filter(r -> settler.tags().owns(r, key));
+                if (at.isPresent()) return at;
+            }
+        }
+        return settler.findOnGrid(key, network.view(), null).stream().findFirst();
+    }
+
     /** CHECK proved a reservation the journal did not know (e.g. made by the original driver): remember it. */
     private void adoptChecked(AttachmentKey key, FixedAddress reservation, CniRequest request) {
         String gateway = request.netConf()
@@ -541,27 +518,28 @@ public final class Ipam {
                 .path("gateway")
                 .asText(null);
         journal.put(GridRecords.adopted(key, reservation, gateway, clock.instant()));
+        pool.confirm(reservation.networkView(), reservation.ipv4addr());
     }
 
     // ---------------------------------------------------------------------------------- STATUS
 
     /**
-     * 0 while an ADD for the network can succeed: the pool has an address for it, or the grid
-     * answers. 50 otherwise, with the reason. A grid known to be down answers at once; else one
-     * light probe, bounded like a DEL, says whether it answers.
+     * 0 while an ADD for the network can succeed: the grid answers, or it is down and the pool
+     * has an address the grid confirmed since the start. 50 otherwise, with the reason. A grid
+     * known to be down answers at once; else one light probe, bounded like a DEL, says whether it
+     * answers.
      */
     public void status(CniRequest request) throws CniError {
-        if (request.netConf() != null && request.netConf().name() != null) {
-            NetworkRequest policy = policyFor(request.netConf());
-            pool.observe(policy, poolTargetOf(request.netConf()));
-            if (!pool.free(
-                            policy.networkName(),
-                            policy.view(),
-                            policy.subnet() == null ? null : policy.subnet().toString())
-                    .isEmpty()) return;
-        }
         GridHealth health = wapi.health();
+        NetworkRequest network =
+                request.netConf() != null && request.netConf().name() != null ? networkOf(request.netConf()) : null;
+        if (network != null) pool.observe(network, poolTargetOf(request.netConf()));
         if (health.failingFast()) {
+            if (network != null) {
+                boolean answerable = pool.free(network.networkName(), network.view(), subnetOf(network)).stream()
+                        .anyMatch(a -> pool.isConfirmed(a.networkView(), a.address()));
+                if (answerable) return;
+            }
             throw new CniError(
                     CniError.STATUS_CANNOT_ADD,
                     "cannot allocate: the grid is down since " + health.since()
@@ -580,9 +558,11 @@ public final class Ipam {
     // -------------------------------------------------------------------------------------- GC
 
     /**
-     * Releases every attachment of this network that the runtime no longer lists: in the
-     * journal, and on the grid among this host's reservations. Goes on past failures and
-     * reports them together.
+     * Lets go every attachment of this network that the runtime no longer lists, in the journal
+     * and among this host's reservations on the grid, and answers once those intents are on disk:
+     * the releases run behind the answer, as a DEL's do (thousands of stale attachments must not
+     * make the runtime wait for thousands of grid calls). Fails (11) only when this host's
+     * reservations could not be listed on the grid; what the journal knew is queued even then.
      */
     public void gc(CniRequest request) throws CniError {
         Deadline.within(config.wapi().callTimeout(), () -> {
@@ -602,41 +582,58 @@ public final class Ipam {
         }
         Set<String> valid = new HashSet<>();
         conf.validAttachments().forEach(a -> valid.add(a.containerId() + "/" + a.ifName()));
-        String view = policyFor(conf).view();
-        List<String> failures = new ArrayList<>();
-
+        NetworkRequest network = networkOf(conf);
         Set<AttachmentKey> stale = new HashSet<>();
         for (Attachment a : journal.all()) {
-            if (AddressPool.isPoolKey(a.key()) || a.state() == AttachmentState.RETURN_PENDING)
-                continue; // pool entries are never collected
+            if (AddressPool.isInternalKey(a.key()) || a.state() == AttachmentState.RETURN_PENDING)
+                continue; // pool entries and detached releases are never collected
             if (a.key().network().equals(conf.name())
                     && !valid.contains(a.key().containerId() + "/" + a.key().ifName())) stale.add(a.key());
         }
+        String listing = null;
         try {
-            for (FixedAddress r : wapi.findFixedAddresses(
-                    view, Map.of("comment~", tags.thisHostCommentRegex(conf.name())), Map.of())) {
-                AttachmentKey key = tags.keyOf(r);
-                if (key != null && !valid.contains(key.containerId() + "/" + key.ifName())) stale.add(key);
+            for (String regex : settler.tags().hostCommentRegexes(conf.name())) {
+                for (FixedAddress r : wapi.findFixedAddresses(network.view(), Map.of("comment~", regex), Map.of())) {
+                    AttachmentKey key = settler.tags().keyOf(r);
+                    if (key != null && !valid.contains(key.containerId() + "/" + key.ifName())) stale.add(key);
+                }
             }
         } catch (WapiException e) {
-            failures.add("listing this host's reservations: " + e.getMessage());
+            listing = e.getMessage();
         }
-
-        for (AttachmentKey key : stale) {
-            try (KeyLocks.Held held = locks.lock(key)) {
-                Attachment known = journal.get(key).orElse(null);
-                if (known != null && known.state() == AttachmentState.ADD_PENDING) continue; // an ADD in flight owns it
-                WapiException failed = releaseWithIntent(key, known != null ? known.networkView() : view);
-                if (failed == null) LOG.log(System.Logger.Level.INFO, "GC released {0}", key);
-                else failures.add(key.containerId() + "/" + key.ifName() + ": " + failed.getMessage());
+        // The intents are written side by side, so that the journal's group commit makes one fsync serve many.
+        java.util.concurrent.atomic.AtomicInteger queued = new java.util.concurrent.atomic.AtomicInteger();
+        try (var writers = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+            java.util.concurrent.Semaphore atOnce = new java.util.concurrent.Semaphore(GC_WRITERS);
+            for (AttachmentKey key : stale) {
+                atOnce.acquireUninterruptibly();
+                writers.execute(() -> {
+                    try (KeyLocks.Held held = locks.lock(key)) {
+                        Attachment known = journal.get(key).orElse(null);
+                        if (known != null && known.state() == AttachmentState.ADD_PENDING)
+                            return; // an ADD in flight owns it
+                        releaseIntent(key, known, network);
+                        queued.incrementAndGet();
+                    } finally {
+                        atOnce.release();
+                    }
+                });
             }
         }
-        if (!failures.isEmpty()) {
-            settlements.later();
+        if (queued.get() > 0) {
+            LOG.log(
+                    System.Logger.Level.INFO,
+                    "GC of {0}: {1} attachment(s) queued for release",
+                    conf.name(),
+                    String.valueOf(queued.get()));
+            reconciler.nudge();
+        }
+        if (listing != null) {
             throw new CniError(
                     CniError.TRY_AGAIN_LATER,
-                    "GC could not release " + failures.size() + " attachment(s); they stay queued",
-                    String.join("; ", failures));
+                    "GC could not list this host's reservations on the grid (" + queued.get()
+                            + " attachment(s) the journal knew are queued for release)",
+                    listing);
         }
     }
 
@@ -651,15 +648,12 @@ public final class Ipam {
         return conf.poolSize() >= 0 ? conf.poolSize() : config.poolSize();
     }
 
-    GridNetworks networks() {
-        return networks;
-    }
-
     AddressPool pool() {
         return pool;
     }
 
-    NetworkRequest policyFor(NetConf conf) {
+    /** The network a netconf asks for, merged with the daemon's defaults (the netconf wins). */
+    NetworkRequest networkOf(NetConf conf) {
         return new NetworkRequest(
                 conf.networkView() != null ? conf.networkView() : config.networkView(),
                 conf.name(),
@@ -669,11 +663,14 @@ public final class Ipam {
                 conf.gateway());
     }
 
-    KeyLocks locks() {
-        return locks;
-    }
-
     JournalGuard journal() {
         return journal;
+    }
+
+    /** How many records the journal holds whose address the grid gave to someone else (for status). */
+    static List<Attachment> conflicts(List<Attachment> records) {
+        List<Attachment> out = new ArrayList<>();
+        for (Attachment a : records) if (Settler.conflicted(a)) out.add(a);
+        return out;
     }
 }

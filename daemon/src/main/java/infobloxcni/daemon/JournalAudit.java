@@ -67,30 +67,60 @@ public final class JournalAudit {
 
     private final WapiClient wapi;
     private final AttachmentStore journal;
-    private final Ipam ipam;
+    private final Settler settler;
+    private final AddressPool pool;
+    private final GridNetworks networks;
+    private final KeyLocks locks;
+    private final KeyLocks settling;
     private final JournalRebuilder rebuilder;
     private final ReservationTags tags;
     private final PoolKeeper keeper;
     private final int defaultPoolSize;
     private final java.time.Clock clock;
+    /** When the pools' targets began to be known: the daemon's start (null: offline, no request names any network). */
+    private final java.time.Instant servingSince;
 
+    /**
+     * @param locks        a request's hold on a record; {@code settling}: grid work on it (taken first)
+     * @param servingSince when the daemon this audit runs in started; null for the offline audit
+     */
     JournalAudit(
             WapiClient wapi,
             AttachmentStore journal,
-            Ipam ipam,
+            Settler settler,
+            AddressPool pool,
+            GridNetworks networks,
+            KeyLocks locks,
+            KeyLocks settling,
             JournalRebuilder rebuilder,
             ReservationTags tags,
             PoolKeeper keeper,
             int defaultPoolSize,
-            java.time.Clock clock) {
+            java.time.Clock clock,
+            java.time.Instant servingSince) {
         this.clock = clock;
         this.wapi = wapi;
         this.journal = journal;
-        this.ipam = ipam;
+        this.settler = settler;
+        this.pool = pool;
+        this.networks = networks;
+        this.locks = locks;
+        this.settling = settling;
         this.rebuilder = rebuilder;
         this.tags = tags;
         this.keeper = keeper;
         this.defaultPoolSize = defaultPoolSize;
+        this.servingSince = servingSince;
+    }
+
+    /** The record's grid work and its record, both held: a repair is a request like any other. */
+    private KeyLocks.Held hold(AttachmentKey key) {
+        KeyLocks.Held grid = settling.lock(key);
+        KeyLocks.Held record = locks.lock(key);
+        return () -> {
+            record.close();
+            grid.close();
+        };
     }
 
     /**
@@ -212,7 +242,10 @@ public final class JournalAudit {
             if (a.address() != null) recorded.add(a.networkView() + "/" + a.address());
             if (a.state() != AttachmentState.POOL) continue;
             FixedAddress onGrid = byAddress.get(a.networkView() + "/" + a.address());
-            if (onGrid == null || !tags.poolClaim(a.key().network()).matches(onGrid)) {
+            // A search is older than the journal: a refill may have reserved this entry since. Look again.
+            if (onGrid == null || !tags.isPoolEntry(onGrid, a.key().network()))
+                onGrid = wapi.findFixedAddressByIp(a.networkView(), a.address()).orElse(null);
+            if (onGrid == null || !tags.isPoolEntry(onGrid, a.key().network())) {
                 String detail = onGrid == null
                         ? "pool address the grid no longer reserves"
                         : "pool address now held by another (VM ID " + onGrid.ea(ReservationTags.VM_ID) + ", comment \""
@@ -257,57 +290,92 @@ public final class JournalAudit {
                     "this host's pool address, unknown to the journal",
                     repair));
         }
+        Map<String, AddressPool.Target> targets = pool.targets();
+        boolean unnamedKnown =
+                servingSince != null && !clock.instant().isBefore(servingSince.plus(PoolKeeper.UNNAMED_POOL_GRACE));
         for (var entry : freeByNetwork.entrySet()) {
-            int target = ipam.pool().targetOf(entry.getKey());
-            if (target < 0) target = defaultPoolSize;
-            List<Attachment> free = ipam.pool().free(entry.getKey(), null, null);
-            for (Attachment extra : free.subList(Math.min(target, free.size()), free.size())) {
-                FixedAddress seen = byAddress.get(extra.networkView() + "/" + extra.address());
-                findings.add(
-                        apply
-                                ? releasePoolEntry(
-                                        Kind.POOL_SURPLUS,
-                                        extra.key(),
-                                        seen,
-                                        tags,
-                                        "beyond the pool's target of " + target)
-                                : new Finding(
-                                        Kind.POOL_SURPLUS,
-                                        extra.key(),
-                                        extra.address(),
-                                        "beyond the pool's target of " + target,
-                                        null));
+            String network = entry.getKey();
+            AddressPool.Target named = targets.get(network);
+            ReadyNetwork now = named == null ? null : networks.known(named.policy());
+            if (named == null && unnamedKnown) {
+                for (Attachment stale : pool.free(network, null, null))
+                    findings.add(surplus(
+                            stale, "no request has named network " + network + " since the daemon started", apply));
+                continue;
             }
+            List<Attachment> free = new ArrayList<>();
+            for (Attachment a : pool.free(network, null, null)) {
+                if (now != null
+                        && (!now.view().equals(a.networkView())
+                                || !now.subnet().toString().equals(a.cidr()))) {
+                    findings.add(surplus(
+                            a,
+                            "in subnet " + a.cidr() + " of view " + a.networkView() + "; network " + network
+                                    + " now uses " + now.subnet() + " in view " + now.view(),
+                            apply));
+                } else {
+                    free.add(a);
+                }
+            }
+            int target = named == null ? defaultPoolSize : named.size();
+            for (Attachment extra : free.subList(Math.min(target, free.size()), free.size()))
+                findings.add(surplus(extra, "beyond the pool's target of " + target, apply));
         }
     }
 
+    /** A free pool address that should not be in the pool; with apply, it is released as the keeper would. */
+    private Finding surplus(Attachment entry, String detail, boolean apply) {
+        if (!apply) return new Finding(Kind.POOL_SURPLUS, entry.key(), entry.address(), detail, null);
+        try (KeyLocks.Held held = hold(entry.key())) {
+            if (!pool.markForRelease(entry, detail))
+                return new Finding(Kind.POOL_SURPLUS, entry.key(), entry.address(), detail, "handed out meanwhile");
+            boolean released = settler.releasePoolEntry(journal.get(entry.key()).orElseThrow());
+            return new Finding(
+                    Kind.POOL_SURPLUS,
+                    entry.key(),
+                    entry.address(),
+                    detail,
+                    released ? "released" : "marked for release; the daemon releases it after the refill under way");
+        } catch (WapiException e) {
+            return new Finding(
+                    Kind.POOL_SURPLUS,
+                    entry.key(),
+                    entry.address(),
+                    detail,
+                    "FAILED (stays marked): " + e.getMessage());
+        }
+    }
+
+    /**
+     * The pool addresses of a host that is gone. An address a record of this host holds is left
+     * alone (a container here was given it from that host's pool: this host renamed, or an
+     * address handed out while the grid was down), and so is whatever this host is renamed from.
+     */
     private void forgetPools(String host, boolean apply, List<Finding> findings) {
+        if (host.equals(tags.formerHostId())) return; // this host's own, under its former ID: carried over
         ReservationTags theirs = tags.forHost(host);
         for (FixedAddress r :
                 wapi.findFixedAddresses(null, Map.of("comment~", ReservationTags.poolCommentRegex(host)), Map.of())) {
             String network = theirs.poolNetworkOf(r);
-            if (network == null) continue;
+            if (network == null || pool.isRecorded(r.networkView(), r.ipv4addr())) continue;
             AttachmentKey key = AddressPool.entryKey(network, r.ipv4addr());
             String detail = "pool address of host " + host;
             findings.add(
                     apply
-                            ? releasePoolEntry(Kind.FORGOTTEN_POOL, key, r, theirs, detail)
+                            ? releaseForgotten(key, r, theirs, detail)
                             : new Finding(Kind.FORGOTTEN_POOL, key, r.ipv4addr(), detail, null));
         }
     }
 
-    /** Releases a pool address, verified against the pool claim of the host it names; drops this host's record of it. */
-    private Finding releasePoolEntry(
-            Kind kind, AttachmentKey key, FixedAddress seen, ReservationTags owner, String detail) {
-        String address = seen == null ? key.ifName() : seen.ipv4addr();
-        try (KeyLocks.Held held = ipam.locks().lock(key)) {
-            if (seen == null) {
-                journal.remove(key);
-                return new Finding(kind, key, address, detail, "record dropped (not on the grid)");
-            }
+    /** Releases a pool address of a host that is gone, verified against that host's pool claim. */
+    private Finding releaseForgotten(AttachmentKey key, FixedAddress seen, ReservationTags owner, String detail) {
+        Kind kind = Kind.FORGOTTEN_POOL;
+        String address = seen.ipv4addr();
+        try (KeyLocks.Held held = hold(key)) {
+            if (pool.isRecorded(seen.networkView(), seen.ipv4addr()))
+                return new Finding(kind, key, address, detail, "held by a record of this host; left alone");
             VerifiedWrite w = wapi.deleteFixedAddressIf(
                     seen.networkView(), seen.ipv4addr(), List.of(owner.poolClaim(key.network())), seen);
-            if (owner == tags) journal.remove(key);
             return new Finding(
                     kind,
                     key,
@@ -324,7 +392,7 @@ public final class JournalAudit {
     }
 
     private String dropRecord(Attachment a) {
-        try (KeyLocks.Held held = ipam.locks().lock(a.key())) {
+        try (KeyLocks.Held held = hold(a.key())) {
             journal.remove(a.key());
             return "record dropped; the grid left untouched";
         }
@@ -334,7 +402,7 @@ public final class JournalAudit {
         String detail = "journal says " + a.address() + ", which now holds another reservation (VM ID "
                 + holder.ea(ReservationTags.VM_ID) + ", comment \"" + holder.comment() + "\")";
         if (!apply) return new Finding(Kind.HELD_BY_ANOTHER, a.key(), a.address(), detail, null);
-        try (KeyLocks.Held held = ipam.locks().lock(a.key())) {
+        try (KeyLocks.Held held = hold(a.key())) {
             Attachment now = journal.get(a.key()).orElse(null);
             if (now == null || !a.address().equals(now.address()))
                 return new Finding(Kind.HELD_BY_ANOTHER, a.key(), a.address(), detail, "settled meanwhile");
@@ -347,41 +415,38 @@ public final class JournalAudit {
     private Finding repairPending(Attachment a, boolean apply) {
         String detail = a.state() + " since " + a.updated() + (a.lastError() == null ? "" : " (" + a.lastError() + ")");
         if (!apply) return new Finding(Kind.PENDING_INTENT, a.key(), a.address(), detail, null);
-        try (KeyLocks.Held held = ipam.locks().lock(a.key())) {
+        try (KeyLocks.Held held = hold(a.key())) {
             Attachment now = journal.get(a.key()).orElse(null);
             if (now == null || now.state() == AttachmentState.ALLOCATED)
-                return new Finding(Kind.PENDING_INTENT, a.key(), a.address(), detail, "settled meanwhile");
-            if (now.state() == AttachmentState.DEL_PENDING) {
-                ipam.release(now);
-                journal.remove(now.key());
-                return new Finding(Kind.PENDING_INTENT, a.key(), a.address(), detail, "released");
-            }
-            if (now.state() == AttachmentState.TAG_PENDING) {
-                ipam.tag(now);
-                return new Finding(Kind.PENDING_INTENT, a.key(), a.address(), detail, "tagged on the grid");
-            }
-            if (now.state() == AttachmentState.RETURN_PENDING) {
-                WapiException failed = ipam.returnToPool(now);
-                if (failed != null) throw failed;
-                return new Finding(Kind.PENDING_INTENT, a.key(), a.address(), detail, "given back to the pool");
-            }
-            if (now.state() == AttachmentState.POOL_PENDING) {
-                keeper.settleRefill(now);
-                return new Finding(Kind.PENDING_INTENT, a.key(), a.address(), detail, "refill settled from the grid");
-            }
-            List<FixedAddress> found = ipam.findOnGrid(now.key(), now.networkView(), now.cidr());
-            if (found.isEmpty()) {
-                journal.remove(now.key());
-                return new Finding(
-                        Kind.PENDING_INTENT, a.key(), a.address(), detail, "nothing on the grid; intent dropped");
-            }
-            journal.put(rebuilder.adopt(now.key(), found.getFirst(), now.gateway()));
-            return new Finding(
-                    Kind.PENDING_INTENT,
-                    a.key(),
-                    found.getFirst().ipv4addr(),
-                    detail,
-                    "adopted " + found.getFirst().ipv4addr());
+                return null; // the daemon settled it between the audit's read and now: nothing disagrees any more
+            String repair = switch (now.state()) {
+                case DEL_PENDING -> {
+                    if (AddressPool.isPoolKey(now.key()))
+                        yield settler.releasePoolEntry(now) ? "released" : "waits for the refill under way";
+                    settler.release(now);
+                    yield "released";
+                }
+                case TAG_PENDING ->
+                    switch (settler.tag(now, settler.wasAnswered(now.key()))) {
+                        case TAGGED -> "tagged on the grid";
+                        case NOT_OURS -> "not this host's on the grid; see the log";
+                        case CHANGED -> "settled meanwhile";
+                    };
+                case RETURN_PENDING -> {
+                    settler.returnToPool(now);
+                    yield "given back to the pool";
+                }
+                case POOL_PENDING -> {
+                    keeper.settleRefill(now);
+                    yield "refill settled from the grid";
+                }
+                default -> {
+                    settler.settleUnknownAdd(now);
+                    Attachment after = journal.get(now.key()).orElse(null);
+                    yield after == null ? "nothing on the grid; intent dropped" : "adopted " + after.address();
+                }
+            };
+            return new Finding(Kind.PENDING_INTENT, a.key(), a.address(), detail, repair);
         } catch (WapiException e) {
             return new Finding(Kind.PENDING_INTENT, a.key(), a.address(), detail, "FAILED: " + e.getMessage());
         }
@@ -390,7 +455,7 @@ public final class JournalAudit {
     private Finding repairMissing(Attachment a, boolean dead, boolean apply) {
         String detail = "journal says " + a.address() + " (" + a.ref() + "), the grid has no such reservation";
         if (!apply) return new Finding(Kind.MISSING_ON_GRID, a.key(), a.address(), detail, null);
-        try (KeyLocks.Held held = ipam.locks().lock(a.key())) {
+        try (KeyLocks.Held held = hold(a.key())) {
             if (dead) {
                 journal.remove(a.key());
                 return new Finding(
@@ -410,20 +475,28 @@ public final class JournalAudit {
     private Finding releaseDead(Attachment a, boolean apply) {
         String detail = "container " + a.key().containerId() + " is not among the live attachments";
         if (!apply) return new Finding(Kind.DEAD_CONTAINER, a.key(), a.address(), detail, null);
-        try (KeyLocks.Held held = ipam.locks().lock(a.key())) {
-            WapiException failed = ipam.releaseWithIntent(a.key(), a.networkView());
-            return new Finding(
-                    Kind.DEAD_CONTAINER,
-                    a.key(),
-                    a.address(),
-                    detail,
-                    failed == null ? "released" : "FAILED (release stays queued): " + failed.getMessage());
+        try (KeyLocks.Held held = hold(a.key())) {
+            Attachment now = journal.get(a.key()).orElse(null);
+            if (now == null || !now.equals(a) && now.state() != AttachmentState.ALLOCATED)
+                return new Finding(Kind.DEAD_CONTAINER, a.key(), a.address(), detail, "settled meanwhile");
+            journal.put(now.withState(AttachmentState.DEL_PENDING)); // the intent first, as a DEL writes it
+            try {
+                settler.release(journal.get(a.key()).orElseThrow());
+                return new Finding(Kind.DEAD_CONTAINER, a.key(), a.address(), detail, "released");
+            } catch (WapiException e) {
+                return new Finding(
+                        Kind.DEAD_CONTAINER,
+                        a.key(),
+                        a.address(),
+                        detail,
+                        "FAILED (release stays queued): " + e.getMessage());
+            }
         }
     }
 
     private Finding adoptOrphan(AttachmentKey key, FixedAddress r, boolean apply) {
         String detail = "reserved on the grid by this host, unknown to the journal";
-        try (KeyLocks.Held held = ipam.locks().lock(key)) {
+        try (KeyLocks.Held held = hold(key)) {
             // With the daemon running, the search may be older than a release that has finished
             // since (it removes its record after its DELETE): under the key's lock, look again.
             FixedAddress now = journal.get(key).isPresent() ? null : rebuilder.stillOwned(key, r);
@@ -436,8 +509,8 @@ public final class JournalAudit {
 
     private Finding releaseReservation(Kind kind, AttachmentKey key, FixedAddress r, String detail, boolean apply) {
         if (!apply) return new Finding(kind, key, r.ipv4addr(), detail, null);
-        try (KeyLocks.Held held = ipam.locks().lock(key)) {
-            String repair = switch (ipam.releaseSeen(key, r)) {
+        try (KeyLocks.Held held = hold(key)) {
+            String repair = switch (settler.releaseSeen(key, r, null)) {
                 case WRITTEN -> "released";
                 case ABSENT -> "already gone";
                 case HELD_BY_ANOTHER -> "no longer this attachment's; left alone";

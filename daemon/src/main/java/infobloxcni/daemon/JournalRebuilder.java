@@ -35,7 +35,13 @@ public final class JournalRebuilder {
      * {@code K8S_POD_NAME}) null when the entry does not say.
      */
     public record CachedAttachment(
-            AttachmentKey key, String address, String gateway, String ipamType, String mac, String podName) {}
+            AttachmentKey key,
+            String address,
+            String gateway,
+            String ipamType,
+            String mac,
+            String podName,
+            java.time.Instant cachedAt) {}
 
     private final WapiClient wapi;
     private final ReservationTags tags;
@@ -43,28 +49,78 @@ public final class JournalRebuilder {
     private final String ipamType;
     private final Clock clock;
     private final PoolKeeper keeper;
+    private final Runnable renamed;
 
     /**
      * @param ipamType the driver name: cached attachments of networks using another IPAM are not ours
      * @param keeper takes in the pool addresses the journal lacks, checked again as it does for a lost refill
+     * @param renamed told once every reservation of this host's former ID carries the new one
      */
     JournalRebuilder(
-            WapiClient wapi, ReservationTags tags, Path cniCacheDir, String ipamType, Clock clock, PoolKeeper keeper) {
+            WapiClient wapi,
+            ReservationTags tags,
+            Path cniCacheDir,
+            String ipamType,
+            Clock clock,
+            PoolKeeper keeper,
+            Runnable renamed) {
         this.keeper = keeper;
         this.wapi = wapi;
         this.tags = tags;
         this.cniCacheDir = cniCacheDir;
         this.ipamType = ipamType;
         this.clock = clock;
+        this.renamed = renamed;
     }
 
-    /** This host's reservations, in every view. */
+    /** This host's reservations, in every view (those still under its former ID too, until the rename is done). */
     public List<FixedAddress> thisHostsReservations() {
-        return wapi.findFixedAddresses(null, Map.of("comment~", tags.thisHostCommentRegex(null)), Map.of());
+        List<FixedAddress> out = new ArrayList<>();
+        for (String regex : tags.hostCommentRegexes(null))
+            out.addAll(wapi.findFixedAddresses(null, Map.of("comment~", regex), Map.of()));
+        return out;
+    }
+
+    /**
+     * The host was renamed ({@link HostIdentity}): each reservation still carrying the former
+     * ID's comment gets the same comment under the new ID, through the verified write (only if it
+     * still carries exactly what the search listed). When none is left, {@code renamed} is told.
+     */
+    void carryOverRename() {
+        String former = tags.formerHostId();
+        if (former == null) return;
+        int retagged = 0;
+        for (FixedAddress r : wapi.findFixedAddresses(
+                null, Map.of("comment~", ReservationTags.commentRegexOf(former, null)), Map.of())) {
+            String comment = tags.renamedComment(r);
+            if (comment == null) continue;
+            String vmId = r.ea(ReservationTags.VM_ID);
+            var claim = new infobloxcni.wapi.ReservationClaim(
+                    r.comment(), vmId == null ? Map.of() : Map.of(ReservationTags.VM_ID, vmId));
+            var w = wapi.updateFixedAddressIf(
+                    r.networkView(),
+                    r.ipv4addr(),
+                    List.of(claim),
+                    new infobloxcni.wapi.FixedAddressSpec(null, null, comment, null, Map.of()));
+            if (w.outcome() == infobloxcni.wapi.VerifiedWrite.Outcome.WRITTEN) retagged++;
+        }
+        boolean left = wapi
+                .findFixedAddresses(null, Map.of("comment~", ReservationTags.commentRegexOf(former, null)), Map.of())
+                .stream()
+                .anyMatch(r -> tags.renamedComment(r) != null);
+        LOG.log(
+                left ? System.Logger.Level.WARNING : System.Logger.Level.INFO,
+                "host renamed from {0} to {1}: {2} reservation(s) retagged{3}",
+                former,
+                tags.hostId(),
+                String.valueOf(retagged),
+                left ? "; some are left, tried again at the next start" : "; the rename is done");
+        if (!left) renamed.run();
     }
 
     /** Adds to the journal every attachment it does not know; returns how many were adopted. */
     public int rebuild(AttachmentStore journal) {
+        carryOverRename();
         int adopted = 0;
         List<CachedAttachment> cached = readCniCache(cniCacheDir);
         java.util.Set<String> recorded = new java.util.HashSet<>();
@@ -91,13 +147,16 @@ public final class JournalRebuilder {
         }
         for (CachedAttachment c : cached) {
             if (!ipamType.equals(c.ipamType()) || journal.get(c.key()).isPresent()) continue;
+            // The cached address names the reservation (the original driver's, which names no network, included);
+            // without one, only a reservation with this host's owner comment is the attachment's.
             List<FixedAddress> onGrid =
                     wapi
                             .findFixedAddressesByEa(
                                     null, ReservationTags.VM_ID, c.key().containerId())
                             .stream()
-                            .filter(r -> tags.owns(r, c.key()))
-                            .filter(r -> c.address() == null || c.address().equals(r.ipv4addr()))
+                            .filter(r -> c.address() != null
+                                    ? c.address().equals(r.ipv4addr()) && tags.owns(r, c.key())
+                                    : tags.ownsIn(r, c.key(), null))
                             .toList();
             if (!onGrid.isEmpty()) { // searched after the journal was asked: nothing to look at again
                 journal.put(adopt(c.key(), onGrid.getFirst(), c.gateway()));
@@ -144,23 +203,48 @@ public final class JournalRebuilder {
     /**
      * A pool address the journal lost. If the runtime's cache says a container of that network
      * was given that address, the pool had handed it out and the tag never made it: it is that
-     * container's (its tag is made in the background). Otherwise it is a free pool address.
+     * container's (its tag is made in the background). When several cache entries name it (a
+     * container DELed into the pool whose entry the runtime failed to remove, and the container
+     * that was given the address next), the newest is the one the pool handed it to: the pool
+     * hands out only addresses no record holds, so a later ADD supersedes an earlier one. Two
+     * entries written at the same moment cannot be told apart: the address is then nobody's
+     * pick, neither adopted for a container nor put back in the pool (null), and the audit
+     * reports it. Otherwise it is a free pool address.
      */
     private Attachment adoptPoolEntry(String network, FixedAddress r, List<CachedAttachment> cached) {
         int prefix = GridRecords.prefixOf(r);
-        for (CachedAttachment c : cached) {
-            if (c.key().network().equals(network)
-                    && r.ipv4addr().equals(c.address())
-                    && ipamType.equals(c.ipamType())) {
-                // the tag still to be made is the one the ADD would have made: the interface's MAC, the pod name
-                return Attachment.pending(c.key(), r.networkView(), c.mac(), clock.instant())
-                        .withPodName(c.podName())
-                        .withAllocation(r.ipv4addr(), prefix, c.gateway(), r.ref(), r.network())
-                        .withState(AttachmentState.TAG_PENDING);
-            }
+        List<CachedAttachment> claimants = cached.stream()
+                .filter(c -> c.key().network().equals(network)
+                        && r.ipv4addr().equals(c.address())
+                        && ipamType.equals(c.ipamType()))
+                .sorted(java.util.Comparator.comparing(
+                                CachedAttachment::cachedAt,
+                                java.util.Comparator.nullsFirst(java.util.Comparator.naturalOrder()))
+                        .reversed())
+                .toList();
+        if (claimants.isEmpty())
+            return AddressPool.entry(
+                    network, r.networkView(), r.ipv4addr(), prefix, null, r.ref(), r.network(), clock.instant());
+        CachedAttachment c = claimants.getFirst();
+        if (claimants.size() > 1) {
+            boolean tie =
+                    java.util.Objects.equals(c.cachedAt(), claimants.get(1).cachedAt());
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "pool address {0} is named by {1} CNI cache entries ({2}): {3}",
+                    r.ipv4addr(),
+                    String.valueOf(claimants.size()),
+                    claimants.stream().map(x -> x.key().containerId()).toList(),
+                    tie
+                            ? "written at the same moment, so it is left to the audit"
+                            : "the newest, " + c.key().containerId() + ", has it");
+            if (tie) return null;
         }
-        return AddressPool.entry(
-                network, r.networkView(), r.ipv4addr(), prefix, null, r.ref(), r.network(), clock.instant());
+        // the tag still to be made is the one the ADD would have made: the interface's MAC, the pod name
+        return Attachment.pending(c.key(), r.networkView(), c.mac(), clock.instant())
+                .withPodName(c.podName())
+                .withAllocation(r.ipv4addr(), prefix, c.gateway(), r.ref(), r.network())
+                .withState(AttachmentState.TAG_PENDING);
     }
 
     Attachment adopt(AttachmentKey key, FixedAddress r, String gateway) {
@@ -246,7 +330,8 @@ public final class JournalRebuilder {
                             gateway,
                             cachedIpamType(entry),
                             cachedMac(entry.path("result"), ifName),
-                            cachedPodName(entry)));
+                            cachedPodName(entry),
+                            Files.getLastModifiedTime(file).toInstant()));
                 } catch (IOException | RuntimeException e) {
                     LOG.log(System.Logger.Level.DEBUG, "skipping CNI cache entry {0}: {1}", file, e.getMessage());
                 }

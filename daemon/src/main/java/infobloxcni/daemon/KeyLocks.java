@@ -27,6 +27,17 @@ final class KeyLocks {
         return lock.tryLock() ? lock::unlock : null;
     }
 
+    /** Locks the stripe of {@code key}, waiting at most {@code limit}; null when it could not. */
+    Held lockWithin(Object key, java.time.Duration limit) {
+        ReentrantLock lock = stripeOf(key);
+        try {
+            return lock.tryLock(limit.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS) ? lock::unlock : null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
     private ReentrantLock stripeOf(Object key) {
         return stripes[Math.floorMod(key.hashCode() * 0x9E3779B9, stripes.length)];
     }

@@ -5,7 +5,6 @@ import infobloxcni.store.AttachmentKey;
 import infobloxcni.store.AttachmentState;
 import infobloxcni.wapi.Deadline;
 import infobloxcni.wapi.FixedAddress;
-import infobloxcni.wapi.VerifiedWrite;
 import infobloxcni.wapi.WapiClient;
 import infobloxcni.wapi.WapiException;
 import infobloxcni.wire.CniError;
@@ -21,17 +20,26 @@ import java.util.stream.Collectors;
 
 /**
  * Keeps each network's pool at its target, in the background: reserves what is missing (one
- * reservation in flight per network, its intent on disk first, as for an ADD), releases what is
- * beyond the target (a pool that grew during an outage, a target lowered), and settles a refill
- * whose answer was lost by looking for this host's pool entries on the grid. It works only while
- * the grid answers; it never holds up a request.
+ * reservation in flight per network, its intent on disk first, as for an ADD), marks for release
+ * what is beyond the target (a pool that grew during an outage, a target lowered), what is in a
+ * subnet the network no longer uses, and the pool of a network no request has named since the
+ * start (then releases what is marked, through the {@link Settler}); checks every pool's free
+ * addresses against the grid (which is what lets the pool answer while the grid is down:
+ * {@link AddressPool#confirm}); and settles a refill whose answer was lost by looking for this
+ * host's pool entries on the grid. It works only while the grid answers; it never holds up a
+ * request.
  */
 final class PoolKeeper implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(PoolKeeper.class.getName());
     /** After the grid refused a refill (network full, a refused EA): leave that network alone this long. */
     private static final Duration REFUSED_PAUSE = Duration.ofMinutes(1);
-    /** How often the free addresses are checked against the grid (one search per network). */
+    /** How often the free addresses are checked against the grid (one search per network and view). */
     private static final Duration VERIFY_EVERY = Duration.ofMinutes(1);
+    /**
+     * A pool whose network no request has named since the start, and that no container of this
+     * host uses, is released after this long: the network is most likely gone from this host.
+     */
+    static final Duration UNNAMED_POOL_GRACE = Duration.ofMinutes(10);
 
     private final AddressPool pool;
     private final JournalGuard journal;
@@ -39,8 +47,10 @@ final class PoolKeeper implements AutoCloseable {
     private final GridNetworks networks;
     private final ReservationTags tags;
     private final KeyLocks locks;
+    private final Settler settler;
     private final Clock clock;
     private final Duration callBound;
+    private final Instant started;
     private final Map<String, Instant> pausedUntil = new ConcurrentHashMap<>();
     private final Set<String> toldFull = ConcurrentHashMap.newKeySet();
     private volatile Instant lastVerified = Instant.MIN;
@@ -53,75 +63,133 @@ final class PoolKeeper implements AutoCloseable {
             GridNetworks networks,
             ReservationTags tags,
             KeyLocks locks,
+            Settler settler,
             Clock clock,
-            Duration callBound,
-            Wakeup wakeup) {
+            Duration callBound) {
         this.pool = pool;
         this.journal = journal;
         this.wapi = wapi;
         this.networks = networks;
         this.tags = tags;
         this.locks = locks;
+        this.settler = settler;
         this.clock = clock;
         this.callBound = callBound;
-        wakeup.runs(passes::runSoon);
+        this.started = clock.instant();
     }
 
     void start(Duration tick) {
         passes.start(tick, tick);
     }
 
-    /** One pass over every network a request has named. */
+    /** A pool may need refilling: look now rather than at the next tick. */
+    void signal() {
+        passes.runSoon();
+    }
+
+    /** One pass: check the pools against the grid when due, keep each named network's at its target, release what is marked. */
     void keepOnce() {
         pool.dropShadowed();
         if (wapi.health().failingFast()) return; // nothing can be done on the grid now; the pools serve as they are
         Instant now = clock.instant();
-        boolean verify = !now.isBefore(lastVerified.plus(VERIFY_EVERY));
-        if (verify) lastVerified = now;
+        if (!now.isBefore(lastVerified.plus(VERIFY_EVERY))) {
+            lastVerified = now;
+            pool.pooledNetworks()
+                    .forEach((network, views) -> views.forEach(view -> bounded(() -> verify(network, view))));
+        }
         for (AddressPool.Target target : pool.targets().values()) {
             String network = target.policy().networkName();
             Instant paused = pausedUntil.get(network);
             if (paused != null && now.isBefore(paused)) continue;
-            try {
-                Deadline.within(callBound, () -> {
-                    if (verify
-                            && !pool.free(network, target.policy().view(), null).isEmpty()) verify(target);
-                    keep(target);
-                    return null;
-                });
-            } catch (WapiException | CniError e) {
-                LOG.log(System.Logger.Level.DEBUG, "pool of {0} not kept now: {1}", network, e.getMessage());
-            }
+            bounded(() -> keep(target));
+        }
+        if (!now.isBefore(started.plus(UNNAMED_POOL_GRACE))) markUnnamed();
+        for (Attachment marked : journal.all()) {
+            if (AddressPool.isPoolKey(marked.key())
+                    && marked.state() == AttachmentState.DEL_PENDING
+                    && marked.address() != null) bounded(() -> settler.releasePoolEntry(marked));
+        }
+    }
+
+    /** One piece of the keeper's work on the grid. */
+    private interface Work {
+        void run() throws CniError;
+    }
+
+    /** One network's work on the grid, bounded; what fails waits for the next pass. */
+    private void bounded(Work work) {
+        try {
+            Deadline.within(callBound, () -> {
+                work.run();
+                return null;
+            });
+        } catch (WapiException | CniError e) {
+            LOG.log(System.Logger.Level.DEBUG, "pool work not done now: {0}", e.getMessage());
         }
     }
 
     private void keep(AddressPool.Target target) throws CniError {
-        String network = target.policy().networkName();
-        List<Attachment> free = pool.free(network, target.policy().view(), null);
-        if (target.size() == 0 && free.isEmpty()) return; // no pool wanted, none there: not a single grid call
+        NetworkRequest policy = target.policy();
+        String network = policy.networkName();
+        List<Attachment> all = pool.free(network, null, null);
+        if (target.size() == 0 && all.isEmpty()) return; // no pool wanted, none there: not a single grid call
+        ReadyNetwork net = networks.ensure(policy);
+        String cidr = net.subnet().toString();
+        // Another view or subnet than the network's now (its netconf changed): not this pool's any more.
+        for (Attachment old : all) {
+            if (!net.view().equals(old.networkView()) || !cidr.equals(old.cidr()))
+                pool.markForRelease(
+                        old,
+                        "subnet " + old.cidr() + " in view " + old.networkView() + " is no longer " + network + "'s ("
+                                + cidr + " in view " + net.view() + ")");
+        }
+        List<Attachment> free = pool.free(network, net.view(), cidr);
         for (int have = free.size(); have < target.size(); have++) {
-            if (!reserveOne(target)) return;
+            if (!reserveOne(target, net)) return;
         }
         // Beyond the target (grown during an outage, or the target lowered): the highest addresses go.
         for (int extra = free.size() - target.size(); extra > 0; extra--) {
-            Attachment highest = free.get(free.size() - extra);
-            releaseSurplus(highest);
+            pool.markForRelease(free.get(free.size() - extra), "beyond its target of " + target.size());
         }
     }
 
     /**
-     * Free pool addresses someone changed or deleted on the grid leave the pool before they can
-     * be handed out (the tag of one handed out meanwhile is refused by the verified write).
+     * Networks whose pool no request has named since the start and that no container record of
+     * this host uses: their free addresses are marked for release (a network removed from this
+     * host keeps no addresses on the grid for ever).
      */
-    private void verify(AddressPool.Target target) {
-        String network = target.policy().networkName();
-        Map<String, FixedAddress> onGrid = wapi
-                .findFixedAddresses(target.policy().view(), Map.of("comment", tags.poolComment(network)), Map.of())
-                .stream()
-                .collect(Collectors.toMap(FixedAddress::ipv4addr, r -> r, (a, b) -> a));
-        for (Attachment free : pool.free(network, target.policy().view(), null)) {
+    private void markUnnamed() {
+        Map<String, AddressPool.Target> named = pool.targets();
+        Set<String> inUse = journal.all().stream()
+                .filter(a -> !AddressPool.isInternalKey(a.key()))
+                .map(a -> a.key().network())
+                .collect(Collectors.toSet());
+        for (String network : pool.pooledNetworks().keySet()) {
+            if (named.containsKey(network) || inUse.contains(network)) continue;
+            for (Attachment free : pool.free(network, null, null)) {
+                pool.markForRelease(
+                        free,
+                        "no request has named network " + network + " in the " + UNNAMED_POOL_GRACE.toMinutes()
+                                + " minutes since the daemon started");
+            }
+        }
+    }
+
+    /**
+     * Checks a network's free pool addresses in one view against the grid: those still this
+     * host's pool entries are confirmed (and may be handed out while the grid is down); those
+     * someone changed or deleted leave the pool before they can be handed out.
+     */
+    private void verify(String network, String view) {
+        Map<String, FixedAddress> onGrid =
+                wapi.findFixedAddresses(view, Map.of("comment", tags.poolComment(network)), Map.of()).stream()
+                        .collect(Collectors.toMap(FixedAddress::ipv4addr, r -> r, (a, b) -> a));
+        for (Attachment free : pool.free(network, view, null)) {
             FixedAddress r = onGrid.get(free.address());
-            if (r != null && tags.poolClaim(network).matches(r)) continue;
+            if (r != null && tags.isPoolEntry(r, network)) {
+                pool.confirm(view, free.address());
+                continue;
+            }
             try (KeyLocks.Held held = locks.tryLock(free.key())) {
                 if (held == null || !pool.dropIfFree(free)) continue; // handed out meanwhile: its tag settles it
                 LOG.log(
@@ -129,19 +197,18 @@ final class PoolKeeper implements AutoCloseable {
                         "pool address {0} of {1} was {2} on the grid: it leaves the pool",
                         free.address(),
                         network,
-                        r == null ? "deleted" : "changed");
+                        r == null ? "deleted" : "changed (" + Settler.describe(r) + ")");
             }
         }
     }
 
     /** Reserves one pool address; false when it could not (the grid refused, or an earlier one is unsettled). */
-    private boolean reserveOne(AddressPool.Target target) throws CniError {
+    private boolean reserveOne(AddressPool.Target target, ReadyNetwork net) {
         String network = target.policy().networkName();
         AttachmentKey intentKey = AddressPool.refillKey(network);
         try (KeyLocks.Held held = locks.tryLock(intentKey)) {
             if (held == null || journal.get(intentKey).isPresent())
                 return false; // one in flight; a lost one is settled first
-            ReadyNetwork net = networks.ensure(target.policy());
             Attachment intent = Attachment.pending(intentKey, net.view(), null, clock.instant())
                     .withAllocation(
                             null,
@@ -164,6 +231,7 @@ final class PoolKeeper implements AutoCloseable {
                         r.ref(),
                         net.subnet().toString(),
                         clock.instant()));
+                pool.confirm(net.view(), r.ipv4addr());
                 journal.remove(intentKey);
                 toldFull.remove(network);
                 return true;
@@ -174,6 +242,7 @@ final class PoolKeeper implements AutoCloseable {
                 return false;
             } catch (WapiException refused) {
                 journal.remove(intentKey);
+                if (GridErrors.networkGone(refused)) networks.forget(target.policy()); // made sure of again next pass
                 pausedUntil.put(network, clock.instant().plus(REFUSED_PAUSE));
                 if (toldFull.add(network)) {
                     LOG.log(
@@ -189,25 +258,13 @@ final class PoolKeeper implements AutoCloseable {
     }
 
     /**
-     * Releases a pool address beyond the target, only while it is still this host's free entry:
-     * it leaves the pool first, so that it cannot be handed out while it is released; one an ADD
-     * took since the pool was listed is that container's now and stays.
+     * Releases a free pool address now (marked first, so that it cannot be handed out while it
+     * is released, and so that a release whose answer is lost is replayed); one an ADD took since
+     * the pool was listed is that container's now and stays.
      */
     void releaseSurplus(Attachment entry) {
-        try (KeyLocks.Held held = locks.tryLock(entry.key())) {
-            if (held == null || !pool.dropIfFree(entry)) return;
-            VerifiedWrite w = wapi.deleteFixedAddressIf(
-                    entry.networkView(),
-                    entry.address(),
-                    List.of(tags.poolClaim(entry.key().network())));
-            if (w.outcome() == VerifiedWrite.Outcome.WRITTEN) {
-                LOG.log(
-                        System.Logger.Level.INFO,
-                        "pool of {0} beyond its target: released {1}",
-                        entry.key().network(),
-                        entry.address());
-            }
-        }
+        if (!pool.markForRelease(entry, "beyond its target")) return;
+        settler.releasePoolEntry(journal.get(entry.key()).orElseThrow());
     }
 
     /**
@@ -249,10 +306,11 @@ final class PoolKeeper implements AutoCloseable {
      * Whether a pool address of this host that a search listed is an orphan (the journal has no
      * record of its address) and, when {@code adopt}, takes it in as the record {@code asRecord}
      * makes of what the grid shows now. A search's answer may be older than a release under way:
-     * a surplus release drops its record before its DELETE (under the entry's lock, taken here
-     * too), and a container's release of an address never tagged removes its record after its
-     * DELETE. So the journal is asked first, then the grid again: only what both still show is
-     * an orphan, and a record of an address the grid no longer holds is never made.
+     * a pool entry's release drops its record after its DELETE, and a container's release of an
+     * address never tagged removes its record after its DELETE. So the journal is asked first,
+     * then the grid again: only what both still show is an orphan, and a record of an address the
+     * grid no longer holds is never made. What is adopted was just confirmed by the grid;
+     * {@code asRecord} may answer null: nothing is to be made of it.
      */
     boolean adoptOrphan(
             String network, FixedAddress listed, Function<FixedAddress, Attachment> asRecord, boolean adopt) {
@@ -261,8 +319,12 @@ final class PoolKeeper implements AutoCloseable {
                 return false; // someone is working on it
             FixedAddress now = wapi.findFixedAddressByIp(listed.networkView(), listed.ipv4addr())
                     .orElse(null);
-            if (now == null || !tags.poolClaim(network).matches(now)) return false;
-            return !adopt || pool.adoptIfUnrecorded(asRecord.apply(now));
+            if (now == null || !tags.isPoolEntry(now, network)) return false;
+            if (!adopt) return true;
+            Attachment record = asRecord.apply(now);
+            if (record == null || !pool.adoptIfUnrecorded(record)) return false;
+            pool.confirm(now.networkView(), now.ipv4addr());
+            return true;
         }
     }
 

@@ -4,7 +4,6 @@ import infobloxcni.store.Attachment;
 import infobloxcni.store.AttachmentKey;
 import infobloxcni.store.AttachmentState;
 import infobloxcni.wapi.Deadline;
-import infobloxcni.wapi.FixedAddress;
 import infobloxcni.wapi.WapiException;
 import io.github.resilience4j.core.IntervalFunction;
 import java.time.Clock;
@@ -39,9 +38,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class Reconciler implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Reconciler.class.getName());
 
-    private final Ipam ipam;
+    private final Settler settler;
+    private final KeyLocks settling;
     private final JournalGuard journal;
     private final JournalRebuilder rebuilder;
+    private final infobloxcni.wapi.GridHealth health;
     private final Clock clock;
     private final Duration addGrace;
     private final IntervalFunction backoff;
@@ -68,30 +69,32 @@ final class Reconciler implements AutoCloseable {
     private int syncFailures;
 
     /**
+     * @param settling    grid work on an attachment: one settlement (or request) at a time
      * @param addGrace    how long an ADD_PENDING is left alone: longer than one WAPI call can take,
      *                    so a write still in flight on the grid is never mistaken for no write
-     * @param settlements the request path's hand-offs: a record to settle behind its answer, or "look now"
      * @param callBound   how long one record's settlement may wait on the grid
      */
     Reconciler(
-            Ipam ipam,
+            Settler settler,
+            KeyLocks settling,
             JournalGuard journal,
             JournalRebuilder rebuilder,
+            infobloxcni.wapi.GridHealth health,
             Clock clock,
             Duration addGrace,
             Duration maxBackoff,
-            Settlements settlements,
             Duration callBound,
             PoolKeeper keeper) {
-        this.ipam = ipam;
+        this.settler = settler;
+        this.settling = settling;
         this.journal = journal;
         this.rebuilder = rebuilder;
+        this.health = health;
         this.clock = clock;
         this.addGrace = addGrace;
         this.callBound = callBound;
         this.keeper = keeper;
         this.backoff = IntervalFunction.ofExponentialBackoff(Duration.ofSeconds(1), 2.0, maxBackoff);
-        settlements.runs(this::settleBehind, this::nudge);
     }
 
     void start(Duration tick) {
@@ -219,64 +222,52 @@ final class Reconciler implements AutoCloseable {
     }
 
     /**
-     * Returns true when the record is settled (gone or allocated). A pass steps aside when a
-     * request holds the record's lock ({@code waitForLock} false); a settlement behind an answer waits.
+     * Returns true when the record is settled (gone, allocated, or someone else's now). A pass
+     * steps aside while a request or another settlement works on the attachment
+     * ({@code waitForLock} false); a settlement behind an answer waits for it. The grid work runs
+     * without the record's request lock (the {@link Settler} writes its outcome only if the record
+     * is unchanged), so a DEL never waits for it. Nothing is tried while the grid is known down:
+     * every call would be refused at once; the moment it is back, {@link #replayNow} runs it all.
      */
     private boolean resolve(AttachmentKey key, Instant now, boolean waitForLock) {
-        try (KeyLocks.Held held =
-                waitForLock ? ipam.locks().lock(key) : ipam.locks().tryLock(key)) {
-            if (held == null) return false; // a request is working on it right now
+        try (KeyLocks.Held held = waitForLock ? settling.lockWithin(key, callBound) : settling.tryLock(key)) {
+            if (held == null) return false; // a request, or another settlement, is working on it right now
             Attachment a = journal.get(key).orElse(null);
             if (a == null || !PENDING.contains(a.state())) return true;
+            if (health.failingFast()) return false;
             try {
-                switch (a.state()) {
+                return switch (a.state()) {
                     case DEL_PENDING -> {
-                        ipam.release(a);
-                        journal.remove(key);
-                        if (a.lastError() != null)
-                            LOG.log(
-                                    System.Logger.Level.INFO,
-                                    "pending release of {0} done (it had failed: {1})",
-                                    key,
-                                    a.lastError());
-                        return true;
+                        if (AddressPool.isPoolKey(key)) yield settler.releasePoolEntry(a);
+                        settler.release(a);
+                        yield true;
                     }
-                    case TAG_PENDING -> {
-                        return ipam.tag(a);
-                    }
+                    case TAG_PENDING ->
+                        settler.tag(a, settler.wasAnswered(key)) != Settler.Tagged.CHANGED
+                                || journal.get(key)
+                                        .map(r -> !PENDING.contains(r.state()))
+                                        .orElse(true);
                     case RETURN_PENDING -> {
-                        WapiException notYet = ipam.returnToPool(a);
-                        if (notYet != null) throw notYet;
-                        return true;
+                        settler.returnToPool(a);
+                        yield true;
                     }
                     case POOL_PENDING -> {
-                        if (a.updated().plus(addGrace).isAfter(now))
-                            return false; // the reservation may still be in flight
+                        if (a.updated().plus(addGrace).isAfter(now)) yield false; // the reservation may be in flight
                         keeper.settleRefill(a);
-                        return true;
+                        yield true;
                     }
-                    default -> {}
-                }
-                if (a.updated().plus(addGrace).isAfter(now)) return false;
-                List<FixedAddress> found = ipam.findOnGrid(key, a.networkView(), a.cidr());
-                if (found.isEmpty()) {
-                    journal.remove(key);
-                    LOG.log(System.Logger.Level.INFO, "unfinished ADD of {0} left nothing on the grid; dropped", key);
-                } else {
-                    FixedAddress r = found.getFirst();
-                    journal.put(GridRecords.completed(a, r, a.gateway()));
-                    LOG.log(
-                            System.Logger.Level.INFO,
-                            "unfinished ADD of {0} had reserved {1}; adopted",
-                            key,
-                            r.ipv4addr());
-                }
-                return true;
+                    case ADD_PENDING -> {
+                        if (a.updated().plus(addGrace).isAfter(now)) yield false; // the POST may be in flight
+                        settler.settleUnknownAdd(a);
+                        yield true;
+                    }
+                    default -> true;
+                };
             } catch (WapiException | IllegalArgumentException e) {
                 // One record that cannot be settled now (grid away, or a value in it the grid
                 // will not take) waits its own backoff; it never holds up the records after it.
                 Attachment failed = a.withAttempt().withError(e.getMessage());
-                journal.put(failed);
+                settler.commit(a, () -> journal.put(failed));
                 Duration wait = Duration.ofMillis(backoff.apply(Math.max(1, failed.attempts())));
                 notBefore.put(key, now.plus(wait));
                 LOG.log(
@@ -285,7 +276,7 @@ final class Reconciler implements AutoCloseable {
                         a.state(),
                         key,
                         String.valueOf(wait.toSeconds()),
-                        e.getMessage());
+                        e instanceof WapiException w && w.gridText() != null ? w.gridText() : e.getMessage());
                 return false;
             }
         }

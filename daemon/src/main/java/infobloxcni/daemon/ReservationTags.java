@@ -42,20 +42,47 @@ public final class ReservationTags {
     private final String hostId;
     private final String clusterName;
     private final String cmpType;
+    /** The host ID this host had before it was renamed, while its reservations still carry it; null: none. */
+    private volatile String formerHostId;
 
     public ReservationTags(String hostId, String clusterName, String cmpType) {
+        this(hostId, clusterName, cmpType, null);
+    }
+
+    /**
+     * @param formerHostId this host's ID before a rename ({@link HostIdentity}): its reservations
+     *                     are this host's too until they are retagged; null when not renamed
+     */
+    public ReservationTags(String hostId, String clusterName, String cmpType, String formerHostId) {
         this.hostId = hostId;
         this.clusterName = clusterName;
         this.cmpType = cmpType;
+        this.formerHostId = formerHostId == null || formerHostId.equals(hostId) ? null : formerHostId;
     }
 
     public String hostId() {
         return hostId;
     }
 
+    /** The ID this host had before it was renamed, while reservations may still carry it; null: none. */
+    String formerHostId() {
+        return formerHostId;
+    }
+
+    /** The host IDs whose reservations are this host's: its own, and the former one until the rename is done. */
+    private List<String> hostIds() {
+        String former = formerHostId;
+        return former == null ? List.of(hostId) : List.of(hostId, former);
+    }
+
     /** The same tags as another host writes them (to recognise that host's pool, for the recover command). */
     ReservationTags forHost(String otherHost) {
         return new ReservationTags(otherHost, clusterName, cmpType);
+    }
+
+    /** The rename is done: no reservation carries the former ID any more, and none is this host's by it. */
+    void forgetFormerHostId() {
+        formerHostId = null;
     }
 
     /** What a container's reservation carries. */
@@ -80,7 +107,11 @@ public final class ReservationTags {
     }
 
     String comment(AttachmentKey key) {
-        return "infoblox-cni host=" + hostId + " net=" + key.network() + " if=" + key.ifName();
+        return comment(hostId, key);
+    }
+
+    private static String comment(String host, AttachmentKey key) {
+        return "infoblox-cni host=" + host + " net=" + key.network() + " if=" + key.ifName();
     }
 
     // ------------------------------------------------------------------------- the warm pool
@@ -90,7 +121,11 @@ public final class ReservationTags {
      * {@code VM ID} (it belongs to no container yet), and the cloud EAs of ownership.
      */
     String poolComment(String network) {
-        return "infoblox-cni host=" + hostId + " net=" + network + " pool";
+        return poolComment(hostId, network);
+    }
+
+    private static String poolComment(String host, String network) {
+        return "infoblox-cni host=" + host + " net=" + network + " pool";
     }
 
     /** What a free pool address carries. */
@@ -105,7 +140,22 @@ public final class ReservationTags {
 
     /** This host's free pool address of the network: the only thing an ADD from the pool may retag. */
     ReservationClaim poolClaim(String network) {
-        return new ReservationClaim(poolComment(network), Map.of(TENANT_ID, clusterName, CLOUD_API_OWNED, "True"));
+        return poolClaimOf(hostId, network);
+    }
+
+    private ReservationClaim poolClaimOf(String host, String network) {
+        return new ReservationClaim(
+                poolComment(host, network), Map.of(TENANT_ID, clusterName, CLOUD_API_OWNED, "True"));
+    }
+
+    /** This host's free pool address of the network, as it is written now or was before the host was renamed. */
+    List<ReservationClaim> poolClaims(String network) {
+        return hostIds().stream().map(h -> poolClaimOf(h, network)).toList();
+    }
+
+    /** Whether {@code r} is this host's free pool address of the network (under its ID or its former one). */
+    boolean isPoolEntry(FixedAddress r, String network) {
+        return poolClaims(network).stream().anyMatch(c -> c.matches(r));
     }
 
     /** What turns a pool address into the container's reservation (EAs are merged in). */
@@ -128,7 +178,7 @@ public final class ReservationTags {
     String poolNetworkOf(FixedAddress r) {
         if (r.comment() == null) return null;
         Matcher m = POOL_COMMENT.matcher(r.comment());
-        return m.matches() && m.group(1).equals(hostId) && r.ea(VM_ID) == null ? m.group(2) : null;
+        return m.matches() && hostIds().contains(m.group(1)) && r.ea(VM_ID) == null ? m.group(2) : null;
     }
 
     /** A WAPI regular expression matching the pool addresses of a host (any network). */
@@ -138,9 +188,32 @@ public final class ReservationTags {
 
     /** A WAPI regular expression matching the comments of this host's reservations (optionally one network). */
     public String thisHostCommentRegex(String network) {
+        return commentRegexOf(hostId, network);
+    }
+
+    /** The regular expressions of this host's reservations: under its ID, and its former one until the rename is done. */
+    List<String> hostCommentRegexes(String network) {
+        return hostIds().stream().map(h -> commentRegexOf(h, network)).toList();
+    }
+
+    /** A WAPI regular expression matching the comments of a host's reservations (optionally one network). */
+    static String commentRegexOf(String host, String network) {
         // Host IDs and network names hold only letters, digits, '_', '.', '-': only '.' needs escaping.
-        return "^infoblox-cni host=" + hostId.replace(".", "\\.") + " net="
+        return "^infoblox-cni host=" + host.replace(".", "\\.") + " net="
                 + (network == null ? "" : network.replace(".", "\\.") + " ");
+    }
+
+    /**
+     * What a reservation of this host's former ID becomes once the host is renamed: the same
+     * comment under the new ID. Null when {@code r} carries no former-ID comment.
+     */
+    String renamedComment(FixedAddress r) {
+        String former = formerHostId;
+        if (former == null || r.comment() == null) return null;
+        String from = "infoblox-cni host=" + former + " ";
+        return r.comment().startsWith(from)
+                ? "infoblox-cni host=" + hostId + " " + r.comment().substring(from.length())
+                : null;
     }
 
     public static Optional<Owner> ownerOf(FixedAddress reservation) {
@@ -162,25 +235,40 @@ public final class ReservationTags {
      * Another host's reservation, a gateway, a printer an operator reserved on a freed address:
      * none matches, whatever its ref.
      */
-    public List<ReservationClaim> claimsOf(AttachmentKey key) {
-        return List.of(
-                new ReservationClaim(comment(key), Map.of(VM_ID, key.containerId())),
-                new ReservationClaim(
-                        null,
-                        Map.of(
-                                VM_ID,
-                                key.containerId(),
-                                CMP_TYPE,
-                                cmpType,
-                                TENANT_ID,
-                                clusterName,
-                                CLOUD_API_OWNED,
-                                "True")));
+    public List<ReservationClaim> claimsOf(AttachmentKey key, String cidr) {
+        List<ReservationClaim> claims = new java.util.ArrayList<>();
+        for (String host : hostIds())
+            claims.add(new ReservationClaim(comment(host, key), Map.of(VM_ID, key.containerId())));
+        if (cidr != null) {
+            // No comment names the original driver's network: only its subnet tells one network's from another's.
+            claims.add(new ReservationClaim(
+                    null,
+                    Map.of(
+                            VM_ID,
+                            key.containerId(),
+                            CMP_TYPE,
+                            cmpType,
+                            TENANT_ID,
+                            clusterName,
+                            CLOUD_API_OWNED,
+                            "True"),
+                    cidr));
+        }
+        return claims;
     }
 
-    /** Whether {@code reservation} is this attachment's (see {@link #claimsOf}). */
+    /**
+     * Whether {@code reservation}, found where it is (its address came from elsewhere: the
+     * runtime's prevResult or cache, the journal), is this attachment's: {@link #claimsOf} in its
+     * own network.
+     */
     public boolean owns(FixedAddress reservation, AttachmentKey key) {
-        return claimsOf(key).stream().anyMatch(claim -> claim.matches(reservation));
+        return claimsOf(key, reservation.network()).stream().anyMatch(claim -> claim.matches(reservation));
+    }
+
+    /** Whether {@code reservation} is this attachment's in the subnet {@code cidr} (null: only by its owner comment). */
+    boolean ownsIn(FixedAddress reservation, AttachmentKey key, String cidr) {
+        return claimsOf(key, cidr).stream().anyMatch(claim -> claim.matches(reservation));
     }
 
     /**
@@ -191,13 +279,13 @@ public final class ReservationTags {
     public AttachmentKey keyOf(FixedAddress r) {
         ReservationTags.Owner owner = ReservationTags.ownerOf(r).orElse(null);
         String containerId = r.ea(ReservationTags.VM_ID);
-        if (owner == null || containerId == null || !hostId.equals(owner.hostId())) return null;
+        if (owner == null || containerId == null || !hostIds().contains(owner.hostId())) return null;
         AttachmentKey key;
         try {
             key = new AttachmentKey(owner.network(), containerId, owner.ifName());
         } catch (IllegalArgumentException notAKey) {
             return null;
         }
-        return owns(r, key) ? key : null;
+        return ownsIn(r, key, null) ? key : null;
     }
 }

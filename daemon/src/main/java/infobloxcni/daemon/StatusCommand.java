@@ -93,6 +93,15 @@ final class StatusCommand implements Callable<Integer> {
                             ? "; last error: " + p.get("lastError").asText()
                             : "");
         }
+        for (JsonNode c : s.path("conflicts")) {
+            out.printf(
+                    "CONFLICT  %s %s/%s %s: %s%n",
+                    c.path("network").asText(),
+                    c.path("containerId").asText(),
+                    c.path("ifName").asText(),
+                    c.path("address").asText(),
+                    c.path("detail").asText());
+        }
         if (s.path("pools").isEmpty()) out.println("pools     none");
         s.path("pools")
                 .properties()

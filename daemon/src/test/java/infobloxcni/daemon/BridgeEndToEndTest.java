@@ -3,7 +3,6 @@ package infobloxcni.daemon;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -226,6 +225,17 @@ class BridgeEndToEndTest {
         return TestHost.reservationsOf(grid, containerId);
     }
 
+    /** A DEL is answered once its intent is on disk; its release follows behind the answer: wait for it, bounded. */
+    private static void awaitReleased(String containerId, String what) {
+        try {
+            Eventually.await(
+                    what + ": " + containerId, () -> reservationsOf(containerId).isEmpty());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
     private static String addressIn(String netns, String ifName) {
         Result r = mustRun(SHORT, "ip", "netns", "exec", netns, "ip", "-4", "-o", "addr", "show", ifName);
         Matcher m = INET.matcher(r.stdout());
@@ -358,7 +368,7 @@ class BridgeEndToEndTest {
 
         String del1 = TestHost.withPrevResult(conf, add1.stdout());
         mustBridge("DEL", c1, del1);
-        assertEquals(List.of(), reservationsOf(c1.id()), "DEL releases the container's reservation");
+        awaitReleased(c1.id(), "DEL releases the container's reservation");
         assertEquals(1, reservationsOf(c2.id()).size(), "... and only that one");
         mustBridge("DEL", c1, del1); // again: DEL is idempotent
         assertEquals(1, reservationsOf(c2.id()).size());
@@ -367,7 +377,7 @@ class BridgeEndToEndTest {
         deleteNamespace(c2.netns());
         assertTrue(Files.notExists(Path.of(c2.netnsPath())), c2.netnsPath());
         mustBridge("DEL", c2, TestHost.withPrevResult(conf, add2.stdout()));
-        assertEquals(List.of(), reservationsOf(c2.id()), "DEL without the netns still releases the reservation");
+        awaitReleased(c2.id(), "DEL without the netns still releases the reservation");
     }
 
     @ParameterizedTest(name = "cniVersion {0}")
@@ -385,7 +395,7 @@ class BridgeEndToEndTest {
             assertEquals(0, check.exit(), check::toString);
         }
         mustBridge("DEL", c, withPrev);
-        assertEquals(List.of(), reservationsOf(c.id()));
+        awaitReleased(c.id(), "DEL releases it");
     }
 
     @Test
@@ -418,7 +428,7 @@ class BridgeEndToEndTest {
                 assertEquals(0, del.exit(), del::toString);
             }
         }
-        for (Container c : containers) assertEquals(List.of(), reservationsOf(c.id()), c.id());
+        for (Container c : containers) awaitReleased(c.id(), c.id());
     }
 
     @Test
@@ -446,9 +456,7 @@ class BridgeEndToEndTest {
             delMillis.add(mustBridge("DEL", containers.get(i), TestHost.withPrevResult(conf, results.get(i)))
                     .millis());
         }
-        for (Container c : containers) {
-            if (!reservationsOf(c.id()).isEmpty()) fail("reservation left after DEL: " + reservationsOf(c.id()));
-        }
+        for (Container c : containers) awaitReleased(c.id(), "reservation left after DEL");
         System.out.printf(
                 "bridge e2e: ADD median %.1f ms, DEL median %.1f ms (n=%d)%n", median(addMillis), median(delMillis), n);
         System.out.printf("bridge e2e: ADD ms %s%nbridge e2e: DEL ms %s%n", format(addMillis), format(delMillis));

@@ -70,6 +70,20 @@ final class DaemonProcess implements AutoCloseable {
         return process.isAlive();
     }
 
+    /**
+     * SIGKILL, as a crash: the daemon finishes nothing it was doing (no journal flush, no
+     * settlement behind an answer). Waits, at most 20 s, until the process is gone.
+     */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        if (!process.waitFor(20, TimeUnit.SECONDS)) throw new AssertionError("the daemon did not die on SIGKILL");
+    }
+
+    /** Where the daemon's log (stdout and stderr) goes. */
+    Path logFile() {
+        return log;
+    }
+
     /** The daemon's log (stderr), cut in the middle past 20,000 characters. */
     String log() throws IOException {
         String text = Files.exists(log) ? Files.readString(log) : "";

@@ -15,10 +15,19 @@ final class Eventually {
     }
 
     static void await(String what, Duration limit, BooleanSupplier condition) throws InterruptedException {
+        if (!within(limit, condition)) throw new AssertionError("timed out waiting until " + what);
+    }
+
+    /**
+     * Whether the condition came true within the limit (polled as {@link #await} polls): for a test
+     * that reports a wait that ran out as one of its findings instead of stopping there.
+     */
+    static boolean within(Duration limit, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + limit.toNanos();
         while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) throw new AssertionError("timed out waiting until " + what);
+            if (System.nanoTime() > deadline) return false;
             Thread.sleep(25);
         }
+        return true;
     }
 }

@@ -240,7 +240,7 @@ class IpamFlowsTest extends GridAndDaemonTest {
     }
 
     @Test
-    void gcReleasesWhatTheRuntimeNoLongerLists() {
+    void gcReleasesWhatTheRuntimeNoLongerLists() throws Exception {
         String conf = netconf("1.1.0", "net1", "\"subnet\":\"10.10.0.0/24\"");
         host.call("ADD", "keep", "eth0", conf);
         host.call("ADD", "stale", "eth0", conf);
@@ -249,13 +249,19 @@ class IpamFlowsTest extends GridAndDaemonTest {
                 + ",\"cni.dev/valid-attachments\":[{\"containerID\":\"keep\",\"ifname\":\"eth0\"}]}";
         var answer = host.call("GC", null, null, gc);
         assertTrue(answer.ok(), answer.toString());
+        // GC answers once the intents are on disk; the releases run behind the answer, as a DEL's
+        Eventually.await(
+                "the stale attachment is released",
+                () -> reservationsOf("stale").isEmpty());
         assertEquals(1, reservationsOf("keep").size());
-        assertTrue(reservationsOf("stale").isEmpty());
         assertEquals(1, reservationsOf("other-net").size(), "GC of net1 leaves net2 alone");
 
         String empty = conf.substring(0, conf.length() - 1) + ",\"cni.dev/valid-attachments\":[]}";
         assertTrue(host.call("GC", null, null, empty).ok());
-        assertTrue(reservationsOf("keep").isEmpty());
+        Eventually.await(
+                "nothing of net1 is valid: keep goes too",
+                () -> reservationsOf("keep").isEmpty());
+        assertEquals(1, reservationsOf("other-net").size(), "GC of net1 leaves net2 alone");
     }
 
     @Test

@@ -105,8 +105,19 @@ class SystemdIntegrationTest {
             Path socket = host.socket();
             Process activator = socketActivator(grid, socket);
             try {
-                // systemd-socket-activate starts the daemon on the first connection, as systemd would.
-                var add = host.call("ADD", "c1", "eth0", netconf("1.0.0", "net1", "\"subnet\":\"10.10.0.0/24\""));
+                // systemd-socket-activate starts the daemon on the first connection, as systemd would. Its
+                // socket file appears at bind(), a moment before listen(): a busy host may refuse that moment.
+                TestHost.Answer add = null;
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (add == null) {
+                    try {
+                        add = host.call("ADD", "c1", "eth0", netconf("1.0.0", "net1", "\"subnet\":\"10.10.0.0/24\""));
+                    } catch (java.io.UncheckedIOException notListening) {
+                        if (!(notListening.getCause() instanceof java.net.ConnectException)
+                                || System.nanoTime() > until) throw notListening;
+                        Thread.sleep(50);
+                    }
+                }
                 String log = Files.readString(dir.resolve("daemon.log"));
                 assertTrue(add.ok(), add + "\n" + log);
                 assertTrue(log.contains("socket activation"), log);
@@ -134,7 +145,8 @@ class SystemdIntegrationTest {
                     // the daemon refuses to serve: the connection it was started for is closed unanswered
                 }
                 String log = "";
-                for (int i = 0; i < 200 && !log.contains("grants every user access"); i++) {
+                // a JVM that starts on a busy host takes its time: bounded at 60 s
+                for (int i = 0; i < 1200 && !log.contains("grants every user access"); i++) {
                     Thread.sleep(50);
                     log = Files.readString(dir.resolve("daemon.log"));
                 }

@@ -35,6 +35,7 @@ public final class TestHost implements AutoCloseable {
     private Daemon daemon;
     private int poolSize;
     private DaemonConfig.VerbBounds bounds;
+    private java.time.Clock clock = java.time.Clock.systemUTC();
 
     public TestHost(WapiSimulator grid, Path dir, String hostId) {
         this.grid = grid;
@@ -106,6 +107,12 @@ public final class TestHost implements AutoCloseable {
         return this;
     }
 
+    /** The daemon's clock (the system's unless set: a test that must see time pass moves its own on). */
+    public TestHost clock(java.time.Clock daemonClock) {
+        this.clock = daemonClock;
+        return this;
+    }
+
     /** How long each verb may wait on the grid (the daemon's defaults unless set). */
     public TestHost bounds(DaemonConfig.VerbBounds verbBounds) {
         this.bounds = verbBounds;
@@ -124,15 +131,30 @@ public final class TestHost implements AutoCloseable {
 
     /** The audit, also releasing the pool of {@code forgetHost} (a host that is gone) with apply. */
     public JournalAudit.Report audit(List<JournalAudit.LiveAttachment> live, boolean apply, String forgetHost) {
+        return audit(live, apply, forgetHost, Duration.ofMinutes(2));
+    }
+
+    /** As {@link #audit(List, boolean, String)}, failing when the daemon has not answered within {@code limit}. */
+    public JournalAudit.Report audit(
+            List<JournalAudit.LiveAttachment> live, boolean apply, String forgetHost, Duration limit) {
         var args = NetConf.JSON
                 .createObjectNode()
                 .put("apply", apply)
                 .put("liveSource", "test")
                 .put("forgetHost", forgetHost);
         if (live != null) args.set("live", JournalAudit.liveToJson(live));
-        Answer answer = send(Map.of(AdminCommands.ENV, "audit"), args.toString());
+        Answer answer = admin("audit", args.toString(), limit);
+        if (answer == null) throw new AssertionError("the audit did not answer within " + limit);
         if (answer.exitCode() != 0) throw new AssertionError("audit failed: " + answer);
         return JournalAudit.fromJson(answer.json());
+    }
+
+    /**
+     * An admin request ({@code status}, {@code journal}, {@code audit}) as the recover command and
+     * {@code infoblox-cni-daemon status} send it; null when no answer came within {@code limit}.
+     */
+    public Answer admin(String command, String stdin, Duration limit) {
+        return send(Map.of(AdminCommands.ENV, command), stdin, limit);
     }
 
     public TestHost start() throws IOException {
@@ -146,7 +168,7 @@ public final class TestHost implements AutoCloseable {
 
     /** As {@link #start(DaemonConfig)}, with Prometheus metrics served at {@code metrics} (port 0: a free one). */
     public TestHost start(DaemonConfig config, java.net.InetSocketAddress metrics) throws IOException {
-        daemon = Daemon.start(config, metrics);
+        daemon = Daemon.start(config, metrics, clock);
         try {
             daemon.awaitStartupChecks(Duration.ofSeconds(10));
         } catch (InterruptedException e) {

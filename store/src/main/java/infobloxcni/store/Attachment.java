@@ -79,6 +79,12 @@ public record Attachment(
                 key, AttachmentState.ADD_PENDING, null, 0, null, null, networkView, null, mac, now, now, 0, null);
     }
 
+    /** The same record under another key (a release moved to a key of its own). */
+    public Attachment withKey(AttachmentKey newKey) {
+        Objects.requireNonNull(newKey, "key");
+        return with(d -> d.key = newKey);
+    }
+
     /** Same record in another state (the daemon decides whether the transition is legal). */
     public Attachment withState(AttachmentState newState) {
         return with(d -> d.state = newState);

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.util.List;
 import java.util.Map;
@@ -62,9 +61,11 @@ final class ConditionalWrites {
         if (seen != null && !(ipv4addr.equals(seen.ipv4addr()) && view.equals(seen.networkView()))) {
             throw new IllegalArgumentException("seen " + seen.ref() + " is not at " + ipv4addr + " in " + view);
         }
+        boolean oneStepTried = false;
         if (seen == null) {
             VerifiedWrite done = inOneStep(view, ipv4addr, claims.getFirst(), write);
             if (done != null) return done;
+            oneStepTried = oneStepFor(claims.getFirst());
         }
         for (int look = 1; look <= LOOKS; look++) {
             FixedAddress holder = look == 1 && seen != null
@@ -76,10 +77,14 @@ final class ConditionalWrites {
                     claims.stream().filter(c -> c.matches(holder)).findFirst().orElse(null);
             if (claim == null) return VerifiedWrite.heldBy(holder);
             try {
-                if (oneStepFor(claim)) {
+                // One step only once: when the grid refused it although the look shows the claim holds,
+                // the refusal was of the write itself (an EA the grid lacks, say), and the plain write
+                // below gets the grid's own words for it.
+                if (!oneStepTried && oneStepFor(claim)) {
+                    oneStepTried = true;
                     VerifiedWrite done = inOneStep(view, ipv4addr, claim, write);
                     if (done != null) return done;
-                    continue; // it matched a moment ago and not now: look again
+                    continue; // refused, or it matched a moment ago and not now: look again
                 }
                 JsonNode result = wapi.executeOnce(write.method(), url(holder.ref(), write), write.body());
                 return VerifiedWrite.written(result.isObject() ? WapiClient.toFixedAddress(result) : holder);
@@ -88,6 +93,12 @@ final class ConditionalWrites {
             } catch (WapiClient.RetryableFailure broken) {
                 if (look == LOOKS) throw broken.failure;
                 // the connection broke: look again before writing again
+            } catch (WapiException.Transient unknown) {
+                // a 5xx after the write was sent: it may have been applied; look again (a timeout is
+                // not looked past: a grid that did not answer in time would keep the look waiting too)
+                if (!unknown.mayHaveBeenApplied()
+                        || unknown.getCause() instanceof InterruptedIOException
+                        || look == LOOKS) throw unknown;
             }
         }
         throw new WapiException.Transient(
@@ -115,6 +126,7 @@ final class ConditionalWrites {
                 .put("ipv4addr", ipv4addr)
                 .put("network_view", view)
                 .put("comment", claim.comment());
+        if (claim.network() != null) filter.put("network", claim.network());
         for (Map.Entry<String, String> ea : claim.extattrs().entrySet()) filter.put("*" + ea.getKey(), ea.getValue());
         get.putObject("assign_state").put(STATE, "_ref");
         get.put("discard", true);
@@ -157,8 +169,9 @@ final class ConditionalWrites {
         } catch (WapiClient.RetryableFailure neverSent) {
             return null; // the look that follows tells whether the grid is there at all
         } catch (WapiException.Transient lost) {
-            if (lost.getCause() instanceof IOException && !(lost.getCause() instanceof InterruptedIOException))
-                return null;
+            // A 5xx or a broken connection after sending: applied or not, the look that follows tells.
+            // A timeout is not looked past: the grid did not answer in time, so a look would wait as long.
+            if (lost.mayHaveBeenApplied() && !(lost.getCause() instanceof InterruptedIOException)) return null;
             throw lost;
         }
     }

@@ -23,7 +23,7 @@ public final class Deadline {
     }
 
     /** Nanoseconds left, or {@link Long#MAX_VALUE} outside any deadline. */
-    static long remainingNanos() {
+    public static long remainingNanos() {
         return END.isBound() ? END.get() - System.nanoTime() : Long.MAX_VALUE;
     }
 }

@@ -22,17 +22,23 @@ import java.util.function.Consumer;
  *
  * <p>The state machine is resilience4j's circuit breaker (the retry in use is the same library
  * family): a count-based window of the last 6 calls opens it when at least half of them (and at
- * least 3 calls in all) failed at the transport level. Two things it cannot see by itself are added here. A hung grid (connections
- * accepted, never answered) fails no call until the call's own timeout, so a call in flight for
- * longer than {@code hangAfter} with no answer from the grid meanwhile opens the breaker too. And
- * the breaker is never half-opened by a real call: while it is open only the probe
- * ({@code GET networkview?_max_results=1}, bounded by {@code probeTimeout}) runs, every
- * {@code probeEvery}, and its success closes it. When the grid is up but quiet, a probe every
- * {@code idleProbe} notices an outage before the next container does.
+ * least 3 calls in all) failed at the transport level. Two things it cannot see by itself are
+ * added here. A hung grid (connections accepted, never answered) fails no call until the call's
+ * own timeout, so a call in flight for {@code hangAfter} (the grid's read timeout: no byte in that
+ * long) with no answer from the grid meanwhile opens the breaker too. And the breaker is never
+ * half-opened by a real call: while it is open only the probe ({@code GET
+ * networkview?_max_results=1}, bounded by {@code probeTimeout}) runs, every {@code probeEvery},
+ * and its success closes it. When the grid is up but quiet, a probe every {@code idleProbe}
+ * notices an outage before the next container does; a call that a request's own deadline cut
+ * short ({@link #suspect}) asks for a probe at once instead of counting against the grid.
  *
- * <p>Only transport failures count against the grid (no connection, no answer, 5xx): a refusal
- * (4xx) is an answer. Each change of state is logged once, and listeners hear of it (the daemon
- * replays its queued work the moment the grid is back).
+ * <p><b>Slow is not down.</b> A grid that answers within its timeouts is up, however slowly: a
+ * Grid Master under load answers {@code nextavailableip} in seconds, and ten hosts starting pods
+ * at once make any grid slow. So only what says the grid is not there counts: no connection,
+ * no byte within the read timeout, a 5xx. Slow calls never count, a refusal (4xx) is an answer,
+ * and a call cut short by the caller's own deadline is abandoned, not failed. Each change of
+ * state is logged once, and listeners hear of it (the daemon replays its queued work the moment
+ * the grid is back).
  */
 public final class GridHealth implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(GridHealth.class.getName());
@@ -47,14 +53,21 @@ public final class GridHealth implements AutoCloseable {
     public record Transition(State from, State to) {}
 
     /**
-     * @param hangAfter    a call in flight this long, with no answer from the grid since it started, means the grid hangs
+     * @param hangAfter    a call in flight this long, with no answer from the grid since it started, means the grid
+     *                     hangs: the grid's read timeout, never less (a slow answer is still an answer)
      * @param probeEvery   how often the probe runs while the grid is down
      * @param idleProbe    how often the probe runs while the grid is up but no call has been answered
-     * @param probeTimeout the probe's own bound
+     * @param probeTimeout the probe's own bound: the grid's call timeout, so that a slow grid's probe is answered
      */
     public record Settings(Duration hangAfter, Duration probeEvery, Duration idleProbe, Duration probeTimeout) {
-        public static final Settings DEFAULTS = new Settings(
-                Duration.ofSeconds(3), Duration.ofSeconds(1), Duration.ofSeconds(30), Duration.ofSeconds(2));
+        public static final Settings DEFAULTS =
+                forTimeouts(WapiConfig.DEFAULT_READ_TIMEOUT, WapiConfig.DEFAULT_CALL_TIMEOUT);
+
+        /** The settings for a grid reached with these timeouts: down means silent for as long as a call may wait. */
+        public static Settings forTimeouts(Duration readTimeout, Duration callTimeout) {
+            Duration silence = readTimeout.compareTo(callTimeout) < 0 ? readTimeout : callTimeout;
+            return new Settings(silence, Duration.ofSeconds(1), Duration.ofSeconds(30), callTimeout);
+        }
     }
 
     /** One call on its way to the grid; {@link #answered}, {@link #failed} or {@link #abandoned} ends it. */
@@ -81,6 +94,18 @@ public final class GridHealth implements AutoCloseable {
             afterCall();
         }
 
+        /**
+         * The grid left the call unanswered for its whole timeout (no byte within the read
+         * timeout, or no answer within the call timeout): that alone says the grid is down.
+         */
+        public void unanswered(Throwable why) {
+            failed(why);
+            if (breaker.getState() == CircuitBreaker.State.CLOSED) {
+                lastError = "no answer in time: " + lastError;
+                breaker.transitionToOpenState();
+            }
+        }
+
         /** Ended for a reason that says nothing about the grid (e.g. our own deadline ran out before sending). */
         public void abandoned() {
             inFlight.remove(this);
@@ -95,7 +120,9 @@ public final class GridHealth implements AutoCloseable {
     private volatile State reported = State.UP;
     private volatile String lastError;
     private volatile Instant since = Instant.now();
+    private volatile Instant lastDownEnded;
     private volatile long lastProbe = System.nanoTime();
+    private volatile boolean suspected;
     private volatile ScheduledExecutorService monitor;
 
     public GridHealth(Settings settings) {
@@ -107,7 +134,8 @@ public final class GridHealth implements AutoCloseable {
                         .slidingWindowSize(6)
                         .minimumNumberOfCalls(3)
                         .failureRateThreshold(50)
-                        .slowCallDurationThreshold(settings.hangAfter())
+                        // slow is not down: no call is ever counted as slow (hung calls are the watch's)
+                        .slowCallDurationThreshold(Duration.ofDays(1))
                         .slowCallRateThreshold(100)
                         // open until the probe says otherwise: real calls never half-open it
                         .waitDurationInOpenState(Duration.ofDays(365))
@@ -146,13 +174,17 @@ public final class GridHealth implements AutoCloseable {
         return new Ticket();
     }
 
+    /**
+     * A call was cut short by its caller's deadline before the grid answered: that is no verdict
+     * on the grid, so the probe (with the grid's whole call timeout) is asked to run now.
+     */
+    public void suspect() {
+        suspected = true;
+    }
+
     public State state() {
         return switch (breaker.getState()) {
-            case CLOSED ->
-                breaker.getMetrics().getNumberOfFailedCalls() > 0
-                                || breaker.getMetrics().getNumberOfSlowCalls() > 0
-                        ? State.DEGRADED
-                        : State.UP;
+            case CLOSED -> breaker.getMetrics().getNumberOfFailedCalls() > 0 ? State.DEGRADED : State.UP;
             default -> State.DOWN;
         };
     }
@@ -160,6 +192,11 @@ public final class GridHealth implements AutoCloseable {
     /** The last transport failure, or null. */
     public String lastError() {
         return lastError;
+    }
+
+    /** When the grid was last seen back after being down; null when it never was down. */
+    public Instant lastDownEnded() {
+        return lastDownEnded;
     }
 
     /** When the current state began. */
@@ -196,7 +233,10 @@ public final class GridHealth implements AutoCloseable {
             Duration every =
                     breaker.getState() == CircuitBreaker.State.CLOSED ? settings.idleProbe() : settings.probeEvery();
             long quiet = Math.min(now - lastProbe, now - lastAnswer.get());
-            if (quiet >= every.toNanos()) probe.run();
+            if (quiet >= every.toNanos() || suspected) {
+                suspected = false;
+                probe.run();
+            }
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.DEBUG, "grid health tick: {0}", e.toString());
         }
@@ -228,6 +268,7 @@ public final class GridHealth implements AutoCloseable {
         State before = reported;
         reported = now;
         since = Instant.now();
+        if (before == State.DOWN) lastDownEnded = since;
         System.Logger.Level level = now == State.UP ? System.Logger.Level.INFO : System.Logger.Level.WARNING;
         LOG.log(
                 level,

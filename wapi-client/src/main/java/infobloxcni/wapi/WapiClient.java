@@ -46,9 +46,11 @@ import okhttp3.ResponseBody;
  * A typed client for the few WAPI calls an IPAM driver needs. One instance per grid, shared by
  * all threads: it holds the warm connection pool and the {@code ibapauth} session.
  *
- * <p>Retries are deliberately narrow: one more attempt, only after a broken connection (never
- * after a timeout or an answer), and only when repeating cannot change the grid twice: reads,
- * and POSTs that certainly never left this host. A POST that may have arrived surfaces as
+ * <p>Retries are deliberately narrow: up to three attempts in all, with backoff and jitter, inside
+ * the caller's deadline and not while the grid is known down; only after a broken connection or a
+ * 5xx (never after a timeout), and only when repeating cannot change the grid twice: reads, and
+ * POSTs that certainly never left this host. A write that may have arrived (a reset, a timeout,
+ * any 5xx after it was sent) surfaces as
  * {@link WapiException.Transient} with {@code mayHaveBeenApplied} set, and the caller (who knows
  * what it was trying to do) looks before it writes again. Fixed addresses are changed or deleted
  * only through {@link #deleteFixedAddressIf} and {@link #updateFixedAddressIf}, which prove that
@@ -64,7 +66,10 @@ public final class WapiClient implements AutoCloseable {
     private static final Pattern REF =
             Pattern.compile("([a-z][a-z0-9:_]*)/([A-Za-z0-9+/=_-]+)(?::(.*))?", Pattern.DOTALL);
 
-    static final int MAX_RESULTS = 100_000;
+    /** Results per page of a search (the largest page size clients are known to use with grids). */
+    static final int PAGE_SIZE = 1000;
+    /** A search is never followed beyond this many pages: a grid that keeps answering pages is broken. */
+    static final int MAX_PAGES = 1000;
 
     /**
      * The most of one answer that is read (4 MiB, {@code --wapi-max-answer-bytes}): some 7,000
@@ -110,7 +115,7 @@ public final class WapiClient implements AutoCloseable {
     private static final long IDLE_BEFORE_FRESH_POST_NANOS = TimeUnit.SECONDS.toNanos(2);
 
     public WapiClient(WapiConfig config) {
-        this(config, GridHealth.Settings.DEFAULTS);
+        this(config, GridHealth.Settings.forTimeouts(config.readTimeout(), config.callTimeout()));
     }
 
     public WapiClient(WapiConfig config, GridHealth.Settings healthSettings) {
@@ -496,18 +501,56 @@ public final class WapiClient implements AutoCloseable {
 
     // ---------------------------------------------------------------- plumbing
 
+    /**
+     * A search, every result of it, page by page: without paging a grid refuses more than 1000
+     * results ("Result set too large (> 1000)"), and a positive {@code _max_results} truncates
+     * silently, so a host with more reservations than any fixed limit would lose some from view.
+     * Each page is one call ({@code _paging=1&_return_as_object=1&_max_results=}{@value #PAGE_SIZE},
+     * then {@code _page_id}); the pages of one search run under the caller's deadline.
+     */
     private List<JsonNode> get(String type, Map<String, String> query, String returnFields) {
-        HttpUrl.Builder url = base.newBuilder().addPathSegment(type);
-        query.forEach(url::addQueryParameter);
-        url.addQueryParameter("_return_fields", returnFields);
-        // A grid answers an error past 1000 results unless told otherwise; a busy host can hold more.
-        url.addQueryParameter("_max_results", String.valueOf(MAX_RESULTS));
-        JsonNode result = execute("GET", url.build(), null);
-        if (!result.isArray())
-            throw malformed("GET", type, "expected a JSON array, got " + result.getNodeType(), false);
+        HttpUrl.Builder first = base.newBuilder().addPathSegment(type);
+        query.forEach(first::addQueryParameter);
+        first.addQueryParameter("_return_fields", returnFields);
+        first.addQueryParameter("_paging", "1");
+        first.addQueryParameter("_return_as_object", "1");
+        first.addQueryParameter("_max_results", String.valueOf(PAGE_SIZE));
         List<JsonNode> out = new ArrayList<>();
-        result.forEach(out::add);
-        return out;
+        HttpUrl url = first.build();
+        boolean restarted = false;
+        for (int page = 1; ; page++) {
+            JsonNode answer;
+            try {
+                answer = execute("GET", url, null);
+            } catch (WapiException.Rejected expired) {
+                // Page ids expire on a grid: a walk that outlived its id starts again, once.
+                if (restarted
+                        || page == 1
+                        || expired.gridText() == null
+                        || !expired.gridText().contains("page id")) throw expired;
+                restarted = true;
+                out.clear();
+                page = 0;
+                url = first.build();
+                continue;
+            }
+            if (answer.isArray()) { // a server that ignores _return_as_object answers the plain list: all of it
+                answer.forEach(out::add);
+                return out;
+            }
+            JsonNode result = answer.path("result");
+            if (!answer.isObject() || !result.isArray())
+                throw malformed("GET", type, "expected {\"result\": [...]}, got " + answer.getNodeType(), false);
+            result.forEach(out::add);
+            JsonNode next = answer.get("next_page_id");
+            if (next == null || next.isNull() || next.asText().isEmpty()) return out;
+            if (page >= MAX_PAGES)
+                throw malformed("GET", type, "more than " + MAX_PAGES + " pages of " + PAGE_SIZE + " results", false);
+            url = base.newBuilder()
+                    .addPathSegment(type)
+                    .addQueryParameter("_page_id", next.asText())
+                    .build();
+        }
     }
 
     private JsonNode create(String type, ObjectNode body, String returnFields) {
@@ -614,11 +657,11 @@ public final class WapiClient implements AutoCloseable {
                 .header("Accept", "application/json")
                 .build();
         Call call = http().newCall(request);
-        call.timeout()
-                .timeout(
-                        Math.min(
-                                probe ? probeTimeoutNanos : config.callTimeout().toNanos(), left),
-                        TimeUnit.NANOSECONDS);
+        long ownTimeout = probe ? probeTimeoutNanos : config.callTimeout().toNanos();
+        // Cut short by the request's own deadline, a call that ends unanswered says nothing about
+        // the grid: a grid is down only when it leaves a call unanswered for the call's whole timeout.
+        boolean cutByDeadline = left < ownTimeout;
+        call.timeout().timeout(Math.min(ownTimeout, left), TimeUnit.NANOSECONDS);
         try (Response response = call.execute()) {
             byte[] answer = readBounded(response.body());
             if (answer == null) call.cancel(); // nothing more is read: no draining the rest on close
@@ -634,7 +677,8 @@ public final class WapiClient implements AutoCloseable {
                     response.code(),
                     String.valueOf((System.nanoTime() - started) / 1_000_000));
             tell(method, url, WapiCall.outcomeOf(response.code()), response.code(), started);
-            boolean gridFailed = response.code() >= 500 || response.code() == 408 || response.code() == 429;
+            // a 4xx (408 and 429 included) is an answer: only a 5xx counts against the grid
+            boolean gridFailed = response.code() >= 500;
             if (gridFailed) ticket.failed(new IOException(what + " -> HTTP " + response.code()));
             else ticket.answered();
             if (!response.isSuccessful()) {
@@ -660,7 +704,14 @@ public final class WapiClient implements AutoCloseable {
             }
         } catch (IOException e) {
             tell(method, url, WapiCall.Outcome.UNREACHABLE, 0, started);
-            ticket.failed(e);
+            if (cutByDeadline && isCallTimeout(e)) {
+                ticket.abandoned();
+                health.suspect(); // the probe, with the grid's whole call timeout, tells whether it answers
+            } else if (e instanceof InterruptedIOException && !probe) {
+                ticket.unanswered(e); // silent for as long as the grid may take: down
+            } else {
+                ticket.failed(e);
+            }
             // One broken connection usually means the others in the pool are broken too (grid
             // restarted, load balancer flushed): start the next call on fresh ones.
             evictConnections();
@@ -675,6 +726,11 @@ public final class WapiClient implements AutoCloseable {
             if (safeToRepeat) throw new RetryableFailure(failure);
             throw failure;
         }
+    }
+
+    /** okhttp's whole-call timeout (not a connect or read timeout, which are the grid's own silence). */
+    private static boolean isCallTimeout(IOException e) {
+        return e instanceof InterruptedIOException && !(e instanceof java.net.SocketTimeoutException);
     }
 
     private static WapiException.Transient ioFailure(String method, String what, IOException e, boolean sent) {
@@ -721,10 +777,16 @@ public final class WapiClient implements AutoCloseable {
             return new WapiException.NotFound(message, status, code, text);
         if (NETWORK_FULL.matcher(text).find()) return new WapiException.NetworkFull(message, status, code, text);
         if (code != null && code.contains("Conflict")) return new WapiException.Conflict(message, status, code, text);
-        if (status >= 500 || status == 408 || status == 429) {
-            // The grid answered but failed: a write may or may not have been committed.
-            return new WapiException.Transient(
-                    message, status, code, text, !method.equals("GET") && status != 503 && status != 429, null);
+        if (status >= 500) {
+            // The grid (or the balancer or proxy in front of it) answered but failed. A 502, 503 or
+            // 504 may come after the grid committed the write: from a balancer whose upstream
+            // answered too late, or from a grid under load. So a write may or may not have been
+            // applied, whatever the status says: the caller looks before it writes again.
+            return new WapiException.Transient(message, status, code, text, !method.equals("GET"), null);
+        }
+        if (status == 408 || status == 429) {
+            // A 4xx is a refusal before the work: "try later", nothing applied.
+            return new WapiException.Transient(message, status, code, text, false, null);
         }
         return new WapiException.Rejected(message, status, code, text);
     }

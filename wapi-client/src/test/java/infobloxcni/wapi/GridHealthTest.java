@@ -81,6 +81,8 @@ class GridHealthTest {
         sim.faults().outage(false);
         await("the probe sees the grid back", () -> client.health().state() == GridHealth.State.UP);
         assertTrue(client.getNetworkView("default").isPresent());
+        // the listeners hear of a change on the probe's thread, a moment after the state reads UP
+        await("the listeners heard it", () -> seen.contains(GridHealth.State.UP));
         assertEquals(
                 List.of(GridHealth.State.DOWN, GridHealth.State.UP),
                 seen.stream().filter(s -> s != GridHealth.State.DEGRADED).toList(),

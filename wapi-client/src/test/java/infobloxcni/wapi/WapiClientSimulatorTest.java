@@ -602,6 +602,66 @@ class WapiClientSimulatorTest {
         assertTrue(accepted >= 1 && accepted <= 2, "20 calls over " + accepted + " connections");
     }
 
+    // ------------------------------------------------------------------ searches
+
+    /**
+     * Issue 15: searches passed {@code _max_results=100000} and no paging, so beyond 100,000
+     * results a grid truncates them silently (and past 1000 without it refuses). A search now
+     * pages: every result comes back, in pages of 1000.
+     */
+    @Test
+    @Timeout(180) // 100,001 objects on a loaded 2-core machine
+    void aSearchReturnsEveryResultPageByPageBeyondAnyFixedLimit() {
+        sim.createObject("networkview", Map.of("name", VIEW));
+        sim.createObject("network", Map.of("network", "10.128.0.0/15", "network_view", VIEW));
+        int count = 100_001;
+        for (int i = 0; i < count; i++) {
+            sim.createObject(
+                    "fixedaddress",
+                    Map.of(
+                            "ipv4addr",
+                            "10." + (128 + i / 62_500) + "." + (i / 250 % 250) + "." + (1 + i % 250),
+                            "network_view",
+                            VIEW,
+                            "mac",
+                            "00:00:00:00:00:00",
+                            "comment",
+                            "many"));
+        }
+        sim.resetCounters();
+        List<FixedAddress> all = client.findFixedAddresses(VIEW, Map.of("comment", "many"), Map.of());
+        assertEquals(count, all.size(), "none truncated");
+        assertEquals(count, all.stream().map(FixedAddress::ipv4addr).distinct().count(), "none twice");
+        assertEquals(101, sim.requestCount("GET", "fixedaddress"), "101 pages of at most 1000");
+    }
+
+    /** Page ids expire on a grid: a walk whose next page id is unknown by the time it asks starts again, once. */
+    @Test
+    void aSearchWhosePageIdExpiredMidWalkStartsAgainAndMissesNothing() {
+        sim.createObject("networkview", Map.of("name", VIEW));
+        sim.createObject("network", Map.of("network", "10.130.0.0/20", "network_view", VIEW));
+        for (int i = 0; i < 2500; i++) {
+            sim.createObject(
+                    "fixedaddress",
+                    Map.of(
+                            "ipv4addr",
+                            "10.130." + (i / 250) + "." + (1 + i % 250),
+                            "network_view",
+                            VIEW,
+                            "mac",
+                            "00:00:00:00:00:00",
+                            "comment",
+                            "walk"));
+        }
+        java.util.concurrent.atomic.AtomicInteger pages = new java.util.concurrent.atomic.AtomicInteger();
+        client.observeCalls(call -> {
+            if (call.objectType().equals("fixedaddress") && pages.incrementAndGet() == 1) sim.expirePageIds();
+        });
+        List<FixedAddress> all = client.findFixedAddresses(VIEW, Map.of("comment", "walk"), Map.of());
+        assertEquals(2500, all.size());
+        assertEquals(2500, all.stream().map(FixedAddress::ipv4addr).distinct().count());
+    }
+
     // ------------------------------------------------------------------ injected faults
 
     @Test

@@ -18,7 +18,8 @@ final class ControlEndpoint {
             "dropAfterApplyingNext",
             "failAfterApplyingNext",
             "outage",
-            "hang");
+            "hang",
+            "capacity");
 
     private final WapiSimulator sim;
 
@@ -42,6 +43,10 @@ final class ControlEndpoint {
                     yield ok(faultState());
                 }
                 case "GET /_sim/log" -> ok(sim.requestLog());
+                case "POST /_sim/expire-page-ids" -> {
+                    sim.expirePageIds();
+                    yield ok(Map.of("expired", true));
+                }
                 case "POST /_sim/faults" -> applyFaults(req.body());
                 default ->
                     WapiSimulator.reply(
@@ -94,6 +99,9 @@ final class ControlEndpoint {
         out.put("pendingFailuresAfter", f.pendingFailuresAfter());
         out.put("outage", f.outage());
         out.put("hang", f.hung());
+        out.put("capacity", f.capacity());
+        out.put("queuedCalls", f.queuedCalls());
+        out.put("callsInService", f.callsInService());
         return out;
     }
 
@@ -121,25 +129,39 @@ final class ControlEndpoint {
         Object after = m.get("dropAfterApplyingNext");
         Boolean outage = m.containsKey("outage") ? (Boolean) m.get("outage") : null;
         Boolean hang = m.containsKey("hang") ? (Boolean) m.get("hang") : null;
+        Integer capacity = m.containsKey("capacity") ? (int) number(m.get("capacity")) : null;
+        if (capacity != null && capacity < 0) throw new IllegalArgumentException("capacity must not be negative");
+        checkCodeAndText("failNext", fail);
+        checkCodeAndText("failAfterApplyingNext", failAfter);
 
         Faults f = sim.faults();
         if (hang != null) f.hang(hang);
         if (latency != null) f.latency(latency);
+        if (capacity != null) f.capacity(capacity);
         if (fail != null) {
-            f.failNext(
-                    (int) number(fail.get("n")),
-                    (int) number(fail.get("status")),
-                    String.valueOf(fail.getOrDefault("code", "Server.Error")),
-                    String.valueOf(fail.getOrDefault("text", "Injected failure")),
-                    (String) fail.get("method"));
+            int n = (int) number(fail.get("n"));
+            int status = (int) number(fail.get("status"));
+            String method = (String) fail.get("method");
+            if (fail.containsKey("code")) {
+                f.failNext(n, status, String.valueOf(fail.get("code")), String.valueOf(fail.get("text")), method);
+            } else {
+                f.failNext(n, status, method);
+            }
         }
         if (failAfter != null) {
-            f.failAfterApplyingNext(
-                    (int) number(failAfter.get("n")),
-                    (int) number(failAfter.get("status")),
-                    String.valueOf(failAfter.getOrDefault("code", "Server.Error")),
-                    String.valueOf(failAfter.getOrDefault("text", "Injected failure")),
-                    (String) failAfter.get("method"));
+            int n = (int) number(failAfter.get("n"));
+            int status = (int) number(failAfter.get("status"));
+            String method = (String) failAfter.get("method");
+            if (failAfter.containsKey("code")) {
+                f.failAfterApplyingNext(
+                        n,
+                        status,
+                        String.valueOf(failAfter.get("code")),
+                        String.valueOf(failAfter.get("text")),
+                        method);
+            } else {
+                f.failAfterApplyingNext(n, status, method);
+            }
         }
         if (before != null) {
             if (before instanceof Map<?, ?> b)
@@ -157,6 +179,13 @@ final class ControlEndpoint {
         if (outage == null) return reply;
         // switch only after the answer is written, so the caller gets it
         return new NettyHttpServer.Reply(reply.response(), () -> f.outage(outage));
+    }
+
+    /** A WAPI error names both its code and its text; with neither, the answer is a gateway's HTML page. */
+    private static void checkCodeAndText(String key, Map<String, Object> spec) {
+        if (spec != null && spec.containsKey("code") != spec.containsKey("text")) {
+            throw new IllegalArgumentException(key + " needs both code and text, or neither (a gateway's HTML page)");
+        }
     }
 
     private static long number(Object v) {

@@ -11,24 +11,36 @@ import java.util.function.Consumer;
  * <ol>
  *   <li>the call is counted;</li>
  *   <li>while the grid {@link #hang(boolean) hangs}, the call is held unanswered, and dropped when the hang ends;</li>
+ *   <li>with a {@link #capacity(int) capacity}, the call waits for a free slot, in arrival order, and holds
+ *       it until it is answered;</li>
  *   <li>{@link #latency(Duration) latency} is slept;</li>
  *   <li>a pending {@link #dropBeforeApplyingNext(int) drop-before} closes the connection (TCP reset),
  *       nothing applied;</li>
- *   <li>a pending {@link #failNext(int, int, String, String) failure} answers the WAPI error, nothing
- *       applied;</li>
+ *   <li>a pending {@link #failNext(int, int, String, String) failure} answers the WAPI error (or, in
+ *       the {@link #failNext(int, int, String) gateway form}, a proxy's HTML page), nothing applied;</li>
  *   <li>the call is authenticated and carried out;</li>
  *   <li>a pending {@link #dropAfterApplyingNext(int, String) drop-after} for the call's method discards
  *       the answer and resets the connection: the change is applied but the client never learns it;</li>
  *   <li>a pending {@link #failAfterApplyingNext(int, int, String, String, String) fail-after} replaces the
- *       answer with a WAPI error: the change is applied, the client is told it failed (a grid that
- *       commits, then times out towards its proxy, answers like this).</li>
+ *       answer with a WAPI error, or in the {@link #failAfterApplyingNext(int, int, String) gateway form}
+ *       with a proxy's 502/503/504 page: the change is applied, the client is told it failed (a grid
+ *       that commits while the proxy in front of it gives up answers like this).</li>
  * </ol>
  * Every method may be called from any thread; each returns this object for chaining.
  */
 public final class Faults {
     private final Consumer<Boolean> outageSwitch;
 
-    /** A WAPI error to answer the next {@code remaining} calls of {@code method} (null: any) with. */
+    /**
+     * An injected answer: {@code status} with the WAPI error body of {@code error}, or, when
+     * {@code error} is null, with a gateway's HTML error page ({@link GatewayPage}).
+     */
+    record Injected(int status, WapiError error) {}
+
+    /**
+     * An answer for the next {@code remaining} calls of {@code method} (null: any): a WAPI error, or
+     * a gateway's HTML page when {@code code} is null.
+     */
     private static final class PendingError {
         int remaining;
         String method;
@@ -39,17 +51,18 @@ public final class Faults {
         void arm(int n, int httpStatus, String code, String text, String method) {
             if (n < 0) throw new IllegalArgumentException("n < 0");
             if (httpStatus < 100 || httpStatus > 599) throw new IllegalArgumentException("status " + httpStatus);
-            this.code = Objects.requireNonNull(code, "code");
-            this.text = Objects.requireNonNull(text, "text");
+            if ((code == null) != (text == null)) throw new IllegalArgumentException("code and text go together");
+            this.code = code;
+            this.text = text;
             this.remaining = n;
             this.status = httpStatus;
             this.method = normalize(method);
         }
 
-        WapiError take(String callMethod) {
+        Injected take(String callMethod) {
             if (remaining <= 0 || !applies(method, callMethod)) return null;
             remaining--;
-            return new WapiError(status, code + ": " + text, code, text);
+            return new Injected(status, code == null ? null : new WapiError(status, code + ": " + text, code, text));
         }
     }
 
@@ -62,6 +75,7 @@ public final class Faults {
     private String dropAfterMethod;
     private boolean outage;
     private boolean hung;
+    private final CallSlots slots = new CallSlots();
 
     Faults(Consumer<Boolean> outageSwitch) {
         this.outageSwitch = outageSwitch;
@@ -86,7 +100,17 @@ public final class Faults {
 
     /** As {@link #failNext(int, int, String, String)}, counting only calls with this HTTP method (null: any). */
     public synchronized Faults failNext(int n, int httpStatus, String code, String text, String method) {
-        failure.arm(n, httpStatus, code, text, method);
+        failure.arm(n, httpStatus, Objects.requireNonNull(code, "code"), Objects.requireNonNull(text, "text"), method);
+        return this;
+    }
+
+    /**
+     * The next {@code n} WAPI calls of this HTTP method (null or "*": any) are answered
+     * {@code httpStatus} with a gateway's HTML error page, not a WAPI body, as a load balancer or
+     * proxy in front of a grid answers 502, 503 or 504 when it cannot reach it. Nothing is applied.
+     */
+    public synchronized Faults failNext(int n, int httpStatus, String method) {
+        failure.arm(n, httpStatus, null, null, method);
         return this;
     }
 
@@ -119,8 +143,48 @@ public final class Faults {
      * answered with the error {@code httpStatus}/{@code code}/{@code text} instead of their result.
      */
     public synchronized Faults failAfterApplyingNext(int n, int httpStatus, String code, String text, String method) {
-        failureAfter.arm(n, httpStatus, code, text, method);
+        failureAfter.arm(
+                n, httpStatus, Objects.requireNonNull(code, "code"), Objects.requireNonNull(text, "text"), method);
         return this;
+    }
+
+    /**
+     * The next {@code n} WAPI calls of this HTTP method (null or "*": any) are carried out, and then
+     * answered {@code httpStatus} with a gateway's HTML error page instead of their result: a grid
+     * that committed the write while the load balancer or proxy in front of it gave up and answered
+     * 502, 503 or 504. The client is told "failed", by status alone, about a write that happened.
+     */
+    public synchronized Faults failAfterApplyingNext(int n, int httpStatus, String method) {
+        failureAfter.arm(n, httpStatus, null, null, method);
+        return this;
+    }
+
+    /**
+     * A busy grid: at most {@code n} WAPI calls are carried out at once (0, the default: unlimited).
+     * The others wait their turn in arrival order, and the {@link #latency(Duration) latency} is
+     * served while a call holds its slot, so with latency L the grid serves at most n/L calls a
+     * second and a queue builds under load. Answers come late, but they come: a waiting call is
+     * never dropped, and one whose client gave up is still carried out when its turn comes.
+     * Lowering {@code n} lets the calls in service finish; raising it starts waiters at once.
+     */
+    public Faults capacity(int n) {
+        slots.limit(n);
+        return this;
+    }
+
+    /** The capacity: at most this many WAPI calls in service at once; 0 is unlimited. */
+    public int capacity() {
+        return slots.limit();
+    }
+
+    /** WAPI calls waiting for a slot now. */
+    public int queuedCalls() {
+        return slots.queued();
+    }
+
+    /** WAPI calls holding a slot now (0 while the capacity is unlimited). */
+    public int callsInService() {
+        return slots.inService();
     }
 
     /**
@@ -166,7 +230,7 @@ public final class Faults {
         return true;
     }
 
-    /** Clears every fault: no latency, nothing pending, outage off. */
+    /** Clears every fault: no latency, nothing pending, unlimited capacity (waiters start now), outage off. */
     public Faults reset() {
         synchronized (this) {
             latency = Duration.ZERO;
@@ -177,8 +241,18 @@ public final class Faults {
             hung = false;
             notifyAll();
         }
+        slots.limit(0);
         outage(false);
         return this;
+    }
+
+    /** The simulator is closing: calls held by a hang or waiting for a slot are dropped. */
+    void shutdown() {
+        synchronized (this) {
+            hung = false;
+            notifyAll();
+        }
+        slots.close();
     }
 
     public synchronized Duration latency() {
@@ -219,7 +293,17 @@ public final class Faults {
         return false;
     }
 
-    synchronized WapiError takeFailure(String method) {
+    /** Waits for a service slot (see {@link #capacity(int)}). */
+    CallSlots.Entry enterService() {
+        return slots.enter();
+    }
+
+    /** Gives back the slot {@link #enterService()} took. */
+    void leaveService(CallSlots.Entry entry) {
+        if (entry == CallSlots.Entry.SLOT) slots.leave();
+    }
+
+    synchronized Injected takeFailure(String method) {
         return failure.take(method);
     }
 
@@ -231,7 +315,7 @@ public final class Faults {
         return false;
     }
 
-    synchronized WapiError takeFailureAfter(String method) {
+    synchronized Injected takeFailureAfter(String method) {
         return failureAfter.take(method);
     }
 

@@ -24,11 +24,49 @@ import java.util.Locale;
 final class GridRefs {
     private GridRefs() {}
 
-    /** The order a grid lists search results in: by key (view, then address), not by age. */
+    /**
+     * Where an object stands in the order a grid lists search results in: by key (view, then
+     * address, then prefix), not by age; the creation number only breaks ties (views, EA
+     * definitions). A value, so a page cursor can keep it after the object is gone.
+     */
+    record SortKey(int view, long address, int prefix, long seq) implements Comparable<SortKey> {
+        private static final Comparator<SortKey> ORDER = Comparator.comparingInt(SortKey::view)
+                .thenComparingLong(SortKey::address)
+                .thenComparingInt(SortKey::prefix)
+                .thenComparingLong(SortKey::seq);
+
+        @Override
+        public int compareTo(SortKey o) {
+            return ORDER.compare(this, o);
+        }
+    }
+
+    static SortKey sortKey(GridObject o) {
+        return new SortKey(o.viewIndex, address(o), prefix(o), o.seq);
+    }
+
+    private static long address(GridObject o) {
+        return o.cidr != null ? o.cidr.base() : o.ip;
+    }
+
+    private static int prefix(GridObject o) {
+        return o.cidr != null ? o.cidr.prefix() : 0;
+    }
+
+    /** The order a grid lists search results in: by key (view, then address), not by age; the same as {@link SortKey}'s. */
     static final Comparator<GridObject> KEY_ORDER = Comparator.comparingInt((GridObject o) -> o.viewIndex)
-            .thenComparingLong(o -> o.cidr != null ? o.cidr.base() : o.ip)
-            .thenComparingInt(o -> o.cidr != null ? o.cidr.prefix() : 0)
+            .thenComparingLong(GridRefs::address)
+            .thenComparingInt(GridRefs::prefix)
             .thenComparingLong(o -> o.seq);
+
+    /** Whether {@code o} comes after {@code k} in key order (allocation-free: it runs once per object per page). */
+    static boolean after(GridObject o, SortKey k) {
+        int c = Integer.compare(o.viewIndex, k.view());
+        if (c == 0) c = Long.compare(address(o), k.address());
+        if (c == 0) c = Integer.compare(prefix(o), k.prefix());
+        if (c == 0) c = Long.compare(o.seq, k.seq());
+        return c > 0;
+    }
 
     /** The opaque part: base64 (unpadded) of the internal key. */
     static String opaqueId(GridObject o) {

@@ -112,8 +112,7 @@ final class MultiRequest {
         Object from = result;
         if (result instanceof List<?> list) {
             if (list.isEmpty()) {
-                throw WapiError.proto("The search parameters " + Json.write(data) + " for object " + object
-                        + " did not return any result");
+                throw WapiError.noSearchResult(data, object);
             }
             from = list.getFirst();
         }

@@ -246,11 +246,8 @@ final class NextAvailable {
         store.requireView(view);
         GridObject network = store.findNetwork(view, cidr);
         if (network == null) {
-            throw new WapiError(
-                    400,
-                    "AdmConDataNotFoundError: Cannot find network " + cidr + " in network view " + view,
-                    "Client.Ibap.Data.NotFound",
-                    "Cannot find network " + cidr + " in network view " + view);
+            // a grid's words for it, seen on live grids (terraform-provider-infoblox issues #232, #494)
+            throw WapiError.proto(args + " does not match any unique networks/ranges (ipv4addr)");
         }
         return network;
     }
@@ -297,13 +294,7 @@ final class NextAvailable {
             }
         }
         List<GridObject> hits = conditions.matching(objectType, conds);
-        if (hits.isEmpty()) {
-            throw new WapiError(
-                    400,
-                    "AdmConDataNotFoundError: No " + objectType + " matches " + Json.write(params),
-                    "Client.Ibap.Data.NotFound",
-                    "No " + objectType + " matches " + Json.write(params));
-        }
+        if (hits.isEmpty()) throw WapiError.noSearchResult(params == null ? Map.of() : (Map<?, ?>) params, objectType);
         if (hits.size() > 1) {
             throw WapiError.proto("More than one " + objectType + " matches " + Json.write(params));
         }

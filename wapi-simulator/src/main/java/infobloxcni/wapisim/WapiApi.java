@@ -2,11 +2,8 @@ package infobloxcni.wapisim;
 
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.security.SecureRandom;
 import java.util.AbstractMap;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,7 +29,6 @@ final class WapiApi {
             "_approved",
             "_ref_only");
     private static final int DEFAULT_MAX_RESULTS = 1000;
-    private static final int MAX_CURSORS = 256;
     private static final List<String> SUPPORTED_VERSIONS = List.of(
             "1.0", "1.1", "1.2", "1.2.1", "1.3", "1.4", "1.4.1", "1.4.2", "1.5", "1.6", "1.6.1", "1.7", "1.7.1",
             "1.7.2", "1.7.3", "1.7.4", "1.7.5", "2.0", "2.1", "2.1.1", "2.1.2", "2.2", "2.2.1", "2.2.2", "2.3", "2.3.1",
@@ -44,18 +40,15 @@ final class WapiApi {
     private final String username;
     private final boolean cloudLicense;
     private final boolean requestObject;
-    private final SecureRandom random = new SecureRandom();
-    private final LinkedHashMap<String, Cursor> cursors = new LinkedHashMap<>();
+    private final PageIds pages = new PageIds();
 
-    private static final class Cursor {
-        final ArrayDeque<Map<String, Object>> remaining;
-        final int pageSize;
-
-        Cursor(List<Map<String, Object>> remaining, int pageSize) {
-            this.remaining = new ArrayDeque<>(remaining);
-            this.pageSize = pageSize;
-        }
-    }
+    /** Where a paged search stands: the search itself and the key of the last object served. */
+    record Cursor(
+            String type,
+            List<SearchConditions.Cond> conds,
+            ReturnSpec returnSpec,
+            int pageSize,
+            GridRefs.SortKey after) {}
 
     /** @param requestObject false: behave as a grid without the multiple-request object ("Unknown object type (request)") */
     WapiApi(WapiModel model, String username, boolean cloudLicense, boolean requestObject) {
@@ -145,7 +138,7 @@ final class WapiApi {
             switch (method) {
                 case "GET" -> {
                     if (q.controls.containsKey("_schema")) return new Result(200, objectSchema(type, version));
-                    return new Result(200, search(type, q));
+                    return new Result(200, search(type, version, q));
                 }
                 case "POST" -> {
                     if (function != null) throw WapiError.proto("Invalid reference: ");
@@ -164,7 +157,12 @@ final class WapiApi {
             throw WapiError.proto("Function " + function + " illegal with this method");
         }
         return switch (method) {
-            case "GET" -> new Result(200, model.get(ref, returnSpec(q)));
+            case "GET" -> {
+                if ("1".equals(q.control("_paging"))) {
+                    throw WapiError.proto("Paging is not supported for object reference read operations");
+                }
+                yield new Result(200, model.get(ref, returnSpec(q)));
+            }
             case "PUT" -> new Result(200, model.update(ref, bodyObject(body, q), returnSpec(q)));
             case "DELETE" -> {
                 Map<String, String> args = new LinkedHashMap<>();
@@ -203,22 +201,30 @@ final class WapiApi {
         return new ReturnSpec(true, plus != null, fields);
     }
 
-    private Object search(String type, Query q) {
+    /**
+     * {@code GET <type>}: a search, limited as a grid limits it, or one page of it. Without
+     * {@code _max_results} the grid's default of -1000 applies: a negative bound N refuses a result set
+     * larger than |N| (400 "Result set too large (> |N|)"), a positive one truncates silently.
+     */
+    private Object search(String type, String version, Query q) {
         String pageId = q.control("_page_id");
-        if (pageId != null) return nextPage(pageId, q);
+        if (pageId != null) return nextPage(type, pageId);
         List<SearchConditions.Cond> conds = new ArrayList<>();
         for (Map.Entry<String, String> e : q.args) conds.add(condition(e.getKey(), e.getValue()));
         Integer max = maxResults(q);
-        boolean paging = "1".equals(q.control("_paging"));
-        if (paging) {
+        ReturnSpec rs = returnSpec(q);
+        if ("1".equals(q.control("_paging"))) {
+            requirePagingVersion(version);
             if (!"1".equals(q.control("_return_as_object"))) {
                 throw WapiError.proto("_return_as_object needs to be enabled for paging requests.");
             }
             if (max == null || max <= 0) throw WapiError.proto("_paging parameter requires a positive _max_results");
+            return page(new Cursor(type, conds, rs, max, null));
         }
-        List<Map<String, Object>> all = model.search(type, conds, returnSpec(q));
-        if (paging) return page(all, max);
-        return limit(all, max);
+        int bound = max == null ? -DEFAULT_MAX_RESULTS : max;
+        WapiModel.Slice s = model.slice(type, conds, rs, null, Math.abs(bound));
+        if (bound < 0 && s.more()) throw WapiError.proto("Result set too large (> " + -bound + ")");
+        return s.objects();
     }
 
     private static Integer maxResults(Query q) {
@@ -227,56 +233,49 @@ final class WapiApi {
         try {
             int n = Integer.parseInt(s.trim());
             if (n == 0) throw WapiError.proto("Invalid value for _max_results: 0");
-            return n;
+            return n == Integer.MIN_VALUE ? -Integer.MAX_VALUE : n;
         } catch (NumberFormatException e) {
             throw WapiError.proto("Invalid value for _max_results: '" + s + "'");
         }
     }
 
-    private static List<Map<String, Object>> limit(List<Map<String, Object>> all, Integer max) {
-        int bound = max == null ? -DEFAULT_MAX_RESULTS : max;
-        if (bound > 0) return all.size() > bound ? new ArrayList<>(all.subList(0, bound)) : all;
-        if (all.size() > -bound) throw WapiError.proto("Result set too large (> " + -bound + ")");
-        return all;
+    /** Paging came with WAPI 1.5; older versions refuse it with this text. */
+    private static void requirePagingVersion(String version) {
+        String[] parts = version.split("\\.");
+        int major = Integer.parseInt(parts[0]);
+        int minor = parts.length > 1 ? Integer.parseInt(parts[1]) : 0;
+        if (major < 1 || (major == 1 && minor < 5)) {
+            throw WapiError.proto("Paging is not supported for this WAPI version.");
+        }
     }
 
-    private Map<String, Object> page(List<Map<String, Object>> all, int size) {
+    /**
+     * One page from where {@code c} stands: {@code {"result": [...], "next_page_id": "..."}}, with no
+     * {@code next_page_id} on the last page. Each page gets a new id for the page after it; an id
+     * stays good (reading it again gives the same position) until it is evicted or expired.
+     */
+    private Map<String, Object> page(Cursor c) {
+        WapiModel.Slice s = model.slice(c.type, c.conds, c.returnSpec, c.after, c.pageSize);
         Map<String, Object> out = new LinkedHashMap<>();
-        out.put("result", new ArrayList<>(all.subList(0, Math.min(size, all.size()))));
-        if (all.size() > size) {
-            String id = newCursorId();
-            synchronized (cursors) {
-                cursors.put(id, new Cursor(all.subList(size, all.size()), size));
-                while (cursors.size() > MAX_CURSORS)
-                    cursors.remove(cursors.keySet().iterator().next());
-            }
-            out.put("next_page_id", id);
-        }
+        out.put("result", s.objects());
+        if (s.more())
+            out.put("next_page_id", pages.register(new Cursor(c.type, c.conds, c.returnSpec, c.pageSize, s.last())));
         return out;
     }
 
-    private Map<String, Object> nextPage(String id, Query q) {
-        Integer max = maxResults(q);
-        List<Map<String, Object>> page = new ArrayList<>();
-        boolean more;
-        synchronized (cursors) {
-            Cursor c = cursors.get(id);
-            if (c == null) throw WapiError.proto("Invalid page id: " + id);
-            int size = max != null && max > 0 ? max : c.pageSize;
-            while (page.size() < size && !c.remaining.isEmpty()) page.add(c.remaining.poll());
-            more = !c.remaining.isEmpty();
-            if (!more) cursors.remove(id);
-        }
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("result", page);
-        if (more) out.put("next_page_id", id);
-        return out;
+    /**
+     * {@code GET <type>?_page_id=<id>}: the page an id names. The id carries the search, the return
+     * fields and the page size, so other arguments may be repeated or left out, as clients do both.
+     */
+    private Map<String, Object> nextPage(String type, String id) {
+        Cursor c = pages.get(id);
+        if (c == null || !c.type.equals(type)) throw WapiError.proto("Invalid page id: " + id);
+        return page(c);
     }
 
-    private String newCursorId() {
-        byte[] b = new byte[16];
-        random.nextBytes(b);
-        return "789c" + HexFormat.of().formatHex(b);
+    /** Forgets every page id: each is unknown from now on, as after a grid's page ids expired. */
+    void expirePageIds() {
+        pages.clear();
     }
 
     /** {@code field=v}, {@code field~=re}, {@code field:=v} (any case), {@code field!=v}, {@code *EA=v}. */

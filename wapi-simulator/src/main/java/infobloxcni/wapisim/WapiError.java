@@ -75,6 +75,21 @@ public final class WapiError extends RuntimeException {
                 400, "AdmConDataError: None (IBDataError: IB.Data:" + text + ")", "Client.Ibap.Data", text);
     }
 
+    /**
+     * 400 {@code Client.Ibap.Proto} for a search inside a request that finds nothing, in a grid's
+     * words: {@code The search parameters {"network": "10.0.0.0/8"} for object networkcontainer did not
+     * return any result} (the parameters as Python's json.dumps writes them, as a grid's text shows).
+     */
+    static WapiError noSearchResult(Map<?, ?> params, String objectType) {
+        StringBuilder b = new StringBuilder("{");
+        for (Map.Entry<?, ?> e : params.entrySet()) {
+            if (b.length() > 1) b.append(", ");
+            b.append(Json.write(String.valueOf(e.getKey()))).append(": ").append(Json.write(e.getValue()));
+        }
+        return proto(
+                "The search parameters " + b.append('}') + " for object " + objectType + " did not return any result");
+    }
+
     /** 404 {@code Client.Ibap.Data.NotFound}: an unknown reference. */
     static WapiError notFound(String text) {
         return new WapiError(404, "AdmConDataNotFoundError: " + text, "Client.Ibap.Data.NotFound", text);

@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.PriorityQueue;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
@@ -75,6 +76,40 @@ final class WapiModel {
             List<Map<String, Object>> out = new ArrayList<>();
             for (GridObject o : hits) out.add(renderer.render(o, fields));
             return out;
+        });
+    }
+
+    /**
+     * A window on a search: of the objects that match every condition and come after {@code after}
+     * in key order (null: from the start), the first {@code max}, rendered, and how many matched in
+     * all. Only the window is sorted and rendered, so a page of a large result set stays cheap.
+     */
+    record Slice(List<Map<String, Object>> objects, int matched, GridRefs.SortKey last) {
+        boolean more() {
+            return matched > objects.size();
+        }
+    }
+
+    Slice slice(String type, List<SearchConditions.Cond> conds, ReturnSpec rs, GridRefs.SortKey after, int max) {
+        if (max < 1) throw new IllegalArgumentException("max < 1");
+        ObjectSpecs.Spec spec = ObjectSpecs.spec(type);
+        return atomically(() -> {
+            List<String> fields = ReturnSpec.fieldsOf(spec, rs);
+            for (SearchConditions.Cond c : conds) conditions.check(spec, c);
+            // the max smallest keys after the cursor: a bounded max-heap, O(n log max)
+            PriorityQueue<GridObject> window = new PriorityQueue<>(GridRefs.KEY_ORDER.reversed());
+            int matched = 0;
+            for (GridObject o : conditions.matching(type, conds)) {
+                if (after != null && !GridRefs.after(o, after)) continue;
+                matched++;
+                window.add(o);
+                if (window.size() > max) window.poll();
+            }
+            List<GridObject> hits = new ArrayList<>(window);
+            hits.sort(GridRefs.KEY_ORDER);
+            List<Map<String, Object>> out = new ArrayList<>(hits.size());
+            for (GridObject o : hits) out.add(renderer.render(o, fields));
+            return new Slice(out, matched, hits.isEmpty() ? after : GridRefs.sortKey(hits.getLast()));
         });
     }
 

@@ -208,6 +208,7 @@ public final class WapiSimulator implements AutoCloseable {
     public void close() {
         synchronized (lifecycle) {
             closed = true;
+            faults.shutdown();
             if (server != null) server.close();
             sessions.clear();
         }
@@ -306,6 +307,15 @@ public final class WapiSimulator implements AutoCloseable {
         return faults;
     }
 
+    /**
+     * Forgets every page id a paged search has handed out: each answers "Invalid page id" from now
+     * on, as page ids do once a grid has let them expire. For testing that a client starts its walk
+     * again.
+     */
+    public void expirePageIds() {
+        api.expirePageIds();
+    }
+
     // ------------------------------------------------------------------ counters
 
     /** WAPI calls seen with this method and object type, e.g. ("POST", "fixedaddress"). */
@@ -374,6 +384,17 @@ public final class WapiSimulator implements AutoCloseable {
         total.incrementAndGet();
 
         if (faults.holdWhileHung()) return drop(req);
+        CallSlots.Entry slot = faults.enterService();
+        if (slot == CallSlots.Entry.REFUSED) return drop(req);
+        try {
+            return serve(req, version, rest, method);
+        } finally {
+            faults.leaveService(slot);
+        }
+    }
+
+    /** One WAPI call once it has its service slot: latency, injected faults, authentication, the call. */
+    private NettyHttpServer.Outcome serve(NettyHttpServer.Request req, String version, String rest, String method) {
         Duration latency = faults.latency();
         if (!latency.isZero()) {
             try {
@@ -384,8 +405,8 @@ public final class WapiSimulator implements AutoCloseable {
             }
         }
         if (faults.takeDropBefore(method)) return drop(req);
-        WapiError injected = faults.takeFailure(method);
-        if (injected != null) return logged(req, reply(injected, List.of()));
+        Faults.Injected injected = faults.takeFailure(method);
+        if (injected != null) return logged(req, injectedReply(injected, List.of()));
 
         List<Map.Entry<String, String>> headers = new ArrayList<>();
         String session = authenticate(req, headers);
@@ -407,9 +428,14 @@ public final class WapiSimulator implements AutoCloseable {
             }
         }
         if (faults.takeDropAfter(method)) return drop(req);
-        WapiError afterApplying = faults.takeFailureAfter(method);
-        if (afterApplying != null) return logged(req, reply(afterApplying, headers));
+        Faults.Injected afterApplying = faults.takeFailureAfter(method);
+        if (afterApplying != null) return logged(req, injectedReply(afterApplying, headers));
         return logged(req, outcome);
+    }
+
+    /** A WAPI error with the call's headers, or a gateway's page, which carries none of the grid's. */
+    private static NettyHttpServer.Reply injectedReply(Faults.Injected f, List<Map.Entry<String, String>> headers) {
+        return f.error() != null ? reply(f.error(), headers) : GatewayPage.reply(f.status());
     }
 
     /**

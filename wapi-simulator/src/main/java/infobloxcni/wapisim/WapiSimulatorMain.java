@@ -70,6 +70,15 @@ public final class WapiSimulatorMain implements Callable<Integer> {
             description = "delay added to every WAPI call (default: ${DEFAULT-VALUE})")
     long latencyMs;
 
+    @Option(
+            names = "--capacity",
+            paramLabel = "N",
+            defaultValue = "0",
+            description =
+                    "at most N WAPI calls carried out at once, the rest queue in order (default: ${DEFAULT-VALUE},"
+                            + " unlimited)")
+    int capacity;
+
     @Option(names = "--no-cloud-eas", description = "start without the cloud EA definitions (VM ID, VM Name, ...)")
     boolean noCloudEas;
 
@@ -135,8 +144,9 @@ public final class WapiSimulatorMain implements Callable<Integer> {
         if (seed != null) b.seed(seed);
         if (verbose) b.accessLog(err);
         if (latencyMs < 0) throw new IllegalArgumentException("--latency-ms must not be negative");
+        if (capacity < 0) throw new IllegalArgumentException("--capacity must not be negative");
         WapiSimulator sim = b.build().start();
-        sim.faults().latency(Duration.ofMillis(latencyMs));
+        sim.faults().latency(Duration.ofMillis(latencyMs)).capacity(capacity);
         if (https) {
             err.println("infoblox-wapi-sim: CA certificate (trust this PEM): " + sim.caCertificatePem());
             if (caOut != null) {

@@ -75,6 +75,30 @@ class ControlEndpointTest {
                     HttpResponse.BodyHandlers.ofString());
             assertEquals(400, bad.statusCode());
 
+            // a status alone is a gateway's page; code and text come together or not at all
+            call(
+                    http,
+                    base + "faults",
+                    "POST",
+                    "{\"failAfterApplyingNext\":{\"n\":1,\"status\":504,\"method\":\"POST\"}}");
+            TestClient.Resp gw = c.post("networkview", "{\"name\":\"gw\"}");
+            assertEquals(504, gw.status());
+            assertTrue(gw.body().contains("504 Gateway Timeout"), gw.body());
+            assertEquals(3, sim.objects("networkview").size(), "applied behind the 504");
+            HttpResponse<String> half = http.send(
+                    HttpRequest.newBuilder(URI.create(base + "faults"))
+                            .POST(HttpRequest.BodyPublishers.ofString(
+                                    "{\"failNext\":{\"n\":1,\"status\":503,\"code\":\"X\"}}"))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(400, half.statusCode(), half.body());
+            assertEquals(0, sim.faults().pendingFailures());
+
+            // page ids can be expired from outside
+            assertTrue(call(http, base + "expire-page-ids", "POST", null)
+                    .get("expired")
+                    .asBoolean());
+
             // outage from the control endpoint: answered first, then the port closes
             JsonNode outage = call(http, base + "faults", "POST", "{\"outage\":true}");
             assertTrue(outage.get("outage").asBoolean());

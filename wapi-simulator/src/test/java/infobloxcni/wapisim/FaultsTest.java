@@ -13,6 +13,8 @@ import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class FaultsTest {
     WapiSimulator sim;
@@ -80,6 +82,44 @@ class FaultsTest {
         assertEquals("proxy timeout", r.text());
         assertTrue(sim.objects("fixedaddress").isEmpty(), "the DELETE was applied all the same");
         assertEquals(0, sim.faults().pendingFailuresAfter());
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {502, 503, 504})
+    void aGatewayErrorAfterTheWriteWasCommittedHidesAWriteThatHappened(int status) throws Exception {
+        sim.faults().failAfterApplyingNext(1, status, "POST");
+        assertEquals(200, c.get("network").status(), "other methods are not counted");
+        TestClient.Resp r = c.post("fixedaddress", NEXT_IP);
+        assertEquals(status, r.status());
+        assertTrue(r.headers().firstValue("Content-Type").orElse("").startsWith("text/html"), r.body());
+        assertTrue(r.body().contains("<title>" + status + " "), r.body());
+        assertTrue(r.headers().firstValue("Set-Cookie").isEmpty(), "the grid's answer never reached the client");
+        assertEquals(1, sim.objects("fixedaddress").size(), "the POST was applied all the same");
+        assertEquals(0, sim.faults().pendingFailuresAfter());
+        TestClient.Resp retry = c.post("fixedaddress?_return_fields=ipv4addr", NEXT_IP);
+        assertEquals("10.0.0.2", retry.json().get("ipv4addr").asText(), "a blind retry takes a second address");
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {502, 503, 504})
+    void aGridErrorBodyAfterTheWriteWasCommittedWorksForEveryStatus(int status) throws Exception {
+        String ref = c.create("fixedaddress", NEXT_IP);
+        sim.faults().failAfterApplyingNext(1, status, "Server.Unavailable", "busy", "DELETE");
+        TestClient.Resp r = c.delete(ref);
+        assertEquals(status, r.status());
+        assertEquals("Server.Unavailable", r.code());
+        assertTrue(sim.objects("fixedaddress").isEmpty(), "the DELETE was applied");
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {502, 503, 504})
+    void aGatewayErrorBeforeTheGridAppliesNothing(int status) throws Exception {
+        sim.faults().failNext(1, status, null);
+        TestClient.Resp r = c.post("fixedaddress", NEXT_IP);
+        assertEquals(status, r.status());
+        assertTrue(r.body().startsWith("<html>"), r.body());
+        assertEquals(0, sim.objects("fixedaddress").size());
+        assertEquals(201, c.post("fixedaddress", NEXT_IP).status());
     }
 
     @Test
@@ -171,9 +211,11 @@ class FaultsTest {
                 .failNext(3, 500, "a", "b")
                 .dropBeforeApplyingNext(2)
                 .dropAfterApplyingNext(2, null)
+                .capacity(1)
                 .outage(true);
         sim.faults().reset();
         assertEquals(Duration.ZERO, sim.faults().latency());
+        assertEquals(0, sim.faults().capacity());
         assertFalse(sim.faults().outage());
         TestClient fresh = new TestClient(sim, HttpClient.newHttpClient(), "admin", "infoblox");
         assertEquals(201, fresh.post("fixedaddress", NEXT_IP).status());

@@ -37,6 +37,8 @@ class MainTest {
                         seed.toString(),
                         "--latency-ms",
                         "1",
+                        "--capacity",
+                        "4",
                         "--username",
                         "ops");
         try (WapiSimulator sim = main.startSimulator()) {
@@ -46,6 +48,7 @@ class MainTest {
             TestClient c = new TestClient(sim, HttpClient.newHttpClient(), "ops", "from-file");
             assertEquals(1, c.get("network").json().size());
             assertEquals(1, sim.faults().latency().toMillis());
+            assertEquals(4, sim.faults().capacity());
         }
     }
 
