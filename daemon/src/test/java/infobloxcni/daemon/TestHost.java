@@ -67,7 +67,8 @@ public final class TestHost implements AutoCloseable {
                 false,
                 Duration.ofSeconds(1),
                 callTimeout,
-                callTimeout);
+                callTimeout,
+                0);
         return new DaemonConfig(
                 wapi,
                 dir.resolve("run"),

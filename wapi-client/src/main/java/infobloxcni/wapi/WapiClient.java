@@ -71,14 +71,6 @@ public final class WapiClient implements AutoCloseable {
     /** A search is never followed beyond this many pages: a grid that keeps answering pages is broken. */
     static final int MAX_PAGES = 1000;
 
-    /**
-     * The most of one answer that is read (4 MiB, {@code --wapi-max-answer-bytes}): some 7,000
-     * fixed addresses, far above what one host's calls get back, and a tree the daemon's 64 MiB heap
-     * holds several of. Answers used to be read whole, and a 12 MiB one ended that daemon.
-     */
-    public static final int DEFAULT_MAX_ANSWER_BYTES = 4 << 20;
-
-    public static final int MIN_MAX_ANSWER_BYTES = 64 << 10, MAX_MAX_ANSWER_BYTES = 256 << 20;
     /** A WAPI answer is a list of objects with EAs: a few levels deep. */
     static final int MAX_NESTING = 64;
 
@@ -119,16 +111,7 @@ public final class WapiClient implements AutoCloseable {
     }
 
     public WapiClient(WapiConfig config, GridHealth.Settings healthSettings) {
-        this(config, healthSettings, DEFAULT_MAX_ANSWER_BYTES);
-    }
-
-    /** @param maxAnswerBytes the most of one answer that is read (--wapi-max-answer-bytes) */
-    public WapiClient(WapiConfig config, GridHealth.Settings healthSettings, int maxAnswerBytes) {
-        if (maxAnswerBytes < MIN_MAX_ANSWER_BYTES || maxAnswerBytes > MAX_MAX_ANSWER_BYTES) {
-            throw new IllegalArgumentException("--wapi-max-answer-bytes must be " + MIN_MAX_ANSWER_BYTES + ".."
-                    + MAX_MAX_ANSWER_BYTES + ", got " + maxAnswerBytes);
-        }
-        this.maxAnswerBytes = maxAnswerBytes;
+        this.maxAnswerBytes = config.maxAnswerBytes();
         this.json = answerParser(maxAnswerBytes);
         this.config = config;
         this.health = new GridHealth(healthSettings);

@@ -117,12 +117,12 @@ class WapiAnswerLimitsTest {
         answer = ok("[", one, times, view(2) + "]");
         WapiException.Transient e = refused();
         assertTrue(
-                e.getMessage().contains("larger than " + WapiClient.DEFAULT_MAX_ANSWER_BYTES + " bytes")
+                e.getMessage().contains("larger than " + WapiConfig.DEFAULT_MAX_ANSWER_BYTES + " bytes")
                         && e.getMessage().contains("--wapi-max-answer-bytes"),
                 e.getMessage());
         assertFalse(e.mayHaveBeenApplied(), "a read");
         assertTrue(
-                bytesSent.get() < 3L * WapiClient.DEFAULT_MAX_ANSWER_BYTES,
+                bytesSent.get() < 3L * WapiConfig.DEFAULT_MAX_ANSWER_BYTES,
                 bytesSent + " bytes sent before the client stopped");
 
         answer = ok("[", "", 0, view(1) + "]");
