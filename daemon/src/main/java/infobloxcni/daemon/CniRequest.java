@@ -44,14 +44,23 @@ public record CniRequest(
 
     static final int MAX_POD_NAME_LENGTH = 253;
 
+    /** A request from root (or the daemon's uid), who hears why a CNI_NETNS is refused. */
     public static CniRequest parse(Map<String, String> env, byte[] stdin) throws CniError {
+        return parse(env, stdin, true);
+    }
+
+    /**
+     * @param privileged whether the caller is root (or the daemon's uid); any other caller (a
+     *     {@code --socket-group} member) names a CNI_NETNS that root looks at, through directories
+     *     the caller may not enter, so it hears one refusal for anything that is not a network
+     *     namespace, missing paths included: what is there is none of its business
+     */
+    public static CniRequest parse(Map<String, String> env, byte[] stdin, boolean privileged) throws CniError {
         String commandText = env.get("CNI_COMMAND");
         if (commandText == null || commandText.isBlank())
             throw new CniError(CniError.INVALID_ENV, "CNI_COMMAND is not set");
-        Command command;
-        try {
-            command = Command.valueOf(commandText);
-        } catch (IllegalArgumentException e) {
+        Command command = commandOf(commandText);
+        if (command == null) {
             throw new CniError(
                     CniError.INVALID_ENV,
                     "CNI_COMMAND " + LogText.value(commandText)
@@ -98,6 +107,14 @@ public record CniRequest(
         if (command == Command.ADD) {
             // the daemon enters it (as root) to read the MAC: only a network namespace will do
             NetnsPath.Verdict verdict = NetnsPath.check(netns);
+            if (!privileged && verdict.kind() != NetnsPath.Kind.NAMESPACE) {
+                throw new CniError(
+                        CniError.INVALID_ENV,
+                        "CNI_NETNS " + LogText.value(netns)
+                                + " is not a network namespace the daemon may enter; a caller that is not root must"
+                                + " name one (such as /var/run/netns/<name> or /proc/<pid>/ns/net), and is not told"
+                                + " what else is there");
+            }
             if (verdict.kind() == NetnsPath.Kind.REFUSED) {
                 throw new CniError(
                         CniError.INVALID_ENV,
@@ -116,6 +133,13 @@ public record CniRequest(
                             + " is not a pod name (at most 253 lowercase letters, digits, '-' and '.')");
         }
         return new CniRequest(command, containerId, netns, ifName, args, netConf, null);
+    }
+
+    /** The verb {@code text} names exactly (CNI verbs are upper case), or null. */
+    static Command commandOf(String text) {
+        if (text == null) return null;
+        for (Command c : Command.values()) if (c.name().equals(text)) return c;
+        return null;
     }
 
     /** This request with the MAC to record on its reservation. */

@@ -11,8 +11,9 @@ import java.util.Map;
  * all non-root peers together), and how many request bytes they hold in buffers. Root (and the
  * daemon's own uid) may use every slot and the whole budget; all other peers together at most half
  * of each, one such peer at most {@link SocketLimits#maxPeerConnections()} connections, so that a
- * flood from an unprivileged peer never locks out the runtime's calls. A connection over a limit is
- * answered "try again" rather than queued.
+ * flood from an unprivileged peer never locks out the runtime's calls. Who the peer is is known
+ * before its connection counts ({@link #admit}, at accept). A connection over a limit is answered
+ * "try again" rather than queued.
  *
  * <p>The first {@value #FREE_BYTES} bytes of each request are not counted against the budget: a
  * runtime's netconf is a few kilobytes, so large requests held open never make small ones wait;
@@ -52,41 +53,26 @@ final class ConnectionLimiter {
     }
 
     /**
-     * At accept, before anything is known of the peer (reading its credentials may take a user
-     * database lookup, which must not hold up the acceptor): one of the places, or false when all
-     * are taken. A place is then either {@link #admit}ted or given back.
-     */
-    synchronized boolean reserve() {
-        if (open >= limits.maxConnections()) return false;
-        open++;
-        return true;
-    }
-
-    /** Gives a reserved place back without admitting anyone. */
-    synchronized void giveBack() {
-        open--;
-    }
-
-    /**
-     * For a reserved place, knowing the peer: its permit, or null (and the place given back) when
-     * the peer is over the limits of non-root peers.
+     * At accept, knowing the peer (its credentials are read before it is counted): its permit, or
+     * null when it would go over a limit. A connection is never counted before its peer is known,
+     * so connections of non-root peers, however many they open and close, never hold more than
+     * their half of the places, and root always finds the other half.
      */
     synchronized Permit admit(PeerPolicy.Peer peer) {
+        if (open >= limits.maxConnections()) return null;
         if (!peer.privileged()) {
             if (openUnprivileged >= limits.maxConnections() / 2
-                    || perPeer.getOrDefault(peer.key(), 0) >= limits.maxPeerConnections()) {
-                open--;
-                return null;
-            }
+                    || perPeer.getOrDefault(peer.key(), 0) >= limits.maxPeerConnections()) return null;
             openUnprivileged++;
             perPeer.merge(peer.key(), 1, Integer::sum);
         }
+        open++;
         return new Permit(peer);
     }
 
     /** Why {@code peer} was not admitted, for its answer and the log. */
     synchronized String whyFull(PeerPolicy.Peer peer) {
-        if (peer == null || open >= limits.maxConnections()) {
+        if (open >= limits.maxConnections()) {
             return open + " connections are open, the most it takes (--max-connections " + limits.maxConnections()
                     + ")";
         }

@@ -260,6 +260,11 @@ public final class Daemon implements AutoCloseable {
         return wapi.health();
     }
 
+    /** Client connections admitted and not yet closed. */
+    int openConnections() {
+        return socket.openConnections();
+    }
+
     int journalQuarantines() {
         return journal.quarantines();
     }

@@ -1,5 +1,6 @@
 package infobloxcni.daemon;
 
+import com.sun.net.httpserver.HttpServer;
 import infobloxcni.store.Attachment;
 import infobloxcni.store.AttachmentState;
 import infobloxcni.wapi.GridHealth;
@@ -7,24 +8,58 @@ import infobloxcni.wapi.WapiCall;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
-import io.prometheus.metrics.exporter.httpserver.HTTPServer;
+import io.prometheus.metrics.exporter.httpserver.MetricsHandler;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.Unit;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 
 /**
  * The daemon's Prometheus metrics, made with the Prometheus Java client and served by its
  * exporter on the JDK's HTTP server only when {@code --metrics-address} is set (nothing listens
  * otherwise). Counters and histograms are updated on the request path; journal, grid and pool
  * figures are read at scrape time, from the same places the {@code status} command reads them.
- * Label values come from small fixed sets (verbs, outcomes, WAPI object types, states, the
- * networks this host serves), never from container IDs.
+ * Label values come from small fixed sets whatever a client sends: the verb (one of the CNI
+ * verbs, or {@code invalid}: it used to be the raw CNI_COMMAND, a histogram of 15 buckets for each
+ * new value, and random verbs took a 64 MiB daemon to OutOfMemoryError), the outcome ({@code ok} or
+ * a CNI code), WAPI methods, object types and outcomes, states; never container IDs. Networks are
+ * named by clients too: at most {@link #MAX_NETWORK_LABELS} get series of their own (the first by
+ * name), the rest are summed under {@link #OTHER_NETWORKS}, a name no CNI network can have.
+ *
+ * <p>The exporter's own server (HTTPServer) listens with a backlog of 3 and hands each connection
+ * to one of ten threads that wait for its request as long as it takes: ten requests begun and never
+ * finished, from any local user, and no scrape was answered again. So the JDK's server is set up
+ * here ({@link #serve}), with the exporter's handler: a backlog of {@value #BACKLOG}, a virtual
+ * thread per exchange, and the JDK server's own bounds on a request's and an answer's time and on
+ * the connections it holds ({@link #SERVER_BOUNDS}).
  */
 final class DaemonMetrics implements AutoCloseable {
+    /** Networks with series of their own; docs/security.md and the README say so. */
+    static final int MAX_NETWORK_LABELS = 32;
+    /** The label of the networks beyond {@link #MAX_NETWORK_LABELS}: '~' is in no CNI network name. */
+    static final String OTHER_NETWORKS = "~others";
+    /** The verb label of a request whose CNI_COMMAND is none of the verbs. */
+    static final String INVALID_VERB = "invalid";
+
+    static final int BACKLOG = 512;
+    /**
+     * The JDK server's bounds (system properties it reads once, when it is first used; a value the
+     * JVM was given wins): seconds a request may take to arrive and an answer to be taken, seconds a
+     * connection may idle, connections held at once (the daemon's descriptors are for its socket).
+     */
+    static final Map<String, String> SERVER_BOUNDS = Map.of(
+            "sun.net.httpserver.maxReqTime", "5",
+            "sun.net.httpserver.maxRspTime", "10",
+            "sun.net.httpserver.idleInterval", "10",
+            "jdk.httpserver.maxConnections", "512");
+
     private static final double[] SECONDS_BUCKETS = {
         0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30
     };
@@ -53,7 +88,8 @@ final class DaemonMetrics implements AutoCloseable {
             .classicOnly()
             .classicUpperBounds(SECONDS_BUCKETS)
             .register(registry);
-    private HTTPServer server;
+    private HttpServer server;
+    private ExecutorService exchanges;
 
     /**
      * @param journal the records, counted by state at scrape time
@@ -88,13 +124,17 @@ final class DaemonMetrics implements AutoCloseable {
                 .name("infoblox_cni_pool_free")
                 .help("Free warm addresses in this host's pool, by network")
                 .labelNames("network")
-                .callback(cb -> pool.levels().forEach((network, free) -> cb.call(free, network)))
+                .callback(cb -> capped(pool.levels()).forEach((network, free) -> cb.call(free, network)))
                 .register(registry);
         GaugeWithCallback.builder()
                 .name("infoblox_cni_pool_target")
                 .help("How many warm addresses this host keeps per network (its latest request's pool size)")
                 .labelNames("network")
-                .callback(cb -> pool.targets().forEach((network, target) -> cb.call(target.size(), network)))
+                .callback(cb -> {
+                    Map<String, Integer> sizes = new TreeMap<>();
+                    pool.targets().forEach((network, target) -> sizes.put(network, target.size()));
+                    capped(sizes).forEach((network, size) -> cb.call(size, network));
+                })
                 .register(registry);
     }
 
@@ -105,9 +145,33 @@ final class DaemonMetrics implements AutoCloseable {
         return counts;
     }
 
-    /** One CNI operation answered: {@code outcome} is "ok" or the CNI error code. */
-    void operation(String verb, String outcome, long nanos) {
-        operations.labelValues(verb, outcome).observe(nanos / 1e9);
+    /** Per network, at most {@link #MAX_NETWORK_LABELS} of them by name, the rest summed under {@link #OTHER_NETWORKS}. */
+    static Map<String, Integer> capped(Map<String, Integer> perNetwork) {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        int others = 0;
+        boolean any = false;
+        for (Map.Entry<String, Integer> e : new TreeMap<>(perNetwork).entrySet()) {
+            if (out.size() < MAX_NETWORK_LABELS) {
+                out.put(e.getKey(), e.getValue());
+            } else {
+                others += e.getValue();
+                any = true;
+            }
+        }
+        if (any) out.put(OTHER_NETWORKS, others);
+        return out;
+    }
+
+    /**
+     * One CNI operation answered.
+     *
+     * @param command the verb, null when CNI_COMMAND named none
+     * @param outcome "ok" or the CNI error code
+     */
+    void operation(CniRequest.Command command, String outcome, long nanos) {
+        String verb = command == null ? INVALID_VERB : command.name();
+        String label = outcome.equals("ok") || outcome.matches("[0-9]{1,3}") ? outcome : "other";
+        operations.labelValues(verb, label).observe(nanos / 1e9);
     }
 
     /** A {@link WapiCall.Observer}: counts every call, times those that reached the grid. */
@@ -121,12 +185,15 @@ final class DaemonMetrics implements AutoCloseable {
 
     /** Serves {@code /metrics} on this address (port 0: a free one); returns where it listens. */
     InetSocketAddress serve(InetSocketAddress address) throws IOException {
-        server = HTTPServer.builder()
-                .hostname(address.getHostString())
-                .port(address.getPort())
-                .registry(registry)
-                .buildAndStart();
-        return new InetSocketAddress(address.getAddress(), server.getPort());
+        SERVER_BOUNDS.forEach((name, value) -> {
+            if (System.getProperty(name) == null) System.setProperty(name, value);
+        });
+        server = HttpServer.create(address, BACKLOG);
+        server.createContext("/metrics", new MetricsHandler(registry));
+        exchanges = Executors.newVirtualThreadPerTaskExecutor();
+        server.setExecutor(exchanges);
+        server.start();
+        return new InetSocketAddress(address.getAddress(), server.getAddress().getPort());
     }
 
     PrometheusRegistry registry() {
@@ -135,6 +202,7 @@ final class DaemonMetrics implements AutoCloseable {
 
     @Override
     public void close() {
-        if (server != null) server.close();
+        if (server != null) server.stop(0);
+        if (exchanges != null) exchanges.shutdownNow();
     }
 }

@@ -9,8 +9,8 @@ import infobloxcni.wire.Envelope;
  * methods throws.
  */
 interface EnvelopeHandler {
-    /** The answer to one complete request. */
-    Envelope.Response handle(Envelope.Request request);
+    /** The answer to one complete request from {@code peer} (whom the socket's policy let ask it). */
+    Envelope.Response handle(Envelope.Request request, PeerPolicy.Peer peer);
 
     /** The answer to bytes that are not a valid envelope ({@link Envelope.MalformedEnvelopeException}). */
     Envelope.Response malformed(Exception e);

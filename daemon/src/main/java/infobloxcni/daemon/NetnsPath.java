@@ -7,9 +7,6 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
@@ -47,17 +44,13 @@ final class NetnsPath {
     }
 
     static final int MAX_LENGTH = 4096;
-    private static final int MAX_LINKS = 40;
-    private static final int S_IFMT = 0170000, S_IFDIR = 0040000, S_IFLNK = 0120000, S_IFREG = 0100000;
+    private static final int S_IFMT = 0170000, S_IFREG = 0100000;
     private static final int S_IFIFO = 0010000, S_IFCHR = 0020000, S_IFBLK = 0060000, S_IFSOCK = 0140000;
-    private static final Path ROOT = Path.of("/");
     private static final Path PROC = Path.of("/proc");
     private static final Pattern PID = Pattern.compile("[1-9][0-9]{0,9}|self|thread-self");
     private static final Pattern TID = Pattern.compile("[1-9][0-9]{0,9}");
     /** st_dev of nsfs, or null where there is none (then nothing is ever entered). */
     private static final Long NSFS_DEV = attribute(Path.of("/proc/self/ns/net"), "dev", true);
-    /** The daemon's own (effective) uid: /proc/self belongs to it. */
-    private static final Long SELF_UID = attribute(Path.of("/proc/self"), "uid", true);
 
     private NetnsPath() {}
 
@@ -74,86 +67,21 @@ final class NetnsPath {
         } catch (InvalidPathException e) {
             return Verdict.refused("it is not a path this host can name (" + e.getReason() + ")");
         }
-        Deque<String> todo = new ArrayDeque<>(names(path));
-        Path at = ROOT;
-        int links = 0;
-        Verdict root = checkEntry(ROOT, false);
-        if (root != null) return root;
-        while (!todo.isEmpty()) {
-            String name = todo.removeFirst();
-            if (name.equals(".")) continue;
-            if (name.equals("..")) {
-                at = at.getParent() == null ? ROOT : at.getParent(); // already checked on the way down
-                continue;
-            }
-            if (at.equals(PROC)) return procEntry(name, todo);
-            Path next = at.resolve(name);
-            Map<String, Object> a;
-            try {
-                a = Files.readAttributes(next, "unix:mode,uid", LinkOption.NOFOLLOW_LINKS);
-            } catch (NoSuchFileException e) {
-                return Verdict.ABSENT;
-            } catch (IOException | RuntimeException e) {
-                return Verdict.refused(next + " cannot be examined (" + e.getMessage() + ")");
-            }
-            int mode = (Integer) a.get("mode");
-            int uid = (Integer) a.get("uid");
-            if (!trusted(uid)) {
-                return Verdict.refused(next + " belongs to uid " + uid
-                        + ", who could put something else there before the daemon enters it");
-            }
-            switch (mode & S_IFMT) {
-                case S_IFLNK -> {
-                    if (++links > MAX_LINKS)
-                        return Verdict.refused("it goes through more than " + MAX_LINKS + " symbolic links");
-                    Path target;
-                    try {
-                        target = Files.readSymbolicLink(next);
-                    } catch (IOException | RuntimeException e) {
-                        return Verdict.refused(next + " cannot be read (" + e.getMessage() + ")");
-                    }
-                    List<String> rest = new ArrayList<>(names(target));
-                    rest.addAll(todo);
-                    todo = new ArrayDeque<>(rest);
-                    if (target.isAbsolute()) at = ROOT;
-                }
-                case S_IFDIR -> {
-                    Verdict dir = checkEntry(next, true);
-                    if (dir != null) return dir;
-                    at = next;
-                }
-                default -> {
-                    if (!todo.isEmpty()) return Verdict.refused(next + " is not a directory");
-                    return endsInNamespace(next, mode);
-                }
-            }
-        }
-        return Verdict.refused("it is a directory, not a network namespace");
-    }
-
-    /** A directory on the way: trusted owner, and not writable by others unless sticky (as /tmp). */
-    private static Verdict checkEntry(Path dir, boolean ownerChecked) {
-        Map<String, Object> a;
-        try {
-            a = Files.readAttributes(dir, "unix:mode,uid", LinkOption.NOFOLLOW_LINKS);
-        } catch (IOException | RuntimeException e) {
-            return Verdict.refused(dir + " cannot be examined (" + e.getMessage() + ")");
-        }
-        int mode = (Integer) a.get("mode");
-        if (!ownerChecked && !trusted((Integer) a.get("uid")))
-            return Verdict.refused(dir + " belongs to uid " + a.get("uid"));
-        if ((mode & 022) != 0 && (mode & 01000) == 0) {
-            return Verdict.refused(dir + " may be written by others (mode " + Integer.toOctalString(mode & 07777)
-                    + "), who could put something else there before the daemon enters it");
-        }
-        return null;
+        return switch (TrustedPath.walk(path, PROC)) {
+            case TrustedPath.Missing missing -> Verdict.ABSENT;
+            case TrustedPath.Untrusted untrusted ->
+                Verdict.refused(untrusted.reason() + " before the daemon enters it");
+            case TrustedPath.Diverted proc -> procEntry(proc.rest());
+            case TrustedPath.Reached end ->
+                end.isDirectory()
+                        ? Verdict.refused("it is a directory, not a network namespace")
+                        : endsInNamespace(end.path(), end.mode());
+        };
     }
 
     /** Under /proc only {@code <pid>/ns/net} and {@code <pid>/task/<tid>/ns/net}: no way into a process's files. */
-    private static Verdict procEntry(String first, Deque<String> rest) {
-        List<String> names = new ArrayList<>();
-        names.add(first);
-        names.addAll(rest);
+    private static Verdict procEntry(List<String> names) {
+        String first = names.getFirst();
         boolean shape = PID.matcher(first).matches()
                 && (names.equals(List.of(first, "ns", "net"))
                         || names.size() == 5
@@ -194,16 +122,6 @@ final class NetnsPath {
             default -> "a file of type " + Integer.toOctalString(type);
         };
         return Verdict.refused("it is " + what + ", not a network namespace");
-    }
-
-    private static boolean trusted(int uid) {
-        return uid == 0 || SELF_UID != null && uid == SELF_UID;
-    }
-
-    private static List<String> names(Path p) {
-        List<String> out = new ArrayList<>();
-        for (Path name : p) out.add(name.toString());
-        return out;
     }
 
     private static Long attribute(Path p, String name, boolean follow) {

@@ -3,8 +3,12 @@ package infobloxcni.daemon;
 /** Hears of every CNI operation answered: the daemon's metrics, when they are on. */
 @FunctionalInterface
 interface Operations {
-    Operations NONE = (verb, outcome, nanos) -> {};
+    Operations NONE = (command, outcome, nanos) -> {};
 
-    /** @param outcome "ok", or the CNI error code of the answer */
-    void answered(String verb, String outcome, long nanos);
+    /**
+     * @param command the verb, null when the request's CNI_COMMAND named none (never the raw text:
+     *     it becomes a label)
+     * @param outcome "ok", or the CNI error code of the answer
+     */
+    void answered(CniRequest.Command command, String outcome, long nanos);
 }

@@ -53,7 +53,15 @@ final class PeerPolicy {
         return groupMayUse;
     }
 
-    /** Reads the peer's credentials; {@link Peer#UNKNOWN} when the kernel does not tell. */
+    /**
+     * Reads the peer's credentials; {@link Peer#UNKNOWN} when the kernel does not tell. Called by
+     * the acceptor for every connection, before it counts. Under socket activation junixsocket
+     * reads SO_PEERCRED's numbers alone; on the socket the daemon binds, the JDK's SO_PEERCRED
+     * also looks up the user and group names (NSS: /etc/passwd and /etc/group, or nscd/sssd's
+     * caches), about 20 µs a connection on the test machines. The JDK has no way to read the
+     * numbers alone from one of its channels, and binding the socket with junixsocket instead
+     * would put every connection's blocking reads through its virtual-thread poller.
+     */
     static Peer identify(SocketChannel channel) {
         try {
             if (channel instanceof AFUNIXSocketChannel inherited) { // socket activation: junixsocket's channel

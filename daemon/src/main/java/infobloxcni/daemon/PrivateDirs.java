@@ -6,7 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -14,7 +13,10 @@ import java.util.Set;
  * it was started with: a directory it creates gets exactly the mode asked for, and one that is
  * already there must belong to root (or to the daemon's own uid) and be writable by no one else,
  * since whoever may write it can replace what is inside (plant a journal, put their own socket in
- * place of the daemon's). Such a directory is refused, never silently used or "fixed".
+ * place of the daemon's). So must the way to it ({@link TrustedPath}): every directory above it
+ * and every symbolic link on the way belongs to root (or the daemon's uid), and none is writable
+ * by others unless sticky, since whoever may rename a directory on the way can put one of their
+ * own in its place. Such a directory is refused, never silently used or "fixed".
  */
 final class PrivateDirs {
     /** The state directory: the journal and nothing else; the daemon's alone. */
@@ -23,41 +25,49 @@ final class PrivateDirs {
     static final Set<PosixFilePermission> SHARED_READ = PosixFilePermissions.fromString("rwxr-xr-x");
 
     private static final Set<PosixFilePermission> DIR_IN_BETWEEN = SHARED_READ;
+    /** More than any path has names: each round creates one missing directory or ends. */
+    private static final int MAX_ROUNDS = 4096;
 
     private PrivateDirs() {}
 
     /**
-     * Makes sure {@code dir} is a directory only the daemon may change: creates it (and missing
-     * parents, 0755) with {@code mode}, or checks the one that is there.
+     * Makes sure {@code dir} is a directory only the daemon may change, reached only through
+     * directories and links only root (or the daemon) may change: creates it (and missing parents,
+     * 0755) with {@code mode}, or checks the one that is there.
      *
      * @param flag the option that named the directory, for the error message
      */
     static void ensure(Path dir, Set<PosixFilePermission> mode, String flag) throws IOException {
-        Path absolute = dir.toAbsolutePath();
-        if (!Files.isDirectory(absolute)) {
-            Path parent = absolute.getParent();
-            if (parent != null && !Files.isDirectory(parent)) ensure(parent, DIR_IN_BETWEEN, flag + " (its parent)");
-            try {
-                Files.createDirectory(absolute);
-                Files.setPosixFilePermissions(
-                        absolute, mode); // exactly: the umask only took bits away, now none are missing
-                return;
-            } catch (FileAlreadyExistsException raced) {
-                if (!Files.isDirectory(absolute))
-                    throw new IOException(flag + " " + dir + " exists and is not a directory");
+        Path absolute = dir.toAbsolutePath(); // not normalized: ".." after a link is resolved as the kernel does
+        for (int round = 0; round < MAX_ROUNDS; round++) {
+            switch (TrustedPath.walk(absolute)) {
+                case TrustedPath.Untrusted u -> throw refused(flag, dir, u.reason());
+                case TrustedPath.Diverted d -> throw new IllegalStateException("no diversion was asked for");
+                case TrustedPath.Reached end -> {
+                    check(end, flag, dir);
+                    return;
+                }
+                case TrustedPath.Missing missing -> {
+                    try {
+                        Files.createDirectory(missing.path());
+                        // exactly: the umask only took bits away, now none are missing
+                        Files.setPosixFilePermissions(missing.path(), missing.namesLeft() == 0 ? mode : DIR_IN_BETWEEN);
+                    } catch (FileAlreadyExistsException raced) {
+                        // someone made it meanwhile: the next walk looks at what is there
+                    }
+                }
             }
         }
-        check(absolute, flag);
+        throw refused(flag, dir, "it could not be created");
     }
 
-    /** Refuses a directory that another uid owns or that group or others may write. */
-    static void check(Path dir, String flag) throws IOException {
-        Map<String, Object> a = Files.readAttributes(dir, "unix:mode,uid"); // a symlink counts for what it leads to
-        int mode = (Integer) a.get("mode") & 07777;
-        int uid = (Integer) a.get("uid");
-        if (uid != 0 && uid != selfUid()) {
-            throw new IOException(flag + " " + dir + " belongs to uid " + uid
-                    + ", who could replace what the daemon keeps there; " + "it must belong to root");
+    /** The directory itself: a directory, the daemon's, and writable by no one else (sticky or not). */
+    private static void check(TrustedPath.Reached end, String flag, Path dir) throws IOException {
+        if (!end.isDirectory()) throw new IOException(flag + " " + dir + " exists and is not a directory");
+        int mode = end.mode() & 07777;
+        if (!TrustedPath.trusted(end.uid())) {
+            throw new IOException(flag + " " + dir + " belongs to uid " + end.uid()
+                    + ", who could replace what the daemon keeps there; it must belong to root");
         }
         if ((mode & 022) != 0) {
             throw new IOException(flag + " " + dir + " may be written by "
@@ -67,7 +77,9 @@ final class PrivateDirs {
         }
     }
 
-    private static int selfUid() throws IOException {
-        return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+    private static IOException refused(String flag, Path dir, String why) {
+        return new IOException(
+                flag + " " + dir + " is refused: " + why
+                        + ", and with it what the daemon keeps there; choose a directory only root can change, on a way only root can change");
     }
 }

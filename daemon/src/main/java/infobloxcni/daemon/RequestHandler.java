@@ -66,11 +66,11 @@ final class RequestHandler implements EnvelopeHandler {
     }
 
     @Override
-    public Envelope.Response handle(Envelope.Request request) {
+    public Envelope.Response handle(Envelope.Request request, PeerPolicy.Peer peer) {
         if (request.env().containsKey(AdminCommands.ENV)) return admin.handle(request);
         long started = System.nanoTime();
         int[] calls = new int[1];
-        Done done = RequestCalls.counting(calls, () -> answer(request));
+        Done done = RequestCalls.counting(calls, () -> answer(request, peer.privileged()));
         long nanos = System.nanoTime() - started;
         // One line per operation: verb, network, container/interface, address, outcome, duration, WAPI calls before the
         // answer.
@@ -82,15 +82,15 @@ final class RequestHandler implements EnvelopeHandler {
                 + (done.message() == null ? "" : ": " + done.message());
         if (done.failure() != null) LOG.log(done.level(), line, done.failure());
         else LOG.log(done.level(), line);
-        operations.answered(done.verb(), done.outcome(), nanos);
+        operations.answered(CniRequest.commandOf(request.env().get("CNI_COMMAND")), done.outcome(), nanos);
         return done.response();
     }
 
-    private Done answer(Envelope.Request request) {
+    private Done answer(Envelope.Request request, boolean privileged) {
         Meta meta = new Meta(request);
         CniRequest cni = null;
         try {
-            cni = CniRequest.parse(request.env(), request.stdin());
+            cni = CniRequest.parse(request.env(), request.stdin(), privileged);
             if (cni.netConf() != null && cni.netConf().name() != null)
                 meta.network = LogText.bare(cni.netConf().name());
             return switch (cni.command()) {

@@ -98,6 +98,13 @@ public final class SharedFlags {
     Duration callTimeout;
 
     @Option(
+            names = "--wapi-max-answer-bytes",
+            defaultValue = "4194304",
+            description =
+                    "the most of one WAPI answer the daemon reads; a larger answer fails that call (default: ${DEFAULT-VALUE})")
+    int maxAnswerBytes;
+
+    @Option(
             names = "--add-timeout",
             defaultValue = "10s",
             converter = DurationConverter.class,
@@ -240,7 +247,8 @@ public final class SharedFlags {
                 wapiScheme.equals("https"),
                 connectTimeout,
                 readTimeout,
-                callTimeout);
+                callTimeout,
+                maxAnswerBytes);
         String host = hostId != null ? hostId : defaultHostId();
         return new DaemonConfig(
                 wapi,

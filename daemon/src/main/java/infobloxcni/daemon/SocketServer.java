@@ -245,39 +245,28 @@ final class SocketServer implements AutoCloseable {
                 }
                 continue;
             }
-            if (!limiter.reserve()) {
-                turnAway(channel, null);
+            // Who it is before it counts: a churn of connections from a non-root peer must never
+            // take the places root's calls need (ConnectionLimiter.admit).
+            PeerPolicy.Peer peer = PeerPolicy.identify(channel);
+            ConnectionLimiter.Permit permit = limiter.admit(peer);
+            if (permit == null) {
+                turnAway(channel, peer);
                 continue;
             }
             try {
-                connections.submit(() -> admitAndServe(channel));
+                connections.submit(() -> serve(channel, permit));
             } catch (RuntimeException shuttingDown) {
-                limiter.giveBack();
+                permit.close();
                 closeQuietly(channel);
             }
         }
     }
 
-    /** On the connection's own thread: who it is, whether it may have its place, then its request. */
-    private void admitAndServe(SocketChannel channel) {
-        PeerPolicy.Peer peer = PeerPolicy.identify(channel);
-        ConnectionLimiter.Permit permit = limiter.admit(peer);
-        if (permit == null) {
-            turnAway(channel, peer);
-            return;
-        }
-        serve(channel, permit);
-    }
-
-    /** Over a limit: "try again" (code 11), without waiting for anything, and close. Null peer: not known yet. */
+    /** Over a limit: "try again" (code 11), without waiting for anything, and close. */
     private void turnAway(SocketChannel channel, PeerPolicy.Peer peer) {
         String why = limiter.whyFull(peer);
         warnings.log(
-                System.Logger.Level.WARNING,
-                "busy " + (peer == null ? "" : peer.key()),
-                "turned away a connection from {0}: {1}",
-                peer == null ? "a client" : peer,
-                why);
+                System.Logger.Level.WARNING, "busy " + peer.key(), "turned away a connection from {0}: {1}", peer, why);
         try (channel) {
             channel.configureBlocking(
                     false); // the answer fits the socket's buffer; nothing here may block the acceptor
@@ -351,7 +340,7 @@ final class SocketServer implements AutoCloseable {
             }
             answer(
                     channel,
-                    handler.handle(request),
+                    handler.handle(request, peer),
                     peer); // no client deadline while handling: the grid's timeouts bound it
         } catch (IOException | RuntimeException e) {
             warnings.log(
@@ -436,6 +425,11 @@ final class SocketServer implements AutoCloseable {
 
     Path path() {
         return path;
+    }
+
+    /** Connections admitted and not yet closed. */
+    int openConnections() {
+        return limiter.open();
     }
 
     /** Removes the socket file, unless another daemon's has taken its place meanwhile. */

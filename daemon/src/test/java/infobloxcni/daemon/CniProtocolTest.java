@@ -125,7 +125,8 @@ class CniProtocolTest extends GridAndDaemonTest {
                 false,
                 null,
                 null,
-                null);
+                null,
+                0);
         host.start(new DaemonConfig(
                 wapi,
                 config.socketDir(),

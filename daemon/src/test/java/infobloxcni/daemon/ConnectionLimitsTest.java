@@ -22,7 +22,9 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -189,6 +191,110 @@ class ConnectionLimitsTest {
                 hog.waitFor(10, TimeUnit.SECONDS);
             }
         }
+    }
+
+    /**
+     * Every accepted connection used to count against --max-connections before its peer was known:
+     * 8 threads of a non-root peer that only connect and close kept the 256 places full of
+     * connections not yet looked at, and root's ADDs were turned away with 11.
+     */
+    @Test
+    void aConnectChurnFromANonRootPeerNeverTurnsRootAway() throws Exception {
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        try (WapiSimulator grid = TestHost.startGrid();
+                SecondUser peer = SecondUser.create();
+                TestHost host = start(grid, SocketLimits.defaults(), peer.name)) {
+            Process churn = asUser(peer, ConnectionChurn.class, host.socket().toString(), "8", "40");
+            try {
+                awaitLine(churn, "churning");
+                Thread.sleep(1000); // the churn at full speed
+                List<String> turnedAway = new ArrayList<>();
+                for (int i = 0; i < 40 && churn.isAlive(); i++) {
+                    TestHost.Answer add = host.call("ADD", "root-" + i, "eth0", GOOD);
+                    if (!add.ok()) turnedAway.add(add.toString());
+                }
+                assertTrue(churn.isAlive(), "the churn ran for all of root's ADDs");
+                assertEquals(
+                        List.of(),
+                        turnedAway.subList(0, Math.min(3, turnedAway.size())),
+                        turnedAway.size() + " of root's 40 ADDs failed during the churn");
+            } finally {
+                churn.destroyForcibly();
+                churn.waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    /**
+     * A client turned away at accept gets its "busy, try again" answer: the daemon writes it and
+     * closes at once, and the plugin, still writing its request, used to fail with "Broken pipe"
+     * (still code 11) instead of reading the answer that was already there.
+     */
+    @Test
+    void thePluginReadsTheBusyAnswerNotABrokenPipe() throws Exception {
+        Path binDir = Path.of("").toAbsolutePath().resolveSibling("bin");
+        Map<String, String> env = new HashMap<>(TestHost.env("ADD", "c1", "eth0"));
+        Path unpackaged = PluginJar.unlessPackaged(binDir, dir);
+        if (unpackaged != null) env.put("INFOBLOX_CNI_PLUGIN_JAR", unpackaged.toString());
+        String conf = netconf(
+                "1.0.0",
+                "net1",
+                "\"subnet\":\"10.10.0.0/24\",\"socket-dir\":\"" + dir.resolve("run")
+                        + "\",\"daemon-connect-timeout\":0");
+        try (WapiSimulator grid = TestHost.startGrid();
+                TestHost host = start(grid, new SocketLimits(2, 1, Duration.ofSeconds(60), 1 << 20, 8 << 20), null)) {
+            List<SocketChannel> held = List.of(connect(host), connect(host)); // root's: every place taken
+            try {
+                Eventually.await(
+                        "both connections are admitted", () -> host.daemon().openConnections() == 2);
+                List<String> other = new ArrayList<>();
+                for (int i = 0; i < 8; i++) {
+                    var r = ExternalCommand.run(
+                            GENEROUS, env, conf, binDir.resolve("infoblox").toString());
+                    if (!(r.exit() == 1
+                            && r.stdout().contains("\"code\":11")
+                            && r.stdout().contains("is busy"))) other.add(r.toString());
+                }
+                assertEquals(
+                        List.of(),
+                        other.subList(0, Math.min(2, other.size())),
+                        other.size() + " of 8 calls over the limit did not print the daemon's busy answer");
+            } finally {
+                for (SocketChannel ch : held) ch.close();
+            }
+        }
+    }
+
+    /** A Java main of the test class path as {@code user}, its stdout and stderr to read. */
+    static Process asUser(SecondUser user, Class<?> main, String... args) throws IOException {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> argv = new ArrayList<>(List.of(
+                "setpriv",
+                "--reuid=" + user.uid,
+                "--regid=" + user.gid,
+                "--clear-groups",
+                "--",
+                java,
+                "-XX:-UsePerfData",
+                "-cp",
+                SecondUser.treeClassPath(),
+                main.getName()));
+        argv.addAll(List.of(args));
+        return new ProcessBuilder(argv).redirectErrorStream(true).start();
+    }
+
+    /** Waits (at most 60 s) for {@code process} to print {@code expected} on a line of its own. */
+    static void awaitLine(Process process, String expected) throws Exception {
+        BufferedReader out =
+                new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        CompletableFuture<String> line = CompletableFuture.supplyAsync(() -> {
+            try {
+                return out.readLine();
+            } catch (IOException e) {
+                return "unreadable: " + e;
+            }
+        });
+        assertEquals(expected, line.get(60, TimeUnit.SECONDS));
     }
 
     @Test

@@ -839,7 +839,8 @@ class DaemonCrashTest {
                 false,
                 Duration.ofSeconds(5),
                 Duration.ofSeconds(2),
-                Duration.ofSeconds(2));
+                Duration.ofSeconds(2),
+                0);
         return new DaemonConfig(
                 wapi,
                 runDir,

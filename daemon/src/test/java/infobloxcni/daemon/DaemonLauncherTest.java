@@ -4,11 +4,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.Attributes;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import java.util.zip.ZipEntry;
+import javax.tools.ToolProvider;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -136,5 +144,59 @@ class DaemonLauncherTest {
         var run = launch();
         assertFalse(run.ok(), run.toString());
         assertTrue(run.stderr().contains("not sticky"), run.stderr());
+    }
+
+    /**
+     * A JVM crash report holds the whole command line (a --wapi-password, when one was used) and
+     * used to be written 0644 into the working directory (/ under systemd). Here the real JVM runs
+     * a jar that only waits, started by the launcher as the daemon would be, and is made to crash.
+     */
+    @Test
+    void aCrashReportGoesToThePrivateTempDirReadableByRootOnly() throws Exception {
+        Path tree = launcher.getParent().getParent();
+        Path classes = Files.createDirectories(dir.resolve("classes"));
+        Path source = classes.resolve("Waits.java");
+        Files.writeString(
+                source,
+                "public class Waits { public static void main(String[] a) throws Exception {"
+                        + " System.out.println(\"started\"); Thread.sleep(120_000); } }");
+        assertEquals(0, ToolProvider.getSystemJavaCompiler().run(null, null, null, source.toString()));
+        Manifest manifest = new Manifest();
+        manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        manifest.getMainAttributes().put(Attributes.Name.MAIN_CLASS, "Waits");
+        try (OutputStream out = Files.newOutputStream(tree.resolve("daemon/target/daemon.jar"));
+                JarOutputStream jar = new JarOutputStream(out, manifest)) {
+            jar.putNextEntry(new ZipEntry("Waits.class"));
+            jar.write(Files.readAllBytes(classes.resolve("Waits.class")));
+        }
+        Path cwd = Files.createDirectories(dir.resolve("cwd"));
+        Files.setPosixFilePermissions(cwd, PosixFilePermissions.fromString("rwxrwxrwx"));
+        ProcessBuilder pb = new ProcessBuilder(List.of(launcher.toString()))
+                .directory(cwd.toFile())
+                .redirectErrorStream(true);
+        pb.environment()
+                .put(
+                        "INFOBLOX_CNI_JAVA",
+                        ProcessHandle.current().info().command().orElseThrow());
+        pb.environment().put("TMPDIR", tmpParent.toString());
+        pb.environment().remove("INFOBLOX_CNI_TMPDIR");
+        pb.environment().remove("INFOBLOX_CNI_DAEMON_JAVA_OPTS");
+        Process jvm = pb.start();
+        try {
+            var out = new java.io.BufferedReader(new java.io.InputStreamReader(jvm.getInputStream()));
+            assertEquals("started", out.readLine(), "the launcher started the JVM");
+            ExternalCommand.run(Duration.ofSeconds(10), "kill", "-SEGV", String.valueOf(jvm.pid()));
+            assertTrue(jvm.waitFor(60, TimeUnit.SECONDS), "the JVM ended after its crash");
+            out.transferTo(java.io.Writer.nullWriter());
+        } finally {
+            jvm.destroyForcibly();
+        }
+        Path report = expectedTmp().resolve("hs_err_pid" + jvm.pid() + ".log");
+        assertTrue(Files.exists(report), "crash report in the private temp dir " + expectedTmp());
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(report)));
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(expectedTmp())));
+        try (var inCwd = Files.list(cwd)) {
+            assertEquals(List.of(), inCwd.toList(), "nothing in the working directory");
+        }
     }
 }

@@ -116,6 +116,73 @@ class FileModesTest {
         }
     }
 
+    /**
+     * The way to the state and socket directories must be as safe as the directories: a state dir
+     * that was another user's symbolic link (into a root 0700 directory), and directories inside a
+     * parent another user owns or inside a world-writable root directory, used to be accepted; in
+     * the last, the user renamed {@code run/} away and put their own socket in its place.
+     */
+    @Test
+    void directoriesReachedThroughWhatAnotherUserMayChangeAreRefused() throws Exception {
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        try (WapiSimulator grid = TestHost.startGrid();
+                SecondUser other = SecondUser.create()) {
+            TestHost host = new TestHost(grid, dir, "host-u");
+            Path run = dir.resolve("run");
+            Path state = dir.resolve("state");
+            Path vault = directory(dir.resolve("vault"), "rwx------");
+
+            Path theirLink = Files.createSymbolicLink(dir.resolve("their-link"), vault);
+            chown(other, theirLink);
+            String refused = refusal(host.configFromFlags(run, theirLink));
+            assertTrue(
+                    refused.contains("--state-dir")
+                            && refused.contains("symbolic link")
+                            && refused.contains("uid " + other.uid),
+                    refused);
+
+            Path theirs = directory(dir.resolve("theirs"), "rwxr-xr-x");
+            chown(other, theirs);
+            refused = refusal(host.configFromFlags(theirs.resolve("run"), state));
+            assertTrue(refused.contains("--socket-dir") && refused.contains("uid " + other.uid), refused);
+            assertFalse(Files.exists(theirs.resolve("run")), "nothing made inside their directory");
+
+            Path open = directory(dir.resolve("open"), "rwxrwxrwx");
+            directory(open.resolve("run"), "rwxr-xr-x"); // root's own, but others may rename it away
+            refused = refusal(host.configFromFlags(open.resolve("run"), state));
+            assertTrue(
+                    refused.contains("--socket-dir") && refused.contains("0777") && refused.contains("not sticky"),
+                    refused);
+            refused = refusal(host.configFromFlags(run, open.resolve("state")));
+            assertTrue(refused.contains("--state-dir") && refused.contains("0777"), refused);
+
+            // root's own link, and a sticky parent (as /tmp), are as safe as the directory they lead to
+            Path sticky = directory(dir.resolve("sticky"), "rwxrwxrwx");
+            Files.setAttribute(sticky, "unix:mode", 01777);
+            Path rootsLink = Files.createSymbolicLink(dir.resolve("roots-link"), vault);
+            try (Daemon daemon = Daemon.start(host.configFromFlags(sticky.resolve("run"), rootsLink))) {
+                assertEquals(sticky.resolve("run").resolve("infoblox.sock"), daemon.socketPath());
+                assertTrue(Files.exists(vault.resolve("journal")), "the journal is where the link leads");
+            }
+        }
+    }
+
+    private static String refusal(DaemonConfig config) {
+        Exception e = assertThrows(Exception.class, () -> Daemon.start(config).close());
+        return e.getMessage();
+    }
+
+    private static Path directory(Path p, String mode) throws Exception {
+        Files.createDirectory(p);
+        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(mode));
+        return p;
+    }
+
+    private static void chown(SecondUser user, Path p) {
+        var r = ExternalCommand.run(Duration.ofSeconds(10), "chown", "-h", user.uid + ":" + user.gid, p.toString());
+        assertTrue(r.ok(), r.toString());
+    }
+
     @Test
     void onlyAStaleSocketIsEverRemovedFromTheSocketPath() throws Exception {
         try (WapiSimulator grid = TestHost.startGrid()) {

@@ -32,26 +32,7 @@ class PeerCredentialsTest {
                 dir, PosixFilePermissions.fromString("rwxr-xr-x")); // the member can reach the socket
         try (WapiSimulator grid = TestHost.startGrid();
                 SecondUser member = SecondUser.create()) {
-            TestHost host = new TestHost(grid, dir, "host-p");
-            DaemonConfig base = host.config();
-            host.start(new DaemonConfig(
-                    base.wapi(),
-                    base.socketDir(),
-                    base.driverName(),
-                    PosixFilePermissions.fromString("rw-rw----"),
-                    member.name,
-                    base.stateDir(),
-                    base.cniCacheDir(),
-                    base.networkView(),
-                    base.networkContainers(),
-                    base.prefixLength(),
-                    base.clusterName(),
-                    base.cmpType(),
-                    base.hostId(),
-                    base.releaseRetryMax(),
-                    base.bounds(),
-                    base.poolSize(),
-                    null));
+            TestHost host = startOpenTo(grid, member);
             try {
                 assertTrue(host.call("ADD", "root-c1", "eth0", GOOD).ok(), "root's container");
                 assertEquals(1, reservations(grid, "root-c1"));
@@ -73,7 +54,7 @@ class PeerCredentialsTest {
                         "CNI_COMMAND=ADD",
                         "CNI_CONTAINERID=member-c1",
                         "CNI_IFNAME=eth0",
-                        "CNI_NETNS=/var/run/netns/none");
+                        "CNI_NETNS=/proc/self/ns/net"); // the daemon's own: a namespace, whoever names it
                 assertTrue(
                         add.stdout().startsWith("exit=0"), "CNI requests from the socket's group are served: " + add);
                 assertEquals(1, reservations(grid, "member-c1"));
@@ -86,6 +67,84 @@ class PeerCredentialsTest {
                 host.stop();
             }
         }
+    }
+
+    /**
+     * What a member names as CNI_NETNS is looked at by root, through directories the member may not
+     * enter: the answer used to tell what was there ({@code /root/.bashrc}: "a regular file, not a
+     * network namespace"; {@code /root/nonexistent}: success). A member now hears one refusal for
+     * anything that is not a network namespace; root still hears why.
+     */
+    @Test
+    void aGroupMemberLearnsNothingOfPathsItCannotSeeFromCniNetns() throws Exception {
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path secret = Files.createDirectory(dir.resolve("secret"));
+        Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rwx------"));
+        Files.writeString(secret.resolve(".bashrc"), "root's");
+        Files.createDirectory(secret.resolve("sub"));
+        try (WapiSimulator grid = TestHost.startGrid();
+                SecondUser member = SecondUser.create()) {
+            TestHost host = startOpenTo(grid, member);
+            try {
+                java.util.Set<String> answers = new java.util.TreeSet<>();
+                for (String name : new String[] {".bashrc", "nonexistent", "sub", "sub/nonexistent/x"}) {
+                    String netns = secret.resolve(name).toString();
+                    var add = asMember(
+                            member,
+                            host,
+                            GOOD,
+                            "CNI_COMMAND=ADD",
+                            "CNI_CONTAINERID=probe",
+                            "CNI_IFNAME=eth0",
+                            "CNI_NETNS=" + netns);
+                    answers.add(add.stdout().replace(netns, "<path>"));
+                }
+                assertEquals(1, answers.size(), "the answers tell the paths apart: " + answers);
+                String only = answers.iterator().next();
+                assertTrue(
+                        only.startsWith("exit=1") && only.contains("\"code\":4") && only.contains("CNI_NETNS"), only);
+                assertTrue(grid.objects("fixedaddress").isEmpty(), "nothing reserved for a refused request");
+
+                var root = host.send(
+                        java.util.Map.of(
+                                "CNI_COMMAND",
+                                "ADD",
+                                "CNI_CONTAINERID",
+                                "probe",
+                                "CNI_IFNAME",
+                                "eth0",
+                                "CNI_NETNS",
+                                secret.resolve(".bashrc").toString()),
+                        GOOD);
+                assertTrue(root.msg().contains("a regular file"), "root hears why: " + root);
+            } finally {
+                host.stop();
+            }
+        }
+    }
+
+    /** A daemon whose socket is open to {@code member}'s group ({@code --socket-group}, rw-rw----). */
+    private TestHost startOpenTo(WapiSimulator grid, SecondUser member) throws java.io.IOException {
+        TestHost host = new TestHost(grid, dir, "host-p");
+        DaemonConfig base = host.config();
+        return host.start(new DaemonConfig(
+                base.wapi(),
+                base.socketDir(),
+                base.driverName(),
+                PosixFilePermissions.fromString("rw-rw----"),
+                member.name,
+                base.stateDir(),
+                base.cniCacheDir(),
+                base.networkView(),
+                base.networkContainers(),
+                base.prefixLength(),
+                base.clusterName(),
+                base.cmpType(),
+                base.hostId(),
+                base.releaseRetryMax(),
+                base.bounds(),
+                base.poolSize(),
+                null));
     }
 
     @Test

@@ -201,6 +201,8 @@ class RestartAndDamageTest extends GridAndDaemonTest {
         FLIP_BYTES,
         ZERO_PAGE,
         TRUNCATE,
+        /** Cut inside its header: used to be deleted as a half-created log, its records (pending DELs too) with it. */
+        CUT_TO_TEN_BYTES,
         GARBAGE_FILE
     }
 
@@ -228,6 +230,7 @@ class RestartAndDamageTest extends GridAndDaemonTest {
                     f.write(new byte[(int) Math.min(4096, size / 2)]);
                 }
                 case TRUNCATE -> f.setLength(size / 2);
+                case CUT_TO_TEN_BYTES -> f.setLength(10);
                 case GARBAGE_FILE -> {
                     f.seek(0);
                     f.write("this is not a journal at all".getBytes());

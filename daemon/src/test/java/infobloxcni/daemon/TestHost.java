@@ -67,7 +67,8 @@ public final class TestHost implements AutoCloseable {
                 false,
                 Duration.ofSeconds(1),
                 callTimeout,
-                callTimeout);
+                callTimeout,
+                0);
         return new DaemonConfig(
                 wapi,
                 dir.resolve("run"),
@@ -86,6 +87,19 @@ public final class TestHost implements AutoCloseable {
                 bounds,
                 poolSize,
                 null);
+    }
+
+    /**
+     * The configuration an operator's flags make (parsed by {@link SharedFlags}, as the daemon
+     * parses them): this host's grid flags with the given directories, then {@code extra}.
+     */
+    public DaemonConfig configFromFlags(Path socketDir, Path stateDir, String... extra) throws IOException {
+        List<String> args = new java.util.ArrayList<>(gridFlags(grid, socketDir, stateDir, hostId));
+        args.addAll(List.of("--cni-cache-dir", dir.resolve("cni-cache").toString(), "--pool-size", "0"));
+        args.addAll(List.of(extra));
+        SharedFlags flags = new SharedFlags();
+        new picocli.CommandLine(flags).parseArgs(args.toArray(String[]::new));
+        return flags.toConfig(PASSWORD);
     }
 
     /** The daemon's --pool-size (0 unless set: most tests count the grid's reservations exactly). */

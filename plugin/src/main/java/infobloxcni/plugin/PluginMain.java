@@ -417,13 +417,29 @@ public final class PluginMain {
             }
             Envelope.Response response;
             try {
-                request.write(Channels.newOutputStream(channel));
+                IOException unsent = null;
+                try {
+                    request.write(Channels.newOutputStream(channel));
+                } catch (IOException e) {
+                    // The daemon answers some requests without reading them (busy: at a connection
+                    // limit, or draining a refused one) and closes: the write then fails with a broken
+                    // pipe, but its answer is there to read. Only without one is the write's failure
+                    // what the runtime hears.
+                    if (watchdog.timedOut()) throw e;
+                    unsent = e;
+                }
                 try {
                     channel.shutdownOutput();
                 } catch (IOException ignored) {
                     // the daemon may already have closed its side; reading tells
                 }
-                response = Envelope.Response.read(new BufferedInputStream(Channels.newInputStream(channel), 8192));
+                try {
+                    response = Envelope.Response.read(new BufferedInputStream(Channels.newInputStream(channel), 8192));
+                } catch (IOException noAnswer) {
+                    if (unsent == null) throw noAnswer;
+                    unsent.addSuppressed(noAnswer);
+                    throw unsent;
+                }
             } catch (Envelope.TruncatedEnvelopeException e) {
                 if (watchdog.timedOut()) {
                     throw timeout(conf, socket, unavailable, "waiting for the answer");

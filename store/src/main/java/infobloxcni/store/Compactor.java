@@ -73,7 +73,10 @@ final class Compactor implements AutoCloseable {
             LOG.log(Level.WARNING, "journal " + dir + ": cannot start log generation " + generation, e);
             if (Files.exists(dir.resolve(JournalFiles.logName(generation)))) {
                 throw new JournalException(
-                        "journal " + dir + ": cannot remove half-created " + JournalFiles.logName(generation), e);
+                        "journal " + dir + ": " + JournalFiles.logName(generation)
+                                + " is there after its generation failed to start (half-created and not removable,"
+                                + " or not the journal's)",
+                        e);
             }
             return null;
         }

@@ -26,6 +26,8 @@ final class JournalFiles {
     static final Pattern LOG_NAME = Pattern.compile("log-(\\d{16})\\.wal");
     static final Pattern SNAPSHOT_NAME = Pattern.compile("snapshot-(\\d{16})\\.snap");
     static final Pattern SNAPSHOT_TMP_NAME = Pattern.compile("snapshot-(\\d{16})\\.snap\\.tmp");
+    /** A log being created: renamed to its own name once its header is on disk ({@link LogFormat#create}). */
+    static final Pattern LOG_TMP_NAME = Pattern.compile("log-(\\d{16})\\.wal\\.tmp");
 
     /** Frame = i32 payload length, i32 CRC32C(length bytes, payload), payload. */
     static final int FRAME_OVERHEAD = 8;
@@ -56,7 +58,7 @@ final class JournalFiles {
      * The journal files of a directory, by generation: what recovery reads, what compaction
      * deletes and what quarantine moves. Any other name is not the journal's and is left alone.
      */
-    record Listing(NavigableMap<Long, Path> logs, NavigableMap<Long, Path> snapshots, List<Path> snapshotTmps) {
+    record Listing(NavigableMap<Long, Path> logs, NavigableMap<Long, Path> snapshots, List<Path> tmps) {
         /** Logs and snapshots of a generation below {@code generation} (logs first): superseded. */
         List<Path> olderThan(long generation) {
             List<Path> out = new ArrayList<>(logs.headMap(generation, false).values());
@@ -77,7 +79,7 @@ final class JournalFiles {
                     logs.put(g, p);
                 } else if ((g = generationOf(SNAPSHOT_NAME, name)) >= 0) {
                     snaps.put(g, p);
-                } else if (generationOf(SNAPSHOT_TMP_NAME, name) >= 0) {
+                } else if (generationOf(SNAPSHOT_TMP_NAME, name) >= 0 || generationOf(LOG_TMP_NAME, name) >= 0) {
                     tmps.add(p);
                 }
             }

@@ -50,23 +50,33 @@ final class LogFormat {
     }
 
     /**
-     * Creates the log of {@code generation} (new, mode 0600), writes its header, fsyncs the file
-     * and the directory, and returns it open for appending. No record may go into a log before
-     * this returned: a log without a durable header is deleted at open as half-created. On failure
-     * the half-created file is removed (and the failure thrown).
+     * Creates the log of {@code generation} (new, mode 0600) and returns it open for appending,
+     * its header durable: the header is written and fsynced under a temporary name
+     * ({@code log-N.wal.tmp}), and only then does the file get its own name (a hard link, which
+     * never replaces a log already there, then the temporary name removed, the directory fsynced).
+     * So a log under its own name always has its whole header, and one without is damage, never a
+     * leftover; what a crash leaves under the temporary name never held a record and is removed
+     * at open. On failure the temporary file is removed (and the failure thrown).
      */
     static FileChannel create(Path dir, long generation, long startSeq) throws IOException {
         Path p = dir.resolve(JournalFiles.logName(generation));
-        FileChannel ch = PrivateFiles.createFile(p);
+        Path tmp = dir.resolve(JournalFiles.logName(generation) + JournalFiles.TMP_SUFFIX);
+        Files.deleteIfExists(tmp); // an earlier attempt's; it never held a record
+        FileChannel ch = PrivateFiles.createFile(tmp);
+        boolean named = false;
         try {
             JournalFiles.writeFully(ch, ByteBuffer.wrap(header(generation, startSeq)), 0);
             ch.force(true);
+            Files.createLink(p, tmp); // fails if the log exists: never replaces one
+            named = true;
+            Files.delete(tmp);
             JournalFiles.fsyncDirectory(dir);
             return ch;
         } catch (IOException | RuntimeException e) {
             JournalFiles.closeQuietly(ch);
             try {
-                Files.deleteIfExists(p);
+                if (named) Files.deleteIfExists(p); // ours, header only: the caller stays in the older log
+                Files.deleteIfExists(tmp);
                 JournalFiles.fsyncDirectory(dir);
             } catch (IOException suppressed) {
                 e.addSuppressed(suppressed);

@@ -45,7 +45,7 @@ final class Quarantine {
             }
             PrivateFiles.createDirectory(target);
             JournalFiles.Listing files = JournalFiles.list(dir);
-            List<Path> moves = new ArrayList<>(files.snapshotTmps());
+            List<Path> moves = new ArrayList<>(files.tmps());
             moves.addAll(files.snapshots().descendingMap().values());
             moves.addAll(files.logs().values());
             int moved = 0;

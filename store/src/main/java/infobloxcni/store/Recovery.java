@@ -38,7 +38,7 @@ final class Recovery {
      * @param logSize where the next record goes (the torn tail, if any, is already cut)
      * @param tornBytes bytes cut off the newest log (an unacknowledged write)
      * @param tornReason why the tail was judged torn, with offset and file; null when none was
-     * @param removed leftovers deleted: unfinished snapshots, a half-created log, superseded logs
+     * @param removed leftovers deleted: unfinished snapshots and logs (temporary names), superseded logs
      *     and snapshots
      */
     record Recovered(
@@ -64,8 +64,10 @@ final class Recovery {
     static Recovered recover(Path dir) throws IOException, JournalCorruptedException {
         JournalFiles.Listing files = JournalFiles.list(dir);
         List<Path> removed = new ArrayList<>();
-        // 1. An unfinished snapshot was never committed: it is garbage by definition.
-        for (Path p : files.snapshotTmps()) {
+        // 1. An unfinished snapshot was never committed, and a log still under its temporary name
+        //    never had a record (records go only into a log renamed into place with its whole
+        //    header): garbage by definition.
+        for (Path p : files.tmps()) {
             Files.deleteIfExists(p);
             removed.add(p);
         }
@@ -83,17 +85,9 @@ final class Recovery {
         NavigableMap<Long, Path> logs = files.logs();
         NavigableMap<Long, Path> live = new TreeMap<>(base > 0 ? logs.tailMap(base, true) : logs);
 
-        // 3. A newest log without a complete header was being created when the process died: no
-        //    record can be in it (records are appended only after the header is fsynced).
-        if (!live.isEmpty() && live.lastKey() != base) {
-            Path newest = live.lastEntry().getValue();
-            long size = Files.size(newest);
-            if (size <= LogFormat.HEADER_SIZE && !LogFormat.headerIntact(JournalFiles.readAll(newest))) {
-                Files.delete(newest);
-                live.pollLastEntry();
-                removed.add(newest);
-            }
-        }
+        // 3. Every log under its own name had its whole header when it got that name: one whose
+        //    header is cut is damaged, and its replay below says so (the caller quarantines it).
+        //    Only what provably never held a record is ever removed.
         checkComplete(dir, base, live);
 
         // 4. Replay the logs in order. Only the newest may end in a torn write.

@@ -83,7 +83,10 @@ class JournalCompactionCrashTest {
     void crashWhileCreatingTheNewLog() throws Exception {
         for (int size : new int[] {0, 5, 32}) {
             byte[] h = LogFormat.header(2, lastSeq + 1);
-            Files.write(TestData.log(dir, 2), size == 32 ? new byte[32] : java.util.Arrays.copyOf(h, size));
+            // a new log is written under a temporary name and renamed into place with its header
+            Files.write(
+                    dir.resolve(JournalFiles.logName(2) + JournalFiles.TMP_SUFFIX),
+                    size == 32 ? new byte[32] : java.util.Arrays.copyOf(h, size));
             try (Journal j = Journal.open(dir)) {
                 assertEquals(expected, JournalTest.toMap(j.all()));
                 assertEquals(1, j.stats().generation(), "the half-created log-2 is removed");

@@ -194,9 +194,11 @@ class JournalCorruptionTest {
         for (int size : new int[] {0, 1, 17, 31, 32}) {
             TestData.deleteTree(work);
             Files.createDirectories(work);
-            Files.write(TestData.log(work, 1), Arrays.copyOf(LogFormat.header(1, 1), size == 32 ? 0 : size));
+            // a log is created under a temporary name and gets its own once its header is durable
+            Path creating = work.resolve(JournalFiles.logName(1) + JournalFiles.TMP_SUFFIX);
+            Files.write(creating, Arrays.copyOf(LogFormat.header(1, 1), size == 32 ? 0 : size));
             if (size == 32) {
-                Files.write(TestData.log(work, 1), new byte[32]); // size extended, data never written
+                Files.write(creating, new byte[32]); // size extended, data never written
             }
             try (Journal j = Journal.open(work)) {
                 assertTrue(j.all().isEmpty());

@@ -89,13 +89,35 @@ class RecoveryTest {
     void aHalfCreatedNewestLogIsRemoved() throws Exception {
         byte[] log1 = TestData.logImage(1, 1, allocated(1, 1));
         Files.write(TestData.log(dir, 1), log1);
-        Files.write(TestData.log(dir, 2), java.util.Arrays.copyOf(LogFormat.header(2, 2), 10));
+        Path halfCreated = dir.resolve(JournalFiles.logName(2) + JournalFiles.TMP_SUFFIX);
+        Files.write(halfCreated, java.util.Arrays.copyOf(LogFormat.header(2, 2), 10));
 
         Recovery.Recovered r = Recovery.recover(dir);
         assertEquals(1, r.generation());
         assertEquals(log1.length, r.logSize());
-        assertEquals(List.of(TestData.log(dir, 2)), r.removed());
+        assertEquals(List.of(halfCreated), r.removed());
         assertEquals(List.of(JournalFiles.logName(1)), TestData.names(dir));
+    }
+
+    /**
+     * A log under its own name always had its whole header (it is renamed into place after the
+     * header is on disk), so one without is damage, never a leftover: the only log of a journal cut
+     * to 10 bytes used to be deleted as "half-created", and the pending DELs it held with it.
+     */
+    @Test
+    void aLogCutInsideItsHeaderIsCorruptionNotALeftover() throws Exception {
+        for (boolean only : new boolean[] {true, false}) {
+            TestData.deleteContents(dir);
+            if (!only) Files.write(TestData.log(dir, 1), TestData.logImage(1, 1, allocated(1, 1)));
+            long gen = only ? 1 : 2;
+            Path log = TestData.log(dir, gen);
+            Files.write(log, java.util.Arrays.copyOf(TestData.logImage(gen, gen, allocated(2, 1)), 10));
+
+            JournalCorruptedException e = assertThrows(JournalCorruptedException.class, () -> Recovery.recover(dir));
+            assertEquals(log, e.file());
+            assertTrue(e.getMessage().contains("header incomplete"), e.getMessage());
+            assertEquals(10, Files.size(log), "left as it was, for the quarantine");
+        }
     }
 
     @Test

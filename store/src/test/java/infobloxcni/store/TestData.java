@@ -113,4 +113,11 @@ final class TestData {
             return s.map(p -> p.getFileName().toString()).sorted().toList();
         }
     }
+
+    /** Empties {@code dir}, keeping the directory. */
+    static void deleteContents(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.toList()) deleteTree(p);
+        }
+    }
 }

@@ -1,7 +1,10 @@
 package infobloxcni.wapi;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.resilience4j.core.IntervalFunction;
 import io.github.resilience4j.retry.Retry;
@@ -11,6 +14,7 @@ import java.io.InterruptedIOException;
 import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -36,6 +40,7 @@ import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
+import okhttp3.ResponseBody;
 
 /**
  * A typed client for the few WAPI calls an IPAM driver needs. One instance per grid, shared by
@@ -66,6 +71,9 @@ public final class WapiClient implements AutoCloseable {
     /** A search is never followed beyond this many pages: a grid that keeps answering pages is broken. */
     static final int MAX_PAGES = 1000;
 
+    /** A WAPI answer is a list of objects with EAs: a few levels deep. */
+    static final int MAX_NESTING = 64;
+
     static final String FIXED_ADDRESS_FIELDS = "ipv4addr,mac,name,comment,network,network_view,match_client,extattrs";
     static final String NETWORK_FIELDS = "network,network_view,extattrs";
     static final String VIEW_FIELDS = "name,extattrs";
@@ -80,7 +88,10 @@ public final class WapiClient implements AutoCloseable {
     private final OkHttpClient.Builder httpBuilder;
 
     private volatile OkHttpClient http;
-    private final ObjectMapper json = new ObjectMapper();
+    /** Parses answers within {@link #maxAnswerBytes} ({@link #answerParser}); also builds request bodies. */
+    private final ObjectMapper json;
+
+    private final int maxAnswerBytes;
     private final String basicAuth;
     private final Retry retry;
     private final GridHealth health;
@@ -100,6 +111,8 @@ public final class WapiClient implements AutoCloseable {
     }
 
     public WapiClient(WapiConfig config, GridHealth.Settings healthSettings) {
+        this.maxAnswerBytes = config.maxAnswerBytes();
+        this.json = answerParser(maxAnswerBytes);
         this.config = config;
         this.health = new GridHealth(healthSettings);
         this.probeTimeoutNanos = healthSettings.probeTimeout().toNanos();
@@ -139,6 +152,30 @@ public final class WapiClient implements AutoCloseable {
         health.onChange(change -> {
             if (change.from() == GridHealth.State.DOWN) evictConnections();
         });
+    }
+
+    /**
+     * Jackson with bounds on what one answer may cost besides its size: nesting, tokens (parsing
+     * costs memory per token far more than per byte: {@code [0,0,...]} is a node per two bytes) and
+     * string length.
+     */
+    static ObjectMapper answerParser(int maxAnswerBytes) {
+        return new ObjectMapper(JsonFactory.builder()
+                .streamReadConstraints(StreamReadConstraints.builder()
+                        .maxDocumentLength(maxAnswerBytes)
+                        .maxNestingDepth(MAX_NESTING)
+                        .maxTokenCount(maxAnswerBytes / 8)
+                        .maxStringLength(maxAnswerBytes)
+                        .build())
+                .build());
+    }
+
+    /** The answer's bytes, or null when there are more than {@link #maxAnswerBytes} (a declared length says so unread). */
+    private byte[] readBounded(ResponseBody body) throws IOException {
+        if (body == null) return new byte[0];
+        if (body.contentLength() > maxAnswerBytes) return null;
+        byte[] bytes = body.byteStream().readNBytes(maxAnswerBytes + 1);
+        return bytes.length > maxAnswerBytes ? null : bytes;
     }
 
     private OkHttpClient http() {
@@ -609,7 +646,12 @@ public final class WapiClient implements AutoCloseable {
         boolean cutByDeadline = left < ownTimeout;
         call.timeout().timeout(Math.min(ownTimeout, left), TimeUnit.NANOSECONDS);
         try (Response response = call.execute()) {
-            String text = response.body() == null ? "" : response.body().string();
+            byte[] answer = readBounded(response.body());
+            if (answer == null) call.cancel(); // nothing more is read: no draining the rest on close
+            String text = answer == null
+                    ? "an answer larger than " + maxAnswerBytes
+                            + " bytes, the most the daemon reads (--wapi-max-answer-bytes); not read"
+                    : response.isSuccessful() ? "" : new String(answer, StandardCharsets.UTF_8);
             lastAnswerNanos = System.nanoTime();
             LOG.log(
                     System.Logger.Level.DEBUG,
@@ -628,11 +670,20 @@ public final class WapiClient implements AutoCloseable {
                 if (method.equals("GET") && refused instanceof WapiException.Transient t) throw new RetryableFailure(t);
                 throw refused;
             }
+            if (answer == null) throw malformed(method, describe(url), text, !method.equals("GET"));
             try {
-                return json.readTree(text.isEmpty() ? "null" : text);
+                return answer.length == 0 ? NullNode.getInstance() : json.readTree(answer);
             } catch (IOException e) {
+                String start = new String(answer, 0, Math.min(answer.length, 300), StandardCharsets.UTF_8);
                 throw malformed(
-                        method, describe(url), "unreadable JSON body: " + abbreviate(text), !method.equals("GET"));
+                        method,
+                        describe(url),
+                        "unreadable JSON body ("
+                                + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j
+                                        ? j.getOriginalMessage()
+                                        : e.getMessage())
+                                + "): " + abbreviate(start),
+                        !method.equals("GET"));
             }
         } catch (IOException e) {
             tell(method, url, WapiCall.Outcome.UNREACHABLE, 0, started);

@@ -17,11 +17,22 @@ public record WapiConfig(
         boolean https,
         Duration connectTimeout,
         Duration readTimeout,
-        Duration callTimeout) {
+        Duration callTimeout,
+        int maxAnswerBytes) {
 
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
     public static final Duration DEFAULT_READ_TIMEOUT = Duration.ofSeconds(20);
     public static final Duration DEFAULT_CALL_TIMEOUT = Duration.ofSeconds(30);
+
+    /**
+     * The most of one answer that is read (4 MiB, {@code --wapi-max-answer-bytes}): some 7,000
+     * fixed addresses, far above a page of a search (1,000) or anything else one host asks, and a
+     * tree the daemon's 64 MiB heap holds several of. Answers used to be read whole: a 12 MiB one
+     * ended that daemon. 0 in the constructor means this default.
+     */
+    public static final int DEFAULT_MAX_ANSWER_BYTES = 4 << 20;
+
+    public static final int MIN_MAX_ANSWER_BYTES = 64 << 10, MAX_MAX_ANSWER_BYTES = 256 << 20;
 
     public WapiConfig {
         if (gridHost == null || gridHost.isBlank()) throw new IllegalArgumentException("--grid-host must not be empty");
@@ -36,12 +47,17 @@ public record WapiConfig(
         connectTimeout = positive(connectTimeout, DEFAULT_CONNECT_TIMEOUT, "--wapi-connect-timeout");
         readTimeout = positive(readTimeout, DEFAULT_READ_TIMEOUT, "--wapi-read-timeout");
         callTimeout = positive(callTimeout, DEFAULT_CALL_TIMEOUT, "--wapi-call-timeout");
+        if (maxAnswerBytes == 0) maxAnswerBytes = DEFAULT_MAX_ANSWER_BYTES;
+        if (maxAnswerBytes < MIN_MAX_ANSWER_BYTES || maxAnswerBytes > MAX_MAX_ANSWER_BYTES) {
+            throw new IllegalArgumentException("--wapi-max-answer-bytes must be " + MIN_MAX_ANSWER_BYTES + ".."
+                    + MAX_MAX_ANSWER_BYTES + ", got " + maxAnswerBytes);
+        }
     }
 
     /** A config for https://host:port with default timeouts. */
     public static WapiConfig of(
             String gridHost, int port, String wapiVersion, String username, String password, SslVerify sslVerify) {
-        return new WapiConfig(gridHost, port, wapiVersion, username, password, sslVerify, true, null, null, null);
+        return new WapiConfig(gridHost, port, wapiVersion, username, password, sslVerify, true, null, null, null, 0);
     }
 
     public WapiConfig withHttps(boolean https) {
@@ -55,11 +71,28 @@ public record WapiConfig(
                 https,
                 connectTimeout,
                 readTimeout,
-                callTimeout);
+                callTimeout,
+                maxAnswerBytes);
     }
 
     public WapiConfig withTimeouts(Duration connect, Duration read, Duration call) {
-        return new WapiConfig(gridHost, port, wapiVersion, username, password, sslVerify, https, connect, read, call);
+        return new WapiConfig(
+                gridHost, port, wapiVersion, username, password, sslVerify, https, connect, read, call, maxAnswerBytes);
+    }
+
+    public WapiConfig withMaxAnswerBytes(int bytes) {
+        return new WapiConfig(
+                gridHost,
+                port,
+                wapiVersion,
+                username,
+                password,
+                sslVerify,
+                https,
+                connectTimeout,
+                readTimeout,
+                callTimeout,
+                bytes);
     }
 
     /** e.g. {@code https://grid.example:443/wapi/v2.5/}. */
@@ -80,6 +113,6 @@ public record WapiConfig(
         return "WapiConfig[" + baseUrl() + ", user=" + username + ", password="
                 + (password.isEmpty() ? "<none>" : "<redacted>")
                 + (https ? ", sslVerify=" + sslVerify : ", no TLS (http)") + ", connect=" + connectTimeout + ", read="
-                + readTimeout + ", call=" + callTimeout + "]";
+                + readTimeout + ", call=" + callTimeout + ", maxAnswer=" + maxAnswerBytes + "]";
     }
 }
