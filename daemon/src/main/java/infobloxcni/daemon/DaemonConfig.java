@@ -37,7 +37,8 @@ public record DaemonConfig(
         Duration releaseRetryMax,
         VerbBounds bounds,
         int poolSize,
-        SocketLimits socketLimits) {
+        SocketLimits socketLimits,
+        RequestBounds requestBounds) {
 
     /**
      * How long a CNI verb may wait on the grid, all its calls together ({@code Deadline}). ADD: a
@@ -118,6 +119,81 @@ public record DaemonConfig(
             throw new IllegalArgumentException("--pool-size must be 0.." + NetConf.MAX_POOL_SIZE + ", got " + poolSize);
         }
         if (socketLimits == null) socketLimits = SocketLimits.defaults();
+        if (requestBounds == null) requestBounds = RequestBounds.ANY;
+        if (!requestBounds.views().isEmpty() && !requestBounds.views().contains(networkView)) {
+            // the daemon's own view is the one a netconf that names none gets: always allowed
+            var views = new java.util.ArrayList<>(requestBounds.views());
+            views.add(networkView);
+            requestBounds = new RequestBounds(views, requestBounds.subnets());
+        }
+        for (String container : networkContainers) {
+            if (!requestBounds.subnets().isEmpty() && !requestBounds.within(Ipv4Subnet.parse(container)))
+                throw new IllegalArgumentException("--network-container " + container
+                        + " must lie within --allowed-subnets " + requestBounds.subnets());
+        }
+    }
+
+    /** A configuration that bounds nothing a netconf asks for ({@link RequestBounds#ANY}). */
+    public DaemonConfig(
+            WapiConfig wapi,
+            Path socketDir,
+            String driverName,
+            Set<PosixFilePermission> socketPermissions,
+            String socketGroup,
+            Path stateDir,
+            Path cniCacheDir,
+            String networkView,
+            List<String> networkContainers,
+            int prefixLength,
+            String clusterName,
+            String cmpType,
+            String hostId,
+            Duration releaseRetryMax,
+            VerbBounds bounds,
+            int poolSize,
+            SocketLimits socketLimits) {
+        this(
+                wapi,
+                socketDir,
+                driverName,
+                socketPermissions,
+                socketGroup,
+                stateDir,
+                cniCacheDir,
+                networkView,
+                networkContainers,
+                prefixLength,
+                clusterName,
+                cmpType,
+                hostId,
+                releaseRetryMax,
+                bounds,
+                poolSize,
+                socketLimits,
+                RequestBounds.ANY);
+    }
+
+    /** This configuration with other bounds on what netconfs may ask for. */
+    DaemonConfig withRequestBounds(RequestBounds requestBounds) {
+        return new DaemonConfig(
+                wapi,
+                socketDir,
+                driverName,
+                socketPermissions,
+                socketGroup,
+                stateDir,
+                cniCacheDir,
+                networkView,
+                networkContainers,
+                prefixLength,
+                clusterName,
+                cmpType,
+                hostId,
+                releaseRetryMax,
+                bounds,
+                poolSize,
+                socketLimits,
+                requestBounds);
     }
 
     /** This configuration with other socket limits. */
@@ -139,7 +215,8 @@ public record DaemonConfig(
                 releaseRetryMax,
                 bounds,
                 poolSize,
-                limits);
+                limits,
+                requestBounds);
     }
 
     public Path socketPath() {

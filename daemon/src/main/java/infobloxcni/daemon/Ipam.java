@@ -102,7 +102,7 @@ public final class Ipam {
     private Added addWithin(CniRequest request) throws CniError {
         NetConf conf = request.netConf();
         AttachmentKey key = keyOf(request);
-        NetworkRequest network = networkOf(conf);
+        NetworkRequest network = boundedNetworkOf(conf);
         pool.observe(network, poolTargetOf(conf));
         try (KeyLocks.Held gridWork = settlingLock(key);
                 KeyLocks.Held held = locks.lock(key)) {
@@ -396,7 +396,7 @@ public final class Ipam {
         AttachmentKey key = keyOf(request);
         NetworkRequest network = networkOf(request.netConf());
         int target = poolTargetOf(request.netConf());
-        pool.observe(network, target);
+        observeIfBounded(network, target);
         Attachment known;
         try (KeyLocks.Held held = locks.lock(key)) {
             known = journal.get(key).orElse(null);
@@ -454,7 +454,7 @@ public final class Ipam {
         List<String> expected = request.netConf().prevResultAddresses();
         if (expected.isEmpty())
             throw new CniError(CniError.INVALID_NETCONF, "field 'prevResult' holds no address to check");
-        NetworkRequest network = networkOf(request.netConf());
+        NetworkRequest network = boundedNetworkOf(request.netConf());
         try (KeyLocks.Held held = locks.lock(key)) {
             Attachment known = journal.get(key)
                     .filter(a -> a.state() == AttachmentState.ALLOCATED || a.state() == AttachmentState.TAG_PENDING)
@@ -533,7 +533,7 @@ public final class Ipam {
         GridHealth health = wapi.health();
         NetworkRequest network =
                 request.netConf() != null && request.netConf().name() != null ? networkOf(request.netConf()) : null;
-        if (network != null) pool.observe(network, poolTargetOf(request.netConf()));
+        if (network != null) observeIfBounded(network, poolTargetOf(request.netConf()));
         if (health.failingFast()) {
             if (network != null) {
                 boolean answerable = pool.free(network.networkName(), network.view(), subnetOf(network)).stream()
@@ -650,6 +650,25 @@ public final class Ipam {
 
     AddressPool pool() {
         return pool;
+    }
+
+    /**
+     * The network an ADD or CHECK asks for, refused (7, naming the field) when it lies outside
+     * what {@code --allowed-views} and {@code --allowed-subnets} let CNI callers ask the grid for.
+     */
+    private NetworkRequest boundedNetworkOf(NetConf conf) throws CniError {
+        NetworkRequest network = networkOf(conf);
+        String problem = config.requestBounds().problem(network);
+        if (problem != null) throw new CniError(CniError.INVALID_NETCONF, problem);
+        return network;
+    }
+
+    /**
+     * Starts keeping a pool for a DEL's or STATUS's network, unless it lies out of bounds: those are
+     * still answered (what this host recorded is released) but make nothing new on the grid.
+     */
+    private void observeIfBounded(NetworkRequest network, int target) {
+        if (config.requestBounds().problem(network) == null) pool.observe(network, target);
     }
 
     /** The network a netconf asks for, merged with the daemon's defaults (the netconf wins). */

@@ -180,6 +180,20 @@ public final class SharedFlags {
     String networkContainer;
 
     @Option(
+            names = "--allowed-views",
+            defaultValue = "",
+            description =
+                    "network views a netconf may name (comma list; --network-view is always allowed); empty: any (default)")
+    String allowedViews;
+
+    @Option(
+            names = "--allowed-subnets",
+            defaultValue = "",
+            description =
+                    "CIDRs a netconf's subnet and network containers must lie within (comma list; must hold --network-container); empty: any (default)")
+    String allowedSubnets;
+
+    @Option(
             names = {"--prefix-length", "-prefix-length"},
             defaultValue = "24",
             description =
@@ -272,7 +286,8 @@ public final class SharedFlags {
                         maxPeerConnections,
                         clientIoTimeout,
                         maxRequestBytes,
-                        SocketLimits.bufferBudget(Runtime.getRuntime().maxMemory(), maxRequestBytes)));
+                        SocketLimits.bufferBudget(Runtime.getRuntime().maxMemory(), maxRequestBytes)),
+                RequestBounds.parse(NetConf.splitList(allowedViews), NetConf.splitList(allowedSubnets)));
     }
 
     private static String defaultHostId() throws IOException {

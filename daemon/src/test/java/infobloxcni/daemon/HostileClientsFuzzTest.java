@@ -52,6 +52,10 @@ class HostileClientsFuzzTest {
         long seed = Long.getLong("fuzz.seed", System.nanoTime());
         Path fifo = dir.resolve("fifo");
         ExternalCommand.run(Duration.ofSeconds(10), "mkfifo", fifo.toString());
+        int metricsPort;
+        try (var probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            metricsPort = probe.getLocalPort();
+        }
         try (WapiSimulator grid = TestHost.startGrid()) {
             TestHost host = new TestHost(grid, dir, "host-f");
             try (DaemonProcess daemon = DaemonProcess.start(
@@ -63,12 +67,15 @@ class HostileClientsFuzzTest {
                     "--client-io-timeout",
                     "2s",
                     "--max-connections",
-                    "64")) {
+                    "64",
+                    "--metrics-address",
+                    "127.0.0.1:" + metricsPort)) {
                 daemon.awaitServing(host);
                 TestHost.Answer before = host.call("ADD", "survivor", "eth0", GOOD);
                 assertTrue(before.ok(), before.toString());
                 for (int i = 0; i < 5; i++)
                     host.call("CHECK", "survivor", "eth0", TestHost.withPrevResult(GOOD, before.stdout())); // warm
+                long heapBefore = heapUsedAfterGc(daemon.process.pid());
                 int fdsBefore = count("/proc/" + daemon.process.pid() + "/fd");
                 int threadsBefore = count("/proc/" + daemon.process.pid() + "/task");
 
@@ -110,6 +117,27 @@ class HostileClientsFuzzTest {
                         host.call("ADD", "survivor", "eth0", GOOD).stdout(),
                         "the survivor keeps its answer");
 
+                // Metrics: labels from fixed sets whatever CNI_COMMAND said (a histogram per raw
+                // value used to grow until the heap ran out), and the heap back near where it was.
+                String metrics = scrape(metricsPort);
+                java.util.Set<String> verbs = new java.util.TreeSet<>();
+                var verb = java.util.regex.Pattern.compile("verb=\"([^\"]*)\"").matcher(metrics);
+                while (verb.find()) verbs.add(verb.group(1));
+                assertTrue(
+                        java.util.Set.of("ADD", "DEL", "CHECK", "GC", "STATUS", "VERSION", "invalid")
+                                .containsAll(verbs),
+                        "verb labels " + verbs + " (" + summary + ")");
+                long series = metrics.lines()
+                        .filter(l -> !l.startsWith("#") && !l.isBlank())
+                        .count();
+                assertTrue(series < 1000, series + " metric series after the fuzz (" + summary + ")");
+                long heapAfter = heapUsedAfterGc(daemon.process.pid());
+                System.out.println("fuzz: " + series + " metric series, verbs " + verbs + "; heap after GC "
+                        + heapBefore / 1024 + " KiB before, " + heapAfter / 1024 + " KiB after");
+                assertTrue(
+                        heapAfter < heapBefore + (16 << 20),
+                        "heap after GC: " + heapBefore + " bytes before, " + heapAfter + " after (" + summary + ")");
+
                 // every connection closed, every thread done: back to where it was (a little slack for pools)
                 int fds = -1, threads = -1;
                 for (long settle = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -127,6 +155,40 @@ class HostileClientsFuzzTest {
                         "threads: " + threadsBefore + " before, " + threads + " after (" + summary + ")");
             }
         }
+    }
+
+    /** The daemon's Prometheus exposition. */
+    private static String scrape(int port) throws IOException, InterruptedException {
+        try (var http = java.net.http.HttpClient.newHttpClient()) {
+            var answer = http.send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/metrics"))
+                            .timeout(Duration.ofSeconds(30))
+                            .build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, answer.statusCode(), answer.body());
+            return answer.body();
+        }
+    }
+
+    /** The daemon's heap in use right after a full collection, as jcmd reports it (bytes). */
+    private static long heapUsedAfterGc(long pid) {
+        String jcmd = Path.of(ProcessHandle.current().info().command().orElseThrow())
+                .resolveSibling("jcmd")
+                .toString();
+        ExternalCommand.Result gc = ExternalCommand.run(Duration.ofSeconds(60), jcmd, String.valueOf(pid), "GC.run");
+        assertTrue(gc.ok(), gc.toString());
+        ExternalCommand.Result info =
+                ExternalCommand.run(Duration.ofSeconds(60), jcmd, String.valueOf(pid), "GC.heap_info");
+        // one "total ... used ..K" line per generation (Serial: young and tenured; G1: the heap)
+        var used = java.util.regex.Pattern.compile("total [^\\n]*?used (\\d+)K").matcher(info.stdout());
+        long kib = 0;
+        boolean any = false;
+        while (used.find()) {
+            kib += Long.parseLong(used.group(1));
+            any = true;
+        }
+        assertTrue(any, info.toString());
+        return kib * 1024;
     }
 
     /** However hostile, a connection is answered or closed by the daemon within this (its I/O timeout is 2 s). */
@@ -254,6 +316,13 @@ class HostileClientsFuzzTest {
     private static final String[] COMMANDS = {
         "ADD", "DEL", "CHECK", "GC", "STATUS", "VERSION", "add", "", "ADD\n", "\u0000"
     };
+    /** A verb nobody defined, 1 to 100 letters: each used to make a metric series of its own. */
+    private static String randomWord(Random r) {
+        StringBuilder word = new StringBuilder();
+        for (int i = r.nextInt(100) + 1; i > 0; i--) word.append((char) ('A' + r.nextInt(26)));
+        return word.toString();
+    }
+
     private static final String[] IDS = {
         "c1", "x".repeat(2000), "-dash", "a/b", "ok-", "\u202eevil", "c\nforged", "..", "c 1", "%s%n"
     };
@@ -290,7 +359,7 @@ class HostileClientsFuzzTest {
             "/x".repeat(3000)
         };
         Map<String, String> env = new LinkedHashMap<>();
-        env.put("CNI_COMMAND", COMMANDS[r.nextInt(COMMANDS.length)]);
+        env.put("CNI_COMMAND", r.nextInt(3) == 0 ? randomWord(r) : COMMANDS[r.nextInt(COMMANDS.length)]);
         if (r.nextInt(4) > 0) env.put("CNI_CONTAINERID", IDS[r.nextInt(IDS.length)]);
         if (r.nextInt(4) > 0) env.put("CNI_IFNAME", IFNAMES[r.nextInt(IFNAMES.length)]);
         if (r.nextInt(4) > 0) env.put("CNI_NETNS", netns[r.nextInt(netns.length)]);
