@@ -422,7 +422,7 @@ public final class JournalAudit {
             String repair = switch (now.state()) {
                 case DEL_PENDING -> {
                     if (AddressPool.isPoolKey(now.key()))
-                        yield settler.releasePoolEntry(now) ? "released" : "waits for the refill under way";
+                        yield settler.releasePoolEntry(now) ? "released" : "waits for the refill or release under way";
                     settler.release(now);
                     yield "released";
                 }

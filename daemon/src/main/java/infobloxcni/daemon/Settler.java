@@ -307,8 +307,15 @@ final class Settler {
 
     /** Whether a record other than {@code self} holds (names) this address. */
     private boolean heldByAnotherRecord(String view, String address, AttachmentKey self) {
-        return journal.all().stream()
-                .anyMatch(o -> !o.key().equals(self) && address.equals(o.address()) && view.equals(o.networkView()));
+        return otherRecordAt(view, address, self) != null;
+    }
+
+    /** A record other than {@code self} that names this address, or null. */
+    private Attachment otherRecordAt(String view, String address, AttachmentKey self) {
+        for (Attachment o : journal.all()) {
+            if (!o.key().equals(self) && address.equals(o.address()) && view.equals(o.networkView())) return o;
+        }
+        return null;
     }
 
     /**
@@ -427,9 +434,12 @@ final class Settler {
      * Releases a pool entry its record marks for release (surplus, a subnet no longer used, a
      * network no longer named), only while no refill of its network is in flight or unsettled:
      * after a DELETE whose answer was lost, the grid may have handed the same address to this
-     * host's next refill, and a replay would delete that. Then the record goes.
+     * host's next refill, and a replay would delete that. Then the record goes. While another
+     * record's release still names the address (a container's DELETE answered 5xx, the keeper's
+     * refill handed the freed address back), that release settles first: each skipping the
+     * address for the other, the two used to leave the grid's entry with no record (an orphan).
      *
-     * @return false when it must wait (a refill is under way); the record stays
+     * @return false when it must wait (a refill, or another record's release, is under way); the record stays
      * @throws WapiException when the grid cannot be asked now; the record stays
      */
     boolean releasePoolEntry(Attachment entry) {
@@ -437,7 +447,11 @@ final class Settler {
         AttachmentKey refill = AddressPool.refillKey(network);
         try (KeyLocks.Held noRefill = requests.tryLock(refill)) {
             if (noRefill == null || journal.get(refill).isPresent()) return false;
-            if (!heldByAnotherRecord(entry.networkView(), entry.address(), entry.key())) {
+            Attachment other = otherRecordAt(entry.networkView(), entry.address(), entry.key());
+            if (other != null
+                    && (other.state() == AttachmentState.DEL_PENDING
+                            || other.state() == AttachmentState.RETURN_PENDING)) return false;
+            if (other == null) {
                 VerifiedWrite w = wapi.deleteFixedAddressIf(
                         entry.networkView(), entry.address(), List.of(tags.poolClaim(network)));
                 if (w.outcome() == VerifiedWrite.Outcome.WRITTEN)

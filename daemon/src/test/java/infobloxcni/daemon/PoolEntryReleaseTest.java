@@ -1,0 +1,113 @@
+package infobloxcni.daemon;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import infobloxcni.store.Attachment;
+import infobloxcni.store.AttachmentKey;
+import infobloxcni.store.AttachmentState;
+import infobloxcni.wapi.WapiClient;
+import infobloxcni.wapisim.WapiSimulator;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A pool entry marked for release while a container's release still names its address: the
+ * container's DELETE was applied and answered 503, and the keeper's refill was handed the freed
+ * address at once (the lowest free). Seen in the adversarial test on a busy host (seed 1): the two
+ * settlements each skipped the address because the other record named it, and the grid's pool
+ * entry was left with no record (ORPHAN_ON_GRID, and the pool one beyond its target). The
+ * settler here is driven step by step, with no reconciler beside it.
+ */
+class PoolEntryReleaseTest {
+    private static final String NET = "pr", SUBNET = "10.47.0.0/24", X = "10.47.0.9";
+
+    @TempDir
+    Path dir;
+
+    private WapiSimulator grid;
+    private WapiClient wapi;
+    private JournalGuard journal;
+    private Settler settler;
+
+    @BeforeEach
+    void start() {
+        grid = TestHost.startGrid();
+        TestHost host = new TestHost(grid, dir, "host-a");
+        wapi = new WapiClient(host.config().wapi());
+        journal = JournalGuard.open(dir.resolve("journal"), Duration.ofSeconds(10), Clock.systemUTC());
+        ReservationTags tags = new ReservationTags("host-a", "cluster-1", "Kubernetes");
+        settler = new Settler(journal, wapi, tags, new AddressPool(journal), new KeyLocks(16), Clock.systemUTC());
+        grid.createObject("network", Map.of("network", SUBNET, "network_view", "default"));
+        grid.createObject(
+                "fixedaddress",
+                Map.of(
+                        "ipv4addr",
+                        X,
+                        "network_view",
+                        "default",
+                        "mac",
+                        "00:00:00:00:00:00",
+                        "comment",
+                        "infoblox-cni host=host-a net=" + NET + " pool",
+                        "extattrs",
+                        Map.of(
+                                "Tenant ID",
+                                Map.of("value", "cluster-1"),
+                                "CMP Type",
+                                Map.of("value", "Kubernetes"),
+                                "Cloud API Owned",
+                                Map.of("value", "True"))));
+    }
+
+    @AfterEach
+    void stop() {
+        journal.close();
+        wapi.close();
+        grid.close();
+    }
+
+    private boolean onGrid() {
+        return grid.objects("fixedaddress").stream().anyMatch(f -> X.equals(f.get("ipv4addr")));
+    }
+
+    private boolean poolRecord() {
+        return journal.get(AddressPool.entryKey(NET, X)).isPresent();
+    }
+
+    @Test
+    void thePoolEntryWaitsForTheOtherReleaseAndTheGridAndJournalNeverDisagree() {
+        AttachmentKey cz = new AttachmentKey(NET, "cz", "eth0");
+        journal.put(Attachment.pending(cz, "default", MacAddresses.NONE, Instant.now())
+                .withAllocation(X, 24, "10.47.0.1", null, SUBNET)
+                .withState(AttachmentState.DEL_PENDING)
+                .withAttempt()
+                .withError("DELETE fixedaddress -> HTTP 503; the request may have been applied"));
+        Attachment entry = AddressPool.entry(NET, "default", X, 24, "10.47.0.1", null, SUBNET, Instant.now())
+                .withState(AttachmentState.DEL_PENDING)
+                .withError("beyond its target");
+        journal.put(entry);
+
+        boolean released = settler.releasePoolEntry(entry);
+        assertEquals(onGrid(), poolRecord(), "the grid holds the pool entry exactly when the journal records it");
+        assertFalse(released, "it waits for the container's release");
+
+        settler.release(journal.get(cz).orElseThrow()); // the container's release, replayed
+        assertTrue(journal.get(cz).isEmpty(), "the container's release is done");
+        assertTrue(onGrid(), "and it left the pool's entry alone");
+
+        assertTrue(settler.releasePoolEntry(journal.get(entry.key()).orElseThrow()));
+        assertFalse(onGrid(), "the pool entry is released");
+        assertFalse(poolRecord());
+        assertEquals(List.of(), journal.all());
+    }
+}
