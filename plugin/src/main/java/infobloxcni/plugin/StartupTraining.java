@@ -86,7 +86,13 @@ public final class StartupTraining {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         InputStream in = new ByteArrayInputStream(netconf.getBytes(StandardCharsets.UTF_8));
-        int code = PluginMain.run(env, in, out, new PrintStream(err, true, StandardCharsets.UTF_8), "infoblox");
+        int code = PluginMain.run(new PluginMain.Invocation(
+                CniEnvironment.of(env),
+                in,
+                out,
+                new PrintStream(err, true, StandardCharsets.UTF_8),
+                "infoblox",
+                ForwardingConf.DEFAULT_SOCKET_DIR));
         String stdout = out.toString(StandardCharsets.UTF_8);
         if (code != exitCode || !stdout.contains(contains)) {
             throw new IllegalStateException("training run of " + command + " gave exit " + code + " and stdout "

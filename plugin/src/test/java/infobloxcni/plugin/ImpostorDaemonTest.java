@@ -91,12 +91,13 @@ class ImpostorDaemonTest {
             String netconf = "{\"cniVersion\":\"1.0.0\",\"name\":\"n\",\"ipam\":{\"type\":\"infoblox\",\"socket-dir\":"
                     + MiniJson.quote(shared.toString()) + "}}";
             ByteArrayOutputStream out = new ByteArrayOutputStream();
-            int exit = PluginMain.run(
-                    env,
+            int exit = PluginMain.run(new PluginMain.Invocation(
+                    CniEnvironment.of(env),
                     new ByteArrayInputStream(netconf.getBytes(StandardCharsets.UTF_8)),
                     out,
                     new PrintStream(new ByteArrayOutputStream()),
-                    "infoblox");
+                    "infoblox",
+                    ForwardingConf.DEFAULT_SOCKET_DIR));
             String printed = out.toString(StandardCharsets.UTF_8);
             assertFalse(printed.contains("10.0.0.2"), "the plugin passed on the impostor's answer: " + printed);
             assertEquals(1, exit, printed);

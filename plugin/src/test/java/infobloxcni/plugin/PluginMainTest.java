@@ -82,13 +82,13 @@ class PluginMainTest {
     static Run run(Map<String, String> env, byte[] stdin, String programName, String defaultSocketDir) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = PluginMain.run(
-                env,
+        int code = PluginMain.run(new PluginMain.Invocation(
+                CniEnvironment.of(env),
                 new ByteArrayInputStream(stdin),
                 out,
                 new PrintStream(err, true, StandardCharsets.UTF_8),
                 programName,
-                defaultSocketDir);
+                defaultSocketDir));
         return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
     }
 
@@ -196,7 +196,7 @@ class PluginMainTest {
             assertEquals(0, r.exitCode(), r.toString());
             assertEquals(2, daemon.requests.size());
         }
-        PluginMain.ForwardingConf none = PluginMain.ForwardingConf.of(new byte[0], null, "/run/cni");
+        ForwardingConf none = ForwardingConf.of(new byte[0], null, "/run/cni");
         assertEquals(Path.of("/run/cni/infoblox.sock"), none.socketPath());
     }
 
@@ -245,7 +245,7 @@ class PluginMainTest {
 
     @Test
     void oversizedStdinIsRejected() throws IOException {
-        byte[] big = new byte[PluginMain.MAX_STDIN_BYTES + 1];
+        byte[] big = new byte[ForwardingConf.MAX_STDIN_BYTES + 1];
         java.util.Arrays.fill(big, (byte) ' ');
         try (FakeDaemon daemon = FakeDaemon.healthy(socket())) {
             Run r = run(env("ADD"), big, "infoblox", dir.toString());
@@ -454,7 +454,7 @@ class PluginMainTest {
 
     @Test
     void netconfFieldsAndTimeoutBounds() {
-        PluginMain.ForwardingConf n = PluginMain.ForwardingConf.of(
+        ForwardingConf n = ForwardingConf.of(
                 utf8("{\"cniVersion\":\"0.2.0\",\"ipam\":{\"type\":\"ib\","
                         + "\"socket-dir\":\"/var/run/x/\",\"daemon-timeout\":2.5}}"),
                 "infoblox",
@@ -481,32 +481,30 @@ class PluginMainTest {
         assertEquals(1_000, connectTimeout("\"daemon-timeout\":1,", "null"), "the default, too");
         assertEquals(
                 "2.5 s",
-                PluginMain.ForwardingConf.of(utf8("{\"ipam\":{\"daemon-connect-timeout\":2.5}}"), "x", "/d")
+                ForwardingConf.of(utf8("{\"ipam\":{\"daemon-connect-timeout\":2.5}}"), "x", "/d")
                         .connectTimeoutText());
-        PluginMain.ForwardingConf bad =
-                PluginMain.ForwardingConf.of(utf8("{\"ipam\":{\"type\":5,\"socket-dir\":[]}}"), "ib3", "/run/cni");
+        ForwardingConf bad = ForwardingConf.of(utf8("{\"ipam\":{\"type\":5,\"socket-dir\":[]}}"), "ib3", "/run/cni");
         assertEquals(Path.of("/run/cni/ib3.sock"), bad.socketPath());
         assertEquals("1.1.0", bad.cniVersion);
     }
 
     @Test
     void errorJsonIsValidAndEscaped() throws MiniJson.JsonException {
-        String json = PluginMain.errorJson("1.1.0", 11, "a \"quoted\" \\ path\n\u0001", "d\u00e9tails");
+        String json = ErrorAnswer.json("1.1.0", 11, "a \"quoted\" \\ path\n\u0001", "d\u00e9tails");
         Map<?, ?> m = (Map<?, ?>) MiniJson.parse(json);
         assertEquals("a \"quoted\" \\ path\n\u0001", m.get("msg"));
         assertEquals("d\u00e9tails", m.get("details"));
         assertEquals(11L, m.get("code"));
         assertTrue(json.endsWith("}\n"));
-        assertEquals(3, ((Map<?, ?>) MiniJson.parse(PluginMain.errorJson("1.1.0", 4, "m", null))).size());
+        assertEquals(3, ((Map<?, ?>) MiniJson.parse(ErrorAnswer.json("1.1.0", 4, "m", null))).size());
     }
 
     private static long timeout(String value) {
-        return PluginMain.ForwardingConf.of(utf8("{\"ipam\":{\"daemon-timeout\":" + value + "}}"), "x", "/d")
-                .timeoutMillis;
+        return ForwardingConf.of(utf8("{\"ipam\":{\"daemon-timeout\":" + value + "}}"), "x", "/d").timeoutMillis;
     }
 
     private static long connectTimeout(String otherFields, String value) {
-        return PluginMain.ForwardingConf.of(
+        return ForwardingConf.of(
                         utf8("{\"ipam\":{" + otherFields + "\"daemon-connect-timeout\":" + value + "}}"), "x", "/d")
                 .connectTimeoutMillis;
     }
