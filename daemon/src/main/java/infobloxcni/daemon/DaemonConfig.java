@@ -19,6 +19,7 @@ import java.util.Set;
  * @param bounds            how long each CNI verb may wait on the grid in all
  * @param poolSize          warm addresses kept per network on this host, unless the netconf's {@code ipam.pool-size} says
  * @param socketLimits      connections, deadlines and buffered bytes clients may hold; null: the defaults
+ * @param requestBounds     what netconfs may ask the grid for (views, subnets); null: anything
  */
 public record DaemonConfig(
         WapiConfig wapi,
@@ -50,8 +51,8 @@ public record DaemonConfig(
      * whole-call timeout.
      */
     public record VerbBounds(Duration add, Duration del) {
-        private static final Duration DEFAULT_ADD = Duration.ofSeconds(10);
-        private static final Duration DEFAULT_DEL = Duration.ZERO;
+        private static final Duration DEFAULT_ADD = Duration.ofSeconds(Defaults.ADD_TIMEOUT_SECONDS);
+        private static final Duration DEFAULT_DEL = Duration.ofSeconds(Defaults.DEL_TIMEOUT_SECONDS);
         public static final Duration STATUS_PROBE_MIN = Duration.ofSeconds(2);
         public static final VerbBounds DEFAULTS = new VerbBounds(DEFAULT_ADD, DEFAULT_DEL);
 
@@ -70,6 +71,196 @@ public record DaemonConfig(
             if (d == null) return fallback;
             if (d.isNegative() || d.isZero()) throw new IllegalArgumentException(flag + " must be positive, got " + d);
             return d;
+        }
+    }
+
+    /**
+     * Each default in one place: the flags' {@code defaultValue}s are these constants, and so is
+     * what {@link #builder()} starts from (tests included).
+     */
+    public static final class Defaults {
+        public static final String SOCKET_DIR = "/run/cni";
+        public static final String DRIVER_NAME = "infoblox";
+        public static final String SOCKET_MODE = "rw-------";
+        public static final String STATE_DIR = "/var/lib/infoblox-cni";
+        public static final String CNI_CACHE_DIR = "/var/lib/cni/results";
+        public static final String NETWORK_VIEW = "default";
+        public static final String NETWORK_CONTAINER = "172.18.0.0/16";
+        public static final int PREFIX_LENGTH = 24;
+        public static final String CLUSTER_NAME = "cluster-1";
+        public static final String CMP_TYPE = "Kubernetes";
+        public static final int POOL_SIZE = 2;
+        public static final int ADD_TIMEOUT_SECONDS = 10;
+        public static final int DEL_TIMEOUT_SECONDS = 0;
+        /** Not a flag: the longest pause between two attempts at a pending release. */
+        public static final Duration RELEASE_RETRY_MAX = Duration.ofMinutes(5);
+
+        private Defaults() {}
+    }
+
+    /** A builder holding the {@link Defaults}; the grid's settings ({@link Builder#wapi}) have none and must be given. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding this configuration, to change a few of its settings. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.wapi = wapi;
+        b.socketDir = socketDir;
+        b.driverName = driverName;
+        b.socketPermissions = socketPermissions;
+        b.socketGroup = socketGroup;
+        b.stateDir = stateDir;
+        b.cniCacheDir = cniCacheDir;
+        b.networkView = networkView;
+        b.networkContainers = networkContainers;
+        b.prefixLength = prefixLength;
+        b.clusterName = clusterName;
+        b.cmpType = cmpType;
+        b.hostId = hostId;
+        b.releaseRetryMax = releaseRetryMax;
+        b.bounds = bounds;
+        b.poolSize = poolSize;
+        b.socketLimits = socketLimits;
+        b.requestBounds = requestBounds;
+        return b;
+    }
+
+    /** Named settings instead of 18 positional ones; {@link #build} validates them all (the record's constructor). */
+    public static final class Builder {
+        private WapiConfig wapi;
+        private Path socketDir = Path.of(Defaults.SOCKET_DIR);
+        private String driverName = Defaults.DRIVER_NAME;
+        private Set<PosixFilePermission> socketPermissions = PosixFilePermissions.fromString(Defaults.SOCKET_MODE);
+        private String socketGroup;
+        private Path stateDir = Path.of(Defaults.STATE_DIR);
+        private Path cniCacheDir = Path.of(Defaults.CNI_CACHE_DIR);
+        private String networkView = Defaults.NETWORK_VIEW;
+        private List<String> networkContainers = List.of(Defaults.NETWORK_CONTAINER);
+        private int prefixLength = Defaults.PREFIX_LENGTH;
+        private String clusterName = Defaults.CLUSTER_NAME;
+        private String cmpType = Defaults.CMP_TYPE;
+        private String hostId;
+        private Duration releaseRetryMax = Defaults.RELEASE_RETRY_MAX;
+        private VerbBounds bounds = VerbBounds.DEFAULTS;
+        private int poolSize = Defaults.POOL_SIZE;
+        private SocketLimits socketLimits;
+        private RequestBounds requestBounds = RequestBounds.ANY;
+
+        private Builder() {}
+
+        public Builder wapi(WapiConfig v) {
+            wapi = v;
+            return this;
+        }
+
+        public Builder socketDir(Path v) {
+            socketDir = v;
+            return this;
+        }
+
+        public Builder driverName(String v) {
+            driverName = v;
+            return this;
+        }
+
+        public Builder socketPermissions(Set<PosixFilePermission> v) {
+            socketPermissions = v;
+            return this;
+        }
+
+        public Builder socketGroup(String v) {
+            socketGroup = v;
+            return this;
+        }
+
+        public Builder stateDir(Path v) {
+            stateDir = v;
+            return this;
+        }
+
+        public Builder cniCacheDir(Path v) {
+            cniCacheDir = v;
+            return this;
+        }
+
+        public Builder networkView(String v) {
+            networkView = v;
+            return this;
+        }
+
+        public Builder networkContainers(List<String> v) {
+            networkContainers = v;
+            return this;
+        }
+
+        public Builder prefixLength(int v) {
+            prefixLength = v;
+            return this;
+        }
+
+        public Builder clusterName(String v) {
+            clusterName = v;
+            return this;
+        }
+
+        public Builder cmpType(String v) {
+            cmpType = v;
+            return this;
+        }
+
+        public Builder hostId(String v) {
+            hostId = v;
+            return this;
+        }
+
+        public Builder releaseRetryMax(Duration v) {
+            releaseRetryMax = v;
+            return this;
+        }
+
+        public Builder bounds(VerbBounds v) {
+            bounds = v;
+            return this;
+        }
+
+        public Builder poolSize(int v) {
+            poolSize = v;
+            return this;
+        }
+
+        public Builder socketLimits(SocketLimits v) {
+            socketLimits = v;
+            return this;
+        }
+
+        Builder requestBounds(RequestBounds v) {
+            requestBounds = v;
+            return this;
+        }
+
+        public DaemonConfig build() {
+            if (wapi == null) throw new IllegalArgumentException("the grid's settings (wapi) are missing");
+            return new DaemonConfig(
+                    wapi,
+                    socketDir,
+                    driverName,
+                    socketPermissions,
+                    socketGroup,
+                    stateDir,
+                    cniCacheDir,
+                    networkView,
+                    networkContainers,
+                    prefixLength,
+                    clusterName,
+                    cmpType,
+                    hostId,
+                    releaseRetryMax,
+                    bounds,
+                    poolSize,
+                    socketLimits,
+                    requestBounds);
         }
     }
 
@@ -113,7 +304,7 @@ public record DaemonConfig(
                     + "give a group access instead: --socket-group <group> --socket-mode rw-rw----");
         }
         if (releaseRetryMax == null || releaseRetryMax.isNegative() || releaseRetryMax.isZero())
-            releaseRetryMax = Duration.ofMinutes(5);
+            releaseRetryMax = Defaults.RELEASE_RETRY_MAX;
         if (bounds == null) bounds = VerbBounds.DEFAULTS;
         if (poolSize < 0 || poolSize > NetConf.MAX_POOL_SIZE) {
             throw new IllegalArgumentException("--pool-size must be 0.." + NetConf.MAX_POOL_SIZE + ", got " + poolSize);
@@ -133,90 +324,9 @@ public record DaemonConfig(
         }
     }
 
-    /** A configuration that bounds nothing a netconf asks for ({@link RequestBounds#ANY}). */
-    public DaemonConfig(
-            WapiConfig wapi,
-            Path socketDir,
-            String driverName,
-            Set<PosixFilePermission> socketPermissions,
-            String socketGroup,
-            Path stateDir,
-            Path cniCacheDir,
-            String networkView,
-            List<String> networkContainers,
-            int prefixLength,
-            String clusterName,
-            String cmpType,
-            String hostId,
-            Duration releaseRetryMax,
-            VerbBounds bounds,
-            int poolSize,
-            SocketLimits socketLimits) {
-        this(
-                wapi,
-                socketDir,
-                driverName,
-                socketPermissions,
-                socketGroup,
-                stateDir,
-                cniCacheDir,
-                networkView,
-                networkContainers,
-                prefixLength,
-                clusterName,
-                cmpType,
-                hostId,
-                releaseRetryMax,
-                bounds,
-                poolSize,
-                socketLimits,
-                RequestBounds.ANY);
-    }
-
-    /** This configuration with other bounds on what netconfs may ask for. */
-    DaemonConfig withRequestBounds(RequestBounds requestBounds) {
-        return new DaemonConfig(
-                wapi,
-                socketDir,
-                driverName,
-                socketPermissions,
-                socketGroup,
-                stateDir,
-                cniCacheDir,
-                networkView,
-                networkContainers,
-                prefixLength,
-                clusterName,
-                cmpType,
-                hostId,
-                releaseRetryMax,
-                bounds,
-                poolSize,
-                socketLimits,
-                requestBounds);
-    }
-
     /** This configuration with other socket limits. */
     public DaemonConfig withSocketLimits(SocketLimits limits) {
-        return new DaemonConfig(
-                wapi,
-                socketDir,
-                driverName,
-                socketPermissions,
-                socketGroup,
-                stateDir,
-                cniCacheDir,
-                networkView,
-                networkContainers,
-                prefixLength,
-                clusterName,
-                cmpType,
-                hostId,
-                releaseRetryMax,
-                bounds,
-                poolSize,
-                limits,
-                requestBounds);
+        return toBuilder().socketLimits(limits).build();
     }
 
     public Path socketPath() {

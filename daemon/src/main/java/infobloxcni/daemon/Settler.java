@@ -207,9 +207,18 @@ final class Settler {
         return Tagged.NOT_OURS;
     }
 
-    /** Puts a pool address an ADD could not tag (the grid refused the write) back into the pool, untouched on the grid. */
+    /**
+     * Puts a pool address an ADD could not tag (the grid refused the write) back into the pool,
+     * untouched on the grid. The record as it is now: the tag counted its attempt on disk before
+     * the grid heard of it, and a record compared with the one taken used to look changed, so it
+     * stayed TAG_PENDING and was retried every 2 s for ever.
+     */
     void untake(Attachment taken) {
-        commit(taken, () -> pool.putBack(taken, clock.instant()));
+        Attachment now = journal.get(taken.key()).orElse(null);
+        if (now == null
+                || now.state() != AttachmentState.TAG_PENDING
+                || !Objects.equals(now.address(), taken.address())) return;
+        commit(now, () -> pool.putBack(now, clock.instant()));
     }
 
     /**

@@ -99,14 +99,14 @@ public final class SharedFlags {
 
     @Option(
             names = "--wapi-max-answer-bytes",
-            defaultValue = "4194304",
+            defaultValue = "" + WapiConfig.DEFAULT_MAX_ANSWER_BYTES,
             description =
                     "the most of one WAPI answer the daemon reads; a larger answer fails that call (default: ${DEFAULT-VALUE})")
     int maxAnswerBytes;
 
     @Option(
             names = "--add-timeout",
-            defaultValue = "10s",
+            defaultValue = DaemonConfig.Defaults.ADD_TIMEOUT_SECONDS + "s",
             converter = DurationConverter.class,
             description =
                     "longest an ADD waits on the grid, all its calls together; then 11, try again (default: ${DEFAULT-VALUE})")
@@ -114,7 +114,7 @@ public final class SharedFlags {
 
     @Option(
             names = "--del-timeout",
-            defaultValue = "0s",
+            defaultValue = DaemonConfig.Defaults.DEL_TIMEOUT_SECONDS + "s",
             converter = DurationConverter.class,
             description =
                     "longest a DEL waits for its release on the grid before it answers; 0 answers once the intent is on disk, "
@@ -123,7 +123,7 @@ public final class SharedFlags {
 
     @Option(
             names = "--pool-size",
-            defaultValue = "2",
+            defaultValue = "" + DaemonConfig.Defaults.POOL_SIZE,
             description =
                     "warm addresses reserved per network on this host, so that ADDs need no grid call and go on during "
                             + "outages; costs as many addresses per host; ipam.pool-size overrides (default: ${DEFAULT-VALUE})")
@@ -131,7 +131,7 @@ public final class SharedFlags {
 
     @Option(
             names = {"--socket-dir", "-socket-dir"},
-            defaultValue = "/run/cni",
+            defaultValue = DaemonConfig.Defaults.SOCKET_DIR,
             scope = CommandLine.ScopeType.INHERIT,
             description =
                     "directory of the daemon's socket, which the plugin's ipam.socket-dir must name (default: ${DEFAULT-VALUE})")
@@ -139,14 +139,14 @@ public final class SharedFlags {
 
     @Option(
             names = {"--driver-name", "-driver-name"},
-            defaultValue = "infoblox",
+            defaultValue = DaemonConfig.Defaults.DRIVER_NAME,
             scope = CommandLine.ScopeType.INHERIT,
             description = "socket is <socket-dir>/<driver-name>.sock (default: ${DEFAULT-VALUE})")
     String driverName;
 
     @Option(
             names = "--socket-mode",
-            defaultValue = "rw-------",
+            defaultValue = DaemonConfig.Defaults.SOCKET_MODE,
             description = "socket file permissions (default: ${DEFAULT-VALUE}, root only)")
     String socketMode;
 
@@ -155,26 +155,26 @@ public final class SharedFlags {
 
     @Option(
             names = "--state-dir",
-            defaultValue = "/var/lib/infoblox-cni",
+            defaultValue = DaemonConfig.Defaults.STATE_DIR,
             description = "journal location (default: ${DEFAULT-VALUE})")
     Path stateDir;
 
     @Option(
             names = "--cni-cache-dir",
-            defaultValue = "/var/lib/cni/results",
+            defaultValue = DaemonConfig.Defaults.CNI_CACHE_DIR,
             description = "the runtime's CNI result cache, read to rebuild a lost journal (default: ${DEFAULT-VALUE})")
     Path cniCacheDir;
 
     @Option(
             names = {"--network-view", "-network-view"},
-            defaultValue = "default",
+            defaultValue = DaemonConfig.Defaults.NETWORK_VIEW,
             description =
                     "Infoblox network view of the networks; a netconf's ipam.network-view wins (default: ${DEFAULT-VALUE})")
     String networkView;
 
     @Option(
             names = {"--network-container", "-network-container"},
-            defaultValue = "172.18.0.0/16",
+            defaultValue = DaemonConfig.Defaults.NETWORK_CONTAINER,
             description =
                     "network containers (comma list of CIDRs, tried in order) that subnets are carved from when a netconf names none (default: ${DEFAULT-VALUE})")
     String networkContainer;
@@ -195,20 +195,20 @@ public final class SharedFlags {
 
     @Option(
             names = {"--prefix-length", "-prefix-length"},
-            defaultValue = "24",
+            defaultValue = "" + DaemonConfig.Defaults.PREFIX_LENGTH,
             description =
                     "prefix length of a carved subnet, 8 to 30; a netconf's ipam.prefix-length wins (default: ${DEFAULT-VALUE})")
     int prefixLength;
 
     @Option(
             names = {"--cluster-name", "-cluster-name"},
-            defaultValue = "cluster-1",
+            defaultValue = DaemonConfig.Defaults.CLUSTER_NAME,
             description = "written as EA Tenant ID (default: ${DEFAULT-VALUE})")
     String clusterName;
 
     @Option(
             names = "--cmp-type",
-            defaultValue = "Kubernetes",
+            defaultValue = DaemonConfig.Defaults.CMP_TYPE,
             description = "written as EA CMP Type (default: ${DEFAULT-VALUE})")
     String cmpType;
 
@@ -217,27 +217,27 @@ public final class SharedFlags {
 
     @Option(
             names = "--max-connections",
-            defaultValue = "256",
+            defaultValue = "" + SocketLimits.DEFAULT_MAX_CONNECTIONS,
             description = "client connections open at once (default: ${DEFAULT-VALUE})")
     int maxConnections;
 
     @Option(
             names = "--max-peer-connections",
-            defaultValue = "32",
+            defaultValue = "" + SocketLimits.DEFAULT_MAX_PEER_CONNECTIONS,
             description =
                     "connections open at once from one non-root peer (default: ${DEFAULT-VALUE}); non-root peers together get at most half")
     int maxPeerConnections;
 
     @Option(
             names = "--client-io-timeout",
-            defaultValue = "10s",
+            defaultValue = SocketLimits.DEFAULT_CLIENT_IO_TIMEOUT_SECONDS + "s",
             converter = DurationConverter.class,
             description = "time a client has to send its request, and to take the answer (default: ${DEFAULT-VALUE})")
     Duration clientIoTimeout;
 
     @Option(
             names = "--max-request-bytes",
-            defaultValue = "1048576",
+            defaultValue = "" + SocketLimits.DEFAULT_MAX_REQUEST_BYTES,
             description = "largest request a client may send (default: ${DEFAULT-VALUE})")
     int maxRequestBytes;
     /** Validates everything; the password comes from the flag, the file, or {@code passwordFromEnv}. */
@@ -264,30 +264,30 @@ public final class SharedFlags {
                 callTimeout,
                 maxAnswerBytes);
         String host = hostId != null ? hostId : defaultHostId();
-        return new DaemonConfig(
-                wapi,
-                socketDir,
-                driverName,
-                PosixFilePermissions.fromString(socketMode),
-                socketGroup,
-                stateDir,
-                cniCacheDir,
-                networkView,
-                NetConf.splitList(networkContainer),
-                prefixLength,
-                clusterName,
-                cmpType,
-                host,
-                null,
-                new DaemonConfig.VerbBounds(addTimeout, delTimeout),
-                poolSize,
-                new SocketLimits(
+        return DaemonConfig.builder()
+                .wapi(wapi)
+                .socketDir(socketDir)
+                .driverName(driverName)
+                .socketPermissions(PosixFilePermissions.fromString(socketMode))
+                .socketGroup(socketGroup)
+                .stateDir(stateDir)
+                .cniCacheDir(cniCacheDir)
+                .networkView(networkView)
+                .networkContainers(NetConf.splitList(networkContainer))
+                .prefixLength(prefixLength)
+                .clusterName(clusterName)
+                .cmpType(cmpType)
+                .hostId(host)
+                .bounds(new DaemonConfig.VerbBounds(addTimeout, delTimeout))
+                .poolSize(poolSize)
+                .socketLimits(new SocketLimits(
                         maxConnections,
                         maxPeerConnections,
                         clientIoTimeout,
                         maxRequestBytes,
-                        SocketLimits.bufferBudget(Runtime.getRuntime().maxMemory(), maxRequestBytes)),
-                RequestBounds.parse(NetConf.splitList(allowedViews), NetConf.splitList(allowedSubnets)));
+                        SocketLimits.bufferBudget(Runtime.getRuntime().maxMemory(), maxRequestBytes)))
+                .requestBounds(RequestBounds.parse(NetConf.splitList(allowedViews), NetConf.splitList(allowedSubnets)))
+                .build();
     }
 
     private static String defaultHostId() throws IOException {

@@ -28,7 +28,8 @@ public record SocketLimits(
         long maxBufferedBytes) {
     public static final int DEFAULT_MAX_CONNECTIONS = 256;
     public static final int DEFAULT_MAX_PEER_CONNECTIONS = 32;
-    public static final Duration DEFAULT_CLIENT_IO_TIMEOUT = Duration.ofSeconds(10);
+    public static final int DEFAULT_CLIENT_IO_TIMEOUT_SECONDS = 10;
+    public static final Duration DEFAULT_CLIENT_IO_TIMEOUT = Duration.ofSeconds(DEFAULT_CLIENT_IO_TIMEOUT_SECONDS);
     public static final int DEFAULT_MAX_REQUEST_BYTES = 1 << 20;
 
     public SocketLimits {

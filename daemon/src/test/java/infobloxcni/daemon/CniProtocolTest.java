@@ -127,24 +127,18 @@ class CniProtocolTest extends GridAndDaemonTest {
                 null,
                 null,
                 0);
-        host.start(new DaemonConfig(
-                wapi,
-                config.socketDir(),
-                config.driverName(),
-                config.socketPermissions(),
-                null,
-                config.stateDir(),
-                config.cniCacheDir(),
-                config.networkView(),
-                config.networkContainers(),
-                24,
-                "c",
-                "k",
-                "host-a",
-                null,
-                null,
-                0,
-                null));
+        host.start(config.toBuilder()
+                .wapi(wapi)
+                .socketGroup(null)
+                .prefixLength(24)
+                .clusterName("c")
+                .cmpType("k")
+                .hostId("host-a")
+                .releaseRetryMax(null)
+                .bounds(null)
+                .poolSize(0)
+                .socketLimits(null)
+                .build());
         var answer = add(GOOD);
         assertEquals(CniError.GRID_AUTH_FAILED, answer.code(), answer.toString());
         assertTrue(!answer.stdout().contains("wrong"), "the password is never echoed");

@@ -47,24 +47,11 @@ class ConnectionLimitsTest {
     private TestHost start(WapiSimulator grid, SocketLimits limits, String socketGroup) throws IOException {
         TestHost host = new TestHost(grid, dir, "host-l");
         DaemonConfig c = host.config();
-        return host.start(new DaemonConfig(
-                c.wapi(),
-                c.socketDir(),
-                c.driverName(),
-                PosixFilePermissions.fromString(socketGroup == null ? "rw-------" : "rw-rw----"),
-                socketGroup,
-                c.stateDir(),
-                c.cniCacheDir(),
-                c.networkView(),
-                c.networkContainers(),
-                c.prefixLength(),
-                c.clusterName(),
-                c.cmpType(),
-                c.hostId(),
-                c.releaseRetryMax(),
-                c.bounds(),
-                c.poolSize(),
-                limits));
+        return host.start(c.toBuilder()
+                .socketPermissions(PosixFilePermissions.fromString(socketGroup == null ? "rw-------" : "rw-rw----"))
+                .socketGroup(socketGroup)
+                .socketLimits(limits)
+                .build());
     }
 
     @Test

@@ -19,7 +19,6 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -841,24 +840,14 @@ class DaemonCrashTest {
                 Duration.ofSeconds(2),
                 Duration.ofSeconds(2),
                 0);
-        return new DaemonConfig(
-                wapi,
-                runDir,
-                "infoblox",
-                PosixFilePermissions.fromString("rw-------"),
-                null,
-                stateDir,
-                cacheDir,
-                "default",
-                List.of("172.18.0.0/16"),
-                24,
-                "cluster-1",
-                "Kubernetes",
-                HOST_ID,
-                null,
-                null,
-                poolSize,
-                null);
+        return DaemonConfig.builder()
+                .wapi(wapi)
+                .socketDir(runDir)
+                .stateDir(stateDir)
+                .cniCacheDir(cacheDir)
+                .hostId(HOST_ID)
+                .poolSize(poolSize)
+                .build();
     }
 
     // ------------------------------------------------------------------------- the truth

@@ -123,24 +123,16 @@ class NetconfValidationTest extends GridAndDaemonTest {
 
     /** The host's configuration with another default view and network containers (validated on construction). */
     private static DaemonConfig withNetworks(DaemonConfig c, String view, List<String> containers) {
-        return new DaemonConfig(
-                c.wapi(),
-                c.socketDir(),
-                c.driverName(),
-                c.socketPermissions(),
-                null,
-                c.stateDir(),
-                c.cniCacheDir(),
-                view,
-                containers,
-                24,
-                c.clusterName(),
-                c.cmpType(),
-                c.hostId(),
-                null,
-                null,
-                0,
-                null);
+        return c.toBuilder()
+                .socketGroup(null)
+                .networkView(view)
+                .networkContainers(containers)
+                .prefixLength(24)
+                .releaseRetryMax(null)
+                .bounds(null)
+                .poolSize(0)
+                .socketLimits(null)
+                .build();
     }
 
     private static Map<String, String> env(String name, String value, String cniArgs) {

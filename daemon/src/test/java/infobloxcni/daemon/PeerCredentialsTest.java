@@ -127,24 +127,11 @@ class PeerCredentialsTest {
     private TestHost startOpenTo(WapiSimulator grid, SecondUser member) throws java.io.IOException {
         TestHost host = new TestHost(grid, dir, "host-p");
         DaemonConfig base = host.config();
-        return host.start(new DaemonConfig(
-                base.wapi(),
-                base.socketDir(),
-                base.driverName(),
-                PosixFilePermissions.fromString("rw-rw----"),
-                member.name,
-                base.stateDir(),
-                base.cniCacheDir(),
-                base.networkView(),
-                base.networkContainers(),
-                base.prefixLength(),
-                base.clusterName(),
-                base.cmpType(),
-                base.hostId(),
-                base.releaseRetryMax(),
-                base.bounds(),
-                base.poolSize(),
-                null));
+        return host.start(base.toBuilder()
+                .socketPermissions(PosixFilePermissions.fromString("rw-rw----"))
+                .socketGroup(member.name)
+                .socketLimits(null)
+                .build());
     }
 
     @Test

@@ -14,7 +14,6 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -69,24 +68,16 @@ public final class TestHost implements AutoCloseable {
                 callTimeout,
                 callTimeout,
                 0);
-        return new DaemonConfig(
-                wapi,
-                dir.resolve("run"),
-                "infoblox",
-                PosixFilePermissions.fromString("rw-------"),
-                null,
-                dir.resolve("state"),
-                dir.resolve("cni-cache"),
-                "default",
-                List.of("172.18.0.0/16"),
-                24,
-                "cluster-1",
-                "Kubernetes",
-                hostId,
-                Duration.ofSeconds(2),
-                bounds,
-                poolSize,
-                null);
+        return DaemonConfig.builder()
+                .wapi(wapi)
+                .socketDir(dir.resolve("run"))
+                .stateDir(dir.resolve("state"))
+                .cniCacheDir(dir.resolve("cni-cache"))
+                .hostId(hostId)
+                .releaseRetryMax(Duration.ofSeconds(2))
+                .bounds(bounds)
+                .poolSize(poolSize)
+                .build();
     }
 
     /**
