@@ -140,25 +140,7 @@ class GridIsTheTruthTest {
     }
 
     private void poolEntryOnGrid(String hostId, String network, String ip) {
-        grid.createObject(
-                "fixedaddress",
-                Map.of(
-                        "ipv4addr",
-                        ip,
-                        "network_view",
-                        "default",
-                        "mac",
-                        "00:00:00:00:00:00",
-                        "comment",
-                        "infoblox-cni host=" + hostId + " net=" + network + " pool",
-                        "extattrs",
-                        Map.of(
-                                "Tenant ID",
-                                Map.of("value", "cluster-1"),
-                                "CMP Type",
-                                Map.of("value", "Kubernetes"),
-                                "Cloud API Owned",
-                                Map.of("value", "True"))));
+        TestHost.poolEntryOnGrid(grid, hostId, network, ip);
     }
 
     // ------------------------------------------------------------------ item 2: a replayed release

@@ -43,30 +43,12 @@ class PoolEntryReleaseTest {
     void start() {
         grid = TestHost.startGrid();
         TestHost host = new TestHost(grid, dir, "host-a");
-        wapi = new WapiClient(host.config().wapi());
+        wapi = new WapiClient(host.config(Duration.ofSeconds(30)).wapi()); // a busy host answers slowly, never "down"
         journal = JournalGuard.open(dir.resolve("journal"), Duration.ofSeconds(10), Clock.systemUTC());
         ReservationTags tags = new ReservationTags("host-a", "cluster-1", "Kubernetes");
         settler = new Settler(journal, wapi, tags, new AddressPool(journal), new KeyLocks(16), Clock.systemUTC());
         grid.createObject("network", Map.of("network", SUBNET, "network_view", "default"));
-        grid.createObject(
-                "fixedaddress",
-                Map.of(
-                        "ipv4addr",
-                        X,
-                        "network_view",
-                        "default",
-                        "mac",
-                        "00:00:00:00:00:00",
-                        "comment",
-                        "infoblox-cni host=host-a net=" + NET + " pool",
-                        "extattrs",
-                        Map.of(
-                                "Tenant ID",
-                                Map.of("value", "cluster-1"),
-                                "CMP Type",
-                                Map.of("value", "Kubernetes"),
-                                "Cloud API Owned",
-                                Map.of("value", "True"))));
+        TestHost.poolEntryOnGrid(grid, "host-a", NET, X);
     }
 
     @AfterEach

@@ -380,6 +380,32 @@ public final class TestHost implements AutoCloseable {
                         Map.of("VM ID", Map.of("value", containerId))));
     }
 
+    /**
+     * A free pool entry of {@code network} as the daemon on {@code hostId} reserves it (its comment
+     * and EAs, default view and cluster), made on the grid behind the daemon's back: the object's ref.
+     */
+    public static String poolEntryOnGrid(WapiSimulator grid, String hostId, String network, String ip) {
+        return grid.createObject(
+                "fixedaddress",
+                Map.of(
+                        "ipv4addr",
+                        ip,
+                        "network_view",
+                        "default",
+                        "mac",
+                        "00:00:00:00:00:00",
+                        "comment",
+                        "infoblox-cni host=" + hostId + " net=" + network + " pool",
+                        "extattrs",
+                        Map.of(
+                                "Tenant ID",
+                                Map.of("value", "cluster-1"),
+                                "CMP Type",
+                                Map.of("value", "Kubernetes"),
+                                "Cloud API Owned",
+                                Map.of("value", "True"))));
+    }
+
     public static List<Map<String, Object>> reservationsOf(WapiSimulator grid, String containerId) {
         return grid.objects("fixedaddress").stream()
                 .filter(f -> containerId.equals(ea(f, "VM ID")))

@@ -152,25 +152,7 @@ class WarmPoolRecoveryTest {
                     "10.46.0.0/24",
                     java.time.Instant.now()));
         }
-        grid.createObject(
-                "fixedaddress",
-                Map.of(
-                        "ipv4addr",
-                        "10.46.0.200",
-                        "network_view",
-                        "default",
-                        "mac",
-                        "00:00:00:00:00:00",
-                        "comment",
-                        "infoblox-cni host=host-a net=pool-net pool",
-                        "extattrs",
-                        Map.of(
-                                "Tenant ID",
-                                Map.of("value", "cluster-1"),
-                                "CMP Type",
-                                Map.of("value", "Kubernetes"),
-                                "Cloud API Owned",
-                                Map.of("value", "True"))));
+        TestHost.poolEntryOnGrid(grid, "host-a", "pool-net", "10.46.0.200");
         host.start();
         host.call("STATUS", null, null, NET); // the daemon learns the network's target (3) from a request
 
