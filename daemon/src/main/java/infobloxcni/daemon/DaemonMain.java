@@ -174,14 +174,14 @@ public final class DaemonMain implements Callable<Integer> {
 
     /**
      * One line per record on stderr (the JDK's default is two lines and chatty), with whatever
-     * clients or the grid sent escaped ({@link LogFormat}).
+     * clients or the grid sent escaped ({@link LogLineFormatter}).
      */
     public static void configureLogging(Level level) {
         Logger root = Logger.getLogger("");
         for (var h : root.getHandlers()) root.removeHandler(h);
         ConsoleHandler stderr = new ConsoleHandler();
         stderr.setLevel(level);
-        stderr.setFormatter(new LogFormat());
+        stderr.setFormatter(new LogLineFormatter());
         root.addHandler(stderr);
         root.setLevel(level);
         Logger.getLogger("okhttp3").setLevel(Level.WARNING);

@@ -67,7 +67,7 @@ final class Compactor implements AutoCloseable {
      */
     FileChannel startGeneration(long generation, long startSeq) {
         try {
-            return LogFormat.create(dir, generation, startSeq);
+            return WalFormat.create(dir, generation, startSeq);
         } catch (IOException | RuntimeException e) {
             failures.incrementAndGet();
             LOG.log(Level.WARNING, "journal " + dir + ": cannot start log generation " + generation, e);

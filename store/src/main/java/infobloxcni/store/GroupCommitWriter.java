@@ -187,7 +187,7 @@ final class GroupCommitWriter {
                 int to = from;
                 long bytes = 0;
                 while (to < batch.size()) {
-                    long len = LogFormat.frameSize(batch.get(to).body.length);
+                    long len = WalFormat.frameSize(batch.get(to).body.length);
                     if (to > from && bytes + len > MAX_BATCH_BYTES) {
                         break;
                     }
@@ -226,7 +226,7 @@ final class GroupCommitWriter {
         long seq = firstSeq;
         int off = 0;
         for (Op op : ops) {
-            off += LogFormat.encodeRecord(b, off, op.type, seq++, firstSeq, op.body);
+            off += WalFormat.encodeRecord(b, off, op.type, seq++, firstSeq, op.body);
         }
         try {
             JournalFiles.writeFully(log, ByteBuffer.wrap(b, 0, off), logSize);
@@ -242,7 +242,7 @@ final class GroupCommitWriter {
         }
         fsyncs.incrementAndGet();
         for (Op op : ops) {
-            if (op.type == LogFormat.TYPE_PUT) {
+            if (op.type == WalFormat.TYPE_PUT) {
                 state.put(op.key, op.value);
             } else {
                 state.remove(op.key);
@@ -287,7 +287,7 @@ final class GroupCommitWriter {
         JournalFiles.closeQuietly(log);
         log = next;
         generation = newGen;
-        logSize = LogFormat.HEADER_SIZE;
+        logSize = WalFormat.HEADER_SIZE;
         compactor.snapshotInBackground(newGen, nextSeq - 1, new ArrayList<>(state.values()));
     }
 }

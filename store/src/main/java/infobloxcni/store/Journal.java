@@ -17,7 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * durability points and why every crash point is safe.
  *
  * <p>This class is the facade; each job has its own class: {@link DirectoryLock} (one process
- * at a time), {@link Recovery} (the files at open), {@link GroupCommitWriter} (append + fsync,
+ * at a time), {@link JournalRecovery} (the files at open), {@link GroupCommitWriter} (append + fsync,
  * shared among concurrent callers), {@link Compactor} (snapshot + log rotation),
  * {@link Quarantine} (moving damaged files aside).
  *
@@ -46,7 +46,8 @@ public final class Journal implements AttachmentStore {
     private final long tornBytesDropped;
     private final int filesRemovedAtOpen;
 
-    private Journal(Path dir, JournalOptions options, DirectoryLock lock, Recovery.Recovered r, FileChannel log) {
+    private Journal(
+            Path dir, JournalOptions options, DirectoryLock lock, JournalRecovery.Recovered r, FileChannel log) {
         this.dir = dir;
         this.options = options;
         this.lock = lock;
@@ -79,7 +80,7 @@ public final class Journal implements AttachmentStore {
         FileChannel log = null;
         try {
             lock = DirectoryLock.acquire(dir);
-            Recovery.Recovered r = Recovery.recover(dir);
+            JournalRecovery.Recovered r = JournalRecovery.recover(dir);
             log = FileChannel.open(r.log(), StandardOpenOption.WRITE);
             return new Journal(dir, options, lock, r, log);
         } catch (IOException e) {
@@ -149,11 +150,11 @@ public final class Journal implements AttachmentStore {
     public void put(Attachment a) {
         Objects.requireNonNull(a, "attachment");
         byte[] body = AttachmentCodec.encodeAttachment(a);
-        if (body.length > LogFormat.MAX_BODY) {
+        if (body.length > WalFormat.MAX_BODY) {
             throw new IllegalArgumentException(
-                    "attachment record too large: " + body.length + " bytes (max " + LogFormat.MAX_BODY + ")");
+                    "attachment record too large: " + body.length + " bytes (max " + WalFormat.MAX_BODY + ")");
         }
-        writer.append(LogFormat.TYPE_PUT, a.key(), a, body);
+        writer.append(WalFormat.TYPE_PUT, a.key(), a, body);
     }
 
     /**
@@ -167,7 +168,7 @@ public final class Journal implements AttachmentStore {
         if (!map.containsKey(key)) {
             return;
         }
-        writer.append(LogFormat.TYPE_REMOVE, key, null, AttachmentCodec.encodeKey(key));
+        writer.append(WalFormat.TYPE_REMOVE, key, null, AttachmentCodec.encodeKey(key));
     }
 
     /** Counters and sizes; cheap, lock-free. */

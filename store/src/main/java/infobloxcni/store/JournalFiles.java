@@ -26,7 +26,7 @@ final class JournalFiles {
     static final Pattern LOG_NAME = Pattern.compile("log-(\\d{16})\\.wal");
     static final Pattern SNAPSHOT_NAME = Pattern.compile("snapshot-(\\d{16})\\.snap");
     static final Pattern SNAPSHOT_TMP_NAME = Pattern.compile("snapshot-(\\d{16})\\.snap\\.tmp");
-    /** A log being created: renamed to its own name once its header is on disk ({@link LogFormat#create}). */
+    /** A log being created: renamed to its own name once its header is on disk ({@link WalFormat#create}). */
     static final Pattern LOG_TMP_NAME = Pattern.compile("log-(\\d{16})\\.wal\\.tmp");
 
     /** Frame = i32 payload length, i32 CRC32C(length bytes, payload), payload. */

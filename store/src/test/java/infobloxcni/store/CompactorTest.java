@@ -48,8 +48,8 @@ class CompactorTest {
     void rotatesSnapshotsAndDeletesWhatTheSnapshotSupersedes() throws Exception {
         Compactor c = new Compactor(dir, 1);
         try (FileChannel log2 = c.startGeneration(2, 3)) {
-            assertArrayEquals(LogFormat.header(2, 3), Files.readAllBytes(TestData.log(dir, 2)));
-            assertEquals(LogFormat.HEADER_SIZE, log2.size());
+            assertArrayEquals(WalFormat.header(2, 3), Files.readAllBytes(TestData.log(dir, 2)));
+            assertEquals(WalFormat.HEADER_SIZE, log2.size());
             c.snapshotInBackground(2, 2, records);
         }
         c.close(); // waits for the snapshot
@@ -60,7 +60,7 @@ class CompactorTest {
         assertEquals(2, s.lastSeq());
         assertEquals(Map.of(records.get(0).key(), records.get(0), records.get(1).key(), records.get(1)), s.records());
         // what it left is what recovery reads
-        Recovery.Recovered r = Recovery.recover(dir);
+        JournalRecovery.Recovered r = JournalRecovery.recover(dir);
         assertEquals(s.records(), r.state());
         assertEquals(2, r.lastSeq());
         assertEquals(2, r.generation());
@@ -81,7 +81,7 @@ class CompactorTest {
         assertTrue(Files.exists(TestData.log(dir, 1)), "the logs still hold everything");
         assertFalse(Files.exists(TestData.snapshot(dir, 2)));
         TestData.deleteTree(blocker);
-        assertEquals(2, Recovery.recover(dir).lastSeq());
+        assertEquals(2, JournalRecovery.recover(dir).lastSeq());
     }
 
     @Test

@@ -33,11 +33,11 @@ class GroupCommitWriterTest {
     }
 
     private GroupCommitWriter writer(Compactor c) throws Exception {
-        return new GroupCommitWriter(dir, LogFormat.create(dir, 1, 1), 1, LogFormat.HEADER_SIZE, 1, state, c);
+        return new GroupCommitWriter(dir, WalFormat.create(dir, 1, 1), 1, WalFormat.HEADER_SIZE, 1, state, c);
     }
 
     private static void put(GroupCommitWriter w, Attachment a) {
-        w.append(LogFormat.TYPE_PUT, a.key(), a, AttachmentCodec.encodeAttachment(a));
+        w.append(WalFormat.TYPE_PUT, a.key(), a, AttachmentCodec.encodeAttachment(a));
     }
 
     @Test
@@ -80,7 +80,7 @@ class GroupCommitWriterTest {
         byte[] d = Files.readAllBytes(TestData.log(dir, 1));
         assertEquals(w.logSize(), d.length);
         Map<AttachmentKey, Attachment> replayed = new HashMap<>();
-        LogFormat.Replay r = LogFormat.replay(TestData.log(dir, 1), d, 1, 1, true, replayed);
+        WalFormat.Replay r = WalFormat.replay(TestData.log(dir, 1), d, 1, 1, true, replayed);
         assertFalse(r.torn());
         assertEquals(threads * perThread, r.lastSeq());
         assertEquals(state, replayed);
@@ -91,7 +91,7 @@ class GroupCommitWriterTest {
         Compactor c = new Compactor(dir, Long.MAX_VALUE);
         GroupCommitWriter w = writer(c);
         put(w, allocated(1, 1));
-        w.append(LogFormat.TYPE_REMOVE, key(1), null, AttachmentCodec.encodeKey(key(1)));
+        w.append(WalFormat.TYPE_REMOVE, key(1), null, AttachmentCodec.encodeKey(key(1)));
         assertTrue(state.isEmpty());
         assertTrue(w.close());
         assertFalse(w.close(), "already closed");
@@ -109,10 +109,11 @@ class GroupCommitWriterTest {
         put(w, allocated(1, 1)); // crosses the threshold: log 2 from seq 2, snapshot 2 of seq 1
         assertTrue(w.close()); // the rotation follows the callers' completion: wait for the thread
         assertEquals(2, w.generation());
-        assertEquals(LogFormat.HEADER_SIZE, w.logSize());
+        assertEquals(WalFormat.HEADER_SIZE, w.logSize());
         c.close();
         assertEquals(1, c.compactions());
         assertEquals(List.of(JournalFiles.logName(2), JournalFiles.snapshotName(2)), TestData.names(dir));
-        assertEquals(Map.of(key(1), allocated(1, 1)), Recovery.recover(dir).state());
+        assertEquals(
+                Map.of(key(1), allocated(1, 1)), JournalRecovery.recover(dir).state());
     }
 }

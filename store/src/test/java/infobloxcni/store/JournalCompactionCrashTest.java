@@ -64,7 +64,7 @@ class JournalCompactionCrashTest {
     }
 
     private void step1NewLog(long gen) throws Exception {
-        Files.write(TestData.log(dir, gen), LogFormat.header(gen, lastSeq + 1));
+        Files.write(TestData.log(dir, gen), WalFormat.header(gen, lastSeq + 1));
     }
 
     private void step2Tmp(long gen, boolean complete) throws Exception {
@@ -82,7 +82,7 @@ class JournalCompactionCrashTest {
     @Test
     void crashWhileCreatingTheNewLog() throws Exception {
         for (int size : new int[] {0, 5, 32}) {
-            byte[] h = LogFormat.header(2, lastSeq + 1);
+            byte[] h = WalFormat.header(2, lastSeq + 1);
             // a new log is written under a temporary name and renamed into place with its header
             Files.write(
                     dir.resolve(JournalFiles.logName(2) + JournalFiles.TMP_SUFFIX),

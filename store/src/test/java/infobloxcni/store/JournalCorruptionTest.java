@@ -110,7 +110,7 @@ class JournalCorruptionTest {
             }
         }
         Path log = freshCopy();
-        truncate(log, LogFormat.HEADER_SIZE);
+        truncate(log, WalFormat.HEADER_SIZE);
         assertEquals(Map.of(), openState(work));
     }
 
@@ -196,7 +196,7 @@ class JournalCorruptionTest {
             Files.createDirectories(work);
             // a log is created under a temporary name and gets its own once its header is durable
             Path creating = work.resolve(JournalFiles.logName(1) + JournalFiles.TMP_SUFFIX);
-            Files.write(creating, Arrays.copyOf(LogFormat.header(1, 1), size == 32 ? 0 : size));
+            Files.write(creating, Arrays.copyOf(WalFormat.header(1, 1), size == 32 ? 0 : size));
             if (size == 32) {
                 Files.write(creating, new byte[32]); // size extended, data never written
             }
@@ -271,11 +271,11 @@ class JournalCorruptionTest {
         try (Journal j = Journal.open(work)) {
             j.put(allocated(1, 100));
         }
-        Files.write(TestData.log(work, 2), LogFormat.header(2, RECORDS + 2));
+        Files.write(TestData.log(work, 2), WalFormat.header(2, RECORDS + 2));
         try (Journal j = Journal.open(work)) {
             j.put(allocated(1, 101));
         }
-        Files.write(TestData.log(work, 3), LogFormat.header(3, RECORDS + 3));
+        Files.write(TestData.log(work, 3), WalFormat.header(3, RECORDS + 3));
         try (Journal j = Journal.open(work)) {
             j.put(allocated(1, 102));
             assertEquals(3, j.stats().generation());
@@ -289,7 +289,7 @@ class JournalCorruptionTest {
     @Test
     void damagedTailOfALogThatIsNotTheNewestIsCorruption() throws Exception {
         Path log = freshCopy();
-        Files.write(TestData.log(work, 2), LogFormat.header(2, RECORDS + 1)); // compaction step 1 done
+        Files.write(TestData.log(work, 2), WalFormat.header(2, RECORDS + 1)); // compaction step 1 done
         assertEquals(states.get(RECORDS), openState(work));
         truncate(log, logBytes.length - 1); // the last record of log-1 was fsynced before log-2 existed
         JournalCorruptedException e = assertThrows(JournalCorruptedException.class, () -> Journal.open(work));

@@ -48,7 +48,7 @@ final class TestData {
     /** Offsets of the frames of a log file (all frames must be valid). */
     static List<Integer> frameOffsets(byte[] d) {
         List<Integer> out = new ArrayList<>();
-        int off = LogFormat.HEADER_SIZE;
+        int off = WalFormat.HEADER_SIZE;
         while (off < d.length) {
             int r = JournalFiles.frameAt(d, off, d.length);
             if (r < 0) {
@@ -66,20 +66,20 @@ final class TestData {
      */
     static byte[] logImage(long gen, long startSeq, Object... ops) {
         List<byte[]> bodies = new ArrayList<>();
-        int size = LogFormat.HEADER_SIZE;
+        int size = WalFormat.HEADER_SIZE;
         for (Object op : ops) {
             byte[] body = op instanceof Attachment a
                     ? AttachmentCodec.encodeAttachment(a)
                     : AttachmentCodec.encodeKey((AttachmentKey) op);
             bodies.add(body);
-            size += LogFormat.frameSize(body.length);
+            size += WalFormat.frameSize(body.length);
         }
-        byte[] d = java.util.Arrays.copyOf(LogFormat.header(gen, startSeq), size);
-        int off = LogFormat.HEADER_SIZE;
+        byte[] d = java.util.Arrays.copyOf(WalFormat.header(gen, startSeq), size);
+        int off = WalFormat.HEADER_SIZE;
         long seq = startSeq;
         for (int i = 0; i < ops.length; i++, seq++) {
-            int type = ops[i] instanceof Attachment ? LogFormat.TYPE_PUT : LogFormat.TYPE_REMOVE;
-            off += LogFormat.encodeRecord(d, off, type, seq, seq, bodies.get(i));
+            int type = ops[i] instanceof Attachment ? WalFormat.TYPE_PUT : WalFormat.TYPE_REMOVE;
+            off += WalFormat.encodeRecord(d, off, type, seq, seq, bodies.get(i));
         }
         return d;
     }

@@ -11,7 +11,7 @@ import java.util.logging.LogRecord;
  * the grid sends can start a line of its own; a stack trace keeps its lines, with each
  * exception's text escaped the same way.
  */
-final class LogFormat extends Formatter {
+final class LogLineFormatter extends Formatter {
     private static final DateTimeFormatter TIME =
             DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
     /** Causes shown at most (a cause chain may loop). */

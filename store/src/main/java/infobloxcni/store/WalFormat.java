@@ -25,8 +25,8 @@ import java.util.Map;
  *            body (put: attachment; remove: key)
  * </pre>
  */
-final class LogFormat {
-    private LogFormat() {}
+final class WalFormat {
+    private WalFormat() {}
 
     static final byte[] MAGIC = "IBCNILOG".getBytes(StandardCharsets.US_ASCII);
     static final int FORMAT_VERSION = 1;

@@ -23,10 +23,10 @@ import java.util.TreeMap;
  * <p>Every step is safe to repeat: a crash during recovery leaves files that the next recovery
  * reads the same way (see docs/journal.md, "Open (recovery)").
  */
-final class Recovery {
-    private static final System.Logger LOG = System.getLogger(Recovery.class.getName());
+final class JournalRecovery {
+    private static final System.Logger LOG = System.getLogger(JournalRecovery.class.getName());
 
-    private Recovery() {}
+    private JournalRecovery() {}
 
     /**
      * What recovery found and left.
@@ -97,7 +97,7 @@ final class Recovery {
         for (Map.Entry<Long, Path> e : live.entrySet()) {
             boolean newest = e.getKey().equals(live.lastKey());
             byte[] d = JournalFiles.readAll(e.getValue());
-            LogFormat.Replay r = LogFormat.replay(e.getValue(), d, e.getKey(), lastSeq + 1, newest, state);
+            WalFormat.Replay r = WalFormat.replay(e.getValue(), d, e.getKey(), lastSeq + 1, newest, state);
             lastSeq = r.lastSeq();
             if (newest) {
                 validEnd = r.validEnd();
@@ -114,9 +114,9 @@ final class Recovery {
         long size;
         if (live.isEmpty()) {
             generation = 1;
-            LogFormat.create(dir, generation, lastSeq + 1).close(); // durable; the writer reopens it
+            WalFormat.create(dir, generation, lastSeq + 1).close(); // durable; the writer reopens it
             log = dir.resolve(JournalFiles.logName(generation));
-            size = LogFormat.HEADER_SIZE;
+            size = WalFormat.HEADER_SIZE;
         } else {
             generation = live.lastKey();
             log = live.lastEntry().getValue();

@@ -16,8 +16,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@link Recovery} alone, on directories of files written by hand: no lock, no threads. */
-class RecoveryTest {
+/** {@link JournalRecovery} alone, on directories of files written by hand: no lock, no threads. */
+class JournalRecoveryTest {
     @TempDir
     Path tmp;
 
@@ -30,14 +30,14 @@ class RecoveryTest {
 
     @Test
     void anEmptyDirectoryGetsLogGenerationOne() throws Exception {
-        Recovery.Recovered r = Recovery.recover(dir);
+        JournalRecovery.Recovered r = JournalRecovery.recover(dir);
         assertEquals(Map.of(), r.state());
         assertEquals(0, r.lastSeq());
         assertEquals(1, r.nextSeq());
         assertEquals(1, r.generation());
         assertEquals(TestData.log(dir, 1), r.log());
-        assertEquals(LogFormat.HEADER_SIZE, r.logSize());
-        assertArrayEquals(LogFormat.header(1, 1), Files.readAllBytes(r.log()), "durable header");
+        assertEquals(WalFormat.HEADER_SIZE, r.logSize());
+        assertArrayEquals(WalFormat.header(1, 1), Files.readAllBytes(r.log()), "durable header");
         assertEquals(List.of(), r.removed());
         assertEquals(0, r.tornBytes());
         assertNull(r.tornReason());
@@ -57,7 +57,7 @@ class RecoveryTest {
         Path tmpSnap = dir.resolve(JournalFiles.snapshotName(3) + JournalFiles.TMP_SUFFIX);
         Files.write(tmpSnap, new byte[] {1, 2, 3});
 
-        Recovery.Recovered r = Recovery.recover(dir);
+        JournalRecovery.Recovered r = JournalRecovery.recover(dir);
         assertEquals(Map.of(b.key(), b, c.key(), c, d.key(), d), r.state());
         assertEquals(5, r.lastSeq());
         assertEquals(2, r.generation());
@@ -75,7 +75,7 @@ class RecoveryTest {
         Path log = TestData.log(dir, 1);
         Files.write(log, java.util.Arrays.copyOf(whole, cut));
 
-        Recovery.Recovered r = Recovery.recover(dir);
+        JournalRecovery.Recovered r = JournalRecovery.recover(dir);
         assertEquals(Map.of(key(1), allocated(1, 1), key(2), allocated(2, 1)), r.state());
         assertEquals(2, r.lastSeq());
         assertEquals(cut - frames.get(2), r.tornBytes());
@@ -90,9 +90,9 @@ class RecoveryTest {
         byte[] log1 = TestData.logImage(1, 1, allocated(1, 1));
         Files.write(TestData.log(dir, 1), log1);
         Path halfCreated = dir.resolve(JournalFiles.logName(2) + JournalFiles.TMP_SUFFIX);
-        Files.write(halfCreated, java.util.Arrays.copyOf(LogFormat.header(2, 2), 10));
+        Files.write(halfCreated, java.util.Arrays.copyOf(WalFormat.header(2, 2), 10));
 
-        Recovery.Recovered r = Recovery.recover(dir);
+        JournalRecovery.Recovered r = JournalRecovery.recover(dir);
         assertEquals(1, r.generation());
         assertEquals(log1.length, r.logSize());
         assertEquals(List.of(halfCreated), r.removed());
@@ -113,7 +113,8 @@ class RecoveryTest {
             Path log = TestData.log(dir, gen);
             Files.write(log, java.util.Arrays.copyOf(TestData.logImage(gen, gen, allocated(2, 1)), 10));
 
-            JournalCorruptedException e = assertThrows(JournalCorruptedException.class, () -> Recovery.recover(dir));
+            JournalCorruptedException e =
+                    assertThrows(JournalCorruptedException.class, () -> JournalRecovery.recover(dir));
             assertEquals(log, e.file());
             assertTrue(e.getMessage().contains("header incomplete"), e.getMessage());
             assertEquals(10, Files.size(log), "left as it was, for the quarantine");
@@ -128,7 +129,7 @@ class RecoveryTest {
         Path log = TestData.log(dir, 1);
         Files.write(log, d);
 
-        JournalCorruptedException e = assertThrows(JournalCorruptedException.class, () -> Recovery.recover(dir));
+        JournalCorruptedException e = assertThrows(JournalCorruptedException.class, () -> JournalRecovery.recover(dir));
         assertEquals(log, e.file());
         assertEquals(mid, e.offset());
         assertArrayEquals(d, Files.readAllBytes(log), "nothing cut, nothing deleted");
@@ -140,8 +141,8 @@ class RecoveryTest {
         Files.write(TestData.log(dir, 1), java.util.Arrays.copyOf(whole, whole.length - 3));
         Files.write(dir.resolve(JournalFiles.snapshotName(2) + JournalFiles.TMP_SUFFIX), new byte[7]);
 
-        Recovery.Recovered first = Recovery.recover(dir);
-        Recovery.Recovered second = Recovery.recover(dir);
+        JournalRecovery.Recovered first = JournalRecovery.recover(dir);
+        JournalRecovery.Recovered second = JournalRecovery.recover(dir);
         assertEquals(Map.of(key(1), allocated(1, 1), key(2), allocated(2, 2)), first.state());
         assertEquals(first.state(), second.state());
         assertEquals(first.lastSeq(), second.lastSeq());
