@@ -437,8 +437,9 @@ public final class JournalAudit {
                     yield "given back to the pool";
                 }
                 case POOL_PENDING -> {
-                    keeper.settleRefill(now);
-                    yield "refill settled from the grid";
+                    yield keeper.settleRefill(now)
+                            ? "refill settled from the grid"
+                            : "waits for a release of an address the refill was handed";
                 }
                 default -> {
                     settler.settleUnknownAdd(now);

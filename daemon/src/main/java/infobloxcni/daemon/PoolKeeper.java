@@ -271,14 +271,24 @@ final class PoolKeeper implements AutoCloseable {
      * A refill whose answer was lost (or a daemon killed mid-call): whatever pool entries of the
      * network the grid holds for this host and the journal lacks are taken into the pool; then
      * the intent goes. Called by the reconciler once the call cannot be in flight any more.
+     * An entry at an address a container's release still names (its DELETE answered 5xx, the
+     * refill handed the freed address back) cannot be adopted yet: the intent waits for that
+     * release, and is settled again after it. It used to go, leaving the entry with no record.
+     *
+     * @return true when the intent is settled (gone); false when it waits for a release
      */
-    void settleRefill(Attachment intent) {
+    boolean settleRefill(Attachment intent) {
         String network = intent.key().network();
         List<FixedAddress> onGrid =
                 wapi.findFixedAddresses(intent.networkView(), Map.of("comment", tags.poolComment(network)), Map.of());
         int adopted = 0;
+        boolean waits = false;
         for (FixedAddress r : onGrid) {
             if (!network.equals(tags.poolNetworkOf(r))) continue;
+            if (releaseNames(r.networkView(), r.ipv4addr())) {
+                waits = true;
+                continue;
+            }
             if (adoptOrphan(
                     network,
                     r,
@@ -293,6 +303,7 @@ final class PoolKeeper implements AutoCloseable {
                             clock.instant()),
                     true)) adopted++;
         }
+        if (waits) return false;
         journal.remove(intent.key());
         if (adopted > 0)
             LOG.log(
@@ -300,6 +311,17 @@ final class PoolKeeper implements AutoCloseable {
                     "unfinished refill of the pool of {0} had reserved {1} address(es); adopted",
                     network,
                     adopted);
+        return true;
+    }
+
+    /** Whether a container's release (not a pool entry's own record) still names this address. */
+    private boolean releaseNames(String view, String address) {
+        for (Attachment a : journal.all()) {
+            if (AddressPool.isPoolKey(a.key()) || !address.equals(a.address()) || !view.equals(a.networkView()))
+                continue;
+            if (a.state() == AttachmentState.DEL_PENDING || a.state() == AttachmentState.RETURN_PENDING) return true;
+        }
+        return false;
     }
 
     /**

@@ -253,8 +253,7 @@ final class Reconciler implements AutoCloseable {
                     }
                     case POOL_PENDING -> {
                         if (a.updated().plus(addGrace).isAfter(now)) yield false; // the reservation may be in flight
-                        keeper.settleRefill(a);
-                        yield true;
+                        yield keeper.settleRefill(a);
                     }
                     case ADD_PENDING -> {
                         if (a.updated().plus(addGrace).isAfter(now)) yield false; // the POST may be in flight

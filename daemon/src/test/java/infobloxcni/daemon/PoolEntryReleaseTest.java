@@ -38,6 +38,7 @@ class PoolEntryReleaseTest {
     private WapiClient wapi;
     private JournalGuard journal;
     private Settler settler;
+    private PoolKeeper keeper;
 
     @BeforeEach
     void start() {
@@ -46,7 +47,19 @@ class PoolEntryReleaseTest {
         wapi = new WapiClient(host.config(Duration.ofSeconds(30)).wapi()); // a busy host answers slowly, never "down"
         journal = JournalGuard.open(dir.resolve("journal"), Duration.ofSeconds(10), Clock.systemUTC());
         ReservationTags tags = new ReservationTags("host-a", "cluster-1", "Kubernetes");
-        settler = new Settler(journal, wapi, tags, new AddressPool(journal), new KeyLocks(16), Clock.systemUTC());
+        AddressPool pool = new AddressPool(journal);
+        KeyLocks locks = new KeyLocks(16);
+        settler = new Settler(journal, wapi, tags, pool, locks, Clock.systemUTC());
+        keeper = new PoolKeeper(
+                pool,
+                journal,
+                wapi,
+                new GridNetworks(wapi, tags, settler::restoreReservations),
+                tags,
+                locks,
+                settler,
+                Clock.systemUTC(),
+                Duration.ofSeconds(30));
         grid.createObject("network", Map.of("network", SUBNET, "network_view", "default"));
         TestHost.poolEntryOnGrid(grid, "host-a", NET, X);
     }
@@ -91,5 +104,41 @@ class PoolEntryReleaseTest {
         assertFalse(onGrid(), "the pool entry is released");
         assertFalse(poolRecord());
         assertEquals(List.of(), journal.all());
+    }
+
+    /**
+     * The same race through a refill whose answer was lost: settling the refill found the pool
+     * entry at an address the container's release still named, could not adopt it, and dropped
+     * the intent anyway: the entry stayed on the grid with no record (seen again under stress-ng,
+     * adversarial seed 1). The refill's intent now waits for that release, which takes the entry
+     * back into the pool.
+     */
+    @Test
+    void aLostRefillAtAnAddressAReleaseStillNamesWaitsForThatRelease() {
+        AttachmentKey cz = new AttachmentKey(NET, "cz", "eth0");
+        journal.put(Attachment.pending(cz, "default", MacAddresses.NONE, Instant.now())
+                .withAllocation(X, 24, "10.47.0.1", null, SUBNET)
+                .withState(AttachmentState.DEL_PENDING)
+                .withAttempt()
+                .withError("DELETE fixedaddress -> HTTP 503; the request may have been applied"));
+        Attachment refill = Attachment.pending(AddressPool.refillKey(NET), "default", null, Instant.now())
+                .withAllocation(null, 24, "10.47.0.1", null, SUBNET)
+                .withState(AttachmentState.POOL_PENDING)
+                .withAttempt()
+                .withError("POST fixedaddress: no answer in time; the request may have been applied");
+        journal.put(refill);
+
+        assertFalse(keeper.settleRefill(refill), "the refill waits for the container's release");
+        assertTrue(journal.get(refill.key()).isPresent(), "its intent stays");
+        assertTrue(onGrid());
+
+        settler.release(journal.get(cz).orElseThrow());
+        assertTrue(journal.get(cz).isEmpty(), "the container's release is done");
+        assertTrue(poolRecord(), "and took the refill's entry into the pool");
+
+        assertTrue(keeper.settleRefill(journal.get(refill.key()).orElseThrow()));
+        assertTrue(journal.get(refill.key()).isEmpty());
+        assertEquals(onGrid(), poolRecord(), "the grid and the journal agree");
+        assertTrue(onGrid());
     }
 }
