@@ -15,10 +15,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * Unix socket's path, or {@code tcp:HOST:PORT}) and close at once, again and again, for
  * {@code args[2]} seconds. With {@code args[3]}, each connection instead sends that text (a request
  * begun and never finished, say) and is held until the other end closes it, then made again.
- * Prints {@code churning} once every thread has made its first connection (at most 30 s), then
+ * Prints {@code churning} once every thread is at full speed (its first connection held, or its
+ * first {@value #WARM} made and closed; at most 30 s), so a test needs no guessed delay, then
  * {@code connections=N}.
  */
 public final class ConnectionChurn {
+    /** Connections each closing thread makes before it counts as churning at full speed. */
+    static final int WARM = 20;
+
     private ConnectionChurn() {}
 
     public static void main(String[] args) throws Exception {
@@ -41,6 +45,7 @@ public final class ConnectionChurn {
         java.util.concurrent.CountDownLatch connected = new java.util.concurrent.CountDownLatch(threads);
         for (int i = 0; i < threads; i++) {
             running.add(Thread.ofPlatform().start(() -> {
+                int made = 0;
                 while (System.nanoTime() < end) {
                     try (SocketChannel ch = SocketChannel.open(family)) {
                         ch.connect(address);
@@ -51,7 +56,7 @@ public final class ConnectionChurn {
                             java.nio.ByteBuffer sink = java.nio.ByteBuffer.allocate(4096);
                             while (ch.read(sink) >= 0 && System.nanoTime() < end) sink.clear();
                         }
-                        connected.countDown();
+                        if (hold == null && ++made == WARM) connected.countDown();
                     } catch (Exception refusedOrReset) {
                         // turned away: try again at once
                     }

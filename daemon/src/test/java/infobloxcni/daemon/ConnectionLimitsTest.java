@@ -193,8 +193,7 @@ class ConnectionLimitsTest {
                 TestHost host = start(grid, SocketLimits.defaults(), peer.name)) {
             Process churn = asUser(peer, ConnectionChurn.class, host.socket().toString(), "8", "40");
             try {
-                awaitLine(churn, "churning");
-                Thread.sleep(1000); // the churn at full speed
+                awaitLine(churn, "churning"); // every thread at full speed
                 List<String> turnedAway = new ArrayList<>();
                 for (int i = 0; i < 40 && churn.isAlive(); i++) {
                     TestHost.Answer add = host.call("ADD", "root-" + i, "eth0", GOOD);

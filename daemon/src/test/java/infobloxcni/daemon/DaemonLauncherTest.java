@@ -159,7 +159,8 @@ class DaemonLauncherTest {
         Files.writeString(
                 source,
                 "public class Waits { public static void main(String[] a) throws Exception {"
-                        + " System.out.println(\"started\"); Thread.sleep(120_000); } }");
+                        + " System.out.println(\"started\"); Thread.currentThread().join(); } }"); // until it is
+        // crashed
         assertEquals(0, ToolProvider.getSystemJavaCompiler().run(null, null, null, source.toString()));
         Manifest manifest = new Manifest();
         manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");

@@ -126,17 +126,7 @@ class GridIsTheTruthTest {
     }
 
     private void reserveForSomeoneElse(String ip, String vmId) {
-        grid.createObject(
-                "fixedaddress",
-                Map.of(
-                        "ipv4addr",
-                        ip,
-                        "network_view",
-                        "default",
-                        "mac",
-                        "aa:bb:cc:00:00:07",
-                        "extattrs",
-                        Map.of("VM ID", Map.of("value", vmId))));
+        TestHost.fixedAddressOnGrid(grid, ip, "aa:bb:cc:00:00:07", null, Map.of("VM ID", Map.of("value", vmId)));
     }
 
     private void poolEntryOnGrid(String hostId, String network, String ip) {

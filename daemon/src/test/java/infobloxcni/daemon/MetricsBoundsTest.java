@@ -122,8 +122,7 @@ class MetricsBoundsTest {
             Process churn = ConnectionLimitsTest.asUser(other, ConnectionChurn.class, target, "16", "90");
             try {
                 ConnectionLimitsTest.awaitLine(slow, "churning");
-                ConnectionLimitsTest.awaitLine(churn, "churning");
-                Thread.sleep(500); // the churn at full speed
+                ConnectionLimitsTest.awaitLine(churn, "churning"); // every thread at full speed
                 System.err.println(
                         "DEBUG " + ExternalCommand.run(Duration.ofSeconds(5), "sh", "-c", "ss -tn | grep -c :" + port));
                 List<String> failed = new ArrayList<>();

@@ -79,14 +79,20 @@ class PoolEntryReleaseTest {
         return journal.get(AddressPool.entryKey(NET, X)).isPresent();
     }
 
-    @Test
-    void thePoolEntryWaitsForTheOtherReleaseAndTheGridAndJournalNeverDisagree() {
+    /** Container cz's release of X, its DELETE applied and answered 503: it waits for its retry. */
+    private AttachmentKey releaseIntentAtX() {
         AttachmentKey cz = new AttachmentKey(NET, "cz", "eth0");
         journal.put(Attachment.pending(cz, "default", MacAddresses.NONE, Instant.now())
                 .withAllocation(X, 24, "10.47.0.1", null, SUBNET)
                 .withState(AttachmentState.DEL_PENDING)
                 .withAttempt()
                 .withError("DELETE fixedaddress -> HTTP 503; the request may have been applied"));
+        return cz;
+    }
+
+    @Test
+    void thePoolEntryWaitsForTheOtherReleaseAndTheGridAndJournalNeverDisagree() {
+        AttachmentKey cz = releaseIntentAtX();
         Attachment entry = AddressPool.entry(NET, "default", X, 24, "10.47.0.1", null, SUBNET, Instant.now())
                 .withState(AttachmentState.DEL_PENDING)
                 .withError("beyond its target");
@@ -115,12 +121,7 @@ class PoolEntryReleaseTest {
      */
     @Test
     void aLostRefillAtAnAddressAReleaseStillNamesWaitsForThatRelease() {
-        AttachmentKey cz = new AttachmentKey(NET, "cz", "eth0");
-        journal.put(Attachment.pending(cz, "default", MacAddresses.NONE, Instant.now())
-                .withAllocation(X, 24, "10.47.0.1", null, SUBNET)
-                .withState(AttachmentState.DEL_PENDING)
-                .withAttempt()
-                .withError("DELETE fixedaddress -> HTTP 503; the request may have been applied"));
+        AttachmentKey cz = releaseIntentAtX();
         Attachment refill = Attachment.pending(AddressPool.refillKey(NET), "default", null, Instant.now())
                 .withAllocation(null, 24, "10.47.0.1", null, SUBNET)
                 .withState(AttachmentState.POOL_PENDING)

@@ -365,19 +365,12 @@ public final class TestHost implements AutoCloseable {
      * network net1, eth0 (its answer lost, or its record since lost): the object's ref.
      */
     public static String reserveBehindTheDaemonsBack(WapiSimulator grid, String hostId, String containerId, String ip) {
-        return grid.createObject(
-                "fixedaddress",
-                Map.of(
-                        "ipv4addr",
-                        ip,
-                        "network_view",
-                        "default",
-                        "mac",
-                        "00:00:00:00:00:00",
-                        "comment",
-                        "infoblox-cni host=" + hostId + " net=net1 if=eth0",
-                        "extattrs",
-                        Map.of("VM ID", Map.of("value", containerId))));
+        return fixedAddressOnGrid(
+                grid,
+                ip,
+                "00:00:00:00:00:00",
+                "infoblox-cni host=" + hostId + " net=net1 if=eth0",
+                Map.of("VM ID", Map.of("value", containerId)));
     }
 
     /**
@@ -385,25 +378,27 @@ public final class TestHost implements AutoCloseable {
      * and EAs, default view and cluster), made on the grid behind the daemon's back: the object's ref.
      */
     public static String poolEntryOnGrid(WapiSimulator grid, String hostId, String network, String ip) {
-        return grid.createObject(
-                "fixedaddress",
+        return fixedAddressOnGrid(
+                grid,
+                ip,
+                "00:00:00:00:00:00",
+                "infoblox-cni host=" + hostId + " net=" + network + " pool",
                 Map.of(
-                        "ipv4addr",
-                        ip,
-                        "network_view",
-                        "default",
-                        "mac",
-                        "00:00:00:00:00:00",
-                        "comment",
-                        "infoblox-cni host=" + hostId + " net=" + network + " pool",
-                        "extattrs",
-                        Map.of(
-                                "Tenant ID",
-                                Map.of("value", "cluster-1"),
-                                "CMP Type",
-                                Map.of("value", "Kubernetes"),
-                                "Cloud API Owned",
-                                Map.of("value", "True"))));
+                        "Tenant ID",
+                        Map.of("value", "cluster-1"),
+                        "CMP Type",
+                        Map.of("value", "Kubernetes"),
+                        "Cloud API Owned",
+                        Map.of("value", "True")));
+    }
+
+    /** A fixed address in the default view made on the grid behind the daemon's back (comment null: none). */
+    public static String fixedAddressOnGrid(
+            WapiSimulator grid, String ip, String mac, String comment, Map<String, Object> extattrs) {
+        Map<String, Object> fields = new java.util.HashMap<>(
+                Map.of("ipv4addr", ip, "network_view", "default", "mac", mac, "extattrs", extattrs));
+        if (comment != null) fields.put("comment", comment);
+        return grid.createObject("fixedaddress", fields);
     }
 
     public static List<Map<String, Object>> reservationsOf(WapiSimulator grid, String containerId) {
