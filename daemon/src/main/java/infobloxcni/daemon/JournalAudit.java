@@ -269,19 +269,7 @@ public final class JournalAudit {
             // With the daemon running, a refill (between the grid's answer and its record) or a release
             // may be under way: a network's refill in flight is the keeper's, and the keeper looks again.
             if (journal.get(AddressPool.refillKey(network)).isPresent()) continue;
-            if (!keeper.adoptOrphan(
-                    network,
-                    r,
-                    now -> AddressPool.entry(
-                            network,
-                            now.networkView(),
-                            now.ipv4addr(),
-                            GridRecords.prefixOf(now),
-                            null,
-                            now.ref(),
-                            now.network(),
-                            clock.instant()),
-                    apply)) continue;
+            if (!keeper.adoptOrphan(network, r, now -> keeper.asPoolEntry(network, now, null, null), apply)) continue;
             String repair = apply ? "taken into the pool" : null;
             findings.add(new Finding(
                     Kind.ORPHAN_ON_GRID,

@@ -178,28 +178,76 @@ final class PoolKeeper implements AutoCloseable {
     /**
      * Checks a network's free pool addresses in one view against the grid: those still this
      * host's pool entries are confirmed (and may be handed out while the grid is down); those
-     * someone changed or deleted leave the pool before they can be handed out.
+     * someone changed or deleted leave the pool before they can be handed out; and this host's
+     * pool entries no record names (a path that lost one) are taken in.
+     *
+     * <p>The listing may be older than a record: another thread may have put an entry in the
+     * pool since (a container's release finding its address never tagged, a lost refill
+     * settled). So an entry the listing lacks is looked up again, under its lock, before it
+     * goes: dropping one on a stale listing left the grid's entry with no record (an orphan the
+     * adversarial test found under stress-ng).
      */
     private void verify(String network, String view) {
-        Map<String, FixedAddress> onGrid =
+        verifyAgainst(
+                network,
+                view,
                 wapi.findFixedAddresses(view, Map.of("comment", tags.poolComment(network)), Map.of()).stream()
-                        .collect(Collectors.toMap(FixedAddress::ipv4addr, r -> r, (a, b) -> a));
+                        .collect(Collectors.toMap(FixedAddress::ipv4addr, r -> r, (a, b) -> a)));
+    }
+
+    /** {@link #verify} against a listing of the network's pool entries in the view, by address (it may be stale). */
+    void verifyAgainst(String network, String view, Map<String, FixedAddress> onGrid) {
         for (Attachment free : pool.free(network, view, null)) {
-            FixedAddress r = onGrid.get(free.address());
-            if (r != null && tags.isPoolEntry(r, network)) {
+            FixedAddress listed = onGrid.get(free.address());
+            if (listed != null && tags.isPoolEntry(listed, network)) {
                 pool.confirm(view, free.address());
                 continue;
             }
             try (KeyLocks.Held held = locks.tryLock(free.key())) {
-                if (held == null || !pool.dropIfFree(free)) continue; // handed out meanwhile: its tag settles it
+                if (held == null) continue; // handed out meanwhile: its tag settles it
+                FixedAddress now =
+                        wapi.findFixedAddressByIp(view, free.address()).orElse(null);
+                if (now != null && tags.isPoolEntry(now, network)) {
+                    pool.confirm(view, free.address());
+                    continue;
+                }
+                if (!pool.dropIfFree(free)) continue;
                 LOG.log(
                         System.Logger.Level.WARNING,
                         "pool address {0} of {1} was {2} on the grid: it leaves the pool",
                         free.address(),
                         network,
-                        r == null ? "deleted" : "changed (" + Settler.describe(r) + ")");
+                        now == null ? "deleted" : "changed (" + Settler.describe(now) + ")");
             }
         }
+        adoptUnrecorded(network, onGrid.values());
+    }
+
+    /**
+     * This host's pool entries of a network that a search listed and no record names: taken into
+     * the pool (confirmed on the grid once more first, see {@link #adoptOrphan}), with a warning,
+     * since the path that lost the record is a defect. A refill of the network still unsettled
+     * is left to {@link #settleRefill}.
+     */
+    private void adoptUnrecorded(String network, java.util.Collection<FixedAddress> listed) {
+        for (FixedAddress r : listed) {
+            if (!network.equals(tags.poolNetworkOf(r)) || pool.isRecorded(r.networkView(), r.ipv4addr())) continue;
+            if (journal.get(AddressPool.refillKey(network)).isPresent()) return;
+            if (adoptOrphan(network, r, found -> asPoolEntry(network, found, null, null), true))
+                LOG.log(
+                        System.Logger.Level.WARNING,
+                        "pool address {0} of {1} was on the grid with no record: taken into the pool",
+                        r.ipv4addr(),
+                        network);
+        }
+    }
+
+    /** The pool record of this host's pool entry as the grid shows it (gateway and subnet from the refill when known). */
+    Attachment asPoolEntry(String network, FixedAddress found, String gateway, String cidr) {
+        String subnet = found.network() != null ? found.network() : cidr;
+        int prefix = subnet == null ? 32 : Ipv4Subnet.parse(subnet).prefixLength();
+        return AddressPool.entry(
+                network, found.networkView(), found.ipv4addr(), prefix, gateway, found.ref(), subnet, clock.instant());
     }
 
     /** Reserves one pool address; false when it could not (the grid refused, or an earlier one is unsettled). */
@@ -289,19 +337,8 @@ final class PoolKeeper implements AutoCloseable {
                 waits = true;
                 continue;
             }
-            if (adoptOrphan(
-                    network,
-                    r,
-                    found -> AddressPool.entry(
-                            network,
-                            found.networkView(),
-                            found.ipv4addr(),
-                            intent.prefixLength(),
-                            intent.gateway(),
-                            found.ref(),
-                            found.network() != null ? found.network() : intent.cidr(),
-                            clock.instant()),
-                    true)) adopted++;
+            if (adoptOrphan(network, r, found -> asPoolEntry(network, found, intent.gateway(), intent.cidr()), true))
+                adopted++;
         }
         if (waits) return false;
         journal.remove(intent.key());

@@ -142,4 +142,54 @@ class PoolEntryReleaseTest {
         assertEquals(onGrid(), poolRecord(), "the grid and the journal agree");
         assertTrue(onGrid());
     }
+
+    /**
+     * The keeper's check of the pool against a listing taken before another thread put an entry
+     * in the pool (here: a container's release finding its address never tagged, back in the
+     * pool). The check dropped the record because the stale listing lacked it, and the grid's
+     * entry stayed with no record (adversarial seed 1 under stress-ng, a third path). The check
+     * now asks the grid again before an entry leaves the pool.
+     */
+    @Test
+    void aStaleListingDoesNotDropAPoolEntryPutInThePool() {
+        grid.deleteObject(grid.objects("fixedaddress").stream()
+                .filter(f -> X.equals(f.get("ipv4addr")))
+                .map(f -> (String) f.get("_ref"))
+                .findFirst()
+                .orElseThrow());
+        Map<String, infobloxcni.wapi.FixedAddress> listedBefore = Map.of(); // X was not a pool entry then
+        TestHost.poolEntryOnGrid(grid, "host-a", NET, X);
+        journal.put(AddressPool.entry(NET, "default", X, 24, "10.47.0.1", null, SUBNET, Instant.now()));
+
+        keeper.verifyAgainst(NET, "default", listedBefore);
+
+        assertTrue(poolRecord(), "the entry stays in the pool");
+        assertEquals(onGrid(), poolRecord(), "the grid and the journal agree");
+    }
+
+    /** A pool entry of this host on the grid that no record names (whatever path lost it) is taken in by the check. */
+    @Test
+    void theCheckTakesInAPoolEntryNoRecordNames() {
+        assertFalse(poolRecord());
+        keeper.verifyAgainst(
+                NET,
+                "default",
+                Map.of(X, wapi.findFixedAddressByIp("default", X).orElseThrow()));
+        assertTrue(poolRecord(), "the grid's entry is in the pool");
+        assertEquals(
+                SUBNET, journal.get(AddressPool.entryKey(NET, X)).orElseThrow().cidr());
+    }
+
+    /** A listed pool entry a container's release still names is that release's to settle: it is not taken in. */
+    @Test
+    void theCheckLeavesAnEntryAReleaseStillNamesToThatRelease() {
+        AttachmentKey cz = releaseIntentAtX();
+        keeper.verifyAgainst(
+                NET,
+                "default",
+                Map.of(X, wapi.findFixedAddressByIp("default", X).orElseThrow()));
+        assertFalse(poolRecord(), "not taken in while the release names it");
+        settler.release(journal.get(cz).orElseThrow());
+        assertTrue(poolRecord(), "the release took it back into the pool");
+    }
 }
