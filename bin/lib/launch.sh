@@ -12,7 +12,7 @@ if [ -f "$launch_root/$launch_module/target/$launch_module.jar" ]; then
 elif [ -f "$launch_root/lib/infoblox-cni/$launch_module.jar" ]; then
     jar=$launch_root/lib/infoblox-cni/$launch_module.jar
 else
-    echo "${0##*/}: $launch_module.jar not found; build with: mvn -B -q package -DskipTests (JDK 25)" >&2
+    echo "${0##*/}: $launch_module.jar not found; build with: ./mvnw -B -q package -DskipTests (JDK 25)" >&2
     exit 1
 fi
 # installed layout: INFOBLOX_CNI_JAVA may come from /etc/default/infoblox-cni (see that helper;
