@@ -149,7 +149,7 @@ final class Cni {
      * plugin-jar copy without a cache.
      */
     void prepare() throws IOException {
-        floorJar = root.resolve("bench/target/bench-floor.jar");
+        floorJar = root.resolve("tools/bench/target/bench-floor.jar");
         floorAot = work.resolve("floor.aot");
         List<String> argv = jvm(
                 "-Xlog:disable",

@@ -32,7 +32,7 @@ record Options(
                                    they also count the WAPI calls on the request's path (at 20 ms or more)
               --soak-pairs N       pairs straight over the socket before the last RSS reading; 0 skips (default 10000)
               --soak-callers N     concurrent callers of the soak (default 8)
-              --out FILE           JSON results (default bench/target/infoblox-cni-bench-<time>.json)
+              --out FILE           JSON results (default tools/bench/target/infoblox-cni-bench-<time>.json)
               --keep               keep the work directory (daemon logs, journals) and say where it is
             """;
 
@@ -59,7 +59,7 @@ record Options(
             }
         }
         if (out == null) {
-            out = root.resolve("bench/target/infoblox-cni-bench-"
+            out = root.resolve("tools/bench/target/infoblox-cni-bench-"
                     + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + ".json");
         }
         return new Options(pairs, callers, latencies, poolSize, baseline, probe, soak, soakCallers, out, keep);

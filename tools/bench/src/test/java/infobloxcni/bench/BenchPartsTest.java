@@ -14,7 +14,7 @@ class BenchPartsTest {
     /** The floor and java -version must run with the plugin's JVM flags, read from the wrapper itself. */
     @Test
     void readsThePluginsJvmFlagsFromTheWrapper() throws Exception {
-        List<String> flags = Cni.flagsOf(Path.of("..", "bin", "infoblox"));
+        List<String> flags = Cni.flagsOf(Path.of("..", "..", "bin", "infoblox"));
         assertEquals("-Xlog:disable", flags.getFirst());
         assertTrue(flags.contains("-XX:+UseSerialGC"), flags.toString());
         assertTrue(flags.contains("-XX:TieredStopAtLevel=1"), flags.toString());
