@@ -377,6 +377,14 @@ class PackageIT {
         Run recover = run(env, null, prefix.resolve("bin/infoblox-cni-recover").toString(), "--help");
         assertEquals(0, recover.exit(), recover.toString());
         assertTrue(recover.out().startsWith("Usage: infoblox-cni-recover"), recover.toString());
+        // both say the version the build wrote into their jars (recovery's was written by hand, and went stale)
+        Run daemonVersion =
+                run(e, null, prefix.resolve("bin/infoblox-cni-daemon").toString(), "--version");
+        Run recoverVersion =
+                run(env, null, prefix.resolve("bin/infoblox-cni-recover").toString(), "--version");
+        String version = daemonVersion.out().strip().replaceFirst("^infoblox-cni-daemon ", "");
+        assertTrue(version.matches("\\d+\\.\\d+\\.\\d+\\S*"), daemonVersion.toString());
+        assertEquals("infoblox-cni-recover " + version, recoverVersion.out().strip(), recoverVersion.toString());
     }
 
     /** The archive postinst made is newer than the jar (or the launcher ignores it) and the JVM accepts it. */

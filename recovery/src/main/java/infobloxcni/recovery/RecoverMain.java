@@ -34,7 +34,7 @@ import picocli.CommandLine.Option;
 @Command(
         name = "infoblox-cni-recover",
         mixinStandardHelpOptions = true,
-        version = "infoblox-cni-recover 0.1.0",
+        versionProvider = RecoverMain.VersionOfJar.class,
         sortOptions = false,
         usageHelpWidth = 110,
         description = {
@@ -198,5 +198,13 @@ public final class RecoverMain implements Callable<Integer> {
                     f.detail() + (f.repair() == null ? "" : " -> " + f.repair()));
         }
         if (!report.applied()) out.println("(report only: run again with --apply to repair)");
+    }
+
+    /** The version the build wrote into this jar's manifest (it used to be written here by hand, and went stale). */
+    static final class VersionOfJar implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"infoblox-cni-recover " + infobloxcni.daemon.Version.of(RecoverMain.class)};
+        }
     }
 }

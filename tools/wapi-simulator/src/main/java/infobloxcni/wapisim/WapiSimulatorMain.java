@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
 @Command(
         name = "infoblox-wapi-sim",
         mixinStandardHelpOptions = true,
-        version = "infoblox-wapi-sim 0.1.0",
+        versionProvider = WapiSimulatorMain.VersionOfJar.class,
         description = {
             "A stateful stand-in for an Infoblox grid's WAPI, for demos and tests.",
             "Prints 'infoblox-wapi-sim listening on <url>' on stdout when ready. See docs/wapi-simulator.md."
@@ -177,5 +177,14 @@ public final class WapiSimulatorMain implements Callable<Integer> {
         if (fromEnv != null && !fromEnv.isEmpty()) return fromEnv;
         err.println("infoblox-wapi-sim: using the demo password (set $WAPI_PASSWORD or --password-file)");
         return "infoblox";
+    }
+
+    /** The version the build wrote into this jar's manifest ("dev" when run from classes). */
+    static final class VersionOfJar implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = WapiSimulatorMain.class.getPackage().getImplementationVersion();
+            return new String[] {"infoblox-wapi-sim " + (v == null ? "dev" : v)};
+        }
     }
 }
