@@ -45,7 +45,7 @@ final class AddressPool {
     static final String REFILL = "~refill";
 
     /** How big a network's pool should be, and how to reach the network on the grid, as the latest request said. */
-    record Target(NetworkRequest policy, int size) {}
+    record Target(NetworkRequest request, int size) {}
 
     private final JournalGuard journal;
     private final Object takeLock = new Object();
@@ -90,9 +90,9 @@ final class AddressPool {
     }
 
     /** A request for the network says how big its pool should be (its netconf, else the daemon's default). */
-    void observe(NetworkRequest policy, int size) {
-        Target now = new Target(policy, size);
-        if (!now.equals(targets.get(policy.networkName()))) targets.put(policy.networkName(), now);
+    void observe(NetworkRequest request, int size) {
+        Target now = new Target(request, size);
+        if (!now.equals(targets.get(request.networkName()))) targets.put(request.networkName(), now);
     }
 
     Map<String, Target> targets() {

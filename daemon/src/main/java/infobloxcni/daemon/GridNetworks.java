@@ -42,41 +42,41 @@ final class GridNetworks {
     }
 
     /** The network as it was last made sure of, or null when that has not happened (or was forgotten). */
-    ReadyNetwork known(NetworkRequest policy) {
-        return ensured.get(policy);
+    ReadyNetwork known(NetworkRequest request) {
+        return ensured.get(request);
     }
 
-    ReadyNetwork ensure(NetworkRequest policy) throws CniError {
-        ReadyNetwork known = ensured.get(policy);
+    ReadyNetwork ensure(NetworkRequest request) throws CniError {
+        ReadyNetwork known = ensured.get(request);
         if (known != null) return known;
-        // One thread per policy talks to the grid; the others wait and reuse its answer.
-        synchronized (ensuring.computeIfAbsent(policy, p -> new Object())) {
-            known = ensured.get(policy);
+        // One thread per network request talks to the grid; the others wait and reuse its answer.
+        synchronized (ensuring.computeIfAbsent(request, p -> new Object())) {
+            known = ensured.get(request);
             if (known != null) return known;
             try {
-                ensureView(policy.view());
-                Ipv4Subnet subnet = policy.subnet() != null ? ensureSubnet(policy) : carveSubnet(policy);
-                String gateway = resolveGateway(policy, subnet);
-                ensureGatewayReserved(policy, gateway);
-                ReadyNetwork result = new ReadyNetwork(policy.view(), subnet, gateway);
-                ensured.put(policy, result);
+                ensureView(request.view());
+                Ipv4Subnet subnet = request.subnet() != null ? ensureSubnet(request) : carveSubnet(request);
+                String gateway = resolveGateway(request, subnet);
+                ensureGatewayReserved(request, gateway);
+                ReadyNetwork result = new ReadyNetwork(request.view(), subnet, gateway);
+                ensured.put(request, result);
                 LOG.log(
                         System.Logger.Level.INFO,
                         "network {0}: {1} in view {2}, gateway {3}",
-                        policy.networkName(),
+                        request.networkName(),
                         subnet,
-                        policy.view(),
+                        request.view(),
                         gateway);
                 return result;
             } catch (WapiException e) {
-                throw GridErrors.toCni(e, "preparing network " + policy.networkName());
+                throw GridErrors.toCni(e, "preparing network " + request.networkName());
             }
         }
     }
 
     /** The grid said this network (or its view) is gone: look again next time. */
-    void forget(NetworkRequest policy) {
-        ensured.remove(policy);
+    void forget(NetworkRequest request) {
+        ensured.remove(request);
     }
 
     private void ensureView(String view) {
@@ -89,33 +89,33 @@ final class GridNetworks {
         }
     }
 
-    private Ipv4Subnet ensureSubnet(NetworkRequest policy) throws CniError {
-        String cidr = policy.subnet().toString();
-        Optional<Network> existing = wapi.getNetwork(policy.view(), cidr);
+    private Ipv4Subnet ensureSubnet(NetworkRequest request) throws CniError {
+        String cidr = request.subnet().toString();
+        Optional<Network> existing = wapi.getNetwork(request.view(), cidr);
         if (existing.isEmpty()) {
             try {
-                wapi.createNetwork(policy.view(), cidr, Map.of(ReservationTags.NETWORK_NAME, policy.networkName()));
+                wapi.createNetwork(request.view(), cidr, Map.of(ReservationTags.NETWORK_NAME, request.networkName()));
                 LOG.log(
                         System.Logger.Level.INFO,
                         "created network {0} in view {1} for {2}",
                         cidr,
-                        policy.view(),
-                        policy.networkName());
-                created.accept(policy.view(), cidr);
-                return policy.subnet();
+                        request.view(),
+                        request.networkName());
+                created.accept(request.view(), cidr);
+                return request.subnet();
             } catch (WapiException.Conflict raced) {
-                existing = wapi.getNetwork(policy.view(), cidr);
+                existing = wapi.getNetwork(request.view(), cidr);
                 if (existing.isEmpty()) throw raced; // overlaps a different network: the grid's text says which
             }
         }
         String owner = existing.get().extattrs().get(ReservationTags.NETWORK_NAME);
-        if (owner != null && !owner.equals(policy.networkName())) {
+        if (owner != null && !owner.equals(request.networkName())) {
             throw new CniError(
                     CniError.NETWORK_NAME_CONFLICT,
-                    "subnet " + cidr + " in view " + policy.view() + " already belongs to network '" + owner
-                            + "', not '" + policy.networkName() + "'");
+                    "subnet " + cidr + " in view " + request.view() + " already belongs to network '" + owner
+                            + "', not '" + request.networkName() + "'");
         }
-        return policy.subnet();
+        return request.subnet();
     }
 
     /**
@@ -123,27 +123,27 @@ final class GridNetworks {
      * found by its {@code Network Name}; when missing, one host carves it; when two hosts carved
      * at once, all pick the lowest, and the loser gives its empty network back.
      */
-    private Ipv4Subnet carveSubnet(NetworkRequest policy) throws CniError {
+    private Ipv4Subnet carveSubnet(NetworkRequest request) throws CniError {
         Optional<Network> named =
-                lowest(wapi.findNetworksByEa(policy.view(), ReservationTags.NETWORK_NAME, policy.networkName()));
+                lowest(wapi.findNetworksByEa(request.view(), ReservationTags.NETWORK_NAME, request.networkName()));
         if (named.isPresent()) return Ipv4Subnet.parse(named.get().cidr());
 
         List<String> refusals = new ArrayList<>();
         Network created = null;
-        for (String container : policy.containers()) {
+        for (String container : request.containers()) {
             try {
-                if (wapi.getNetworkContainer(policy.view(), container).isEmpty()) {
+                if (wapi.getNetworkContainer(request.view(), container).isEmpty()) {
                     try {
-                        wapi.createNetworkContainer(policy.view(), container, Map.of());
+                        wapi.createNetworkContainer(request.view(), container, Map.of());
                     } catch (WapiException.Conflict raced) {
                         // created by another host meanwhile
                     }
                 }
                 created = wapi.createNextAvailableNetwork(
-                        policy.view(),
+                        request.view(),
                         container,
-                        policy.prefixLength(),
-                        Map.of(ReservationTags.NETWORK_NAME, policy.networkName()));
+                        request.prefixLength(),
+                        Map.of(ReservationTags.NETWORK_NAME, request.networkName()));
                 break;
             } catch (WapiException.Rejected | WapiException.Conflict | WapiException.NotFound refused) {
                 refusals.add(container + ": " + refused.gridText());
@@ -153,19 +153,19 @@ final class GridNetworks {
             }
         }
         Optional<Network> winner =
-                lowest(wapi.findNetworksByEa(policy.view(), ReservationTags.NETWORK_NAME, policy.networkName()));
+                lowest(wapi.findNetworksByEa(request.view(), ReservationTags.NETWORK_NAME, request.networkName()));
         if (winner.isEmpty()) {
             throw new CniError(
                     CniError.GRID_REJECTED,
-                    "no /" + policy.prefixLength() + " could be carved for network '"
-                            + policy.networkName() + "' in view " + policy.view() + " from "
-                            + String.join(", ", policy.containers())
+                    "no /" + request.prefixLength() + " could be carved for network '"
+                            + request.networkName() + "' in view " + request.view() + " from "
+                            + String.join(", ", request.containers())
                             + (refusals.isEmpty() ? "" : ": " + String.join("; ", refusals)));
         }
         if (created != null && !created.ref().equals(winner.get().ref()))
-            giveBack(created, winner.get(), policy.networkName());
+            giveBack(created, winner.get(), request.networkName());
         else if (created != null)
-            LOG.log(System.Logger.Level.INFO, "carved {0} for network {1}", created.cidr(), policy.networkName());
+            LOG.log(System.Logger.Level.INFO, "carved {0} for network {1}", created.cidr(), request.networkName());
         return Ipv4Subnet.parse(winner.get().cidr());
     }
 
@@ -194,25 +194,25 @@ final class GridNetworks {
     }
 
     /** {@code 0.0.0.1} style (host part only) means that host of the subnet; absent means the first host. */
-    static String resolveGateway(NetworkRequest policy, Ipv4Subnet subnet) throws CniError {
+    static String resolveGateway(NetworkRequest request, Ipv4Subnet subnet) throws CniError {
         int gateway;
-        if (policy.gateway() == null) {
+        if (request.gateway() == null) {
             gateway = subnet.base() + 1;
         } else {
-            int written = Ipv4Subnet.parseAddress(policy.gateway());
+            int written = Ipv4Subnet.parseAddress(request.gateway());
             gateway = (written & Ipv4Subnet.mask(subnet.prefixLength())) == 0 ? subnet.base() | written : written;
         }
         if (!subnet.isUsableHost(gateway)) {
             throw new CniError(
                     CniError.INVALID_NETCONF,
-                    "field 'ipam.gateway': " + (policy.gateway() == null ? "" : policy.gateway() + " -> ")
+                    "field 'ipam.gateway': " + (request.gateway() == null ? "" : request.gateway() + " -> ")
                             + Ipv4Subnet.format(gateway) + " is not a usable host address of " + subnet);
         }
         return Ipv4Subnet.format(gateway);
     }
 
-    private void ensureGatewayReserved(NetworkRequest policy, String gateway) {
-        Optional<FixedAddress> holder = wapi.findFixedAddressByIp(policy.view(), gateway);
+    private void ensureGatewayReserved(NetworkRequest request, String gateway) {
+        Optional<FixedAddress> holder = wapi.findFixedAddressByIp(request.view(), gateway);
         if (holder.isPresent()) {
             String vmId = holder.get().ea(ReservationTags.VM_ID);
             if (vmId != null && !vmId.equals(ReservationTags.NO_CONTAINER)) {
@@ -220,13 +220,13 @@ final class GridNetworks {
                         System.Logger.Level.WARNING,
                         "gateway {0} of network {1} is reserved for container {2}",
                         gateway,
-                        policy.networkName(),
+                        request.networkName(),
                         vmId);
             }
             return;
         }
         try {
-            wapi.reserveAddress(policy.view(), gateway, tags.forGateway(policy.networkName()));
+            wapi.reserveAddress(request.view(), gateway, tags.forGateway(request.networkName()));
         } catch (WapiException.Conflict raced) {
             // reserved by another host meanwhile
         }

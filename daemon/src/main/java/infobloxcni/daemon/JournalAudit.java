@@ -284,7 +284,7 @@ public final class JournalAudit {
         for (var entry : freeByNetwork.entrySet()) {
             String network = entry.getKey();
             AddressPool.Target named = targets.get(network);
-            ReadyNetwork now = named == null ? null : networks.known(named.policy());
+            ReadyNetwork now = named == null ? null : networks.known(named.request());
             if (named == null && unnamedKnown) {
                 for (Attachment stale : pool.free(network, null, null))
                     findings.add(surplus(

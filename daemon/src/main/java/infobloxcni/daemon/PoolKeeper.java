@@ -98,7 +98,7 @@ final class PoolKeeper implements AutoCloseable {
                     .forEach((network, views) -> views.forEach(view -> bounded(() -> verify(network, view))));
         }
         for (AddressPool.Target target : pool.targets().values()) {
-            String network = target.policy().networkName();
+            String network = target.request().networkName();
             Instant paused = pausedUntil.get(network);
             if (paused != null && now.isBefore(paused)) continue;
             bounded(() -> keep(target));
@@ -129,11 +129,11 @@ final class PoolKeeper implements AutoCloseable {
     }
 
     private void keep(AddressPool.Target target) throws CniError {
-        NetworkRequest policy = target.policy();
-        String network = policy.networkName();
+        NetworkRequest request = target.request();
+        String network = request.networkName();
         List<Attachment> all = pool.free(network, null, null);
         if (target.size() == 0 && all.isEmpty()) return; // no pool wanted, none there: not a single grid call
-        ReadyNetwork net = networks.ensure(policy);
+        ReadyNetwork net = networks.ensure(request);
         String cidr = net.subnet().toString();
         // Another view or subnet than the network's now (its netconf changed): not this pool's any more.
         for (Attachment old : all) {
@@ -252,7 +252,7 @@ final class PoolKeeper implements AutoCloseable {
 
     /** Reserves one pool address; false when it could not (the grid refused, or an earlier one is unsettled). */
     private boolean reserveOne(AddressPool.Target target, ReadyNetwork net) {
-        String network = target.policy().networkName();
+        String network = target.request().networkName();
         AttachmentKey intentKey = AddressPool.refillKey(network);
         try (KeyLocks.Held held = locks.tryLock(intentKey)) {
             if (held == null || journal.get(intentKey).isPresent())
@@ -290,7 +290,7 @@ final class PoolKeeper implements AutoCloseable {
                 return false;
             } catch (WapiException refused) {
                 journal.remove(intentKey);
-                if (GridErrors.networkGone(refused)) networks.forget(target.policy()); // made sure of again next pass
+                if (GridErrors.networkGone(refused)) networks.forget(target.request()); // made sure of again next pass
                 pausedUntil.put(network, clock.instant().plus(REFUSED_PAUSE));
                 if (toldFull.add(network)) {
                     LOG.log(
