@@ -137,7 +137,6 @@ public final class Daemon implements AutoCloseable {
                 new RequestHandler(
                         ipam,
                         new AdminCommands(journal, parts.audit(), ipam, wapi.health(), parts.reconciler(), clock),
-                        config,
                         metrics != null ? metrics::operation : Operations.NONE));
     }
 

@@ -94,9 +94,16 @@ public final class Ipam {
     /** An ADD's answer: the CNI result, and the attachment it reports. */
     public record Added(byte[] result, Attachment attachment) {}
 
-    /** ADD, its grid calls all within the ADD bound ({@link DaemonConfig.VerbBounds}). */
+    /**
+     * ADD, its grid calls all within the ADD bound ({@link DaemonConfig.VerbBounds}). The netconf
+     * is checked against the daemon's settings before any grid write, and the MAC to record is
+     * looked up here, once, before the attachment's lock is taken (a slow lookup holds up no
+     * other request); everything after reads it from the request.
+     */
     public Added add(CniRequest request) throws CniError {
-        return Deadline.within(config.bounds().add(), () -> addWithin(request));
+        request.netConf().checkEffective(config.prefixLength(), config.networkContainers());
+        CniRequest withMac = request.withMac(MacAddresses.of(request));
+        return Deadline.within(config.bounds().add(), () -> addWithin(withMac));
     }
 
     private Added addWithin(CniRequest request) throws CniError {
@@ -199,7 +206,7 @@ public final class Ipam {
                             key,
                             network.view(),
                             subnetOf(network),
-                            MacAddresses.of(request),
+                            request.mac(),
                             request.podName(),
                             clock.instant(),
                             outage)
@@ -304,7 +311,7 @@ public final class Ipam {
         AttachmentKey key = keyOf(request);
         Attachment intent = (unknown != null
                         ? unknown
-                        : Attachment.pending(key, ready.view(), MacAddresses.of(request), clock.instant()))
+                        : Attachment.pending(key, ready.view(), request.mac(), clock.instant()))
                 .withAllocation(null, ready.subnet().prefixLength(), ready.gateway(), null, cidr)
                 .withAttempt();
         journal.put(intent);

@@ -18,8 +18,8 @@ import java.util.regex.Pattern;
 /**
  * Finds the MAC to record on a reservation. It is informative only (we find reservations by
  * container ID, never by MAC), so any failure here falls back to the all-zero MAC and never
- * fails an ADD. It is looked up before the ADD takes its attachment's lock
- * ({@link RequestHandler}), so a slow lookup never holds up another request.
+ * fails an ADD. It is looked up once per ADD, before the ADD takes its attachment's lock
+ * ({@link Ipam#add}), so a slow lookup never holds up another request.
  */
 final class MacAddresses {
     static final String NONE = "00:00:00:00:00:00";
@@ -40,12 +40,8 @@ final class MacAddresses {
 
     private MacAddresses() {}
 
-    /**
-     * The MAC the request already carries ({@link CniRequest#mac()}, looked up once), else
-     * runtimeConfig.mac, else CNI_ARGS MAC=, else the interface inside the netns, else zeros.
-     */
+    /** runtimeConfig.mac, else CNI_ARGS MAC=, else the interface inside the netns, else zeros. */
     static String of(CniRequest request) {
-        if (request.mac() != null) return request.mac();
         if (request.netConf().runtimeMac() != null) return request.netConf().runtimeMac();
         String fromArgs = request.args().get("MAC");
         if (fromArgs != null && MAC.matcher(fromArgs).matches()) return fromArgs.toLowerCase();

@@ -17,13 +17,11 @@ final class RequestHandler implements EnvelopeHandler {
 
     private final Ipam ipam;
     private final AdminCommands admin;
-    private final DaemonConfig config;
     private final Operations operations;
 
-    RequestHandler(Ipam ipam, AdminCommands admin, DaemonConfig config, Operations operations) {
+    RequestHandler(Ipam ipam, AdminCommands admin, Operations operations) {
         this.ipam = ipam;
         this.admin = admin;
-        this.config = config;
         this.operations = operations;
     }
 
@@ -95,10 +93,7 @@ final class RequestHandler implements EnvelopeHandler {
                 meta.network = LogText.bare(cni.netConf().name());
             return switch (cni.command()) {
                 case ADD -> {
-                    cni.netConf()
-                            .checkEffective(config.prefixLength(), config.networkContainers()); // before any grid write
-                    Ipam.Added added =
-                            ipam.add(cni.withMac(MacAddresses.of(cni))); // the MAC before the ADD locks its attachment
+                    Ipam.Added added = ipam.add(cni);
                     yield Done.ok(new Envelope.Response(0, added.result()), meta, addressOf(added.attachment()));
                 }
                 case DEL -> Done.ok(new Envelope.Response(0, NOTHING), meta, addressOf(ipam.del(cni)));
