@@ -1,6 +1,8 @@
 package infobloxcni.daemon;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import infobloxcni.daemon.cni.NetConf;
+import infobloxcni.daemon.server.EnvelopeHandler;
 import infobloxcni.wire.DaemonIdentity;
 import infobloxcni.wire.Envelope;
 import java.io.IOException;
@@ -41,7 +43,8 @@ public final class AdminClient {
             channel.connect(UnixDomainSocketAddress.of(socket));
             String impostor = DaemonIdentity.problem(channel);
             if (impostor != null) throw new IOException("refusing to ask " + socket + ": " + impostor);
-            new Envelope.Request(Map.of(AdminCommands.ENV, command), stdin).write(Channels.newOutputStream(channel));
+            new Envelope.Request(Map.of(EnvelopeHandler.ADMIN_ENV, command), stdin)
+                    .write(Channels.newOutputStream(channel));
             Envelope.Response response = Envelope.Response.read(Channels.newInputStream(channel));
             JsonNode answer = response.stdout().length == 0
                     ? NetConf.JSON.createObjectNode()

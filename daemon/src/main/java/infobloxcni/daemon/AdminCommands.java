@@ -2,6 +2,13 @@ package infobloxcni.daemon;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import infobloxcni.daemon.audit.JournalAudit;
+import infobloxcni.daemon.cni.NetConf;
+import infobloxcni.daemon.ipam.Ipam;
+import infobloxcni.daemon.server.EnvelopeHandler;
+import infobloxcni.daemon.settle.Reconciler;
+import infobloxcni.daemon.settle.Settler;
+import infobloxcni.daemon.state.JournalGuard;
 import infobloxcni.store.Attachment;
 import infobloxcni.store.AttachmentState;
 import infobloxcni.wapi.GridHealth;
@@ -18,10 +25,9 @@ import java.util.Set;
 /**
  * Requests that come from {@code infoblox-cni-recover} rather than from a runtime, over the same
  * socket (root only), so that the journal is never opened by two processes at once. They carry
- * the variable {@value #ENV} instead of CNI_COMMAND.
+ * the variable {@value EnvelopeHandler#ADMIN_ENV} instead of CNI_COMMAND.
  */
 final class AdminCommands {
-    static final String ENV = "INFOBLOX_CNI_ADMIN";
 
     private final JournalGuard journal;
     private final JournalAudit audit;
@@ -48,7 +54,7 @@ final class AdminCommands {
     }
 
     Envelope.Response handle(Envelope.Request request) {
-        String command = request.env().get(ENV);
+        String command = request.env().get(EnvelopeHandler.ADMIN_ENV);
         return switch (command) {
             case "journal" -> ok(journalJson());
             case "audit" -> audit(request);

@@ -1,5 +1,23 @@
 package infobloxcni.daemon;
 
+import infobloxcni.daemon.audit.JournalAudit;
+import infobloxcni.daemon.config.DaemonConfig;
+import infobloxcni.daemon.grid.GridNetworks;
+import infobloxcni.daemon.grid.ReservationTags;
+import infobloxcni.daemon.ipam.Ipam;
+import infobloxcni.daemon.observe.DaemonMetrics;
+import infobloxcni.daemon.observe.Operations;
+import infobloxcni.daemon.observe.RequestCalls;
+import infobloxcni.daemon.observe.SystemdNotifier;
+import infobloxcni.daemon.server.PrivateDirs;
+import infobloxcni.daemon.server.SocketServer;
+import infobloxcni.daemon.settle.JournalRebuilder;
+import infobloxcni.daemon.settle.PoolKeeper;
+import infobloxcni.daemon.settle.Reconciler;
+import infobloxcni.daemon.settle.Settler;
+import infobloxcni.daemon.state.AddressPool;
+import infobloxcni.daemon.state.JournalGuard;
+import infobloxcni.daemon.state.KeyLocks;
 import infobloxcni.wapi.GridHealth;
 import infobloxcni.wapi.WapiClient;
 import infobloxcni.wapi.WapiException;
@@ -247,11 +265,11 @@ public final class Daemon implements AutoCloseable {
         return rebuilder;
     }
 
-    PoolKeeper keeper() {
+    public PoolKeeper keeper() {
         return keeper;
     }
 
-    WapiClient wapi() {
+    public WapiClient wapi() {
         return wapi;
     }
 

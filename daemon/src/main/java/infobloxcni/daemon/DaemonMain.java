@@ -1,5 +1,9 @@
 package infobloxcni.daemon;
 
+import infobloxcni.daemon.config.ConfigFile;
+import infobloxcni.daemon.config.DaemonConfig;
+import infobloxcni.daemon.config.SharedFlags;
+import infobloxcni.daemon.observe.LogLineFormatter;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -35,7 +39,7 @@ public final class DaemonMain implements Callable<Integer> {
     static final String NAME = "infoblox-cni-daemon";
 
     @CommandLine.Mixin
-    SharedFlags host = new SharedFlags();
+    public SharedFlags host = new SharedFlags();
 
     @Option(
             names = "--log-level",
@@ -77,7 +81,7 @@ public final class DaemonMain implements Callable<Integer> {
     }
 
     /** Parses the arguments with the settings file's values as defaults, and runs. */
-    static int run(String[] args, PrintStream out, PrintStream err) {
+    public static int run(String[] args, PrintStream out, PrintStream err) {
         DaemonMain main = new DaemonMain(out, err);
         CommandLine line = ConfigFile.commandLine(NAME, main, main.host, null, args, err);
         if (line == null) return 2;

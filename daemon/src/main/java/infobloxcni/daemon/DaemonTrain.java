@@ -6,6 +6,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import infobloxcni.daemon.config.DaemonConfig;
+import infobloxcni.daemon.grid.ReservationTags;
+import infobloxcni.daemon.server.EnvelopeHandler;
 import infobloxcni.wire.Envelope;
 import java.io.IOException;
 import java.io.InputStream;
@@ -109,7 +112,7 @@ public final class DaemonTrain {
                         .replace("\"ipam\":", "\"cni.dev/valid-attachments\":[],\"ipam\":");
                 expect(socket, cni("GC", null), gc, null);
                 expect(socket, cni("STATUS", null), netconf.replace("\"1.0.0\"", "\"1.1.0\""), null);
-                expect(socket, Map.of(AdminCommands.ENV, "status"), "", "\"journal\"");
+                expect(socket, Map.of(EnvelopeHandler.ADMIN_ENV, "status"), "", "\"journal\"");
             }
         } finally {
             try (Stream<Path> walk = Files.walk(dir)) {

@@ -1,5 +1,6 @@
 package infobloxcni.daemon;
 
+import infobloxcni.daemon.cni.CniName;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;

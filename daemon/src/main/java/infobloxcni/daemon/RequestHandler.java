@@ -2,6 +2,15 @@ package infobloxcni.daemon;
 
 import static infobloxcni.wire.CniError.INTERNAL_ERROR;
 
+import infobloxcni.daemon.cni.CniRequest;
+import infobloxcni.daemon.cni.CniResults;
+import infobloxcni.daemon.cni.LogText;
+import infobloxcni.daemon.cni.NetConf;
+import infobloxcni.daemon.ipam.Ipam;
+import infobloxcni.daemon.observe.Operations;
+import infobloxcni.daemon.observe.RequestCalls;
+import infobloxcni.daemon.server.EnvelopeHandler;
+import infobloxcni.daemon.server.PeerPolicy;
 import infobloxcni.store.JournalException;
 import infobloxcni.wire.CniError;
 import infobloxcni.wire.CniVersion;
@@ -65,7 +74,7 @@ final class RequestHandler implements EnvelopeHandler {
 
     @Override
     public Envelope.Response handle(Envelope.Request request, PeerPolicy.Peer peer) {
-        if (request.env().containsKey(AdminCommands.ENV)) return admin.handle(request);
+        if (request.env().containsKey(EnvelopeHandler.ADMIN_ENV)) return admin.handle(request);
         long started = System.nanoTime();
         int[] calls = new int[1];
         Done done = RequestCalls.counting(calls, () -> answer(request, peer.privileged()));

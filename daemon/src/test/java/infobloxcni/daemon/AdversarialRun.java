@@ -6,6 +6,7 @@ import infobloxcni.daemon.RuntimeActions.Plan;
 import infobloxcni.daemon.RuntimeModel.Attachment;
 import infobloxcni.daemon.RuntimeModel.Network;
 import infobloxcni.daemon.RuntimeModel.State;
+import infobloxcni.daemon.audit.JournalAudit;
 import infobloxcni.wapisim.WapiSimulator;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import infobloxcni.daemon.ExternalCommand.Result;
+import infobloxcni.daemon.cni.NetConf;
 import infobloxcni.wapisim.WapiSimulator;
 import java.nio.file.Files;
 import java.nio.file.Path;

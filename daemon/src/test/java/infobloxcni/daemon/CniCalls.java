@@ -1,6 +1,7 @@
 package infobloxcni.daemon;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import infobloxcni.daemon.cni.NetConf;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;

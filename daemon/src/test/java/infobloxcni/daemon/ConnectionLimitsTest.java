@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import infobloxcni.daemon.config.DaemonConfig;
+import infobloxcni.daemon.server.SocketLimits;
 import infobloxcni.wapisim.WapiSimulator;
 import infobloxcni.wire.Envelope;
 import java.io.BufferedReader;

@@ -4,6 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import infobloxcni.daemon.audit.JournalAudit;
+import infobloxcni.daemon.cni.NetConf;
+import infobloxcni.daemon.config.DaemonConfig;
+import infobloxcni.daemon.grid.ReservationTags;
+import infobloxcni.daemon.server.EnvelopeHandler;
 import infobloxcni.wapi.SslVerify;
 import infobloxcni.wapi.WapiConfig;
 import infobloxcni.wapisim.WapiSimulator;
@@ -666,32 +671,11 @@ class DaemonCrashTest {
     private Process startDaemon(int cycle) throws IOException {
         Path logFile = logDir.resolve(String.format("daemon-%04d.log", cycle));
         daemonLogs.add(logFile);
-        String java = ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
-        // JVM flags only for start-up speed (the test restarts the daemon hundreds of times)
-        List<String> argv = new ArrayList<>(List.of(
-                java,
-                "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1",
-                "-Xshare:auto",
-                "-cp",
-                daemonClassPath(),
-                "infobloxcni.daemon.DaemonMain"));
-        argv.addAll(TestHost.gridFlags(grid, runDir, stateDir, HOST_ID));
-        argv.addAll(List.of(
-                "--cni-cache-dir",
-                cacheDir.toString(),
-                "--wapi-call-timeout",
-                "2s",
-                "--wapi-read-timeout",
-                "2s",
-                "--log-level",
-                "INFO"));
-        ProcessBuilder pb = new ProcessBuilder(argv)
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                .redirectErrorStream(true)
-                .redirectOutput(logFile.toFile());
-        pb.environment().put("WAPI_PASSWORD", TestHost.PASSWORD);
-        return pb.start();
+        return DaemonProcess.launch(grid, runDir, stateDir, HOST_ID, cacheDir)
+                .jvm(DaemonProcess.FAST_START)
+                .classPath(daemonClassPath())
+                .flags(DaemonProcess.KILLED_MID_CALL)
+                .start(logFile);
     }
 
     /** Waits until the daemon answers an admin request on its socket; returns how long that took. */
@@ -771,7 +755,7 @@ class DaemonCrashTest {
         try (channel) {
             channel.connect(UnixDomainSocketAddress.of(socket()));
             answer = pool.submit(() -> {
-                new Envelope.Request(Map.of(AdminCommands.ENV, command), new byte[0])
+                new Envelope.Request(Map.of(EnvelopeHandler.ADMIN_ENV, command), new byte[0])
                         .write(Channels.newOutputStream(channel));
                 return Envelope.Response.read(Channels.newInputStream(channel));
             });

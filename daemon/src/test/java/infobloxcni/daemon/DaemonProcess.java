@@ -30,24 +30,96 @@ final class DaemonProcess implements AutoCloseable {
     static DaemonProcess start(
             WapiSimulator grid, TestHost host, Path scratch, String shell, List<String> jvm, String... extra)
             throws IOException {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> argv = new ArrayList<>(List.of(
-                "sh",
-                "-c",
-                (shell.isEmpty() ? "" : shell + "; ") + "exec \"$@\"",
-                "sh",
-                java,
-                "-XX:-MaxFDLimit",
-                "-Djava.io.tmpdir=" + scratch));
-        argv.addAll(jvm);
-        argv.addAll(List.of("-cp", System.getProperty("java.class.path"), DaemonMain.class.getName()));
-        argv.addAll(TestHost.gridFlags(grid, host.socket().getParent(), host.dir.resolve("state"), host.hostId));
-        argv.addAll(List.of("--cni-cache-dir", host.dir.resolve("cni-cache").toString()));
-        argv.addAll(List.of(extra));
         Path log = scratch.resolve("daemon-" + System.nanoTime() + ".log");
-        ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().put("WAPI_PASSWORD", TestHost.PASSWORD);
-        return new DaemonProcess(pb.start(), log);
+        Process process = launch(
+                        grid,
+                        host.socket().getParent(),
+                        host.dir.resolve("state"),
+                        host.hostId,
+                        host.dir.resolve("cni-cache"))
+                .shell(shell)
+                .jvm("-XX:-MaxFDLimit", "-Djava.io.tmpdir=" + scratch)
+                .jvm(jvm.toArray(String[]::new))
+                .flags(extra)
+                .start(log);
+        return new DaemonProcess(process, log);
+    }
+
+    /**
+     * JVM options for a daemon restarted hundreds of times (the crash test, Podman's restarts):
+     * only start-up speed depends on them.
+     */
+    static final String[] FAST_START = {"-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto"};
+
+    /**
+     * Flags for a daemon that is killed mid-call: a refill whose answer a kill lost is settled
+     * after two whole-call timeouts (no write can still be in flight then), 2 x 2 s here instead
+     * of 2 x 30 s.
+     */
+    static final String[] KILLED_MID_CALL = {
+        "--wapi-call-timeout", "2s", "--wapi-read-timeout", "2s", "--log-level", "INFO"
+    };
+
+    /** The daemon's command line for a test host: its grid, socket and state directories, host ID and CNI cache. */
+    static Launch launch(WapiSimulator grid, Path socketDir, Path stateDir, String hostId, Path cniCache) {
+        return new Launch(grid, socketDir, stateDir, hostId, cniCache);
+    }
+
+    /**
+     * The one way the tests start DaemonMain as a process: this JVM's java and (unless told
+     * otherwise) class path, the flags that point it at a simulator (the password in the
+     * environment, as a host gives it), stdin from /dev/null, stdout and stderr to one log file.
+     */
+    static final class Launch {
+        private final List<String> hostFlags;
+        private String shell = "";
+        private final List<String> jvm = new ArrayList<>();
+        private final List<String> flags = new ArrayList<>();
+        private String classPath = System.getProperty("java.class.path");
+
+        private Launch(WapiSimulator grid, Path socketDir, Path stateDir, String hostId, Path cniCache) {
+            hostFlags = new ArrayList<>(TestHost.gridFlags(grid, socketDir, stateDir, hostId));
+            hostFlags.addAll(List.of("--cni-cache-dir", cniCache.toString()));
+        }
+
+        /** Run before the JVM by {@code sh -c} (e.g. {@code umask 000}, {@code ulimit -n 256}). */
+        Launch shell(String commands) {
+            shell = commands;
+            return this;
+        }
+
+        Launch jvm(String... options) {
+            jvm.addAll(List.of(options));
+            return this;
+        }
+
+        /** Daemon flags after the host's. */
+        Launch flags(String... more) {
+            flags.addAll(List.of(more));
+            return this;
+        }
+
+        Launch classPath(String path) {
+            classPath = path;
+            return this;
+        }
+
+        Process start(Path log) throws IOException {
+            String java =
+                    ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
+            List<String> argv = new ArrayList<>(
+                    List.of("sh", "-c", (shell.isEmpty() ? "" : shell + "; ") + "exec \"$@\"", "sh", java));
+            argv.addAll(jvm);
+            argv.addAll(List.of("-cp", classPath, DaemonMain.class.getName()));
+            argv.addAll(hostFlags);
+            argv.addAll(flags);
+            ProcessBuilder pb = new ProcessBuilder(argv)
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .redirectErrorStream(true)
+                    .redirectOutput(log.toFile());
+            pb.environment().put("WAPI_PASSWORD", TestHost.PASSWORD);
+            return pb.start();
+        }
     }
 
     /** Waits (at most a minute) until the daemon answers on the host's socket. */

@@ -1,6 +1,7 @@
 package infobloxcni.daemon;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import infobloxcni.daemon.audit.JournalAudit;
 import infobloxcni.wapisim.WapiSimulator;
 import java.io.IOException;
 import java.nio.file.Files;

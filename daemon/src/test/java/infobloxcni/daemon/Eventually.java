@@ -4,17 +4,17 @@ import java.time.Duration;
 import java.util.function.BooleanSupplier;
 
 /** Waiting in tests for what the daemon does in the background: polls a condition until a limit. */
-final class Eventually {
+public final class Eventually {
     /** What most background work (a tag, a refill, a settlement) needs on a loaded 2-core machine, with margin. */
     static final Duration DEFAULT_LIMIT = Duration.ofSeconds(20);
 
     private Eventually() {}
 
-    static void await(String what, BooleanSupplier condition) throws InterruptedException {
+    public static void await(String what, BooleanSupplier condition) throws InterruptedException {
         await(what, DEFAULT_LIMIT, condition);
     }
 
-    static void await(String what, Duration limit, BooleanSupplier condition) throws InterruptedException {
+    public static void await(String what, Duration limit, BooleanSupplier condition) throws InterruptedException {
         if (!within(limit, condition)) throw new AssertionError("timed out waiting until " + what);
     }
 

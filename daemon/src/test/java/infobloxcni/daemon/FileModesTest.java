@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import infobloxcni.daemon.config.DaemonConfig;
 import infobloxcni.wapisim.WapiSimulator;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;

@@ -8,6 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import infobloxcni.daemon.audit.JournalAudit;
+import infobloxcni.daemon.cni.MacAddresses;
+import infobloxcni.daemon.settle.PoolKeeper;
+import infobloxcni.daemon.state.AddressPool;
 import infobloxcni.store.Attachment;
 import infobloxcni.store.AttachmentKey;
 import infobloxcni.store.AttachmentState;

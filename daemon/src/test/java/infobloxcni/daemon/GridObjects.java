@@ -1,5 +1,6 @@
 package infobloxcni.daemon;
 
+import infobloxcni.daemon.grid.ReservationTags;
 import infobloxcni.wapisim.WapiSimulator;
 import java.util.HashMap;
 import java.util.List;

@@ -4,6 +4,7 @@ import static infobloxcni.daemon.TestHost.netconf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import infobloxcni.daemon.server.EnvelopeHandler;
 import infobloxcni.wapisim.WapiSimulator;
 import infobloxcni.wire.Envelope;
 import java.io.ByteArrayOutputStream;
@@ -364,7 +365,7 @@ class HostileClientsFuzzTest {
         if (r.nextInt(4) > 0) env.put("CNI_IFNAME", IFNAMES[r.nextInt(IFNAMES.length)]);
         if (r.nextInt(4) > 0) env.put("CNI_NETNS", netns[r.nextInt(netns.length)]);
         if (r.nextBoolean()) env.put("CNI_ARGS", ARGS[r.nextInt(ARGS.length)]);
-        if (r.nextInt(10) == 0) env.put(AdminCommands.ENV, r.nextBoolean() ? "journal" : "bogus\n");
+        if (r.nextInt(10) == 0) env.put(EnvelopeHandler.ADMIN_ENV, r.nextBoolean() ? "journal" : "bogus\n");
         String stdin = hostileNetconf ? hostileNetconf(r) : GOOD;
         return new Envelope.Request(env, stdin.getBytes(StandardCharsets.UTF_8));
     }

@@ -9,6 +9,7 @@ import static infobloxcni.daemon.Findings.I5;
 import com.fasterxml.jackson.databind.JsonNode;
 import infobloxcni.daemon.RuntimeModel.Attachment;
 import infobloxcni.daemon.RuntimeModel.Network;
+import infobloxcni.daemon.audit.JournalAudit;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

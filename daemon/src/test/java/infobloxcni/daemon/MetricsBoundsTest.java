@@ -4,6 +4,7 @@ import static infobloxcni.daemon.TestHost.netconf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import infobloxcni.daemon.observe.DaemonMetrics;
 import infobloxcni.wapisim.WapiSimulator;
 import java.io.IOException;
 import java.net.InetSocketAddress;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import infobloxcni.daemon.config.DaemonConfig;
 import infobloxcni.wire.CniError;
 import java.util.HashMap;
 import java.util.List;

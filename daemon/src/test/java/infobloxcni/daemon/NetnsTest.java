@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import infobloxcni.daemon.cni.MacAddresses;
+import infobloxcni.daemon.cni.NetnsPath;
 import infobloxcni.wire.CniError;
 import java.io.File;
 import java.nio.file.Files;

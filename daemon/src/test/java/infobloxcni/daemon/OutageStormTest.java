@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import infobloxcni.daemon.cni.NetConf;
 import infobloxcni.wapisim.WapiSimulator;
 import infobloxcni.wire.CniError;
 import java.io.IOException;

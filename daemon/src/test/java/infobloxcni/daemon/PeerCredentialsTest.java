@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import infobloxcni.daemon.config.DaemonConfig;
+import infobloxcni.daemon.config.SharedFlags;
+import infobloxcni.daemon.server.EnvelopeHandler;
 import infobloxcni.wapisim.WapiSimulator;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -60,7 +63,7 @@ class PeerCredentialsTest {
                 assertEquals(1, reservations(grid, "member-c1"));
 
                 assertTrue(
-                        host.send(java.util.Map.of(AdminCommands.ENV, "journal"), "{}")
+                        host.send(java.util.Map.of(EnvelopeHandler.ADMIN_ENV, "journal"), "{}")
                                 .ok(),
                         "root still may");
             } finally {

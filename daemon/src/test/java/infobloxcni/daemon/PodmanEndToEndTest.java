@@ -7,9 +7,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import infobloxcni.daemon.ExternalCommand.Result;
+import infobloxcni.daemon.audit.JournalAudit;
+import infobloxcni.daemon.cni.NetConf;
+import infobloxcni.daemon.grid.ReservationTags;
+import infobloxcni.daemon.server.EnvelopeHandler;
 import infobloxcni.wapisim.WapiSimulator;
 import infobloxcni.wire.Envelope;
-import java.io.File;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -788,37 +791,13 @@ class PodmanEndToEndTest {
     private Process startDaemon(int poolSize) throws IOException {
         Path logFile = work.resolve(String.format("daemon-%d.log", daemonLogs.size() + 1));
         daemonLogs.add(logFile);
-        String java = ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
-        List<String> argv = new ArrayList<>(List.of(
-                java,
-                "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1",
-                "-Xshare:auto",
-                "-Djava.io.tmpdir=" + Files.createDirectories(work.resolve("tmp")),
-                "-cp",
-                System.getProperty("java.class.path"),
-                "infobloxcni.daemon.DaemonMain"));
-        argv.addAll(TestHost.gridFlags(grid, socketDir, work.resolve("state"), HOST_ID));
-        argv.addAll(List.of(
-                "--cni-cache-dir",
-                CNI_RESULTS.toString(),
-                "--pool-size",
-                String.valueOf(poolSize),
-                // A refill whose answer the kill lost is settled after two whole-call timeouts (no write can
-                // still be in flight then): 2 x 2 s here instead of 2 x 30 s, as in the crash test.
-                "--wapi-call-timeout",
-                "2s",
-                "--wapi-read-timeout",
-                "2s",
-                "--log-level",
-                "INFO"));
-        ProcessBuilder pb = new ProcessBuilder(argv)
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                .redirectErrorStream(true)
-                .redirectOutput(logFile.toFile());
-        pb.environment().put("WAPI_PASSWORD", TestHost.PASSWORD);
         long t0 = System.nanoTime();
-        Process p = pb.start();
+        Process p = DaemonProcess.launch(grid, socketDir, work.resolve("state"), HOST_ID, CNI_RESULTS)
+                .jvm(DaemonProcess.FAST_START)
+                .jvm("-Djava.io.tmpdir=" + Files.createDirectories(work.resolve("tmp")))
+                .flags("--pool-size", String.valueOf(poolSize))
+                .flags(DaemonProcess.KILLED_MID_CALL)
+                .start(logFile);
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (true) {
             if (!p.isAlive()) fail("the daemon exited with " + p.exitValue() + " before serving:\n" + daemonLogTail());
@@ -857,7 +836,8 @@ class PodmanEndToEndTest {
             channel.connect(UnixDomainSocketAddress.of(socketDir.resolve("infoblox.sock")));
             Thread.ofVirtual().start(() -> {
                 try {
-                    new Envelope.Request(Map.of(AdminCommands.ENV, command), stdin.getBytes(StandardCharsets.UTF_8))
+                    new Envelope.Request(
+                                    Map.of(EnvelopeHandler.ADMIN_ENV, command), stdin.getBytes(StandardCharsets.UTF_8))
                             .write(Channels.newOutputStream(channel));
                     answer.complete(Envelope.Response.read(Channels.newInputStream(channel)));
                 } catch (Throwable t) {

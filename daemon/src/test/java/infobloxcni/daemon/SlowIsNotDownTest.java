@@ -4,6 +4,7 @@ import static infobloxcni.daemon.TestHost.netconf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import infobloxcni.daemon.config.DaemonConfig;
 import infobloxcni.wapi.GridHealth;
 import infobloxcni.wapisim.WapiSimulator;
 import java.nio.file.Path;

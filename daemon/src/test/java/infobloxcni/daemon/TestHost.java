@@ -1,6 +1,11 @@
 package infobloxcni.daemon;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import infobloxcni.daemon.audit.JournalAudit;
+import infobloxcni.daemon.cni.NetConf;
+import infobloxcni.daemon.config.DaemonConfig;
+import infobloxcni.daemon.config.SharedFlags;
+import infobloxcni.daemon.server.EnvelopeHandler;
 import infobloxcni.wapi.SslVerify;
 import infobloxcni.wapi.WapiConfig;
 import infobloxcni.wapisim.WapiSimulator;
@@ -113,7 +118,7 @@ public final class TestHost implements AutoCloseable {
 
     /** What the daemon's admin "status" answers: grid health, journal counts, pool levels. */
     public JsonNode status() {
-        return send(Map.of(AdminCommands.ENV, "status"), "").json();
+        return send(Map.of(EnvelopeHandler.ADMIN_ENV, "status"), "").json();
     }
 
     /** The recover command's audit, asked over the daemon's socket as the command asks it. */
@@ -146,7 +151,7 @@ public final class TestHost implements AutoCloseable {
      * {@code infoblox-cni-daemon status} send it; null when no answer came within {@code limit}.
      */
     public Answer admin(String command, String stdin, Duration limit) {
-        return send(Map.of(AdminCommands.ENV, command), stdin, limit);
+        return send(Map.of(EnvelopeHandler.ADMIN_ENV, command), stdin, limit);
     }
 
     public TestHost start() throws IOException {

@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import infobloxcni.daemon.audit.JournalAudit;
+import infobloxcni.daemon.cni.Ipv4Subnet;
+import infobloxcni.daemon.state.AddressPool;
 import infobloxcni.store.AttachmentKey;
 import infobloxcni.store.AttachmentState;
 import infobloxcni.wapisim.WapiSimulator;

@@ -102,7 +102,7 @@ class RecoverMainTest extends GridAndDaemonTest {
         RecoverMain main = new RecoverMain(
                 new PrintStream(out, true, StandardCharsets.UTF_8), Map.of("WAPI_PASSWORD", TestHost.PASSWORD));
         String[] args = {"--config", settings.toString(), "--live-file", live.toString()};
-        CommandLine line = infobloxcni.daemon.ConfigFile.commandLine(
+        CommandLine line = infobloxcni.daemon.config.ConfigFile.commandLine(
                 "infoblox-cni-recover", main, main.host, infobloxcni.daemon.DaemonMain.settings(), args, System.err);
         int exit = line.execute(args);
         assertEquals(RecoverMain.CLEAN, exit, out.toString(StandardCharsets.UTF_8));
@@ -121,7 +121,7 @@ class RecoverMainTest extends GridAndDaemonTest {
                 new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8),
                 Map.of("WAPI_PASSWORD", TestHost.PASSWORD));
-        line = infobloxcni.daemon.ConfigFile.commandLine(
+        line = infobloxcni.daemon.config.ConfigFile.commandLine(
                 "infoblox-cni-recover",
                 second,
                 second.host,

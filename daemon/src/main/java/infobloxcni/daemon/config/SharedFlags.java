@@ -1,0 +1,360 @@
+package infobloxcni.daemon.config;
+
+import infobloxcni.daemon.cni.NetConf;
+import infobloxcni.daemon.grid.RequestBounds;
+import infobloxcni.daemon.server.SocketLimits;
+import infobloxcni.wapi.SslVerify;
+import infobloxcni.wapi.WapiConfig;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import picocli.CommandLine;
+import picocli.CommandLine.Option;
+
+/**
+ * The grid, socket, journal and allocation flags, shared by the daemon and the recover command
+ * so both read the same configuration the same way. The original driver's flags keep their
+ * names and defaults (single-dash spellings such as {@code -grid-host} still work); the one
+ * deliberate change is {@code --ssl-verify}, which defaults to true.
+ */
+public final class SharedFlags {
+    @Option(
+            names = "--config",
+            paramLabel = "FILE",
+            scope = CommandLine.ScopeType.INHERIT,
+            description = "settings file: one 'name = value' per line, a name being a long flag without its dashes; "
+                    + "flags on the command line win (default: " + ConfigFile.DEFAULT_PATH + ", when it exists)")
+    Path configFile;
+    /** Where the settings came from, for the warnings (a password in the file is not on a command line). */
+    private ConfigFile source = ConfigFile.none();
+
+    @Option(
+            names = {"--grid-host", "-grid-host"},
+            defaultValue = "192.168.124.200",
+            description = "Infoblox grid host (default: ${DEFAULT-VALUE})")
+    String gridHost;
+
+    @Option(
+            names = {"--wapi-port", "-wapi-port"},
+            defaultValue = "443",
+            description = "WAPI port (default: ${DEFAULT-VALUE})")
+    int wapiPort;
+
+    @Option(
+            names = {"--wapi-username", "-wapi-username"},
+            defaultValue = "",
+            description = "WAPI user name")
+    String wapiUsername;
+
+    @Option(
+            names = {"--wapi-password", "-wapi-password"},
+            description = "WAPI password (visible in ps: prefer env WAPI_PASSWORD or --wapi-password-file)")
+    String wapiPassword;
+
+    @Option(names = "--wapi-password-file", description = "file holding the WAPI password (first line)")
+    Path wapiPasswordFile;
+
+    @Option(
+            names = {"--wapi-version", "-wapi-version"},
+            defaultValue = "2.5",
+            description = "WAPI version (default: ${DEFAULT-VALUE})")
+    String wapiVersion;
+
+    @Option(
+            names = {"--ssl-verify", "-ssl-verify"},
+            defaultValue = "true",
+            description = "true, false, or a CA certificate file (default: ${DEFAULT-VALUE})")
+    String sslVerify;
+
+    @Option(
+            names = "--wapi-scheme",
+            defaultValue = "https",
+            description =
+                    "https; http only for simulators in tests: it sends the password in clear (default: ${DEFAULT-VALUE})")
+    String wapiScheme;
+
+    @Option(
+            names = "--wapi-connect-timeout",
+            defaultValue = "5s",
+            converter = DurationConverter.class,
+            description =
+                    "longest wait for a connection to the grid (500ms, 5s, 2m or seconds; default: ${DEFAULT-VALUE})")
+    Duration connectTimeout;
+
+    @Option(
+            names = "--wapi-read-timeout",
+            defaultValue = "20s",
+            converter = DurationConverter.class,
+            description = "longest silence while reading one answer of the grid (default: ${DEFAULT-VALUE})")
+    Duration readTimeout;
+
+    @Option(
+            names = "--wapi-call-timeout",
+            defaultValue = "30s",
+            converter = DurationConverter.class,
+            description =
+                    "longest one WAPI call may take, connect to last byte; background work is bounded by it too (default: ${DEFAULT-VALUE})")
+    Duration callTimeout;
+
+    @Option(
+            names = "--wapi-max-answer-bytes",
+            defaultValue = "" + WapiConfig.DEFAULT_MAX_ANSWER_BYTES,
+            description =
+                    "the most of one WAPI answer the daemon reads; a larger answer fails that call (default: ${DEFAULT-VALUE})")
+    int maxAnswerBytes;
+
+    @Option(
+            names = "--add-timeout",
+            defaultValue = DaemonConfig.Defaults.ADD_TIMEOUT_SECONDS + "s",
+            converter = DurationConverter.class,
+            description =
+                    "longest an ADD waits on the grid, all its calls together; then 11, try again (default: ${DEFAULT-VALUE})")
+    Duration addTimeout;
+
+    @Option(
+            names = "--del-timeout",
+            defaultValue = DaemonConfig.Defaults.DEL_TIMEOUT_SECONDS + "s",
+            converter = DurationConverter.class,
+            description =
+                    "longest a DEL waits for its release on the grid before it answers; 0 answers once the intent is on disk, "
+                            + "and the release runs behind the answer (default: ${DEFAULT-VALUE})")
+    Duration delTimeout;
+
+    @Option(
+            names = "--pool-size",
+            defaultValue = "" + DaemonConfig.Defaults.POOL_SIZE,
+            description =
+                    "warm addresses reserved per network on this host, so that ADDs need no grid call and go on during "
+                            + "outages; costs as many addresses per host; ipam.pool-size overrides (default: ${DEFAULT-VALUE})")
+    int poolSize;
+
+    @Option(
+            names = {"--socket-dir", "-socket-dir"},
+            defaultValue = DaemonConfig.Defaults.SOCKET_DIR,
+            scope = CommandLine.ScopeType.INHERIT,
+            description =
+                    "directory of the daemon's socket, which the plugin's ipam.socket-dir must name (default: ${DEFAULT-VALUE})")
+    public Path socketDir;
+
+    @Option(
+            names = {"--driver-name", "-driver-name"},
+            defaultValue = DaemonConfig.Defaults.DRIVER_NAME,
+            scope = CommandLine.ScopeType.INHERIT,
+            description = "socket is <socket-dir>/<driver-name>.sock (default: ${DEFAULT-VALUE})")
+    public String driverName;
+
+    @Option(
+            names = "--socket-mode",
+            defaultValue = DaemonConfig.Defaults.SOCKET_MODE,
+            description = "socket file permissions (default: ${DEFAULT-VALUE}, root only)")
+    String socketMode;
+
+    @Option(names = "--socket-group", description = "group owning the socket (with --socket-mode rw-rw----)")
+    String socketGroup;
+
+    @Option(
+            names = "--state-dir",
+            defaultValue = DaemonConfig.Defaults.STATE_DIR,
+            description = "journal location (default: ${DEFAULT-VALUE})")
+    Path stateDir;
+
+    @Option(
+            names = "--cni-cache-dir",
+            defaultValue = DaemonConfig.Defaults.CNI_CACHE_DIR,
+            description = "the runtime's CNI result cache, read to rebuild a lost journal (default: ${DEFAULT-VALUE})")
+    Path cniCacheDir;
+
+    @Option(
+            names = {"--network-view", "-network-view"},
+            defaultValue = DaemonConfig.Defaults.NETWORK_VIEW,
+            description =
+                    "Infoblox network view of the networks; a netconf's ipam.network-view wins (default: ${DEFAULT-VALUE})")
+    String networkView;
+
+    @Option(
+            names = {"--network-container", "-network-container"},
+            defaultValue = DaemonConfig.Defaults.NETWORK_CONTAINER,
+            description =
+                    "network containers (comma list of CIDRs, tried in order) that subnets are carved from when a netconf names none (default: ${DEFAULT-VALUE})")
+    String networkContainer;
+
+    @Option(
+            names = "--allowed-views",
+            defaultValue = "",
+            description =
+                    "network views a netconf may name (comma list; --network-view is always allowed); empty: any (default)")
+    String allowedViews;
+
+    @Option(
+            names = "--allowed-subnets",
+            defaultValue = "",
+            description =
+                    "CIDRs a netconf's subnet and network containers must lie within (comma list; must hold --network-container); empty: any (default)")
+    String allowedSubnets;
+
+    @Option(
+            names = {"--prefix-length", "-prefix-length"},
+            defaultValue = "" + DaemonConfig.Defaults.PREFIX_LENGTH,
+            description =
+                    "prefix length of a carved subnet, 8 to 30; a netconf's ipam.prefix-length wins (default: ${DEFAULT-VALUE})")
+    int prefixLength;
+
+    @Option(
+            names = {"--cluster-name", "-cluster-name"},
+            defaultValue = DaemonConfig.Defaults.CLUSTER_NAME,
+            description = "written as EA Tenant ID (default: ${DEFAULT-VALUE})")
+    String clusterName;
+
+    @Option(
+            names = "--cmp-type",
+            defaultValue = DaemonConfig.Defaults.CMP_TYPE,
+            description = "written as EA CMP Type (default: ${DEFAULT-VALUE})")
+    String cmpType;
+
+    @Option(names = "--host-id", description = "this host's name on its reservations (default: the host name)")
+    String hostId;
+
+    @Option(
+            names = "--max-connections",
+            defaultValue = "" + SocketLimits.DEFAULT_MAX_CONNECTIONS,
+            description = "client connections open at once (default: ${DEFAULT-VALUE})")
+    int maxConnections;
+
+    @Option(
+            names = "--max-peer-connections",
+            defaultValue = "" + SocketLimits.DEFAULT_MAX_PEER_CONNECTIONS,
+            description =
+                    "connections open at once from one non-root peer (default: ${DEFAULT-VALUE}); non-root peers together get at most half")
+    int maxPeerConnections;
+
+    @Option(
+            names = "--client-io-timeout",
+            defaultValue = SocketLimits.DEFAULT_CLIENT_IO_TIMEOUT_SECONDS + "s",
+            converter = DurationConverter.class,
+            description = "time a client has to send its request, and to take the answer (default: ${DEFAULT-VALUE})")
+    Duration clientIoTimeout;
+
+    @Option(
+            names = "--max-request-bytes",
+            defaultValue = "" + SocketLimits.DEFAULT_MAX_REQUEST_BYTES,
+            description = "largest request a client may send (default: ${DEFAULT-VALUE})")
+    int maxRequestBytes;
+    /** Validates everything; the password comes from the flag, the file, or {@code passwordFromEnv}. */
+    public DaemonConfig toConfig(String passwordFromEnv) throws IOException {
+        String password = wapiPassword;
+        if (password == null && wapiPasswordFile != null) {
+            password = Files.readAllLines(wapiPasswordFile, StandardCharsets.UTF_8).stream()
+                    .findFirst()
+                    .orElse("");
+        }
+        if (password == null) password = passwordFromEnv;
+        if (!wapiScheme.equals("https") && !wapiScheme.equals("http"))
+            throw new IllegalArgumentException("--wapi-scheme must be https or http");
+        WapiConfig wapi = new WapiConfig(
+                gridHost,
+                wapiPort,
+                wapiVersion,
+                wapiUsername,
+                password,
+                SslVerify.parse(sslVerify),
+                wapiScheme.equals("https"),
+                connectTimeout,
+                readTimeout,
+                callTimeout,
+                maxAnswerBytes);
+        String host = hostId != null ? hostId : defaultHostId();
+        return DaemonConfig.builder()
+                .wapi(wapi)
+                .socketDir(socketDir)
+                .driverName(driverName)
+                .socketPermissions(PosixFilePermissions.fromString(socketMode))
+                .socketGroup(socketGroup)
+                .stateDir(stateDir)
+                .cniCacheDir(cniCacheDir)
+                .networkView(networkView)
+                .networkContainers(NetConf.splitList(networkContainer))
+                .prefixLength(prefixLength)
+                .clusterName(clusterName)
+                .cmpType(cmpType)
+                .hostId(host)
+                .bounds(new DaemonConfig.VerbBounds(addTimeout, delTimeout))
+                .poolSize(poolSize)
+                .socketLimits(new SocketLimits(
+                        maxConnections,
+                        maxPeerConnections,
+                        clientIoTimeout,
+                        maxRequestBytes,
+                        SocketLimits.bufferBudget(Runtime.getRuntime().maxMemory(), maxRequestBytes)))
+                .requestBounds(RequestBounds.parse(NetConf.splitList(allowedViews), NetConf.splitList(allowedSubnets)))
+                .build();
+    }
+
+    private static String defaultHostId() throws IOException {
+        Path etcHostname = Path.of("/etc/hostname");
+        String name =
+                Files.isReadable(etcHostname) ? Files.readString(etcHostname).trim() : "";
+        if (name.isEmpty()) name = InetAddress.getLocalHost().getHostName();
+        return name.replaceAll("[^a-zA-Z0-9_.\\-]", "-");
+    }
+
+    /** Says where the settings came from (the recover command and the daemon read the same file). */
+    public void readFrom(ConfigFile file) {
+        this.source = file;
+    }
+
+    /** A password given as a flag (visible in ps), not one from the settings file. */
+    public boolean passwordOnCommandLine() {
+        return wapiPassword != null && !source.setsName("wapi-password");
+    }
+
+    /**
+     * What is unsafe about this configuration, one sentence each, for the daemon's log and the
+     * recover command's stderr: a password others can read, credentials sent in clear, a grid
+     * whose certificate is not checked.
+     */
+    public java.util.List<String> warnings(DaemonConfig config) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        if (passwordOnCommandLine())
+            out.add("--wapi-password is visible to every user in ps; use env WAPI_PASSWORD or --wapi-password-file");
+        Path holdsPassword = wapiPassword != null && source.setsName("wapi-password")
+                ? source.path()
+                : wapiPassword == null ? wapiPasswordFile : null;
+        if (holdsPassword != null) {
+            try {
+                java.util.Set<java.nio.file.attribute.PosixFilePermission> mode =
+                        Files.getPosixFilePermissions(holdsPassword);
+                if (mode.stream()
+                        .anyMatch(p -> p.name().startsWith("GROUP_") || p.name().startsWith("OTHERS_"))) {
+                    out.add("the WAPI password's file " + holdsPassword + " may be read by others (mode "
+                            + PosixFilePermissions.toString(mode) + "); chmod 600 it");
+                }
+            } catch (IOException | UnsupportedOperationException e) {
+                // read above already; nothing more to say
+            }
+        }
+        if (!config.wapi().https()) {
+            out.add(
+                    "--wapi-scheme http: the WAPI user name and password cross the network in clear text (HTTP Basic auth),"
+                            + " and nothing proves the other end is the grid; http is for simulators in tests");
+        } else if (config.wapi().sslVerify() instanceof SslVerify.Disabled) {
+            out.add("--ssl-verify false: the grid's certificate is NOT verified");
+        }
+        return out;
+    }
+
+    /** Accepts 500ms, 5s, 2m, or a bare number of seconds. */
+    static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            String v = value.trim().toLowerCase();
+            if (v.endsWith("ms")) return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
+            if (v.endsWith("s")) return Duration.ofSeconds(Long.parseLong(v.substring(0, v.length() - 1)));
+            if (v.endsWith("m")) return Duration.ofMinutes(Long.parseLong(v.substring(0, v.length() - 1)));
+            return Duration.ofSeconds(Long.parseLong(v));
+        }
+    }
+}

@@ -1,0 +1,16 @@
+package infobloxcni.daemon.grid;
+
+import infobloxcni.daemon.cni.Ipv4Subnet;
+import java.util.List;
+
+/**
+ * The network a request asks for: its netconf merged with the daemon's defaults (the netconf
+ * wins). {@code subnet} null: carve one from {@code containers}; {@code gateway} as written.
+ */
+public record NetworkRequest(
+        String view,
+        String networkName,
+        Ipv4Subnet subnet,
+        List<String> containers,
+        int prefixLength,
+        String gateway) {}
