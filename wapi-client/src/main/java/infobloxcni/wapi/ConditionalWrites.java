@@ -1,10 +1,9 @@
 package infobloxcni.wapi;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.InterruptedIOException;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Predicate;
@@ -34,9 +33,6 @@ import java.util.function.Predicate;
  * again at once.
  */
 final class ConditionalWrites {
-    private static final System.Logger LOG = System.getLogger(ConditionalWrites.class.getName());
-    private static final String NO_REQUEST_OBJECT = "Unknown object type (request)";
-    private static final String STATE = "claimed";
     private static final int LOOKS = 3;
 
     /** The write to make: DELETE, or PUT with a body; {@code alreadyDone}: an object that shows it arrived. */
@@ -45,16 +41,41 @@ final class ConditionalWrites {
             return new Write("DELETE", null, holder -> false);
         }
 
-        static Write update(ObjectNode body, Predicate<FixedAddress> alreadyDone) {
-            return new Write("PUT", body, alreadyDone);
+        /**
+         * Merges {@code changes} (their EAs too) and removes the EAs named; an object that already
+         * carries all that shows it arrived.
+         */
+        static Write update(FixedAddressSpec changes, Collection<String> removeEas) {
+            return new Write(
+                    "PUT",
+                    WapiJson.changesBody(changes, removeEas),
+                    holder -> carries(holder, changes) && removeEas.stream().noneMatch(holder.extattrs()::containsKey));
+        }
+
+        /** An update answers the object as written; a delete, its ref. */
+        String returnFields() {
+            return body == null ? null : WapiJson.FIXED_ADDRESS_FIELDS;
+        }
+
+        private static boolean carries(FixedAddress r, FixedAddressSpec changes) {
+            if (changes.mac() != null && !changes.mac().equalsIgnoreCase(String.valueOf(r.mac()))) return false;
+            if (changes.name() != null && !changes.name().equals(r.name() == null ? "" : r.name())) return false;
+            if (changes.comment() != null && !changes.comment().equals(r.comment())) return false;
+            for (Map.Entry<String, String> e : changes.extattrs().entrySet()) {
+                if (!e.getValue().equals(r.ea(e.getKey()))) return false;
+            }
+            return true;
         }
     }
 
-    private final WapiClient wapi;
-    private volatile boolean requestObject = true;
+    private final FixedAddresses fixedAddresses;
+    private final WapiObjects objects;
+    private final RequestObject requestObject;
 
-    ConditionalWrites(WapiClient wapi) {
-        this.wapi = wapi;
+    ConditionalWrites(FixedAddresses fixedAddresses, WapiObjects objects, RequestObject requestObject) {
+        this.fixedAddresses = fixedAddresses;
+        this.objects = objects;
+        this.requestObject = requestObject;
     }
 
     VerifiedWrite write(String view, String ipv4addr, List<ReservationClaim> claims, FixedAddress seen, Write write) {
@@ -70,35 +91,35 @@ final class ConditionalWrites {
         for (int look = 1; look <= LOOKS; look++) {
             FixedAddress holder = look == 1 && seen != null
                     ? seen
-                    : wapi.findFixedAddressByIp(view, ipv4addr).orElse(null);
+                    : fixedAddresses.findByIp(view, ipv4addr).orElse(null);
             if (holder == null) return VerifiedWrite.absent();
             if (look > 1 && write.alreadyDone().test(holder)) return VerifiedWrite.written(holder);
             ReservationClaim claim =
                     claims.stream().filter(c -> c.matches(holder)).findFirst().orElse(null);
             if (claim == null) return VerifiedWrite.heldBy(holder);
-            try {
-                // One step only once: when the grid refused it although the look shows the claim holds,
-                // the refusal was of the write itself (an EA the grid lacks, say), and the plain write
-                // below gets the grid's own words for it.
-                if (!oneStepTried && oneStepFor(claim)) {
-                    oneStepTried = true;
-                    VerifiedWrite done = inOneStep(view, ipv4addr, claim, write);
-                    if (done != null) return done;
-                    continue; // refused, or it matched a moment ago and not now: look again
+            // One step only once: when the grid refused it although the look shows the claim holds,
+            // the refusal was of the write itself (an EA the grid lacks, say), and the plain write
+            // below gets the grid's own words for it.
+            if (!oneStepTried && oneStepFor(claim)) {
+                oneStepTried = true;
+                VerifiedWrite done = inOneStep(view, ipv4addr, claim, write);
+                if (done != null) return done;
+                continue; // refused, or it matched a moment ago and not now: look again
+            }
+            boolean looksLeft = look < LOOKS;
+            switch (objects.writeOnce(write.method(), holder.ref(), write.body(), write.returnFields())) {
+                case Attempt.Answered(JsonNode answer) -> {
+                    return written(answer, holder);
                 }
-                JsonNode result = wapi.executeOnce(write.method(), url(holder.ref(), write), write.body());
-                return VerifiedWrite.written(result.isObject() ? WapiClient.toFixedAddress(result) : holder);
-            } catch (WapiException.NotFound gone) {
-                return VerifiedWrite.absent(); // deleted by someone else between the look and the write
-            } catch (WapiClient.RetryableFailure broken) {
-                if (look == LOOKS) throw broken.failure;
+                case Attempt.Failed(WapiException.NotFound _) -> {
+                    return VerifiedWrite.absent(); // deleted by someone else between the look and the write
+                }
                 // the connection broke: look again before writing again
-            } catch (WapiException.Transient unknown) {
-                // a 5xx after the write was sent: it may have been applied; look again (a timeout is
-                // not looked past: a grid that did not answer in time would keep the look waiting too)
-                if (!unknown.mayHaveBeenApplied()
-                        || unknown.getCause() instanceof InterruptedIOException
-                        || look == LOOKS) throw unknown;
+                case Attempt.Retryable _ when looksLeft -> {}
+                // a 5xx after the write was sent: it may have been applied; look again
+                case Attempt.Failed(WapiException.Transient unknown) when looksLeft && lookPast(unknown) -> {}
+                case Attempt.Retryable(WapiException.Transient broken) -> throw broken;
+                case Attempt.Failed(WapiException failure) -> throw failure;
             }
         }
         throw new WapiException.Transient(
@@ -113,72 +134,56 @@ final class ConditionalWrites {
 
     /** Whether the grid has the request object (as far as known) and the claim can be put as a search. */
     private boolean oneStepFor(ReservationClaim claim) {
-        return requestObject && claim.comment() != null;
+        return requestObject.available() && claim.comment() != null;
     }
 
     /** The one-step form; null when it could not tell (no request object, refused, connection broken). */
     private VerifiedWrite inOneStep(String view, String ipv4addr, ReservationClaim claim, Write write) {
         if (!oneStepFor(claim)) return null;
-        JsonNodeFactory f = JsonNodeFactory.instance;
-        ArrayNode body = f.arrayNode();
-        ObjectNode get = body.addObject().put("method", "GET").put("object", "fixedaddress");
-        ObjectNode filter = get.putObject("data")
-                .put("ipv4addr", ipv4addr)
-                .put("network_view", view)
-                .put("comment", claim.comment());
-        if (claim.network() != null) filter.put("network", claim.network());
-        for (Map.Entry<String, String> ea : claim.extattrs().entrySet()) filter.put("*" + ea.getKey(), ea.getValue());
-        get.putObject("assign_state").put(STATE, "_ref");
-        get.put("discard", true);
-        ObjectNode change = body.addObject()
-                .put("method", write.method())
-                .put("object", "##STATE:" + STATE + ":##")
-                .put("enable_substitution", true);
-        if (write.body() != null) {
-            change.set("data", write.body());
-            change.putObject("args").put("_return_fields", WapiClient.FIXED_ADDRESS_FIELDS);
-        }
-        try {
-            JsonNode result =
-                    wapi.executeOnce("POST", wapi.objectUrl("request"), body).path(0);
-            FixedAddress holder = result.isObject()
-                    ? WapiClient.toFixedAddress(result)
-                    : new FixedAddress(
-                            result.asText(null),
-                            ipv4addr,
-                            null,
-                            null,
-                            claim.comment(),
-                            null,
-                            view,
-                            null,
-                            claim.extattrs());
-            return VerifiedWrite.written(holder);
-        } catch (WapiException.Rejected refused) {
-            if (refused.gridText() != null && refused.gridText().contains(NO_REQUEST_OBJECT)) {
-                requestObject = false;
-                LOG.log(
-                        System.Logger.Level.WARNING,
-                        "the grid has no multiple-request object (WAPI {0}): each release checks, then "
-                                + "deletes, in two round trips",
-                        wapi.config().wapiVersion());
-            }
-            return null;
-        } catch (WapiException.NotFound | WapiException.Conflict refused) {
-            return null;
-        } catch (WapiClient.RetryableFailure neverSent) {
-            return null; // the look that follows tells whether the grid is there at all
-        } catch (WapiException.Transient lost) {
-            // A 5xx or a broken connection after sending: applied or not, the look that follows tells.
-            // A timeout is not looked past: the grid did not answer in time, so a look would wait as long.
-            if (lost.mayHaveBeenApplied() && !(lost.getCause() instanceof InterruptedIOException)) return null;
-            throw lost;
-        }
+        Attempt attempt = requestObject.writeFound(
+                "fixedaddress",
+                WapiJson.claimSearch(view, ipv4addr, claim),
+                write.method(),
+                write.body(),
+                write.returnFields());
+        return switch (attempt) {
+            // a delete answers the ref alone: the holder is what the search matched
+            case Attempt.Answered(JsonNode answer) ->
+                written(
+                        answer,
+                        new FixedAddress(
+                                answer.asText(null),
+                                ipv4addr,
+                                null,
+                                null,
+                                claim.comment(),
+                                null,
+                                view,
+                                null,
+                                claim.extattrs()));
+            // refused (a missing request object is remembered), or the search found nothing: the look tells
+            case Attempt.Failed(WapiException.Rejected _),
+                    Attempt.Failed(WapiException.NotFound _),
+                    Attempt.Failed(WapiException.Conflict _) -> null;
+            // never sent: the look that follows tells whether the grid is there at all
+            case Attempt.Retryable _ -> null;
+            // a 5xx or a broken connection after sending: applied or not, the look that follows tells
+            case Attempt.Failed(WapiException.Transient lost) when lookPast(lost) -> null;
+            case Attempt.Failed(WapiException failure) -> throw failure;
+        };
     }
 
-    private okhttp3.HttpUrl url(String ref, Write write) {
-        okhttp3.HttpUrl.Builder url = wapi.refUrl(ref);
-        if (write.body() != null) url.addQueryParameter("_return_fields", WapiClient.FIXED_ADDRESS_FIELDS);
-        return url.build();
+    /**
+     * Whether a write that failed this way is looked past (the address looked at again) rather
+     * than thrown: only when it may have been applied, and not after a timeout, because a grid
+     * that did not answer in time would keep the look waiting too.
+     */
+    private static boolean lookPast(WapiException.Transient failure) {
+        return failure.mayHaveBeenApplied() && !(failure.getCause() instanceof InterruptedIOException);
+    }
+
+    /** Written: the object the grid answered, or {@code known} when it answered none (a delete). */
+    private static VerifiedWrite written(JsonNode answer, FixedAddress known) {
+        return VerifiedWrite.written(answer.isObject() ? WapiJson.toFixedAddress(answer) : known);
     }
 }

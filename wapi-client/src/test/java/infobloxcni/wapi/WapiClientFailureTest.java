@@ -18,6 +18,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
+import com.github.tomakehurst.wiremock.client.ResponseDefinitionBuilder;
 import com.github.tomakehurst.wiremock.http.Fault;
 import com.github.tomakehurst.wiremock.verification.LoggedRequest;
 import java.net.ServerSocket;
@@ -80,6 +81,12 @@ class WapiClientFailureTest {
         return wire.findAll(postRequestedFor(anyUrl())).size();
     }
 
+    private static ResponseDefinitionBuilder upstreamBusy() {
+        return aResponse()
+                .withStatus(502)
+                .withBody("{\"Error\":\"x\",\"code\":\"Server.Busy\",\"text\":\"upstream busy\"}");
+    }
+
     @Test
     void unauthorizedIsAnAuthenticationFailureThatNeverShowsThePassword() {
         wire.stubFor(
@@ -93,10 +100,7 @@ class WapiClientFailureTest {
 
     @Test
     void aServerErrorOnAReadIsRetriedWithBackoffThenTransient() {
-        wire.stubFor(get(anyUrl())
-                .willReturn(aResponse()
-                        .withStatus(502)
-                        .withBody("{\"Error\":\"x\",\"code\":\"Server.Busy\",\"text\":\"upstream busy\"}")));
+        wire.stubFor(get(anyUrl()).willReturn(upstreamBusy()));
         var e = assertThrows(WapiException.Transient.class, () -> client.getNetworkView("default"));
         assertFalse(e.mayHaveBeenApplied());
         assertEquals("upstream busy", e.gridText());
@@ -104,11 +108,21 @@ class WapiClientFailureTest {
     }
 
     @Test
+    void aReadIsNotRetriedWithoutTimeForTheBackoffLeftInTheDeadline() {
+        wire.stubFor(get(anyUrl()).willReturn(upstreamBusy()));
+        // (on a machine so loaded that the 502 comes after 250 ms, the call times out: not repeated either)
+        assertThrows(
+                WapiException.Transient.class,
+                () -> Deadline.within(Duration.ofMillis(250), () -> client.getNetworkView("default")));
+        assertEquals(
+                1,
+                wire.findAll(getRequestedFor(anyUrl())).size(),
+                "a retry needs more than 300 ms of the deadline left");
+    }
+
+    @Test
     void aServerErrorOnAWriteIsNeverRepeated() {
-        wire.stubFor(post(anyUrl())
-                .willReturn(aResponse()
-                        .withStatus(502)
-                        .withBody("{\"Error\":\"x\",\"code\":\"Server.Busy\",\"text\":\"upstream busy\"}")));
+        wire.stubFor(post(anyUrl()).willReturn(upstreamBusy()));
         var e = assertThrows(
                 WapiException.Transient.class, () -> client.reserveNextAvailableIp("default", "10.0.0.0/24", spec()));
         assertTrue(e.mayHaveBeenApplied(), "a 502 after a POST: the grid may have committed it");
