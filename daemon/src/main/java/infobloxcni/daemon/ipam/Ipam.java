@@ -1,7 +1,6 @@
 package infobloxcni.daemon.ipam;
 
 import infobloxcni.daemon.cni.CniRequest;
-import infobloxcni.daemon.cni.CniResults;
 import infobloxcni.daemon.cni.MacAddresses;
 import infobloxcni.daemon.cni.NetConf;
 import infobloxcni.daemon.config.DaemonConfig;
@@ -9,7 +8,6 @@ import infobloxcni.daemon.grid.GridErrors;
 import infobloxcni.daemon.grid.GridNetworks;
 import infobloxcni.daemon.grid.GridRecords;
 import infobloxcni.daemon.grid.NetworkRequest;
-import infobloxcni.daemon.grid.ReadyNetwork;
 import infobloxcni.daemon.settle.PoolKeeper;
 import infobloxcni.daemon.settle.Reconciler;
 import infobloxcni.daemon.settle.Settler;
@@ -65,6 +63,7 @@ public final class Ipam {
     private final KeyLocks settling;
     private final Reconciler reconciler;
     private final PoolKeeper keeper;
+    private final Allocator allocator;
     private final Clock clock;
     /** How long an ADD for an attachment the journal does not know waits for the start-up merge with the grid. */
     private final Duration syncWait;
@@ -99,6 +98,7 @@ public final class Ipam {
         this.settling = settling;
         this.reconciler = reconciler;
         this.keeper = keeper;
+        this.allocator = new Allocator(wapi, journal, networks, settler, pool, reconciler, keeper, clock);
         this.clock = clock;
         // Bounded: with the grid away the ADD cannot succeed anyway, and should say so soon.
         Duration callTimeout = config.wapi().callTimeout();
@@ -141,10 +141,10 @@ public final class Ipam {
                         // A repeated ADD (a runtime retrying after a timeout): the grid confirmed it for this ADD's
                         // first answer. Same answer, no grid call, unless the grid has since given it to another.
                         if (Settler.conflicted(known)) throw conflictOf(known);
-                        return added(conf, known, network);
+                        return allocator.added(conf, known, network);
                     }
                     case TAG_PENDING, RETURN_PENDING -> {
-                        Optional<Added> again = confirmHeld(conf, network, known, request);
+                        Optional<Added> again = allocator.confirmHeld(conf, network, known, request);
                         if (again.isPresent()) return again.get();
                         known = null; // not ours any more: a new address
                     }
@@ -158,32 +158,11 @@ public final class Ipam {
                 }
             }
             if (known == null) {
-                Optional<Added> fromPool = fromPool(conf, network, key, request);
+                Optional<Added> fromPool = allocator.fromPool(conf, network, key, request);
                 if (fromPool.isPresent()) return fromPool.get();
-                if (down()) throw downAndNoPool(network);
+                if (down()) throw allocator.downAndNoPool(network);
             }
-            try {
-                return reserve(conf, network, request, known);
-            } catch (NetworkGone gone) {
-                // Deleted on the grid behind our back: made sure of again (created anew, the addresses this host's
-                // records hold in it reserved again first), then one more try.
-                networks.forget(network);
-                try {
-                    return reserve(conf, network, request, journal.get(key).orElse(null));
-                } catch (NetworkGone again) {
-                    throw again.answer;
-                }
-            }
-        }
-    }
-
-    /** The grid refused a reservation because the network is not there (any more). */
-    private static final class NetworkGone extends Exception {
-        final CniError answer;
-
-        NetworkGone(CniError answer) {
-            super(answer.getMessage(), null, false, false);
-            this.answer = answer;
+            return allocator.reserve(conf, network, request, known);
         }
     }
 
@@ -207,95 +186,6 @@ public final class Ipam {
         return wapi.health().failingFast();
     }
 
-    /**
-     * Takes the lowest free pool address and, with the grid up, answers it only once the verified
-     * tag made the grid show it as this container's (one round trip with the request object; an
-     * address found deleted or someone else's leaves the pool, and the next is tried). With the
-     * grid down, only an address the grid confirmed since the start is taken, with no grid call;
-     * its tag follows behind the answer when the grid is back. Empty when the pool has none.
-     */
-    private Optional<Added> fromPool(NetConf conf, NetworkRequest network, AttachmentKey key, CniRequest request)
-            throws CniError {
-        for (; ; ) {
-            boolean outage = down();
-            Attachment taken = pool.take(
-                            key,
-                            network.view(),
-                            subnetOf(network),
-                            request.mac(),
-                            request.podName(),
-                            clock.instant(),
-                            outage)
-                    .orElse(null);
-            if (taken == null) return Optional.empty();
-            keeper.signal();
-            if (outage) return Optional.of(answeredInOutage(conf, network, taken));
-            Optional<Added> tagged = tagNow(conf, network, taken);
-            if (tagged.isPresent()) return tagged;
-        }
-    }
-
-    /**
-     * A pool address (or a returned one) this attachment holds but the grid has not confirmed:
-     * confirm it now (a runtime retrying an ADD that could not be confirmed; a container added
-     * again after its DEL gave the address back to the pool). Empty when it is not ours any more.
-     */
-    private Optional<Added> confirmHeld(NetConf conf, NetworkRequest network, Attachment known, CniRequest request)
-            throws CniError {
-        if (down() && !pool.isConfirmed(known.networkView(), known.address())) throw downAndNoPool(network);
-        Attachment held = known;
-        if (held.state() == AttachmentState.RETURN_PENDING) {
-            journal.put(held.withState(AttachmentState.TAG_PENDING).withPodName(request.podName()));
-            held = journal.get(held.key()).orElseThrow();
-        }
-        return down() ? Optional.of(answeredInOutage(conf, network, held)) : tagNow(conf, network, held);
-    }
-
-    /** The verified tag of an address this ADD holds, before it is answered. Empty when it is not ours. */
-    private Optional<Added> tagNow(NetConf conf, NetworkRequest network, Attachment taken) throws CniError {
-        try {
-            return switch (settler.tag(taken, false)) {
-                case TAGGED, CHANGED ->
-                    Optional.of(added(conf, journal.get(taken.key()).orElseThrow(), network));
-                case NOT_OURS -> Optional.empty();
-            };
-        } catch (WapiException.Transient unknown) {
-            // The grid went away during the tag: the outage rule applies if it is known down now.
-            if (down() && pool.isConfirmed(taken.networkView(), taken.address()))
-                return Optional.of(
-                        answeredInOutage(conf, network, journal.get(taken.key()).orElseThrow()));
-            // The record keeps the address: the runtime's retry confirms it, a DEL gives it back.
-            settler.notAnswered(taken.key());
-            throw GridErrors.toCni(unknown, "tagging pool address " + taken.address());
-        } catch (WapiException refused) {
-            settler.untake(taken); // the grid refused the write: the address is still the pool's
-            throw GridErrors.toCni(refused, "tagging pool address " + taken.address());
-        }
-    }
-
-    /** Answered from the pool while the grid is down: no grid call; the tag follows when the grid is back. */
-    private Added answeredInOutage(NetConf conf, NetworkRequest network, Attachment taken) throws CniError {
-        LOG.log(
-                System.Logger.Level.INFO,
-                "{0} answered {1} from the pool while the grid is down; its tag follows when the grid is back",
-                taken.key(),
-                taken.address());
-        settler.answered(taken.key());
-        reconciler.settleBehind(taken.key());
-        return added(conf, taken, network);
-    }
-
-    /** The grid is down and the pool has no address the grid confirmed since the start. */
-    private CniError downAndNoPool(NetworkRequest network) {
-        GridHealth health = wapi.health();
-        return new CniError(
-                CniError.TRY_AGAIN_LATER,
-                "the grid is down since " + health.since()
-                        + (health.lastError() == null ? "" : " (" + health.lastError() + ")")
-                        + " and the pool of network " + network.networkName()
-                        + " has no address the grid confirmed since the daemon started; try again");
-    }
-
     /** An address the grid gives to someone else since it was answered from the pool during an outage. */
     private static CniError conflictOf(Attachment a) {
         return new CniError(
@@ -304,92 +194,6 @@ public final class Ipam {
                         + " from the pool while the grid was down, and the grid now gives it to someone else: "
                         + a.lastError().substring(Settler.CONFLICT.length())
                         + "; delete the container and add it again");
-    }
-
-    /** The subnet a network's pool addresses must be in: the netconf's, else the one last made sure of, else any. */
-    private String subnetOf(NetworkRequest network) {
-        if (network.subnet() != null) return network.subnet().toString();
-        ReadyNetwork ready = networks.known(network);
-        return ready == null ? null : ready.subnet().toString();
-    }
-
-    /**
-     * One POST: the grid picks the lowest free address and the answer carries it; the intent
-     * (ADD_PENDING, with its subnet) is on disk first. When an earlier attempt's outcome is
-     * unknown ({@code unknown} is its ADD_PENDING), the grid is searched first and what that
-     * attempt reserved is adopted. A POST whose outcome is unknown (a lost answer, a 5xx) keeps
-     * the intent and looks at once.
-     */
-    private Added reserve(NetConf conf, NetworkRequest network, CniRequest request, Attachment unknown)
-            throws CniError, NetworkGone {
-        ReadyNetwork ready = networks.ensure(network);
-        String cidr = ready.subnet().toString();
-        AttachmentKey key = keyOf(request);
-        Attachment intent = (unknown != null
-                        ? unknown
-                        : Attachment.pending(key, ready.view(), request.mac(), clock.instant()))
-                .withAllocation(null, ready.subnet().prefixLength(), ready.gateway(), null, cidr)
-                .withAttempt();
-        journal.put(intent);
-        intent = journal.get(key).orElseThrow();
-
-        FixedAddress reservation = null;
-        try {
-            if (unknown != null) reservation = settler.adoptExisting(intent).orElse(null);
-            if (reservation == null)
-                reservation = wapi.reserveNextAvailableIp(
-                        ready.view(), cidr, settler.tags().forContainer(key, intent.mac(), request.podName()));
-        } catch (WapiException.Transient lost) {
-            if (!lost.mayHaveBeenApplied()) {
-                forgetIntent(intent);
-                throw GridErrors.toCni(lost, "reserving an address");
-            }
-            journal.put(intent.withError(lost.getMessage()));
-            reservation = lookQuietly(journal.get(key).orElseThrow());
-            if (reservation == null) throw GridErrors.toCni(lost, "reserving an address");
-        } catch (WapiException refused) {
-            forgetIntent(intent);
-            CniError answer = GridErrors.toCni(refused, "reserving an address in " + cidr);
-            if (GridErrors.networkGone(refused)) throw new NetworkGone(answer);
-            throw answer;
-        }
-
-        // the subnet is known here: no need to trust the answer's network field
-        Attachment allocated = intent.withAllocation(
-                        reservation.ipv4addr(), ready.subnet().prefixLength(), ready.gateway(), reservation.ref(), cidr)
-                .withError(null)
-                .withState(AttachmentState.ALLOCATED);
-        journal.put(allocated);
-        pool.confirm(allocated.networkView(), allocated.address());
-        keeper.signal(); // the network is in use: keep its pool filled
-        return new Added(CniResults.added(conf, allocated, ready.gateway()), allocated);
-    }
-
-    /** After a POST whose outcome is unknown: what it reserved, if the grid shows it now. */
-    private FixedAddress lookQuietly(Attachment intent) {
-        try {
-            return settler.adoptExisting(intent).orElse(null);
-        } catch (WapiException e) {
-            return null;
-        }
-    }
-
-    /** The answer for an attachment that holds its address already (its gateway as recorded, else the network's). */
-    private Added added(NetConf conf, Attachment a, NetworkRequest network) throws CniError {
-        return new Added(
-                CniResults.added(
-                        conf,
-                        a,
-                        a.gateway() != null
-                                ? a.gateway()
-                                : networks.ensure(network).gateway()),
-                a);
-    }
-
-    /** The grid certainly holds nothing for this attempt: the intent can go. */
-    private void forgetIntent(Attachment intent) {
-        if (intent.attempts() <= 1) journal.remove(intent.key());
-        else journal.put(intent.withError("last attempt refused"));
     }
 
     /** Releases now or fails with "try again": used where the release must finish first. */
@@ -423,7 +227,8 @@ public final class Ipam {
         Attachment known;
         try (KeyLocks.Held held = locks.lock(key)) {
             known = journal.get(key).orElse(null);
-            boolean pooled = known != null && pool.giveBack(known, target, subnetOf(network), down(), clock.instant());
+            boolean pooled =
+                    known != null && pool.giveBack(known, target, allocator.subnetOf(network), down(), clock.instant());
             if (pooled) keeper.signal();
             else releaseIntent(key, known, network);
         }
@@ -455,10 +260,14 @@ public final class Ipam {
         Attachment intent = known != null
                 ? known
                 : Attachment.pending(key, network.view(), MacAddresses.NONE, clock.instant())
-                        .withAllocation(null, 0, null, null, subnetOf(network));
-        if (intent.cidr() == null && subnetOf(network) != null)
+                        .withAllocation(null, 0, null, null, allocator.subnetOf(network));
+        if (intent.cidr() == null && allocator.subnetOf(network) != null)
             intent = intent.withAllocation(
-                    intent.address(), intent.prefixLength(), intent.gateway(), intent.ref(), subnetOf(network));
+                    intent.address(),
+                    intent.prefixLength(),
+                    intent.gateway(),
+                    intent.ref(),
+                    allocator.subnetOf(network));
         journal.put(intent.withState(AttachmentState.DEL_PENDING));
         return journal.get(key).orElseThrow();
     }
@@ -559,8 +368,9 @@ public final class Ipam {
         if (network != null) observeIfBounded(network, poolTargetOf(request.netConf()));
         if (health.failingFast()) {
             if (network != null) {
-                boolean answerable = pool.free(network.networkName(), network.view(), subnetOf(network)).stream()
-                        .anyMatch(a -> pool.isConfirmed(a.networkView(), a.address()));
+                boolean answerable =
+                        pool.free(network.networkName(), network.view(), allocator.subnetOf(network)).stream()
+                                .anyMatch(a -> pool.isConfirmed(a.networkView(), a.address()));
                 if (answerable) return;
             }
             throw new CniError(
