@@ -91,6 +91,21 @@ final class AttachmentCodec {
         return recordVersion == 1 || recordVersion == 2;
     }
 
+    /**
+     * The record version in {@code versionByte} (a record's first payload byte, in the log or the
+     * snapshot), refused, naming the file and offset, when this build cannot read it.
+     */
+    static int readableVersion(byte versionByte, java.nio.file.Path file, long offset)
+            throws JournalCorruptedException {
+        int version = versionByte & 0xff;
+        if (!readable(version))
+            throw new JournalCorruptedException(
+                    file,
+                    offset,
+                    "unsupported record version " + version + " (this build reads 1 and " + RECORD_VERSION + ")");
+        return version;
+    }
+
     static Attachment readAttachment(In in, int recordVersion) throws MalformedException {
         AttachmentKey key = readKey(in);
         int code = in.u8();

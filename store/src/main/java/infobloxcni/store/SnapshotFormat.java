@@ -133,13 +133,7 @@ final class SnapshotFormat {
                         file, off, "snapshot record " + i + ": " + JournalFiles.describe(r, d, off, trailer));
             }
             int p = off + FRAME_OVERHEAD;
-            int version = d[p] & 0xff;
-            if (!AttachmentCodec.readable(version)) {
-                throw new JournalCorruptedException(
-                        file,
-                        off,
-                        "unsupported record version " + version + " (this build reads 1 and " + RECORD_VERSION + ")");
-            }
+            int version = AttachmentCodec.readableVersion(d[p], file, off);
             AttachmentCodec.In in = new AttachmentCodec.In(d, p + 1, r - 1);
             try {
                 Attachment a = AttachmentCodec.readAttachment(in, version);

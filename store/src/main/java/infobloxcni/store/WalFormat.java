@@ -188,13 +188,7 @@ final class WalFormat {
                 return new Replay(h.startSeq(), seq - 1, records, off, true, what);
             }
             int p = off + FRAME_OVERHEAD;
-            int version = d[p] & 0xff;
-            if (!AttachmentCodec.readable(version)) {
-                throw new JournalCorruptedException(
-                        file,
-                        off,
-                        "unsupported record version " + version + " (this build reads 1 and " + RECORD_VERSION + ")");
-            }
+            int version = AttachmentCodec.readableVersion(d[p], file, off);
             if (r < PAYLOAD_FIXED) {
                 throw new JournalCorruptedException(file, off, "record too short (" + r + " bytes)");
             }

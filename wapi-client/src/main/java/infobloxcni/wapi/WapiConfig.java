@@ -61,38 +61,73 @@ public record WapiConfig(
     }
 
     public WapiConfig withHttps(boolean https) {
-        return new WapiConfig(
-                gridHost,
-                port,
-                wapiVersion,
-                username,
-                password,
-                sslVerify,
-                https,
-                connectTimeout,
-                readTimeout,
-                callTimeout,
-                maxAnswerBytes);
+        return toBuilder().https(https).build();
     }
 
     public WapiConfig withTimeouts(Duration connect, Duration read, Duration call) {
-        return new WapiConfig(
-                gridHost, port, wapiVersion, username, password, sslVerify, https, connect, read, call, maxAnswerBytes);
+        return toBuilder().timeouts(connect, read, call).build();
     }
 
     public WapiConfig withMaxAnswerBytes(int bytes) {
-        return new WapiConfig(
-                gridHost,
-                port,
-                wapiVersion,
-                username,
-                password,
-                sslVerify,
-                https,
-                connectTimeout,
-                readTimeout,
-                callTimeout,
-                bytes);
+        return toBuilder().maxAnswerBytes(bytes).build();
+    }
+
+    /** This config's components, to change some of them: the one place a copy lists them all. */
+    private Builder toBuilder() {
+        Builder b = new Builder();
+        b.gridHost = gridHost;
+        b.port = port;
+        b.wapiVersion = wapiVersion;
+        b.username = username;
+        b.password = password;
+        b.sslVerify = sslVerify;
+        b.https = https;
+        b.connectTimeout = connectTimeout;
+        b.readTimeout = readTimeout;
+        b.callTimeout = callTimeout;
+        b.maxAnswerBytes = maxAnswerBytes;
+        return b;
+    }
+
+    /** A copy with some components changed; {@link #build} validates it as the constructor does. */
+    private static final class Builder {
+        private String gridHost, wapiVersion, username, password;
+        private int port, maxAnswerBytes;
+        private SslVerify sslVerify;
+        private boolean https;
+        private Duration connectTimeout, readTimeout, callTimeout;
+
+        Builder https(boolean on) {
+            https = on;
+            return this;
+        }
+
+        Builder timeouts(Duration connect, Duration read, Duration call) {
+            connectTimeout = connect;
+            readTimeout = read;
+            callTimeout = call;
+            return this;
+        }
+
+        Builder maxAnswerBytes(int bytes) {
+            maxAnswerBytes = bytes;
+            return this;
+        }
+
+        WapiConfig build() {
+            return new WapiConfig(
+                    gridHost,
+                    port,
+                    wapiVersion,
+                    username,
+                    password,
+                    sslVerify,
+                    https,
+                    connectTimeout,
+                    readTimeout,
+                    callTimeout,
+                    maxAnswerBytes);
+        }
     }
 
     /** e.g. {@code https://grid.example:443/wapi/v2.5/}. */
