@@ -32,7 +32,7 @@ import java.util.logging.Logger;
 public final class BenchMain {
     private static final int WARM_UP_PAIRS = 20;
 
-    private static volatile DaemonProcess running;
+    private static volatile LaunchedDaemon running;
 
     /** The start of one daemon and its memory, per grid latency. */
     record DaemonFigures(
@@ -79,7 +79,7 @@ public final class BenchMain {
         }
         Logger.getLogger("").setLevel(Level.WARNING);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            DaemonProcess d = running;
+            LaunchedDaemon d = running;
             if (d != null) d.close();
         }));
         Path work = Files.createTempDirectory("infoblox-cni-bench.");
@@ -155,11 +155,11 @@ public final class BenchMain {
         System.out.println(
                 "== grid latency " + latency + " ms: simulator in this JVM, bin/infoblox-cni-daemon as a process");
         try (WapiSimulator grid = WapiSimulator.builder()
-                .credentials("admin", DaemonProcess.PASSWORD)
+                .credentials("admin", LaunchedDaemon.PASSWORD)
                 .build()
                 .start()) {
             grid.faults().latency(Duration.ofMillis(latency));
-            DaemonProcess daemon = DaemonProcess.start(root, dir, grid);
+            LaunchedDaemon daemon = LaunchedDaemon.start(root, dir, grid);
             running = daemon;
             try {
                 double toSocket = Summary.round(daemon.awaitSocket(Duration.ofSeconds(60)) / 1e6, 1);
@@ -236,7 +236,7 @@ public final class BenchMain {
      * What the daemon holds after the soak, in its own words (read after its RSS: the histogram
      * collects the heap first): heap use, the largest classes by heap, metaspace.
      */
-    private static Map<String, String> held(Cni cni, DaemonProcess daemon) {
+    private static Map<String, String> held(Cni cni, LaunchedDaemon daemon) {
         Map<String, String> out = new LinkedHashMap<>();
         out.put("GC.heap_info", Procs.jcmd(cni.java, daemon.pid(), "GC.heap_info"));
         String histogram = Procs.jcmd(cni.java, daemon.pid(), "GC.class_histogram");
@@ -253,7 +253,7 @@ public final class BenchMain {
     }
 
     /** Execs the plugin's first ADD as soon as the socket exists; nanoseconds from the daemon's exec to its answer. */
-    private static long firstAdd(Cni cni, DaemonProcess daemon) throws InterruptedException {
+    private static long firstAdd(Cni cni, LaunchedDaemon daemon) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (true) {
             Command.Result r = cni.plugin("ADD", "bench-first", cni.firstAdd).run();
@@ -264,7 +264,7 @@ public final class BenchMain {
         }
     }
 
-    private static List<Baselines.Baseline> baselines(Cni cni, Runs r, DaemonProcess daemon, int calls) {
+    private static List<Baselines.Baseline> baselines(Cni cni, Runs r, LaunchedDaemon daemon, int calls) {
         if (calls == 0) return List.of();
         String repeated = "bench-repeat";
         r.viaPlugin(cni.pooled).call("ADD", repeated); // every further ADD of it is answered from the journal

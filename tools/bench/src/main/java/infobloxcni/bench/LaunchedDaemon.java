@@ -21,11 +21,13 @@ import java.util.Set;
 
 /**
  * The daemon under test, started through {@code bin/infoblox-cni-daemon} as its own process (so
- * its start-up, RSS and CPU are the real ones), on a fresh state directory, against the simulator
- * over plain HTTP on loopback. Also the bench's own channel to it: envelopes straight over the
+ * its start-up, RSS and CPU are the real ones, with the launcher's flags and start-up archive),
+ * on a fresh state directory, against the simulator over plain HTTP on loopback. The daemon's
+ * tests start {@code DaemonMain} from their class path instead (their {@code DaemonProcess}),
+ * before any jar or launcher of this build exists. Also the bench's own channel to it: envelopes straight over the
  * socket (no plugin) and the admin "status" request that tells when background work is done.
  */
-final class DaemonProcess implements AutoCloseable {
+final class LaunchedDaemon implements AutoCloseable {
     static final String PASSWORD = "infoblox";
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Journal states that mean work is still under way (an intent not yet settled on the grid). */
@@ -39,7 +41,7 @@ final class DaemonProcess implements AutoCloseable {
     final Path socketDir;
     final Path log;
 
-    private DaemonProcess(Process process, long startedNanos, Path socketDir, Path log) {
+    private LaunchedDaemon(Process process, long startedNanos, Path socketDir, Path log) {
         this.process = process;
         this.startedNanos = startedNanos;
         this.socketDir = socketDir;
@@ -47,7 +49,7 @@ final class DaemonProcess implements AutoCloseable {
     }
 
     /** Execs the daemon; returns at once (see {@link #awaitSocket}). */
-    static DaemonProcess start(Path root, Path dir, WapiSimulator grid) throws IOException {
+    static LaunchedDaemon start(Path root, Path dir, WapiSimulator grid) throws IOException {
         Path run = dir.resolve("run"), log = dir.resolve("daemon.log"), tmp = dir.resolve("tmp");
         // tmp itself is left to the launcher, which makes it 0700 and refuses one anyone else could write
         Files.createDirectories(dir);
@@ -77,7 +79,7 @@ final class DaemonProcess implements AutoCloseable {
         pb.environment().put("WAPI_PASSWORD", PASSWORD);
         pb.environment().put("INFOBLOX_CNI_TMPDIR", tmp.toString());
         long started = System.nanoTime();
-        return new DaemonProcess(pb.start(), started, run, log);
+        return new LaunchedDaemon(pb.start(), started, run, log);
     }
 
     long pid() {

@@ -39,7 +39,7 @@ record Probe(
 
     static Probe run(
             WapiSimulator grid,
-            DaemonProcess daemon,
+            LaunchedDaemon daemon,
             Runs runs,
             Runs.Caller socket,
             String network,
@@ -97,7 +97,7 @@ record Probe(
         long onPath, inAll;
         final Map<String, Long> onPathByType = new TreeMap<>(), inAllByType = new TreeMap<>();
 
-        void measure(WapiSimulator grid, DaemonProcess daemon, Runs.Timed call) throws InterruptedException {
+        void measure(WapiSimulator grid, LaunchedDaemon daemon, Runs.Timed call) throws InterruptedException {
             daemon.awaitQuiet(grid);
             grid.resetCounters();
             nanos.add(call.run());

@@ -65,12 +65,12 @@ final class Runs {
             String firstError) {}
 
     private final WapiSimulator grid;
-    private final DaemonProcess daemon;
+    private final LaunchedDaemon daemon;
     private final Cni cni;
     private final int gridLatencyMs;
     private final AtomicInteger ids = new AtomicInteger();
 
-    Runs(WapiSimulator grid, DaemonProcess daemon, Cni cni, int gridLatencyMs) {
+    Runs(WapiSimulator grid, LaunchedDaemon daemon, Cni cni, int gridLatencyMs) {
         this.grid = grid;
         this.daemon = daemon;
         this.cni = cni;
