@@ -3,14 +3,12 @@ package infobloxcni.daemon;
 import infobloxcni.daemon.config.ConfigFile;
 import infobloxcni.daemon.config.DaemonConfig;
 import infobloxcni.daemon.config.SharedFlags;
-import infobloxcni.daemon.observe.LogLineFormatter;
+import infobloxcni.daemon.observe.LogLevels;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import java.util.logging.ConsoleHandler;
-import java.util.logging.Level;
 import java.util.logging.Logger;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -44,7 +42,8 @@ public final class DaemonMain implements Callable<Integer> {
     @Option(
             names = "--log-level",
             defaultValue = "INFO",
-            description = "SEVERE, WARNING, INFO, FINE (default: ${DEFAULT-VALUE})")
+            description = "error, warn, info, debug or trace (or a JDK level); debug and trace are for this daemon's"
+                    + " own loggers only (default: ${DEFAULT-VALUE})")
     String logLevel;
 
     @Option(
@@ -98,11 +97,11 @@ public final class DaemonMain implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        configureLogging(Level.parse(logLevel.toUpperCase()));
         Logger log = Logger.getLogger(DaemonMain.class.getName());
         DaemonConfig config;
         InetSocketAddress metrics;
         try {
+            LogLevels.configure(LogLevels.parse(logLevel));
             config = host.toConfig(System.getenv("WAPI_PASSWORD"));
             metrics = metricsAddress == null ? null : parseAddress(metricsAddress);
         } catch (IllegalArgumentException | IOException e) {
@@ -180,14 +179,4 @@ public final class DaemonMain implements Callable<Integer> {
      * One line per record on stderr (the JDK's default is two lines and chatty), with whatever
      * clients or the grid sent escaped ({@link LogLineFormatter}).
      */
-    public static void configureLogging(Level level) {
-        Logger root = Logger.getLogger("");
-        for (var h : root.getHandlers()) root.removeHandler(h);
-        ConsoleHandler stderr = new ConsoleHandler();
-        stderr.setLevel(level);
-        stderr.setFormatter(new LogLineFormatter());
-        root.addHandler(stderr);
-        root.setLevel(level);
-        Logger.getLogger("okhttp3").setLevel(Level.WARNING);
-    }
 }

@@ -8,6 +8,7 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import infobloxcni.daemon.config.DaemonConfig;
 import infobloxcni.daemon.grid.ReservationTags;
+import infobloxcni.daemon.observe.LogLevels;
 import infobloxcni.daemon.server.EnvelopeHandler;
 import infobloxcni.wire.Envelope;
 import java.io.IOException;
@@ -29,7 +30,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.logging.Level;
 import java.util.stream.Stream;
 import picocli.CommandLine;
 
@@ -87,7 +87,7 @@ public final class DaemonTrain {
                             "1",
                             "--log-level",
                             "SEVERE");
-            DaemonMain.configureLogging(Level.parse(main.logLevel));
+            LogLevels.configure(LogLevels.parse(main.logLevel));
             DaemonConfig config = main.host.toConfig("train");
             main.host.warnings(config);
             try (Daemon daemon = Daemon.start(config)) {

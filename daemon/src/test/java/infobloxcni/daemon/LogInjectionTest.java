@@ -4,6 +4,7 @@ import static infobloxcni.daemon.TestHost.netconf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import infobloxcni.daemon.observe.LogLevels;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
@@ -52,7 +53,7 @@ class LogInjectionTest extends GridAndDaemonTest {
             public void close() {}
         };
         try {
-            DaemonMain.configureLogging(Level.INFO); // the daemon's own handler and format
+            LogLevels.configure(Level.INFO); // the daemon's own handler and format
             Formatter daemonFormat = root.getHandlers()[0].getFormatter();
             root.addHandler(capture);
 

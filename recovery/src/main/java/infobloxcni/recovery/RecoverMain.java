@@ -9,6 +9,7 @@ import infobloxcni.daemon.audit.JournalAudit;
 import infobloxcni.daemon.config.ConfigFile;
 import infobloxcni.daemon.config.DaemonConfig;
 import infobloxcni.daemon.config.SharedFlags;
+import infobloxcni.daemon.observe.LogLevels;
 import infobloxcni.wapi.WapiException;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -101,7 +102,7 @@ public final class RecoverMain implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        DaemonMain.configureLogging(Level.WARNING);
+        LogLevels.configure(Level.WARNING);
         JournalAudit.Report report;
         try {
             DaemonConfig config = host.toConfig(env.get("WAPI_PASSWORD"));

@@ -69,6 +69,22 @@ class ConfigFileTest {
                 run.out());
     }
 
+    /** It used to die with a stack trace ("Bad level \"DEBUG\""): debug is a level, and a bad one is one line. */
+    @Test
+    void logLevelTakesTheNamesOperatorsUseAndRefusesOthersInOneLine() throws Exception {
+        Path f = file("grid-host = grid.example.com\nlog-level = debug\n");
+        Run debug = daemon("--config", f.toString(), "--state-dir", dir.toString(), "--print-config");
+        assertEquals(0, debug.exit(), debug.toString());
+        assertTrue(lineOf(debug.out(), "log-level").matches("log-level += debug +# " + f), debug.out());
+
+        Run bad = daemon("--grid-host", "g", "--state-dir", dir.toString(), "--log-level", "verbose", "--print-config");
+        assertEquals(2, bad.exit(), bad.toString());
+        assertEquals(1, bad.err().strip().lines().count(), bad.err());
+        assertTrue(bad.err().contains("--log-level must be error, warn, info, debug or trace"), bad.err());
+        assertFalse(bad.err().contains("Exception"), bad.err());
+        infobloxcni.daemon.observe.LogLevels.configure(java.util.logging.Level.INFO);
+    }
+
     @Test
     void anUnknownNameStopsTheStartNamingTheNameAndTheFile() throws Exception {
         Path f = file("grid-hots = grid.example.com\n");
