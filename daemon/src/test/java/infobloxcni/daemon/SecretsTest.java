@@ -48,6 +48,9 @@ class SecretsTest {
                         log);
                 assertTrue(log.contains("the WAPI password's file " + passwordFile + " may be read by others"), log);
                 assertFalse(log.contains(password), "the password itself is never logged");
+                // resilience4j logs through SLF4J, bound to the JDK's logging: no "SLF4J(W): No SLF4J providers" at
+                // start
+                assertFalse(log.contains("SLF4J"), log);
             }
         }
     }
