@@ -178,7 +178,7 @@ public final class Daemon implements AutoCloseable {
         try {
             daemon.socket.start();
             if (metricsAddress != null) {
-                daemon.metricsAt = daemon.metrics.serve(metricsAddress);
+                daemon.metricsAt = daemon.metrics.serve(metricsAddress, daemon.socket.path());
                 LOG.log(
                         System.Logger.Level.INFO,
                         "metrics at http://{0}:{1}/metrics",

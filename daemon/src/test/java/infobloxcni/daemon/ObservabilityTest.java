@@ -202,4 +202,26 @@ class ObservabilityTest {
         assertEquals(0, sample(m, "infoblox_cni_journal_records", "state=\"ALLOCATED\""));
         assertTrue(m.contains("infoblox_cni_wapi_call_duration_seconds_bucket"), "WAPI latency histogram");
     }
+
+    /** /healthz answers 200 while the request path answers (as the watchdog checks); any other path is 404. */
+    @Test
+    void healthzIsTheRequestPathAndNothingElseIsALandingPage() throws Exception {
+        InetSocketAddress at = host.daemon().metricsAddress();
+        HttpClient http = HttpClient.newHttpClient();
+        java.util.function.Function<String, HttpResponse<String>> get = path -> {
+            try {
+                return http.send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + at.getPort() + path))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        };
+        HttpResponse<String> health = get.apply("/healthz");
+        assertEquals(200, health.statusCode(), health.body());
+        assertEquals("ok\n", health.body());
+        assertEquals(404, get.apply("/").statusCode());
+        assertEquals(404, get.apply("/status").statusCode());
+    }
 }

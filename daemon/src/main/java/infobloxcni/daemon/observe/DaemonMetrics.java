@@ -186,13 +186,18 @@ public final class DaemonMetrics implements AutoCloseable {
             wapiLatency.labelValues(call.method(), call.objectType()).observe(call.nanos() / 1e9);
     }
 
-    /** Serves {@code /metrics} on this address (port 0: a free one); returns where it listens. */
-    public InetSocketAddress serve(InetSocketAddress address) throws IOException {
+    /**
+     * Serves {@code /metrics} and {@code /healthz} (the request path through {@code socket},
+     * {@link HealthHandler}) on this address (port 0: a free one); any other path is 404.
+     * Returns where it listens.
+     */
+    public InetSocketAddress serve(InetSocketAddress address, java.nio.file.Path socket) throws IOException {
         SERVER_BOUNDS.forEach((name, value) -> {
             if (System.getProperty(name) == null) System.setProperty(name, value);
         });
         server = HttpServer.create(address, BACKLOG);
         server.createContext("/metrics", new MetricsHandler(registry));
+        server.createContext("/healthz", new HealthHandler(socket));
         exchanges = Executors.newVirtualThreadPerTaskExecutor();
         server.setExecutor(exchanges);
         server.start();
