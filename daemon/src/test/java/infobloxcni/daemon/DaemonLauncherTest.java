@@ -96,6 +96,8 @@ class DaemonLauncherTest {
         // hsperfdata_<user>/<pid> in /tmp outlives a kill -9 and holds the command line
         var daemon = launch();
         assertTrue(daemon.stdout().lines().anyMatch("-XX:-UsePerfData"::equals), daemon.toString());
+        // junixsocket's native library, loaded at socket activation: granted, no "restricted method" warning
+        assertTrue(daemon.stdout().lines().anyMatch("--enable-native-access=ALL-UNNAMED"::equals), daemon.toString());
         var recover = ExternalCommand.run(
                 Duration.ofSeconds(30),
                 Map.of(

@@ -2,6 +2,7 @@ package infobloxcni.daemon;
 
 import static infobloxcni.daemon.TestHost.netconf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -83,6 +84,7 @@ class SystemdIntegrationTest {
                 "-E",
                 "WAPI_PASSWORD=" + TestHost.PASSWORD,
                 java,
+                "--enable-native-access=ALL-UNNAMED", // as bin/infoblox-cni-daemon grants it
                 "-Djava.io.tmpdir=" + dir,
                 "-cp",
                 System.getProperty("java.class.path"),
@@ -121,6 +123,7 @@ class SystemdIntegrationTest {
                 String log = Files.readString(dir.resolve("daemon.log"));
                 assertTrue(add.ok(), add + "\n" + log);
                 assertTrue(log.contains("socket activation"), log);
+                assertFalse(log.contains("restricted method"), "junixsocket's native access is granted: " + log);
             } finally {
                 activator.descendants().forEach(ProcessHandle::destroy);
                 activator.destroy();
