@@ -17,7 +17,7 @@ final class DaemonProcess implements AutoCloseable {
     final Process process;
     private final Path log;
 
-    private DaemonProcess(Process process, Path log) {
+    DaemonProcess(Process process, Path log) {
         this.process = process;
         this.log = log;
     }
@@ -76,6 +76,7 @@ final class DaemonProcess implements AutoCloseable {
         private final List<String> jvm = new ArrayList<>();
         private final List<String> flags = new ArrayList<>();
         private String classPath = System.getProperty("java.class.path");
+        private final java.util.Map<String, String> env = new java.util.HashMap<>();
 
         private Launch(WapiSimulator grid, Path socketDir, Path stateDir, String hostId, Path cniCache) {
             hostFlags = new ArrayList<>(TestHost.gridFlags(grid, socketDir, stateDir, hostId));
@@ -104,6 +105,12 @@ final class DaemonProcess implements AutoCloseable {
             return this;
         }
 
+        /** An environment variable for the daemon, beside the password. */
+        Launch env(String name, String value) {
+            env.put(name, value);
+            return this;
+        }
+
         Process start(Path log) throws IOException {
             String java =
                     ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
@@ -118,6 +125,7 @@ final class DaemonProcess implements AutoCloseable {
                     .redirectErrorStream(true)
                     .redirectOutput(log.toFile());
             pb.environment().put("WAPI_PASSWORD", TestHost.PASSWORD);
+            pb.environment().putAll(env);
             return pb.start();
         }
     }

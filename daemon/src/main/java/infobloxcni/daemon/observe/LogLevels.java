@@ -1,5 +1,6 @@
 package infobloxcni.daemon.observe;
 
+import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
 import java.util.logging.ConsoleHandler;
@@ -54,7 +55,8 @@ public final class LogLevels {
         for (var h : root.getHandlers()) root.removeHandler(h);
         ConsoleHandler stderr = new ConsoleHandler();
         stderr.setLevel(level);
-        stderr.setFormatter(new LogLineFormatter());
+        stderr.setFormatter(new LogLineFormatter(
+                LogLineFormatter.toJournal(System.getenv("JOURNAL_STREAM"), Path.of("/proc/self/fd/2"))));
         root.addHandler(stderr);
         root.setLevel(level.intValue() < Level.INFO.intValue() ? Level.INFO : level);
         OUR_LOGGERS.setLevel(level);
