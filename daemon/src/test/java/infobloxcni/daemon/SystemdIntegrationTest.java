@@ -46,6 +46,34 @@ class SystemdIntegrationTest {
         assertTrue(out.lines().noneMatch(l -> l.contains("infoblox-cni")), "no complaint about our units:\n" + out);
     }
 
+    /**
+     * systemctl stop sends SIGTERM: the daemon closes up and the JVM exits 143, which the unit
+     * declares a success. Without it every stop (the one during package removal too) left the
+     * unit failed.
+     */
+    @Test
+    void aStopBySigtermIsACleanStopToTheUnit() throws Exception {
+        String unit = Files.readString(REPO.resolve("systemd/infoblox-cni-daemon.service"));
+        try (WapiSimulator grid = TestHost.startGrid()) {
+            TestHost host = new TestHost(grid, dir, "host-t");
+            try (DaemonProcess daemon = DaemonProcess.start(grid, host, dir, "", List.of())) {
+                daemon.awaitServing(host);
+                daemon.process.destroy(); // SIGTERM
+                assertTrue(daemon.process.waitFor(30, TimeUnit.SECONDS), daemon.log());
+                int exit = daemon.process.exitValue();
+                assertTrue(
+                        unit.lines()
+                                        .filter(l -> l.startsWith("SuccessExitStatus="))
+                                        .flatMap(l -> java.util.Arrays.stream(
+                                                l.substring(l.indexOf('=') + 1).split("\\s+")))
+                                        .anyMatch(String.valueOf(exit)::equals)
+                                || exit == 0,
+                        "the daemon exits " + exit + " on SIGTERM, a status the unit counts as success");
+                assertTrue(daemon.log().contains("stopping") || daemon.log().contains("stopped"), daemon.log());
+            }
+        }
+    }
+
     @Test
     void theServiceIsHardenedToAnExposureSystemdCallsOk() throws Exception {
         assumeTrue(new File("/usr/bin/systemd-analyze").canExecute(), "systemd-analyze not installed");
