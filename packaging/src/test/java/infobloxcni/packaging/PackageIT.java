@@ -385,6 +385,9 @@ class PackageIT {
         String version = daemonVersion.out().strip().replaceFirst("^infoblox-cni-daemon ", "");
         assertTrue(version.matches("\\d+\\.\\d+\\.\\d+\\S*"), daemonVersion.toString());
         assertEquals("infoblox-cni-recover " + version, recoverVersion.out().strip(), recoverVersion.toString());
+        Run pluginVersion = run(env, null, prefix.resolve("bin/infoblox").toString(), "--version");
+        assertEquals(0, pluginVersion.exit(), pluginVersion.toString());
+        assertTrue(pluginVersion.out().startsWith("infoblox-cni plugin " + version + " "), pluginVersion.toString());
     }
 
     /** The archive postinst made is newer than the jar (or the launcher ignores it) and the JVM accepts it. */

@@ -57,6 +57,12 @@ public final class PluginMain {
 
     public static void main(String[] args) {
         PrintStream out = System.out;
+        if (args.length == 1 && args[0].equals("--version")) {
+            // bin/infoblox --version, typed by a person: a runtime passes no arguments
+            out.println(versionLine());
+            out.flush();
+            Runtime.getRuntime().halt(0);
+        }
         int code = run(new Invocation(
                 CniEnvironment.ofProcess(),
                 new FileInputStream(FileDescriptor.in),
@@ -70,6 +76,13 @@ public final class PluginMain {
         // at DEBUG), which sets up the JDK's logging, ~25 classes and a few ms of a call that is all
         // start-up; the plugin has no shutdown hooks to run (docs/benchmarks.md)
         Runtime.getRuntime().halt(code);
+    }
+
+    /** "infoblox-cni plugin <version>": the version the build wrote into the jar's manifest ("dev" from classes). */
+    static String versionLine() {
+        Package p = PluginMain.class.getPackage();
+        String v = p == null ? null : p.getImplementationVersion();
+        return "infoblox-cni plugin " + (v == null ? "dev" : v) + " (CNI " + CniVersion.LATEST + ")";
     }
 
     /**

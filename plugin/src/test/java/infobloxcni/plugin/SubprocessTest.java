@@ -199,6 +199,16 @@ class SubprocessTest {
 
     // ---- bin/infoblox -----------------------------------------------------------------------------
 
+    /** A person typing infoblox --version gets the version, not CNI error JSON ("CNI_COMMAND is not set"). */
+    @Test
+    void versionFlagPrintsTheVersion() throws Exception {
+        Map<String, String> env = env(null);
+        env.put("INFOBLOX_CNI_PLUGIN_JAR", classesJar.toString());
+        Result r = exec(List.of(WRAPPER.toString(), "--version"), env, "");
+        assertEquals(0, r.exitCode(), r.toString());
+        assertTrue(r.stdout().matches("infoblox-cni plugin \\S+ \\(CNI 1\\.\\d\\.\\d\\)\n"), r.toString());
+    }
+
     @Test
     void wrapperAdd() throws Exception {
         try (FakeDaemon daemon = FakeDaemon.healthy(dir.resolve("infoblox.sock"))) {
