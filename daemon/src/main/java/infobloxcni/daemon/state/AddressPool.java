@@ -113,7 +113,7 @@ public final class AddressPool {
      */
     public List<Attachment> free(String network, String view, String cidr) {
         List<Attachment> all = journal.all();
-        Set<String> held = heldAddresses(all);
+        Set<String> held = heldAddresses(all, true);
         List<Attachment> out = new ArrayList<>();
         for (Attachment a : all) {
             if (a.state() != AttachmentState.POOL || !a.key().network().equals(network)) continue;
@@ -239,7 +239,7 @@ public final class AddressPool {
         if (now == null
                 || now.state() != AttachmentState.POOL
                 || !java.util.Objects.equals(now.address(), entry.address())) return false;
-        return !heldAddresses(journal.all()).contains(now.networkView() + "/" + now.address());
+        return !heldAddresses(journal.all(), true).contains(now.networkView() + "/" + now.address());
     }
 
     /**
@@ -295,11 +295,7 @@ public final class AddressPool {
     public int dropShadowed() {
         synchronized (takeLock) {
             List<Attachment> all = journal.all();
-            Set<String> held = new HashSet<>();
-            for (Attachment a : all) {
-                if (!isPoolKey(a.key()) && a.address() != null && a.state() != AttachmentState.DEL_PENDING)
-                    held.add(a.networkView() + "/" + a.address());
-            }
+            Set<String> held = heldAddresses(all, false);
             int dropped = 0;
             for (Attachment a : all) {
                 if (a.state() == AttachmentState.POOL && held.contains(a.networkView() + "/" + a.address())) {
@@ -311,11 +307,17 @@ public final class AddressPool {
         }
     }
 
-    /** The addresses container records hold (anything but pool records), as view/address. */
-    private static Set<String> heldAddresses(List<Attachment> all) {
+    /**
+     * The addresses container records hold (anything but pool records), as view/address; a pending
+     * release counts only when asked ({@link #free} keeps such an address back until the release
+     * settles, {@link #dropShadowed} does not drop the refill's record there).
+     */
+    private static Set<String> heldAddresses(List<Attachment> all, boolean withPendingReleases) {
         Set<String> held = new HashSet<>();
         for (Attachment a : all) {
-            if (!isPoolKey(a.key()) && a.address() != null) held.add(a.networkView() + "/" + a.address());
+            if (isPoolKey(a.key()) || a.address() == null) continue;
+            if (withPendingReleases || a.state() != AttachmentState.DEL_PENDING)
+                held.add(a.networkView() + "/" + a.address());
         }
         return held;
     }
