@@ -37,8 +37,10 @@ import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.BindException;
+import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -207,9 +209,36 @@ final class NettyHttpServer implements Closeable {
         synchronized (listenLock) {
             Channel ch = listener;
             listener = null;
-            if (ch != null) ch.close().syncUninterruptibly();
+            if (ch != null) {
+                ch.close().syncUninterruptibly();
+                awaitRefusal();
+            }
             for (Channel c : connections) abort(c);
             connections.newCloseFuture().awaitUninterruptibly(2, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * Returns once a connect to the port is refused (at most two seconds). Netty's close future completes
+     * before the socket stops listening: the JDK defers closing a channel registered with a selector until
+     * the event loop's next select deregisters it, and a connection made in between is taken by the kernel
+     * and reset when the socket goes, which a client reads as "Connection reset" (the request may have been
+     * applied) where an outage promises a refusal. Probing is the one check that does not rest on the event
+     * loop's order; a probe the kernel took is reset with the rest and never reaches a handler.
+     */
+    private void awaitRefusal() {
+        InetAddress target =
+                bindAddress == null || bindAddress.isAnyLocalAddress() ? InetAddress.getLoopbackAddress() : bindAddress;
+        long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+        while (System.nanoTime() < deadline) {
+            try (Socket probe = new Socket()) {
+                probe.connect(new InetSocketAddress(target, port), 200);
+            } catch (ConnectException refused) {
+                return;
+            } catch (IOException other) {
+                // a timeout or a reset: not yet a refusal, look again
+            }
+            Thread.onSpinWait();
         }
     }
 
