@@ -30,6 +30,8 @@ public final class CniError extends Exception {
     public static final int RESERVATION_MISMATCH = 104;
     /** The peer (by its uid, from the kernel) may not make this request on this socket. */
     public static final int PEER_NOT_ALLOWED = 105;
+    /** The address the runtime asked for is held on the grid by another container or client. */
+    public static final int ADDRESS_TAKEN = 106;
     /** A bug in the daemon: the request failed in a way it has no code for. */
     public static final int INTERNAL_ERROR = 199;
 

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import infobloxcni.daemon.ExternalCommand.Result;
 import infobloxcni.daemon.cni.NetConf;
 import infobloxcni.wapisim.WapiSimulator;
+import infobloxcni.wire.CniError;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -199,7 +200,13 @@ class BridgeEndToEndTest {
 
     /** The real bridge plugin, run in the test's host namespace, as a runtime would run it. */
     private static Result bridge(String command, Container c, String conf) {
+        return bridge(command, c, conf, null);
+    }
+
+    /** As {@link #bridge(String, Container, String)}, with {@code CNI_ARGS} (null: none). */
+    private static Result bridge(String command, Container c, String conf, String cniArgs) {
         Map<String, String> env = new HashMap<>(PLUGIN_ENV);
+        if (cniArgs != null) env.put("CNI_ARGS", cniArgs);
         env.put("CNI_COMMAND", command);
         env.put("CNI_CONTAINERID", c.id());
         env.put("CNI_NETNS", c.netnsPath());
@@ -379,6 +386,43 @@ class BridgeEndToEndTest {
         assertTrue(Files.notExists(Path.of(c2.netnsPath())), c2.netnsPath());
         mustBridge("DEL", c2, TestHost.withPrevResult(conf, add2.stdout()));
         awaitReleased(c2.id(), "DEL without the netns still releases the reservation");
+    }
+
+    /**
+     * Addresses asked for by the {@code ips} capability and by {@code CNI_ARGS IP=} reach the
+     * containers' eth0 through the real bridge plugin (which hands the IPAM plugin its stdin and
+     * environment as they are), are reachable, are refused to a third container with 106, and are
+     * released by DEL.
+     */
+    @Test
+    void requestedAddressesReachTheContainersThroughTheBridge() {
+        assumeNamespaces();
+        String conf = netconf("1.0.0");
+        String asking77 = conf.substring(0, conf.length() - 1) + ",\"runtimeConfig\":{\"ips\":[\"" + NET + "77/24\"]}}";
+        Container c1 = newContainer("req77");
+        Container c2 = newContainer("req78");
+        Container c3 = newContainer("req77b");
+
+        Result add1 = mustBridge("ADD", c1, asking77);
+        assertEquals(NET + "77/24", assertAttached(c1, add1));
+        String ip78 = "IgnoreUnknown=1;IP=" + NET + "78";
+        Result add2 = bridge("ADD", c2, conf, ip78);
+        assertEquals(0, add2.exit(), add2::toString);
+        assertEquals(NET + "78/24", assertAttached(c2, add2));
+        assertReachable(c1, NET + "78/24");
+
+        Result taken = bridge("ADD", c3, asking77);
+        assertNotEquals(0, taken.exit(), taken::toString);
+        assertEquals(CniError.ADDRESS_TAKEN, json(taken).path("code").asInt(), taken::toString);
+        assertTrue(json(taken).path("msg").asText().contains("container " + c1.id()), taken::toString);
+        assertTrue(reservationsOf(c3.id()).isEmpty());
+        mustBridge("DEL", c3, conf);
+
+        mustBridge("DEL", c1, TestHost.withPrevResult(asking77, add1.stdout()));
+        awaitReleased(c1.id(), "DEL releases the requested address");
+        Result del2 = bridge("DEL", c2, TestHost.withPrevResult(conf, add2.stdout()), ip78);
+        assertEquals(0, del2.exit(), del2::toString);
+        awaitReleased(c2.id(), "DEL releases it");
     }
 
     @ParameterizedTest(name = "cniVersion {0}")

@@ -28,7 +28,8 @@ public record Attachment(
         Instant updated,
         int attempts,
         String lastError,
-        String podName) {
+        String podName,
+        boolean requested) {
 
     public Attachment {
         Objects.requireNonNull(key, "key");
@@ -39,6 +40,40 @@ public record Attachment(
         if (attempts < 0) {
             throw new IllegalArgumentException("attempts must be >= 0, got " + attempts);
         }
+    }
+
+    /** A record of an address the grid chose (as every record of schema versions 1 and 2 reads). */
+    public Attachment(
+            AttachmentKey key,
+            AttachmentState state,
+            String address,
+            int prefixLength,
+            String gateway,
+            String ref,
+            String networkView,
+            String cidr,
+            String mac,
+            Instant created,
+            Instant updated,
+            int attempts,
+            String lastError,
+            String podName) {
+        this(
+                key,
+                state,
+                address,
+                prefixLength,
+                gateway,
+                ref,
+                networkView,
+                cidr,
+                mac,
+                created,
+                updated,
+                attempts,
+                lastError,
+                podName,
+                false);
     }
 
     /** A record without a pod name (as every record of schema version 1 reads). */
@@ -70,7 +105,8 @@ public record Attachment(
                 updated,
                 attempts,
                 lastError,
-                null);
+                null,
+                false);
     }
 
     /** A new ADD intent: state ADD_PENDING, attempts 0, created = updated = now, nothing allocated. */
@@ -127,6 +163,14 @@ public record Attachment(
         return with(d -> d.podName = newPodName);
     }
 
+    /**
+     * Marks the address as one the runtime asked for ({@code runtimeConfig.ips}, {@code args.cni.ips},
+     * {@code CNI_ARGS IP=}): its DEL releases it on the grid, never into this host's pool.
+     */
+    public Attachment withRequested(boolean isRequested) {
+        return with(d -> d.requested = isRequested);
+    }
+
     /** Same record with another {@code updated} time (the journal sets it, from its clock, on every write). */
     public Attachment withUpdated(Instant newUpdated) {
         return with(d -> d.updated = newUpdated);
@@ -155,6 +199,7 @@ public record Attachment(
         int attempts;
         String lastError;
         String podName;
+        boolean requested;
 
         Draft(Attachment a) {
             key = a.key;
@@ -171,6 +216,7 @@ public record Attachment(
             attempts = a.attempts;
             lastError = a.lastError;
             podName = a.podName;
+            requested = a.requested;
         }
 
         Attachment build() {
@@ -188,7 +234,8 @@ public record Attachment(
                     updated,
                     attempts,
                     lastError,
-                    podName);
+                    podName,
+                    requested);
         }
     }
 }

@@ -10,8 +10,8 @@ import java.time.Instant;
 import java.util.Arrays;
 
 /**
- * Binary encoding of attachments and keys, record version 2 (see docs/journal.md); version 1
- * (no pod name) is still read.
+ * Binary encoding of attachments and keys, record version 3 (see docs/journal.md); versions 1
+ * (no pod name) and 2 (no flags) are still read.
  *
  * <pre>
  * string   := i32 length (-1 = null) , UTF-8 bytes
@@ -20,7 +20,8 @@ import java.util.Arrays;
  * attachment := key , u8 state code , string address , i32 prefixLength , string gateway ,
  *               string ref , string networkView , string cidr , string mac ,
  *               instant created , instant updated , i32 attempts , string lastError ,
- *               string podName                                                   (version 2 only)
+ *               string podName                                                   (version 2 and later)
+ *               u8 flags (bit 0: the address was requested by the runtime)      (version 3 and later)
  * </pre>
  *
  * All integers are big-endian.
@@ -70,7 +71,11 @@ final class AttachmentCodec {
         out.i32(a.attempts());
         out.str(a.lastError());
         out.str(a.podName());
+        out.u8(a.requested() ? FLAG_REQUESTED : 0);
     }
+
+    /** Bit 0 of a record's flags: the runtime asked for the address; its DEL never gives it to the pool. */
+    static final int FLAG_REQUESTED = 1;
 
     static AttachmentKey readKey(In in) throws MalformedException {
         String network = in.str();
@@ -84,11 +89,11 @@ final class AttachmentCodec {
     }
 
     /** The record version {@link #writeAttachment} writes. */
-    static final int RECORD_VERSION = 2;
+    static final int RECORD_VERSION = 3;
 
     /** Whether a record of this version can be read. */
     static boolean readable(int recordVersion) {
-        return recordVersion == 1 || recordVersion == 2;
+        return recordVersion >= 1 && recordVersion <= RECORD_VERSION;
     }
 
     /**
@@ -102,7 +107,7 @@ final class AttachmentCodec {
             throw new JournalCorruptedException(
                     file,
                     offset,
-                    "unsupported record version " + version + " (this build reads 1 and " + RECORD_VERSION + ")");
+                    "unsupported record version " + version + " (this build reads 1 to " + RECORD_VERSION + ")");
         return version;
     }
 
@@ -125,6 +130,8 @@ final class AttachmentCodec {
         int attempts = in.i32();
         String lastError = in.str();
         String podName = recordVersion >= 2 ? in.str() : null;
+        int flags = recordVersion >= 3 ? in.u8() : 0;
+        if ((flags & ~FLAG_REQUESTED) != 0) throw new MalformedException("unknown attachment flags " + flags);
         try {
             return new Attachment(
                     key,
@@ -140,7 +147,8 @@ final class AttachmentCodec {
                     updated,
                     attempts,
                     lastError,
-                    podName);
+                    podName,
+                    (flags & FLAG_REQUESTED) != 0);
         } catch (RuntimeException e) {
             throw new MalformedException("invalid attachment: " + e.getMessage());
         }

@@ -1,13 +1,16 @@
 package infobloxcni.store;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Instant;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
-/** Record version 2 carries the pod name; records of version 1 (written before it) still read. */
+/** Record version 3 carries the flags, version 2 the pod name; records of versions 1 and 2 still read. */
 class AttachmentCodecTest {
     private static final Attachment A = Attachment.pending(
                     new AttachmentKey("net1", "c1", "eth0"),
@@ -26,19 +29,38 @@ class AttachmentCodecTest {
     }
 
     @Test
-    void versionTwoRoundTripsThePodNameAndTheNewStates() throws Exception {
+    void versionThreeRoundTripsThePodNameTheFlagsAndTheStates() throws Exception {
         for (AttachmentState state : AttachmentState.values()) {
-            Attachment a = A.withState(state);
-            assertEquals(a, read(AttachmentCodec.encodeAttachment(a), 2));
+            for (boolean requested : new boolean[] {false, true}) {
+                Attachment a = A.withState(state).withRequested(requested);
+                assertEquals(a, read(AttachmentCodec.encodeAttachment(a), 3));
+            }
         }
-        assertEquals("web-0", read(AttachmentCodec.encodeAttachment(A), 2).podName());
+        assertEquals("web-0", read(AttachmentCodec.encodeAttachment(A), 3).podName());
+        assertTrue(
+                read(AttachmentCodec.encodeAttachment(A.withRequested(true)), 3).requested());
+    }
+
+    @Test
+    void aVersionTwoRecordReadsAsNotRequested() throws Exception {
+        byte[] v3 = AttachmentCodec.encodeAttachment(A);
+        Attachment a = read(Arrays.copyOf(v3, v3.length - 1), 2); // version 2 ends after podName: no flags
+        assertFalse(a.requested());
+        assertEquals(A, a);
+    }
+
+    @Test
+    void anUnknownFlagIsCorruption() {
+        byte[] v3 = AttachmentCodec.encodeAttachment(A);
+        v3[v3.length - 1] = 2;
+        assertThrows(AttachmentCodec.MalformedException.class, () -> read(v3, 3));
     }
 
     @Test
     void aVersionOneRecordReadsWithoutAPodName() throws Exception {
         Attachment old = A.withPodName(null);
-        byte[] v2 = AttachmentCodec.encodeAttachment(old);
-        byte[] v1 = Arrays.copyOf(v2, v2.length - 4); // version 1 ends after lastError: no podName string
+        byte[] v3 = AttachmentCodec.encodeAttachment(old);
+        byte[] v1 = Arrays.copyOf(v3, v3.length - 5); // version 1 ends after lastError: no podName string, no flags
         Attachment a = read(v1, 1);
         assertNull(a.podName());
         assertEquals(old, a);

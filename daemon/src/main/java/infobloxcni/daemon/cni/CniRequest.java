@@ -12,6 +12,7 @@ import java.util.regex.Pattern;
  *
  * @param netns for ADD, a path {@link NetnsPath} found to be a network namespace or nothing at all
  * @param mac   the MAC to record, once looked up ({@link #withMac}); null until then
+ * @param requested the address the runtime asked for ({@link RequestedAddress}), or null: the grid chooses
  */
 public record CniRequest(
         Command command,
@@ -20,7 +21,8 @@ public record CniRequest(
         String ifName,
         Map<String, String> args,
         NetConf netConf,
-        String mac) {
+        String mac,
+        RequestedAddress requested) {
 
     public enum Command {
         ADD,
@@ -66,7 +68,7 @@ public record CniRequest(
                     "CNI_COMMAND " + LogText.value(commandText)
                             + " is not one of ADD, DEL, CHECK, STATUS, GC, VERSION");
         }
-        if (command == Command.VERSION) return new CniRequest(command, null, null, null, Map.of(), null, null);
+        if (command == Command.VERSION) return new CniRequest(command, null, null, null, Map.of(), null, null, null);
 
         NetConf netConf = NetConf.parse(stdin);
         if ((command == Command.STATUS || command == Command.GC)
@@ -81,7 +83,7 @@ public record CniRequest(
                     "CHECK needs cniVersion 0.4.0 or later, the configuration says " + netConf.cniVersion());
         }
         if (command == Command.STATUS || command == Command.GC) {
-            return new CniRequest(command, null, null, null, parseArgs(env.get("CNI_ARGS")), netConf, null);
+            return new CniRequest(command, null, null, null, parseArgs(env.get("CNI_ARGS")), netConf, null, null);
         }
 
         String containerId = env.get("CNI_CONTAINERID");
@@ -132,7 +134,37 @@ public record CniRequest(
                     "CNI_ARGS K8S_POD_NAME " + LogText.value(pod)
                             + " is not a pod name (at most 253 lowercase letters, digits, '-' and '.')");
         }
-        return new CniRequest(command, containerId, netns, ifName, args, netConf, null);
+        return new CniRequest(
+                command, containerId, netns, ifName, args, netConf, null, requestedBy(command, args, netConf));
+    }
+
+    /**
+     * The address the runtime asks for. An ADD's is checked here, before anything is written to the
+     * grid (a carved network's subnet once it is known); any other verb's only informs: a DEL or
+     * CHECK is never refused for what its ADD asked for (the netconf may have changed since, and a
+     * runtime must always be able to clean up).
+     */
+    private static RequestedAddress requestedBy(Command command, Map<String, String> args, NetConf netConf)
+            throws CniError {
+        if (command != Command.ADD) {
+            try {
+                return requestedIn(args, netConf);
+            } catch (CniError ignored) {
+                return null;
+            }
+        }
+        RequestedAddress requested = requestedIn(args, netConf);
+        if (requested != null && netConf.subnet() != null) {
+            String problem =
+                    requested.problemIn(netConf.subnet(), netConf.subnet().gatewayOf(netConf.gateway()));
+            if (problem != null) throw new CniError(CniError.INVALID_NETCONF, problem);
+        }
+        return requested;
+    }
+
+    private static RequestedAddress requestedIn(Map<String, String> args, NetConf netConf) throws CniError {
+        return RequestedAddress.choose(
+                RequestedAddress.fromCniArgs(args.get("IP")), RequestedAddress.fromNetConf(netConf.ipRequests()));
     }
 
     /** The verb {@code text} names exactly (CNI verbs are upper case), or null. */
@@ -144,7 +176,7 @@ public record CniRequest(
 
     /** This request with the MAC to record on its reservation. */
     public CniRequest withMac(String mac) {
-        return new CniRequest(command, containerId, netns, ifName, args, netConf, mac);
+        return new CniRequest(command, containerId, netns, ifName, args, netConf, mac, requested);
     }
 
     /** Most {@code KEY=VALUE} pairs in CNI_ARGS (a runtime passes a handful). */

@@ -62,6 +62,17 @@ public record Ipv4Subnet(int base, int prefixLength) {
         return contains(address) && (prefixLength >= 31 || (address != base && address != broadcast()));
     }
 
+    /**
+     * The gateway a netconf's {@code ipam.gateway} names in this subnet: absent, the first host;
+     * {@code 0.0.0.1}-style (host bits only), that host of the subnet; else the address as written.
+     * Not checked: see {@link #isUsableHost}.
+     */
+    public int gatewayOf(String written) {
+        if (written == null) return base + 1;
+        int address = parseAddress(written);
+        return (address & mask(prefixLength)) == 0 ? base | address : address;
+    }
+
     @Override
     public String toString() {
         return format(base) + "/" + prefixLength;

@@ -28,6 +28,8 @@ import java.util.regex.Pattern;
  * @param prevResult        CHECK/DEL only; null otherwise
  * @param validAttachments  GC only: {@code cni.dev/valid-attachments}
  * @param poolSize          {@code ipam.pool-size}: warm addresses this host keeps for the network; -1: the daemon's
+ * @param ipRequests        {@code args} and {@code runtimeConfig} as written (their {@code ips}: see
+ *                          {@link RequestedAddress}), read by the request, which knows whether to refuse them
  */
 public record NetConf(
         String cniVersion,
@@ -43,7 +45,8 @@ public record NetConf(
         String runtimeMac,
         JsonNode prevResult,
         List<ValidAttachment> validAttachments,
-        int poolSize) {
+        int poolSize,
+        ObjectNode ipRequests) {
 
     /** Largest {@code ipam.pool-size}: a pool costs addresses on every host. */
     public static final int MAX_POOL_SIZE = 64;
@@ -165,15 +168,14 @@ public record NetConf(
         String gateway = optionalText(ipam, "gateway", "ipam.gateway");
         if (gateway != null && gateway.isBlank()) gateway = null;
         if (gateway != null) {
-            int written;
             try {
-                written = Ipv4Subnet.parseAddress(gateway);
+                Ipv4Subnet.parseAddress(gateway);
             } catch (IllegalArgumentException e) {
                 throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.gateway': " + e.getMessage());
             }
             // checked here, before anything is written to the grid: a gateway refused after the
             // network was created left that network behind
-            if (subnet != null) checkGateway(gateway, written, subnet);
+            if (subnet != null) checkGateway(gateway, subnet);
         }
 
         String view = optionalText(ipam, "network-view", "ipam.network-view");
@@ -304,7 +306,8 @@ public record NetConf(
                 runtimeMac == null ? null : runtimeMac.toLowerCase(),
                 prevResult,
                 valid == null ? null : List.copyOf(valid),
-                poolSize);
+                poolSize,
+                ipRequestsOf(root));
     }
 
     /**
@@ -346,9 +349,19 @@ public record NetConf(
         }
     }
 
+    /** The parts of a netconf that may ask for an address, as written (absent ones left out). */
+    private static ObjectNode ipRequestsOf(JsonNode root) {
+        ObjectNode out = JSON.createObjectNode();
+        for (String field : List.of("args", "runtimeConfig")) {
+            JsonNode v = root.get(field);
+            if (v != null && v.isObject()) out.set(field, v);
+        }
+        return out;
+    }
+
     /** As GridNetworks resolves it: {@code 0.0.0.1}-style means that host of the subnet. */
-    private static void checkGateway(String text, int written, Ipv4Subnet subnet) throws CniError {
-        int gateway = (written & Ipv4Subnet.mask(subnet.prefixLength())) == 0 ? subnet.base() | written : written;
+    private static void checkGateway(String text, Ipv4Subnet subnet) throws CniError {
+        int gateway = subnet.gatewayOf(text);
         if (!subnet.isUsableHost(gateway)) {
             throw new CniError(
                     CniError.INVALID_NETCONF,

@@ -196,13 +196,7 @@ public final class GridNetworks {
 
     /** {@code 0.0.0.1} style (host part only) means that host of the subnet; absent means the first host. */
     static String resolveGateway(NetworkRequest request, Ipv4Subnet subnet) throws CniError {
-        int gateway;
-        if (request.gateway() == null) {
-            gateway = subnet.base() + 1;
-        } else {
-            int written = Ipv4Subnet.parseAddress(request.gateway());
-            gateway = (written & Ipv4Subnet.mask(subnet.prefixLength())) == 0 ? subnet.base() | written : written;
-        }
+        int gateway = subnet.gatewayOf(request.gateway());
         if (!subnet.isUsableHost(gateway)) {
             throw new CniError(
                     CniError.INVALID_NETCONF,

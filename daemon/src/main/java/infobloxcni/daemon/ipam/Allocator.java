@@ -2,11 +2,14 @@ package infobloxcni.daemon.ipam;
 
 import infobloxcni.daemon.cni.CniRequest;
 import infobloxcni.daemon.cni.CniResults;
+import infobloxcni.daemon.cni.Ipv4Subnet;
 import infobloxcni.daemon.cni.NetConf;
+import infobloxcni.daemon.cni.RequestedAddress;
 import infobloxcni.daemon.grid.GridErrors;
 import infobloxcni.daemon.grid.GridNetworks;
 import infobloxcni.daemon.grid.NetworkRequest;
 import infobloxcni.daemon.grid.ReadyNetwork;
+import infobloxcni.daemon.grid.ReservationTags;
 import infobloxcni.daemon.settle.PoolKeeper;
 import infobloxcni.daemon.settle.Reconciler;
 import infobloxcni.daemon.settle.Settler;
@@ -16,11 +19,14 @@ import infobloxcni.store.Attachment;
 import infobloxcni.store.AttachmentKey;
 import infobloxcni.store.AttachmentState;
 import infobloxcni.wapi.FixedAddress;
+import infobloxcni.wapi.FixedAddressSpec;
 import infobloxcni.wapi.GridHealth;
 import infobloxcni.wapi.WapiClient;
 import infobloxcni.wapi.WapiException;
 import infobloxcni.wire.CniError;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -29,8 +35,9 @@ import java.util.Optional;
  * lowest free address, answered once its verified tag made the grid show it as this
  * container's; while the grid is known down, one the grid confirmed since the start, with no
  * grid call), else the grid's next free address in the network (one POST, its intent on disk
- * first). {@link Ipam} decides, from the journal, whether an ADD needs an address at all; this
- * class finds it. Requested addresses, ranges and excludes (the allocation issue) extend it here.
+ * first), or, when the runtime asked for an address, exactly that one (never the pool's next:
+ * this host's pool entry there is taken, else one POST of that address). {@link Ipam} decides,
+ * from the journal, whether an ADD needs an address at all; this class finds it.
  */
 final class Allocator {
     private static final System.Logger LOG = System.getLogger(Allocator.class.getName());
@@ -165,10 +172,10 @@ final class Allocator {
     }
 
     /**
-     * The grid's next free address in the network, reserved for this attachment (see
-     * {@link #reserveOnce}). A network the grid says is gone (deleted behind our back) is made
-     * sure of again (created anew, the addresses this host's records hold in it reserved again
-     * first), then tried once more.
+     * The grid's next free address in the network, or the address the runtime asked for, reserved
+     * for this attachment (see {@link #reserveOnce}). A network the grid says is gone (deleted
+     * behind our back) is made sure of again (created anew, the addresses this host's records hold
+     * in it reserved again first), then tried once more.
      */
     Ipam.Added reserve(NetConf conf, NetworkRequest network, CniRequest request, Attachment unknown) throws CniError {
         try {
@@ -185,31 +192,50 @@ final class Allocator {
     }
 
     /**
-     * One POST: the grid picks the lowest free address and the answer carries it; the intent
-     * (ADD_PENDING, with its subnet) is on disk first. When an earlier attempt's outcome is
-     * unknown ({@code unknown} is its ADD_PENDING), the grid is searched first and what that
-     * attempt reserved is adopted. A POST whose outcome is unknown (a lost answer, a 5xx) keeps
-     * the intent and looks at once.
+     * One POST: the grid picks the lowest free address (or reserves the one the runtime asked for)
+     * and the answer carries it; the intent (ADD_PENDING, with its subnet) is on disk first. When
+     * an earlier attempt's outcome is unknown ({@code unknown} is its ADD_PENDING), the grid is
+     * searched first and what that attempt reserved is adopted. A POST whose outcome is unknown (a
+     * lost answer, a 5xx) keeps the intent and looks at once. A requested address is checked
+     * against the network before anything is written, taken from this host's pool when the pool
+     * holds it, and refused (106) when the grid holds it for someone else.
      */
     private Ipam.Added reserveOnce(NetConf conf, NetworkRequest network, CniRequest request, Attachment unknown)
             throws CniError, NetworkGone {
         ReadyNetwork ready = networks.ensure(network);
         String cidr = ready.subnet().toString();
         AttachmentKey key = Ipam.keyOf(request);
+        RequestedAddress wanted = request.requested();
+        if (wanted != null) {
+            String problem = wanted.problemIn(ready.subnet(), Ipv4Subnet.parseAddress(ready.gateway()));
+            if (problem != null) throw new CniError(CniError.INVALID_NETCONF, problem);
+            if (unknown == null) {
+                Optional<Ipam.Added> pooled = fromPoolExactly(conf, network, ready, key, request);
+                if (pooled.isPresent()) return pooled.get();
+            }
+        }
         Attachment intent = (unknown != null
                         ? unknown
                         : Attachment.pending(key, ready.view(), request.mac(), clock.instant()))
-                .withAllocation(null, ready.subnet().prefixLength(), ready.gateway(), null, cidr)
+                .withAllocation(
+                        wanted == null ? null : wanted.text(),
+                        ready.subnet().prefixLength(),
+                        ready.gateway(),
+                        null,
+                        cidr)
+                .withRequested(wanted != null)
                 .withAttempt();
         journal.put(intent);
         intent = journal.get(key).orElseThrow();
 
         FixedAddress reservation = null;
+        var spec = settler.tags().forContainer(key, intent.mac(), request.podName());
         try {
             if (unknown != null) reservation = settler.adoptExisting(intent).orElse(null);
             if (reservation == null)
-                reservation = wapi.reserveNextAvailableIp(
-                        ready.view(), cidr, settler.tags().forContainer(key, intent.mac(), request.podName()));
+                reservation = wanted == null
+                        ? wapi.reserveNextAvailableIp(ready.view(), cidr, spec)
+                        : wapi.reserveAddress(ready.view(), wanted.text(), spec);
         } catch (WapiException.Transient lost) {
             if (!lost.mayHaveBeenApplied()) {
                 forgetIntent(intent);
@@ -218,9 +244,19 @@ final class Allocator {
             journal.put(intent.withError(lost.getMessage()));
             reservation = lookQuietly(journal.get(key).orElseThrow());
             if (reservation == null) throw GridErrors.toCni(lost, "reserving an address");
+        } catch (WapiException.Conflict taken) {
+            // only a requested address can be taken: the grid's next available one is free by definition
+            reservation = wanted == null ? null : ownReservationAt(intent);
+            if (reservation == null) {
+                forgetIntent(intent);
+                throw wanted == null
+                        ? GridErrors.toCni(taken, "reserving an address in " + cidr)
+                        : takenBy(ready.view(), wanted, key, taken);
+            }
         } catch (WapiException refused) {
             forgetIntent(intent);
-            CniError answer = GridErrors.toCni(refused, "reserving an address in " + cidr);
+            CniError answer = GridErrors.toCni(
+                    refused, "reserving " + (wanted == null ? "an address" : wanted.text()) + " in " + cidr);
             if (GridErrors.networkGone(refused)) throw new NetworkGone(answer);
             throw answer;
         }
@@ -234,6 +270,78 @@ final class Allocator {
         pool.confirm(allocated.networkView(), allocated.address());
         keeper.signal(); // the network is in use: keep its pool filled
         return new Ipam.Added(CniResults.added(conf, allocated, ready.gateway()), allocated);
+    }
+
+    /**
+     * The address the runtime asked for is this host's free pool entry: it becomes the
+     * container's by the verified tag, as any pool address does, and is marked requested (its DEL
+     * releases it). Empty when the pool holds no entry there, or the tag found it not ours.
+     */
+    private Optional<Ipam.Added> fromPoolExactly(
+            NetConf conf, NetworkRequest network, ReadyNetwork ready, AttachmentKey key, CniRequest request)
+            throws CniError {
+        Attachment taken = pool.takeExactly(
+                        key,
+                        ready.view(),
+                        ready.subnet().toString(),
+                        request.requested().text(),
+                        request.mac(),
+                        request.podName(),
+                        clock.instant())
+                .orElse(null);
+        if (taken == null) return Optional.empty();
+        journal.put(taken.withRequested(true));
+        keeper.signal();
+        if (down()) throw downAndNoPool(network); // never answered without the grid: it was asked for by name
+        return tagNow(conf, network, journal.get(key).orElseThrow());
+    }
+
+    /** After the grid refused a requested address as taken: the reservation there, when it is this attachment's. */
+    private FixedAddress ownReservationAt(Attachment intent) {
+        try {
+            return wapi.findFixedAddressByIp(intent.networkView(), intent.address())
+                    .filter(r -> settler.tags().owns(r, intent.key()))
+                    .orElse(null);
+        } catch (WapiException e) {
+            return null;
+        }
+    }
+
+    /**
+     * The refusal of a requested address the grid holds for someone else (106): which container
+     * of this host holds it, or what the grid's reservation says, and the grid's own text.
+     */
+    private CniError takenBy(String view, RequestedAddress wanted, AttachmentKey key, WapiException.Conflict taken) {
+        String holder;
+        try {
+            FixedAddress r = wapi.findFixedAddressByIp(view, wanted.text()).orElse(null);
+            AttachmentKey other = r == null ? null : settler.tags().keyOf(r);
+            if (other != null)
+                holder = "container " + other.containerId() + " on " + other.ifName() + " in network " + other.network()
+                        + " of this host holds it";
+            else if (r != null && settler.tags().isPoolEntry(r, key.network()))
+                holder = "this host's warm pool is taking it (try again)";
+            else if (r != null) holder = "the grid reserves it for " + describe(r);
+            else holder = "the grid holds it";
+        } catch (WapiException lookFailed) {
+            holder = "the grid holds it";
+        }
+        return new CniError(
+                CniError.ADDRESS_TAKEN,
+                "field '" + wanted.field() + "': " + wanted.text() + " is not free: " + holder + " (the grid says: "
+                        + taken.gridText() + ")",
+                taken.getMessage());
+    }
+
+    /** A reservation that is not ours, as an operator would recognize it (its VM ID, name, comment, MAC). */
+    private static String describe(FixedAddress r) {
+        List<String> parts = new ArrayList<>();
+        String vmId = r.ea(ReservationTags.VM_ID);
+        if (vmId != null) parts.add("VM ID " + vmId);
+        if (r.name() != null && !r.name().isEmpty()) parts.add("name " + r.name());
+        if (r.comment() != null && !r.comment().isEmpty()) parts.add("comment '" + r.comment() + "'");
+        if (r.mac() != null && !r.mac().equals(FixedAddressSpec.NO_MAC)) parts.add("MAC " + r.mac());
+        return parts.isEmpty() ? "another client" : String.join(", ", parts);
     }
 
     /** After a POST whose outcome is unknown: what it reserved, if the grid shows it now. */

@@ -135,6 +135,12 @@ public final class Ipam {
                 journal.awaitGridSync(syncWait);
                 known = journal.get(key).orElse(null);
             }
+            if (known != null && holdsAnotherThanRequested(known, request)) {
+                if (known.state() != AttachmentState.RETURN_PENDING) throw holdsAnother(known, request);
+                // its earlier DEL gave the address back to the pool; asked for another, that one is released instead
+                journal.put(known.withState(AttachmentState.DEL_PENDING));
+                known = journal.get(key).orElseThrow();
+            }
             if (known != null) {
                 switch (known.state()) {
                     case ALLOCATED -> {
@@ -157,13 +163,49 @@ public final class Ipam {
                     default -> {} // ADD_PENDING: an earlier attempt's outcome is unknown; looked for below
                 }
             }
-            if (known == null) {
+            if (known == null && request.requested() == null) {
                 Optional<Added> fromPool = allocator.fromPool(conf, network, key, request);
                 if (fromPool.isPresent()) return fromPool.get();
                 if (down()) throw allocator.downAndNoPool(network);
             }
+            if (down() && request.requested() != null) throw downAndRequested(request);
             return allocator.reserve(conf, network, request, known);
         }
+    }
+
+    /** Whether the attachment holds (or is giving back) an address other than the one this ADD asks for. */
+    private static boolean holdsAnotherThanRequested(Attachment known, CniRequest request) {
+        if (request.requested() == null || known.address() == null) return false;
+        return switch (known.state()) {
+            case ALLOCATED, TAG_PENDING, RETURN_PENDING ->
+                !known.address().equals(request.requested().text());
+            default -> false;
+        };
+    }
+
+    /** A repeated ADD that asks for another address than the one the attachment holds (7, naming the field). */
+    private static CniError holdsAnother(Attachment known, CniRequest request) {
+        return new CniError(
+                CniError.INVALID_NETCONF,
+                "field '" + request.requested().field() + "': asks for "
+                        + request.requested().text()
+                        + ", but container " + known.key().containerId() + " on "
+                        + known.key().ifName()
+                        + " holds " + known.address() + " in network "
+                        + known.key().network()
+                        + " already; DEL it before asking for another address");
+    }
+
+    /** A requested address is reserved by name on the grid, which is down: the pool cannot stand in (11). */
+    private CniError downAndRequested(CniRequest request) {
+        GridHealth health = wapi.health();
+        return new CniError(
+                CniError.TRY_AGAIN_LATER,
+                "the grid is down since " + health.since()
+                        + (health.lastError() == null ? "" : " (" + health.lastError() + ")") + " and "
+                        + request.requested().text() + " (asked for in '"
+                        + request.requested().field()
+                        + "') can only be reserved on the grid; try again");
     }
 
     /**
@@ -227,8 +269,13 @@ public final class Ipam {
         Attachment known;
         try (KeyLocks.Held held = locks.lock(key)) {
             known = journal.get(key).orElse(null);
-            boolean pooled =
-                    known != null && pool.giveBack(known, target, allocator.subnetOf(network), down(), clock.instant());
+            boolean pooled = known != null
+                    && pool.giveBack(
+                            asRequestedBy(request, known),
+                            target,
+                            allocator.subnetOf(network),
+                            down(),
+                            clock.instant());
             if (pooled) keeper.signal();
             else releaseIntent(key, known, network);
         }
@@ -246,6 +293,17 @@ public final class Ipam {
             }
         }
         return known;
+    }
+
+    /**
+     * The record as a DEL sees it: an address this DEL's request names (the runtime passes its
+     * ADD's {@code ips} again) is a requested one even when the record does not say so (rebuilt
+     * from the grid after the journal was lost), and goes back to the grid, not to the pool.
+     */
+    private static Attachment asRequestedBy(CniRequest request, Attachment known) {
+        boolean named =
+                request.requested() != null && request.requested().text().equals(known.address());
+        return named ? known.withRequested(true) : known;
     }
 
     /**

@@ -152,10 +152,31 @@ public final class AddressPool {
             String podName,
             Instant now,
             boolean confirmedOnly) {
+        return takeFirst(
+                key, view, cidr, mac, podName, now, a -> !confirmedOnly || isConfirmed(a.networkView(), a.address()));
+    }
+
+    /**
+     * Takes this host's free pool entry at {@code address}, if the pool holds one, as {@link #take}
+     * takes the lowest: a runtime asked for an address this host keeps warm, and the verified tag
+     * makes it the container's (a POST would only be refused: the grid holds it for the pool).
+     */
+    public Optional<Attachment> takeExactly(
+            AttachmentKey key, String view, String cidr, String address, String mac, String podName, Instant now) {
+        return takeFirst(key, view, cidr, mac, podName, now, a -> a.address().equals(address));
+    }
+
+    private Optional<Attachment> takeFirst(
+            AttachmentKey key,
+            String view,
+            String cidr,
+            String mac,
+            String podName,
+            Instant now,
+            java.util.function.Predicate<Attachment> fits) {
         synchronized (takeLock) {
-            List<Attachment> candidates = free(key.network(), view, cidr).stream()
-                    .filter(a -> !confirmedOnly || isConfirmed(a.networkView(), a.address()))
-                    .toList();
+            List<Attachment> candidates =
+                    free(key.network(), view, cidr).stream().filter(fits).toList();
             if (candidates.isEmpty()) return Optional.empty();
             Attachment entry = candidates.getFirst();
             Attachment taken = Attachment.pending(key, entry.networkView(), mac, now)
@@ -180,7 +201,8 @@ public final class AddressPool {
      */
     public boolean giveBack(Attachment known, int target, String currentSubnet, boolean gridDown, Instant now) {
         AttachmentState state = known.state();
-        if (known.address() == null || target <= 0) return false;
+        // an address the runtime asked for is the container's alone: it goes back to the grid, never to the pool
+        if (known.address() == null || known.requested() || target <= 0) return false;
         // an address of a subnet the network no longer uses (its netconf changed) is no pool address any more
         if (currentSubnet != null && !currentSubnet.equals(known.cidr())) return false;
         if (state == AttachmentState.RETURN_PENDING) return true; // a repeated DEL
