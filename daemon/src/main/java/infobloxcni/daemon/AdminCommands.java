@@ -82,7 +82,13 @@ final class AdminCommands {
                 .put("state", health.state().name())
                 .put("since", String.valueOf(health.since()))
                 .put("lastError", health.lastError())
+                .put(
+                        "lastErrorAt",
+                        health.lastErrorAt() == null
+                                ? null
+                                : health.lastErrorAt().toString())
                 .put("failingFast", health.failingFast())
+                .put("refusing", health.state().refusing())
                 .put(
                         "lastDownEnded",
                         health.lastDownEnded() == null

@@ -95,9 +95,9 @@ public final class Daemon implements AutoCloseable {
                     keeper);
             Ipam ipam = new Ipam(
                     config, wapi, journal, networks, settler, pool, locks, settling, reconciler, keeper, clock);
-            // The moment the grid answers again, whatever was queued during the outage goes.
+            // The moment the grid answers again (or accepts us again), whatever was queued meanwhile goes.
             wapi.health().onChange(change -> {
-                if (change.from() == GridHealth.State.DOWN) {
+                if (change.from() == GridHealth.State.DOWN || change.from().refusing()) {
                     reconciler.replayNow();
                     keeper.signal();
                 }
@@ -305,7 +305,8 @@ public final class Daemon implements AutoCloseable {
                         && a.state() != infobloxcni.store.AttachmentState.POOL)
                 .count();
         StringBuilder line = new StringBuilder("grid ").append(wapi.health().state());
-        if (wapi.health().failingFast() && wapi.health().lastError() != null)
+        if ((wapi.health().failingFast() || wapi.health().state().refusing())
+                && wapi.health().lastError() != null)
             line.append(" (").append(wapi.health().lastError()).append(')');
         line.append("; journal ")
                 .append(records.size())

@@ -125,6 +125,10 @@ final class RequestHandler implements EnvelopeHandler {
                             null);
             };
         } catch (CniError e) {
+            if (cni == null) { // refused while parsing: the log line still names the network the config gives
+                String name = NetConf.nameOf(request.stdin());
+                if (name != null) meta.network = LogText.bare(name);
+            }
             return Done.failed(errorResponse(cni, request, e), meta, e, System.Logger.Level.WARNING, null);
         } catch (JournalException e) {
             CniError answer = new CniError(

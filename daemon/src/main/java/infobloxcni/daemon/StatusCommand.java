@@ -15,7 +15,8 @@ import picocli.CommandLine.ParentCommand;
  * still to be done on the grid with each one's next try, and the pools. It finds the socket with
  * {@code --socket-dir}/{@code --driver-name}, from the flags or the settings file.
  *
- * <p>Exit codes: 0 the daemon answered, 1 it answered and the grid is down, 3 no answer.
+ * <p>Exit codes: 0 the daemon answered, 1 it answered and the grid is down or refuses us (the
+ * credentials, or its TLS certificate), 3 no answer.
  */
 @Command(
         name = "status",
@@ -48,7 +49,8 @@ final class StatusCommand implements Callable<Integer> {
         }
         if (json) out.println(status.toPrettyString());
         else printTable(status, out);
-        return status.path("grid").path("failingFast").asBoolean() ? 1 : 0;
+        JsonNode grid = status.path("grid");
+        return grid.path("failingFast").asBoolean() || grid.path("refusing").asBoolean() ? 1 : 0;
     }
 
     static void printTable(JsonNode s, PrintStream out) {
@@ -68,6 +70,9 @@ final class StatusCommand implements Callable<Integer> {
                 grid.path("since").asText(),
                 grid.hasNonNull("lastError")
                         ? "; last error: " + grid.get("lastError").asText()
+                                + (grid.hasNonNull("lastErrorAt")
+                                        ? " (at " + grid.get("lastErrorAt").asText() + ")"
+                                        : "")
                         : "");
         StringBuilder journal = new StringBuilder();
         s.path("journal")

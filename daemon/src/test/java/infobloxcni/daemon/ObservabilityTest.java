@@ -94,11 +94,12 @@ class ObservabilityTest {
         var refused = host.call(
                 "ADD", "c2", "eth0", NET.replace("\"subnet\":\"10.62.0.0/24\"", "\"subnet\":\"10.62.0.0/33\""));
         assertEquals(CniError.INVALID_NETCONF, refused.code());
-        // the netconf did not parse: its network is not known
+        // refused while parsing: the line still names the network the config gives (it used to say "-")
         assertTrue(
-                lineFor("ADD - c2/eth0")
-                        .matches("ADD - c2/eth0 - failed with code 7 in \\d+ ms, 0 WAPI calls: field 'ipam.subnet'.*"),
-                lineFor("ADD - c2/eth0"));
+                lineFor("ADD net1 c2/eth0")
+                        .matches(
+                                "ADD net1 c2/eth0 - failed with code 7 in \\d+ ms, 0 WAPI calls: field 'ipam.subnet'.*"),
+                lineFor("ADD net1 c2/eth0"));
     }
 
     record Run(int exit, String out, String err) {}
@@ -146,6 +147,43 @@ class ObservabilityTest {
                         || s.path("grid").path("state").asText().equals("UP"),
                 s.toPrettyString());
         grid.faults().outage(false);
+    }
+
+    /**
+     * A wrong password: status said "grid UP" and exited 0, the metric said UP, while every ADD
+     * failed 103. Now it is CREDENTIALS_REFUSED in status (exit 1, with the error's time), in
+     * the metric and in systemd's Status: line.
+     */
+    @Test
+    void refusedCredentialsShowInStatusTheMetricAndTheSystemdLine() throws Exception {
+        host.stop();
+        var right = host.config().wapi();
+        var wrong = infobloxcni.wapi.WapiConfig.of(
+                        "127.0.0.1", grid.port(), "2.5", TestHost.USER, "not-the-password", right.sslVerify())
+                .withHttps(false)
+                .withTimeouts(right.connectTimeout(), right.readTimeout(), right.callTimeout());
+        host.start(host.config().toBuilder().wapi(wrong).build(), new InetSocketAddress("127.0.0.1", 0));
+        var add = host.call("ADD", "c1", "eth0", NET);
+        assertEquals(CniError.GRID_AUTH_FAILED, add.code(), add.toString());
+
+        Run table = status();
+        assertEquals(1, table.exit(), "the grid refuses us: " + table);
+        assertTrue(table.out().contains("grid      CREDENTIALS_REFUSED since"), table.out());
+        assertTrue(table.out().matches("(?s).*last error: .*refused the credentials.* \\(at 20\\d\\d-.*"), table.out());
+        JsonNode s = NetConf.JSON.readTree(status("--json").out());
+        assertTrue(s.path("grid").path("refusing").asBoolean(), s.toPrettyString());
+
+        InetSocketAddress at = host.daemon().metricsAddress();
+        String m = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + at.getPort() + "/metrics"))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString())
+                .body();
+        assertEquals(1, sample(m, "infoblox_cni_grid_state", "state=\"CREDENTIALS_REFUSED\""));
+        assertEquals(0, sample(m, "infoblox_cni_grid_state", "state=\"UP\""));
+        String line = host.daemon().statusLine();
+        assertTrue(line.startsWith("grid CREDENTIALS_REFUSED (") && line.contains("refused the credentials"), line);
     }
 
     @Test

@@ -11,6 +11,21 @@ public record AttachmentKey(String network, String containerId, String ifName) {
         requireText(ifName, "ifName");
     }
 
+    /** How long a container ID reads in a log line: as runtimes show them (podman, docker, crictl). */
+    static final int SHORT_ID = 12;
+
+    /**
+     * {@code net1 c1/eth0}, as an operator reads an attachment in a log line; a runtime's 64-hex
+     * container ID is shortened to its first 12 characters, as runtimes show it. Not an identity:
+     * compare keys, never their text.
+     */
+    @Override
+    public String toString() {
+        boolean runtimeId =
+                containerId.length() == 64 && containerId.chars().allMatch(c -> Character.digit(c, 16) >= 0);
+        return network + " " + (runtimeId ? containerId.substring(0, SHORT_ID) : containerId) + "/" + ifName;
+    }
+
     private static void requireText(String value, String name) {
         if (value == null) {
             throw new NullPointerException(name + " must not be null");

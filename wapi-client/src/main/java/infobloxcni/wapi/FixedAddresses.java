@@ -19,9 +19,10 @@ final class FixedAddresses {
         this.objects = objects;
     }
 
-    /** The lowest free address of {@code cidr}, reserved in one round trip ({@code func:nextavailableip}). */
-    FixedAddress reserveNextAvailable(String view, String cidr, FixedAddressSpec spec) {
-        return reserve(view, "func:nextavailableip:" + cidr + "," + view, spec);
+    /** The lowest free address of {@code from}, reserved in one round trip ({@code func:nextavailableip}). */
+    FixedAddress reserveNextAvailable(String view, AddressSource from, FixedAddressSpec spec) {
+        return WapiJson.toFixedAddress(objects.create(
+                TYPE, WapiJson.reservationBody(view, from.ipv4addr(view), spec), WapiJson.FIXED_ADDRESS_FIELDS));
     }
 
     FixedAddress reserve(String view, String ipv4addr, FixedAddressSpec spec) {

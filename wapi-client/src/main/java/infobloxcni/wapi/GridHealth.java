@@ -16,7 +16,10 @@ import java.util.function.Consumer;
 /**
  * What this host knows about the grid's health, learnt from the real calls and from a light probe:
  * {@link State#UP}, {@link State#DEGRADED} (answering, but some recent calls failed or were
- * slow), {@link State#DOWN} (not answering). While the grid is down a call that would wait on it
+ * slow), {@link State#DOWN} (not answering), and two states in which the grid answers but no call
+ * can succeed until an operator acts: {@link State#CREDENTIALS_REFUSED} (its last answer was a 401)
+ * and {@link State#TLS_REFUSED} (its certificate was not trusted, or named another host). While
+ * the grid is down a call that would wait on it
  * fails at once ({@link #admit}) instead of each waiting out its timeouts; one probe at a time
  * decides when to try again.
  *
@@ -46,7 +49,16 @@ public final class GridHealth implements AutoCloseable {
     public enum State {
         UP,
         DEGRADED,
-        DOWN
+        DOWN,
+        /** The grid answers, and refuses the credentials (401): every call fails until they are fixed. */
+        CREDENTIALS_REFUSED,
+        /** The grid is there, and its certificate is refused (not trusted, or not its name): no call is made. */
+        TLS_REFUSED;
+
+        /** Whether the grid is there but refuses us: an operator must act, waiting will not help. */
+        public boolean refusing() {
+            return this == CREDENTIALS_REFUSED || this == TLS_REFUSED;
+        }
     }
 
     /** One change of state. */
@@ -80,6 +92,24 @@ public final class GridHealth implements AutoCloseable {
 
         /** The grid answered (success or a refusal: it is there). */
         public void answered() {
+            refusal = null; // an answer that is no refusal: the credentials and the certificate were accepted
+            answeredAsGrid();
+        }
+
+        /**
+         * The grid is there and refused us ({@code kind} is {@link State#CREDENTIALS_REFUSED} or
+         * {@link State#TLS_REFUSED}): no count against the grid, which answered, but a state of
+         * its own until an answer that is no refusal.
+         */
+        public void refused(State kind, String why) {
+            if (!kind.refusing()) throw new IllegalArgumentException(kind + " is no refusal");
+            refusal = kind;
+            lastError = why;
+            lastErrorAt = Instant.now();
+            answeredAsGrid();
+        }
+
+        private void answeredAsGrid() {
             inFlight.remove(this);
             lastAnswer.set(System.nanoTime());
             breaker.onSuccess(System.nanoTime() - started, TimeUnit.NANOSECONDS);
@@ -90,6 +120,7 @@ public final class GridHealth implements AutoCloseable {
         public void failed(Throwable why) {
             inFlight.remove(this);
             lastError = why.getMessage() == null || why.getMessage().length() < 12 ? why.toString() : why.getMessage();
+            lastErrorAt = Instant.now();
             breaker.onError(System.nanoTime() - started, TimeUnit.NANOSECONDS, why);
             afterCall();
         }
@@ -119,6 +150,8 @@ public final class GridHealth implements AutoCloseable {
     private final List<Consumer<Transition>> listeners = new CopyOnWriteArrayList<>();
     private volatile State reported = State.UP;
     private volatile String lastError;
+    private volatile Instant lastErrorAt;
+    private volatile State refusal;
     private volatile Instant since = Instant.now();
     private volatile Instant lastDownEnded;
     private volatile long lastProbe = System.nanoTime();
@@ -184,14 +217,23 @@ public final class GridHealth implements AutoCloseable {
 
     public State state() {
         return switch (breaker.getState()) {
-            case CLOSED -> breaker.getMetrics().getNumberOfFailedCalls() > 0 ? State.DEGRADED : State.UP;
+            case CLOSED -> {
+                State refused = refusal;
+                if (refused != null) yield refused;
+                yield breaker.getMetrics().getNumberOfFailedCalls() > 0 ? State.DEGRADED : State.UP;
+            }
             default -> State.DOWN;
         };
     }
 
-    /** The last transport failure, or null. */
+    /** The last transport failure or refusal, or null. */
     public String lastError() {
         return lastError;
+    }
+
+    /** When {@link #lastError} happened; null when nothing has failed since the start. */
+    public Instant lastErrorAt() {
+        return lastErrorAt;
     }
 
     /** When the grid was last seen back after being down; null when it never was down. */
@@ -269,7 +311,9 @@ public final class GridHealth implements AutoCloseable {
         reported = now;
         since = Instant.now();
         if (before == State.DOWN) lastDownEnded = since;
-        System.Logger.Level level = now == State.UP ? System.Logger.Level.INFO : System.Logger.Level.WARNING;
+        System.Logger.Level level = now == State.UP
+                ? System.Logger.Level.INFO
+                : now.refusing() ? System.Logger.Level.ERROR : System.Logger.Level.WARNING;
         LOG.log(
                 level,
                 "grid {0} (was {1}){2}",

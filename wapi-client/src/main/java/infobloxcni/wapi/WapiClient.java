@@ -36,6 +36,7 @@ public final class WapiClient implements AutoCloseable {
     private final FixedAddresses fixedAddresses;
     private final ConditionalWrites conditional;
     private final EaDefinitions eaDefinitions;
+    private final Ranges ranges;
 
     public WapiClient(WapiConfig config) {
         this(config, GridHealth.Settings.forTimeouts(config.readTimeout(), config.callTimeout()));
@@ -53,6 +54,7 @@ public final class WapiClient implements AutoCloseable {
         this.conditional = new ConditionalWrites(
                 fixedAddresses, objects, new RequestObject(transport, urls, config.wapiVersion()));
         this.eaDefinitions = new EaDefinitions(objects);
+        this.ranges = new Ranges(objects);
     }
 
     /** The grid's health as this client sees it. */
@@ -112,6 +114,19 @@ public final class WapiClient implements AutoCloseable {
         return networks.createContainer(view, cidr, extattrs);
     }
 
+    // ---------------------------------------------------------------- ranges
+
+    /** The range of the view with exactly these bounds, if the grid holds one. */
+    public Optional<AddressRange> findRange(String view, String start, String end) {
+        return ranges.find(view, start, end);
+    }
+
+    /** Creates a reserved range (no DHCP server) in the network {@code cidr}. */
+    public AddressRange createReservedRange(
+            String view, String cidr, String start, String end, String comment, Map<String, String> extattrs) {
+        return ranges.createReserved(view, cidr, start, end, comment, extattrs);
+    }
+
     // ---------------------------------------------------------------- fixed addresses
 
     /**
@@ -120,7 +135,12 @@ public final class WapiClient implements AutoCloseable {
      * its EAs before asking again.
      */
     public FixedAddress reserveNextAvailableIp(String view, String cidr, FixedAddressSpec spec) {
-        return fixedAddresses.reserveNextAvailable(view, cidr, spec);
+        return reserveNextAvailableIp(view, AddressSource.network(cidr), spec);
+    }
+
+    /** As {@link #reserveNextAvailableIp(String, String, FixedAddressSpec)}, from a range and minus excluded addresses. */
+    public FixedAddress reserveNextAvailableIp(String view, AddressSource from, FixedAddressSpec spec) {
+        return fixedAddresses.reserveNextAvailable(view, from, spec);
     }
 
     /** Reserves one given address (e.g. a gateway, with {@code match_client} RESERVED). */

@@ -85,6 +85,28 @@ final class WapiFailures {
         return s.length() <= 300 ? s : s.substring(0, 300) + "...";
     }
 
+    /**
+     * Whether the grid was reached and its certificate refused: not trusted (a certificate or
+     * path validation failure under the handshake) or not the grid's name (okhttp's hostname
+     * check). A handshake cut short by a reset or a closed connection is an outage, not this.
+     */
+    static boolean isTlsRefusal(IOException e) {
+        if (e instanceof javax.net.ssl.SSLPeerUnverifiedException) return true;
+        if (!(e instanceof SSLException)) return false;
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.security.cert.CertificateException
+                    || t instanceof java.security.cert.CertPathValidatorException
+                    || t instanceof java.security.cert.CertPathBuilderException) return true;
+        }
+        return false;
+    }
+
+    /** What an operator reads for a refused certificate, and where to look. */
+    static String tlsRefusal(IOException e) {
+        return "the grid's TLS certificate was refused (" + e.getMessage()
+                + "); give its CA with --ssl-verify=<file>, or check that --grid-host is the name it carries";
+    }
+
     private static WapiException.Transient ioFailure(String method, String what, IOException e, boolean sent) {
         boolean neverSent = !sent
                 || e instanceof ConnectException
@@ -92,11 +114,14 @@ final class WapiFailures {
                 || e instanceof NoRouteToHostException
                 || e instanceof SSLException;
         boolean mayHaveBeenApplied = !method.equals("GET") && !neverSent;
-        String reason = e instanceof SSLException
-                ? "TLS handshake failed (is the grid's certificate trusted? see --ssl-verify): " + e.getMessage()
-                : e instanceof InterruptedIOException
-                        ? "no answer in time (" + e.getMessage() + ")"
-                        : e.getClass().getSimpleName() + ": " + e.getMessage();
+        String reason = isTlsRefusal(e)
+                ? tlsRefusal(e)
+                : e instanceof SSLException
+                        ? "TLS handshake failed (is the grid's certificate trusted? see --ssl-verify): "
+                                + e.getMessage()
+                        : e instanceof InterruptedIOException
+                                ? "no answer in time (" + e.getMessage() + ")"
+                                : e.getClass().getSimpleName() + ": " + e.getMessage();
         String suffix = mayHaveBeenApplied ? "; the request may have been applied" : "";
         return new WapiException.Transient(
                 what + ": grid unreachable: " + reason + suffix, 0, null, null, mayHaveBeenApplied, e);

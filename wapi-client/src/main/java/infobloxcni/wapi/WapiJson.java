@@ -22,6 +22,8 @@ final class WapiJson {
     static final String FIXED_ADDRESS_FIELDS = "ipv4addr,mac,name,comment,network,network_view,match_client,extattrs";
     static final String NETWORK_FIELDS = "network,network_view,extattrs";
     static final String VIEW_FIELDS = "name,extattrs";
+    static final String RANGE_FIELDS =
+            "start_addr,end_addr,network,network_view,server_association_type,comment,extattrs";
 
     /** Parses answers within the most the client reads ({@link WapiConfig#maxAnswerBytes}). */
     private final ObjectMapper parser;
@@ -79,6 +81,18 @@ final class WapiJson {
                 Extattrs.fromJson(node.get("extattrs")));
     }
 
+    static AddressRange toRange(JsonNode node) {
+        return new AddressRange(
+                text(node, "_ref"),
+                text(node, "start_addr"),
+                text(node, "end_addr"),
+                text(node, "network"),
+                text(node, "network_view"),
+                text(node, "server_association_type"),
+                text(node, "comment"),
+                Extattrs.fromJson(node.get("extattrs")));
+    }
+
     private static String text(JsonNode node, String field) {
         JsonNode value = node.get(field);
         return value == null || value.isNull() ? null : value.asText();
@@ -100,9 +114,27 @@ final class WapiJson {
      * MAC is WAPI's zero MAC.
      */
     static ObjectNode reservationBody(String view, String ipv4addr, FixedAddressSpec spec) {
-        ObjectNode body = object().put("ipv4addr", ipv4addr).put("network_view", view);
+        return reservationBody(view, JsonNodeFactory.instance.textNode(ipv4addr), spec);
+    }
+
+    /** A new reservation whose {@code ipv4addr} is any value a grid takes there (see {@link AddressSource}). */
+    static ObjectNode reservationBody(String view, JsonNode ipv4addr, FixedAddressSpec spec) {
+        ObjectNode body = object();
+        body.set("ipv4addr", ipv4addr);
+        body.put("network_view", view);
         body.put("mac", spec.mac() == null ? FixedAddressSpec.NO_MAC : spec.mac());
         return withSpec(body, spec, "extattrs");
+    }
+
+    /** A reserved range (no DHCP server association) in a network. */
+    static ObjectNode rangeBody(
+            String view, String cidr, String start, String end, String comment, Map<String, String> extattrs) {
+        ObjectNode body = object().put("start_addr", start)
+                .put("end_addr", end)
+                .put("network", cidr)
+                .put("network_view", view)
+                .put("comment", comment);
+        return withExtattrs(body, "extattrs", extattrs);
     }
 
     /**

@@ -215,11 +215,18 @@ final class WapiTransport implements AutoCloseable {
             // a 4xx (408 and 429 included) is an answer: only a 5xx counts against the grid
             boolean gridFailed = response.code() >= 500;
             if (gridFailed) ticket.failed(new IOException(what + " -> HTTP " + response.code()));
+            else if (response.code() == 401)
+                ticket.refused(
+                        GridHealth.State.CREDENTIALS_REFUSED,
+                        what
+                                + " -> HTTP 401: the grid refused the credentials (check --wapi-username and the password)");
             else ticket.answered();
             return answerOf(method, where, response, answer);
         } catch (IOException e) {
             observers.tell(method, url, WapiCall.Outcome.UNREACHABLE, 0, started);
-            unanswered(ticket, e, cutByDeadline, probe);
+            if (WapiFailures.isTlsRefusal(e))
+                ticket.refused(GridHealth.State.TLS_REFUSED, what + ": " + WapiFailures.tlsRefusal(e));
+            else unanswered(ticket, e, cutByDeadline, probe);
             // One broken connection usually means the others in the pool are broken too (grid
             // restarted, load balancer flushed): start the next call on fresh ones.
             evictConnections();

@@ -158,4 +158,50 @@ class GridHealthTest {
         }
         assertEquals(GridHealth.State.UP, client.health().state());
     }
+
+    /**
+     * A wrong password used to leave the grid UP (every ADD failed 103 while status said all was
+     * well): a 401 is a state of its own, which no count against the grid makes DOWN, and the
+     * next answer that is no refusal ends it.
+     */
+    @Test
+    void refusedCredentialsAreAStateOfTheirOwnUntilAnAnswerEndsIt() {
+        sim = WapiSimulator.builder()
+                .port(0)
+                .credentials("admin", "infoblox")
+                .build()
+                .start();
+        client = new WapiClient(
+                WapiConfig.of("127.0.0.1", sim.port(), "2.5", "admin", "wrong", new SslVerify.System())
+                        .withHttps(false)
+                        .withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(30)),
+                FAST);
+        for (int i = 0; i < 4; i++)
+            assertThrows(WapiException.AuthenticationFailed.class, () -> client.getNetworkView("default"));
+        GridHealth health = client.health();
+        assertEquals(GridHealth.State.CREDENTIALS_REFUSED, health.state());
+        assertTrue(health.state().refusing());
+        assertFalse(health.failingFast(), "the grid answers: calls still go, and say why they fail");
+        assertTrue(health.lastError().contains("refused the credentials"), health.lastError());
+        assertTrue(health.lastErrorAt() != null);
+        health.admit("an answer that is no refusal").answered();
+        assertEquals(GridHealth.State.UP, health.state());
+    }
+
+    /** A grid whose certificate is not trusted is there, and refuses us: TLS_REFUSED, not DOWN. */
+    @Test
+    void anUntrustedCertificateIsTlsRefusedNotDown() {
+        sim = WapiSimulator.builder().port(0).https(true).build().start();
+        client = new WapiClient(
+                WapiConfig.of("127.0.0.1", sim.port(), "2.5", "admin", "infoblox", new SslVerify.System())
+                        .withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(2), Duration.ofSeconds(30)),
+                FAST);
+        for (int i = 0; i < 4; i++) {
+            var e = assertThrows(WapiException.Transient.class, () -> client.getNetworkView("default"));
+            assertTrue(e.getMessage().contains("--ssl-verify"), e.getMessage());
+            assertFalse(e.mayHaveBeenApplied());
+        }
+        assertEquals(GridHealth.State.TLS_REFUSED, client.health().state());
+        assertFalse(client.health().failingFast());
+    }
 }

@@ -73,6 +73,20 @@ public record Ipv4Subnet(int base, int prefixLength) {
         return (address & mask(prefixLength)) == 0 ? base | address : address;
     }
 
+    /**
+     * Why the gateway {@code written} names ({@link #gatewayOf}) is no usable host of this subnet,
+     * or null; the message shows what was written, and what it means only where that differs.
+     */
+    public String gatewayProblem(String written) {
+        int gateway = gatewayOf(written);
+        if (isUsableHost(gateway)) return null;
+        String resolved = format(gateway);
+        String shown = written == null
+                ? resolved
+                : written.equals(resolved) ? LogText.value(written) : LogText.value(written) + " -> " + resolved;
+        return "field 'ipam.gateway': " + shown + " is not a usable host address of " + this;
+    }
+
     @Override
     public String toString() {
         return format(base) + "/" + prefixLength;

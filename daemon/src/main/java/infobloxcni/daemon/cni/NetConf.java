@@ -30,6 +30,7 @@ import java.util.regex.Pattern;
  * @param poolSize          {@code ipam.pool-size}: warm addresses this host keeps for the network; -1: the daemon's
  * @param ipRequests        {@code args} and {@code runtimeConfig} as written (their {@code ips}: see
  *                          {@link RequestedAddress}), read by the request, which knows whether to refuse them
+ * @param scope             {@code ipam.range-start}/{@code range-end} and {@code ipam.exclude}: where addresses may come from
  */
 public record NetConf(
         String cniVersion,
@@ -46,7 +47,8 @@ public record NetConf(
         JsonNode prevResult,
         List<ValidAttachment> validAttachments,
         int poolSize,
-        ObjectNode ipRequests) {
+        ObjectNode ipRequests,
+        AllocationScope scope) {
 
     /** Largest {@code ipam.pool-size}: a pool costs addresses on every host. */
     public static final int MAX_POOL_SIZE = 64;
@@ -120,13 +122,29 @@ public record NetConf(
 
     /** The cniVersion to answer in, even for a config that fails validation. */
     public static String versionOf(byte[] stdin) {
+        JsonNode v = fieldOf(stdin, "cniVersion");
+        return v != null && v.isTextual() && CniVersion.isSupported(v.asText()) ? v.asText() : CniVersion.LATEST;
+    }
+
+    /** The network name a config gives, when it is one, even for a config that fails validation (for its log line). */
+    public static String nameOf(byte[] stdin) {
+        JsonNode v = fieldOf(stdin, "name");
+        return v != null
+                        && v.isTextual()
+                        && CniName.isValid(v.asText())
+                        && v.asText().length() <= MAX_NAME_LENGTH
+                ? v.asText()
+                : null;
+    }
+
+    /** A top-level field of a config that may not parse: null when it does not, or has no such field. */
+    private static JsonNode fieldOf(byte[] stdin, String field) {
         try {
-            JsonNode v = JSON.readTree(stdin).get("cniVersion");
-            if (v != null && v.isTextual() && CniVersion.isSupported(v.asText())) return v.asText();
-        } catch (Exception ignored) {
-            // fall through
+            JsonNode root = JSON.readTree(stdin);
+            return root == null ? null : root.get(field);
+        } catch (Exception unparsable) {
+            return null;
         }
-        return CniVersion.LATEST;
     }
 
     private static NetConf parseFields(String version, JsonNode root) throws CniError {
@@ -176,6 +194,12 @@ public record NetConf(
             // checked here, before anything is written to the grid: a gateway refused after the
             // network was created left that network behind
             if (subnet != null) checkGateway(gateway, subnet);
+        }
+
+        AllocationScope scope = AllocationScope.parse(ipam);
+        if (subnet != null) {
+            String problem = scope.problemIn(subnet);
+            if (problem != null) throw new CniError(CniError.INVALID_NETCONF, problem);
         }
 
         String view = optionalText(ipam, "network-view", "ipam.network-view");
@@ -307,7 +331,8 @@ public record NetConf(
                 prevResult,
                 valid == null ? null : List.copyOf(valid),
                 poolSize,
-                ipRequestsOf(root));
+                ipRequestsOf(root),
+                scope);
     }
 
     /**
@@ -361,13 +386,8 @@ public record NetConf(
 
     /** As GridNetworks resolves it: {@code 0.0.0.1}-style means that host of the subnet. */
     private static void checkGateway(String text, Ipv4Subnet subnet) throws CniError {
-        int gateway = subnet.gatewayOf(text);
-        if (!subnet.isUsableHost(gateway)) {
-            throw new CniError(
-                    CniError.INVALID_NETCONF,
-                    "field 'ipam.gateway': " + LogText.value(text) + " -> " + Ipv4Subnet.format(gateway)
-                            + " is not a usable host address of " + subnet);
-        }
+        String problem = subnet.gatewayProblem(text);
+        if (problem != null) throw new CniError(CniError.INVALID_NETCONF, problem);
     }
 
     /**

@@ -125,6 +125,15 @@ public record RequestedAddress(int address, int prefixLength, String field) {
         return chosen;
     }
 
+    /** Why the network's range or excludes keep this address out of the driver's hands, or null. */
+    public String problemIn(AllocationScope scope) {
+        if (scope.allows(address)) return null;
+        String what = "field '" + field + "': " + text();
+        if (scope.range() != null && !scope.range().contains(address))
+            return what + " is outside the network's range " + scope.range() + " (ipam.range-start, ipam.range-end)";
+        return what + " is excluded by ipam.exclude";
+    }
+
     /**
      * Why this address cannot be a container's in {@code subnet} with the gateway {@code gateway},
      * or null: outside the subnet, its network or broadcast address, the gateway, or written with

@@ -1,5 +1,6 @@
 package infobloxcni.daemon.grid;
 
+import infobloxcni.daemon.cni.AllocationScope;
 import infobloxcni.daemon.cni.Ipv4Subnet;
 import infobloxcni.wapi.FixedAddress;
 import infobloxcni.wapi.Network;
@@ -58,7 +59,10 @@ public final class GridNetworks {
                 ensureView(request.view());
                 Ipv4Subnet subnet = request.subnet() != null ? ensureSubnet(request) : carveSubnet(request);
                 String gateway = resolveGateway(request, subnet);
+                String outOfSubnet = request.scope().problemIn(subnet); // a carved subnet is known only now
+                if (outOfSubnet != null) throw new CniError(CniError.INVALID_NETCONF, outOfSubnet);
                 ensureGatewayReserved(request, gateway);
+                if (request.scope().range() != null) ensureRange(request, subnet);
                 ReadyNetwork result = new ReadyNetwork(request.view(), subnet, gateway);
                 ensured.put(request, result);
                 LOG.log(
@@ -78,6 +82,40 @@ public final class GridNetworks {
     /** The grid said this network (or its view) is gone: look again next time. */
     public void forget(NetworkRequest request) {
         ensured.remove(request);
+    }
+
+    /**
+     * The netconf's range exists on the grid with exactly its bounds, as
+     * {@code func:nextavailableip:<start>-<end>} needs: one the grid holds already (a DHCP range or a
+     * reserved one an operator made) is used as the grid defines it; else a reserved range (no DHCP
+     * server) is created, which also keeps the network's other allocations out of it, since the
+     * grid's next available address in a network skips every range. An overlap with another range
+     * is refused by the grid, whose text the CNI error carries.
+     */
+    private void ensureRange(NetworkRequest request, Ipv4Subnet subnet) {
+        AllocationScope.Range range = request.scope().range();
+        if (wapi.findRange(request.view(), range.startText(), range.endText()).isPresent()) return;
+        try {
+            wapi.createReservedRange(
+                    request.view(),
+                    subnet.toString(),
+                    range.startText(),
+                    range.endText(),
+                    // no EA: a grid may restrict the cloud EAs to the object types they were defined for
+                    "infoblox-cni range of network " + request.networkName(),
+                    Map.of());
+            LOG.log(
+                    System.Logger.Level.INFO,
+                    "created reserved range {0} in {1}, view {2}, for {3}",
+                    range,
+                    subnet,
+                    request.view(),
+                    request.networkName());
+        } catch (WapiException.Conflict raced) {
+            // another host created it meanwhile, or it overlaps a range with other bounds: look once more
+            if (wapi.findRange(request.view(), range.startText(), range.endText())
+                    .isEmpty()) throw raced;
+        }
     }
 
     private void ensureView(String view) {
@@ -196,14 +234,9 @@ public final class GridNetworks {
 
     /** {@code 0.0.0.1} style (host part only) means that host of the subnet; absent means the first host. */
     static String resolveGateway(NetworkRequest request, Ipv4Subnet subnet) throws CniError {
-        int gateway = subnet.gatewayOf(request.gateway());
-        if (!subnet.isUsableHost(gateway)) {
-            throw new CniError(
-                    CniError.INVALID_NETCONF,
-                    "field 'ipam.gateway': " + (request.gateway() == null ? "" : request.gateway() + " -> ")
-                            + Ipv4Subnet.format(gateway) + " is not a usable host address of " + subnet);
-        }
-        return Ipv4Subnet.format(gateway);
+        String problem = subnet.gatewayProblem(request.gateway());
+        if (problem != null) throw new CniError(CniError.INVALID_NETCONF, problem);
+        return Ipv4Subnet.format(subnet.gatewayOf(request.gateway()));
     }
 
     private void ensureGatewayReserved(NetworkRequest request, String gateway) {

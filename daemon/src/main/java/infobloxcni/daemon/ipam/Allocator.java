@@ -90,6 +90,7 @@ final class Allocator {
                             key,
                             network.view(),
                             subnetOf(network),
+                            network.scope(),
                             request.mac(),
                             request.podName(),
                             clock.instant(),
@@ -208,6 +209,7 @@ final class Allocator {
         RequestedAddress wanted = request.requested();
         if (wanted != null) {
             String problem = wanted.problemIn(ready.subnet(), Ipv4Subnet.parseAddress(ready.gateway()));
+            if (problem == null) problem = wanted.problemIn(network.scope());
             if (problem != null) throw new CniError(CniError.INVALID_NETCONF, problem);
             if (unknown == null) {
                 Optional<Ipam.Added> pooled = fromPoolExactly(conf, network, ready, key, request);
@@ -234,7 +236,7 @@ final class Allocator {
             if (unknown != null) reservation = settler.adoptExisting(intent).orElse(null);
             if (reservation == null)
                 reservation = wanted == null
-                        ? wapi.reserveNextAvailableIp(ready.view(), cidr, spec)
+                        ? wapi.reserveNextAvailableIp(ready.view(), ready.source(network.scope()), spec)
                         : wapi.reserveAddress(ready.view(), wanted.text(), spec);
         } catch (WapiException.Transient lost) {
             if (!lost.mayHaveBeenApplied()) {

@@ -570,7 +570,8 @@ public final class Ipam {
                 conf.subnet(),
                 conf.networkContainers().isEmpty() ? config.networkContainers() : conf.networkContainers(),
                 conf.prefixLength() > 0 ? conf.prefixLength() : config.prefixLength(),
-                conf.gateway());
+                conf.gateway(),
+                conf.scope());
     }
 
     public JournalGuard journal() {

@@ -102,7 +102,8 @@ public final class DaemonMetrics implements AutoCloseable {
     public DaemonMetrics(JournalGuard journal, GridHealth health, AddressPool pool) {
         GaugeWithCallback.builder()
                 .name("infoblox_cni_grid_state")
-                .help("1 for the state the daemon believes the grid is in (UP, DEGRADED, DOWN), 0 for the others")
+                .help("1 for the state the daemon believes the grid is in (UP, DEGRADED, DOWN, CREDENTIALS_REFUSED,"
+                        + " TLS_REFUSED), 0 for the others")
                 .labelNames("state")
                 .callback(cb -> {
                     GridHealth.State now = health.state();

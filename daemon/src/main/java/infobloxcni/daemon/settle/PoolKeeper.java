@@ -151,8 +151,12 @@ public final class PoolKeeper implements AutoCloseable {
                         old,
                         "subnet " + old.cidr() + " in view " + old.networkView() + " is no longer " + network + "'s ("
                                 + cidr + " in view " + net.view() + ")");
+            else if (!request.scope().allows(old.address()))
+                pool.markForRelease(old, "it is outside the network's range or excluded (ipam.range-*, ipam.exclude)");
         }
-        List<Attachment> free = pool.free(network, net.view(), cidr);
+        List<Attachment> free = pool.free(network, net.view(), cidr).stream()
+                .filter(a -> request.scope().allows(a.address()))
+                .toList();
         for (int have = free.size(); have < target.size(); have++) {
             if (!reserveOne(target, net)) return;
         }
@@ -277,8 +281,8 @@ public final class PoolKeeper implements AutoCloseable {
                     .withAttempt();
             journal.put(intent);
             try {
-                FixedAddress r =
-                        wapi.reserveNextAvailableIp(net.view(), net.subnet().toString(), tags.forPool(network));
+                FixedAddress r = wapi.reserveNextAvailableIp(
+                        net.view(), net.source(target.request().scope()), tags.forPool(network));
                 journal.put(AddressPool.entry(
                         network,
                         net.view(),

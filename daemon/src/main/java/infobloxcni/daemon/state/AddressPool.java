@@ -1,5 +1,6 @@
 package infobloxcni.daemon.state;
 
+import infobloxcni.daemon.cni.AllocationScope;
 import infobloxcni.daemon.cni.Ipv4Subnet;
 import infobloxcni.daemon.grid.NetworkRequest;
 import infobloxcni.store.Attachment;
@@ -142,18 +143,26 @@ public final class AddressPool {
      * ({@link AttachmentState#TAG_PENDING}: the grid still shows the pool's tag) is on disk before
      * the pool record goes. Empty when the pool has nothing that fits.
      *
+     * @param scope         the network's range and excludes: an entry outside them (the netconf changed) is not handed out
      * @param confirmedOnly only an address the grid confirmed since the daemon started (the grid is down)
      */
     public Optional<Attachment> take(
             AttachmentKey key,
             String view,
             String cidr,
+            AllocationScope scope,
             String mac,
             String podName,
             Instant now,
             boolean confirmedOnly) {
         return takeFirst(
-                key, view, cidr, mac, podName, now, a -> !confirmedOnly || isConfirmed(a.networkView(), a.address()));
+                key,
+                view,
+                cidr,
+                mac,
+                podName,
+                now,
+                a -> scope.allows(a.address()) && (!confirmedOnly || isConfirmed(a.networkView(), a.address())));
     }
 
     /**

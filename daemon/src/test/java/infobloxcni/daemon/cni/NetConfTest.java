@@ -177,4 +177,23 @@ class NetConfTest {
         parse(withIpam("\"subnet\":\"10.20.0.0/24\",\"prefix-length\":8"))
                 .checkEffective(24, List.of("10.30.0.0/16")); // a subnet is not carved
     }
+
+    @Test
+    void aGatewayErrorReadsTheAddressOnceAndTheResolvedOneOnlyWhereItDiffers() {
+        assertEquals(
+                "field 'ipam.gateway': '10.31.1.1' is not a usable host address of 10.31.0.0/24",
+                refused(withIpam("\"subnet\":\"10.31.0.0/24\",\"gateway\":\"10.31.1.1\""))
+                        .getMessage());
+        assertEquals(
+                "field 'ipam.gateway': '0.0.0.255' -> 10.31.0.255 is not a usable host address of 10.31.0.0/24",
+                refused(withIpam("\"subnet\":\"10.31.0.0/24\",\"gateway\":\"0.0.0.255\""))
+                        .getMessage());
+    }
+
+    @Test
+    void theNetworkNameOfAConfigThatFailsIsStillReadForItsLogLine() {
+        assertEquals("net1", NetConf.nameOf(withIpam("\"subnet\":\"bogus\"").getBytes(StandardCharsets.UTF_8)));
+        assertNull(NetConf.nameOf("{\"name\":\"a b\"}".getBytes(StandardCharsets.UTF_8)));
+        assertNull(NetConf.nameOf("not json".getBytes(StandardCharsets.UTF_8)));
+    }
 }
