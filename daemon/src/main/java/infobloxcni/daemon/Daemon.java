@@ -74,7 +74,7 @@ public final class Daemon implements AutoCloseable {
             KeyLocks settling = new KeyLocks(256);
             AddressPool pool = new AddressPool(journal);
             Settler settler = new Settler(journal, wapi, tags, pool, locks, clock);
-            GridNetworks networks = new GridNetworks(wapi, tags, settler::restoreReservations);
+            GridNetworks networks = new GridNetworks(wapi, tags, settler::restoreReservations, config.createViews());
             Duration callTimeout = config.wapi().callTimeout();
             PoolKeeper keeper = new PoolKeeper(pool, journal, wapi, networks, tags, locks, settler, clock, callTimeout);
             JournalRebuilder rebuilder = new JournalRebuilder(

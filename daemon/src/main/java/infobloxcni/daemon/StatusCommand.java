@@ -37,20 +37,32 @@ final class StatusCommand implements Callable<Integer> {
         Path socket = daemon.host.socketDir.resolve(daemon.host.driverName + ".sock");
         JsonNode status;
         try {
-            if (!AdminClient.serving(socket)) {
-                err.println("infoblox-cni-daemon status: no daemon answers on " + socket
-                        + " (is it running? systemctl status infoblox-cni-daemon)");
-                return 3;
-            }
+            if (!AdminClient.serving(socket))
+                return noAnswer(
+                        socket,
+                        "no daemon answers on " + socket + " (is it running? systemctl status infoblox-cni-daemon)");
             status = AdminClient.ask(socket, "status", new byte[0]);
         } catch (IOException e) {
-            err.println("infoblox-cni-daemon status: " + e.getMessage());
-            return 3;
+            return noAnswer(socket, e.getMessage());
         }
         if (json) out.println(status.toPrettyString());
         else printTable(status, out);
         JsonNode grid = status.path("grid");
         return grid.path("failingFast").asBoolean() || grid.path("refusing").asBoolean() ? 1 : 0;
+    }
+
+    /**
+     * No answer (exit 3): the reason on stderr, and with {@code --json} a JSON document on stdout
+     * too, so that a script reading it never has to parse an error text.
+     */
+    private int noAnswer(Path socket, String why) {
+        daemon.err.println("infoblox-cni-daemon status: " + why);
+        if (json) {
+            com.fasterxml.jackson.databind.node.ObjectNode doc = infobloxcni.daemon.cni.NetConf.JSON.createObjectNode();
+            doc.put("answering", false).put("socket", socket.toString()).put("error", why);
+            daemon.out.println(doc.toPrettyString());
+        }
+        return 3;
     }
 
     static void printTable(JsonNode s, PrintStream out) {

@@ -198,6 +198,22 @@ class ObservabilityTest {
                 .contains("no daemon answers on " + dir.resolve("nowhere").resolve("infoblox.sock")));
     }
 
+    /** {@code status --json} with no daemon used to print nothing on stdout: a script gets JSON either way. */
+    @Test
+    void theJsonStatusIsJsonWhenNoDaemonAnswersToo() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int exit = DaemonMain.run(
+                new String[] {
+                    "status", "--json", "--socket-dir", dir.resolve("nowhere").toString()
+                },
+                new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(new ByteArrayOutputStream()));
+        assertEquals(3, exit);
+        JsonNode doc = NetConf.JSON.readTree(out.toString(StandardCharsets.UTF_8));
+        assertEquals(false, doc.path("answering").asBoolean(true));
+        assertTrue(doc.path("error").asText().contains("no daemon answers"), doc.toString());
+    }
+
     private static double sample(String exposition, String metric, String... labels) {
         for (String line : exposition.lines().toList()) {
             if (!line.startsWith(metric + "{") && !line.startsWith(metric + " ")) continue;

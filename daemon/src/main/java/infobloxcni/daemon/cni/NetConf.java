@@ -31,6 +31,7 @@ import java.util.regex.Pattern;
  * @param ipRequests        {@code args} and {@code runtimeConfig} as written (their {@code ips}: see
  *                          {@link RequestedAddress}), read by the request, which knows whether to refuse them
  * @param scope             {@code ipam.range-start}/{@code range-end} and {@code ipam.exclude}: where addresses may come from
+ * @param unknownIpamFields {@code ipam} fields this driver does not know (typos, or another tool's): see {@link #unknownFieldProblem}
  */
 public record NetConf(
         String cniVersion,
@@ -48,7 +49,8 @@ public record NetConf(
         List<ValidAttachment> validAttachments,
         int poolSize,
         ObjectNode ipRequests,
-        AllocationScope scope) {
+        AllocationScope scope,
+        List<String> unknownIpamFields) {
 
     /** Largest {@code ipam.pool-size}: a pool costs addresses on every host. */
     public static final int MAX_POOL_SIZE = 64;
@@ -332,7 +334,8 @@ public record NetConf(
                 valid == null ? null : List.copyOf(valid),
                 poolSize,
                 ipRequestsOf(root),
-                scope);
+                scope,
+                unknownFields(ipam));
     }
 
     /**
@@ -372,6 +375,99 @@ public record NetConf(
                     CniError.INVALID_NETCONF,
                     "field 'ipam.gateway': " + LogText.value(gateway) + " is not a usable host of a /" + prefix);
         }
+    }
+
+    /**
+     * The {@code ipam} fields this driver reads: the original driver's, this one's, host-local's
+     * range names, and CNI's well-known ones; host-local's {@code dataDir} and {@code resolvConf}
+     * are accepted and ignored, so that a host-local netconf moves over by changing its type.
+     */
+    static final List<String> IPAM_FIELDS = List.of(
+            "type",
+            "subnet",
+            "gateway",
+            "routes",
+            "dns",
+            "network-view",
+            "network-container",
+            "prefix-length",
+            "socket-dir",
+            "daemon-timeout",
+            "daemon-connect-timeout",
+            "pool-size",
+            "range-start",
+            "range-end",
+            "rangeStart",
+            "rangeEnd",
+            "exclude",
+            "dataDir",
+            "resolvConf");
+
+    private static List<String> unknownFields(JsonNode ipam) {
+        List<String> out = new ArrayList<>();
+        ipam.fieldNames().forEachRemaining(f -> {
+            if (!IPAM_FIELDS.contains(f)) out.add(f);
+        });
+        return List.copyOf(out);
+    }
+
+    /**
+     * Why this netconf's unknown {@code ipam} fields refuse an ADD (7), or null: each named with
+     * the known field nearest to it, since a typo ({@code subent}, {@code network-veiw}) would
+     * otherwise be ignored and the daemon carve a subnet or create a view nobody asked for.
+     */
+    public String unknownFieldProblem() {
+        if (unknownIpamFields.isEmpty()) return null;
+        List<String> named = new ArrayList<>();
+        for (String f : unknownIpamFields.subList(0, Math.min(5, unknownIpamFields.size()))) {
+            String shown = "'ipam." + LogText.bare(f) + "'";
+            if (f.equals("ranges")) {
+                named.add(shown + " (host-local's range sets are not supported yet: use subnet with range-start"
+                        + " and range-end)");
+                continue;
+            }
+            String nearest = nearestField(f);
+            named.add(shown + (nearest == null ? "" : " (did you mean '" + nearest + "'?)"));
+        }
+        if (unknownIpamFields.size() > named.size())
+            named.add("and " + (unknownIpamFields.size() - named.size()) + " more");
+        return (named.size() == 1 ? "field " : "fields ") + String.join(", ", named)
+                + (named.size() == 1 ? " is" : " are") + " not known to the infoblox IPAM driver; nothing was"
+                + " written to the grid (--lenient-netconf logs such fields instead)";
+    }
+
+    /** The known field a few edits away from {@code f} (a typo), or null when none is close. */
+    static String nearestField(String f) {
+        String best = null;
+        int bestDistance = Integer.MAX_VALUE;
+        String lower = f.toLowerCase(java.util.Locale.ROOT);
+        for (String known : IPAM_FIELDS) {
+            int d = editDistance(lower, known.toLowerCase(java.util.Locale.ROOT));
+            if (d < bestDistance) {
+                bestDistance = d;
+                best = known;
+            }
+        }
+        return bestDistance <= Math.max(2, f.length() / 3) ? best : null;
+    }
+
+    /** Levenshtein distance, two rows; names are short (a field name is cut before it gets here). */
+    private static int editDistance(String a, String b) {
+        if (a.length() > 64 || b.length() > 64) return Integer.MAX_VALUE;
+        int[] prev = new int[b.length() + 1];
+        int[] cur = new int[b.length() + 1];
+        for (int j = 0; j <= b.length(); j++) prev[j] = j;
+        for (int i = 1; i <= a.length(); i++) {
+            cur[0] = i;
+            for (int j = 1; j <= b.length(); j++) {
+                int swap = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + swap);
+            }
+            int[] t = prev;
+            prev = cur;
+            cur = t;
+        }
+        return prev[b.length()];
     }
 
     /** The parts of a netconf that may ask for an address, as written (absent ones left out). */

@@ -26,6 +26,8 @@ import java.util.Set;
  * @param poolSize          warm addresses kept per network on this host, unless the netconf's {@code ipam.pool-size} says
  * @param socketLimits      connections, deadlines and buffered bytes clients may hold; null: the defaults
  * @param requestBounds     what netconfs may ask the grid for (views, subnets); null: anything
+ * @param lenientNetconf    unknown {@code ipam} fields are logged, not refused ({@code --lenient-netconf})
+ * @param createViews       a network view a netconf names is created when missing ({@code --create-views})
  */
 public record DaemonConfig(
         WapiConfig wapi,
@@ -45,7 +47,9 @@ public record DaemonConfig(
         VerbBounds bounds,
         int poolSize,
         SocketLimits socketLimits,
-        RequestBounds requestBounds) {
+        RequestBounds requestBounds,
+        boolean lenientNetconf,
+        boolean createViews) {
 
     /**
      * How long a CNI verb may wait on the grid, all its calls together ({@code Deadline}). ADD: a
@@ -96,6 +100,7 @@ public record DaemonConfig(
         public static final String CLUSTER_NAME = "cluster-1";
         public static final String CMP_TYPE = "Kubernetes";
         public static final int POOL_SIZE = 2;
+        public static final boolean CREATE_VIEWS = true;
         public static final int ADD_TIMEOUT_SECONDS = 10;
         public static final int DEL_TIMEOUT_SECONDS = 0;
         /** Not a flag: the longest pause between two attempts at a pending release. */
@@ -130,6 +135,8 @@ public record DaemonConfig(
         b.poolSize = poolSize;
         b.socketLimits = socketLimits;
         b.requestBounds = requestBounds;
+        b.lenientNetconf = lenientNetconf;
+        b.createViews = createViews;
         return b;
     }
 
@@ -153,6 +160,8 @@ public record DaemonConfig(
         private int poolSize = Defaults.POOL_SIZE;
         private SocketLimits socketLimits;
         private RequestBounds requestBounds = RequestBounds.ANY;
+        private boolean lenientNetconf;
+        private boolean createViews = Defaults.CREATE_VIEWS;
 
         private Builder() {}
 
@@ -246,6 +255,16 @@ public record DaemonConfig(
             return this;
         }
 
+        public Builder lenientNetconf(boolean v) {
+            lenientNetconf = v;
+            return this;
+        }
+
+        public Builder createViews(boolean v) {
+            createViews = v;
+            return this;
+        }
+
         public DaemonConfig build() {
             if (wapi == null) throw new IllegalArgumentException("the grid's settings (wapi) are missing");
             return new DaemonConfig(
@@ -266,7 +285,9 @@ public record DaemonConfig(
                     bounds,
                     poolSize,
                     socketLimits,
-                    requestBounds);
+                    requestBounds,
+                    lenientNetconf,
+                    createViews);
         }
     }
 

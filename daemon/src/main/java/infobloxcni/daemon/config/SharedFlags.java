@@ -190,6 +190,21 @@ public final class SharedFlags {
     String allowedViews;
 
     @Option(
+            names = "--lenient-netconf",
+            description = "log unknown ipam fields instead of refusing them with code 7 (a typo such as 'subent'"
+                    + " then goes unnoticed; for netconfs carrying fields of other tools)")
+    boolean lenientNetconf;
+
+    @Option(
+            names = "--create-views",
+            arity = "0..1",
+            defaultValue = "" + DaemonConfig.Defaults.CREATE_VIEWS,
+            fallbackValue = "true",
+            description = "create a network view a netconf names when the grid lacks it, as the original driver"
+                    + " did; false: refuse it with code 7 (default: ${DEFAULT-VALUE})")
+    boolean createViews;
+
+    @Option(
             names = "--allowed-subnets",
             defaultValue = "",
             description =
@@ -290,6 +305,8 @@ public final class SharedFlags {
                         maxRequestBytes,
                         SocketLimits.bufferBudget(Runtime.getRuntime().maxMemory(), maxRequestBytes)))
                 .requestBounds(RequestBounds.parse(NetConf.splitList(allowedViews), NetConf.splitList(allowedSubnets)))
+                .lenientNetconf(lenientNetconf)
+                .createViews(createViews)
                 .build();
     }
 

@@ -2,6 +2,7 @@ package infobloxcni.daemon.grid;
 
 import infobloxcni.daemon.cni.AllocationScope;
 import infobloxcni.daemon.cni.Ipv4Subnet;
+import infobloxcni.daemon.cni.LogText;
 import infobloxcni.wapi.FixedAddress;
 import infobloxcni.wapi.Network;
 import infobloxcni.wapi.WapiClient;
@@ -25,6 +26,7 @@ public final class GridNetworks {
     private final WapiClient wapi;
     private final ReservationTags tags;
     private final java.util.function.BiConsumer<String, String> created;
+    private final boolean createViews;
     private final Map<NetworkRequest, ReadyNetwork> ensured = new ConcurrentHashMap<>();
     private final Map<NetworkRequest, Object> ensuring = new ConcurrentHashMap<>();
 
@@ -38,9 +40,19 @@ public final class GridNetworks {
      *                the network, and with it their reservations), which must be reserved again first
      */
     public GridNetworks(WapiClient wapi, ReservationTags tags, java.util.function.BiConsumer<String, String> created) {
+        this(wapi, tags, created, true);
+    }
+
+    /** @param createViews whether a missing network view is created (as the original driver did), or refused */
+    public GridNetworks(
+            WapiClient wapi,
+            ReservationTags tags,
+            java.util.function.BiConsumer<String, String> created,
+            boolean createViews) {
         this.wapi = wapi;
         this.tags = tags;
         this.created = created;
+        this.createViews = createViews;
     }
 
     /** The network as it was last made sure of, or null when that has not happened (or was forgotten). */
@@ -118,8 +130,13 @@ public final class GridNetworks {
         }
     }
 
-    private void ensureView(String view) {
+    private void ensureView(String view) throws CniError {
         if (wapi.getNetworkView(view).isPresent()) return;
+        if (!createViews)
+            throw new CniError(
+                    CniError.INVALID_NETCONF,
+                    "field 'ipam.network-view': the grid has no network view " + LogText.value(view)
+                            + ", and --create-views=false: create it on the grid, or fix the name");
         try {
             wapi.createNetworkView(view, Map.of());
             LOG.log(System.Logger.Level.INFO, "created network view {0}", view);

@@ -1,6 +1,7 @@
 package infobloxcni.daemon.ipam;
 
 import infobloxcni.daemon.cni.CniRequest;
+import infobloxcni.daemon.cni.LogText;
 import infobloxcni.daemon.cni.MacAddresses;
 import infobloxcni.daemon.cni.NetConf;
 import infobloxcni.daemon.config.DaemonConfig;
@@ -52,6 +53,11 @@ public final class Ipam {
     private static final System.Logger LOG = System.getLogger(Ipam.class.getName());
     /** GC's intents written at once (each waits for its fsync; side by side they share one). */
     private static final int GC_WRITERS = 64;
+
+    /** Networks and their unknown fields already logged under --lenient-netconf: once each, not once an ADD. */
+    private final Set<String> warnedUnknown = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    private static final int MAX_WARNED = 1024;
 
     private final DaemonConfig config;
     private final WapiClient wapi;
@@ -117,9 +123,24 @@ public final class Ipam {
      * other request); everything after reads it from the request.
      */
     public Added add(CniRequest request) throws CniError {
+        checkKnownFields(request.netConf());
         request.netConf().checkEffective(config.prefixLength(), config.networkContainers());
         CniRequest withMac = request.withMac(MacAddresses.of(request));
         return Deadline.within(config.bounds().add(), () -> addWithin(withMac));
+    }
+
+    /**
+     * An ADD or CHECK whose netconf carries {@code ipam} fields this driver does not know is refused
+     * (7, naming each and the known field nearest to it), unless {@code --lenient-netconf}, which
+     * logs them. DEL, GC and STATUS are never refused for them: a runtime must always be able to
+     * clean up, and a status is no write.
+     */
+    private void checkKnownFields(NetConf conf) throws CniError {
+        String problem = conf.unknownFieldProblem();
+        if (problem == null) return;
+        if (!config.lenientNetconf()) throw new CniError(CniError.INVALID_NETCONF, problem);
+        if (warnedUnknown.size() < MAX_WARNED && warnedUnknown.add(conf.name() + "\n" + conf.unknownIpamFields()))
+            LOG.log(System.Logger.Level.WARNING, "network {0}: {1}", LogText.bare(conf.name()), problem);
     }
 
     private Added addWithin(CniRequest request) throws CniError {
@@ -340,6 +361,7 @@ public final class Ipam {
     }
 
     private void checkWithin(CniRequest request) throws CniError {
+        checkKnownFields(request.netConf());
         AttachmentKey key = keyOf(request);
         List<String> expected = request.netConf().prevResultAddresses();
         if (expected.isEmpty())

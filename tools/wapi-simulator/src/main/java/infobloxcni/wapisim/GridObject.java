@@ -17,7 +17,8 @@ final class GridObject {
     Map<String, Object> ea = new LinkedHashMap<>();
 
     Cidr cidr; // network, networkcontainer
-    long ip; // fixedaddress
+    long ip; // fixedaddress; a range's first address
+    long end; // a range's last address
     int viewIndex = -1; // the grid's internal index of the view: its own for a view (default = 0), else its view's
     String id; // the opaque part of the ref, derived from the key on insert
 

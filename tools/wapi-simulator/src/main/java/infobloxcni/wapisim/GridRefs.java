@@ -18,6 +18,7 @@ import java.util.Locale;
  *   <li>network: {@code dns.network$<cidr>/<view index>}, readable {@code <cidr>/<view name>}</li>
  *   <li>networkcontainer: {@code dns.network_container$<cidr>/<view index>}, readable {@code <cidr>/<view name>}</li>
  *   <li>networkview: {@code dns.network_view$<view index>}, readable {@code <name>/<is_default>}</li>
+ *   <li>range: {@code dns.dhcp_range$<start>/<end>///<view index>/}, readable {@code <start>/<end>/<view name>}</li>
  *   <li>extensibleattributedef: {@code one.extensible_attributes_def$.<name>}, readable {@code <name>}</li>
  * </ul>
  */
@@ -75,6 +76,8 @@ final class GridRefs {
             case ObjectSpecs.NETWORK -> "dns.network$" + o.cidr + "/" + o.viewIndex;
             case ObjectSpecs.CONTAINER -> "dns.network_container$" + o.cidr + "/" + o.viewIndex;
             case ObjectSpecs.NETWORKVIEW -> "dns.network_view$" + o.viewIndex;
+            case ObjectSpecs.RANGE ->
+                "dns.dhcp_range$" + Ipv4.format(o.ip) + "/" + Ipv4.format(o.end) + "///" + o.viewIndex + "/";
             case ObjectSpecs.EADEF -> "one.extensible_attributes_def$." + o.str("name");
             default -> throw new IllegalArgumentException("no key for " + o.type);
         };
@@ -103,6 +106,7 @@ final class GridRefs {
         String readable = switch (o.type) {
             case ObjectSpecs.FIXED -> o.str("ipv4addr") + "/" + o.view();
             case ObjectSpecs.NETWORK, ObjectSpecs.CONTAINER -> o.cidr + "/" + o.view();
+            case ObjectSpecs.RANGE -> o.str("start_addr") + "/" + o.str("end_addr") + "/" + o.view();
             case ObjectSpecs.NETWORKVIEW ->
                 o.str("name") + "/" + (Boolean.TRUE.equals(o.f.get("is_default")) ? "true" : "false");
             default -> o.str("name");

@@ -3,6 +3,7 @@ package infobloxcni.wapisim;
 import static infobloxcni.wapisim.ObjectSpecs.CONTAINER;
 import static infobloxcni.wapisim.ObjectSpecs.DEFAULT_VIEW;
 import static infobloxcni.wapisim.ObjectSpecs.NETWORK;
+import static infobloxcni.wapisim.ObjectSpecs.RANGE;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -18,7 +19,9 @@ import java.util.TreeMap;
  * (proposes without taking), the {@code func:nextavailableip:} / {@code func:nextavailablenetwork:} field
  * values, and the {@code _object_function} object in a field. All of them hand out the lowest free
  * addresses or blocks; an address is free when no fixed address holds it, and a network's own and
- * broadcast addresses are never handed out. Called under the model's lock, so picking and taking are one step.
+ * broadcast addresses are never handed out. In a network, every address inside a range (reserved or
+ * DHCP) is skipped too; in a range, only its own addresses are handed out (the NIOS admin guide's
+ * rule, see docs/wapi-simulator.md). Called under the model's lock, so picking and taking are one step.
  */
 final class NextAvailable {
     static final String FUNC_IP = "func:nextavailableip:";
@@ -46,7 +49,7 @@ final class NextAvailable {
             throw WapiError.proto("Invalid value for num: " + num + " (1.." + MAX_FUNCTION_RESULTS + ")");
         }
         Map<String, Object> out = new LinkedHashMap<>();
-        if (function.equals("next_available_ip") && o.type.equals(NETWORK)) {
+        if (function.equals("next_available_ip") && (o.type.equals(NETWORK) || o.type.equals(RANGE))) {
             List<String> ips = new ArrayList<>();
             for (long ip : nextIps(o, num, parseExcludeIps(args.get("exclude")))) ips.add(Ipv4.format(ip));
             out.put("ips", ips);
@@ -69,16 +72,17 @@ final class NextAvailable {
      */
     Address nextAddress(Object addrSpec, String bodyView) {
         if (addrSpec instanceof String s && s.startsWith(FUNC_IP)) {
-            GridObject network = parseIpFunc(s.substring(FUNC_IP.length()), bodyView);
-            return new Address(network, nextIps(network, 1, Set.of()).getFirst());
+            GridObject from = parseIpFunc(s.substring(FUNC_IP.length()), bodyView);
+            return new Address(networkOf(from), nextIps(from, 1, Set.of()).getFirst());
         }
         if (addrSpec instanceof Map<?, ?> m) {
             ObjectFunction of = objectFunction(m, "ipv4addr");
-            if (!of.function.equals("next_available_ip") || !of.object.type.equals(NETWORK)) {
+            if (!of.function.equals("next_available_ip")
+                    || !(of.object.type.equals(NETWORK) || of.object.type.equals(RANGE))) {
                 throw WapiError.proto("Function " + of.function + " is not valid for ipv4addr");
             }
             return new Address(
-                    of.object,
+                    networkOf(of.object),
                     nextIps(of.object, 1, parseExcludeIps(of.parameters.get("exclude")))
                             .getFirst());
         }
@@ -128,22 +132,49 @@ final class NextAvailable {
         return out;
     }
 
-    /** The lowest {@code num} free host addresses of a network (never its network or broadcast address). */
-    private List<Long> nextIps(GridObject network, int num, Set<Long> exclude) {
-        Cidr c = network.cidr;
-        long lo = c.first();
-        long hi = c.last();
-        if (c.prefix() <= 30) {
-            lo++;
-            hi--;
+    /** The network a range lies in (the network itself for a network). */
+    private GridObject networkOf(GridObject networkOrRange) {
+        return networkOrRange.type.equals(RANGE)
+                ? store.networkContaining(networkOrRange.view(), networkOrRange.ip)
+                : networkOrRange;
+    }
+
+    /**
+     * The lowest {@code num} free host addresses of a network (never its network or broadcast
+     * address, never one inside a range of the view) or of a range (only its own).
+     */
+    private List<Long> nextIps(GridObject from, int num, Set<Long> exclude) {
+        boolean range = from.type.equals(RANGE);
+        long lo;
+        long hi;
+        if (range) {
+            lo = from.ip;
+            hi = from.end;
+        } else {
+            Cidr c = from.cidr;
+            lo = c.first();
+            hi = c.last();
+            if (c.prefix() <= 30) {
+                lo++;
+                hi--;
+            }
         }
-        TreeMap<Long, GridObject> used = store.fixedIndex(network.view());
+        TreeMap<Long, GridObject> used = store.fixedIndex(from.view());
         List<Long> out = new ArrayList<>();
         for (long cand = lo; cand <= hi && out.size() < num; cand++) {
-            if (!used.containsKey(cand) && !exclude.contains(cand)) out.add(cand);
+            if (used.containsKey(cand) || exclude.contains(cand)) continue;
+            if (!range) {
+                GridObject inRange = store.rangeContaining(from.view(), cand);
+                if (inRange != null) {
+                    cand = inRange.end; // the whole range is skipped
+                    continue;
+                }
+            }
+            out.add(cand);
         }
         if (out.size() < num) {
-            throw WapiError.data("Cannot find " + num + " available IP address(es) in this network.");
+            throw WapiError.data(
+                    "Cannot find " + num + " available IP address(es) in this " + (range ? "range" : "network") + ".");
         }
         return out;
     }
@@ -236,12 +267,28 @@ final class NextAvailable {
         return new NetFunc(container, container.view(), Integer.parseInt(sizeArg));
     }
 
-    /** {@code func:nextavailableip:<CIDR>[,<view>]} or {@code <network ref>}: the network to take from. */
+    /**
+     * {@code func:nextavailableip:<CIDR>[,<view>]}, {@code <start>-<end>[,<view>]} (a range with
+     * exactly those bounds, infoblox-client's {@code objects.py}), or a network or range ref: what
+     * to take from.
+     */
     private GridObject parseIpFunc(String args, String bodyView) {
         if (args.startsWith(NETWORK + "/")) return resolveTyped(args, NETWORK);
+        if (args.startsWith(RANGE + "/")) return resolveTyped(args, RANGE);
         String[] parts = args.split(",", -1);
         if (parts.length > 2) throw WapiError.proto("Invalid function arguments: " + FUNC_IP + args);
         String view = parts.length == 2 && !parts[1].isEmpty() ? parts[1] : bodyView == null ? DEFAULT_VIEW : bodyView;
+        int dash = parts[0].indexOf('-');
+        if (dash > 0) {
+            String start = parts[0].substring(0, dash);
+            String end = parts[0].substring(dash + 1);
+            if (!Ipv4.isValid(start) || !Ipv4.isValid(end))
+                throw WapiError.proto("Invalid function arguments: " + FUNC_IP + args);
+            store.requireView(view);
+            GridObject r = store.findRange(view, Ipv4.parse(start), Ipv4.parse(end));
+            if (r == null) throw WapiError.proto(args + " does not match any unique networks/ranges (ipv4addr)");
+            return r;
+        }
         Cidr cidr = ObjectRules.parseNetwork(parts[0]);
         store.requireView(view);
         GridObject network = store.findNetwork(view, cidr);

@@ -7,6 +7,7 @@ import static infobloxcni.wapisim.ObjectSpecs.FIXED;
 import static infobloxcni.wapisim.ObjectSpecs.MATCH_CLIENT;
 import static infobloxcni.wapisim.ObjectSpecs.NETWORK;
 import static infobloxcni.wapisim.ObjectSpecs.NETWORKVIEW;
+import static infobloxcni.wapisim.ObjectSpecs.RANGE;
 import static infobloxcni.wapisim.ObjectSpecs.ZERO_MAC;
 
 import java.util.LinkedHashMap;
@@ -191,6 +192,7 @@ final class ObjectRules {
             case NETWORKVIEW -> buildView(body);
             case NETWORK, CONTAINER -> buildNetwork(spec.type(), body);
             case FIXED -> buildFixed(body);
+            case RANGE -> buildRange(body);
             case EADEF -> buildEaDef(body);
             default -> throw WapiError.proto("Unknown object type (" + spec.type() + ")");
         };
@@ -244,6 +246,58 @@ final class ObjectRules {
         o.f.put("network", cidr.toString());
         o.f.put("network_view", view);
         putOpt(o, "comment", optString(body, "comment"));
+        return o;
+    }
+
+    /**
+     * A range: both bounds in one network of the view, on host addresses, overlapping no other
+     * range of the view. The texts are modelled on the grid's for networks (no public transcript
+     * of a range refusal was found; docs/wapi-simulator.md says so).
+     */
+    private GridObject buildRange(Map<String, Object> body) {
+        String view = optString(body, "network_view");
+        if (view == null) view = DEFAULT_VIEW;
+        store.requireView(view);
+        String startText = requiredString(body, "start_addr");
+        String endText = requiredString(body, "end_addr");
+        if (!Ipv4.isValid(startText)) throw WapiError.proto("Invalid value for start_addr: '" + startText + "'");
+        if (!Ipv4.isValid(endText)) throw WapiError.proto("Invalid value for end_addr: '" + endText + "'");
+        long start = Ipv4.parse(startText);
+        long end = Ipv4.parse(endText);
+        String shown = startText + "-" + endText;
+        if (start > end)
+            throw WapiError.data(
+                    "The start address " + startText + " of range " + shown + " is greater than its end address");
+        GridObject network = store.networkContaining(view, start);
+        if (network == null || !network.cidr.contains(end)) {
+            throw WapiError.data("Cannot find network for range " + shown + " in network view " + view);
+        }
+        String claimed = optString(body, "network");
+        if (claimed != null && !claimed.equals(network.cidr.toString()))
+            throw WapiError.data("Range " + shown + " is not in network " + claimed);
+        Cidr c = network.cidr;
+        if (c.prefix() <= 30 && (start == c.first() || end == c.last()))
+            throw WapiError.data("Range " + shown + " includes the network or broadcast address of network " + c);
+        for (GridObject other : store.all(RANGE)) {
+            if (view.equals(other.view()) && other.ip <= end && start <= other.end) {
+                throw WapiError.conflict("The range " + shown + " overlaps with the existing range "
+                        + other.str("start_addr") + "-" + other.str("end_addr") + ".");
+            }
+        }
+        String association = optString(body, "server_association_type");
+        association = association == null ? "NONE" : association;
+        if (!ObjectSpecs.SERVER_ASSOCIATION.contains(association))
+            throw WapiError.proto("Invalid value for server_association_type: '" + association + "'");
+        GridObject o = store.newObject(RANGE);
+        o.ip = start;
+        o.end = end;
+        o.f.put("start_addr", startText);
+        o.f.put("end_addr", endText);
+        o.f.put("network", c.toString());
+        o.f.put("network_view", view);
+        o.f.put("server_association_type", association);
+        putOpt(o, "comment", optString(body, "comment"));
+        putOpt(o, "name", optString(body, "name"));
         return o;
     }
 

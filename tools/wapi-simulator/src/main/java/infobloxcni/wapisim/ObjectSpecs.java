@@ -17,10 +17,18 @@ final class ObjectSpecs {
     static final String NETWORK = "network";
     static final String CONTAINER = "networkcontainer";
     static final String FIXED = "fixedaddress";
+    static final String RANGE = "range";
     static final String EADEF = "extensibleattributedef";
 
     /** The modelled object types, in dependency order (the order a seed file is applied in). */
-    static final List<String> TYPES = List.of(EADEF, NETWORKVIEW, CONTAINER, NETWORK, FIXED);
+    static final List<String> TYPES = List.of(EADEF, NETWORKVIEW, CONTAINER, NETWORK, RANGE, FIXED);
+
+    /**
+     * A range's {@code server_association_type}: {@code NONE} (the default) is a reserved range,
+     * any other names the DHCP server that serves it (infoblox-ansible {@code nios_range}).
+     */
+    static final Set<String> SERVER_ASSOCIATION =
+            Set.of("NONE", "MEMBER", "FAILOVER", "MS_SERVER", "MS_FAILOVER", "FAILOVER_MS");
 
     /** The EA definitions that come with the Cloud Network Automation license. */
     static final List<String> CLOUD_EAS =
@@ -147,6 +155,34 @@ final class ObjectSpecs {
                         Set.of("ipv4addr", "mac", "name", "network", "network_view", "comment", "match_client"),
                         Set.of("ipv4addr", "mac", "name", "comment"),
                         List.of("ipv4addr", "mac", "network_view")));
+        List<String> rangeFields = List.of(
+                "start_addr",
+                "end_addr",
+                "network",
+                "network_view",
+                "comment",
+                "name",
+                "server_association_type",
+                "disable",
+                "extattrs");
+        SPECS.put(
+                RANGE,
+                new Spec(
+                        RANGE,
+                        "dns.dhcp_range",
+                        rangeFields,
+                        Set.copyOf(rangeFields),
+                        Set.of("comment", "name", "server_association_type", "disable", "extattrs"),
+                        Set.of(
+                                "start_addr",
+                                "end_addr",
+                                "network",
+                                "network_view",
+                                "comment",
+                                "name",
+                                "server_association_type"),
+                        Set.of("comment", "name"),
+                        List.of("start_addr", "end_addr", "network", "network_view", "comment")));
         SPECS.put(
                 EADEF,
                 new Spec(

@@ -123,7 +123,7 @@ final class ObjectStore {
     void renameView(GridObject view, String name) {
         String old = view.str("name");
         view.f.put("name", name);
-        for (String t : List.of(NETWORK, CONTAINER, FIXED)) {
+        for (String t : List.of(NETWORK, CONTAINER, ObjectSpecs.RANGE, FIXED)) {
             for (GridObject o : all(t)) {
                 if (old.equals(o.view())) o.f.put("network_view", name);
             }
@@ -134,7 +134,7 @@ final class ObjectStore {
 
     /** Removes a view's contents: its fixed addresses, networks and containers. */
     void removeViewContents(String view) {
-        for (String t : List.of(FIXED, NETWORK, CONTAINER)) {
+        for (String t : List.of(FIXED, ObjectSpecs.RANGE, NETWORK, CONTAINER)) {
             for (GridObject x : List.copyOf(all(t))) {
                 if (view.equals(x.view())) remove(x);
             }
@@ -148,6 +148,29 @@ final class ObjectStore {
         if (idx == null) return;
         for (GridObject x :
                 List.copyOf(idx.subMap(cidr.first(), true, cidr.last(), true).values())) remove(x);
+    }
+
+    /** Removes the ranges of a view that start inside a CIDR (a range lies inside one network). */
+    void removeRangesIn(String view, Cidr cidr) {
+        for (GridObject r : List.copyOf(all(ObjectSpecs.RANGE))) {
+            if (view.equals(r.view()) && cidr.contains(r.ip)) remove(r);
+        }
+    }
+
+    /** The range of a view with exactly these bounds, or null. */
+    GridObject findRange(String view, long start, long end) {
+        for (GridObject r : all(ObjectSpecs.RANGE)) {
+            if (view.equals(r.view()) && r.ip == start && r.end == end) return r;
+        }
+        return null;
+    }
+
+    /** The range of a view holding {@code ip}, or null. */
+    GridObject rangeContaining(String view, long ip) {
+        for (GridObject r : all(ObjectSpecs.RANGE)) {
+            if (view.equals(r.view()) && r.ip <= ip && ip <= r.end) return r;
+        }
+        return null;
     }
 
     // ------------------------------------------------------------------ lookups

@@ -261,7 +261,10 @@ final class WapiModel {
                     }
                     store.removeViewContents(o.str("name"));
                 }
-                case NETWORK -> store.removeFixedIn(o.view(), o.cidr);
+                case NETWORK -> {
+                    store.removeFixedIn(o.view(), o.cidr);
+                    store.removeRangesIn(o.view(), o.cidr);
+                }
                 case CONTAINER -> {
                     String flag = args.getOrDefault("remove_subnets", "true");
                     if (!flag.equalsIgnoreCase("false")) {
@@ -271,6 +274,7 @@ final class WapiModel {
                             }
                         }
                         store.removeFixedIn(o.view(), o.cidr);
+                        store.removeRangesIn(o.view(), o.cidr);
                     }
                 }
                 case EADEF -> {
