@@ -126,6 +126,52 @@ class PeerCredentialsTest {
         }
     }
 
+    /**
+     * A user the socket's mode keeps out used to hear "Permission denied; is infoblox-cni-daemon
+     * running?" with code 11 ("try again", "start the daemon"): now 105, a permission problem,
+     * with the socket's mode and owner and what opens it. Through the real plugin, as that user.
+     */
+    @Test
+    void aUserTheSocketKeepsOutHearsItIsAPermissionProblem() throws Exception {
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        try (WapiSimulator grid = TestHost.startGrid();
+                TestHost host = new TestHost(grid, dir, "host-p").start();
+                SecondUser stranger = SecondUser.create()) {
+            Files.setPosixFilePermissions(host.socket().getParent(), PosixFilePermissions.fromString("rwxr-xr-x"));
+            String conf = netconf(
+                    "1.0.0",
+                    "net1",
+                    "\"subnet\":\"10.20.0.0/24\",\"socket-dir\":\""
+                            + host.socket().getParent() + "\"");
+            String javaBin = ProcessHandle.current().info().command().orElse("java");
+            var r = stranger.run(
+                    Duration.ofSeconds(60),
+                    java.util.Map.of(
+                            "CNI_COMMAND", "ADD",
+                            "CNI_CONTAINERID", "c1",
+                            "CNI_IFNAME", "eth0",
+                            "CNI_NETNS", "/var/run/netns/none",
+                            "CNI_PATH", "/opt/cni/bin"),
+                    conf,
+                    javaBin,
+                    "-XX:-UsePerfData",
+                    "-Xshare:off",
+                    "-cp",
+                    SecondUser.treeClassPath(),
+                    "infobloxcni.plugin.PluginMain");
+            assertEquals(1, r.exit(), r.toString());
+            var answer = infobloxcni.daemon.cni.NetConf.JSON.readTree(r.stdout());
+            assertEquals(
+                    infobloxcni.wire.CniError.PEER_NOT_ALLOWED,
+                    answer.path("code").asInt(),
+                    r.stdout());
+            String msg = answer.path("msg").asText();
+            assertTrue(msg.contains("permission denied on its socket (mode rw-------, owner root"), msg);
+            assertFalse(msg.contains("is infoblox-cni-daemon running"), msg);
+            assertTrue(answer.path("details").asText().contains("--socket-group"), r.stdout());
+        }
+    }
+
     /** A daemon whose socket is open to {@code member}'s group ({@code --socket-group}, rw-rw----). */
     private TestHost startOpenTo(WapiSimulator grid, SecondUser member) throws java.io.IOException {
         TestHost host = new TestHost(grid, dir, "host-p");

@@ -214,6 +214,7 @@ final class DaemonConnection {
     }
 
     private CniError notReachable(Throwable e, boolean retried) {
+        if (permissionDenied(e)) return notPermitted(e);
         String tried = retried
                 ? ", still after retrying for " + conf.connectTimeoutText() + " (ipam.daemon-connect-timeout)"
                 : "";
@@ -224,6 +225,33 @@ final class DaemonConnection {
                 "the plugin forwards every " + command + " to the daemon over " + socket
                         + " (<ipam.socket-dir>/<ipam.type>.sock); start the daemon, or make ipam.socket-dir"
                         + " and ipam.type match its --socket-dir and --driver-name");
+    }
+
+    /** EACCES on connect: the socket's mode or group keeps this caller out. Waiting will not change that. */
+    private static boolean permissionDenied(Throwable e) {
+        String m = e.getMessage();
+        return e instanceof java.net.SocketException && m != null && m.contains("Permission denied");
+    }
+
+    /**
+     * A permission problem (105, the code for a caller the daemon does not let in), not "is the
+     * daemon running?": the daemon is there, and its socket's mode and group keep this user out.
+     */
+    private CniError notPermitted(Throwable e) {
+        String mode = "";
+        try {
+            var attrs = Files.readAttributes(socket, java.nio.file.attribute.PosixFileAttributes.class);
+            mode = " (mode " + java.nio.file.attribute.PosixFilePermissions.toString(attrs.permissions()) + ", owner "
+                    + attrs.owner().getName() + ", group " + attrs.group().getName() + ")";
+        } catch (IOException | UnsupportedOperationException | SecurityException unreadable) {
+            // the directory may hide it too: the message says so without the mode
+        }
+        return new CniError(
+                CniError.PEER_NOT_ALLOWED,
+                "infoblox daemon at " + socket + " refused this user: permission denied on its socket" + mode,
+                "the socket is root's alone unless the daemon's --socket-group and --socket-mode open it to a group;"
+                        + " run the plugin as root (as CNI runtimes do), or have the operator add this user to that"
+                        + " group (" + reason(e) + ")");
     }
 
     private CniError timeout(String phase) {

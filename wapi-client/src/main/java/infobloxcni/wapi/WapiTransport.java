@@ -258,6 +258,9 @@ final class WapiTransport implements AutoCloseable {
             health.suspect(); // the probe, with the grid's whole call timeout, tells whether it answers
         } else if (e instanceof InterruptedIOException && !probe) {
             ticket.unanswered(e); // silent for as long as the grid may take: down
+        } else if (e instanceof java.net.ConnectException) {
+            // refused: nothing listens there, which is no slowness; down at once, until the probe sees it back
+            ticket.unanswered(e);
         } else {
             ticket.failed(e);
         }

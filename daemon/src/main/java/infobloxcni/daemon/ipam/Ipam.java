@@ -151,8 +151,10 @@ public final class Ipam {
         try (KeyLocks.Held gridWork = settlingLock(key);
                 KeyLocks.Held held = locks.lock(key)) {
             Attachment known = journal.get(key).orElse(null);
-            if (known == null) {
+            if (known == null && !down()) {
                 // The journal may have lost this attachment: wait (bounded) for the start-up merge with the grid.
+                // Not while the grid is known down: the merge cannot happen then, and the ADD fails or is
+                // answered from the pool at once instead of after the whole wait.
                 journal.awaitGridSync(syncWait);
                 known = journal.get(key).orElse(null);
             }
