@@ -87,7 +87,9 @@ class CapacityTest {
 
     @Test
     void waitingCallsAreServedInArrivalOrder() throws Exception {
-        sim.faults().capacity(1).latency(Duration.ofMillis(60));
+        // each call holds the one slot long enough for the next five to queue behind it, on a busy host
+        // too: at 60 ms the first was done before the fifth had queued under stress-ng (CI run of c9b002f)
+        sim.faults().capacity(1).latency(Duration.ofMillis(500));
         List<Future<TestClient.Resp>> calls = new ArrayList<>();
         calls.add(pool.submit(() -> c.get("networkview?name=q0")));
         await(() -> sim.faults().callsInService() == 1, "the first call in service");
