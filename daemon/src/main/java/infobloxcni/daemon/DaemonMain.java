@@ -102,7 +102,9 @@ public final class DaemonMain implements Callable<Integer> {
         InetSocketAddress metrics;
         try {
             LogLevels.configure(LogLevels.parse(logLevel));
-            config = host.toConfig(System.getenv("WAPI_PASSWORD"));
+            config = printConfig
+                    ? host.toConfigForPrinting(System.getenv("WAPI_PASSWORD"))
+                    : host.toConfig(System.getenv("WAPI_PASSWORD"));
             metrics = metricsAddress == null ? null : parseAddress(metricsAddress);
         } catch (IllegalArgumentException | IOException e) {
             err.println(NAME + ": " + settingsFile.explain(e.getMessage()));

@@ -187,7 +187,16 @@ class PeerCredentialsTest {
     void aSocketModeThatLetsEveryUserInIsRefused() {
         var e = assertThrows(IllegalArgumentException.class, () -> {
             SharedFlags options = new SharedFlags();
-            new picocli.CommandLine(options).parseArgs("--socket-mode", "rw-rw-rw-", "--host-id", "h1");
+            new picocli.CommandLine(options)
+                    .parseArgs(
+                            "--grid-host",
+                            "grid.example",
+                            "--wapi-username",
+                            "u",
+                            "--socket-mode",
+                            "rw-rw-rw-",
+                            "--host-id",
+                            "h1");
             options.toConfig("pw");
         });
         assertTrue(

@@ -34,8 +34,8 @@ public final class SharedFlags {
 
     @Option(
             names = {"--grid-host", "-grid-host"},
-            defaultValue = "192.168.124.200",
-            description = "Infoblox grid host (default: ${DEFAULT-VALUE})")
+            description = "Infoblox grid host (required; the original driver's default, 192.168.124.200, was a"
+                    + " private address on someone else's network)")
     String gridHost;
 
     @Option(
@@ -55,8 +55,14 @@ public final class SharedFlags {
             description = "WAPI password (visible in ps: prefer env WAPI_PASSWORD or --wapi-password-file)")
     String wapiPassword;
 
-    @Option(names = "--wapi-password-file", description = "file holding the WAPI password (first line)")
+    @Option(
+            names = "--wapi-password-file",
+            description = "file holding the WAPI password (first line); without it, WAPI_PASSWORD, else "
+                    + SharedFlags.DEFAULT_PASSWORD_FILE + " when it exists")
     Path wapiPasswordFile;
+
+    /** Where the package's units and README put the password: read by the daemon and recover alike. */
+    public static final String DEFAULT_PASSWORD_FILE = "/etc/infoblox-cni/wapi-password";
 
     @Option(
             names = {"--wapi-version", "-wapi-version"},
@@ -260,20 +266,50 @@ public final class SharedFlags {
     int maxRequestBytes;
     /** Validates everything; the password comes from the flag, the file, or {@code passwordFromEnv}. */
     public DaemonConfig toConfig(String passwordFromEnv) throws IOException {
+        return toConfig(passwordFromEnv, Path.of(DEFAULT_PASSWORD_FILE), true);
+    }
+
+    /**
+     * Every setting validated except that the grid's host, user and password may be missing: for
+     * {@code --print-config}, which must show what is set even when these are not.
+     */
+    public DaemonConfig toConfigForPrinting(String passwordFromEnv) throws IOException {
+        return toConfig(passwordFromEnv, Path.of(DEFAULT_PASSWORD_FILE), false);
+    }
+
+    /**
+     * As {@link #toConfig(String)}, with the password file read when no other source gives one.
+     * A grid host and a user name are required (the original driver's default host was someone's
+     * private address), and so is a password: each refusal names the setting.
+     */
+    DaemonConfig toConfig(String passwordFromEnv, Path defaultPasswordFile, boolean requireGrid) throws IOException {
+        String grid = gridHost;
+        String user = wapiUsername;
         String password = wapiPassword;
-        if (password == null && wapiPasswordFile != null) {
-            password = Files.readAllLines(wapiPasswordFile, StandardCharsets.UTF_8).stream()
-                    .findFirst()
-                    .orElse("");
-        }
+        if (password == null && wapiPasswordFile != null) password = readPasswordFile(wapiPasswordFile);
         if (password == null) password = passwordFromEnv;
+        if (password == null && Files.exists(defaultPasswordFile)) password = readPasswordFile(defaultPasswordFile);
+        if (!requireGrid) { // stand-ins, never sent anywhere: --print-config shows what is set
+            if (grid == null || grid.isBlank()) grid = "unset.invalid";
+            if (user == null || user.isBlank()) user = "unset";
+            if (password == null || password.isEmpty()) password = "unset";
+        }
+        if (grid == null || grid.isBlank())
+            throw new IllegalArgumentException("--grid-host is not set: name your grid (grid-host = ... in "
+                    + ConfigFile.DEFAULT_PATH + ", or --grid-host); there is no default");
+        if (user == null || user.isBlank())
+            throw new IllegalArgumentException("--wapi-username is not set: name the WAPI user (wapi-username = ... in "
+                    + ConfigFile.DEFAULT_PATH + ", or --wapi-username)");
+        if (password == null || password.isEmpty())
+            throw new IllegalArgumentException("no WAPI password: put it in " + defaultPasswordFile
+                    + " (one line, mode 0600), or give --wapi-password-file or the environment's WAPI_PASSWORD");
         if (!wapiScheme.equals("https") && !wapiScheme.equals("http"))
             throw new IllegalArgumentException("--wapi-scheme must be https or http");
         WapiConfig wapi = new WapiConfig(
-                gridHost,
+                grid,
                 wapiPort,
                 wapiVersion,
-                wapiUsername,
+                user,
                 password,
                 SslVerify.parse(sslVerify),
                 wapiScheme.equals("https"),
@@ -321,6 +357,27 @@ public final class SharedFlags {
     /** Says where the settings came from (the recover command and the daemon read the same file). */
     public void readFrom(ConfigFile file) {
         this.source = file;
+    }
+
+    /** The first line of a password file, each way it can fail said with the file and what to do. */
+    private static String readPasswordFile(Path file) {
+        try {
+            String first = Files.readAllLines(file, StandardCharsets.UTF_8).stream()
+                    .findFirst()
+                    .orElse("");
+            if (first.isEmpty())
+                throw new IllegalArgumentException("--wapi-password-file " + file + ": the file is empty (the"
+                        + " password goes on its first line)");
+            return first;
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new IllegalArgumentException("--wapi-password-file " + file + ": no such file (create it, one line,"
+                    + " mode 0600: sudo install -m 600 /dev/stdin " + file + ")");
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw new IllegalArgumentException("--wapi-password-file " + file + ": permission denied (it is read as"
+                    + " the daemon's user, root; mode 0600 owned by root)");
+        } catch (IOException e) {
+            throw new IllegalArgumentException("--wapi-password-file " + file + ": cannot be read: " + e.getMessage());
+        }
     }
 
     /** A password given as a flag (visible in ps), not one from the settings file. */

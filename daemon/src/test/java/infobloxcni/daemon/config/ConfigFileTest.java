@@ -128,7 +128,7 @@ class ConfigFileTest {
 
     @Test
     void aPasswordInTheFileIsNotOnACommandLineButAReadableFileIsSaid() throws Exception {
-        Path f = file("wapi-password = s3cret\nwapi-scheme = https\n");
+        Path f = file("grid-host = grid.example\nwapi-username = u\nwapi-password = s3cret\nwapi-scheme = https\n");
         DaemonMain main = new DaemonMain();
         var line = ConfigFile.commandLine(
                 "t", main, main.host, DaemonMain.settings(), new String[] {"--config", f.toString()}, System.err);
@@ -154,5 +154,54 @@ class ConfigFileTest {
             if (text.length() < 10) silent.add(o.longestName());
         }
         assertEquals(List.of(), silent, "flags whose --help line says nothing");
+    }
+
+    /**
+     * The grid's host, user and password are required, each refusal naming the setting: with
+     * nothing configured the original's default host (a private address on someone's network)
+     * was dialled, an empty user or no password at all reached the grid as a 401, and a missing
+     * password file said only its path.
+     */
+    @Test
+    void theGridsHostUserAndPasswordAreRequiredAndEachRefusalNamesItsSetting() throws Exception {
+        java.util.function.Function<String[], IllegalArgumentException> refused =
+                args -> org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> {
+                    SharedFlags flags = new SharedFlags();
+                    new picocli.CommandLine(flags).parseArgs(args);
+                    flags.toConfig(null, dir.resolve("no-default-password"), true);
+                });
+        assertTrue(refused.apply(new String[] {"--wapi-username", "u"})
+                .getMessage()
+                .startsWith("--grid-host is not set"));
+        assertTrue(
+                refused.apply(new String[] {"--grid-host", "g"}).getMessage().startsWith("--wapi-username is not set"));
+        assertTrue(refused.apply(new String[] {"--grid-host", "g", "--wapi-username", "u"})
+                .getMessage()
+                .startsWith("no WAPI password: put it in " + dir.resolve("no-default-password")));
+        Path missing = dir.resolve("wapi-password");
+        String gone = refused.apply(new String[] {
+                    "--grid-host", "g", "--wapi-username", "u", "--wapi-password-file", missing.toString()
+                })
+                .getMessage();
+        assertTrue(
+                gone.equals("--wapi-password-file " + missing + ": no such file (create it, one line, mode 0600:"
+                        + " sudo install -m 600 /dev/stdin " + missing + ")"),
+                gone);
+        Files.writeString(missing, "");
+        assertTrue(refused.apply(new String[] {
+                    "--grid-host", "g", "--wapi-username", "u", "--wapi-password-file", missing.toString()
+                })
+                .getMessage()
+                .contains("the file is empty"));
+    }
+
+    /** The daemon and recover read the package's password file when nothing else gives one. */
+    @Test
+    void theDefaultPasswordFileIsReadWhenNothingElseGivesOne() throws Exception {
+        Path pw = file("from-the-file\n");
+        SharedFlags flags = new SharedFlags();
+        new picocli.CommandLine(flags).parseArgs("--grid-host", "g", "--wapi-username", "u", "--host-id", "h1");
+        assertEquals("from-the-file", flags.toConfig(null, pw, true).wapi().password());
+        assertEquals("from-env", flags.toConfig("from-env", pw, true).wapi().password(), "the environment first");
     }
 }
