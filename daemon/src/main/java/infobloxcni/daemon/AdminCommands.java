@@ -6,8 +6,10 @@ import infobloxcni.daemon.audit.JournalAudit;
 import infobloxcni.daemon.cni.NetConf;
 import infobloxcni.daemon.ipam.Ipam;
 import infobloxcni.daemon.server.EnvelopeHandler;
+import infobloxcni.daemon.settle.PoolKeeper;
 import infobloxcni.daemon.settle.Reconciler;
 import infobloxcni.daemon.settle.Settler;
+import infobloxcni.daemon.state.AddressPool;
 import infobloxcni.daemon.state.JournalGuard;
 import infobloxcni.store.Attachment;
 import infobloxcni.store.AttachmentState;
@@ -20,6 +22,7 @@ import java.time.Instant;
 import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -34,6 +37,7 @@ final class AdminCommands {
     private final Ipam ipam;
     private final GridHealth health;
     private final Reconciler reconciler;
+    private final PoolKeeper keeper;
     private final Clock clock;
     private final Instant started;
 
@@ -43,7 +47,9 @@ final class AdminCommands {
             Ipam ipam,
             GridHealth health,
             Reconciler reconciler,
+            PoolKeeper keeper,
             Clock clock) {
+        this.keeper = keeper;
         this.journal = journal;
         this.audit = audit;
         this.ipam = ipam;
@@ -131,12 +137,25 @@ final class AdminCommands {
                     .put("address", a.address())
                     .put("detail", a.lastError().substring(Settler.CONFLICT.length()));
         }
+        // per network (its target is one), then by view and subnet, which a netconf may have changed
         ObjectNode pools = out.putObject("pools");
-        ipam.pool()
-                .levels()
-                .forEach((network, free) -> pools.putObject(network)
-                        .put("free", free)
-                        .put("target", ipam.pool().targetOf(network)));
+        Map<String, String> refused = keeper.refusals();
+        ipam.pool().levelsByViewAndSubnet().forEach((network, levels) -> {
+            int target = ipam.pool().targetOf(network);
+            ObjectNode p = pools.putObject(network)
+                    .put(
+                            "free",
+                            levels.stream().mapToInt(AddressPool.Level::free).sum())
+                    .put("target", target)
+                    .put("targetKnown", target >= 0)
+                    .put("refused", refused.get(network));
+            ArrayNode where = p.putArray("byViewAndSubnet");
+            for (AddressPool.Level l : levels)
+                where.addObject()
+                        .put("view", l.view())
+                        .put("subnet", l.subnet())
+                        .put("free", l.free());
+        });
         return out;
     }
 

@@ -154,7 +154,8 @@ public final class Daemon implements AutoCloseable {
                 config.socketLimits(),
                 new RequestHandler(
                         ipam,
-                        new AdminCommands(journal, parts.audit(), ipam, wapi.health(), parts.reconciler(), clock),
+                        new AdminCommands(
+                                journal, parts.audit(), ipam, wapi.health(), parts.reconciler(), parts.keeper(), clock),
                         metrics != null ? metrics::operation : Operations.NONE));
     }
 

@@ -4,6 +4,7 @@ import infobloxcni.daemon.config.ConfigFile;
 import infobloxcni.daemon.config.DaemonConfig;
 import infobloxcni.daemon.config.SharedFlags;
 import infobloxcni.daemon.observe.LogLevels;
+import infobloxcni.daemon.observe.ShutdownLogManager;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -76,6 +77,10 @@ public final class DaemonMain implements Callable<Integer> {
     }
 
     public static void main(String[] args) {
+        // Before anything touches java.util.logging (a class literal does not load LogManager; calling
+        // a static method of its subclass would, and with it read the property too early).
+        if (System.getProperty("java.util.logging.manager") == null)
+            System.setProperty("java.util.logging.manager", ShutdownLogManager.class.getName());
         System.exit(run(args, System.out, System.err));
     }
 
@@ -133,6 +138,8 @@ public final class DaemonMain implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.info("stopping");
             daemon.close();
+            log.info("stopped");
+            ShutdownLogManager.stopped();
             stopped.countDown();
         }));
         stopped.await();

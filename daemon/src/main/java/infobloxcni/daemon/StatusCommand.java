@@ -123,12 +123,26 @@ final class StatusCommand implements Callable<Integer> {
                     c.path("detail").asText());
         }
         if (s.path("pools").isEmpty()) out.println("pools     none");
-        s.path("pools")
-                .properties()
-                .forEach(e -> out.printf(
-                        "pool      %s: %d free of %d%n",
-                        e.getKey(),
-                        e.getValue().path("free").asInt(),
-                        Math.max(0, e.getValue().path("target").asInt())));
+        s.path("pools").properties().forEach(e -> {
+            JsonNode p = e.getValue();
+            String target = p.path("targetKnown").asBoolean(true)
+                    ? "of " + p.path("target").asInt()
+                    : "(target unknown until a request names the network)";
+            out.printf(
+                    "pool      %s: %d free %s%s%n",
+                    e.getKey(),
+                    p.path("free").asInt(),
+                    target,
+                    p.hasNonNull("refused")
+                            ? "; refills refused by the grid: "
+                                    + p.get("refused").asText()
+                            : "");
+            for (JsonNode l : p.path("byViewAndSubnet"))
+                out.printf(
+                        "            view %s, %s: %d free%n",
+                        l.path("view").asText(),
+                        l.path("subnet").asText(),
+                        l.path("free").asInt());
+        });
     }
 }

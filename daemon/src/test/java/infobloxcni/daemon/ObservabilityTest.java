@@ -150,6 +150,42 @@ class ObservabilityTest {
     }
 
     /**
+     * Pools in status: a refill the grid refuses said nothing (the network's pool just stayed short),
+     * a target nobody had asked for since the start read "of 0", and a pool spanning two subnets
+     * (its netconf changed) showed one number. Now each network's line says the grid's refusal, an
+     * unknown target says so, and the free addresses are counted by view and subnet.
+     */
+    @Test
+    void poolsShowTheirSubnetsARefusedRefillAndAnUnknownTarget() throws Exception {
+        // a /29 holds .2 to .6 (.1 the gateway): one container and four pool entries, short of 8
+        String small = netconf("1.0.0", "tiny", "\"subnet\":\"10.63.0.0/29\",\"pool-size\":8");
+        assertTrue(host.call("ADD", "c1", "eth0", small).ok());
+        Eventually.await(
+                "the grid refuses the fifth refill",
+                () -> host.status().path("pools").path("tiny").hasNonNull("refused"));
+        JsonNode pool =
+                NetConf.JSON.readTree(status("--json").out()).path("pools").path("tiny");
+        assertEquals(4, pool.path("free").asInt(), pool.toPrettyString());
+        assertEquals(8, pool.path("target").asInt(), pool.toPrettyString());
+        assertTrue(pool.path("refused").asText().contains("available IP"), pool.toPrettyString());
+        JsonNode where = pool.path("byViewAndSubnet");
+        assertEquals(1, where.size(), pool.toPrettyString());
+        assertEquals("default", where.get(0).path("view").asText());
+        assertEquals("10.63.0.0/29", where.get(0).path("subnet").asText());
+        assertEquals(4, where.get(0).path("free").asInt());
+        String table = status().out();
+        assertTrue(table.contains("pool      tiny: 4 free of 8; refills refused by the grid: "), table);
+        assertTrue(table.contains("view default, 10.63.0.0/29: 4 free"), table);
+
+        host.stop();
+        host.start(host.config(), new InetSocketAddress("127.0.0.1", 0));
+        Eventually.await(
+                "the start-up merge", () -> host.status().path("journalMerged").asBoolean());
+        table = status().out();
+        assertTrue(table.contains("pool      tiny: 4 free (target unknown until a request names the network)"), table);
+    }
+
+    /**
      * A wrong password: status said "grid UP" and exited 0, the metric said UP, while every ADD
      * failed 103. Now it is CREDENTIALS_REFUSED in status (exit 1, with the error's time), in
      * the metric and in systemd's Status: line.

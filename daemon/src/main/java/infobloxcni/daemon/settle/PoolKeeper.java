@@ -62,6 +62,9 @@ public final class PoolKeeper implements AutoCloseable {
     private final Instant started;
     private final Map<String, Instant> pausedUntil = new ConcurrentHashMap<>();
     private final Set<String> toldFull = ConcurrentHashMap.newKeySet();
+    /** Why the grid last refused a network's refill, while it is refused (for status). */
+    private final Map<String, String> refusedWhy = new ConcurrentHashMap<>();
+
     private volatile Instant lastVerified = Instant.MIN;
     private final BackgroundPass passes = new BackgroundPass("pool-keeper", this::keepOnce);
 
@@ -89,6 +92,11 @@ public final class PoolKeeper implements AutoCloseable {
 
     public void start(Duration tick) {
         passes.start(tick, tick);
+    }
+
+    /** Networks whose refill the grid refuses now, with the grid's words (a full network, a missing EA). */
+    public Map<String, String> refusals() {
+        return Map.copyOf(refusedWhy);
     }
 
     /** A pool may need refilling: look now rather than at the next tick. */
@@ -295,6 +303,7 @@ public final class PoolKeeper implements AutoCloseable {
                 pool.confirm(net.view(), r.ipv4addr());
                 journal.remove(intentKey);
                 toldFull.remove(network);
+                refusedWhy.remove(network);
                 return true;
             } catch (WapiException.Transient lost) {
                 if (lost.mayHaveBeenApplied())
@@ -305,6 +314,7 @@ public final class PoolKeeper implements AutoCloseable {
                 journal.remove(intentKey);
                 if (GridErrors.networkGone(refused)) networks.forget(target.request()); // made sure of again next pass
                 pausedUntil.put(network, clock.instant().plus(REFUSED_PAUSE));
+                refusedWhy.put(network, refused.gridText() != null ? refused.gridText() : refused.getMessage());
                 if (toldFull.add(network)) {
                     LOG.log(
                             System.Logger.Level.WARNING,

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -123,6 +124,27 @@ public final class AddressPool {
             if (!held.contains(a.networkView() + "/" + a.address())) out.add(a);
         }
         out.sort(Comparator.comparingLong(a -> Integer.toUnsignedLong(Ipv4Subnet.parseAddress(a.address()))));
+        return out;
+    }
+
+    /** A network's free addresses in one view and subnet: pools are kept per network, and may span both. */
+    public record Level(String view, String subnet, int free) {}
+
+    /** Each network's free addresses by view and subnet (a network's netconf may have changed either). */
+    public Map<String, List<Level>> levelsByViewAndSubnet() {
+        Map<String, Map<String, Integer>> counts = new TreeMap<>();
+        for (String network : levels().keySet()) counts.put(network, new TreeMap<>());
+        for (String network : counts.keySet()) {
+            for (Attachment a : free(network, null, null))
+                counts.get(network).merge(a.networkView() + "\n" + a.cidr(), 1, Integer::sum);
+        }
+        Map<String, List<Level>> out = new LinkedHashMap<>();
+        counts.forEach((network, byKey) -> {
+            List<Level> levels = new ArrayList<>();
+            byKey.forEach((k, n) ->
+                    levels.add(new Level(k.substring(0, k.indexOf('\n')), k.substring(k.indexOf('\n') + 1), n)));
+            out.put(network, levels);
+        });
         return out;
     }
 
