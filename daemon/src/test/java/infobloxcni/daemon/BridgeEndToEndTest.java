@@ -425,6 +425,29 @@ class BridgeEndToEndTest {
         awaitReleased(c2.id(), "DEL releases it");
     }
 
+    /**
+     * A host-local netconf moved over by changing its type: its {@code ranges} (one set, one range)
+     * is read as subnet, range and gateway; it used to be refused as unknown.
+     */
+    @Test
+    void aHostLocalRangesNetconfWorksThroughTheBridge() {
+        assumeNamespaces();
+        String conf = netconf("1.0.0")
+                .replace(
+                        "\"subnet\":\"" + SUBNET + "\"",
+                        "\"ranges\":[[{\"subnet\":\"" + SUBNET + "\",\"rangeStart\":\"" + NET + "200\",\"rangeEnd\":\""
+                                + NET + "209\",\"gateway\":\"" + NET + "1\"}]],\"dataDir\":\"/var/lib/cni/networks\"");
+        Container c = newContainer("ranges");
+        Result add = mustBridge("ADD", c, conf);
+        String address = assertAttached(c, add);
+        int last = Integer.parseInt(address.substring(NET.length(), address.indexOf('/')));
+        assertTrue(last >= 200 && last <= 209, "inside rangeStart..rangeEnd: " + address);
+        assertEquals(NET + "1", json(add).path("ips").path(0).path("gateway").asText(), add::toString);
+        mustBridge("CHECK", c, TestHost.withPrevResult(conf, add.stdout()));
+        mustBridge("DEL", c, TestHost.withPrevResult(conf, add.stdout()));
+        awaitReleased(c.id(), "DEL releases it");
+    }
+
     @ParameterizedTest(name = "cniVersion {0}")
     @ValueSource(strings = {"0.1.0", "0.2.0", "0.3.0", "0.3.1", "0.4.0"})
     void olderCniVersionsWorkThroughTheBridgeToo(String version) {

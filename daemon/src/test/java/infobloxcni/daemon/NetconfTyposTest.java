@@ -30,8 +30,11 @@ class NetconfTyposTest extends GridAndDaemonTest {
                 netconf("1.1.0", "net1", "\"subnet\":\"10.20.0.0/24\",\"network-veiw\":\"cni_view\""));
         assertTrue(view.msg().contains("'ipam.network-veiw' (did you mean 'network-view'?)"), view.msg());
         var ranges = host.call(
-                "ADD", "c1", "eth0", netconf("1.1.0", "net1", "\"ranges\":[[{\"subnet\":\"10.20.0.0/24\"}]]"));
-        assertTrue(ranges.msg().contains("host-local's range sets are not supported yet"), ranges.msg());
+                "ADD",
+                "c1",
+                "eth0",
+                netconf("1.1.0", "net1", "\"ranges\":[[{\"subnet\":\"10.20.0.0/24\",\"rangeStrat\":\"10.20.0.9\"}]]"));
+        assertTrue(ranges.msg().startsWith("field 'ipam.ranges[0][0].rangeStrat' is not known"), ranges.msg());
         var far = host.call(
                 "ADD", "c1", "eth0", netconf("1.1.0", "net1", "\"subnet\":\"10.20.0.0/24\",\"colour\":\"blue\""));
         assertTrue(

@@ -160,6 +160,18 @@ public record NetConf(
         JsonNode ipam = root.get("ipam");
         if (ipam == null || !ipam.isObject())
             throw new CniError(CniError.INVALID_NETCONF, "field 'ipam' is missing or not an object");
+        if (!HostLocalRanges.used(ipam)) return parseIpam(version, root, name, ipam);
+        JsonNode range = ipam.path("ranges").path(0).path(0);
+        ObjectNode lifted = HostLocalRanges.lift((ObjectNode) ipam);
+        try {
+            return parseIpam(version, root, name, lifted);
+        } catch (CniError e) {
+            throw HostLocalRanges.named(e, range);
+        }
+    }
+
+    /** The {@code ipam} section's fields (host-local's ranges already read as this driver's own). */
+    private static NetConf parseIpam(String version, JsonNode root, String name, JsonNode ipam) throws CniError {
         String ipamType = optionalText(ipam, "type", "ipam.type");
         if (ipamType == null || ipamType.isBlank())
             throw new CniError(CniError.INVALID_NETCONF, "field 'ipam.type' is missing");
@@ -421,11 +433,6 @@ public record NetConf(
         List<String> named = new ArrayList<>();
         for (String f : unknownIpamFields.subList(0, Math.min(5, unknownIpamFields.size()))) {
             String shown = "'ipam." + LogText.bare(f) + "'";
-            if (f.equals("ranges")) {
-                named.add(shown + " (host-local's range sets are not supported yet: use subnet with range-start"
-                        + " and range-end)");
-                continue;
-            }
             String nearest = nearestField(f);
             named.add(shown + (nearest == null ? "" : " (did you mean '" + nearest + "'?)"));
         }
