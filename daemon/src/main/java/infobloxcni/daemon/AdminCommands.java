@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import infobloxcni.daemon.audit.JournalAudit;
 import infobloxcni.daemon.cni.NetConf;
+import infobloxcni.daemon.config.DaemonConfig;
 import infobloxcni.daemon.ipam.Ipam;
+import infobloxcni.daemon.observe.OperationCounts;
 import infobloxcni.daemon.server.EnvelopeHandler;
 import infobloxcni.daemon.settle.PoolKeeper;
 import infobloxcni.daemon.settle.Reconciler;
@@ -15,6 +17,7 @@ import infobloxcni.store.Attachment;
 import infobloxcni.store.AttachmentState;
 import infobloxcni.wapi.GridHealth;
 import infobloxcni.wire.Envelope;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -24,6 +27,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * Requests that come from {@code infoblox-cni-recover} rather than from a runtime, over the same
@@ -38,17 +42,26 @@ final class AdminCommands {
     private final GridHealth health;
     private final Reconciler reconciler;
     private final PoolKeeper keeper;
+    private final DaemonConfig config;
+    private final OperationCounts operations;
+    private final Supplier<InetSocketAddress> metricsAt;
     private final Clock clock;
     private final Instant started;
 
     AdminCommands(
+            DaemonConfig config,
             JournalGuard journal,
             JournalAudit audit,
             Ipam ipam,
             GridHealth health,
             Reconciler reconciler,
             PoolKeeper keeper,
+            OperationCounts operations,
+            Supplier<InetSocketAddress> metricsAt,
             Clock clock) {
+        this.config = config;
+        this.operations = operations;
+        this.metricsAt = metricsAt;
         this.keeper = keeper;
         this.journal = journal;
         this.audit = audit;
@@ -84,7 +97,21 @@ final class AdminCommands {
         out.put("version", Version.OF_DAEMON)
                 .put("started", started.toString())
                 .put("uptimeSeconds", Duration.between(started, now).toSeconds());
+        InetSocketAddress metrics = metricsAt.get();
+        out.put(
+                        "settingsFile",
+                        config.settingsFile() == null
+                                ? null
+                                : config.settingsFile().toString())
+                .put("metricsAddress", metrics == null ? null : metrics.getHostString() + ":" + metrics.getPort());
+        ObjectNode ops = out.putObject("operations");
+        operations
+                .snapshot()
+                .forEach((verb, n) -> ops.putObject(verb).put("ok", n.ok()).put("errors", n.errors()));
         out.putObject("grid")
+                .put("url", config.wapi().baseUrl())
+                .put("host", config.wapi().gridHost())
+                .put("wapiVersion", config.wapi().wapiVersion())
                 .put("state", health.state().name())
                 .put("since", String.valueOf(health.since()))
                 .put("lastError", health.lastError())

@@ -6,6 +6,7 @@ import infobloxcni.daemon.grid.GridNetworks;
 import infobloxcni.daemon.grid.ReservationTags;
 import infobloxcni.daemon.ipam.Ipam;
 import infobloxcni.daemon.observe.DaemonMetrics;
+import infobloxcni.daemon.observe.OperationCounts;
 import infobloxcni.daemon.observe.Operations;
 import infobloxcni.daemon.observe.RequestCalls;
 import infobloxcni.daemon.observe.SystemdNotifier;
@@ -135,6 +136,7 @@ public final class Daemon implements AutoCloseable {
     }
 
     private Daemon(DaemonConfig config, boolean withMetrics, Clock clock) {
+        OperationCounts operationCounts = new OperationCounts();
         this.config = config;
         this.journal = JournalGuard.open(config.journalDir(), JOURNAL_OPEN_TIMEOUT, clock);
         this.wapi = new WapiClient(config.wapi());
@@ -145,7 +147,7 @@ public final class Daemon implements AutoCloseable {
         this.rebuilder = parts.rebuilder();
         wapi.observeCalls(RequestCalls::count);
         // Metrics only when asked for: without them, not one of their classes is loaded.
-        this.metrics = withMetrics ? new DaemonMetrics(journal, wapi.health(), ipam.pool()) : null;
+        this.metrics = withMetrics ? new DaemonMetrics(journal, wapi.health(), ipam.pool(), Version.OF_DAEMON) : null;
         if (metrics != null) wapi.observeCalls(metrics::wapiCall);
         this.socket = new SocketServer(
                 config.socketPath(),
@@ -155,8 +157,17 @@ public final class Daemon implements AutoCloseable {
                 new RequestHandler(
                         ipam,
                         new AdminCommands(
-                                journal, parts.audit(), ipam, wapi.health(), parts.reconciler(), parts.keeper(), clock),
-                        metrics != null ? metrics::operation : Operations.NONE));
+                                config,
+                                journal,
+                                parts.audit(),
+                                ipam,
+                                wapi.health(),
+                                parts.reconciler(),
+                                parts.keeper(),
+                                operationCounts,
+                                () -> metricsAt,
+                                clock),
+                        operationCounts.and(metrics != null ? metrics::operation : Operations.NONE)));
     }
 
     public static Daemon start(DaemonConfig config) throws IOException {

@@ -119,6 +119,7 @@ public final class DaemonMain implements Callable<Integer> {
             printSettings();
             return 0;
         }
+        config = config.toBuilder().settingsFile(settingsFile.path()).build();
         for (String warning : host.warnings(config)) log.warning(warning);
         if (metrics != null && !metrics.getAddress().isLoopbackAddress()) {
             log.warning("--metrics-address " + metricsAddress

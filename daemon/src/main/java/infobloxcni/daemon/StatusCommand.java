@@ -75,7 +75,28 @@ final class StatusCommand implements Callable<Integer> {
                 up / 60 % 60,
                 up % 60,
                 s.path("started").asText());
+        out.printf(
+                "settings  %s; metrics %s%n",
+                s.hasNonNull("settingsFile") ? s.get("settingsFile").asText() : "no settings file",
+                s.hasNonNull("metricsAddress") ? "on " + s.get("metricsAddress").asText() : "off");
         JsonNode grid = s.path("grid");
+        if (grid.hasNonNull("url"))
+            out.printf(
+                    "wapi      %s (WAPI %s)%n",
+                    grid.get("url").asText(), grid.path("wapiVersion").asText());
+        StringBuilder ops = new StringBuilder();
+        s.path("operations")
+                .properties()
+                .forEach(e -> ops.append(ops.isEmpty() ? "" : ", ")
+                        .append(e.getKey())
+                        .append(' ')
+                        .append(e.getValue().path("ok").asLong())
+                        .append(" ok")
+                        .append(
+                                e.getValue().path("errors").asLong() == 0
+                                        ? ""
+                                        : " " + e.getValue().path("errors").asLong() + " failed"));
+        out.printf("answered  %s%n", ops.isEmpty() ? "nothing yet" : ops);
         out.printf(
                 "grid      %s since %s%s%n",
                 grid.path("state").asText(),

@@ -127,12 +127,31 @@ class ObservabilityTest {
         assertTrue(table.out().contains("grid      UP since"), table.out());
         assertTrue(table.out().contains("journal   ALLOCATED 1"), table.out());
         assertTrue(table.out().contains("pending   0"), table.out());
+        // what it talks to and how it is set up, and what it answered
+        assertTrue(
+                table.out().contains("wapi      http://127.0.0.1:" + grid.port() + "/wapi/v2.5/ (WAPI 2.5)"),
+                table.out());
+        assertTrue(
+                table.out()
+                        .contains("settings  no settings file; metrics on 127.0.0.1:"
+                                + host.daemon().metricsAddress().getPort()),
+                table.out());
+        assertTrue(host.call("ADD", "c9", "eth0", NET.replace("10.62.0.0/24", "10.62.0.0/33"))
+                        .code()
+                == 7);
+        table = status();
+        assertTrue(table.out().contains("answered  ADD 1 ok 1 failed"), table.out());
 
         grid.faults().outage(true);
         assertTrue(host.call("DEL", "c1", "eth0", NET).ok());
         host.awaitSettled(); // the release met the outage and waits its backoff
         JsonNode s = NetConf.JSON.readTree(status("--json").out());
         assertEquals(Version.OF_DAEMON, s.path("version").asText());
+        assertEquals(1, s.path("operations").path("DEL").path("ok").asInt(), s.toPrettyString());
+        assertEquals(1, s.path("operations").path("ADD").path("errors").asInt(), s.toPrettyString());
+        assertEquals("127.0.0.1", s.path("grid").path("host").asText());
+        assertEquals("2.5", s.path("grid").path("wapiVersion").asText());
+        assertTrue(s.path("settingsFile").isNull(), s.toPrettyString());
         assertTrue(s.path("journalMerged").asBoolean(), "the ADD waited for the start-up merge: " + s);
         assertTrue(s.path("uptimeSeconds").asLong() >= 0);
         assertEquals(1, s.path("pending").size(), s.toPrettyString());
@@ -291,6 +310,12 @@ class ObservabilityTest {
         assertEquals(0, sample(m, "infoblox_cni_pending_releases"));
         assertEquals(0, sample(m, "infoblox_cni_journal_records", "state=\"ALLOCATED\""));
         assertTrue(m.contains("infoblox_cni_wapi_call_duration_seconds_bucket"), "WAPI latency histogram");
+        // what runs, and the JVM's and the process's own figures (the client's collectors)
+        assertEquals(1, sample(m, "infoblox_cni_build_info", "version=\"" + Version.OF_DAEMON + "\"", "java_version="));
+        assertTrue(sample(m, "process_resident_memory_bytes") > 1 << 20, "RSS");
+        assertTrue(sample(m, "jvm_memory_used_bytes", "area=\"heap\"") > 0, "heap");
+        assertTrue(sample(m, "jvm_threads_current") > 1, "threads");
+        assertTrue(sample(m, "process_open_fds") > 0, "open files");
     }
 
     /** /healthz answers 200 while the request path answers (as the watchdog checks); any other path is 404. */

@@ -56,8 +56,14 @@ class SystemdIntegrationTest {
         String unit = Files.readString(REPO.resolve("systemd/infoblox-cni-daemon.service"));
         try (WapiSimulator grid = TestHost.startGrid()) {
             TestHost host = new TestHost(grid, dir, "host-t");
-            try (DaemonProcess daemon = DaemonProcess.start(grid, host, dir, "", List.of())) {
+            Path settings = dir.resolve("daemon.conf");
+            Files.writeString(settings, "pool-size = 3\n");
+            try (DaemonProcess daemon =
+                    DaemonProcess.start(grid, host, dir, "", List.of(), "--config", settings.toString())) {
                 daemon.awaitServing(host);
+                // status names the settings file the unit's daemon reads
+                assertEquals(
+                        settings.toString(), host.status().path("settingsFile").asText(), daemon.log());
                 daemon.process.destroy(); // SIGTERM
                 assertTrue(daemon.process.waitFor(30, TimeUnit.SECONDS), daemon.log());
                 int exit = daemon.process.exitValue();

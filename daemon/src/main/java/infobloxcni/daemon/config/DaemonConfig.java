@@ -28,6 +28,7 @@ import java.util.Set;
  * @param requestBounds     what netconfs may ask the grid for (views, subnets); null: anything
  * @param lenientNetconf    unknown {@code ipam} fields are logged, not refused ({@code --lenient-netconf})
  * @param createViews       a network view a netconf names is created when missing ({@code --create-views})
+ * @param settingsFile      the settings file these were read from, null: none (for {@code status})
  */
 public record DaemonConfig(
         WapiConfig wapi,
@@ -49,7 +50,8 @@ public record DaemonConfig(
         SocketLimits socketLimits,
         RequestBounds requestBounds,
         boolean lenientNetconf,
-        boolean createViews) {
+        boolean createViews,
+        Path settingsFile) {
 
     /**
      * How long a CNI verb may wait on the grid, all its calls together ({@code Deadline}). ADD: a
@@ -137,6 +139,7 @@ public record DaemonConfig(
         b.requestBounds = requestBounds;
         b.lenientNetconf = lenientNetconf;
         b.createViews = createViews;
+        b.settingsFile = settingsFile;
         return b;
     }
 
@@ -162,6 +165,7 @@ public record DaemonConfig(
         private RequestBounds requestBounds = RequestBounds.ANY;
         private boolean lenientNetconf;
         private boolean createViews = Defaults.CREATE_VIEWS;
+        private Path settingsFile;
 
         private Builder() {}
 
@@ -265,6 +269,11 @@ public record DaemonConfig(
             return this;
         }
 
+        public Builder settingsFile(Path v) {
+            settingsFile = v;
+            return this;
+        }
+
         public DaemonConfig build() {
             if (wapi == null) throw new IllegalArgumentException("the grid's settings (wapi) are missing");
             return new DaemonConfig(
@@ -287,7 +296,8 @@ public record DaemonConfig(
                     socketLimits,
                     requestBounds,
                     lenientNetconf,
-                    createViews);
+                    createViews,
+                    settingsFile);
         }
     }
 

@@ -11,7 +11,9 @@ import infobloxcni.wapi.WapiCall;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.core.metrics.Info;
 import io.prometheus.metrics.exporter.httpserver.MetricsHandler;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.prometheus.metrics.model.snapshots.Unit;
 import java.io.IOException;
@@ -98,8 +100,17 @@ public final class DaemonMetrics implements AutoCloseable {
      * @param journal the records, counted by state at scrape time
      * @param health  the grid's health as the daemon's client sees it
      * @param pool    this host's warm addresses
+     * @param version the daemon's, for {@code infoblox_cni_build_info}
      */
-    public DaemonMetrics(JournalGuard journal, GridHealth health, AddressPool pool) {
+    public DaemonMetrics(JournalGuard journal, GridHealth health, AddressPool pool, String version) {
+        Info.builder()
+                .name("infoblox_cni_build_info")
+                .help("The daemon's version and the Java runtime it runs on; always 1")
+                .labelNames("version", "java_version")
+                .register(registry)
+                .setLabelValues(version, Runtime.version().toString());
+        // heap, GC, threads, classes, and the process's RSS, open files and CPU time, as the client makes them
+        JvmMetrics.builder().register(registry);
         GaugeWithCallback.builder()
                 .name("infoblox_cni_grid_state")
                 .help("1 for the state the daemon believes the grid is in (UP, DEGRADED, DOWN, CREDENTIALS_REFUSED,"

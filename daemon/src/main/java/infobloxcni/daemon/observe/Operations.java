@@ -13,4 +13,12 @@ public interface Operations {
      * @param outcome "ok", or the CNI error code of the answer
      */
     void answered(CniRequest.Command command, String outcome, long nanos);
+
+    /** This, then {@code next}. */
+    default Operations and(Operations next) {
+        return (command, outcome, nanos) -> {
+            answered(command, outcome, nanos);
+            next.answered(command, outcome, nanos);
+        };
+    }
 }
