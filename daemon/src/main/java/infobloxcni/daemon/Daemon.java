@@ -1,6 +1,7 @@
 package infobloxcni.daemon;
 
 import infobloxcni.daemon.audit.JournalAudit;
+import infobloxcni.daemon.config.ConfigChanges;
 import infobloxcni.daemon.config.DaemonConfig;
 import infobloxcni.daemon.grid.GridNetworks;
 import infobloxcni.daemon.grid.ReservationTags;
@@ -40,7 +41,9 @@ public final class Daemon implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Daemon.class.getName());
     static final Duration JOURNAL_OPEN_TIMEOUT = Duration.ofSeconds(5);
 
-    private final DaemonConfig config;
+    /** The settings in effect: a reload ({@link #reconfigure}) replaces the live ones. */
+    private volatile DaemonConfig config;
+
     private final WapiClient wapi;
     private final JournalGuard journal;
     private final Ipam ipam;
@@ -114,7 +117,7 @@ public final class Daemon implements AutoCloseable {
                     rebuilder,
                     tags,
                     keeper,
-                    config.poolSize(),
+                    ipam::defaultPoolSize,
                     clock,
                     servingSince);
             return new Parts(ipam, keeper, rebuilder, reconciler, audit);
@@ -269,6 +272,21 @@ public final class Daemon implements AutoCloseable {
     }
 
     /** Where the metrics are served; null when they are off. */
+    /**
+     * A reload (SIGHUP): the settings that can change live are applied (new credentials from the
+     * next call on, the rest from the next request), and what changed is returned, with the
+     * settings whose change needs a restart, for the caller to log.
+     */
+    public synchronized ConfigChanges reconfigure(DaemonConfig next) {
+        ConfigChanges changes = ConfigChanges.between(config, next);
+        DaemonConfig applied = ConfigChanges.applyLive(config, next);
+        if (!applied.wapi().equals(config.wapi()))
+            wapi.credentials(applied.wapi().username(), applied.wapi().password());
+        ipam.reconfigure(applied);
+        config = applied;
+        return changes;
+    }
+
     public InetSocketAddress metricsAddress() {
         return metricsAt;
     }

@@ -66,6 +66,8 @@ public final class DaemonMain implements Callable<Integer> {
     final PrintStream out;
     final PrintStream err;
     private ConfigFile settingsFile = ConfigFile.none();
+    /** As given, for a reload to parse again. */
+    private String[] args = new String[0];
 
     public DaemonMain() {
         this(System.out, System.err);
@@ -90,6 +92,7 @@ public final class DaemonMain implements Callable<Integer> {
         CommandLine line = ConfigFile.commandLine(NAME, main, main.host, null, args, err);
         if (line == null) return 2;
         main.settingsFile = (ConfigFile) line.getDefaultValueProvider();
+        main.args = args.clone();
         line.setOut(new java.io.PrintWriter(out, true));
         line.setErr(new java.io.PrintWriter(err, true));
         return line.execute(args);
@@ -135,6 +138,7 @@ public final class DaemonMain implements Callable<Integer> {
             err.println(NAME + ": " + e.getMessage());
             return 1;
         }
+        new Reload(args, daemon, LogLevels.parse(logLevel)).onHangUp();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.info("stopping");

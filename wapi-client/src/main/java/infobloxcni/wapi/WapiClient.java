@@ -57,6 +57,11 @@ public final class WapiClient implements AutoCloseable {
         this.ranges = new Ranges(objects);
     }
 
+    /** Log in with other credentials from the next call on: a reload's new user name or password. */
+    public void credentials(String username, String password) {
+        transport.credentials(username, password);
+    }
+
     /** The grid's health as this client sees it. */
     public GridHealth health() {
         return transport.health();

@@ -68,6 +68,11 @@ public record WapiConfig(
         return toBuilder().timeouts(connect, read, call).build();
     }
 
+    /** The same grid with other credentials (a reload's new password). */
+    public WapiConfig withCredentials(String username, String password) {
+        return toBuilder().credentials(username, password).build();
+    }
+
     public WapiConfig withMaxAnswerBytes(int bytes) {
         return toBuilder().maxAnswerBytes(bytes).build();
     }
@@ -106,6 +111,12 @@ public record WapiConfig(
             connectTimeout = connect;
             readTimeout = read;
             callTimeout = call;
+            return this;
+        }
+
+        Builder credentials(String user, String secret) {
+            username = user;
+            password = secret;
             return this;
         }
 

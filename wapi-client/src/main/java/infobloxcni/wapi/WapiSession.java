@@ -15,11 +15,20 @@ import okhttp3.Response;
 final class WapiSession implements Interceptor {
     private static final String COOKIE = "ibapauth";
 
-    private final String basicAuth;
+    private volatile String basicAuth;
     private volatile String cookie;
 
     WapiSession(String username, String password) {
         this.basicAuth = Credentials.basic(username, password);
+    }
+
+    /**
+     * Other credentials from the next call on (a reload): the session the old ones opened is
+     * dropped, so that the grid checks the new ones at once rather than when the cookie expires.
+     */
+    void credentials(String username, String password) {
+        basicAuth = Credentials.basic(username, password);
+        cookie = null;
     }
 
     /** Whether the grid has given this client a session (so that closing should log out). */

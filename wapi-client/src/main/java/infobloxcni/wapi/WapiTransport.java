@@ -102,6 +102,11 @@ final class WapiTransport implements AutoCloseable {
         return health;
     }
 
+    /** Log in with these from the next call on (see {@link WapiSession#credentials}). */
+    void credentials(String username, String password) {
+        session.credentials(username, password);
+    }
+
     void startHealthMonitoring() {
         health.startMonitoring(this::probeHealth);
     }

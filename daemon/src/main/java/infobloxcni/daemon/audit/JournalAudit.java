@@ -23,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.IntSupplier;
 
 /**
  * What {@code infoblox-cni-recover} reports and repairs: every way the journal and the grid can
@@ -84,7 +85,7 @@ public final class JournalAudit {
     private final JournalRebuilder rebuilder;
     private final ReservationTags tags;
     private final PoolKeeper keeper;
-    private final int defaultPoolSize;
+    private final IntSupplier defaultPoolSize;
     private final java.time.Clock clock;
     /** When the pools' targets began to be known: the daemon's start (null: offline, no request names any network). */
     private final java.time.Instant servingSince;
@@ -104,7 +105,7 @@ public final class JournalAudit {
             JournalRebuilder rebuilder,
             ReservationTags tags,
             PoolKeeper keeper,
-            int defaultPoolSize,
+            IntSupplier defaultPoolSize,
             java.time.Clock clock,
             java.time.Instant servingSince) {
         this.clock = clock;
@@ -314,7 +315,7 @@ public final class JournalAudit {
                     free.add(a);
                 }
             }
-            int target = named == null ? defaultPoolSize : named.size();
+            int target = named == null ? defaultPoolSize.getAsInt() : named.size();
             for (Attachment extra : free.subList(Math.min(target, free.size()), free.size()))
                 findings.add(surplus(extra, "beyond the pool's target of " + target, apply));
         }

@@ -59,7 +59,9 @@ public final class Ipam {
 
     private static final int MAX_WARNED = 1024;
 
-    private final DaemonConfig config;
+    /** Replaced whole by a reload ({@link #reconfigure}): a request reads one configuration throughout. */
+    private volatile DaemonConfig config;
+
     private final WapiClient wapi;
     private final JournalGuard journal;
     private final GridNetworks networks;
@@ -561,6 +563,19 @@ public final class Ipam {
     /** The pool size the netconf asks for, else the daemon's. */
     int poolTargetOf(NetConf conf) {
         return conf.poolSize() >= 0 ? conf.poolSize() : config.poolSize();
+    }
+
+    /** The daemon's pool size, for networks no request has named since the start. */
+    public int defaultPoolSize() {
+        return config.poolSize();
+    }
+
+    /**
+     * A reload's settings, from the next request on (see ConfigChanges for which it may change);
+     * a request under way keeps the ones it started with where it read them once.
+     */
+    public void reconfigure(DaemonConfig next) {
+        config = next;
     }
 
     public AddressPool pool() {

@@ -1,6 +1,7 @@
 package infobloxcni.daemon.observe;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.logging.ConsoleHandler;
@@ -44,6 +45,13 @@ public final class LogLevels {
             throw new IllegalArgumentException("--log-level must be error, warn, info, debug or trace (or a JDK level:"
                     + " SEVERE, WARNING, INFO, CONFIG, FINE, FINER, FINEST), got '" + name + "'");
         return level;
+    }
+
+    /** The operator's name of a level (debug for FINE), as {@code --log-level} takes it. */
+    public static String name(Level level) {
+        for (String n : List.of("error", "warn", "info", "debug", "trace", "config", "finer"))
+            if (NAMES.get(n).equals(level)) return n;
+        return level.getName().toLowerCase(Locale.ROOT);
     }
 
     /**
