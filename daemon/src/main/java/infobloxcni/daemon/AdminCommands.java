@@ -45,6 +45,7 @@ final class AdminCommands {
     private final DaemonConfig config;
     private final OperationCounts operations;
     private final Supplier<InetSocketAddress> metricsAt;
+    private volatile List<String> settings = List.of();
     private final Clock clock;
     private final Instant started;
 
@@ -86,6 +87,11 @@ final class AdminCommands {
         };
     }
 
+    /** The settings in effect, as {@code --print-config} prints them (set at the start and by a reload). */
+    void describeSettings(List<String> lines) {
+        settings = List.copyOf(lines);
+    }
+
     /**
      * What the daemon sees: its version and uptime, grid health and last error, journal records
      * by state, what is still to be done on the grid (pending releases, returns, tags) with each
@@ -104,6 +110,8 @@ final class AdminCommands {
                                 ? null
                                 : config.settingsFile().toString())
                 .put("metricsAddress", metrics == null ? null : metrics.getHostString() + ":" + metrics.getPort());
+        ArrayNode lines = out.putArray("settings");
+        settings.forEach(lines::add);
         ObjectNode ops = out.putObject("operations");
         operations
                 .snapshot()

@@ -41,6 +41,7 @@ public final class Daemon implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Daemon.class.getName());
     static final Duration JOURNAL_OPEN_TIMEOUT = Duration.ofSeconds(5);
 
+    private final AdminCommands admin;
     /** The settings in effect: a reload ({@link #reconfigure}) replaces the live ones. */
     private volatile DaemonConfig config;
 
@@ -152,25 +153,24 @@ public final class Daemon implements AutoCloseable {
         // Metrics only when asked for: without them, not one of their classes is loaded.
         this.metrics = withMetrics ? new DaemonMetrics(journal, wapi.health(), ipam.pool(), Version.OF_DAEMON) : null;
         if (metrics != null) wapi.observeCalls(metrics::wapiCall);
+        this.admin = new AdminCommands(
+                config,
+                journal,
+                parts.audit(),
+                ipam,
+                wapi.health(),
+                parts.reconciler(),
+                parts.keeper(),
+                operationCounts,
+                () -> metricsAt,
+                clock);
         this.socket = new SocketServer(
                 config.socketPath(),
                 config.socketPermissions(),
                 config.socketGroup(),
                 config.socketLimits(),
                 new RequestHandler(
-                        ipam,
-                        new AdminCommands(
-                                config,
-                                journal,
-                                parts.audit(),
-                                ipam,
-                                wapi.health(),
-                                parts.reconciler(),
-                                parts.keeper(),
-                                operationCounts,
-                                () -> metricsAt,
-                                clock),
-                        operationCounts.and(metrics != null ? metrics::operation : Operations.NONE)));
+                        ipam, admin, operationCounts.and(metrics != null ? metrics::operation : Operations.NONE)));
     }
 
     public static Daemon start(DaemonConfig config) throws IOException {
@@ -285,6 +285,11 @@ public final class Daemon implements AutoCloseable {
         ipam.reconfigure(applied);
         config = applied;
         return changes;
+    }
+
+    /** The settings in effect as {@code --print-config} prints them, for {@code status --settings}. */
+    public void describeSettings(List<String> lines) {
+        admin.describeSettings(lines);
     }
 
     public InetSocketAddress metricsAddress() {

@@ -8,6 +8,8 @@ import infobloxcni.daemon.observe.ShutdownLogManager;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.logging.Logger;
@@ -57,7 +59,8 @@ public final class DaemonMain implements Callable<Integer> {
 
     @Option(
             names = "--print-config",
-            description = "print the effective settings, each with where it came from (password hidden), and exit")
+            description = "print the settings this command line and the settings file give, each with where it came"
+                    + " from (password hidden), and exit; a running daemon's own: status --settings")
     boolean printConfig;
 
     @Spec
@@ -138,6 +141,7 @@ public final class DaemonMain implements Callable<Integer> {
             err.println(NAME + ": " + e.getMessage());
             return 1;
         }
+        daemon.describeSettings(settingsLines(settingsFile, spec));
         new Reload(args, daemon, LogLevels.parse(logLevel)).onHangUp();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -172,13 +176,23 @@ public final class DaemonMain implements Callable<Integer> {
 
     /** The effective settings as a settings file would hold them, each with where it came from. */
     private void printSettings() {
-        out.println("# effective settings of " + NAME
-                + (settingsFile.path() == null ? " (no settings file)" : " (settings file " + settingsFile.path() + ")")
+        settingsLines(settingsFile, spec).forEach(out::println);
+    }
+
+    /**
+     * The settings a parsed command line and its settings file give, one line each as a settings
+     * file would hold it with where it came from (the password hidden), after a header: what
+     * {@code --print-config} prints, and what a running daemon keeps for {@code status --settings}.
+     */
+    static List<String> settingsLines(ConfigFile file, CommandSpec spec) {
+        List<String> lines = new ArrayList<>();
+        lines.add("# effective settings of " + NAME
+                + (file.path() == null ? " (no settings file)" : " (settings file " + file.path() + ")")
                 + "; a flag beats the file, which beats the default");
-        settingsFile
-                .effective(spec, spec.commandLine().getParseResult(), System.getenv("WAPI_PASSWORD"))
+        file.effective(spec, spec.commandLine().getParseResult(), System.getenv("WAPI_PASSWORD"))
                 .forEach((name, valueAndSource) ->
-                        out.printf("%-24s = %-32s # %s%n", name, valueAndSource[0], valueAndSource[1]));
+                        lines.add(String.format("%-24s = %-32s # %s", name, valueAndSource[0], valueAndSource[1])));
+        return lines;
     }
 
     /** The version the build wrote into the jar. */

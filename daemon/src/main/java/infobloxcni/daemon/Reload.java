@@ -64,6 +64,7 @@ final class Reload {
             logLevel = level;
         }
         ConfigChanges changes = daemon.reconfigure(next);
+        daemon.describeSettings(DaemonMain.settingsLines(file, line.getCommandSpec()));
         applied.addAll(changes.live());
         String said = applied.isEmpty() && changes.restart().isEmpty()
                 ? "reloaded: nothing changed"

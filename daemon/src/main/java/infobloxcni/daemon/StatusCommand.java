@@ -30,6 +30,12 @@ final class StatusCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print the daemon's answer as JSON")
     boolean json;
 
+    @Option(
+            names = "--settings",
+            description = "print the settings the running daemon uses, each with where it came from (password"
+                    + " hidden): the unit's flags and daemon.env included, which --print-config cannot see")
+    boolean settings;
+
     @Override
     public Integer call() {
         PrintStream out = daemon.out;
@@ -45,7 +51,8 @@ final class StatusCommand implements Callable<Integer> {
         } catch (IOException e) {
             return noAnswer(socket, e.getMessage());
         }
-        if (json) out.println(status.toPrettyString());
+        if (settings) status.path("settings").forEach(l -> out.println(l.asText()));
+        else if (json) out.println(status.toPrettyString());
         else printTable(status, out);
         JsonNode grid = status.path("grid");
         return grid.path("failingFast").asBoolean() || grid.path("refusing").asBoolean() ? 1 : 0;

@@ -81,6 +81,10 @@ class ReloadTest {
                         said.substring(said.indexOf("reloaded: ")).contains(TestHost.PASSWORD),
                         "never the password: " + said);
                 assertTrue(daemon.process.isAlive(), "a hang-up is no stop:\n" + log(daemon));
+                // status --settings shows what the daemon now runs with
+                assertTrue(
+                        host.status().path("settings").toString().contains("pool-size                = 3 "),
+                        host.status().path("settings").toPrettyString());
                 var added = host.call("ADD", "c1", "eth0", NET);
                 assertTrue(added.ok(), "the new password is used: " + added);
                 Eventually.await(

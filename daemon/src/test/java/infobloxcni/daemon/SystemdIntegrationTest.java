@@ -64,6 +64,15 @@ class SystemdIntegrationTest {
                 // status names the settings file the unit's daemon reads
                 assertEquals(
                         settings.toString(), host.status().path("settingsFile").asText(), daemon.log());
+                // and the settings it runs with, each with where it came from, as --print-config prints them
+                List<String> lines = new ArrayList<>();
+                host.status().path("settings").forEach(l -> lines.add(l.asText()));
+                assertTrue(
+                        lines.stream()
+                                .anyMatch(l -> l.startsWith("pool-size ")
+                                        && l.contains("= 3 ")
+                                        && l.endsWith("# " + settings)),
+                        String.join("\n", lines));
                 daemon.process.destroy(); // SIGTERM
                 assertTrue(daemon.process.waitFor(30, TimeUnit.SECONDS), daemon.log());
                 int exit = daemon.process.exitValue();
