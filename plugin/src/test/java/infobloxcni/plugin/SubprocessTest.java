@@ -367,9 +367,15 @@ class SubprocessTest {
         jar(jar);
         Files.setLastModifiedTime(jar, FileTime.fromMillis(System.currentTimeMillis() - 60_000));
         FileTime trained = Files.getLastModifiedTime(jar);
-        Result t = exec(List.of(wrapper.toString(), "--train"), env(null), "");
+        Map<String, String> trainEnv = env(null);
+        trainEnv.put("JAVA_TOOL_OPTIONS", "-Dinfoblox.test=1"); // the JVM says "Picked up ..." for each JVM
+        Result t = exec(List.of(wrapper.toString(), "--train"), trainEnv, "");
         assertEquals(0, t.exitCode(), t.toString());
         assertEquals("", t.stdout(), "training prints nothing on stdout");
+        // one line saying what was built: the JVM's narration of the archive's making only on failure
+        assertTrue(
+                t.stderr().strip().matches("infoblox: wrote the start-up archive \\S+plugin\\.aot \\(\\d+ MiB\\)"),
+                t.stderr());
         Path aot = lib.resolve("plugin.aot");
         assertTrue(Files.size(aot) > 0);
         assertFalse(Files.exists(lib.resolve("plugin.aot.config")));
