@@ -115,18 +115,7 @@ class CniProtocolTest extends GridAndDaemonTest {
     void wrongCredentialsAreNotTryAgainLater() throws Exception {
         host.stop();
         var config = host.config();
-        var wapi = new infobloxcni.wapi.WapiConfig(
-                "127.0.0.1",
-                config.wapi().port(),
-                "2.5",
-                "admin",
-                "wrong",
-                config.wapi().sslVerify(),
-                false,
-                null,
-                null,
-                null,
-                0);
+        var wapi = config.wapi().withCredentials("admin", "wrong");
         host.start(config.toBuilder()
                 .wapi(wapi)
                 .socketGroup(null)

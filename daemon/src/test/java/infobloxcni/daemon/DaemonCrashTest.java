@@ -823,6 +823,7 @@ class DaemonCrashTest {
                 Duration.ofSeconds(5),
                 Duration.ofSeconds(2),
                 Duration.ofSeconds(2),
+                0,
                 0);
         return DaemonConfig.builder()
                 .wapi(wapi)

@@ -72,6 +72,7 @@ public final class TestHost implements AutoCloseable {
                 Duration.ofSeconds(1),
                 callTimeout,
                 callTimeout,
+                0,
                 0);
         return DaemonConfig.builder()
                 .wapi(wapi)

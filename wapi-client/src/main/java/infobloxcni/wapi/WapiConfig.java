@@ -18,7 +18,8 @@ public record WapiConfig(
         Duration connectTimeout,
         Duration readTimeout,
         Duration callTimeout,
-        int maxAnswerBytes) {
+        int maxAnswerBytes,
+        int maxCalls) {
 
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(5);
     public static final Duration DEFAULT_READ_TIMEOUT = Duration.ofSeconds(20);
@@ -33,6 +34,16 @@ public record WapiConfig(
     public static final int DEFAULT_MAX_ANSWER_BYTES = 4 << 20;
 
     public static final int MIN_MAX_ANSWER_BYTES = 64 << 10, MAX_MAX_ANSWER_BYTES = 256 << 20;
+
+    /**
+     * WAPI calls one daemon has in flight at once ({@code --wapi-max-calls}); more wait their turn,
+     * in order, within their deadline. A grid is shared by every host: ten daemons each sending all
+     * their ADDs at once is a burst a Grid Master answers slowly for all of them. 16 matches the
+     * connections the client keeps warm. 0 in the constructor means this default.
+     */
+    public static final int DEFAULT_MAX_CALLS = 16;
+
+    public static final int MAX_MAX_CALLS = 1024;
 
     public WapiConfig {
         if (gridHost == null || gridHost.isBlank()) throw new IllegalArgumentException("--grid-host must not be empty");
@@ -52,12 +63,15 @@ public record WapiConfig(
             throw new IllegalArgumentException("--wapi-max-answer-bytes must be " + MIN_MAX_ANSWER_BYTES + ".."
                     + MAX_MAX_ANSWER_BYTES + ", got " + maxAnswerBytes);
         }
+        if (maxCalls == 0) maxCalls = DEFAULT_MAX_CALLS;
+        if (maxCalls < 1 || maxCalls > MAX_MAX_CALLS)
+            throw new IllegalArgumentException("--wapi-max-calls must be 1.." + MAX_MAX_CALLS + ", got " + maxCalls);
     }
 
     /** A config for https://host:port with default timeouts. */
     public static WapiConfig of(
             String gridHost, int port, String wapiVersion, String username, String password, SslVerify sslVerify) {
-        return new WapiConfig(gridHost, port, wapiVersion, username, password, sslVerify, true, null, null, null, 0);
+        return new WapiConfig(gridHost, port, wapiVersion, username, password, sslVerify, true, null, null, null, 0, 0);
     }
 
     public WapiConfig withHttps(boolean https) {
@@ -71,6 +85,10 @@ public record WapiConfig(
     /** The same grid with other credentials (a reload's new password). */
     public WapiConfig withCredentials(String username, String password) {
         return toBuilder().credentials(username, password).build();
+    }
+
+    public WapiConfig withMaxCalls(int calls) {
+        return toBuilder().maxCalls(calls).build();
     }
 
     public WapiConfig withMaxAnswerBytes(int bytes) {
@@ -91,13 +109,14 @@ public record WapiConfig(
         b.readTimeout = readTimeout;
         b.callTimeout = callTimeout;
         b.maxAnswerBytes = maxAnswerBytes;
+        b.maxCalls = maxCalls;
         return b;
     }
 
     /** A copy with some components changed; {@link #build} validates it as the constructor does. */
     private static final class Builder {
         private String gridHost, wapiVersion, username, password;
-        private int port, maxAnswerBytes;
+        private int port, maxAnswerBytes, maxCalls;
         private SslVerify sslVerify;
         private boolean https;
         private Duration connectTimeout, readTimeout, callTimeout;
@@ -120,6 +139,11 @@ public record WapiConfig(
             return this;
         }
 
+        Builder maxCalls(int calls) {
+            maxCalls = calls;
+            return this;
+        }
+
         Builder maxAnswerBytes(int bytes) {
             maxAnswerBytes = bytes;
             return this;
@@ -137,7 +161,8 @@ public record WapiConfig(
                     connectTimeout,
                     readTimeout,
                     callTimeout,
-                    maxAnswerBytes);
+                    maxAnswerBytes,
+                    maxCalls);
         }
     }
 
@@ -159,6 +184,7 @@ public record WapiConfig(
         return "WapiConfig[" + baseUrl() + ", user=" + username + ", password="
                 + (password.isEmpty() ? "<none>" : "<redacted>")
                 + (https ? ", sslVerify=" + sslVerify : ", no TLS (http)") + ", connect=" + connectTimeout + ", read="
-                + readTimeout + ", call=" + callTimeout + ", maxAnswer=" + maxAnswerBytes + "]";
+                + readTimeout + ", call=" + callTimeout + ", maxAnswer=" + maxAnswerBytes + ", maxCalls=" + maxCalls
+                + "]";
     }
 }

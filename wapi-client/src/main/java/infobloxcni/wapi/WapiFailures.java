@@ -57,6 +57,18 @@ final class WapiFailures {
                 what + ": not sent: the request's time for the grid ran out", 0, null, null, false, null);
     }
 
+    /** Its turn among the calls in flight did not come within its time: never sent, so certainly not applied. */
+    static WapiException.Transient notSentBusy(String what, int maxCalls) {
+        return new WapiException.Transient(
+                what + ": not sent: " + maxCalls + " WAPI calls of this daemon were in flight (--wapi-max-calls) for"
+                        + " all of the request's time",
+                0,
+                null,
+                null,
+                false,
+                null);
+    }
+
     /** A 2xx whose body is not what WAPI answers: a write that got one was applied, a read changed nothing. */
     static WapiException.Transient malformed(String method, String what, String detail) {
         return new WapiException.Transient(

@@ -9,6 +9,7 @@ import java.io.InterruptedIOException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.X509TrustManager;
 import okhttp3.Call;
@@ -61,6 +62,9 @@ final class WapiTransport implements AutoCloseable {
     private final OkHttpClient.Builder httpBuilder;
 
     private volatile OkHttpClient http;
+    /** Calls in flight at once ({@link WapiConfig#DEFAULT_MAX_CALLS}); fair: those waiting go in arrival order. */
+    private final Semaphore inFlight;
+
     private volatile long lastAnswerNanos = System.nanoTime();
 
     WapiTransport(WapiConfig config, GridHealth.Settings healthSettings, WapiUrls urls, CallObservers observers) {
@@ -68,6 +72,7 @@ final class WapiTransport implements AutoCloseable {
         this.urls = urls;
         this.observers = observers;
         this.maxAnswerBytes = config.maxAnswerBytes();
+        this.inFlight = new Semaphore(config.maxCalls(), true);
         this.json = new WapiJson(maxAnswerBytes);
         this.failures = new WapiFailures(json);
         this.health = new GridHealth(healthSettings);
@@ -170,12 +175,46 @@ final class WapiTransport implements AutoCloseable {
      * tells {@link GridHealth} about the grid.
      */
     private Attempt send(String method, HttpUrl url, JsonNode body, boolean probe) {
+        String what = method + " " + urls.describe(url);
+        long queued = System.nanoTime();
+        long left = Deadline.remainingNanos();
+        if (left <= 0) {
+            observers.tell(method, url, WapiCall.Outcome.NOT_SENT, 0, queued);
+            return new Attempt.Failed(WapiFailures.notSent(what));
+        }
+        // The probe goes beside the bound: it asks whether the grid answers at all, calls stuck on it included.
+        if (probe) return admitted(method, url, body, what, queued, true);
+        if (!awaitTurn(Math.min(left, config.callTimeout().toNanos()))) {
+            observers.tell(method, url, WapiCall.Outcome.NOT_SENT, 0, queued);
+            return new Attempt.Failed(WapiFailures.notSentBusy(what, config.maxCalls()));
+        }
+        try {
+            return admitted(method, url, body, what, queued, false);
+        } finally {
+            inFlight.release();
+        }
+    }
+
+    /** Waits (in order, at most {@code nanos}) until fewer than {@code --wapi-max-calls} calls are in flight. */
+    private boolean awaitTurn(long nanos) {
+        try {
+            return inFlight.tryAcquire(nanos, TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    /**
+     * {@link #send} once its turn came: the time spent waiting for it is not the grid's (the
+     * health ticket starts here), but it was the request's (its deadline is read again).
+     */
+    private Attempt admitted(String method, HttpUrl url, JsonNode body, String what, long queued, boolean probe) {
         String where = urls.describe(url);
-        String what = method + " " + where;
         long started = System.nanoTime();
         long left = Deadline.remainingNanos();
         if (left <= 0) {
-            observers.tell(method, url, WapiCall.Outcome.NOT_SENT, 0, started);
+            observers.tell(method, url, WapiCall.Outcome.NOT_SENT, 0, queued);
             return new Attempt.Failed(WapiFailures.notSent(what));
         }
         GridHealth.Ticket ticket;

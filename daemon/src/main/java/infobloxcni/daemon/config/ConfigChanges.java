@@ -36,6 +36,7 @@ public record ConfigChanges(List<String> live, List<String> restart) {
             new Setting("wapi-read-timeout", c -> c.wapi().readTimeout()),
             new Setting("wapi-call-timeout", c -> c.wapi().callTimeout()),
             new Setting("wapi-max-answer-bytes", c -> c.wapi().maxAnswerBytes()),
+            new Setting("wapi-max-calls", c -> c.wapi().maxCalls()),
             new Setting("socket-dir", DaemonConfig::socketDir),
             new Setting("driver-name", DaemonConfig::driverName),
             new Setting("socket-mode", DaemonConfig::socketPermissions),

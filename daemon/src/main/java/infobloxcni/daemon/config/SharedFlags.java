@@ -114,6 +114,13 @@ public final class SharedFlags {
     int maxAnswerBytes;
 
     @Option(
+            names = "--wapi-max-calls",
+            defaultValue = "" + WapiConfig.DEFAULT_MAX_CALLS,
+            description = "WAPI calls the daemon has in flight at once; more wait their turn, in order, within their"
+                    + " request's time (default: ${DEFAULT-VALUE})")
+    int maxCalls;
+
+    @Option(
             names = "--add-timeout",
             defaultValue = DaemonConfig.Defaults.ADD_TIMEOUT_SECONDS + "s",
             converter = DurationConverter.class,
@@ -316,7 +323,8 @@ public final class SharedFlags {
                 connectTimeout,
                 readTimeout,
                 callTimeout,
-                maxAnswerBytes);
+                maxAnswerBytes,
+                maxCalls);
         String host = hostId != null ? hostId : defaultHostId();
         return DaemonConfig.builder()
                 .wapi(wapi)
