@@ -17,8 +17,11 @@ import infobloxcni.store.Attachment;
 import infobloxcni.store.AttachmentState;
 import infobloxcni.wapi.GridHealth;
 import infobloxcni.wire.Envelope;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -87,6 +90,17 @@ final class AdminCommands {
         };
     }
 
+    /** The daemon's resident memory (VmRSS of /proc/self/status), or -1 where there is none. */
+    static long residentBytes() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status")))
+                if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+        } catch (IOException | NumberFormatException e) {
+            // not Linux, or no procfs: status says nothing of it
+        }
+        return -1;
+    }
+
     /** The settings in effect, as {@code --print-config} prints them (set at the start and by a reload). */
     void describeSettings(List<String> lines) {
         settings = List.copyOf(lines);
@@ -103,6 +117,8 @@ final class AdminCommands {
         out.put("version", Version.OF_DAEMON)
                 .put("started", started.toString())
                 .put("uptimeSeconds", Duration.between(started, now).toSeconds());
+        long rss = residentBytes();
+        if (rss >= 0) out.put("rssBytes", rss);
         InetSocketAddress metrics = metricsAt.get();
         out.put(
                         "settingsFile",

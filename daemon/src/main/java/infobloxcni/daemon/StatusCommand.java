@@ -82,6 +82,8 @@ final class StatusCommand implements Callable<Integer> {
                 up / 60 % 60,
                 up % 60,
                 s.path("started").asText());
+        if (s.has("rssBytes"))
+            out.printf("memory    %.1f MiB resident%n", s.get("rssBytes").asLong() / 1048576.0);
         out.printf(
                 "settings  %s; metrics %s%n",
                 s.hasNonNull("settingsFile") ? s.get("settingsFile").asText() : "no settings file",

@@ -127,6 +127,7 @@ class ObservabilityTest {
         assertTrue(table.out().contains("grid      UP since"), table.out());
         assertTrue(table.out().contains("journal   ALLOCATED 1"), table.out());
         assertTrue(table.out().contains("pending   0"), table.out());
+        assertTrue(table.out().matches("(?s).*memory    \\d+\\.\\d MiB resident.*"), table.out());
         // what it talks to and how it is set up, and what it answered
         assertTrue(
                 table.out().contains("wapi      http://127.0.0.1:" + grid.port() + "/wapi/v2.5/ (WAPI 2.5)"),
@@ -152,6 +153,8 @@ class ObservabilityTest {
         assertEquals("127.0.0.1", s.path("grid").path("host").asText());
         assertEquals("2.5", s.path("grid").path("wapiVersion").asText());
         assertTrue(s.path("settingsFile").isNull(), s.toPrettyString());
+        // the daemon's RSS, as the kernel counts it (this test's JVM: more than a few MiB)
+        assertTrue(s.path("rssBytes").asLong() > 8 << 20, s.toPrettyString());
         assertTrue(s.path("journalMerged").asBoolean(), "the ADD waited for the start-up merge: " + s);
         assertTrue(s.path("uptimeSeconds").asLong() >= 0);
         assertEquals(1, s.path("pending").size(), s.toPrettyString());
