@@ -83,7 +83,14 @@ public final class Daemon implements AutoCloseable {
             Duration callTimeout = config.wapi().callTimeout();
             PoolKeeper keeper = new PoolKeeper(pool, journal, wapi, networks, tags, locks, settler, clock, callTimeout);
             JournalRebuilder rebuilder = new JournalRebuilder(
-                    wapi, tags, config.cniCacheDir(), config.driverName(), clock, keeper, () -> renamed(config, tags));
+                    wapi,
+                    tags,
+                    config.cniCacheDir(),
+                    config.driverName(),
+                    clock,
+                    keeper,
+                    config.networkView(),
+                    () -> renamed(config, tags));
             // An ADD_PENDING younger than two whole-call timeouts may still be in flight on the grid.
             // (plus, not multipliedBy: that goes through BigDecimal, whose static set-up was 7 % of start-up)
             Duration addGrace = callTimeout.plus(callTimeout);

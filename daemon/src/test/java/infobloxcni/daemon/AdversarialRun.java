@@ -98,7 +98,8 @@ final class AdversarialRun {
     private final List<Network> networks = List.of(
             new Network("pa", "10.61.0.0/24", 2),
             new Network("pb", "10.62.0.0/24", 0),
-            new Network("pc", "10.63.0.0/24", 1));
+            new Network("pc", "10.63.0.0/24", 1),
+            new Network("pd", "10.64.0.0/24", 1, true)); // a range with an excluded address
 
     private final Tally stepKinds = new Tally();
     private final Tally faults = new Tally();

@@ -17,6 +17,7 @@ final class Findings {
     static final String I3 = "3 (nothing that is not ours is deleted or changed)";
     static final String I4 = "4 (no address is held by two live containers)";
     static final String I5 = "5 (after settling: no leak, nothing missing, a clean audit)";
+    static final String I6 = "6 (an answered address is one the netconf allows: its subnet, its range, never excluded)";
 
     /** One violation: where it was seen, what is wrong, the grid object, and how it came about. */
     record Violation(

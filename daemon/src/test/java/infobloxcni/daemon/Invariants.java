@@ -5,6 +5,7 @@ import static infobloxcni.daemon.Findings.I2;
 import static infobloxcni.daemon.Findings.I3;
 import static infobloxcni.daemon.Findings.I4;
 import static infobloxcni.daemon.Findings.I5;
+import static infobloxcni.daemon.Findings.I6;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import infobloxcni.daemon.RuntimeModel.Attachment;
@@ -97,6 +98,24 @@ final class Invariants {
                     address,
                     a.label());
         }
+    }
+
+    // ------------------------------------------------------------------------ 6
+
+    /** Invariant 6, at once, outages included (the pool keeps to the scope too): the address is one the netconf allows. */
+    void answeredAddressIsInScope(Attachment a, String cidr, String address) {
+        findings.checked(I6);
+        if (address == null || a.network.allows(cidr, address)) return;
+        violation(
+                I6,
+                "6: ADD answered an address the netconf does not allow",
+                a,
+                "6|" + a.label() + "|" + address,
+                "ADD was answered " + address + " for a netconf naming " + cidr
+                        + (a.network.ranged ? " with a range and an excluded address" : ""),
+                grid.at(address),
+                address,
+                a.label());
     }
 
     /**

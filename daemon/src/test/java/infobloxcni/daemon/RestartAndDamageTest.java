@@ -197,6 +197,52 @@ class RestartAndDamageTest extends GridAndDaemonTest {
         assertEquals(0, grid.requestCount("POST", "fixedaddress"));
     }
 
+    /**
+     * The journal lost an attachment whose address the grid holds for nobody (answered from the
+     * pool in an outage, its pool entry deleted by an operator, then kill -9 and the journal
+     * lost: the adversarial test's seed 1): only the runtime's CNI cache still says the container
+     * uses it. The merge left it out, and the next ADD of another container was handed the same
+     * address. Now it is adopted as answered before its tag and reserved again for the container.
+     */
+    @Test
+    void aCachedAddressTheGridHoldsForNobodyIsReservedAgainForItsContainer() throws Exception {
+        cacheEntry("net1", "c39", "infoblox", "10.10.0.60");
+        restartWith(j -> {});
+        await(
+                "10.10.0.60 reserved again for c39",
+                () -> reservationsOf("c39").stream().anyMatch(r -> "10.10.0.60".equals(r.get("ipv4addr"))));
+        assertTrue(
+                record("c39")
+                        .map(a -> a.state() == infobloxcni.store.AttachmentState.ALLOCATED)
+                        .orElse(false),
+                String.valueOf(record("c39")));
+        var other = host.call("ADD", "c44", "eth0", NET);
+        assertTrue(other.ok(), other.toString());
+        assertTrue(!other.address().startsWith("10.10.0.60/"), "not handed to another container: " + other);
+        assertTrue(host.call("CHECK", "c39", "eth0", TestHost.withPrevResult(NET, resultOf("10.10.0.60")))
+                .ok());
+    }
+
+    /** Two cache entries name an address the grid holds for nobody: the newer's; the older (a stale entry) gets nothing. */
+    @Test
+    void ofTwoCachedClaimsOnAnAddressTheNewerIsReservedAgain() throws Exception {
+        cacheEntry("net1", "zz-old", "infoblox", "10.10.0.70");
+        Files.setLastModifiedTime(
+                host.config().cniCacheDir().resolve("net1-zz-old-eth0"),
+                java.nio.file.attribute.FileTime.from(LONG_AGO));
+        cacheEntry("net1", "aa-new", "infoblox", "10.10.0.70");
+        restartWith(j -> {});
+        await(
+                "10.10.0.70 reserved again for aa-new",
+                () -> reservationsOf("aa-new").stream().anyMatch(r -> "10.10.0.70".equals(r.get("ipv4addr"))));
+        assertTrue(reservationsOf("zz-old").isEmpty());
+        assertTrue(record("zz-old").isEmpty(), "the stale entry is left to the runtime's GC and the audit");
+    }
+
+    private static String resultOf(String address) {
+        return "{\"cniVersion\":\"1.0.0\",\"ips\":[{\"address\":\"" + address + "/24\",\"gateway\":\"10.10.0.1\"}]}";
+    }
+
     enum Damage {
         FLIP_BYTES,
         ZERO_PAGE,

@@ -107,6 +107,7 @@ final class RuntimeActions {
         String address = r.ok() ? r.address() : null;
         // invariant 1 is checked the moment the answer is in, before anything else can change the grid
         if (r.ok() && !exempt) invariants.answeredAddressIsHeld(a, address);
+        if (r.ok()) invariants.answeredAddressIsInScope(a, cidr, address);
         tally.add("ADD " + outcome(r) + (exempt ? " (during an outage)" : ""));
         events.add(
                 "ADD " + a.label() + (a.addAttempts > 1 ? " (attempt " + a.addAttempts + ")" : "") + " -> "

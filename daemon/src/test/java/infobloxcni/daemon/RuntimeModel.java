@@ -34,13 +34,32 @@ final class RuntimeModel {
     static final class Network {
         final String name;
         final int poolSize;
+        /** Its netconf names a range (.100 to .160 of whatever subnet it names) with .120 excluded. */
+        final boolean ranged;
+
         private String subnet;
         private final List<String> former = new ArrayList<>();
 
         Network(String name, String subnet, int poolSize) {
+            this(name, subnet, poolSize, false);
+        }
+
+        Network(String name, String subnet, int poolSize, boolean ranged) {
             this.name = name;
             this.subnet = subnet;
             this.poolSize = poolSize;
+            this.ranged = ranged;
+        }
+
+        static final int RANGE_START = 100, RANGE_END = 160, EXCLUDED = 120;
+
+        /** Whether its netconf, naming {@code cidr}, lets a container have {@code address}. */
+        boolean allows(String cidr, String address) {
+            String prefix = prefixOf(cidr);
+            if (address == null || !address.startsWith(prefix)) return false;
+            if (!ranged) return true;
+            int host = Integer.parseInt(address.substring(prefix.length()));
+            return host >= RANGE_START && host <= RANGE_END && host != EXCLUDED;
         }
 
         synchronized String subnet() {
@@ -64,11 +83,19 @@ final class RuntimeModel {
             return cidr.substring(0, cidr.lastIndexOf('.') + 1);
         }
 
+        private String range() {
+            if (!ranged) return "";
+            String prefix = prefixOf(subnet());
+            return ",\"range-start\":\"" + prefix + RANGE_START + "\",\"range-end\":\"" + prefix + RANGE_END
+                    + "\",\"exclude\":[\"" + prefix + EXCLUDED + "\"]";
+        }
+
         /** The network's config as the runtime hands it to the plugin (cniVersion 1.1.0: CHECK, STATUS and GC). */
         String netconf(Path socketDir) {
             return "{\"cniVersion\":\"1.1.0\",\"name\":\"" + name
                     + "\",\"type\":\"bridge\",\"ipam\":{\"type\":\"infoblox\","
-                    + "\"subnet\":\"" + subnet() + "\",\"pool-size\":" + poolSize + ",\"socket-dir\":\"" + socketDir
+                    + "\"subnet\":\"" + subnet() + "\",\"pool-size\":" + poolSize + range() + ",\"socket-dir\":\""
+                    + socketDir
                     + "\",\"daemon-timeout\":40,\"daemon-connect-timeout\":0.5}}";
         }
 

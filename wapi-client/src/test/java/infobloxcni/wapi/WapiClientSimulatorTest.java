@@ -629,7 +629,12 @@ class WapiClientSimulatorTest {
                             "many"));
         }
         sim.resetCounters();
-        List<FixedAddress> all = client.findFixedAddresses(VIEW, Map.of("comment", "many"), Map.of());
+        // the daemon's own timeouts (20 s a read): a page of 1,000 out of 100,001 is slow on a busy host, not down
+        WapiClient patient = closeLater(
+                new WapiClient(WapiConfig.of("127.0.0.1", sim.port(), "2.5", USER, PASSWORD, new SslVerify.System())
+                        .withHttps(false)
+                        .withTimeouts(Duration.ofSeconds(5), Duration.ofSeconds(20), Duration.ofSeconds(60))));
+        List<FixedAddress> all = patient.findFixedAddresses(VIEW, Map.of("comment", "many"), Map.of());
         assertEquals(count, all.size(), "none truncated");
         assertEquals(count, all.stream().map(FixedAddress::ipv4addr).distinct().count(), "none twice");
         assertEquals(101, sim.requestCount("GET", "fixedaddress"), "101 pages of at most 1000");

@@ -1,6 +1,7 @@
 package infobloxcni.daemon.settle;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import infobloxcni.daemon.cni.Ipv4Subnet;
 import infobloxcni.daemon.cni.NetConf;
 import infobloxcni.daemon.grid.GridRecords;
 import infobloxcni.daemon.grid.ReservationTags;
@@ -45,7 +46,9 @@ public final class JournalRebuilder {
             String ipamType,
             String mac,
             String podName,
-            java.time.Instant cachedAt) {}
+            java.time.Instant cachedAt,
+            int prefixLength,
+            String networkView) {}
 
     private final WapiClient wapi;
     private final ReservationTags tags;
@@ -54,6 +57,8 @@ public final class JournalRebuilder {
     private final Clock clock;
     private final PoolKeeper keeper;
     private final Runnable renamed;
+    /** The view of a cached attachment whose netconf names none ({@code --network-view}). */
+    private final String defaultView;
 
     /**
      * @param ipamType the driver name: cached attachments of networks using another IPAM are not ours
@@ -67,7 +72,9 @@ public final class JournalRebuilder {
             String ipamType,
             Clock clock,
             PoolKeeper keeper,
+            String defaultView,
             Runnable renamed) {
+        this.defaultView = defaultView;
         this.keeper = keeper;
         this.wapi = wapi;
         this.tags = tags;
@@ -151,6 +158,7 @@ public final class JournalRebuilder {
         }
         for (CachedAttachment c : cached) {
             if (!ipamType.equals(c.ipamType()) || journal.get(c.key()).isPresent()) continue;
+            if (c.address() != null && recorded.contains(viewOf(c) + "/" + c.address())) continue;
             // The cached address names the reservation (the original driver's, which names no network, included);
             // without one, only a reservation with this host's owner comment is the attachment's.
             List<FixedAddress> onGrid =
@@ -164,6 +172,9 @@ public final class JournalRebuilder {
                             .toList();
             if (!onGrid.isEmpty()) { // searched after the journal was asked: nothing to look at again
                 journal.put(adopt(c.key(), onGrid.getFirst(), c.gateway()));
+                adopted++;
+            } else if (answeredButNotOnGrid(c, cached)) {
+                journal.put(asAnswered(c));
                 adopted++;
             }
         }
@@ -251,6 +262,46 @@ public final class JournalRebuilder {
                 .withState(AttachmentState.TAG_PENDING);
     }
 
+    /**
+     * A cached attachment whose address the grid holds for nobody of this host: answered while the
+     * grid was down (from the pool, the tag still to be made), then the journal lost, and the pool
+     * entry deleted or never tagged. The container is using the address: adopted as an address
+     * answered before its tag ({@link AttachmentState#TAG_PENDING}), which the settler reserves
+     * again for it where the grid has it free, or reports as a conflict where someone else holds
+     * it. Left alone when another cache entry of this network names the same address as new or
+     * newer (a stale entry must not take a live one's address: the audit tells), or when the entry
+     * lacks what a reservation needs (its subnet).
+     */
+    private static boolean answeredButNotOnGrid(CachedAttachment c, List<CachedAttachment> cached) {
+        if (c.address() == null || c.prefixLength() < 8 || c.prefixLength() > 30) return false;
+        return cached.stream()
+                .filter(o -> o != c
+                        && c.address().equals(o.address())
+                        && o.key().network().equals(c.key().network()))
+                .noneMatch(o -> !o.cachedAt().isBefore(c.cachedAt()));
+    }
+
+    private String viewOf(CachedAttachment c) {
+        return c.networkView() != null ? c.networkView() : defaultView;
+    }
+
+    private Attachment asAnswered(CachedAttachment c) {
+        String view = viewOf(c);
+        String cidr = new Ipv4Subnet(
+                        Ipv4Subnet.parseAddress(c.address()) & Ipv4Subnet.mask(c.prefixLength()), c.prefixLength())
+                .toString();
+        LOG.log(
+                System.Logger.Level.WARNING,
+                "{0} holds {1} as the CNI cache says, but the grid holds it for nobody of this host: reserved again"
+                        + " for it unless someone else holds it",
+                c.key(),
+                c.address());
+        return Attachment.pending(c.key(), view, c.mac(), clock.instant())
+                .withPodName(c.podName())
+                .withAllocation(c.address(), c.prefixLength(), c.gateway(), null, cidr)
+                .withState(AttachmentState.TAG_PENDING);
+    }
+
     public Attachment adopt(AttachmentKey key, FixedAddress r, String gateway) {
         return GridRecords.adopted(key, r, gateway, clock.instant());
     }
@@ -261,16 +312,14 @@ public final class JournalRebuilder {
      * runs it), or of the plugin that has an ipam section in a network list (AddNetworkList, as
      * Podman, containerd, CRI-O and the kubelet run it: {@code plugins[].ipam.type}).
      */
-    private static String cachedIpamType(JsonNode entry) {
+    private static JsonNode cachedIpam(JsonNode entry) {
         try {
             JsonNode config = NetConf.JSON.readTree(
                     java.util.Base64.getDecoder().decode(entry.path("config").asText("")));
             if (config == null) return null;
-            JsonNode type = config.path("ipam").path("type");
-            if (type.isTextual()) return type.asText();
+            if (config.path("ipam").path("type").isTextual()) return config.path("ipam");
             for (JsonNode plugin : config.path("plugins")) {
-                JsonNode pluginType = plugin.path("ipam").path("type");
-                if (pluginType.isTextual()) return pluginType.asText();
+                if (plugin.path("ipam").path("type").isTextual()) return plugin.path("ipam");
             }
             return null;
         } catch (IOException | IllegalArgumentException e) {
@@ -328,14 +377,19 @@ public final class JournalRebuilder {
                                     .path("ip4")
                                     .path("gateway")
                                     .asText(null));
+                    JsonNode ipam = cachedIpam(entry);
                     out.add(new CachedAttachment(
                             new AttachmentKey(network, id, ifName),
                             address == null ? null : address.replaceFirst("/.*", ""),
                             gateway,
-                            cachedIpamType(entry),
+                            ipam == null ? null : ipam.path("type").asText(),
                             cachedMac(entry.path("result"), ifName),
                             cachedPodName(entry),
-                            Files.getLastModifiedTime(file).toInstant()));
+                            Files.getLastModifiedTime(file).toInstant(),
+                            address != null && address.matches(".*/\\d{1,2}")
+                                    ? Integer.parseInt(address.substring(address.indexOf('/') + 1))
+                                    : 0,
+                            ipam == null ? null : ipam.path("network-view").asText(null)));
                 } catch (IOException | RuntimeException e) {
                     LOG.log(System.Logger.Level.DEBUG, "skipping CNI cache entry {0}: {1}", file, e.getMessage());
                 }
