@@ -394,10 +394,16 @@ final class AdversarialRun {
     /** Runs the plans at once (each container's one call), and an operator's action beside them; waits for all. */
     private void burst(List<Plan> plans, Runnable beside) throws InterruptedException {
         List<Thread> threads = new ArrayList<>();
+        // a call the harness itself failed on leaves its container unknown to the model: the run says so
+        // instead of reporting what follows (a "leak") as the daemon's
+        java.util.concurrent.atomic.AtomicReference<RuntimeException> harness =
+                new java.util.concurrent.atomic.AtomicReference<>();
         for (Plan p : plans) {
             threads.add(Thread.ofVirtual().name("runtime-" + p.attachment().id).start(() -> {
                 try {
                     actions.run(p);
+                } catch (RuntimeException e) {
+                    harness.compareAndSet(null, e);
                 } finally {
                     model.unclaim(p.attachment());
                 }
@@ -411,6 +417,9 @@ final class AdversarialRun {
                         + ": a runtime call did not end within " + BURST_LIMIT.toMinutes() + " min ("
                         + plans.stream().map(Plan::describe).toList() + ")");
         }
+        if (harness.get() != null)
+            throw new AssertionError(
+                    "seed " + seed + " step " + events.step() + ": the test's runtime failed on a call", harness.get());
     }
 
     /** Sometimes an operator acts on the grid while the runtime's calls are in flight. */
