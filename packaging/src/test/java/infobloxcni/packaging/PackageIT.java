@@ -137,6 +137,12 @@ class PackageIT {
                 libs.stream().anyMatch(n -> n.contains("/cni-wire-")),
                 "the plugin's (and the daemon's) cni-wire is in lib/: " + libs);
         libs.forEach(n -> assertEquals(new Entry("-rw-r--r--", "root/root", null), deb.get(n), n));
+        // one daemon jar: recovery runs with daemon.jar (its manifest names it), not a copy in lib/
+        assertEquals(
+                List.of("opt/infoblox-cni/lib/infoblox-cni/daemon.jar"),
+                deb.keySet().stream()
+                        .filter(n -> n.matches(".*/daemon[^/]*\\.jar"))
+                        .toList());
 
         Run conffiles = run(Map.of(), null, "dpkg-deb", "--info", deb().toString(), "conffiles");
         assertEquals(CONFFILES, conffiles.out().lines().toList(), conffiles.toString());
