@@ -171,6 +171,12 @@ class PackageIT {
                 deb.keySet().stream()
                         .filter(n -> n.matches(".*/daemon[^/]*\\.jar"))
                         .toList());
+        // directories shared with others are not the package's: dpkg would warn on every purge
+        // that /opt is not empty (packaging/deb-shared-dirs)
+        for (String shared : List.of("opt", "opt/cni", "opt/cni/bin")) {
+            assertFalse(deb.containsKey(shared), shared + " is no entry of the .deb");
+        }
+
         Run conffiles = run(Map.of(), null, "dpkg-deb", "--info", deb().toString(), "conffiles");
         assertEquals(CONFFILES, conffiles.out().lines().toList(), conffiles.toString());
         Run control =
@@ -393,6 +399,11 @@ class PackageIT {
             // purge: nothing stays
             Run purge = dpkg("--purge", PACKAGE);
             assertTrue(purge.ok(), purge.toString());
+            // the package owns no directory it shares with others (/opt, /opt/cni/bin), so dpkg
+            // has none to find not empty (packaging/deb-shared-dirs)
+            for (Run r : List.of(remove, purge)) {
+                assertFalse((r.out() + r.err()).contains("not empty so not removed"), r.toString());
+            }
             assertFalse(
                     known(), "dpkg knows nothing of the package: " + run(Map.of(), null, "dpkg-query", "-W", PACKAGE));
             assertFalse(run(Map.of(), null, "dpkg", "-L", PACKAGE).ok());
@@ -537,25 +548,36 @@ class PackageIT {
         assertFalse((verify.out() + verify.err()).contains("infoblox-cni"), "no complaint about our units: " + verify);
     }
 
-    /** The same package with another version: dpkg-deb takes it apart and builds it again. */
+    /**
+     * The same package with another version: only control's Version is changed, the data archive
+     * is the one the build made. (dpkg-deb --build from an unpacked tree would add entries for
+     * /opt, /opt/cni and /opt/cni/bin again, which the build takes out: packaging/deb-shared-dirs.)
+     */
     static Path newerVersion(Path deb, String version, Path dir) throws Exception {
-        Path tree = dir.resolve("tree");
-        Run unpack = run(Map.of(), null, "dpkg-deb", "--raw-extract", deb.toString(), tree.toString());
-        assertTrue(unpack.ok(), unpack.toString());
-        Path control = tree.resolve("DEBIAN/control");
-        String text = Files.readString(control);
-        Files.writeString(control, text.replaceFirst("(?m)^Version: .*$", "Version: " + version));
+        Path work = Files.createDirectories(dir.resolve("newer/control")).getParent();
         Path newer = dir.resolve(PACKAGE + "_" + version + "_all.deb");
         Run build = run(
                 Map.of(),
                 null,
-                "dpkg-deb",
-                "--root-owner-group",
-                "-Znone",
-                "--build",
-                tree.toString(),
+                "sh",
+                "-c",
+                """
+                set -eu
+                cd "$1"
+                ar x "$2"
+                tar -xzf control.tar.gz -C control
+                sed -i "s/^Version: .*/Version: $3/" control/control
+                (cd control && tar --create --gzip --owner=root:0 --group=root:0 --file=../control.tar.gz .)
+                ar rcD "$4" debian-binary control.tar.gz data.tar.gz
+                """,
+                "newer-version",
+                work.toString(),
+                deb.toString(),
+                version,
                 newer.toString());
         assertTrue(build.ok(), build.toString());
+        Run field = run(Map.of(), null, "dpkg-deb", "--field", newer.toString(), "Version");
+        assertEquals(version, field.out().strip(), field.toString());
         return newer;
     }
 
