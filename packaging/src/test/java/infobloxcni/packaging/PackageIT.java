@@ -69,6 +69,14 @@ class PackageIT {
     static final Path PASSWORD = Path.of("/etc/infoblox-cni/wapi-password");
     static final Path STATE = Path.of("/var/lib/infoblox-cni");
     static final Path SOCKET_ENABLED = Path.of("/etc/systemd/system/sockets.target.wants/infoblox-cni-daemon.socket");
+    /** The man pages, and an option each must show (the daemon's and recover's are generated from their command specs). */
+    static final Map<String, String> MAN_PAGES = Map.of(
+            "infoblox-cni-daemon", "--grid-host",
+            "infoblox-cni-recover", "--apply",
+            "infoblox", "--train");
+
+    static final List<String> COMPLETIONS = List.of("infoblox-cni-daemon", "infoblox-cni-recover");
+    static final Path DOC = Path.of("/usr/share/doc/infoblox-cni");
     static final List<String> CONFFILES =
             List.of("/etc/default/infoblox-cni", "/etc/infoblox-cni/daemon.conf", "/etc/infoblox-cni/daemon.env");
     /** Everything the package, its scripts or its operator may create: none of it may exist before, or after a purge. */
@@ -83,7 +91,15 @@ class PackageIT {
                     "/etc/systemd/system/infoblox-cni-daemon.socket",
                     "/etc/systemd/system/infoblox-cni-daemon.service",
                     SOCKET_ENABLED.toString(),
-                    "/etc/systemd/system/multi-user.target.wants/infoblox-cni-daemon.service")
+                    "/etc/systemd/system/multi-user.target.wants/infoblox-cni-daemon.service",
+                    "/usr/sbin/infoblox-cni-daemon",
+                    "/usr/sbin/infoblox-cni-recover",
+                    "/usr/share/man/man8/infoblox.8.gz",
+                    "/usr/share/man/man8/infoblox-cni-daemon.8.gz",
+                    "/usr/share/man/man8/infoblox-cni-recover.8.gz",
+                    "/usr/share/bash-completion/completions/infoblox-cni-daemon",
+                    "/usr/share/bash-completion/completions/infoblox-cni-recover",
+                    DOC.toString())
             .map(Path::of)
             .toList();
 
@@ -122,6 +138,18 @@ class PackageIT {
             expected.put("lib/systemd/system/" + unit, new Entry("-rw-r--r--", "root/root", null));
         }
         expected.put("opt/cni/bin/infoblox", new Entry("lrwxrwxrwx", "root/root", "/opt/infoblox-cni/bin/infoblox"));
+        for (String program : List.of("infoblox-cni-daemon", "infoblox-cni-recover")) {
+            expected.put(
+                    "usr/sbin/" + program, new Entry("lrwxrwxrwx", "root/root", "/opt/infoblox-cni/bin/" + program));
+            expected.put(
+                    "usr/share/bash-completion/completions/" + program, new Entry("-rw-r--r--", "root/root", null));
+        }
+        for (String page : MAN_PAGES.keySet()) {
+            expected.put("usr/share/man/man8/" + page + ".8.gz", new Entry("-rw-r--r--", "root/root", null));
+        }
+        expected.put("usr/share/doc/infoblox-cni", new Entry("drwxr-xr-x", "root/root", null));
+        expected.put("usr/share/doc/infoblox-cni/copyright", new Entry("-rw-r--r--", "root/root", null));
+        expected.put("usr/share/doc/infoblox-cni/changelog.Debian.gz", new Entry("-rw-r--r--", "root/root", null));
         expected.put("etc/infoblox-cni", new Entry("drwx------", "root/root", null));
         expected.put("etc/infoblox-cni/daemon.conf", new Entry("-rw-------", "root/root", null));
         expected.put("etc/infoblox-cni/daemon.env", new Entry("-rw-------", "root/root", null));
@@ -137,6 +165,17 @@ class PackageIT {
                 libs.stream().anyMatch(n -> n.contains("/cni-wire-")),
                 "the plugin's (and the daemon's) cni-wire is in lib/: " + libs);
         libs.forEach(n -> assertEquals(new Entry("-rw-r--r--", "root/root", null), deb.get(n), n));
+        // one daemon jar: recovery runs with daemon.jar (its manifest names it), not a copy in lib/
+        assertEquals(
+                List.of("opt/infoblox-cni/lib/infoblox-cni/daemon.jar"),
+                deb.keySet().stream()
+                        .filter(n -> n.matches(".*/daemon[^/]*\\.jar"))
+                        .toList());
+        // directories shared with others are not the package's: dpkg would warn on every purge
+        // that /opt is not empty (packaging/deb-shared-dirs)
+        for (String shared : List.of("opt", "opt/cni", "opt/cni/bin")) {
+            assertFalse(deb.containsKey(shared), shared + " is no entry of the .deb");
+        }
 
         Run conffiles = run(Map.of(), null, "dpkg-deb", "--info", deb().toString(), "conffiles");
         assertEquals(CONFFILES, conffiles.out().lines().toList(), conffiles.toString());
@@ -146,6 +185,23 @@ class PackageIT {
                 List.of("Package: infoblox-cni", "Architecture: all", "Depends: iproute2"),
                 control.out().lines().toList(),
                 control.toString());
+        Run fields = run(Map.of(), null, "dpkg-deb", "--field", deb().toString(), "Version", "Maintainer");
+        Matcher m = Pattern.compile("Version: (\\S+)\nMaintainer: (.+ <[^@<> ]+@[^@<> ]+>)\n")
+                .matcher(fields.out());
+        assertTrue(m.matches(), "a version and a Maintainer 'Name <address>' (-Ddeb.maintainer): " + fields);
+        // changelog.Debian: one entry, for the package's version, signed by its Maintainer
+        Run changelog = run(
+                Map.of(),
+                null,
+                "sh",
+                "-c",
+                "tar -xzOf \"$0\" usr/share/doc/infoblox-cni/changelog.Debian.gz | gzip -dc",
+                TARBALL.toString());
+        assertTrue(changelog.ok(), changelog.toString());
+        assertTrue(
+                changelog.out().startsWith("infoblox-cni (" + m.group(1) + ") unstable; urgency=medium\n"),
+                changelog.toString());
+        assertTrue(changelog.out().contains("\n -- " + m.group(2) + "  "), changelog.toString());
     }
 
     /** README's tarball install and upgrade, into a directory that stands for /. */
@@ -198,6 +254,8 @@ class PackageIT {
             // picocli's properties default provider looks an option up by its longest name
             assertEquals("--" + key, option.longestName(), key);
             String defaultValue = option.defaultValue() == null ? "" : option.defaultValue();
+            // a boolean flag that declares no default is false until given (--lenient-netconf)
+            if (option.defaultValue() == null && option.type() == boolean.class) defaultValue = "false";
             assertEquals(defaultValue, value, key + ": the value shown is the daemon's default");
             keys.add(key);
         }
@@ -263,6 +321,7 @@ class PackageIT {
             assertArchiveMadeForTheInstalledJar();
             assertPluginAnswersVersion(PLUGIN, Map.of());
             assertHelps(PREFIX, Map.of(), dir);
+            assertOnPathWithManPagesAndCompletion(dir);
             assertUnitsVerify();
             assertFalse(Files.exists(SOCKET_ENABLED, LinkOption.NOFOLLOW_LINKS), "installed, not enabled");
 
@@ -340,6 +399,11 @@ class PackageIT {
             // purge: nothing stays
             Run purge = dpkg("--purge", PACKAGE);
             assertTrue(purge.ok(), purge.toString());
+            // the package owns no directory it shares with others (/opt, /opt/cni/bin), so dpkg
+            // has none to find not empty (packaging/deb-shared-dirs)
+            for (Run r : List.of(remove, purge)) {
+                assertFalse((r.out() + r.err()).contains("not empty so not removed"), r.toString());
+            }
             assertFalse(
                     known(), "dpkg knows nothing of the package: " + run(Map.of(), null, "dpkg-query", "-W", PACKAGE));
             assertFalse(run(Map.of(), null, "dpkg", "-L", PACKAGE).ok());
@@ -390,6 +454,55 @@ class PackageIT {
         assertTrue(pluginVersion.out().startsWith("infoblox-cni plugin " + version + " "), pluginVersion.toString());
     }
 
+    /**
+     * The programs from PATH (/usr/sbin links), their man pages (gzip, rendered by man with their
+     * name and an option), their bash completion, the copyright and changelog, one daemon jar.
+     */
+    static void assertOnPathWithManPagesAndCompletion(Path dir) throws Exception {
+        Map<String, String> e = Map.of("INFOBLOX_CNI_TMPDIR", dir.resolve("tmp").toString());
+        for (String program : List.of("infoblox-cni-daemon", "infoblox-cni-recover")) {
+            Path link = Path.of("/usr/sbin", program);
+            assertEquals(PREFIX.resolve("bin/" + program), Files.readSymbolicLink(link), link.toString());
+            // by name, from PATH: the launcher finds its jar through the link
+            Run version = run(e, null, program, "--version");
+            assertEquals(0, version.exit(), version.toString());
+            assertTrue(version.out().startsWith(program + " "), version.toString());
+        }
+        assertTrue(onPath("man"), "man not found: the man pages are checked with man -l (apt-get install man-db)");
+        for (Map.Entry<String, String> page : MAN_PAGES.entrySet()) {
+            Path file = Path.of("/usr/share/man/man8", page.getKey() + ".8.gz");
+            assertEquals("rw-r--r--", mode(file), file.toString());
+            byte[] head = new byte[2];
+            try (var in = Files.newInputStream(file)) {
+                assertEquals(2, in.read(head), file.toString());
+            }
+            assertTrue(head[0] == (byte) 0x1f && head[1] == (byte) 0x8b, file + " is gzip");
+            Run man = run(Map.of("MANWIDTH", "200"), null, "man", "-l", file.toString());
+            assertEquals(0, man.exit(), man.toString());
+            assertTrue(man.err().isBlank(), "man renders it without complaint: " + man);
+            assertTrue(
+                    man.out().contains("NAME") && man.out().contains(page.getKey() + " - "),
+                    file + " names " + page.getKey() + ": " + man);
+            assertTrue(man.out().contains(page.getValue()), file + " shows " + page.getValue() + ": " + man);
+        }
+        for (String program : COMPLETIONS) {
+            Path script = Path.of("/usr/share/bash-completion/completions", program);
+            assertEquals("rw-r--r--", mode(script), script.toString());
+            Run complete = run(Map.of(), null, "bash", "-c", ". \"$0\" && complete -p " + program, script.toString());
+            assertEquals(0, complete.exit(), complete.toString());
+            assertTrue(complete.out().contains("_complete_" + program), complete.toString());
+        }
+        for (String doc : List.of("copyright", "changelog.Debian.gz")) {
+            assertEquals("rw-r--r--", mode(DOC.resolve(doc)), DOC.resolve(doc).toString());
+        }
+        assertTrue(Files.readString(DOC.resolve("copyright")).startsWith("Format: "), "a DEP-5 copyright file");
+        try (Stream<Path> jars = Files.walk(PREFIX)) {
+            List<Path> daemonJars = jars.filter(p -> p.getFileName().toString().matches("daemon.*\\.jar"))
+                    .toList();
+            assertEquals(List.of(LIB.resolve("daemon.jar")), daemonJars, "one daemon jar is installed");
+        }
+    }
+
     /** The archive postinst made is newer than the jar (or the launcher ignores it) and the JVM accepts it. */
     static void assertArchiveMadeForTheInstalledJar() throws Exception {
         assertTrue(Files.exists(AOT), "postinst made " + AOT);
@@ -435,25 +548,36 @@ class PackageIT {
         assertFalse((verify.out() + verify.err()).contains("infoblox-cni"), "no complaint about our units: " + verify);
     }
 
-    /** The same package with another version: dpkg-deb takes it apart and builds it again. */
+    /**
+     * The same package with another version: only control's Version is changed, the data archive
+     * is the one the build made. (dpkg-deb --build from an unpacked tree would add entries for
+     * /opt, /opt/cni and /opt/cni/bin again, which the build takes out: packaging/deb-shared-dirs.)
+     */
     static Path newerVersion(Path deb, String version, Path dir) throws Exception {
-        Path tree = dir.resolve("tree");
-        Run unpack = run(Map.of(), null, "dpkg-deb", "--raw-extract", deb.toString(), tree.toString());
-        assertTrue(unpack.ok(), unpack.toString());
-        Path control = tree.resolve("DEBIAN/control");
-        String text = Files.readString(control);
-        Files.writeString(control, text.replaceFirst("(?m)^Version: .*$", "Version: " + version));
+        Path work = Files.createDirectories(dir.resolve("newer/control")).getParent();
         Path newer = dir.resolve(PACKAGE + "_" + version + "_all.deb");
         Run build = run(
                 Map.of(),
                 null,
-                "dpkg-deb",
-                "--root-owner-group",
-                "-Znone",
-                "--build",
-                tree.toString(),
+                "sh",
+                "-c",
+                """
+                set -eu
+                cd "$1"
+                ar x "$2"
+                tar -xzf control.tar.gz -C control
+                sed -i "s/^Version: .*/Version: $3/" control/control
+                (cd control && tar --create --gzip --owner=root:0 --group=root:0 --file=../control.tar.gz .)
+                ar rcD "$4" debian-binary control.tar.gz data.tar.gz
+                """,
+                "newer-version",
+                work.toString(),
+                deb.toString(),
+                version,
                 newer.toString());
         assertTrue(build.ok(), build.toString());
+        Run field = run(Map.of(), null, "dpkg-deb", "--field", newer.toString(), "Version");
+        assertEquals(version, field.out().strip(), field.toString());
         return newer;
     }
 
