@@ -134,6 +134,8 @@ public final class DaemonMain implements Callable<Integer> {
         log.info("starting with " + config.wapi() + ", socket " + config.socketPath() + ", state " + config.stateDir()
                 + ", host-id " + config.hostId()
                 + (settingsFile.path() == null ? ", no settings file" : ", settings from " + settingsFile.path()));
+        Reload reload = new Reload(args, LogLevels.parse(logLevel));
+        reload.onHangUp();
         Daemon daemon;
         try {
             daemon = Daemon.start(config, metrics);
@@ -142,7 +144,7 @@ public final class DaemonMain implements Callable<Integer> {
             return 1;
         }
         daemon.describeSettings(settingsLines(settingsFile, spec));
-        new Reload(args, daemon, LogLevels.parse(logLevel)).onHangUp();
+        reload.started(daemon);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             log.info("stopping");

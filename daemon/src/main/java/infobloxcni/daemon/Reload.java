@@ -26,18 +26,33 @@ final class Reload {
     private static final Logger LOG = Logger.getLogger(Reload.class.getName());
 
     private final String[] args;
-    private final Daemon daemon;
+    private Daemon daemon;
+    private boolean asked;
     private Level logLevel;
 
-    Reload(String[] args, Daemon daemon, Level logLevel) {
+    Reload(String[] args, Level logLevel) {
         this.args = args.clone();
-        this.daemon = daemon;
         this.logLevel = logLevel;
     }
 
-    /** Reloads on every SIGHUP from now on. */
+    /**
+     * Reloads on every SIGHUP from now on: installed before the daemon starts, since its socket
+     * serves (and systemd may send a reload) before the start returns, and a SIGHUP without a
+     * handler ends the JVM. One that comes while the daemon starts is carried out once it has.
+     */
     void onHangUp() {
-        sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> reload());
+        sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> hungUp());
+    }
+
+    /** The daemon to reload, now that it has started; a SIGHUP that came meanwhile is carried out now. */
+    synchronized void started(Daemon started) {
+        daemon = started;
+        if (asked) reload();
+    }
+
+    private synchronized void hungUp() {
+        if (daemon == null) asked = true;
+        else reload();
     }
 
     /** Reads the settings again and applies them; returns the log line it wrote. */
