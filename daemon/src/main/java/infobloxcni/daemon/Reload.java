@@ -41,7 +41,12 @@ final class Reload {
      * handler ends the JVM. One that comes while the daemon starts is carried out once it has.
      */
     void onHangUp() {
-        sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> hungUp());
+        sun.misc.SignalHandler before = sun.misc.Signal.handle(new sun.misc.Signal("HUP"), signal -> hungUp());
+        // The JVM keeps a signal ignored that was ignored when it started (nohup does that; systemd
+        // never does): then no SIGHUP reaches the daemon, and the operator should hear it now.
+        if (before == sun.misc.SignalHandler.SIG_IGN)
+            LOG.warning("SIGHUP is ignored by whatever started the daemon (nohup?): a reload will not reach it;"
+                    + " restart it to change its settings");
     }
 
     /** The daemon to reload, now that it has started; a SIGHUP that came meanwhile is carried out now. */

@@ -114,8 +114,17 @@ final class DaemonProcess implements AutoCloseable {
         Process start(Path log) throws IOException {
             String java =
                     ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
-            List<String> argv = new ArrayList<>(
-                    List.of("sh", "-c", (shell.isEmpty() ? "" : shell + "; ") + "exec \"$@\"", "sh", java));
+            // Signals as systemd gives them to a service, whatever this JVM was started under: a CI
+            // job run with nohup ignores SIGHUP, the child inherits that, and the JVM will not handle
+            // a signal that was ignored when it started (the reload test's SIGHUP went nowhere).
+            List<String> argv = new ArrayList<>(List.of(
+                    "env",
+                    "--default-signal=HUP,INT,TERM",
+                    "sh",
+                    "-c",
+                    (shell.isEmpty() ? "" : shell + "; ") + "exec \"$@\"",
+                    "sh",
+                    java));
             argv.addAll(jvm);
             argv.addAll(List.of("-cp", classPath, DaemonMain.class.getName()));
             argv.addAll(hostFlags);

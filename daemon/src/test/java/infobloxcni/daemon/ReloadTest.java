@@ -12,6 +12,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -69,7 +70,9 @@ class ReloadTest {
                         "pool-size = 3\nlog-level = debug\ncluster-name = other-cluster\nwapi-password-file = "
                                 + password + "\n");
                 hangUp(daemon);
-                Eventually.await("the reload's log line", () -> log(daemon).contains("reloaded: "));
+                if (!Eventually.within(Duration.ofSeconds(60), () -> log(daemon).contains("reloaded: ")))
+                    throw new AssertionError(
+                            "no reload logged within 60 s (alive: " + daemon.process.isAlive() + "):\n" + log(daemon));
                 String said = log(daemon)
                         .lines()
                         .filter(l -> l.contains("reloaded: "))
