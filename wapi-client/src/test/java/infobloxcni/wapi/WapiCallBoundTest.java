@@ -87,7 +87,7 @@ class WapiCallBoundTest {
             for (int i = 0; i < 3; i++) busy.add(pool.submit(() -> client.getNetworkView("default")));
             // all three are in the grid before the fourth asks
             long until = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-            while (sim.faults().callsInService() < 3 && System.nanoTime() < until) Thread.sleep(10);
+            while (sim.faults().callsInService() < 3 && System.nanoTime() < until) Thread.onSpinWait();
             assertEquals(3, sim.faults().callsInService());
             long requestsBefore = sim.totalRequests();
             WapiException.Transient notSent = assertThrows(
